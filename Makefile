@@ -1,0 +1,33 @@
+# Two entry points for a fresh machine: `make up` and `make check` (see README).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PACKAGES := -e contracts -e shared -e services/registry -e .
+
+.PHONY: install up check lint test bench
+
+$(BIN)/jinguo: requirements.lock contracts/pyproject.toml shared/pyproject.toml services/*/pyproject.toml pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -r requirements.lock
+	$(BIN)/pip install --quiet --no-deps $(PACKAGES)
+	touch $@
+
+install: $(BIN)/jinguo
+
+up: install
+	$(BIN)/jinguo up --demo
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+test: install
+	$(BIN)/pytest
+
+check: lint test
+
+bench: install
+	$(BIN)/python bench/run_all.py

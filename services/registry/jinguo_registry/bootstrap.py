@@ -1,0 +1,87 @@
+"""The one place that wires the registry to its concrete adapters."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+import httpx
+from fastapi import FastAPI
+
+from jinguo_registry.entrypoints.http import create_app
+from jinguo_registry.handlers.commands import (
+    IssueApiClient,
+    RegisterAgency,
+    RegistryHandlers,
+)
+from jinguo_registry.projections.community import CommunityDirectory
+from jinguo_registry.projections.queries import RegistryQueries
+from jinguo_registry.projections.reports import AreaReports
+from jinguo_registry.projections.workers import CertificateRegister, WorkerDirectory
+from jinguo_registry.domain.organisations import SCOPES
+from jinguo_shared.domain import AlreadyExistsError
+from jinguo_shared.envelope import CommandContext
+from jinguo_shared.projections.base import Projection
+from jinguo_shared.runtime import ServiceRuntime
+
+DEV_KEY_FILE = "dev-api-key"
+DEV_AGENCY_AREA = "110101"
+
+
+def handlers_for(runtime: ServiceRuntime) -> RegistryHandlers:
+    return RegistryHandlers(runtime.executor, runtime.hasher, runtime.vault)
+
+
+class RegistryService:
+    name = "registry"
+    prefix = "/registry"
+    projections: Sequence[type[Projection]] = (
+        WorkerDirectory, CertificateRegister, AreaReports, CommunityDirectory,
+    )
+
+    def create_app(self, runtime: ServiceRuntime) -> FastAPI:
+        queries = RegistryQueries(runtime.engine, runtime.projections, runtime.vault)
+        return create_app(runtime, handlers_for(runtime), queries)
+
+    async def seed_development(self, runtime: ServiceRuntime) -> list[str]:
+        """On first start only: a development agency and an API key with every scope."""
+        key_file = runtime.settings.data_dir / DEV_KEY_FILE
+        if key_file.exists():
+            return [f"API key (development): {key_file.read_text().strip()}  [{key_file}]"]
+        handlers = handlers_for(runtime)
+        agency_context = _system_context("dev-agency")
+        try:
+            agency_id = (await handlers.register_agency(
+                RegisterAgency(name="开发测试机构 (development agency)", kind="womens_federation",
+                               area_code=DEV_AGENCY_AREA),
+                agency_context,
+            )).aggregate_id
+        except AlreadyExistsError as exists:
+            agency_id = str(exists.extensions["existing_id"])
+        result, _client_id, api_key = await handlers.issue_api_client(
+            agency_id,
+            IssueApiClient(name="development", scopes=sorted(SCOPES)),
+            _system_context(f"dev-client-{uuid.uuid4()}"),
+        )
+        await runtime.projections.wait_for(result.position, ["api_clients"], 10)
+        key_file.write_text(api_key + "\n")
+        key_file.chmod(0o600)
+        return [f"API key (development, created now): {api_key}  [{key_file}]"]
+
+    async def load_demo(self, client: httpx.AsyncClient) -> str | None:
+        from jinguo_registry.demo import load_registry_demo
+
+        demo = await load_registry_demo(client)
+        return (
+            f"registry demo: {len(demo.worker_ids)} workers, {len(demo.resident_ids)} residents,"
+            f" {len(demo.provider_ids)} providers, {len(demo.volunteer_ids)} volunteers,"
+            f" {len(demo.agency_ids)} agencies"
+        )
+
+
+def _system_context(purpose: str) -> CommandContext:
+    command_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"jinguo:system:{purpose}"))
+    return CommandContext(command_id=command_id, correlation_id=command_id, actor="system")
+
+
+service = RegistryService()

@@ -1,0 +1,239 @@
+"""The worker: a woman registered with the programme, her status, certificates and visits."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from pydantic import Field
+
+from jinguo_contracts.base import EventContract
+from jinguo_contracts.registry import (
+    OCCUPATION_CODE_SYSTEM,
+    Category,
+    CertificateIssuedV1,
+    CertificateKind,
+    CertificateRevokedV1,
+    DesiredWork,
+    HomeVisitRecordedV1,
+    WorkerCategoryAssessedV1,
+    WorkerErasedV1,
+    WorkerProfileUpdatedV1,
+    WorkerReemployedV1,
+    WorkerRegisteredV1,
+)
+from jinguo_registry.domain.validation import (
+    birth_date_from_national_id,
+    gender_from_national_id,
+)
+from jinguo_shared.domain import (
+    Aggregate,
+    AggregateState,
+    AlreadyExistsError,
+    InvalidCommandError,
+    NotFoundError,
+)
+
+
+class WorkerState(AggregateState):
+    area_code: str
+    categories: dict[str, date] = Field(default_factory=dict)
+    certificates: dict[str, str] = Field(default_factory=dict, description="number -> kind")
+    revoked_certificates: list[str] = Field(default_factory=list)
+    visit_ids: list[str] = Field(default_factory=list)
+    placement_ids: list[str] = Field(default_factory=list)
+    erased: bool = False
+
+
+class Worker(Aggregate[WorkerState]):
+    aggregate_type = "worker"
+    state_type = WorkerState
+
+    @classmethod
+    def evolve(cls, state: WorkerState | None, event: EventContract) -> WorkerState:
+        if isinstance(event, WorkerRegisteredV1):
+            return WorkerState(area_code=event.area_code)
+        assert state is not None, f"{event.event_type} before WorkerRegistered"
+        match event:
+            case WorkerProfileUpdatedV1(area_code=str(area)):
+                return state.model_copy(update={"area_code": area})
+            case WorkerCategoryAssessedV1():
+                return state.model_copy(
+                    update={"categories": {**state.categories, event.category: event.valid_until}}
+                )
+            case CertificateIssuedV1():
+                certificates = {**state.certificates, event.number: event.kind}
+                return state.model_copy(update={"certificates": certificates})
+            case CertificateRevokedV1():
+                certificates = {k: v for k, v in state.certificates.items() if k != event.number}
+                revoked = [*state.revoked_certificates, event.number]
+                return state.model_copy(
+                    update={"certificates": certificates, "revoked_certificates": revoked}
+                )
+            case HomeVisitRecordedV1():
+                return state.model_copy(update={"visit_ids": [*state.visit_ids, event.visit_id]})
+            case WorkerReemployedV1():
+                placements = [*state.placement_ids, event.placement_id]
+                return state.model_copy(update={"placement_ids": placements})
+            case WorkerErasedV1():
+                return state.model_copy(update={"erased": True})
+        return state
+
+    def _live(self) -> WorkerState:
+        state = self.require_state()
+        if state.erased:
+            raise NotFoundError(f"worker {self.id} was erased")
+        return state
+
+    def register(
+        self,
+        *,
+        name: str,
+        national_id: str,
+        phone: str,
+        area_code: str,
+        hukou: str,
+        skills: list[str],
+        desired_work: DesiredWork,
+    ) -> None:
+        if self.exists:
+            raise AlreadyExistsError(
+                f"a worker with this national ID is already registered: {self.id}",
+                existing_id=self.id,
+            )
+        self.record(
+            WorkerRegisteredV1(
+                worker_id=self.id,
+                name=name,
+                national_id=national_id,
+                gender=gender_from_national_id(national_id),
+                birth_date=birth_date_from_national_id(national_id),
+                phone=phone,
+                area_code=area_code,
+                hukou=hukou,  # type: ignore[arg-type]
+                skills=skills,
+                desired_work=desired_work,
+            )
+        )
+
+    def update_profile(
+        self,
+        *,
+        phone: str | None,
+        area_code: str | None,
+        skills: list[str] | None,
+        desired_work: DesiredWork | None,
+    ) -> None:
+        state = self._live()
+        if area_code == state.area_code:
+            area_code = None
+        if phone is None and area_code is None and skills is None and desired_work is None:
+            return
+        self.record(
+            WorkerProfileUpdatedV1(
+                worker_id=self.id, phone=phone, area_code=area_code, skills=skills,
+                desired_work=desired_work,
+            )
+        )
+
+    def assess_category(
+        self, *, category: Category, evidence: str, valid_until: date, today: date
+    ) -> None:
+        state = self._live()
+        if valid_until <= today:
+            raise InvalidCommandError("valid_until must be in the future", field="valid_until")
+        if state.categories.get(category) == valid_until:
+            return
+        self.record(
+            WorkerCategoryAssessedV1(
+                worker_id=self.id, category=category, evidence=evidence,
+                valid_until=valid_until, area_code=state.area_code,
+            )
+        )
+
+    def issue_certificate(
+        self,
+        *,
+        kind: CertificateKind,
+        number: str,
+        issued_on: date,
+        valid_until: date | None,
+        occupation_code: str | None,
+        level: int | None,
+        today: date,
+    ) -> None:
+        state = self._live()
+        if number in state.certificates or number in state.revoked_certificates:
+            raise AlreadyExistsError(
+                f"certificate {number} was already issued to this worker", existing_id=number
+            )
+        if issued_on > today:
+            raise InvalidCommandError("issued_on cannot be in the future", field="issued_on")
+        if valid_until is not None and valid_until <= issued_on:
+            raise InvalidCommandError("valid_until must be after issued_on", field="valid_until")
+        if kind == "vocational" and occupation_code is None:
+            raise InvalidCommandError(
+                "a vocational certificate needs its occupation_code", field="occupation_code"
+            )
+        if kind != "vocational" and (occupation_code is not None or level is not None):
+            raise InvalidCommandError(
+                "only vocational certificates carry an occupation code and level",
+                field="occupation_code",
+            )
+        self.record(
+            CertificateIssuedV1(
+                worker_id=self.id, kind=kind, number=number, issued_on=issued_on,
+                valid_until=valid_until, occupation_code=occupation_code,
+                code_system=OCCUPATION_CODE_SYSTEM if occupation_code else None, level=level,
+                area_code=state.area_code,
+            )
+        )
+
+    def revoke_certificate(self, *, number: str, reason: str) -> None:
+        state = self._live()
+        if number in state.revoked_certificates:
+            return
+        kind = state.certificates.get(number)
+        if kind is None:
+            raise NotFoundError(f"worker {self.id} holds no certificate {number}")
+        self.record(
+            CertificateRevokedV1(
+                worker_id=self.id, kind=kind,  # type: ignore[arg-type]
+                number=number, reason=reason, area_code=state.area_code,
+            )
+        )
+
+    def record_home_visit(
+        self, *, visit_id: str, visited_on: date, visitor: str, notes: str, today: date
+    ) -> None:
+        state = self._live()
+        if visit_id in state.visit_ids:
+            return
+        if visited_on > today:
+            raise InvalidCommandError("visited_on cannot be in the future", field="visited_on")
+        self.record(
+            HomeVisitRecordedV1(
+                worker_id=self.id, visit_id=visit_id, visited_on=visited_on, visitor=visitor,
+                notes=notes,
+            )
+        )
+
+    def record_reemployment(
+        self, *, post_id: str, placement_id: str, employer_name: str, started_on: date
+    ) -> None:
+        """Idempotent per placement: the employment service's PostFilled may arrive twice."""
+        state = self._live()
+        if placement_id in state.placement_ids:
+            return
+        self.record(
+            WorkerReemployedV1(
+                worker_id=self.id, post_id=post_id, placement_id=placement_id,
+                employer_name=employer_name, started_on=started_on, area_code=state.area_code,
+            )
+        )
+
+    def erase(self, *, reason: str) -> None:
+        state = self.require_state()
+        if state.erased:
+            return
+        self.record(WorkerErasedV1(worker_id=self.id, reason=reason))
+

@@ -1,0 +1,378 @@
+"""The registry's HTTP API under /registry: commands answer with a position, reads accept one."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import (
+    APIRouter,
+    Depends,
+    FastAPI,
+    Header,
+    HTTPException,
+    Path,
+    Query,
+    Request,
+    Response,
+)
+from pydantic import BaseModel
+
+from jinguo_registry.handlers import commands as c
+from jinguo_registry.handlers.commands import RegistryHandlers
+from jinguo_registry.projections.queries import RegistryQueries
+from jinguo_shared.envelope import CommandContext
+from jinguo_shared.commands import IdempotencyKey
+from jinguo_shared.http.conventions import (
+    Accepted,
+    Page,
+    accepted,
+    command_context,
+    decode_cursor,
+    encode_cursor,
+    IdempotencyKeyHeader,
+    ReadAfter,
+    require_scope,
+)
+from jinguo_shared.http.security import Caller
+from jinguo_shared.runtime import ServiceRuntime
+
+Row = dict[str, Any]
+Limit = Annotated[int, Query(ge=1, le=200)]
+Writer = Annotated[Caller, Depends(require_scope("registry:write"))]
+Reader = Annotated[Caller, Depends(require_scope("registry:read"))]
+Admin = Annotated[Caller, Depends(require_scope("registry:admin"))]
+Key = IdempotencyKeyHeader
+After = ReadAfter
+Cursor = Annotated[str | None, Query(description="next_cursor of the previous page")]
+
+
+class IssuedClient(BaseModel):
+    id: str
+    position: str
+    client_id: str
+    api_key: str | None
+    """Shown only in the first answer; a retried request cannot show it again."""
+
+
+class Report(BaseModel):
+    area_code: str
+    month_from: str
+    month_to: str
+    figures: dict[str, dict[str, int]]
+    totals: dict[str, int]
+
+
+def create_router(
+    runtime: ServiceRuntime, handlers: RegistryHandlers, queries: RegistryQueries
+) -> APIRouter:
+    router = APIRouter()
+
+    async def context(
+        request: Request, caller: Caller, key: str | None
+    ) -> tuple[CommandContext, IdempotencyKey | None]:
+        return await command_context(request, caller, key)
+
+    async def consistent(after: str | None, *projections: str) -> None:
+        if after is not None:
+            await runtime.projections.wait_for(
+                after, projections, runtime.settings.consistency_wait_seconds
+            )
+
+    def page(rows: list[Row], limit: int, cursor_of: Callable[[Row], list[Any]]) -> Page[Row]:
+        next_cursor = encode_cursor(cursor_of(rows[-1])) if len(rows) == limit else None
+        return Page[Row](items=rows, next_cursor=next_cursor)
+
+    def seq_after(cursor: str | None) -> int | None:
+        if cursor is None:
+            return None
+        values = decode_cursor(cursor)
+        if len(values) != 1 or not isinstance(values[0], int):
+            raise HTTPException(400, "the cursor is not one this API gave out")
+        return int(values[0])
+
+    # workers -----------------------------------------------------------------------------------
+
+    @router.post("/workers", status_code=201, summary="Register a worker (登记)")
+    async def register_worker(
+        body: c.RegisterWorker, request: Request, response: Response, caller: Writer, key: Key
+    ) -> Accepted:
+        ctx, idem = await context(request, caller, key)
+        return accepted(await handlers.register_worker(body, ctx, idem), response)
+
+    @router.patch("/workers/{worker_id}", summary="Update a worker's profile")
+    async def update_worker(
+        worker_id: str, body: c.UpdateWorkerProfile, request: Request, response: Response,
+        caller: Writer, key: Key,
+    ) -> Accepted:
+        ctx, idem = await context(request, caller, key)
+        return accepted(await handlers.update_worker_profile(worker_id, body, ctx, idem), response)
+
+    @router.post("/workers/{worker_id}/categories", status_code=201,
+                 summary="Assess a hard-to-employ category (就业困难人员认定)")
+    async def assess_category(
+        worker_id: str, body: c.AssessCategory, request: Request, response: Response,
+        caller: Writer, key: Key,
+    ) -> Accepted:
+        ctx, idem = await context(request, caller, key)
+        return accepted(await handlers.assess_category(worker_id, body, ctx, idem), response)
+
+    @router.post("/workers/{worker_id}/certificates", status_code=201,
+                 summary="Issue a certificate (就业失业登记证, 再就业优惠证, 职业资格证书…)")
+    async def issue_certificate(
+        worker_id: str, body: c.IssueCertificate, request: Request, response: Response,
+        caller: Writer, key: Key,
+    ) -> Accepted:
+        ctx, idem = await context(request, caller, key)
+        return accepted(await handlers.issue_certificate(worker_id, body, ctx, idem), response)
+
+    @router.post("/workers/{worker_id}/certificates/{number}/revoke",
+                 summary="Revoke a certificate")
+    async def revoke_certificate(
+        worker_id: str, number: str, body: c.RevokeCertificate, request: Request,
+        response: Response, caller: Writer, key: Key,
+    ) -> Accepted:
+        ctx, idem = await context(request, caller, key)
+        return accepted(
+            await handlers.revoke_certificate(worker_id, number, body, ctx, idem), response
+        )
+
+    @router.post("/workers/{worker_id}/home-visits", status_code=201,
+                 summary="Record a home visit (入户走访)")
+    async def record_home_visit(
+        worker_id: str, body: c.RecordHomeVisit, request: Request, response: Response,
+        caller: Writer, key: Key,
+    ) -> Accepted:
+        ctx, idem = await context(request, caller, key)
+        return accepted(await handlers.record_home_visit(worker_id, body, ctx, idem), response)
+
+    @router.post("/workers/{worker_id}/reemployment", status_code=201,
+                 summary="Record re-employment (再就业)")
+    async def record_reemployment(
+        worker_id: str, body: c.RecordReemployment, request: Request, response: Response,
+        caller: Writer, key: Key,
+    ) -> Accepted:
+        ctx, idem = await context(request, caller, key)
+        return accepted(await handlers.record_reemployment(worker_id, body, ctx, idem), response)
+
+    @router.post("/workers/{worker_id}/erase",
+                 summary="Erase a worker's personal data (destroys her key)")
+    async def erase_worker(
+        worker_id: str, body: c.Erase, request: Request, response: Response, caller: Admin,
+        key: Key,
+    ) -> Accepted:
+        ctx, idem = await context(request, caller, key)
+        return accepted(await handlers.erase_worker(worker_id, body, ctx, idem), response)
+
+    @router.get("/workers", summary="Workers by area, category and status")
+    async def list_workers(
+        caller: Reader,
+        after: After,
+        area: Annotated[str | None, Query(pattern=r"^\d{2,12}$")] = None,
+        category: Annotated[
+            Literal["age_40_50", "disabled", "zero_employment_household",
+                    "minimum_living_allowance", "long_term_unemployed"] | None, Query()
+        ] = None,
+        status: Annotated[Literal["registered", "reemployed", "erased"] | None, Query()] = None,
+        cursor: Cursor = None,
+        limit: Limit = 50,
+    ) -> Page[Row]:
+        await consistent(after, "worker_directory")
+        rows = await queries.workers(
+            area=area, category=category, status=status, after_seq=seq_after(cursor),
+            limit=limit, today=date.today(),
+        )
+        return page(rows, limit, lambda r: [r["registered_seq"]])
+
+    @router.get("/workers/{worker_id}", summary="A worker's full dossier")
+    async def worker_dossier(worker_id: str, caller: Reader, after: After) -> Row:
+        await consistent(after, "worker_directory", "certificates")
+        dossier = await queries.dossier(worker_id)
+        if dossier is None:
+            raise HTTPException(404, f"no worker {worker_id}")
+        return dossier
+
+    @router.get("/certificates", summary="Certificates by area, kind and status")
+    async def list_certificates(
+        caller: Reader,
+        after: After,
+        area: Annotated[str | None, Query(pattern=r"^\d{2,12}$")] = None,
+        kind: Annotated[
+            Literal["employment_unemployment", "reemployment_preference", "tax_relief",
+                    "vocational"] | None, Query()
+        ] = None,
+        status: Annotated[Literal["active", "revoked"] | None, Query()] = None,
+        cursor: Cursor = None,
+        limit: Limit = 50,
+    ) -> Page[Row]:
+        await consistent(after, "certificates")
+        position = None
+        if cursor is not None:
+            values = decode_cursor(cursor)
+            if len(values) != 2:
+                raise HTTPException(400, "the cursor is not one this API gave out")
+            position = (str(values[0]), str(values[1]))
+        rows = await queries.certificates(
+            area=area, kind=kind, status=status, after=position, limit=limit
+        )
+        return page(rows, limit, lambda r: [r["worker_id"], r["number"]])
+
+    @router.get("/reports/areas/{area_code}", summary="Figures per month for an area")
+    async def area_report(
+        area_code: Annotated[str, Path(pattern=r"^\d{6}(\d{3}){0,2}$")],
+        caller: Reader,
+        after: After,
+        month_from: Annotated[str, Query(alias="from", pattern=r"^\d{4}-\d{2}$")] = "2000-01",
+        month_to: Annotated[str, Query(alias="to", pattern=r"^\d{4}-\d{2}$")] = "2999-12",
+    ) -> Report:
+        await consistent(after, "area_reports")
+        figures: dict[str, dict[str, int]] = {}
+        totals: dict[str, int] = {}
+        for row in await queries.report(area_code, month_from, month_to):
+            figures.setdefault(row["month"], {})[row["metric"]] = row["count"]
+            totals[row["metric"]] = totals.get(row["metric"], 0) + row["count"]
+        return Report(area_code=area_code, month_from=month_from, month_to=month_to,
+                      figures=figures, totals=totals)
+
+    # residents, providers, volunteers -----------------------------------------------------------
+
+    @router.post("/residents", status_code=201, summary="Register a resident (居民)")
+    async def register_resident(
+        body: c.RegisterResident, request: Request, response: Response, caller: Writer, key: Key
+    ) -> Accepted:
+        ctx, idem = await context(request, caller, key)
+        return accepted(await handlers.register_resident(body, ctx, idem), response)
+
+    @router.post("/residents/{resident_id}/eligibility",
+                 summary="Change eligibility for free or low-cost services (低保, 特困, 优抚…)")
+    async def change_eligibility(
+        resident_id: str, body: c.ChangeEligibility, request: Request, response: Response,
+        caller: Writer, key: Key,
+    ) -> Accepted:
+        ctx, idem = await context(request, caller, key)
+        return accepted(await handlers.change_eligibility(resident_id, body, ctx, idem), response)
+
+    @router.post("/residents/{resident_id}/erase", summary="Erase a resident's personal data")
+    async def erase_resident(
+        resident_id: str, body: c.Erase, request: Request, response: Response, caller: Admin,
+        key: Key,
+    ) -> Accepted:
+        ctx, idem = await context(request, caller, key)
+        return accepted(await handlers.erase_resident(resident_id, body, ctx, idem), response)
+
+    @router.post("/providers", status_code=201, summary="Register a service provider")
+    async def register_provider(
+        body: c.RegisterProvider, request: Request, response: Response, caller: Writer, key: Key
+    ) -> Accepted:
+        ctx, idem = await context(request, caller, key)
+        return accepted(await handlers.register_provider(body, ctx, idem), response)
+
+    @router.post("/providers/{provider_id}/grade", summary="Grade a provider (GB/T 31772)")
+    async def grade_provider(
+        provider_id: str, body: c.GradeProvider, request: Request, response: Response,
+        caller: Writer, key: Key,
+    ) -> Accepted:
+        ctx, idem = await context(request, caller, key)
+        return accepted(await handlers.grade_provider(provider_id, body, ctx, idem), response)
+
+    @router.post("/providers/{provider_id}/suspend", summary="Suspend a provider")
+    async def suspend_provider(
+        provider_id: str, body: c.SuspendProvider, request: Request, response: Response,
+        caller: Writer, key: Key,
+    ) -> Accepted:
+        ctx, idem = await context(request, caller, key)
+        return accepted(await handlers.suspend_provider(provider_id, body, ctx, idem), response)
+
+    @router.post("/volunteers", status_code=201, summary="Register a volunteer (志愿者)")
+    async def register_volunteer(
+        body: c.RegisterVolunteer, request: Request, response: Response, caller: Writer,
+        key: Key,
+    ) -> Accepted:
+        ctx, idem = await context(request, caller, key)
+        return accepted(await handlers.register_volunteer(body, ctx, idem), response)
+
+    for kind in ("residents", "providers", "volunteers"):
+        router.add_api_route(
+            f"/{kind}", _community_list(kind, queries, consistent, page, seq_after),
+            methods=["GET"], summary=f"{kind.capitalize()} by area and status",
+        )
+
+    # agencies and API clients -------------------------------------------------------------------
+
+    @router.post("/agencies", status_code=201, summary="Register a partner agency")
+    async def register_agency(
+        body: c.RegisterAgency, request: Request, response: Response, caller: Admin, key: Key
+    ) -> Accepted:
+        ctx, idem = await context(request, caller, key)
+        return accepted(await handlers.register_agency(body, ctx, idem), response)
+
+    @router.get("/agencies", summary="Partner agencies")
+    async def list_agencies(caller: Reader, after: After) -> list[Row]:
+        await consistent(after, "api_clients")
+        return await queries.agencies()
+
+    @router.post("/agencies/{agency_id}/clients", status_code=201,
+                 summary="Issue an API client; its key is shown once")
+    async def issue_client(
+        agency_id: str, body: c.IssueApiClient, request: Request, response: Response,
+        caller: Admin, key: Key,
+    ) -> IssuedClient:
+        ctx, idem = await context(request, caller, key)
+        result, client_id, api_key = await handlers.issue_api_client(agency_id, body, ctx, idem)
+        accepted(result, response)
+        return IssuedClient(
+            id=result.aggregate_id, position=result.position, client_id=client_id,
+            api_key=None if result.replayed else api_key,
+        )
+
+    @router.post("/agencies/{agency_id}/clients/{client_id}/revoke",
+                 summary="Revoke an API client")
+    async def revoke_client(
+        agency_id: str, client_id: str, body: c.RevokeApiClient, request: Request,
+        response: Response, caller: Admin, key: Key,
+    ) -> Accepted:
+        ctx, idem = await context(request, caller, key)
+        return accepted(
+            await handlers.revoke_api_client(agency_id, client_id, body, ctx, idem), response
+        )
+
+    return router
+
+
+def _community_list(
+    kind: str,
+    queries: RegistryQueries,
+    consistent: Callable[..., Awaitable[None]],
+    page: Callable[[list[Row], int, Callable[[Row], list[Any]]], Page[Row]],
+    seq_after: Callable[[str | None], int | None],
+) -> Callable[..., Awaitable[Page[Row]]]:
+    async def list_people(
+        caller: Reader,
+        after: After,
+        area: Annotated[str | None, Query(pattern=r"^\d{2,12}$")] = None,
+        status: Annotated[str | None, Query(pattern=r"^(registered|erased|active|suspended)$")]
+        = None,
+        price_tier: Annotated[Literal["free", "low_cost", "market"] | None, Query()] = None,
+        cursor: Cursor = None,
+        limit: Limit = 50,
+    ) -> Page[Row]:
+        await consistent(after, "community_directory")
+        rows = await queries.community(
+            kind, area=area, status=status, tier=price_tier, after_seq=seq_after(cursor),
+            limit=limit,
+        )
+        return page(rows, limit, lambda r: [r["seq"]])
+
+    list_people.__name__ = f"list_{kind}"
+    return list_people
+
+
+def create_app(runtime: ServiceRuntime, handlers: RegistryHandlers, queries: RegistryQueries,
+               ) -> FastAPI:
+    from jinguo_shared.http.app import service_app
+
+    return service_app(
+        runtime, "Jinguo registry", "登记: workers, residents, providers, volunteers, agencies",
+        create_router(runtime, handlers, queries),
+    )

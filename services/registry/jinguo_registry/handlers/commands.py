@@ -1,0 +1,394 @@
+"""The registry's commands: validated input, and one handler per command."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import date
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from jinguo_contracts.registry import (
+    AgencyKind,
+    Category,
+    CertificateKind,
+    DesiredWork,
+    EligibilityReason,
+    PriceTier,
+)
+from jinguo_registry.domain.organisations import Agency, Provider, Volunteer
+from jinguo_registry.domain.resident import Resident
+from jinguo_registry.domain.validation import AreaCode, MobileNumber, NationalId, OccupationCode
+from jinguo_registry.domain.worker import Worker
+from jinguo_shared.commands import CommandExecutor, CommandResult, IdempotencyKey
+from jinguo_shared.crypto import KeyedHasher, PiiVault
+from jinguo_shared.envelope import CommandContext
+from jinguo_shared.http.security import key_hash, new_api_key
+
+Name = Field(min_length=1, max_length=100)
+Text = Field(min_length=1, max_length=2000)
+
+
+class Command(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class DesiredWorkInput(Command):
+    occupation_codes: list[OccupationCode] = Field(default_factory=list, max_length=20)
+    hours_types: list[Literal["full_time", "part_time", "hourly", "seasonal", "temporary"]] = (
+        Field(default_factory=list)
+    )
+
+    def contract(self) -> DesiredWork:
+        return DesiredWork(occupation_codes=self.occupation_codes, hours_types=self.hours_types)
+
+
+class RegisterWorker(Command):
+    name: str = Name
+    national_id: NationalId
+    phone: MobileNumber
+    area_code: AreaCode
+    hukou: Literal["local", "migrant"] = "local"
+    skills: list[str] = Field(default_factory=list, max_length=30)
+    desired_work: DesiredWorkInput = Field(default_factory=DesiredWorkInput)
+
+
+class UpdateWorkerProfile(Command):
+    phone: MobileNumber | None = None
+    area_code: AreaCode | None = None
+    skills: list[str] | None = Field(default=None, max_length=30)
+    desired_work: DesiredWorkInput | None = None
+
+
+class AssessCategory(Command):
+    category: Category
+    evidence: str = Text
+    valid_until: date
+
+
+class IssueCertificate(Command):
+    kind: CertificateKind
+    number: str = Field(min_length=3, max_length=40, pattern=r"^[A-Za-z0-9-]+$")
+    issued_on: date
+    valid_until: date | None = None
+    occupation_code: OccupationCode | None = None
+    level: int | None = Field(default=None, ge=1, le=5)
+
+
+class RevokeCertificate(Command):
+    reason: str = Text
+
+
+class RecordHomeVisit(Command):
+    visited_on: date
+    visitor: str = Name
+    notes: str = Text
+
+
+class RecordReemployment(Command):
+    post_id: str = Field(min_length=1, max_length=64)
+    placement_id: str = Field(min_length=1, max_length=64)
+    employer_name: str = Name
+    started_on: date
+
+
+class Erase(Command):
+    reason: str = Text
+
+
+class RegisterResident(Command):
+    name: str = Name
+    national_id: NationalId
+    phone: MobileNumber
+    area_code: AreaCode
+    address: str = Field(min_length=2, max_length=300)
+
+
+class ChangeEligibility(Command):
+    price_tier: PriceTier
+    reason: EligibilityReason
+    valid_until: date | None = None
+
+
+class RegisterProvider(Command):
+    name: str = Field(min_length=1, max_length=200)
+    credit_code: str = Field(pattern=r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$")
+    area_code: AreaCode
+    services: list[str] = Field(default_factory=list, max_length=30)
+    women_led: bool = False
+
+
+class GradeProvider(Command):
+    grade: int = Field(ge=1, le=5)
+    graded_on: date
+    assessor: str = Name
+
+
+class SuspendProvider(Command):
+    reason: str = Text
+
+
+class RegisterVolunteer(Command):
+    name: str = Name
+    phone: MobileNumber
+    area_code: AreaCode
+    skills: list[str] = Field(default_factory=list, max_length=30)
+    team: str | None = Field(default=None, max_length=100)
+
+
+class RegisterAgency(Command):
+    name: str = Field(min_length=1, max_length=200)
+    kind: AgencyKind
+    area_code: AreaCode
+
+
+class IssueApiClient(Command):
+    name: str = Name
+    scopes: list[str] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _distinct(self) -> IssueApiClient:
+        if len(set(self.scopes)) != len(self.scopes):
+            raise ValueError("scopes must not repeat")
+        return self
+
+
+class RevokeApiClient(Command):
+    reason: str = Text
+
+
+def derived_id(namespace: str, value: str) -> str:
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"jinguo:{namespace}:{value}"))
+
+
+class RegistryHandlers:
+    """One method per command; `today` is injected so that rules about dates stay testable."""
+
+    def __init__(
+        self,
+        executor: CommandExecutor,
+        hasher: KeyedHasher,
+        vault: PiiVault,
+        today: Callable[[], date] = date.today,
+    ) -> None:
+        self._executor = executor
+        self._hasher = hasher
+        self._vault = vault
+        self._today = today
+
+    def worker_id_for(self, national_id: str) -> str:
+        """From a keyed hash: the same person always maps to the same worker, and nobody can
+        go from the id back to the number without the lookup key."""
+        return str(uuid.UUID(self._hasher.digest(f"worker:{national_id}")[:32]))
+
+    def resident_id_for(self, national_id: str) -> str:
+        return str(uuid.UUID(self._hasher.digest(f"resident:{national_id}")[:32]))
+
+    async def register_worker(
+        self, c: RegisterWorker, ctx: CommandContext, key: IdempotencyKey | None = None
+    ) -> CommandResult:
+        return await self._executor.execute(
+            Worker, self.worker_id_for(c.national_id),
+            lambda w: w.register(
+                name=c.name, national_id=c.national_id, phone=c.phone, area_code=c.area_code,
+                hukou=c.hukou, skills=c.skills, desired_work=c.desired_work.contract(),
+            ),
+            ctx, key,
+        )
+
+    async def update_worker_profile(
+        self, worker_id: str, c: UpdateWorkerProfile, ctx: CommandContext,
+        key: IdempotencyKey | None = None,
+    ) -> CommandResult:
+        return await self._executor.execute(
+            Worker, worker_id,
+            lambda w: w.update_profile(
+                phone=c.phone, area_code=c.area_code, skills=c.skills,
+                desired_work=c.desired_work.contract() if c.desired_work else None,
+            ),
+            ctx, key,
+        )
+
+    async def assess_category(
+        self, worker_id: str, c: AssessCategory, ctx: CommandContext,
+        key: IdempotencyKey | None = None,
+    ) -> CommandResult:
+        today = self._today()
+        return await self._executor.execute(
+            Worker, worker_id,
+            lambda w: w.assess_category(
+                category=c.category, evidence=c.evidence, valid_until=c.valid_until, today=today
+            ),
+            ctx, key,
+        )
+
+    async def issue_certificate(
+        self, worker_id: str, c: IssueCertificate, ctx: CommandContext,
+        key: IdempotencyKey | None = None,
+    ) -> CommandResult:
+        today = self._today()
+        return await self._executor.execute(
+            Worker, worker_id,
+            lambda w: w.issue_certificate(
+                kind=c.kind, number=c.number, issued_on=c.issued_on, valid_until=c.valid_until,
+                occupation_code=c.occupation_code, level=c.level, today=today,
+            ),
+            ctx, key,
+        )
+
+    async def revoke_certificate(
+        self, worker_id: str, number: str, c: RevokeCertificate, ctx: CommandContext,
+        key: IdempotencyKey | None = None,
+    ) -> CommandResult:
+        return await self._executor.execute(
+            Worker, worker_id, lambda w: w.revoke_certificate(number=number, reason=c.reason),
+            ctx, key,
+        )
+
+    async def record_home_visit(
+        self, worker_id: str, c: RecordHomeVisit, ctx: CommandContext,
+        key: IdempotencyKey | None = None,
+    ) -> CommandResult:
+        today = self._today()
+        visit_id = derived_id("visit", ctx.command_id)
+        return await self._executor.execute(
+            Worker, worker_id,
+            lambda w: w.record_home_visit(
+                visit_id=visit_id, visited_on=c.visited_on, visitor=c.visitor, notes=c.notes,
+                today=today,
+            ),
+            ctx, key,
+        )
+
+    async def record_reemployment(
+        self, worker_id: str, c: RecordReemployment, ctx: CommandContext,
+        key: IdempotencyKey | None = None,
+    ) -> CommandResult:
+        return await self._executor.execute(
+            Worker, worker_id,
+            lambda w: w.record_reemployment(
+                post_id=c.post_id, placement_id=c.placement_id, employer_name=c.employer_name,
+                started_on=c.started_on,
+            ),
+            ctx, key,
+        )
+
+    async def erase_worker(
+        self, worker_id: str, c: Erase, ctx: CommandContext, key: IdempotencyKey | None = None
+    ) -> CommandResult:
+        result = await self._executor.execute(
+            Worker, worker_id, lambda w: w.erase(reason=c.reason), ctx, key
+        )
+        await self._vault.erase(worker_id)
+        return result
+
+    async def register_resident(
+        self, c: RegisterResident, ctx: CommandContext, key: IdempotencyKey | None = None
+    ) -> CommandResult:
+        return await self._executor.execute(
+            Resident, self.resident_id_for(c.national_id),
+            lambda r: r.register(
+                name=c.name, national_id=c.national_id, phone=c.phone, address=c.address,
+                area_code=c.area_code,
+            ),
+            ctx, key,
+        )
+
+    async def change_eligibility(
+        self, resident_id: str, c: ChangeEligibility, ctx: CommandContext,
+        key: IdempotencyKey | None = None,
+    ) -> CommandResult:
+        today = self._today()
+        return await self._executor.execute(
+            Resident, resident_id,
+            lambda r: r.change_eligibility(
+                price_tier=c.price_tier, reason=c.reason, valid_until=c.valid_until, today=today
+            ),
+            ctx, key,
+        )
+
+    async def erase_resident(
+        self, resident_id: str, c: Erase, ctx: CommandContext, key: IdempotencyKey | None = None
+    ) -> CommandResult:
+        result = await self._executor.execute(
+            Resident, resident_id, lambda r: r.erase(reason=c.reason), ctx, key
+        )
+        await self._vault.erase(resident_id)
+        return result
+
+    async def register_provider(
+        self, c: RegisterProvider, ctx: CommandContext, key: IdempotencyKey | None = None
+    ) -> CommandResult:
+        return await self._executor.execute(
+            Provider, derived_id("provider", c.credit_code),
+            lambda p: p.register(
+                name=c.name, credit_code=c.credit_code, area_code=c.area_code,
+                services=c.services, women_led=c.women_led,
+            ),
+            ctx, key,
+        )
+
+    async def grade_provider(
+        self, provider_id: str, c: GradeProvider, ctx: CommandContext,
+        key: IdempotencyKey | None = None,
+    ) -> CommandResult:
+        today = self._today()
+        return await self._executor.execute(
+            Provider, provider_id,
+            lambda p: p.grade(grade=c.grade, graded_on=c.graded_on, assessor=c.assessor,
+                              today=today),
+            ctx, key,
+        )
+
+    async def suspend_provider(
+        self, provider_id: str, c: SuspendProvider, ctx: CommandContext,
+        key: IdempotencyKey | None = None,
+    ) -> CommandResult:
+        return await self._executor.execute(
+            Provider, provider_id, lambda p: p.suspend(reason=c.reason), ctx, key
+        )
+
+    async def register_volunteer(
+        self, c: RegisterVolunteer, ctx: CommandContext, key: IdempotencyKey | None = None
+    ) -> CommandResult:
+        return await self._executor.execute(
+            Volunteer, derived_id("volunteer", ctx.command_id),
+            lambda v: v.register(name=c.name, phone=c.phone, area_code=c.area_code,
+                                 skills=c.skills, team=c.team),
+            ctx, key,
+        )
+
+    async def register_agency(
+        self, c: RegisterAgency, ctx: CommandContext, key: IdempotencyKey | None = None
+    ) -> CommandResult:
+        return await self._executor.execute(
+            Agency, derived_id("agency", ctx.command_id),
+            lambda a: a.register(name=c.name, kind=c.kind, area_code=c.area_code),
+            ctx, key,
+        )
+
+    async def issue_api_client(
+        self, agency_id: str, c: IssueApiClient, ctx: CommandContext,
+        key: IdempotencyKey | None = None,
+    ) -> tuple[CommandResult, str, str]:
+        """Returns the result, the client id and the key (shown this once)."""
+        client_id = uuid.UUID(derived_id("client", ctx.command_id)).hex
+        api_key = new_api_key(client_id)
+        result = await self._executor.execute(
+            Agency, agency_id,
+            lambda a: a.issue_client(
+                client_id=client_id, name=c.name, key_hash=key_hash(api_key), scopes=c.scopes
+            ),
+            ctx, key,
+        )
+        return result, client_id, api_key
+
+    async def revoke_api_client(
+        self, agency_id: str, client_id: str, c: RevokeApiClient, ctx: CommandContext,
+        key: IdempotencyKey | None = None,
+    ) -> CommandResult:
+        return await self._executor.execute(
+            Agency, agency_id, lambda a: a.revoke_client(client_id=client_id, reason=c.reason),
+            ctx, key,
+        )

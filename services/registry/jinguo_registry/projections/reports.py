@@ -1,0 +1,71 @@
+"""Counts per area and month, rolled up from community to street, district, city and province."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import Column, Integer, String
+
+from jinguo_contracts.registry import (
+    CertificateIssuedV1,
+    CertificateRevokedV1,
+    ResidentEligibilityChangedV1,
+    WorkerCategoryAssessedV1,
+    WorkerReemployedV1,
+    WorkerRegisteredV1,
+)
+from jinguo_registry.domain.validation import area_ancestors
+from jinguo_shared.envelope import RecordedEvent
+from jinguo_shared.projections.base import Projection, handles
+from jinguo_shared.projections.batch import ProjectionBatch
+
+
+def month_of(day: date) -> str:
+    return f"{day.year:04d}-{day.month:02d}"
+
+
+class AreaReports(Projection):
+    name = "area_reports"
+    subjects = ("registry.worker.>", "registry.resident.*.ResidentEligibilityChanged")
+
+    def define(self) -> None:
+        self.counts = self.table(
+            "area_month_counts",
+            Column("area_code", String(12), primary_key=True),
+            Column("month", String(7), primary_key=True),
+            Column("metric", String(48), primary_key=True),
+            Column("count", Integer, nullable=False, default=0),
+        )
+
+    def _count(self, b: ProjectionBatch, area_code: str, day: date, metric: str) -> None:
+        month = month_of(day)
+        for area in area_ancestors(area_code):
+            b.increment(self.counts, {"area_code": area, "month": month, "metric": metric},
+                        {"count": 1})
+
+    @handles(WorkerRegisteredV1)
+    def _registered(self, e: WorkerRegisteredV1, at: RecordedEvent, b: ProjectionBatch) -> None:
+        self._count(b, e.area_code, at.envelope.time.date(), "registered")
+
+    @handles(WorkerCategoryAssessedV1)
+    def _assessed(self, e: WorkerCategoryAssessedV1, at: RecordedEvent, b: ProjectionBatch) -> None:
+        self._count(b, e.area_code, at.envelope.time.date(), f"category:{e.category}")
+
+    @handles(CertificateIssuedV1)
+    def _certified(self, e: CertificateIssuedV1, _: RecordedEvent, b: ProjectionBatch) -> None:
+        self._count(b, e.area_code, e.issued_on, "certified")
+        self._count(b, e.area_code, e.issued_on, f"certificate:{e.kind}")
+
+    @handles(CertificateRevokedV1)
+    def _revoked(self, e: CertificateRevokedV1, at: RecordedEvent, b: ProjectionBatch) -> None:
+        self._count(b, e.area_code, at.envelope.time.date(), "certificate_revoked")
+
+    @handles(WorkerReemployedV1)
+    def _reemployed(self, e: WorkerReemployedV1, _: RecordedEvent, b: ProjectionBatch) -> None:
+        self._count(b, e.area_code, e.started_on, "reemployed")
+
+    @handles(ResidentEligibilityChangedV1)
+    def _eligibility(
+        self, e: ResidentEligibilityChangedV1, at: RecordedEvent, b: ProjectionBatch
+    ) -> None:
+        self._count(b, e.area_code, at.envelope.time.date(), f"eligibility:{e.price_tier}")

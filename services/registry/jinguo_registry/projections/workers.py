@@ -1,0 +1,156 @@
+"""Worker directory (with categories, visits, re-employment) and the certificates register."""
+
+from __future__ import annotations
+
+from sqlalchemy import JSON, BigInteger, Column, Date, Index, Integer, String
+
+from jinguo_contracts.registry import (
+    CertificateIssuedV1,
+    CertificateRevokedV1,
+    HomeVisitRecordedV1,
+    WorkerCategoryAssessedV1,
+    WorkerErasedV1,
+    WorkerProfileUpdatedV1,
+    WorkerReemployedV1,
+    WorkerRegisteredV1,
+)
+from jinguo_shared.envelope import RecordedEvent
+from jinguo_shared.projections.base import Projection, handles
+from jinguo_shared.projections.batch import ProjectionBatch
+
+Sealed = String(400)
+"""PII columns hold the sealed value from the event; the API unseals only what it serves."""
+
+
+class WorkerDirectory(Projection):
+    name = "worker_directory"
+    subjects = ("registry.worker.>",)
+
+    def define(self) -> None:
+        self.workers = self.table(
+            "workers",
+            Column("worker_id", String(36), primary_key=True),
+            Column("name", Sealed),
+            Column("national_id", Sealed),
+            Column("phone", Sealed),
+            Column("gender", String(6), nullable=False),
+            Column("birth_date", Date, nullable=False),
+            Column("area_code", String(12), nullable=False),
+            Column("hukou", String(8), nullable=False),
+            Column("skills", JSON, nullable=False),
+            Column("desired_work", JSON, nullable=False),
+            Column("status", String(12), nullable=False),
+            Column("registered_seq", BigInteger, nullable=False),
+            Column("registered_on", Date, nullable=False),
+            Column("reemployed_on", Date),
+        )
+        Index(f"ix_workers_area_g{self.generation}", self.workers.c.area_code,
+              self.workers.c.registered_seq)
+        self.categories = self.table(
+            "worker_categories",
+            Column("worker_id", String(36), primary_key=True),
+            Column("category", String(32), primary_key=True),
+            Column("evidence", Sealed),
+            Column("valid_until", Date, nullable=False),
+            Column("assessed_on", Date, nullable=False),
+        )
+        self.visits = self.table(
+            "home_visits",
+            Column("visit_id", String(36), primary_key=True),
+            Column("worker_id", String(36), nullable=False, index=True),
+            Column("visited_on", Date, nullable=False),
+            Column("visitor", String(100), nullable=False),
+            Column("notes", Sealed),
+        )
+        self.reemployments = self.table(
+            "reemployments",
+            Column("placement_id", String(64), primary_key=True),
+            Column("worker_id", String(36), nullable=False, index=True),
+            Column("post_id", String(64), nullable=False),
+            Column("employer_name", String(100), nullable=False),
+            Column("started_on", Date, nullable=False),
+        )
+
+    @handles(WorkerRegisteredV1)
+    def _registered(self, e: WorkerRegisteredV1, at: RecordedEvent, b: ProjectionBatch) -> None:
+        b.upsert(self.workers, {
+            "worker_id": e.worker_id, "name": e.name, "national_id": e.national_id,
+            "phone": e.phone, "gender": e.gender, "birth_date": e.birth_date,
+            "area_code": e.area_code, "hukou": e.hukou, "skills": e.skills,
+            "desired_work": e.desired_work.model_dump(), "status": "registered",
+            "registered_seq": at.seq, "registered_on": at.envelope.time.date(),
+            "reemployed_on": None,
+        })
+
+    @handles(WorkerProfileUpdatedV1)
+    def _updated(self, e: WorkerProfileUpdatedV1, _: RecordedEvent, b: ProjectionBatch) -> None:
+        changes = {
+            "phone": e.phone, "area_code": e.area_code, "skills": e.skills,
+            "desired_work": e.desired_work.model_dump() if e.desired_work else None,
+        }
+        b.update(self.workers, {"worker_id": e.worker_id},
+                 {k: v for k, v in changes.items() if v is not None})
+
+    @handles(WorkerCategoryAssessedV1)
+    def _assessed(self, e: WorkerCategoryAssessedV1, at: RecordedEvent, b: ProjectionBatch) -> None:
+        b.upsert(self.categories, {
+            "worker_id": e.worker_id, "category": e.category, "evidence": e.evidence,
+            "valid_until": e.valid_until, "assessed_on": at.envelope.time.date(),
+        })
+
+    @handles(HomeVisitRecordedV1)
+    def _visited(self, e: HomeVisitRecordedV1, _: RecordedEvent, b: ProjectionBatch) -> None:
+        b.upsert(self.visits, {
+            "visit_id": e.visit_id, "worker_id": e.worker_id, "visited_on": e.visited_on,
+            "visitor": e.visitor, "notes": e.notes,
+        })
+
+    @handles(WorkerReemployedV1)
+    def _reemployed(self, e: WorkerReemployedV1, _: RecordedEvent, b: ProjectionBatch) -> None:
+        b.upsert(self.reemployments, {
+            "placement_id": e.placement_id, "worker_id": e.worker_id, "post_id": e.post_id,
+            "employer_name": e.employer_name, "started_on": e.started_on,
+        })
+        b.update(self.workers, {"worker_id": e.worker_id},
+                 {"status": "reemployed", "reemployed_on": e.started_on})
+
+    @handles(WorkerErasedV1)
+    def _erased(self, e: WorkerErasedV1, _: RecordedEvent, b: ProjectionBatch) -> None:
+        b.update(self.workers, {"worker_id": e.worker_id},
+                 {"name": None, "national_id": None, "phone": None, "status": "erased"})
+
+
+class CertificateRegister(Projection):
+    name = "certificates"
+    subjects = ("registry.worker.*.CertificateIssued", "registry.worker.*.CertificateRevoked")
+
+    def define(self) -> None:
+        self.certificates = self.table(
+            "certificates",
+            Column("worker_id", String(36), primary_key=True),
+            Column("number", String(40), primary_key=True),
+            Column("kind", String(32), nullable=False, index=True),
+            Column("issued_on", Date, nullable=False),
+            Column("valid_until", Date),
+            Column("occupation_code", String(12)),
+            Column("code_system", String(20)),
+            Column("level", Integer),
+            Column("area_code", String(12), nullable=False, index=True),
+            Column("status", String(8), nullable=False),
+            Column("revoked_reason", String(2000)),
+        )
+
+    @handles(CertificateIssuedV1)
+    def _issued(self, e: CertificateIssuedV1, _: RecordedEvent, b: ProjectionBatch) -> None:
+        b.upsert(self.certificates, {
+            "worker_id": e.worker_id, "number": e.number, "kind": e.kind,
+            "issued_on": e.issued_on, "valid_until": e.valid_until,
+            "occupation_code": e.occupation_code, "code_system": e.code_system,
+            "level": e.level, "area_code": e.area_code, "status": "active",
+            "revoked_reason": None,
+        })
+
+    @handles(CertificateRevokedV1)
+    def _revoked(self, e: CertificateRevokedV1, _: RecordedEvent, b: ProjectionBatch) -> None:
+        b.update(self.certificates, {"worker_id": e.worker_id, "number": e.number},
+                 {"status": "revoked", "revoked_reason": e.reason})

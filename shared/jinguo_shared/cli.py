@@ -1,0 +1,379 @@
+"""`jinguo`: run the system, rebuild projections, and look at the log."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import sys
+import time
+from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
+from pathlib import Path
+
+import httpx
+import nats.errors
+import orjson
+import uvicorn
+from fastapi import FastAPI
+from nats.js.api import DeliverPolicy
+
+from jinguo_contracts.base import CATALOGUE
+from jinguo_shared import telemetry
+from jinguo_shared.eventstore import SERVICE_STREAMS
+from jinguo_shared.runtime import (
+    EmbeddedNats,
+    Role,
+    ServiceDefinition,
+    ServiceRuntime,
+    _port_open,
+    connect_nats,
+    discover_services,
+    open_runtime,
+)
+from jinguo_shared.settings import Settings
+
+
+class UsageError(Exception):
+    pass
+
+
+@contextlib.asynccontextmanager
+async def nats_url(settings: Settings) -> AsyncIterator[str]:
+    """The configured NATS, else the embedded one (started here if `jinguo up` is not running)."""
+    if settings.nats_url:
+        yield settings.nats_url
+        return
+    embedded = EmbeddedNats(settings.data_dir / "nats", settings.nats_port, settings.nats_sync)
+    if _port_open(settings.nats_port):
+        yield embedded.url
+        return
+    await embedded.start()
+    try:
+        yield embedded.url
+    finally:
+        embedded.stop()
+
+
+def pick_service(name: str) -> ServiceDefinition:
+    services = {d.name: d for d in discover_services()}
+    if name not in services:
+        raise UsageError(f"unknown service {name!r}; installed: {', '.join(services) or 'none'}")
+    return services[name]
+
+
+def compose_app(pairs: Sequence[tuple[ServiceDefinition, ServiceRuntime]]) -> FastAPI:
+    from prometheus_client import make_asgi_app
+
+    app = FastAPI(title="Jinguo", docs_url=None, redoc_url=None, openapi_url=None)
+
+    @app.get("/")
+    async def index() -> dict[str, object]:
+        return {
+            "services": {
+                d.name: {"api": d.prefix, "docs": f"{d.prefix}/docs"} for d, _ in pairs
+            },
+            "metrics": "/metrics",
+        }
+
+    app.mount("/metrics", make_asgi_app())
+    for definition, runtime in pairs:
+        app.mount(definition.prefix, definition.create_app(runtime))
+    return app
+
+
+async def serve(
+    settings: Settings, definitions: Sequence[ServiceDefinition], role: Role, *, demo: bool,
+    host: str, port: int,
+) -> None:
+    telemetry.configure("jinguo", settings.log_format, settings.log_level)
+    async with nats_url(settings) as url:
+        pairs = [(d, await open_runtime(d, settings, url, role)) for d in definitions]
+        try:
+            lines: list[str] = []
+            for definition, runtime in pairs:
+                lines += await definition.seed_development(runtime) if role != "api" else []
+            config = uvicorn.Config(
+                compose_app(pairs), host=host, port=port, log_config=None, access_log=False,
+                timeout_graceful_shutdown=20,
+            )
+            server = uvicorn.Server(config)
+            task = asyncio.create_task(server.serve())
+            while not server.started and not task.done():
+                await asyncio.sleep(0.05)
+            base = f"http://{host}:{port}"
+            if demo and server.started:
+                lines += await load_demo(settings, definitions, base)
+            print(banner(base, url, settings, pairs, lines), flush=True)
+            await task
+        finally:
+            for _, runtime in pairs:
+                await runtime.close()
+
+
+async def load_demo(
+    settings: Settings, definitions: Sequence[ServiceDefinition], base: str
+) -> list[str]:
+    api_key = (settings.data_dir / "dev-api-key").read_text().strip()
+    lines = []
+    async with httpx.AsyncClient(
+        base_url=base, headers={"Authorization": f"Bearer {api_key}"}, timeout=30
+    ) as client:
+        for definition in definitions:
+            started = time.monotonic()
+            summary = await definition.load_demo(client)
+            if summary:
+                lines.append(f"{summary} ({time.monotonic() - started:.1f} s)")
+    return lines
+
+
+def banner(
+    base: str, url: str, settings: Settings,
+    pairs: Sequence[tuple[ServiceDefinition, ServiceRuntime]], lines: list[str],
+) -> str:
+    rows = [
+        "",
+        "Jinguo is running. Ctrl-C stops it.",
+        f"  HTTP      {base}/  (OpenAPI docs under each prefix, e.g. {base}/registry/docs)",
+    ]
+    for definition, runtime in pairs:
+        rows.append(f"  {definition.name:<9} {base}{definition.prefix}   db: "
+                    f"{runtime.engine.url.render_as_string(hide_password=True)}")
+    rows += [
+        f"  NATS      {url}" + ("  (embedded)" if not settings.nats_url else ""),
+        f"  metrics   {base}/metrics",
+        f"  data      {settings.data_dir.resolve()}",
+        *[f"  {line}" for line in lines],
+        "",
+    ]
+    return "\n".join(rows)
+
+
+class ProgressBar:
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.started = time.monotonic()
+
+    def __call__(self, stream: str, done: int, total: int) -> None:
+        elapsed = max(time.monotonic() - self.started, 1e-6)
+        fraction = done / total if total else 1.0
+        filled = int(fraction * 30)
+        sys.stderr.write(
+            f"\r{self.label} {stream} [{'#' * filled}{'.' * (30 - filled)}] "
+            f"{done:,}/{total:,} events  {done / elapsed:,.0f} events/s"
+        )
+        sys.stderr.flush()
+
+
+async def replay(settings: Settings, service: str, projection: str | None,
+                 until: datetime | None) -> None:
+    definition = pick_service(service)
+    async with nats_url(settings) as url:
+        runtime = await open_runtime(definition, settings, url, "tool")
+        try:
+            names = runtime.projections.names()
+            if projection is not None and projection not in names:
+                raise UsageError(f"{service} has no projection {projection!r}; it has: "
+                                 f"{', '.join(names)}")
+            for name in [projection] if projection else names:
+                bar = ProgressBar(name)
+                rebuilt = await runtime.projections.rebuild(name, until, bar)
+                sys.stderr.write("\n")
+                state = "kept aside as of " + until.isoformat() if until else "now active"
+                tables = ", ".join(sorted(rebuilt.metadata.tables))
+                print(f"{name}: generation {rebuilt.generation} {state} "
+                      f"({time.monotonic() - bar.started:.1f} s; tables {tables})")
+        finally:
+            await runtime.close()
+
+
+async def events(settings: Settings, args: argparse.Namespace) -> None:
+    async with nats_url(settings) as url:
+        nc = await connect_nats(settings, url, "jinguo-events")
+        js = nc.jetstream()
+        try:
+            if args.action == "tail":
+                stream = SERVICE_STREAMS[args.subject.split(".", 1)[0]].name
+                subscription = await js.subscribe(
+                    args.subject, stream=stream, ordered_consumer=True,
+                    deliver_policy=DeliverPolicy.ALL if args.all else DeliverPolicy.NEW,
+                )
+                async for message in subscription.messages:
+                    print(_line(stream, message.metadata.sequence.stream, message.subject,
+                                message.data), flush=True)
+            elif args.action == "history":
+                stream = SERVICE_STREAMS[args.service].name
+                subject = f"{args.service}.{args.aggregate}.{args.id}.*"
+                seq = 1
+                while True:
+                    try:
+                        message = await js.get_msg(stream, seq=seq, subject=subject, direct=True,
+                                                   next=True)
+                    except nats.js.errors.NotFoundError:
+                        break
+                    assert message.seq is not None and message.data is not None
+                    print(_line(stream, message.seq, message.subject or "", message.data))
+                    seq = message.seq + 1
+            elif args.action == "export":
+                await _export(js, SERVICE_STREAMS[args.service].name, Path(args.file))
+            elif args.action == "import":
+                await _import(js, Path(args.file))
+        finally:
+            await nc.close()
+
+
+def _line(stream: str, seq: int, subject: str, data: bytes) -> str:
+    return orjson.dumps(
+        {"stream": stream, "seq": seq, "subject": subject, "event": orjson.loads(data)}
+    ).decode()
+
+
+async def _export(js: nats.js.JetStreamContext, stream: str, path: Path) -> None:
+    info = await js.stream_info(stream)
+    total = info.state.messages
+    if total == 0:
+        path.write_text("")
+        print(f"{stream} is empty")
+        return
+    bar = ProgressBar("export")
+    subscription = await js.subscribe(
+        f"{stream.lower()}.>", stream=stream, ordered_consumer=True,
+        deliver_policy=DeliverPolicy.ALL,
+    )
+    done = 0
+    with path.open("w") as output:
+        async for message in subscription.messages:
+            output.write(_line(stream, message.metadata.sequence.stream, message.subject,
+                               message.data) + "\n")
+            done += 1
+            if done % 5000 == 0 or message.metadata.num_pending == 0:
+                bar(stream, done, total)
+            if message.metadata.num_pending == 0:
+                break
+    await subscription.unsubscribe()
+    sys.stderr.write("\n")
+    print(f"exported {done:,} events from {stream} to {path}")
+
+
+async def _import(js: nats.js.JetStreamContext, path: Path) -> None:
+    """Publish exported events again; their ids make a second import a no-op (within the
+    duplicate window) and the envelope is kept byte for byte."""
+    imported = skipped = 0
+    with path.open() as source:
+        for number, line in enumerate(source, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+                subject, event = record["subject"], record["event"]
+                if not CATALOGUE.knows(event["type"]):
+                    raise ValueError(f"unknown event type {event['type']!r}")
+            except (ValueError, KeyError, TypeError) as error:
+                raise UsageError(f"{path}:{number}: not an exported event ({error})") from None
+            ack = await js.publish(
+                subject, orjson.dumps(event), headers={"Nats-Msg-Id": event["id"]}
+            )
+            if ack.duplicate:
+                skipped += 1
+            else:
+                imported += 1
+    print(f"imported {imported:,} events ({skipped:,} already present) from {path}")
+
+
+async def projections(settings: Settings, args: argparse.Namespace) -> None:
+    definition = pick_service(args.service)
+    async with nats_url(settings) as url:
+        runtime = await open_runtime(definition, settings, url, "tool")
+        try:
+            if args.action == "parked":
+                for letter in await runtime.projections.parked(args.projection):
+                    print(json.dumps(letter, default=str, ensure_ascii=False))
+            else:
+                await runtime.projections.retry_parked(args.id)
+                print(f"parked event {args.id} applied")
+        finally:
+            await runtime.close()
+
+
+def export_contracts(directory: Path) -> None:
+    directory.mkdir(parents=True, exist_ok=True)
+    for schema_id, schema in CATALOGUE.json_schemas().items():
+        name = schema_id.removeprefix("urn:jinguo:").replace(":", ".") + ".json"
+        (directory / name).write_text(json.dumps(schema, indent=2, ensure_ascii=False) + "\n")
+    print(f"wrote {len(CATALOGUE.json_schemas())} JSON Schemas to {directory}")
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="jinguo", description="Jinguo (巾帼) platform")
+    commands = top.add_subparsers(dest="command", required=True)
+
+    up = commands.add_parser("up", help="run NATS and every service on 127.0.0.1:8000")
+    up.add_argument("--demo", action="store_true", help="load the demo data set")
+
+    one = commands.add_parser("serve", help="run one service (production roles)")
+    one.add_argument("service")
+    one.add_argument("--role", choices=["api", "projector", "all"], default="all")
+    one.add_argument("--host", default=None)
+    one.add_argument("--port", type=int, default=None)
+
+    rebuild = commands.add_parser("replay", help="rebuild projections from the log")
+    rebuild.add_argument("service")
+    rebuild.add_argument("--projection")
+    rebuild.add_argument("--until", type=datetime.fromisoformat,
+                         help="ISO time: build an 'as of' copy instead of switching over")
+
+    log = commands.add_parser("events", help="look at the log")
+    actions = log.add_subparsers(dest="action", required=True)
+    tail = actions.add_parser("tail", help="follow a subject, e.g. registry.worker.>")
+    tail.add_argument("subject")
+    tail.add_argument("--all", action="store_true", help="from the start, not only new ones")
+    history = actions.add_parser("history", help="one aggregate's events")
+    history.add_argument("service")
+    history.add_argument("aggregate")
+    history.add_argument("id")
+    export = actions.add_parser("export", help="a service's stream to NDJSON")
+    export.add_argument("service", choices=sorted(SERVICE_STREAMS))
+    export.add_argument("file")
+    load = actions.add_parser("import", help="NDJSON from `export` back into the log")
+    load.add_argument("file")
+
+    dead = commands.add_parser("projections", help="parked (dead-letter) events")
+    dead_actions = dead.add_subparsers(dest="action", required=True)
+    parked = dead_actions.add_parser("parked")
+    parked.add_argument("service")
+    parked.add_argument("--projection")
+    retry = dead_actions.add_parser("retry")
+    retry.add_argument("service")
+    retry.add_argument("id", type=int)
+
+    contracts = commands.add_parser("contracts", help="export the event JSON Schemas")
+    contracts.add_argument("directory", type=Path)
+    return top
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    settings = Settings()
+    try:
+        if args.command == "up":
+            asyncio.run(serve(settings, discover_services(), "all", demo=args.demo,
+                              host=settings.http_host, port=settings.http_port))
+        elif args.command == "serve":
+            asyncio.run(serve(settings, [pick_service(args.service)], args.role, demo=False,
+                              host=args.host or settings.http_host,
+                              port=args.port or settings.http_port))
+        elif args.command == "replay":
+            asyncio.run(replay(settings, args.service, args.projection, args.until))
+        elif args.command == "events":
+            asyncio.run(events(settings, args))
+        elif args.command == "projections":
+            asyncio.run(projections(settings, args))
+        elif args.command == "contracts":
+            export_contracts(args.directory)
+    except UsageError as error:
+        print(f"jinguo: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+    return 0

@@ -1,0 +1,130 @@
+"""Personal data sealed per person (crypto-shredding) and keyed hashes for look-ups."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import secrets
+from collections.abc import Iterable
+from pathlib import Path
+
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from jinguo_shared.db import insert_for, pii_keys
+
+SEALED_PREFIX = "pii:v1:"
+ERASED = None
+
+
+class KeyMaterialError(RuntimeError):
+    pass
+
+
+def load_or_create_key(configured: str | None, path: Path) -> bytes:
+    """A configured base64 key wins; the embedded default keeps a generated one beside its data."""
+    if configured:
+        key = base64.b64decode(configured)
+    elif path.exists():
+        key = base64.b64decode(path.read_text().strip())
+    else:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        key = secrets.token_bytes(32)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(base64.b64encode(key).decode())
+    if len(key) != 32:
+        raise KeyMaterialError(f"{path.name}: a key must be 32 bytes (base64), got {len(key)}")
+    return key
+
+
+class KeyedHasher:
+    """HMAC-SHA256 so that an ID number can be found without ever being stored in the clear."""
+
+    def __init__(self, key: bytes) -> None:
+        self._key = key
+
+    def digest(self, value: str) -> str:
+        return hmac.new(self._key, value.encode(), hashlib.sha256).hexdigest()
+
+
+class PiiVault:
+    """Per-person AES-GCM data keys, wrapped by the master key, kept in the service database.
+
+    Erasing a person deletes their key: their sealed values in the immutable log and in every
+    projection become unreadable at once.
+    """
+
+    def __init__(self, engine: AsyncEngine, master_key: bytes, cache_size: int = 20_000) -> None:
+        self._engine = engine
+        self._master = AESGCM(master_key)
+        self._cache: dict[str, bytes] = {}
+        self._cache_size = cache_size
+
+    def _remember(self, subject_id: str, key: bytes) -> None:
+        if len(self._cache) >= self._cache_size:
+            self._cache.pop(next(iter(self._cache)))
+        self._cache[subject_id] = key
+
+    def _unwrap(self, subject_id: str, wrapped: bytes) -> bytes:
+        return self._master.decrypt(wrapped[:12], wrapped[12:], subject_id.encode())
+
+    async def prepare(
+        self, subject_ids: Iterable[str], *, create: bool, fresh: bool = False
+    ) -> None:
+        """Load (or create) the keys of these people so sealing and unsealing need no I/O.
+
+        Reads pass `fresh` so that an erasure made by another process is honoured at once.
+        """
+        wanted = set(subject_ids)
+        if fresh:
+            for subject_id in wanted:
+                self._cache.pop(subject_id, None)
+        missing = {s for s in wanted if s not in self._cache}
+        if not missing:
+            return
+        async with self._engine.begin() as connection:
+            rows = await connection.execute(
+                select(pii_keys.c.subject_id, pii_keys.c.wrapped_key).where(
+                    pii_keys.c.subject_id.in_(missing)
+                )
+            )
+            for subject_id, wrapped in rows:
+                self._remember(subject_id, self._unwrap(subject_id, wrapped))
+                missing.discard(subject_id)
+            if create and missing:
+                fresh = {subject_id: AESGCM.generate_key(256) for subject_id in missing}
+                records = []
+                for subject_id, key in fresh.items():
+                    nonce = secrets.token_bytes(12)
+                    wrapped = nonce + self._master.encrypt(nonce, key, subject_id.encode())
+                    records.append({"subject_id": subject_id, "wrapped_key": wrapped})
+                statement = insert_for(self._engine, pii_keys).on_conflict_do_nothing()
+                await connection.execute(statement, records)
+        if create and missing:
+            self._cache.clear()  # a concurrent writer may have won the insert: re-read
+            await self.prepare(missing, create=False)
+
+    def seal(self, subject_id: str, plaintext: str) -> str:
+        key = self._cache[subject_id]
+        nonce = secrets.token_bytes(12)
+        sealed = AESGCM(key).encrypt(nonce, plaintext.encode(), subject_id.encode())
+        return SEALED_PREFIX + base64.urlsafe_b64encode(nonce + sealed).decode()
+
+    def unseal(self, subject_id: str, value: str | None) -> str | None:
+        """The plaintext, or None when the person was erased (their key is gone)."""
+        if value is None or not value.startswith(SEALED_PREFIX):
+            return value
+        key = self._cache.get(subject_id)
+        if key is None:
+            return ERASED
+        blob = base64.urlsafe_b64decode(value[len(SEALED_PREFIX) :])
+        return AESGCM(key).decrypt(blob[:12], blob[12:], subject_id.encode()).decode()
+
+    async def erase(self, subject_id: str) -> None:
+        self._cache.pop(subject_id, None)
+        async with self._engine.begin() as connection:
+            await connection.execute(delete(pii_keys).where(pii_keys.c.subject_id == subject_id))

@@ -1,0 +1,110 @@
+"""Database engines for SQLite (embedded default) and PostgreSQL (production), and the kernel's tables."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    event,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.sql.dml import Insert
+
+
+def make_engine(url: str) -> AsyncEngine:
+    if url.startswith("sqlite"):
+        engine = create_async_engine(url, connect_args={"timeout": 30})
+
+        @event.listens_for(engine.sync_engine, "connect")
+        def _pragmas(dbapi_connection: Any, _record: Any) -> None:
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+
+        return engine
+    return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+
+
+def insert_for(engine_or_dialect: AsyncEngine | str, table: Table) -> Insert:
+    """An INSERT that supports ON CONFLICT on both dialects."""
+    name = engine_or_dialect if isinstance(engine_or_dialect, str) else engine_or_dialect.dialect.name
+    if name == "postgresql":
+        return postgresql.insert(table)
+    return sqlite.insert(table)
+
+
+kernel_metadata = MetaData()
+
+aggregate_states = Table(
+    "aggregate_states",
+    kernel_metadata,
+    Column("aggregate_type", String(40), primary_key=True),
+    Column("aggregate_id", String(64), primary_key=True),
+    Column("version", BigInteger, nullable=False),
+    Column("state", JSON, nullable=False),
+)
+
+idempotency_records = Table(
+    "idempotency_records",
+    kernel_metadata,
+    Column("client_id", String(64), primary_key=True),
+    Column("key", String(200), primary_key=True),
+    Column("request_hash", String(64), nullable=False),
+    Column("status", Integer, nullable=False),
+    Column("body", JSON, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+pii_keys = Table(
+    "pii_keys",
+    kernel_metadata,
+    Column("subject_id", String(64), primary_key=True),
+    Column("wrapped_key", LargeBinary, nullable=False),
+)
+
+projection_checkpoints = Table(
+    "projection_checkpoints",
+    kernel_metadata,
+    Column("projection", String(80), primary_key=True),
+    Column("generation", Integer, primary_key=True),
+    Column("stream", String(40), primary_key=True),
+    Column("last_seq", BigInteger, nullable=False),
+)
+
+projection_generations = Table(
+    "projection_generations",
+    kernel_metadata,
+    Column("projection", String(80), primary_key=True),
+    Column("generation", Integer, primary_key=True),
+    Column("status", String(20), nullable=False),
+    Column("until", DateTime(timezone=True), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+dead_letters = Table(
+    "dead_letters",
+    kernel_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("projection", String(80), nullable=False, index=True),
+    Column("stream", String(40), nullable=False),
+    Column("seq", BigInteger, nullable=False),
+    Column("subject", String(300), nullable=False),
+    Column("event_type", String(80), nullable=False),
+    Column("error", Text, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("parked_at", DateTime(timezone=True), nullable=False),
+    Column("replayed_at", DateTime(timezone=True), nullable=True),
+)

@@ -1,0 +1,184 @@
+"""The event store: JetStream streams as the source of truth, one subject per aggregate event."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import orjson
+from nats.aio.client import Client as NatsClient
+from nats.js.api import StorageType, StreamConfig
+from nats.js.client import JetStreamContext
+from nats.js.errors import BadRequestError, NotFoundError
+
+from jinguo_contracts.base import CATALOGUE, ContractCatalogue, EventContract
+from jinguo_shared.crypto import PiiVault
+from jinguo_shared.envelope import (
+    CommandContext,
+    RecordedEvent,
+    decode,
+    make_envelope,
+    nats_subject,
+    seal_data,
+)
+
+log = logging.getLogger(__name__)
+
+WRONG_LAST_SEQUENCE = 10071
+BATCH_DUPLICATE_MSG_ID = 10201
+DUPLICATE_WINDOW_SECONDS = 120.0
+
+
+@dataclass(frozen=True, slots=True)
+class StreamSpec:
+    name: str
+    subjects: tuple[str, ...]
+
+
+SERVICE_STREAMS: dict[str, StreamSpec] = {
+    "registry": StreamSpec("REGISTRY", ("registry.>",)),
+    "employment": StreamSpec("EMPLOYMENT", ("employment.>",)),
+    "orders": StreamSpec("ORDERS", ("orders.>",)),
+    "rights": StreamSpec("RIGHTS", ("rights.>",)),
+}
+
+
+def stream_config(spec: StreamSpec, replicas: int) -> StreamConfig:
+    return StreamConfig(
+        name=spec.name,
+        subjects=list(spec.subjects),
+        storage=StorageType.FILE,
+        num_replicas=replicas,
+        duplicate_window=DUPLICATE_WINDOW_SECONDS,
+        allow_direct=True,
+        allow_atomic=True,
+        deny_delete=True,
+        deny_purge=True,
+    )
+
+
+async def ensure_stream(js: JetStreamContext, spec: StreamSpec, replicas: int) -> None:
+    """Create the stream, or bring its settings in line; safe at every start-up."""
+    wanted = stream_config(spec, replicas)
+    try:
+        info = await js.stream_info(spec.name)
+    except NotFoundError:
+        await js.add_stream(wanted)
+        log.info("created stream %s", spec.name)
+        return
+    current = info.config
+    if (
+        sorted(current.subjects or []) != sorted(wanted.subjects or [])
+        or current.num_replicas != replicas
+        or not current.allow_direct
+        or not current.allow_atomic
+    ):
+        await js.update_stream(wanted)
+        log.info("updated stream %s", spec.name)
+
+
+class ConcurrencyConflictError(Exception):
+    """Someone appended to the aggregate since its state was read."""
+
+
+class AppendRejectedError(RuntimeError):
+    pass
+
+
+class EventStore:
+    def __init__(
+        self,
+        nc: NatsClient,
+        service: str,
+        vault: PiiVault | None,
+        catalogue: ContractCatalogue = CATALOGUE,
+    ) -> None:
+        self._nc = nc
+        self._js = nc.jetstream()
+        self.service = service
+        self.stream = SERVICE_STREAMS[service].name
+        self._vault = vault
+        self._catalogue = catalogue
+
+    def aggregate_subjects(self, aggregate_type: str, aggregate_id: str) -> str:
+        return f"{self.service}.{aggregate_type}.{aggregate_id}.*"
+
+    async def append(
+        self,
+        aggregate_type: str,
+        aggregate_id: str,
+        expected_seq: int,
+        events: Sequence[EventContract],
+        context: CommandContext,
+    ) -> int:
+        """Append all of a command's events or none; returns the sequence of the last one."""
+        if self._vault is not None:
+            subjects = {
+                getattr(e, e.pii_subject_field or f"{e.aggregate}_id") for e in events if e.pii_fields()
+            }
+            await self._vault.prepare(subjects, create=True)
+        sealer = self._vault.seal if self._vault is not None else None
+        messages = []
+        for index, event in enumerate(events):
+            envelope = make_envelope(event, aggregate_id, index, context, seal_data(event, sealer))
+            subject = nats_subject(self.service, aggregate_type, aggregate_id, event.event_type)
+            headers = {"Nats-Msg-Id": envelope.id}
+            if context.traceparent:
+                headers["traceparent"] = context.traceparent
+            messages.append((subject, envelope.to_json(), headers))
+        guard = {
+            "Nats-Expected-Last-Subject-Sequence": str(expected_seq),
+            "Nats-Expected-Last-Subject-Sequence-Subject": self.aggregate_subjects(
+                aggregate_type, aggregate_id
+            ),
+        }
+        messages[0][2].update(guard)
+        if len(messages) == 1:
+            subject, payload, headers = messages[0]
+            try:
+                ack = await self._js.publish(subject, payload, stream=self.stream, headers=headers)
+            except BadRequestError as error:
+                if error.err_code == WRONG_LAST_SEQUENCE:
+                    raise ConcurrencyConflictError(error.description) from error
+                raise AppendRejectedError(f"{error.err_code}: {error.description}") from error
+            return ack.seq
+        return await self._append_batch(messages)
+
+    async def _append_batch(self, messages: list[tuple[str, bytes, dict[str, str]]]) -> int:
+        """NATS atomic batch publish: the server stores every message of the batch or none."""
+        batch_id = uuid.uuid4().hex
+        last = len(messages)
+        for number, (subject, payload, headers) in enumerate(messages, start=1):
+            headers["Nats-Batch-Id"] = batch_id
+            headers["Nats-Batch-Sequence"] = str(number)
+            if number < last:
+                await self._nc.publish(subject, payload, headers=headers)
+        subject, payload, headers = messages[-1]
+        headers["Nats-Batch-Commit"] = "1"
+        reply = await self._nc.request(subject, payload, headers=headers, timeout=5)
+        answer = orjson.loads(reply.data)
+        error = answer.get("error")
+        if error:
+            if error.get("err_code") in (WRONG_LAST_SEQUENCE, BATCH_DUPLICATE_MSG_ID):
+                raise ConcurrencyConflictError(error.get("description", ""))
+            raise AppendRejectedError(f"{error.get('err_code')}: {error.get('description')}")
+        return int(answer["seq"])
+
+    async def load(self, aggregate_type: str, aggregate_id: str) -> list[RecordedEvent]:
+        """An aggregate's whole history from the log: the slow path, taken only after a conflict."""
+        subject = self.aggregate_subjects(aggregate_type, aggregate_id)
+        events: list[RecordedEvent] = []
+        seq = 1
+        while True:
+            try:
+                msg = await self._js.get_msg(
+                    self.stream, seq=seq, subject=subject, direct=True, next=True
+                )
+            except NotFoundError:
+                return events
+            if msg.seq is None or msg.data is None:
+                return events
+            events.append(decode(self.stream, msg.seq, msg.subject, msg.data, self._catalogue))
+            seq = msg.seq + 1

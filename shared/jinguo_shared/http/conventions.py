@@ -1,0 +1,119 @@
+"""The HTTP conventions every service shares: idempotency keys, cursors, consistency tokens."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, Generic, TypeVar
+
+import orjson
+from fastapi import Depends, Header, HTTPException, Query, Request, Response
+from pydantic import BaseModel
+
+from jinguo_shared.commands import CommandResult, IdempotencyKey
+from jinguo_shared.envelope import CommandContext
+from jinguo_shared.http.security import Caller
+from jinguo_shared.telemetry import current_traceparent
+
+ItemT = TypeVar("ItemT")
+POSITION_HEADER = "Jinguo-Position"
+
+
+class Accepted(BaseModel):
+    """What a command answers: the aggregate and the consistency token for reading it back."""
+
+    id: str
+    position: str
+
+
+class Page(BaseModel, Generic[ItemT]):
+    items: list[ItemT]
+    next_cursor: str | None = None
+
+
+def encode_cursor(values: list[Any]) -> str:
+    return base64.urlsafe_b64encode(orjson.dumps(values)).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> list[Any]:
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        values = orjson.loads(base64.urlsafe_b64decode(padded))
+    except (ValueError, orjson.JSONDecodeError):
+        raise HTTPException(400, "the cursor is not one this API gave out") from None
+    if not isinstance(values, list):
+        raise HTTPException(400, "the cursor is not one this API gave out")
+    return values
+
+
+def idempotency_key(
+    key: str | None = Header(
+        default=None,
+        alias="Idempotency-Key",
+        max_length=200,
+        description="Repeat a POST safely: the same key and body give the same answer once.",
+    ),
+) -> str | None:
+    return key
+
+
+def accepted(result: CommandResult, response: Response) -> Accepted:
+    response.headers[POSITION_HEADER] = result.position
+    return Accepted(id=result.aggregate_id, position=result.position)
+
+
+def read_after(
+    after: str | None = Query(
+        default=None,
+        description="A position a command returned (e.g. REGISTRY:42): wait until it is visible.",
+        pattern=r"^[A-Z_]+:\d+$",
+    ),
+) -> str | None:
+    return after
+
+
+COMMAND_NAMESPACE = uuid.UUID("0b5c2c1e-3c0a-4f7e-9d7e-1f0d8e3b6a21")
+
+
+async def command_context(
+    request: Request, caller: Caller, key: str | None
+) -> tuple[CommandContext, IdempotencyKey | None]:
+    """A command id derived from the client and its Idempotency-Key, so a retry is the same
+    command; otherwise a fresh one."""
+    if key is None:
+        command_id = str(uuid.uuid4())
+        idempotency = None
+    else:
+        command_id = str(uuid.uuid5(COMMAND_NAMESPACE, f"{caller.client_id}/{key}"))
+        idempotency = IdempotencyKey(
+            caller.client_id, key, hashlib.sha256(await request.body()).hexdigest()
+        )
+    correlation = request.headers.get("X-Correlation-Id") or command_id
+    context = CommandContext(
+        command_id=command_id,
+        correlation_id=correlation,
+        agency_id=caller.agency_id,
+        actor=caller.client_id,
+        traceparent=current_traceparent(),
+    )
+    return context, idempotency
+
+
+def require_scope(scope: str) -> Callable[..., Awaitable[Caller]]:
+    """A dependency authenticating the bearer key and checking one scope."""
+
+    async def authorised(
+        request: Request, authorization: str | None = Header(default=None)
+    ) -> Caller:
+        caller = await request.app.state.runtime.authenticator.authenticate(authorization)
+        assert isinstance(caller, Caller)
+        caller.require(scope)
+        return caller
+
+    return authorised
+
+
+IdempotencyKeyHeader = Annotated[str | None, Depends(idempotency_key)]
+ReadAfter = Annotated[str | None, Depends(read_after)]

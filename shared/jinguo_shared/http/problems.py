@@ -1,0 +1,87 @@
+"""RFC 9457 problem details for every error a client can meet."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from jinguo_shared.domain import DomainError
+from jinguo_shared.projections.host import ConsistencyTimeoutError
+
+log = logging.getLogger(__name__)
+
+PROBLEM_BASE = "https://jinguo.dev/problems/"
+PROBLEM_JSON = "application/problem+json"
+
+
+def problem(
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    request: Request,
+    headers: dict[str, str] | None = None,
+    **extensions: Any,
+) -> JSONResponse:
+    body = {
+        "type": PROBLEM_BASE + code,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+        **extensions,
+    }
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _field(location: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in location if p not in ("body", "query", "path", "header")]
+    return ".".join(parts) or "body"
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, error: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"field": _field(tuple(e["loc"])), "message": str(e["msg"]).removeprefix("Value error, ")}
+            for e in error.errors()
+        ]
+        fields = ", ".join(dict.fromkeys(e["field"] for e in errors))
+        return problem(
+            422, "invalid-request", "The request is not valid",
+            f"check these fields: {fields}", request, errors=errors,
+        )
+
+    @app.exception_handler(DomainError)
+    async def refused(request: Request, error: DomainError) -> JSONResponse:
+        return problem(
+            error.status, error.code, "The request was refused", error.detail, request,
+            **error.extensions,
+        )
+
+    @app.exception_handler(ConsistencyTimeoutError)
+    async def lagging(request: Request, error: ConsistencyTimeoutError) -> JSONResponse:
+        return problem(
+            503, "not-yet-consistent", "The read model is catching up",
+            f"projections have not reached {error.position} yet; retry shortly", request,
+            headers={"Retry-After": "1"}, position=error.position,
+        )
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, error: HTTPException) -> JSONResponse:
+        code = {401: "unauthenticated", 403: "forbidden", 404: "not-found",
+                405: "method-not-allowed"}.get(error.status_code, "http-error")
+        return problem(
+            error.status_code, code, str(error.detail), str(error.detail), request,
+            headers=dict(error.headers or {}),
+        )
+
+    @app.exception_handler(Exception)
+    async def crashed(request: Request, error: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s", request.url.path)
+        return problem(500, "internal", "Internal error", "the error was logged", request)

@@ -1,0 +1,85 @@
+"""A projection: a read model built from filtered subjects, in tables of its own generation."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, ClassVar, TypeVar
+
+from sqlalchemy import Column, MetaData, Table
+
+from jinguo_contracts.base import EventContract
+from jinguo_shared.envelope import RecordedEvent
+from jinguo_shared.eventstore import SERVICE_STREAMS
+from jinguo_shared.projections.batch import ProjectionBatch
+
+EventT = TypeVar("EventT", bound=EventContract)
+Handler = Callable[[Any, Any, RecordedEvent, ProjectionBatch], None]
+
+
+def handles(*contracts: type[EventContract]) -> Callable[[Handler], Handler]:
+    """Mark a method as the projection's reaction to these event types."""
+
+    def mark(function: Handler) -> Handler:
+        function.__dict__["_handles"] = tuple(c.event_type for c in contracts)
+        return function
+
+    return mark
+
+
+def subject_matches(pattern: str, subject: str) -> bool:
+    wanted = pattern.split(".")
+    tokens = subject.split(".")
+    for index, token in enumerate(wanted):
+        if token == ">":
+            return len(tokens) > index
+        if index >= len(tokens) or (token != "*" and token != tokens[index]):
+            return False
+    return len(tokens) == len(wanted)
+
+
+class Projection:
+    """Subclasses set `name` and `subjects`, define tables in `define`, and mark handlers.
+
+    Every generation (a rebuild) gets fresh tables named `<table>_g<generation>`, so a replay
+    fills new tables while the live generation keeps serving.
+    """
+
+    name: ClassVar[str]
+    subjects: ClassVar[tuple[str, ...]]
+    _handlers: ClassVar[dict[str, Handler]]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._handlers = {}
+        for klass in reversed(cls.__mro__):
+            for attribute in vars(klass).values():
+                for event_type in getattr(attribute, "_handles", ()):
+                    cls._handlers[event_type] = attribute
+
+    def __init__(self, generation: int) -> None:
+        self.generation = generation
+        self.metadata = MetaData()
+        self.define()
+
+    def table(self, base_name: str, *columns: Column[Any], **options: Any) -> Table:
+        return Table(f"{base_name}_g{self.generation}", self.metadata, *columns, **options)
+
+    def define(self) -> None:
+        raise NotImplementedError
+
+    @classmethod
+    def streams(cls) -> dict[str, list[str]]:
+        """The stream of each subject filter, e.g. {"REGISTRY": ["registry.worker.>"]}."""
+        by_stream: dict[str, list[str]] = {}
+        for subject in cls.subjects:
+            stream = SERVICE_STREAMS[subject.split(".", 1)[0]].name
+            by_stream.setdefault(stream, []).append(subject)
+        return by_stream
+
+    def wants(self, event_type: str) -> bool:
+        return event_type in self._handlers
+
+    def apply(self, event: RecordedEvent, batch: ProjectionBatch) -> None:
+        handler = self._handlers.get(event.envelope.type)
+        if handler is not None:
+            handler(self, event.payload, event, batch)

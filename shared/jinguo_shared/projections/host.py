@@ -1,0 +1,553 @@
+"""Runs a service's projections: live consumers, rebuilds, dead letters, and consistent reads."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import nats.errors
+from nats.aio.client import Client as NatsClient
+from nats.aio.msg import Msg
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.errors import NotFoundError
+from sqlalchemy import exc as sa_exc
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from jinguo_contracts.base import CATALOGUE, ContractCatalogue
+from jinguo_shared.db import (
+    dead_letters,
+    insert_for,
+    kernel_metadata,
+    projection_checkpoints,
+    projection_generations,
+)
+from jinguo_shared.envelope import RecordedEvent, decode
+from jinguo_shared.projections.base import Projection, subject_matches
+from jinguo_shared.projections.batch import ProjectionBatch
+
+log = logging.getLogger(__name__)
+
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
+    sa_exc.OperationalError,
+    sa_exc.InterfaceError,
+    sa_exc.DisconnectionError,
+    OSError,
+    nats.errors.Error,
+)
+REBUILD_CHUNK = 2_000
+
+
+class ConsistencyTimeoutError(Exception):
+    def __init__(self, position: str) -> None:
+        super().__init__(f"projections have not reached {position} yet")
+        self.position = position
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    stream: str
+    seq: int
+
+    @classmethod
+    def parse(cls, token: str) -> Position:
+        stream, _, seq = token.partition(":")
+        if not stream or not seq.isdigit():
+            raise ValueError("a consistency token looks like REGISTRY:1234")
+        return cls(stream, int(seq))
+
+
+Progress = Callable[[str, int, int], None]
+"""Called during a rebuild with (stream, events done, events to do)."""
+
+
+class ProjectionHost:
+    def __init__(
+        self,
+        service: str,
+        engine: AsyncEngine,
+        nc: NatsClient,
+        projections: Sequence[type[Projection]],
+        *,
+        batch_size: int = 500,
+        max_attempts: int = 5,
+        catalogue: ContractCatalogue = CATALOGUE,
+    ) -> None:
+        self.service = service
+        self._engine = engine
+        self._nc = nc
+        self._js = nc.jetstream()
+        self._classes = {p.name: p for p in projections}
+        self._active: dict[str, Projection] = {}
+        self._locks = {name: asyncio.Lock() for name in self._classes}
+        self._batch_size = batch_size
+        self._max_attempts = max_attempts
+        self._catalogue = catalogue
+        self._tasks: list[asyncio.Task[None]] = []
+        self.lag: dict[tuple[str, str], int] = {}
+        self.backoff_base = 0.1
+
+    @property
+    def dialect(self) -> str:
+        return self._engine.dialect.name
+
+    def active(self, name: str) -> Projection:
+        return self._active[name]
+
+    def names(self) -> list[str]:
+        return list(self._classes)
+
+    async def prepare(self) -> None:
+        """Kernel tables, a first generation for new projections, and the active tables."""
+        async with self._engine.begin() as connection:
+            await connection.run_sync(kernel_metadata.create_all)
+            for name in self._classes:
+                found = await connection.scalar(
+                    select(projection_generations.c.generation).where(
+                        projection_generations.c.projection == name
+                    )
+                )
+                if found is None:
+                    await connection.execute(
+                        projection_generations.insert().values(
+                            projection=name, generation=1, status="active",
+                            created_at=datetime.now(UTC),
+                        )
+                    )
+        await self.refresh()
+
+    async def refresh(self) -> set[str]:
+        """Pick up generations switched by a rebuild (maybe in another process); names changed."""
+        async with self._engine.connect() as connection:
+            rows = await connection.execute(
+                select(projection_generations.c.projection, projection_generations.c.generation)
+                .where(projection_generations.c.status == "active")
+            )
+            generations = {name: generation for name, generation in rows if name in self._classes}
+        changed = set()
+        for name, generation in generations.items():
+            current = self._active.get(name)
+            if current is None or current.generation != generation:
+                instance = self._classes[name](generation)
+                async with self._engine.begin() as connection:
+                    await connection.run_sync(instance.metadata.create_all)
+                self._active[name] = instance
+                changed.add(name)
+        return changed
+
+    # live mode ---------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        for name in self._classes:
+            self._start_projection(name)
+        self._tasks.append(asyncio.create_task(self._watch_generations(), name="generations"))
+
+    def _start_projection(self, name: str) -> None:
+        projection = self._active[name]
+        for stream, subjects in projection.streams().items():
+            task = asyncio.create_task(
+                self._follow(projection, stream, subjects), name=f"{name}:{stream}"
+            )
+            self._tasks.append(task)
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+
+    async def watch_only(self) -> None:
+        """For processes that read projections but do not write them (the API role)."""
+        self._tasks.append(asyncio.create_task(self._watch_generations(follow=False)))
+
+    async def _watch_generations(self, follow: bool = True) -> None:
+        while True:
+            await asyncio.sleep(1.0)
+            try:
+                changed = await self.refresh()
+            except TRANSIENT_ERRORS:
+                log.warning("cannot read projection generations", exc_info=True)
+                continue
+            if not follow:
+                continue
+            for name in changed:
+                for task in [t for t in self._tasks if t.get_name().startswith(f"{name}:")]:
+                    task.cancel()
+                    self._tasks.remove(task)
+                self._start_projection(name)
+
+    def durable_name(self, projection: Projection, stream: str) -> str:
+        return f"{self.service}_{projection.name}_g{projection.generation}_{stream}".lower()
+
+    async def checkpoint(
+        self, projection: Projection, stream: str, connection: AsyncConnection | None = None
+    ) -> int:
+        query = select(projection_checkpoints.c.last_seq).where(
+            projection_checkpoints.c.projection == projection.name,
+            projection_checkpoints.c.generation == projection.generation,
+            projection_checkpoints.c.stream == stream,
+        )
+        if connection is not None:
+            return int(await connection.scalar(query) or 0)
+        async with self._engine.connect() as fresh:
+            return int(await fresh.scalar(query) or 0)
+
+    async def _follow(self, projection: Projection, stream: str, subjects: list[str]) -> None:
+        delay = self.backoff_base
+        while True:
+            try:
+                await self._consume(projection, stream, subjects)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.warning("projection %s on %s stopped; restarting", projection.name, stream,
+                            exc_info=True)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    async def _consume(self, projection: Projection, stream: str, subjects: list[str]) -> None:
+        durable = self.durable_name(projection, stream)
+        start = await self.checkpoint(projection, stream) + 1
+        try:
+            await self._js.delete_consumer(stream, durable)
+        except NotFoundError:
+            pass
+        await self._js.add_consumer(
+            stream,
+            ConsumerConfig(
+                durable_name=durable,
+                filter_subjects=subjects,
+                deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
+                opt_start_seq=start,
+                ack_policy=AckPolicy.ALL,
+                ack_wait=60,
+                max_ack_pending=self._batch_size * 4,
+                inactive_threshold=24 * 3600,
+            ),
+        )
+        subscription = await self._js.pull_subscribe_bind(durable, stream=stream)
+        try:
+            while True:
+                try:
+                    messages = await subscription.fetch(self._batch_size, timeout=1.0)
+                except nats.errors.TimeoutError:
+                    messages = []
+                if not messages:
+                    self.lag[(projection.name, stream)] = 0
+                    continue
+                await self.apply_messages(projection, stream, messages)
+                await messages[-1].ack()
+                self.lag[(projection.name, stream)] = messages[-1].metadata.num_pending
+        finally:
+            await subscription.unsubscribe()
+
+    async def apply_messages(
+        self, projection: Projection, stream: str, messages: Sequence[Msg]
+    ) -> None:
+        """One transaction for the batch; on any failure, isolate the bad event one by one."""
+        items = [(m.metadata.sequence.stream, m.subject, m.data) for m in messages]
+        async with self._locks[projection.name]:
+            try:
+                await self._apply_items(projection, stream, items)
+            except TRANSIENT_ERRORS:
+                raise
+            except Exception:
+                log.warning("batch failed in %s; applying one by one", projection.name)
+                for item in items:
+                    await self._apply_alone(projection, stream, item)
+
+    async def _apply_items(
+        self,
+        projection: Projection,
+        stream: str,
+        items: Sequence[tuple[int, str, bytes]],
+    ) -> None:
+        async with self._engine.begin() as connection:
+            done = await self.checkpoint(projection, stream, connection)
+            batch = ProjectionBatch(self.dialect)
+            last = done
+            for seq, subject, data in items:
+                if seq <= done:
+                    continue
+                self._apply_raw(projection, stream, seq, subject, data, batch)
+                last = seq
+            if last > done:
+                await batch.flush(connection)
+                await self._advance(connection, projection, stream, last)
+
+    def _apply_raw(
+        self,
+        projection: Projection,
+        stream: str,
+        seq: int,
+        subject: str,
+        data: bytes,
+        batch: ProjectionBatch,
+    ) -> None:
+        event_type = subject.rsplit(".", 1)[-1]
+        if projection.wants(event_type):
+            projection.apply(decode(stream, seq, subject, data, self._catalogue), batch)
+
+    async def _apply_alone(
+        self, projection: Projection, stream: str, item: tuple[int, str, bytes]
+    ) -> None:
+        delay = self.backoff_base
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                await self._apply_items(projection, stream, [item])
+                return
+            except TRANSIENT_ERRORS:
+                raise
+            except Exception as error:
+                if attempt >= self._max_attempts:
+                    await self._park(projection, stream, item, error, attempt)
+                    return
+                await asyncio.sleep(delay)
+                delay *= 2
+
+    async def _park(
+        self,
+        projection: Projection,
+        stream: str,
+        item: tuple[int, str, bytes],
+        error: Exception,
+        attempts: int,
+    ) -> None:
+        seq, subject, _ = item
+        log.error("parked %s:%d in %s after %d attempts: %s", stream, seq, projection.name,
+                  attempts, error)
+        async with self._engine.begin() as connection:
+            await connection.execute(
+                dead_letters.insert().values(
+                    projection=projection.name, stream=stream, seq=seq, subject=subject,
+                    event_type=subject.rsplit(".", 1)[-1], error=f"{type(error).__name__}: {error}",
+                    attempts=attempts, parked_at=datetime.now(UTC),
+                )
+            )
+            await self._advance(connection, projection, stream, seq)
+
+    async def _advance(
+        self, connection: AsyncConnection, projection: Projection, stream: str, seq: int
+    ) -> None:
+        statement = insert_for(self.dialect, projection_checkpoints).values(
+            projection=projection.name, generation=projection.generation, stream=stream,
+            last_seq=seq,
+        )
+        await connection.execute(
+            statement.on_conflict_do_update(
+                index_elements=["projection", "generation", "stream"],
+                set_={"last_seq": statement.excluded.last_seq},
+                where=projection_checkpoints.c.last_seq < statement.excluded.last_seq,
+            )
+        )
+
+    # dead letters ------------------------------------------------------------------------------
+
+    async def parked(self, name: str | None = None) -> list[dict[str, Any]]:
+        query = select(dead_letters).order_by(dead_letters.c.id)
+        if name is not None:
+            query = query.where(dead_letters.c.projection == name)
+        async with self._engine.connect() as connection:
+            return [dict(row._mapping) for row in await connection.execute(query)]
+
+    async def retry_parked(self, letter_id: int) -> None:
+        """Apply a parked event again (after a fix); it leaves the dead letters when it succeeds."""
+        async with self._engine.connect() as connection:
+            row = (
+                await connection.execute(select(dead_letters).where(dead_letters.c.id == letter_id))
+            ).first()
+        if row is None:
+            raise LookupError(f"no parked event {letter_id}")
+        projection = self._active[row.projection]
+        message = await self._js.get_msg(row.stream, seq=row.seq, direct=True)
+        assert message.data is not None and message.subject is not None
+        async with self._locks[projection.name], self._engine.begin() as connection:
+            batch = ProjectionBatch(self.dialect)
+            self._apply_raw(projection, row.stream, row.seq, message.subject, message.data, batch)
+            await batch.flush(connection)
+            await connection.execute(
+                update(dead_letters)
+                .where(dead_letters.c.id == letter_id)
+                .values(replayed_at=datetime.now(UTC))
+            )
+
+    # consistent reads --------------------------------------------------------------------------
+
+    async def wait_for(self, token: str, names: Sequence[str], timeout: float) -> None:
+        """Return once every named projection has seen the event at `token` (or has nothing
+        pending from that stream); raise ConsistencyTimeoutError after `timeout` seconds."""
+        position = Position.parse(token)
+        deadline = time.monotonic() + timeout
+        pending = list(names)
+        while pending:
+            projection = self._active[pending[0]]
+            if position.stream not in projection.streams() or await self._reached(
+                projection, position
+            ):
+                pending.pop(0)
+                continue
+            if time.monotonic() > deadline:
+                raise ConsistencyTimeoutError(token)
+            await asyncio.sleep(0.02)
+
+    async def _reached(self, projection: Projection, position: Position) -> bool:
+        if await self.checkpoint(projection, position.stream) >= position.seq:
+            return True
+        try:
+            info = await self._js.consumer_info(
+                position.stream, self.durable_name(projection, position.stream)
+            )
+        except NotFoundError:
+            return False
+        return info.num_pending == 0 and info.num_ack_pending == 0
+
+    # rebuild -----------------------------------------------------------------------------------
+
+    async def rebuild(
+        self, name: str, until: datetime | None = None, progress: Progress | None = None
+    ) -> Projection:
+        """Fill a new generation from sequence 1 and switch to it (or keep it aside as of `until`).
+
+        Uses an ordered push consumer and large transactions: the live generation keeps
+        serving, and the live runner moves to the new one as soon as it becomes active.
+        """
+        klass = self._classes[name]
+        async with self._engine.begin() as connection:
+            latest = await connection.scalar(
+                select(projection_generations.c.generation)
+                .where(projection_generations.c.projection == name)
+                .order_by(projection_generations.c.generation.desc())
+                .limit(1)
+            )
+            generation = int(latest or 0) + 1
+            await connection.execute(
+                projection_generations.insert().values(
+                    projection=name, generation=generation, status="building", until=until,
+                    created_at=datetime.now(UTC),
+                )
+            )
+        projection = klass(generation)
+        async with self._engine.begin() as connection:
+            await connection.run_sync(projection.metadata.create_all)
+        for stream, subjects in projection.streams().items():
+            await self._rebuild_stream(projection, stream, subjects, until, progress)
+        await self._switch(projection, as_of=until is not None)
+        return projection
+
+    async def _rebuild_stream(
+        self,
+        projection: Projection,
+        stream: str,
+        subjects: list[str],
+        until: datetime | None,
+        progress: Progress | None,
+    ) -> None:
+        info = await self._js.stream_info(stream)
+        target = info.state.last_seq
+        if target == 0:
+            return
+        total = info.state.messages
+        queue: asyncio.Queue[Msg] = asyncio.Queue()
+
+        async def collect(message: Msg) -> None:
+            queue.put_nowait(message)
+
+        subscription = await self._js.subscribe(
+            subjects[0] if len(subjects) == 1 else f"{subjects[0].split('.', 1)[0]}.>",
+            stream=stream,
+            ordered_consumer=True,
+            cb=collect,
+            deliver_policy=DeliverPolicy.ALL,
+            pending_msgs_limit=REBUILD_CHUNK * 20,
+        )
+        done = 0
+        last = 0
+        try:
+            finished = False
+            while not finished:
+                batch = ProjectionBatch(self.dialect)
+                chunk_last = last
+                count = 0
+                while count < REBUILD_CHUNK:
+                    message = await queue.get()
+                    seq = message.metadata.sequence.stream
+                    count += 1
+                    if len(subjects) == 1 or any(subject_matches(s, message.subject)
+                                                 for s in subjects):
+                        event = self._decode_for(projection, stream, seq, message)
+                        if event is not None:
+                            if until is not None and event.envelope.time > until:
+                                finished = True
+                                break
+                            projection.apply(event, batch)
+                    chunk_last = seq
+                    if seq >= target or message.metadata.num_pending == 0:
+                        finished = True
+                        break
+                async with self._engine.begin() as connection:
+                    await batch.flush(connection)
+                    if chunk_last > last:
+                        await self._advance(connection, projection, stream, chunk_last)
+                done += count
+                last = chunk_last
+                if progress is not None:
+                    progress(stream, done, total)
+        finally:
+            await subscription.unsubscribe()
+
+    def _decode_for(
+        self, projection: Projection, stream: str, seq: int, message: Msg
+    ) -> RecordedEvent | None:
+        event_type = message.subject.rsplit(".", 1)[-1]
+        if not projection.wants(event_type):
+            return None
+        return decode(stream, seq, message.subject, message.data, self._catalogue)
+
+    async def _switch(self, projection: Projection, *, as_of: bool) -> None:
+        """Activate the new generation, keep the one before it, drop anything older."""
+        name = projection.name
+        async with self._engine.begin() as connection:
+            if as_of:
+                await connection.execute(
+                    update(projection_generations)
+                    .where(projection_generations.c.projection == name,
+                           projection_generations.c.generation == projection.generation)
+                    .values(status="as_of")
+                )
+                return
+            rows = (
+                await connection.execute(
+                    select(projection_generations.c.generation, projection_generations.c.status)
+                    .where(projection_generations.c.projection == name)
+                )
+            ).all()
+            stale = [g for g, status in rows if status == "previous"]
+            await connection.execute(
+                update(projection_generations)
+                .where(projection_generations.c.projection == name,
+                       projection_generations.c.status == "active")
+                .values(status="previous")
+            )
+            await connection.execute(
+                update(projection_generations)
+                .where(projection_generations.c.projection == name,
+                       projection_generations.c.generation == projection.generation)
+                .values(status="active")
+            )
+            for generation in stale:
+                old = self._classes[name](generation)
+                await connection.run_sync(old.metadata.drop_all)
+                await connection.execute(
+                    update(projection_generations)
+                    .where(projection_generations.c.projection == name,
+                           projection_generations.c.generation == generation)
+                    .values(status="dropped")
+                )
+        self._active[name] = projection

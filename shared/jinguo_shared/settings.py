@@ -1,0 +1,42 @@
+"""Runtime settings: nothing is needed for the embedded default; production sets `JINGUO_*`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="JINGUO_", extra="ignore")
+
+    data_dir: Path = Field(default=Path(".jinguo"), description="embedded NATS data, SQLite, keys")
+    nats_url: str | None = Field(default=None, description="external NATS; unset starts one")
+    nats_user: str | None = None
+    nats_password: SecretStr | None = None
+    nats_creds: Path | None = None
+    nats_port: int = Field(default=4250, description="port of the embedded nats-server")
+    nats_sync: str = Field(
+        default="always",
+        description="embedded nats-server fsync interval: every write before its ack by default",
+    )
+    stream_replicas: int = Field(default=1, ge=1, le=5)
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+    master_key: SecretStr | None = Field(default=None, description="base64 of 32 bytes")
+    lookup_key: SecretStr | None = Field(default=None, description="base64 of 32 bytes")
+    consistency_wait_seconds: float = 5.0
+    projection_batch_size: int = 500
+    projection_max_attempts: int = 5
+    log_format: str = Field(default="text", description="text or json")
+    log_level: str = "INFO"
+
+    def database_url(self, service: str) -> str:
+        """`JINGUO_<SERVICE>_DATABASE_URL`, else a SQLite file per service in the data dir."""
+        import os
+
+        configured = os.environ.get(f"JINGUO_{service.upper()}_DATABASE_URL")
+        if configured:
+            return configured
+        return f"sqlite+aiosqlite:///{(self.data_dir / f'{service}.db').resolve()}"

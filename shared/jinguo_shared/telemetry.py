@@ -1,0 +1,84 @@
+"""Traces, metrics and logs: one trace from the HTTP request through the command, its events
+and every consumer (the W3C traceparent travels in the envelope and the NATS headers)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from opentelemetry import metrics, trace
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+from starlette.requests import Request
+from starlette.responses import Response
+
+_propagator = TraceContextTextMapPropagator()
+tracer = trace.get_tracer("jinguo")
+meter = metrics.get_meter("jinguo")
+
+
+def current_traceparent() -> str | None:
+    carrier: dict[str, str] = {}
+    _propagator.inject(carrier)
+    return carrier.get("traceparent")
+
+
+def context_from(traceparent: str | None) -> Any:
+    return _propagator.extract({"traceparent": traceparent} if traceparent else {})
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        span = trace.get_current_span().get_span_context()
+        entry: dict[str, Any] = {
+            "time": self.formatTime(record),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if span.is_valid:
+            entry["trace_id"] = f"{span.trace_id:032x}"
+            entry["span_id"] = f"{span.span_id:016x}"
+        if record.exc_info:
+            entry["error"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def configure(service_name: str, log_format: str, log_level: str) -> None:
+    """Set up providers once per process; exporters are the operator's (Prometheus reader)."""
+    handler = logging.StreamHandler(sys.stderr)
+    if log_format == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(log_level)
+    logging.getLogger("nats").setLevel(logging.WARNING)
+    resource = Resource.create({"service.name": service_name})
+    if not isinstance(trace.get_tracer_provider(), TracerProvider):
+        trace.set_tracer_provider(TracerProvider(resource=resource))
+    if not isinstance(metrics.get_meter_provider(), MeterProvider):
+        from opentelemetry.exporter.prometheus import PrometheusMetricReader
+
+        metrics.set_meter_provider(
+            MeterProvider(resource=resource, metric_readers=[PrometheusMetricReader()])
+        )
+
+
+async def trace_requests(
+    request: Request, call_next: Callable[[Request], Awaitable[Response]]
+) -> Response:
+    """Server span per HTTP request, continuing the caller's trace if it sent a traceparent."""
+    parent = context_from(request.headers.get("traceparent"))
+    name = f"{request.method} {request.url.path}"
+    with tracer.start_as_current_span(name, context=parent, kind=trace.SpanKind.SERVER) as span:
+        response = await call_next(request)
+        span.set_attribute("http.response.status_code", response.status_code)
+        span.set_attribute("http.request.method", request.method)
+        return response

@@ -1,0 +1,77 @@
+"""Pytest fixtures for every layer of tests: a real nats-server from the wheel, real databases.
+
+Loaded by the workspace's root conftest. PostgreSQL runs only when JINGUO_TEST_POSTGRES_URL is
+set (CI sets it); each test gets a database of its own, dropped afterwards.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+
+from jinguo_shared.runtime import EmbeddedNats
+
+POSTGRES_ENV = "JINGUO_TEST_POSTGRES_URL"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture
+async def nats_server(tmp_path: Path) -> AsyncIterator[EmbeddedNats]:
+    server = EmbeddedNats(tmp_path / "nats", free_port(), sync="always")
+    await server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def _database_params() -> list[str]:
+    return ["sqlite", "postgresql"] if os.environ.get(POSTGRES_ENV) else ["sqlite"]
+
+
+@pytest.fixture(params=_database_params())
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'service.db'}"
+        return
+    base = os.environ[POSTGRES_ENV]
+    name = f"jinguo_test_{uuid.uuid4().hex[:12]}"
+    plain = base.replace("postgresql+asyncpg://", "postgresql://")
+    admin = await asyncpg.connect(plain)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    yield base.rsplit("/", 1)[0] + f"/{name}"
+    admin = await asyncpg.connect(plain)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture
+def jinguo_env(
+    tmp_path: Path, nats_server: EmbeddedNats, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[dict[str, str]]:
+    """Environment for one service under test: its NATS, its database, a private data dir."""
+    env = {
+        "JINGUO_DATA_DIR": str(tmp_path / "data"),
+        "JINGUO_NATS_URL": nats_server.url,
+        "JINGUO_REGISTRY_DATABASE_URL": database_url,
+        "JINGUO_PROJECTION_MAX_ATTEMPTS": "2",
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    yield env
