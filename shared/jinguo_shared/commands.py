@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -55,7 +57,7 @@ class CommandResult:
 
 
 class CommandExecutor:
-    def __init__(self, engine: AsyncEngine, store: EventStore, max_attempts: int = 5) -> None:
+    def __init__(self, engine: AsyncEngine, store: EventStore, max_attempts: int = 8) -> None:
         self._engine = engine
         self._store = store
         self._max_attempts = max_attempts
@@ -73,8 +75,20 @@ class CommandExecutor:
             if earlier is not None:
                 return earlier
         aggregate = await self.load_cached(aggregate_class, aggregate_id)
-        for _attempt in range(self._max_attempts):
-            decide(aggregate)
+        from_log = False
+        for attempt in range(self._max_attempts):
+            try:
+                decide(aggregate)
+            except DomainError:
+                if from_log:
+                    raise
+                # the cached state may lag (another process, a lost write): ask the log once
+                aggregate, already = await self._reload(aggregate_class, aggregate_id, context)
+                from_log = True
+                if already is not None:
+                    await self._save(aggregate, idempotency, already)
+                    return already
+                decide(aggregate)
             if not aggregate.pending:
                 return CommandResult(aggregate.id, self._store.stream, aggregate.version)
             try:
@@ -87,9 +101,11 @@ class CommandExecutor:
                 )
             except ConcurrencyConflictError:
                 aggregate, already = await self._reload(aggregate_class, aggregate_id, context)
+                from_log = True
                 if already is not None:
                     await self._save(aggregate, idempotency, already)
                     return already
+                await asyncio.sleep(random.uniform(0, 0.005) * (attempt + 1))
                 continue
             result = CommandResult(aggregate.id, self._store.stream, seq, list(aggregate.pending))
             aggregate.version = seq

@@ -90,6 +90,8 @@ async def connect_nats(settings: Settings, url: str, name: str) -> NatsClient:
         options["user"] = settings.nats_user
         if settings.nats_password is not None:
             options["password"] = settings.nats_password.get_secret_value()
+    if settings.nats_inbox_prefix:
+        options["inbox_prefix"] = settings.nats_inbox_prefix
     if settings.nats_creds:
         options["user_credentials"] = str(settings.nats_creds)
     return await nats.connect(url, **options)  # type: ignore[arg-type]

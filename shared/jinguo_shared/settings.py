@@ -16,6 +16,9 @@ class Settings(BaseSettings):
     nats_user: str | None = None
     nats_password: SecretStr | None = None
     nats_creds: Path | None = None
+    nats_inbox_prefix: str | None = Field(
+        default=None, description="per-service inbox (e.g. _INBOX.registry) for NATS permissions"
+    )
     nats_port: int = Field(default=4250, description="port of the embedded nats-server")
     nats_sync: str = Field(
         default="always",

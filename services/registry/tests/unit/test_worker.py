@@ -1,0 +1,165 @@
+"""Given events, when a command, then events: the worker's rules without any I/O."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from jinguo_contracts.base import EventContract
+from jinguo_contracts.registry import (
+    CertificateIssuedV1,
+    CertificateRevokedV1,
+    DesiredWork,
+    WorkerCategoryAssessedV1,
+    WorkerErasedV1,
+    WorkerReemployedV1,
+    WorkerRegisteredV1,
+)
+from jinguo_registry.domain.validation import make_national_id
+from jinguo_registry.domain.worker import Worker
+from jinguo_shared.domain import AlreadyExistsError, InvalidCommandError, NotFoundError
+
+TODAY = date(2026, 11, 1)
+NATIONAL_ID = make_national_id("110101", date(1975, 3, 15), 3, female=True)
+
+
+def registered(worker_id: str = "w1") -> WorkerRegisteredV1:
+    return WorkerRegisteredV1(
+        worker_id=worker_id, name="王秀英", national_id=NATIONAL_ID, gender="female",
+        birth_date=date(1975, 3, 15), phone="13800138000", area_code="110101001001",
+        hukou="local",
+    )
+
+
+def given(*events: EventContract) -> Worker:
+    return Worker.from_history("w1", list(events), version=len(events))
+
+
+def test_registering_derives_gender_and_birth_date_from_the_national_id() -> None:
+    worker = given()
+    worker.register(
+        name="王秀英", national_id=NATIONAL_ID, phone="13800138000", area_code="110101001001",
+        hukou="local", skills=["家政"], desired_work=DesiredWork(hours_types=["part_time"]),
+    )
+    [event] = worker.pending
+    assert isinstance(event, WorkerRegisteredV1)
+    assert (event.gender, event.birth_date, event.skills) == ("female", date(1975, 3, 15), ["家政"])
+
+
+def test_a_second_registration_names_the_existing_worker() -> None:
+    worker = given(registered())
+    with pytest.raises(AlreadyExistsError) as refused:
+        worker.register(
+            name="x", national_id=NATIONAL_ID, phone="13800138000", area_code="110101001001",
+            hukou="local", skills=[], desired_work=DesiredWork(),
+        )
+    assert refused.value.extensions == {"existing_id": "w1"}
+    assert worker.pending == []
+
+
+def test_assessing_a_category_carries_the_area_for_reports() -> None:
+    worker = given(registered())
+    worker.assess_category(
+        category="age_40_50", evidence="户口簿", valid_until=date(2027, 12, 31), today=TODAY
+    )
+    assert worker.pending == [
+        WorkerCategoryAssessedV1(
+            worker_id="w1", category="age_40_50", evidence="户口簿",
+            valid_until=date(2027, 12, 31), area_code="110101001001",
+        )
+    ]
+
+
+def test_an_expired_assessment_is_refused() -> None:
+    with pytest.raises(InvalidCommandError):
+        given(registered()).assess_category(
+            category="disabled", evidence="残疾证", valid_until=date(2026, 10, 1), today=TODAY
+        )
+
+
+def test_the_same_assessment_twice_records_nothing() -> None:
+    assessed = WorkerCategoryAssessedV1(
+        worker_id="w1", category="disabled", evidence="残疾证", valid_until=date(2027, 1, 1),
+        area_code="110101001001",
+    )
+    worker = given(registered(), assessed)
+    worker.assess_category(
+        category="disabled", evidence="残疾证", valid_until=date(2027, 1, 1), today=TODAY
+    )
+    assert worker.pending == []
+
+
+def vocational(number: str = "V-1") -> CertificateIssuedV1:
+    return CertificateIssuedV1(
+        worker_id="w1", kind="vocational", number=number, issued_on=date(2026, 5, 1),
+        occupation_code="4-10-01-05", code_system="GB/T 6565-2015", level=4,
+        area_code="110101001001",
+    )
+
+
+def test_a_vocational_certificate_needs_an_occupation_code() -> None:
+    with pytest.raises(InvalidCommandError, match="occupation_code"):
+        given(registered()).issue_certificate(
+            kind="vocational", number="V-1", issued_on=date(2026, 5, 1), valid_until=None,
+            occupation_code=None, level=3, today=TODAY,
+        )
+
+
+def test_issuing_a_certificate_records_the_code_system() -> None:
+    worker = given(registered())
+    worker.issue_certificate(
+        kind="vocational", number="V-1", issued_on=date(2026, 5, 1), valid_until=None,
+        occupation_code="4-10-01-05", level=4, today=TODAY,
+    )
+    assert worker.pending == [vocational()]
+
+
+def test_a_certificate_number_is_issued_once() -> None:
+    with pytest.raises(AlreadyExistsError):
+        given(registered(), vocational()).issue_certificate(
+            kind="vocational", number="V-1", issued_on=date(2026, 5, 1), valid_until=None,
+            occupation_code="4-10-01-05", level=4, today=TODAY,
+        )
+
+
+def test_revoking_needs_a_certificate_and_happens_once() -> None:
+    with pytest.raises(NotFoundError):
+        given(registered()).revoke_certificate(number="V-9", reason="forged")
+    worker = given(registered(), vocational())
+    worker.revoke_certificate(number="V-1", reason="forged")
+    assert worker.pending == [
+        CertificateRevokedV1(worker_id="w1", kind="vocational", number="V-1", reason="forged",
+                             area_code="110101001001")
+    ]
+    again = given(registered(), vocational(), *worker.pending)
+    again.revoke_certificate(number="V-1", reason="forged")
+    assert again.pending == []
+
+
+def test_reemployment_is_recorded_once_per_placement() -> None:
+    reemployed = WorkerReemployedV1(
+        worker_id="w1", post_id="p1", placement_id="pl1", employer_name="家政公司",
+        started_on=date(2026, 10, 8), area_code="110101001001",
+    )
+    worker = given(registered(), reemployed)
+    worker.record_reemployment(
+        post_id="p1", placement_id="pl1", employer_name="家政公司", started_on=date(2026, 10, 8)
+    )
+    assert worker.pending == []
+
+
+def test_an_erased_worker_takes_no_more_commands() -> None:
+    worker = given(registered(), WorkerErasedV1(worker_id="w1", reason="her request"))
+    with pytest.raises(NotFoundError):
+        worker.record_home_visit(
+            visit_id="v1", visited_on=TODAY, visitor="社区", notes="…", today=TODAY
+        )
+    worker.erase(reason="again")
+    assert worker.pending == []
+
+
+def test_commands_on_an_unknown_worker_are_not_found() -> None:
+    with pytest.raises(NotFoundError):
+        given().update_profile(phone="13800138000", area_code=None, skills=None,
+                               desired_work=None)
