@@ -89,7 +89,7 @@ class ContractCatalogue:
         return event_type in self._latest
 
     def upcast(self, event_type: str, version: int, data: dict[str, Any]) -> dict[str, Any]:
-        """Bring stored data of any version to the latest version's shape; the log is never rewritten."""
+        """Bring stored data of any version to the latest shape; the log is never rewritten."""
         target = self.latest(event_type).version
         while version < target:
             try:
@@ -109,7 +109,9 @@ class ContractCatalogue:
         for contract in self.contracts():
             schema = contract.model_json_schema()
             schema["$id"] = contract.schema_id()
-            schema["x-subject"] = f"{contract.service}.{contract.aggregate}.{{id}}.{contract.event_type}"
+            schema["x-subject"] = (
+                f"{contract.service}.{contract.aggregate}.{{id}}.{contract.event_type}"
+            )
             schemas[contract.schema_id()] = schema
         return schemas
 

@@ -10,7 +10,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from jinguo_contracts.base import CATALOGUE, EventContract, OptionalPii, Pii
 
 Category = Literal[
-    "age_40_50", "disabled", "zero_employment_household", "minimum_living_allowance",
+    "age_40_50",
+    "disabled",
+    "zero_employment_household",
+    "minimum_living_allowance",
     "long_term_unemployed",
 ]
 CertificateKind = Literal[
@@ -22,7 +25,11 @@ EligibilityReason = Literal[
     "minimum_living_allowance", "extreme_poverty", "entitled_group", "elderly_living_alone", "none"
 ]
 AgencyKind = Literal[
-    "womens_federation", "labour_office", "civil_affairs", "legal_aid", "street_office",
+    "womens_federation",
+    "labour_office",
+    "civil_affairs",
+    "legal_aid",
+    "street_office",
     "community_office",
 ]
 OCCUPATION_CODE_SYSTEM = "GB/T 6565-2015"
@@ -222,9 +229,22 @@ class ApiClientRevokedV1(_Agency):
 
 
 CATALOGUE.register(
-    WorkerRegisteredV1, WorkerProfileUpdatedV1, WorkerCategoryAssessedV1, CertificateIssuedV1,
-    CertificateRevokedV1, HomeVisitRecordedV1, WorkerReemployedV1, WorkerErasedV1,
-    ResidentRegisteredV1, ResidentEligibilityChangedV1, ResidentErasedV1,
-    ProviderRegisteredV1, ProviderGradedV1, ProviderSuspendedV1, VolunteerRegisteredV1,
-    AgencyRegisteredV1, ApiClientIssuedV1, ApiClientRevokedV1,
+    WorkerRegisteredV1,
+    WorkerProfileUpdatedV1,
+    WorkerCategoryAssessedV1,
+    CertificateIssuedV1,
+    CertificateRevokedV1,
+    HomeVisitRecordedV1,
+    WorkerReemployedV1,
+    WorkerErasedV1,
+    ResidentRegisteredV1,
+    ResidentEligibilityChangedV1,
+    ResidentErasedV1,
+    ProviderRegisteredV1,
+    ProviderGradedV1,
+    ProviderSuspendedV1,
+    VolunteerRegisteredV1,
+    AgencyRegisteredV1,
+    ApiClientIssuedV1,
+    ApiClientRevokedV1,
 )

@@ -71,9 +71,7 @@ def compose_app(pairs: Sequence[tuple[ServiceDefinition, ServiceRuntime]]) -> Fa
     @app.get("/")
     async def index() -> dict[str, object]:
         return {
-            "services": {
-                d.name: {"api": d.prefix, "docs": f"{d.prefix}/docs"} for d, _ in pairs
-            },
+            "services": {d.name: {"api": d.prefix, "docs": f"{d.prefix}/docs"} for d, _ in pairs},
             "metrics": "/metrics",
         }
 
@@ -84,8 +82,13 @@ def compose_app(pairs: Sequence[tuple[ServiceDefinition, ServiceRuntime]]) -> Fa
 
 
 async def serve(
-    settings: Settings, definitions: Sequence[ServiceDefinition], role: Role, *, demo: bool,
-    host: str, port: int,
+    settings: Settings,
+    definitions: Sequence[ServiceDefinition],
+    role: Role,
+    *,
+    demo: bool,
+    host: str,
+    port: int,
 ) -> None:
     telemetry.configure("jinguo", settings.log_format, settings.log_level)
     async with nats_url(settings) as url:
@@ -95,7 +98,11 @@ async def serve(
             for definition, runtime in pairs:
                 lines += await definition.seed_development(runtime) if role != "api" else []
             config = uvicorn.Config(
-                compose_app(pairs), host=host, port=port, log_config=None, access_log=False,
+                compose_app(pairs),
+                host=host,
+                port=port,
+                log_config=None,
+                access_log=False,
                 timeout_graceful_shutdown=20,
             )
             server = uvicorn.Server(config)
@@ -129,8 +136,11 @@ async def load_demo(
 
 
 def banner(
-    base: str, url: str, settings: Settings,
-    pairs: Sequence[tuple[ServiceDefinition, ServiceRuntime]], lines: list[str],
+    base: str,
+    url: str,
+    settings: Settings,
+    pairs: Sequence[tuple[ServiceDefinition, ServiceRuntime]],
+    lines: list[str],
 ) -> str:
     rows = [
         "",
@@ -138,8 +148,10 @@ def banner(
         f"  HTTP      {base}/  (OpenAPI docs under each prefix, e.g. {base}/registry/docs)",
     ]
     for definition, runtime in pairs:
-        rows.append(f"  {definition.name:<9} {base}{definition.prefix}   db: "
-                    f"{runtime.engine.url.render_as_string(hide_password=True)}")
+        rows.append(
+            f"  {definition.name:<9} {base}{definition.prefix}   db: "
+            f"{runtime.engine.url.render_as_string(hide_password=True)}"
+        )
     rows += [
         f"  NATS      {url}" + ("  (embedded)" if not settings.nats_url else ""),
         f"  metrics   {base}/metrics",
@@ -166,24 +178,28 @@ class ProgressBar:
         sys.stderr.flush()
 
 
-async def replay(settings: Settings, service: str, projection: str | None,
-                 until: datetime | None) -> None:
+async def replay(
+    settings: Settings, service: str, projection: str | None, until: datetime | None
+) -> None:
     definition = pick_service(service)
     async with nats_url(settings) as url:
         runtime = await open_runtime(definition, settings, url, "tool")
         try:
             names = runtime.projections.names()
             if projection is not None and projection not in names:
-                raise UsageError(f"{service} has no projection {projection!r}; it has: "
-                                 f"{', '.join(names)}")
+                raise UsageError(
+                    f"{service} has no projection {projection!r}; it has: {', '.join(names)}"
+                )
             for name in [projection] if projection else names:
                 bar = ProgressBar(name)
                 rebuilt = await runtime.projections.rebuild(name, until, bar)
                 sys.stderr.write("\n")
                 state = "kept aside as of " + until.isoformat() if until else "now active"
                 tables = ", ".join(sorted(rebuilt.metadata.tables))
-                print(f"{name}: generation {rebuilt.generation} {state} "
-                      f"({time.monotonic() - bar.started:.1f} s; tables {tables})")
+                print(
+                    f"{name}: generation {rebuilt.generation} {state} "
+                    f"({time.monotonic() - bar.started:.1f} s; tables {tables})"
+                )
         finally:
             await runtime.close()
 
@@ -196,25 +212,33 @@ async def events(settings: Settings, args: argparse.Namespace) -> None:
             if args.action == "tail":
                 stream = SERVICE_STREAMS[args.subject.split(".", 1)[0]].name
                 subscription = await js.subscribe(
-                    args.subject, stream=stream, ordered_consumer=True,
+                    args.subject,
+                    stream=stream,
+                    ordered_consumer=True,
                     deliver_policy=DeliverPolicy.ALL if args.all else DeliverPolicy.NEW,
                 )
                 async for message in subscription.messages:
-                    print(_line(stream, message.metadata.sequence.stream, message.subject,
-                                message.data), flush=True)
+                    print(
+                        _line(
+                            stream, message.metadata.sequence.stream, message.subject, message.data
+                        ),
+                        flush=True,
+                    )
             elif args.action == "history":
                 stream = SERVICE_STREAMS[args.service].name
                 subject = f"{args.service}.{args.aggregate}.{args.id}.*"
                 seq = 1
                 while True:
                     try:
-                        message = await js.get_msg(stream, seq=seq, subject=subject, direct=True,
-                                                   next=True)
+                        stored = await js.get_msg(
+                            stream, seq=seq, subject=subject, direct=True, next=True
+                        )
                     except nats.js.errors.NotFoundError:
                         break
-                    assert message.seq is not None and message.data is not None
-                    print(_line(stream, message.seq, message.subject or "", message.data))
-                    seq = message.seq + 1
+                    assert stored.seq is not None
+                    assert stored.data is not None
+                    print(_line(stream, stored.seq, stored.subject or "", stored.data))
+                    seq = stored.seq + 1
             elif args.action == "export":
                 await _export(js, SERVICE_STREAMS[args.service].name, Path(args.file))
             elif args.action == "import":
@@ -233,19 +257,23 @@ async def _export(js: nats.js.JetStreamContext, stream: str, path: Path) -> None
     info = await js.stream_info(stream)
     total = info.state.messages
     if total == 0:
-        path.write_text("")
+        path.write_text("")  # noqa: ASYNC240
         print(f"{stream} is empty")
         return
     bar = ProgressBar("export")
     subscription = await js.subscribe(
-        f"{stream.lower()}.>", stream=stream, ordered_consumer=True,
+        f"{stream.lower()}.>",
+        stream=stream,
+        ordered_consumer=True,
         deliver_policy=DeliverPolicy.ALL,
     )
     done = 0
     with path.open("w") as output:
         async for message in subscription.messages:
-            output.write(_line(stream, message.metadata.sequence.stream, message.subject,
-                               message.data) + "\n")
+            output.write(
+                _line(stream, message.metadata.sequence.stream, message.subject, message.data)
+                + "\n"
+            )
             done += 1
             if done % 5000 == 0 or message.metadata.num_pending == 0:
                 bar(stream, done, total)
@@ -320,8 +348,11 @@ def parser() -> argparse.ArgumentParser:
     rebuild = commands.add_parser("replay", help="rebuild projections from the log")
     rebuild.add_argument("service")
     rebuild.add_argument("--projection")
-    rebuild.add_argument("--until", type=datetime.fromisoformat,
-                         help="ISO time: build an 'as of' copy instead of switching over")
+    rebuild.add_argument(
+        "--until",
+        type=datetime.fromisoformat,
+        help="ISO time: build an 'as of' copy instead of switching over",
+    )
 
     log = commands.add_parser("events", help="look at the log")
     actions = log.add_subparsers(dest="action", required=True)
@@ -357,12 +388,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = Settings()
     try:
         if args.command == "up":
-            asyncio.run(serve(settings, discover_services(), "all", demo=args.demo,
-                              host=settings.http_host, port=settings.http_port))
+            asyncio.run(
+                serve(
+                    settings,
+                    discover_services(),
+                    "all",
+                    demo=args.demo,
+                    host=settings.http_host,
+                    port=settings.http_port,
+                )
+            )
         elif args.command == "serve":
-            asyncio.run(serve(settings, [pick_service(args.service)], args.role, demo=False,
-                              host=args.host or settings.http_host,
-                              port=args.port or settings.http_port))
+            asyncio.run(
+                serve(
+                    settings,
+                    [pick_service(args.service)],
+                    args.role,
+                    demo=False,
+                    host=args.host or settings.http_host,
+                    port=args.port or settings.http_port,
+                )
+            )
         elif args.command == "replay":
             asyncio.run(replay(settings, args.service, args.projection, args.until))
         elif args.command == "events":

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from jinguo_contracts.base import EventContract
 from jinguo_shared.db import aggregate_states, idempotency_records, insert_for
 from jinguo_shared.domain import Aggregate, DomainError
-from jinguo_shared.envelope import CommandContext, event_id
+from jinguo_shared.envelope import CommandContext, RecordedEvent, event_id
 from jinguo_shared.eventstore import ConcurrencyConflictError, EventStore
 
 log = logging.getLogger(__name__)
@@ -141,7 +141,7 @@ class CommandExecutor:
             aggregate_id, [event.payload for event in history], version
         )
         by_id = {event.envelope.id: event for event in history}
-        mine = []
+        mine: list[RecordedEvent] = []
         while (found := by_id.get(event_id(context.command_id, len(mine)))) is not None:
             mine.append(found)
         if not mine:

@@ -96,9 +96,9 @@ class PiiVault:
                 self._remember(subject_id, self._unwrap(subject_id, wrapped))
                 missing.discard(subject_id)
             if create and missing:
-                fresh = {subject_id: AESGCM.generate_key(256) for subject_id in missing}
                 records = []
-                for subject_id, key in fresh.items():
+                for subject_id in missing:
+                    key = AESGCM.generate_key(256)
                     nonce = secrets.token_bytes(12)
                     wrapped = nonce + self._master.encrypt(nonce, key, subject_id.encode())
                     records.append({"subject_id": subject_id, "wrapped_key": wrapped})

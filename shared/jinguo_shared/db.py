@@ -1,4 +1,4 @@
-"""Database engines for SQLite (embedded default) and PostgreSQL (production), and the kernel's tables."""
+"""Engines for SQLite (embedded default) and PostgreSQL (production); the kernel's tables."""
 
 from __future__ import annotations
 
@@ -19,7 +19,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
-from sqlalchemy.sql.dml import Insert
 
 
 def make_engine(url: str) -> AsyncEngine:
@@ -38,9 +37,11 @@ def make_engine(url: str) -> AsyncEngine:
     return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
 
 
-def insert_for(engine_or_dialect: AsyncEngine | str, table: Table) -> Insert:
+def insert_for(engine_or_dialect: AsyncEngine | str, table: Table) -> Any:
     """An INSERT that supports ON CONFLICT on both dialects."""
-    name = engine_or_dialect if isinstance(engine_or_dialect, str) else engine_or_dialect.dialect.name
+    name = (
+        engine_or_dialect if isinstance(engine_or_dialect, str) else engine_or_dialect.dialect.name
+    )
     if name == "postgresql":
         return postgresql.insert(table)
     return sqlite.insert(table)

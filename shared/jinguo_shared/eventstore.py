@@ -116,7 +116,9 @@ class EventStore:
         """Append all of a command's events or none; returns the sequence of the last one."""
         if self._vault is not None:
             subjects = {
-                getattr(e, e.pii_subject_field or f"{e.aggregate}_id") for e in events if e.pii_fields()
+                getattr(e, e.pii_subject_field or f"{e.aggregate}_id")
+                for e in events
+                if e.pii_fields()
             }
             await self._vault.prepare(subjects, create=True)
         sealer = self._vault.seal if self._vault is not None else None
@@ -178,7 +180,7 @@ class EventStore:
                 )
             except NotFoundError:
                 return events
-            if msg.seq is None or msg.data is None:
+            if msg.seq is None or msg.data is None or msg.subject is None:
                 return events
             events.append(decode(self.stream, msg.seq, msg.subject, msg.data, self._catalogue))
             seq = msg.seq + 1

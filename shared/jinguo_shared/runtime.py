@@ -76,7 +76,9 @@ def discover_services() -> list[ServiceDefinition]:
 
     order = ["registry", "employment", "orders", "rights"]
     found = {ep.name: ep.load() for ep in entry_points(group="jinguo.services")}
-    return [found[name] for name in sorted(found, key=lambda n: order.index(n) if n in order else 9)]
+    return [
+        found[name] for name in sorted(found, key=lambda n: order.index(n) if n in order else 9)
+    ]
 
 
 async def connect_nats(settings: Settings, url: str, name: str) -> NatsClient:
@@ -94,7 +96,7 @@ async def connect_nats(settings: Settings, url: str, name: str) -> NatsClient:
         options["inbox_prefix"] = settings.nats_inbox_prefix
     if settings.nats_creds:
         options["user_credentials"] = str(settings.nats_creds)
-    return await nats.connect(url, **options)  # type: ignore[arg-type]
+    return await nats.connect(url, **options)
 
 
 async def open_runtime(
@@ -117,7 +119,10 @@ async def open_runtime(
     vault = PiiVault(engine, master)
     store = EventStore(nc, name, vault)
     host = ProjectionHost(
-        name, engine, nc, [ApiClients, *definition.projections],
+        name,
+        engine,
+        nc,
+        [ApiClients, *definition.projections],
         batch_size=settings.projection_batch_size,
         max_attempts=settings.projection_max_attempts,
     )
@@ -127,9 +132,16 @@ async def open_runtime(
     elif role == "api":
         await host.watch_only()
     return ServiceRuntime(
-        name=name, settings=settings, engine=engine, nc=nc, store=store,
-        executor=CommandExecutor(engine, store), projections=host, vault=vault,
-        hasher=KeyedHasher(lookup), authenticator=Authenticator(engine, host),
+        name=name,
+        settings=settings,
+        engine=engine,
+        nc=nc,
+        store=store,
+        executor=CommandExecutor(engine, store),
+        projections=host,
+        vault=vault,
+        hasher=KeyedHasher(lookup),
+        authenticator=Authenticator(engine, host),
     )
 
 
@@ -166,7 +178,7 @@ class EmbeddedNats:
         config.write_text(
             f"listen: 127.0.0.1:{self.port}\n"
             f"server_name: jinguo-embedded\n"
-            f"jetstream {{\n  store_dir: \"{self.store_dir.resolve()}\"\n"
+            f'jetstream {{\n  store_dir: "{self.store_dir.resolve()}"\n'
             f"  sync_interval: {self.sync}\n}}\n"
         )
         return config
@@ -178,10 +190,11 @@ class EmbeddedNats:
                 "(set JINGUO_NATS_PORT or JINGUO_NATS_URL)"
             )
         config = self.write_config()
-        log_file = open(self.store_dir / "nats-server.log", "ab")  # noqa: SIM115
-        self.process = subprocess.Popen(
+        log_file = open(self.store_dir / "nats-server.log", "ab")  # noqa: SIM115, ASYNC230
+        self.process = subprocess.Popen(  # noqa: ASYNC220 (returns at once)
             [nats_server_binary(), "-c", str(config)],
-            stdout=log_file, stderr=subprocess.STDOUT,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
         )
         for _ in range(200):
             if self.process.poll() is not None:

@@ -9,10 +9,10 @@ from __future__ import annotations
 import os
 import socket
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
-import asyncpg
+import asyncpg  # type: ignore[import-untyped]
 import pytest
 
 from jinguo_shared.runtime import EmbeddedNats
@@ -64,7 +64,7 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
 @pytest.fixture
 def jinguo_env(
     tmp_path: Path, nats_server: EmbeddedNats, database_url: str, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[dict[str, str]]:
+) -> dict[str, str]:
     """Environment for one service under test: its NATS, its database, a private data dir."""
     env = {
         "JINGUO_DATA_DIR": str(tmp_path / "data"),
@@ -74,4 +74,4 @@ def jinguo_env(
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    yield env
+    return env

@@ -43,8 +43,9 @@ def test_a_stored_v1_event_is_read_as_the_latest_version() -> None:
     v1 = GradedV1(provider_id="p1", grade=4)
     raw = make_envelope(v1, "p1", 0, CONTEXT, seal_data(v1, None)).to_json()
     event = decode("REGISTRY", 7, "registry.provider.p1.Graded", raw, catalogue())
-    assert event.payload == GradedV2(provider_id="p1", grade=4, standard="GB/T 31772-2015",
-                                     contact="")
+    assert event.payload == GradedV2(
+        provider_id="p1", grade=4, standard="GB/T 31772-2015", contact=""
+    )
     assert (event.envelope.schemaversion, event.seq) == (1, 7)
 
 
@@ -58,8 +59,12 @@ def test_a_missing_upcaster_is_an_error_not_a_silent_default() -> None:
 def test_pii_fields_are_sealed_with_the_data_subjects_key_and_nothing_else() -> None:
     event = GradedV2(provider_id="p1", grade=4, standard="s", contact="13800138000")
     sealed = seal_data(event, lambda subject, text: f"sealed({subject},{text[::-1]})")
-    assert sealed == {"provider_id": "p1", "grade": 4, "standard": "s",
-                      "contact": "sealed(p1,00083100831)"}
+    assert sealed == {
+        "provider_id": "p1",
+        "grade": 4,
+        "standard": "s",
+        "contact": "sealed(p1,00083100831)",
+    }
 
 
 def test_event_ids_are_deterministic_per_command_and_position() -> None:
@@ -72,8 +77,7 @@ def test_the_envelope_carries_the_cloudevents_attributes() -> None:
     envelope = make_envelope(v1, "p1", 0, CONTEXT, seal_data(v1, None))
     assert envelope.source == "/jinguo/registry"
     assert envelope.dataschema == "urn:jinguo:registry:Graded:v1"
-    assert (envelope.correlationid, envelope.agencyid, envelope.actorid) == (
-        "corr", "a1", "client")
+    assert (envelope.correlationid, envelope.agencyid, envelope.actorid) == ("corr", "a1", "client")
 
 
 def test_every_published_contract_exports_a_json_schema_marking_pii() -> None:

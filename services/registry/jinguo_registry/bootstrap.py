@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import httpx
 from fastapi import FastAPI
 
+from jinguo_registry.domain.organisations import SCOPES
 from jinguo_registry.entrypoints.http import create_app
 from jinguo_registry.handlers.commands import (
     IssueApiClient,
@@ -18,7 +19,6 @@ from jinguo_registry.projections.community import CommunityDirectory
 from jinguo_registry.projections.queries import RegistryQueries
 from jinguo_registry.projections.reports import AreaReports
 from jinguo_registry.projections.workers import CertificateRegister, WorkerDirectory
-from jinguo_registry.domain.organisations import SCOPES
 from jinguo_shared.domain import AlreadyExistsError
 from jinguo_shared.envelope import CommandContext
 from jinguo_shared.projections.base import Projection
@@ -36,7 +36,10 @@ class RegistryService:
     name = "registry"
     prefix = "/registry"
     projections: Sequence[type[Projection]] = (
-        WorkerDirectory, CertificateRegister, AreaReports, CommunityDirectory,
+        WorkerDirectory,
+        CertificateRegister,
+        AreaReports,
+        CommunityDirectory,
     )
 
     def create_app(self, runtime: ServiceRuntime) -> FastAPI:
@@ -51,11 +54,16 @@ class RegistryService:
         handlers = handlers_for(runtime)
         agency_context = _system_context("dev-agency")
         try:
-            agency_id = (await handlers.register_agency(
-                RegisterAgency(name="开发测试机构 (development agency)", kind="womens_federation",
-                               area_code=DEV_AGENCY_AREA),
-                agency_context,
-            )).aggregate_id
+            agency_id = (
+                await handlers.register_agency(
+                    RegisterAgency(
+                        name="开发测试机构 (development agency)",
+                        kind="womens_federation",
+                        area_code=DEV_AGENCY_AREA,
+                    ),
+                    agency_context,
+                )
+            ).aggregate_id
         except AlreadyExistsError as exists:
             agency_id = str(exists.extensions["existing_id"])
         result, _client_id, api_key = await handlers.issue_api_client(

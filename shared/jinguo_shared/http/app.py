@@ -15,7 +15,9 @@ from jinguo_shared.telemetry import trace_requests
 READY_LAG_LIMIT = 10_000
 
 
-def service_app(runtime: ServiceRuntime, title: str, description: str, router: APIRouter) -> FastAPI:
+def service_app(
+    runtime: ServiceRuntime, title: str, description: str, router: APIRouter
+) -> FastAPI:
     app = FastAPI(
         title=title,
         description=description,

@@ -48,36 +48,59 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, error: RequestValidationError) -> JSONResponse:
         errors = [
-            {"field": _field(tuple(e["loc"])), "message": str(e["msg"]).removeprefix("Value error, ")}
+            {
+                "field": _field(tuple(e["loc"])),
+                "message": str(e["msg"]).removeprefix("Value error, "),
+            }
             for e in error.errors()
         ]
         fields = ", ".join(dict.fromkeys(e["field"] for e in errors))
         return problem(
-            422, "invalid-request", "The request is not valid",
-            f"check these fields: {fields}", request, errors=errors,
+            422,
+            "invalid-request",
+            "The request is not valid",
+            f"check these fields: {fields}",
+            request,
+            errors=errors,
         )
 
     @app.exception_handler(DomainError)
     async def refused(request: Request, error: DomainError) -> JSONResponse:
         return problem(
-            error.status, error.code, "The request was refused", error.detail, request,
+            error.status,
+            error.code,
+            "The request was refused",
+            error.detail,
+            request,
             **error.extensions,
         )
 
     @app.exception_handler(ConsistencyTimeoutError)
     async def lagging(request: Request, error: ConsistencyTimeoutError) -> JSONResponse:
         return problem(
-            503, "not-yet-consistent", "The read model is catching up",
-            f"projections have not reached {error.position} yet; retry shortly", request,
-            headers={"Retry-After": "1"}, position=error.position,
+            503,
+            "not-yet-consistent",
+            "The read model is catching up",
+            f"projections have not reached {error.position} yet; retry shortly",
+            request,
+            headers={"Retry-After": "1"},
+            position=error.position,
         )
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, error: HTTPException) -> JSONResponse:
-        code = {401: "unauthenticated", 403: "forbidden", 404: "not-found",
-                405: "method-not-allowed"}.get(error.status_code, "http-error")
+        code = {
+            401: "unauthenticated",
+            403: "forbidden",
+            404: "not-found",
+            405: "method-not-allowed",
+        }.get(error.status_code, "http-error")
         return problem(
-            error.status_code, code, str(error.detail), str(error.detail), request,
+            error.status_code,
+            code,
+            str(error.detail),
+            str(error.detail),
+            request,
             headers=dict(error.headers or {}),
         )
 

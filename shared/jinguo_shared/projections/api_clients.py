@@ -43,8 +43,11 @@ class ApiClients(Projection):
     @handles(ApiClientIssuedV1)
     def _issued(self, e: ApiClientIssuedV1, _: RecordedEvent, batch: ProjectionBatch) -> None:
         row: dict[str, Any] = {
-            "client_id": e.client_id, "agency_id": e.agency_id, "key_hash": e.key_hash,
-            "scopes": list(e.scopes), "revoked": False,
+            "client_id": e.client_id,
+            "agency_id": e.agency_id,
+            "key_hash": e.key_hash,
+            "scopes": list(e.scopes),
+            "revoked": False,
         }
         batch.upsert(self.clients, row)
 

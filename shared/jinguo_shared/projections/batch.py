@@ -96,8 +96,8 @@ class ProjectionBatch:
         for writes in self._tables.values():
             for kind, shape, rows in writes.groups:
                 await self._flush_group(connection, writes, kind, shape, rows)
-        for table, rows in self._counters.values():
-            await self._flush_counters(connection, table, list(rows.values()))
+        for table, counters in self._counters.values():
+            await self._flush_counters(connection, table, list(counters.values()))
         self._tables.clear()
         self._counters.clear()
 
@@ -124,7 +124,9 @@ class ProjectionBatch:
             return
         condition = and_(*(table.c[k] == bindparam(f"k_{k}") for k in writes.key_columns))
         if kind == "update":
-            values = {name[2:]: bindparam(name) for name in shape if name.startswith("v_")}
+            values: dict[str, Any] = {
+                name[2:]: bindparam(name) for name in shape if name.startswith("v_")
+            }
             await connection.execute(update(table).where(condition).values(values), rows)
         else:
             await connection.execute(delete(table).where(condition), rows)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -115,7 +116,9 @@ class ProjectionHost:
                 if found is None:
                     await connection.execute(
                         projection_generations.insert().values(
-                            projection=name, generation=1, status="active",
+                            projection=name,
+                            generation=1,
+                            status="active",
                             created_at=datetime.now(UTC),
                         )
                     )
@@ -125,8 +128,9 @@ class ProjectionHost:
         """Pick up generations switched by a rebuild (maybe in another process); names changed."""
         async with self._engine.connect() as connection:
             rows = await connection.execute(
-                select(projection_generations.c.projection, projection_generations.c.generation)
-                .where(projection_generations.c.status == "active")
+                select(
+                    projection_generations.c.projection, projection_generations.c.generation
+                ).where(projection_generations.c.status == "active")
             )
             generations = {name: generation for name, generation in rows if name in self._classes}
         changed = set()
@@ -205,18 +209,20 @@ class ProjectionHost:
             except asyncio.CancelledError:
                 raise
             except Exception:
-                log.warning("projection %s on %s stopped; restarting", projection.name, stream,
-                            exc_info=True)
+                log.warning(
+                    "projection %s on %s stopped; restarting",
+                    projection.name,
+                    stream,
+                    exc_info=True,
+                )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
 
     async def _consume(self, projection: Projection, stream: str, subjects: list[str]) -> None:
         durable = self.durable_name(projection, stream)
         start = await self.checkpoint(projection, stream) + 1
-        try:
+        with contextlib.suppress(NotFoundError):
             await self._js.delete_consumer(stream, durable)
-        except NotFoundError:
-            pass
         await self._js.add_consumer(
             stream,
             ConsumerConfig(
@@ -321,14 +327,25 @@ class ProjectionHost:
         attempts: int,
     ) -> None:
         seq, subject, _ = item
-        log.error("parked %s:%d in %s after %d attempts: %s", stream, seq, projection.name,
-                  attempts, error)
+        log.error(
+            "parked %s:%d in %s after %d attempts: %s",
+            stream,
+            seq,
+            projection.name,
+            attempts,
+            error,
+        )
         async with self._engine.begin() as connection:
             await connection.execute(
                 dead_letters.insert().values(
-                    projection=projection.name, stream=stream, seq=seq, subject=subject,
-                    event_type=subject.rsplit(".", 1)[-1], error=f"{type(error).__name__}: {error}",
-                    attempts=attempts, parked_at=datetime.now(UTC),
+                    projection=projection.name,
+                    stream=stream,
+                    seq=seq,
+                    subject=subject,
+                    event_type=subject.rsplit(".", 1)[-1],
+                    error=f"{type(error).__name__}: {error}",
+                    attempts=attempts,
+                    parked_at=datetime.now(UTC),
                 )
             )
             await self._advance(connection, projection, stream, seq)
@@ -337,7 +354,9 @@ class ProjectionHost:
         self, connection: AsyncConnection, projection: Projection, stream: str, seq: int
     ) -> None:
         statement = insert_for(self.dialect, projection_checkpoints).values(
-            projection=projection.name, generation=projection.generation, stream=stream,
+            projection=projection.name,
+            generation=projection.generation,
+            stream=stream,
             last_seq=seq,
         )
         await connection.execute(
@@ -367,7 +386,8 @@ class ProjectionHost:
             raise LookupError(f"no parked event {letter_id}")
         projection = self._active[row.projection]
         message = await self._js.get_msg(row.stream, seq=row.seq, direct=True)
-        assert message.data is not None and message.subject is not None
+        assert message.data is not None
+        assert message.subject is not None
         async with self._locks[projection.name], self._engine.begin() as connection:
             batch = ProjectionBatch(self.dialect)
             self._apply_raw(projection, row.stream, row.seq, message.subject, message.data, batch)
@@ -406,7 +426,7 @@ class ProjectionHost:
             )
         except NotFoundError:
             return False
-        return info.num_pending == 0 and info.num_ack_pending == 0
+        return bool(info.num_pending == 0 and info.num_ack_pending == 0)
 
     # rebuild -----------------------------------------------------------------------------------
 
@@ -429,7 +449,10 @@ class ProjectionHost:
             generation = int(latest or 0) + 1
             await connection.execute(
                 projection_generations.insert().values(
-                    projection=name, generation=generation, status="building", until=until,
+                    projection=name,
+                    generation=generation,
+                    status="building",
+                    until=until,
                     created_at=datetime.now(UTC),
                 )
             )
@@ -479,8 +502,9 @@ class ProjectionHost:
                     message = await queue.get()
                     seq = message.metadata.sequence.stream
                     count += 1
-                    if len(subjects) == 1 or any(subject_matches(s, message.subject)
-                                                 for s in subjects):
+                    if len(subjects) == 1 or any(
+                        subject_matches(s, message.subject) for s in subjects
+                    ):
                         event = self._decode_for(projection, stream, seq, message)
                         if event is not None:
                             if until is not None and event.envelope.time > until:
@@ -517,28 +541,35 @@ class ProjectionHost:
             if as_of:
                 await connection.execute(
                     update(projection_generations)
-                    .where(projection_generations.c.projection == name,
-                           projection_generations.c.generation == projection.generation)
+                    .where(
+                        projection_generations.c.projection == name,
+                        projection_generations.c.generation == projection.generation,
+                    )
                     .values(status="as_of")
                 )
                 return
             rows = (
                 await connection.execute(
-                    select(projection_generations.c.generation, projection_generations.c.status)
-                    .where(projection_generations.c.projection == name)
+                    select(
+                        projection_generations.c.generation, projection_generations.c.status
+                    ).where(projection_generations.c.projection == name)
                 )
             ).all()
             stale = [g for g, status in rows if status == "previous"]
             await connection.execute(
                 update(projection_generations)
-                .where(projection_generations.c.projection == name,
-                       projection_generations.c.status == "active")
+                .where(
+                    projection_generations.c.projection == name,
+                    projection_generations.c.status == "active",
+                )
                 .values(status="previous")
             )
             await connection.execute(
                 update(projection_generations)
-                .where(projection_generations.c.projection == name,
-                       projection_generations.c.generation == projection.generation)
+                .where(
+                    projection_generations.c.projection == name,
+                    projection_generations.c.generation == projection.generation,
+                )
                 .values(status="active")
             )
             for generation in stale:
@@ -546,8 +577,10 @@ class ProjectionHost:
                 await connection.run_sync(old.metadata.drop_all)
                 await connection.execute(
                     update(projection_generations)
-                    .where(projection_generations.c.projection == name,
-                           projection_generations.c.generation == generation)
+                    .where(
+                        projection_generations.c.projection == name,
+                        projection_generations.c.generation == generation,
+                    )
                     .values(status="dropped")
                 )
         self._active[name] = projection

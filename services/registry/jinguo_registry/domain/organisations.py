@@ -62,8 +62,12 @@ class Provider(Aggregate[ProviderState]):
             )
         self.record(
             ProviderRegisteredV1(
-                provider_id=self.id, name=name, credit_code=credit_code, area_code=area_code,
-                services=services, women_led=women_led,
+                provider_id=self.id,
+                name=name,
+                credit_code=credit_code,
+                area_code=area_code,
+                services=services,
+                women_led=women_led,
             )
         )
 
@@ -74,8 +78,9 @@ class Provider(Aggregate[ProviderState]):
         if graded_on > today:
             raise InvalidCommandError("graded_on cannot be in the future", field="graded_on")
         self.record(
-            ProviderGradedV1(provider_id=self.id, grade=grade, graded_on=graded_on,
-                             assessor=assessor)
+            ProviderGradedV1(
+                provider_id=self.id, grade=grade, graded_on=graded_on, assessor=assessor
+            )
         )
 
     def suspend(self, *, reason: str) -> None:
@@ -107,8 +112,12 @@ class Volunteer(Aggregate[VolunteerState]):
             )
         self.record(
             VolunteerRegisteredV1(
-                volunteer_id=self.id, name=name, phone=phone, area_code=area_code,
-                skills=skills, team=team,
+                volunteer_id=self.id,
+                name=name,
+                phone=phone,
+                area_code=area_code,
+                skills=skills,
+                team=team,
             )
         )
 
@@ -136,8 +145,9 @@ class Agency(Aggregate[AgencyState]):
     def register(self, *, name: str, kind: AgencyKind, area_code: str) -> None:
         if self.exists:
             raise AlreadyExistsError(f"agency {self.id} already exists", existing_id=self.id)
-        self.record(AgencyRegisteredV1(agency_id=self.id, name=name, kind=kind,
-                                       area_code=area_code))
+        self.record(
+            AgencyRegisteredV1(agency_id=self.id, name=name, kind=kind, area_code=area_code)
+        )
 
     def issue_client(self, *, client_id: str, name: str, key_hash: str, scopes: list[str]) -> None:
         state = self.require_state()
@@ -149,8 +159,13 @@ class Agency(Aggregate[AgencyState]):
         if not scopes:
             raise InvalidCommandError("a client needs at least one scope", field="scopes")
         self.record(
-            ApiClientIssuedV1(agency_id=self.id, client_id=client_id, name=name,
-                              key_hash=key_hash, scopes=sorted(scopes))
+            ApiClientIssuedV1(
+                agency_id=self.id,
+                client_id=client_id,
+                name=name,
+                key_hash=key_hash,
+                scopes=sorted(scopes),
+            )
         )
 
     def revoke_client(self, *, client_id: str, reason: str) -> None:

@@ -47,8 +47,11 @@ class Resident(Aggregate[ResidentState]):
         assert state is not None, f"{event.event_type} before ResidentRegistered"
         if isinstance(event, ResidentEligibilityChangedV1):
             return state.model_copy(
-                update={"price_tier": event.price_tier, "reason": event.reason,
-                        "valid_until": event.valid_until}
+                update={
+                    "price_tier": event.price_tier,
+                    "reason": event.reason,
+                    "valid_until": event.valid_until,
+                }
             )
         if isinstance(event, ResidentErasedV1):
             return state.model_copy(update={"erased": True})
@@ -64,9 +67,13 @@ class Resident(Aggregate[ResidentState]):
             )
         self.record(
             ResidentRegisteredV1(
-                resident_id=self.id, name=name, national_id=national_id,
-                birth_date=birth_date_from_national_id(national_id), phone=phone,
-                address=address, area_code=area_code,
+                resident_id=self.id,
+                name=name,
+                national_id=national_id,
+                birth_date=birth_date_from_national_id(national_id),
+                phone=phone,
+                address=address,
+                area_code=area_code,
             )
         )
 
@@ -92,8 +99,11 @@ class Resident(Aggregate[ResidentState]):
             return
         self.record(
             ResidentEligibilityChangedV1(
-                resident_id=self.id, price_tier=price_tier, reason=reason,
-                valid_until=valid_until, area_code=state.area_code,
+                resident_id=self.id,
+                price_tier=price_tier,
+                reason=reason,
+                valid_until=valid_until,
+                area_code=state.area_code,
             )
         )
 

@@ -109,7 +109,7 @@ class Worker(Aggregate[WorkerState]):
                 birth_date=birth_date_from_national_id(national_id),
                 phone=phone,
                 area_code=area_code,
-                hukou=hukou,  # type: ignore[arg-type]
+                hukou=hukou,
                 skills=skills,
                 desired_work=desired_work,
             )
@@ -130,7 +130,10 @@ class Worker(Aggregate[WorkerState]):
             return
         self.record(
             WorkerProfileUpdatedV1(
-                worker_id=self.id, phone=phone, area_code=area_code, skills=skills,
+                worker_id=self.id,
+                phone=phone,
+                area_code=area_code,
+                skills=skills,
                 desired_work=desired_work,
             )
         )
@@ -145,8 +148,11 @@ class Worker(Aggregate[WorkerState]):
             return
         self.record(
             WorkerCategoryAssessedV1(
-                worker_id=self.id, category=category, evidence=evidence,
-                valid_until=valid_until, area_code=state.area_code,
+                worker_id=self.id,
+                category=category,
+                evidence=evidence,
+                valid_until=valid_until,
+                area_code=state.area_code,
             )
         )
 
@@ -181,9 +187,14 @@ class Worker(Aggregate[WorkerState]):
             )
         self.record(
             CertificateIssuedV1(
-                worker_id=self.id, kind=kind, number=number, issued_on=issued_on,
-                valid_until=valid_until, occupation_code=occupation_code,
-                code_system=OCCUPATION_CODE_SYSTEM if occupation_code else None, level=level,
+                worker_id=self.id,
+                kind=kind,
+                number=number,
+                issued_on=issued_on,
+                valid_until=valid_until,
+                occupation_code=occupation_code,
+                code_system=OCCUPATION_CODE_SYSTEM if occupation_code else None,
+                level=level,
                 area_code=state.area_code,
             )
         )
@@ -197,8 +208,11 @@ class Worker(Aggregate[WorkerState]):
             raise NotFoundError(f"worker {self.id} holds no certificate {number}")
         self.record(
             CertificateRevokedV1(
-                worker_id=self.id, kind=kind,  # type: ignore[arg-type]
-                number=number, reason=reason, area_code=state.area_code,
+                worker_id=self.id,
+                kind=kind,
+                number=number,
+                reason=reason,
+                area_code=state.area_code,
             )
         )
 
@@ -212,7 +226,10 @@ class Worker(Aggregate[WorkerState]):
             raise InvalidCommandError("visited_on cannot be in the future", field="visited_on")
         self.record(
             HomeVisitRecordedV1(
-                worker_id=self.id, visit_id=visit_id, visited_on=visited_on, visitor=visitor,
+                worker_id=self.id,
+                visit_id=visit_id,
+                visited_on=visited_on,
+                visitor=visitor,
                 notes=notes,
             )
         )
@@ -226,8 +243,12 @@ class Worker(Aggregate[WorkerState]):
             return
         self.record(
             WorkerReemployedV1(
-                worker_id=self.id, post_id=post_id, placement_id=placement_id,
-                employer_name=employer_name, started_on=started_on, area_code=state.area_code,
+                worker_id=self.id,
+                post_id=post_id,
+                placement_id=placement_id,
+                employer_name=employer_name,
+                started_on=started_on,
+                area_code=state.area_code,
             )
         )
 
@@ -236,4 +257,3 @@ class Worker(Aggregate[WorkerState]):
         if state.erased:
             return
         self.record(WorkerErasedV1(worker_id=self.id, reason=reason))
-

@@ -10,7 +10,6 @@ from fastapi import (
     APIRouter,
     Depends,
     FastAPI,
-    Header,
     HTTPException,
     Path,
     Query,
@@ -22,17 +21,17 @@ from pydantic import BaseModel
 from jinguo_registry.handlers import commands as c
 from jinguo_registry.handlers.commands import RegistryHandlers
 from jinguo_registry.projections.queries import RegistryQueries
-from jinguo_shared.envelope import CommandContext
 from jinguo_shared.commands import IdempotencyKey
+from jinguo_shared.envelope import CommandContext
 from jinguo_shared.http.conventions import (
     Accepted,
+    IdempotencyKeyHeader,
     Page,
+    ReadAfter,
     accepted,
     command_context,
     decode_cursor,
     encode_cursor,
-    IdempotencyKeyHeader,
-    ReadAfter,
     require_scope,
 )
 from jinguo_shared.http.security import Caller
@@ -103,63 +102,106 @@ def create_router(
 
     @router.patch("/workers/{worker_id}", summary="Update a worker's profile")
     async def update_worker(
-        worker_id: str, body: c.UpdateWorkerProfile, request: Request, response: Response,
-        caller: Writer, key: Key,
+        worker_id: str,
+        body: c.UpdateWorkerProfile,
+        request: Request,
+        response: Response,
+        caller: Writer,
+        key: Key,
     ) -> Accepted:
         ctx, idem = await context(request, caller, key)
         return accepted(await handlers.update_worker_profile(worker_id, body, ctx, idem), response)
 
-    @router.post("/workers/{worker_id}/categories", status_code=201,
-                 summary="Assess a hard-to-employ category (就业困难人员认定)")
+    @router.post(
+        "/workers/{worker_id}/categories",
+        status_code=201,
+        summary="Assess a hard-to-employ category (就业困难人员认定)",
+    )
     async def assess_category(
-        worker_id: str, body: c.AssessCategory, request: Request, response: Response,
-        caller: Writer, key: Key,
+        worker_id: str,
+        body: c.AssessCategory,
+        request: Request,
+        response: Response,
+        caller: Writer,
+        key: Key,
     ) -> Accepted:
         ctx, idem = await context(request, caller, key)
         return accepted(await handlers.assess_category(worker_id, body, ctx, idem), response)
 
-    @router.post("/workers/{worker_id}/certificates", status_code=201,
-                 summary="Issue a certificate (就业失业登记证, 再就业优惠证, 职业资格证书…)")
+    @router.post(
+        "/workers/{worker_id}/certificates",
+        status_code=201,
+        summary="Issue a certificate (就业失业登记证, 再就业优惠证, 职业资格证书…)",
+    )
     async def issue_certificate(
-        worker_id: str, body: c.IssueCertificate, request: Request, response: Response,
-        caller: Writer, key: Key,
+        worker_id: str,
+        body: c.IssueCertificate,
+        request: Request,
+        response: Response,
+        caller: Writer,
+        key: Key,
     ) -> Accepted:
         ctx, idem = await context(request, caller, key)
         return accepted(await handlers.issue_certificate(worker_id, body, ctx, idem), response)
 
-    @router.post("/workers/{worker_id}/certificates/{number}/revoke",
-                 summary="Revoke a certificate")
+    @router.post(
+        "/workers/{worker_id}/certificates/{number}/revoke", summary="Revoke a certificate"
+    )
     async def revoke_certificate(
-        worker_id: str, number: str, body: c.RevokeCertificate, request: Request,
-        response: Response, caller: Writer, key: Key,
+        worker_id: str,
+        number: str,
+        body: c.RevokeCertificate,
+        request: Request,
+        response: Response,
+        caller: Writer,
+        key: Key,
     ) -> Accepted:
         ctx, idem = await context(request, caller, key)
         return accepted(
             await handlers.revoke_certificate(worker_id, number, body, ctx, idem), response
         )
 
-    @router.post("/workers/{worker_id}/home-visits", status_code=201,
-                 summary="Record a home visit (入户走访)")
+    @router.post(
+        "/workers/{worker_id}/home-visits",
+        status_code=201,
+        summary="Record a home visit (入户走访)",
+    )
     async def record_home_visit(
-        worker_id: str, body: c.RecordHomeVisit, request: Request, response: Response,
-        caller: Writer, key: Key,
+        worker_id: str,
+        body: c.RecordHomeVisit,
+        request: Request,
+        response: Response,
+        caller: Writer,
+        key: Key,
     ) -> Accepted:
         ctx, idem = await context(request, caller, key)
         return accepted(await handlers.record_home_visit(worker_id, body, ctx, idem), response)
 
-    @router.post("/workers/{worker_id}/reemployment", status_code=201,
-                 summary="Record re-employment (再就业)")
+    @router.post(
+        "/workers/{worker_id}/reemployment",
+        status_code=201,
+        summary="Record re-employment (再就业)",
+    )
     async def record_reemployment(
-        worker_id: str, body: c.RecordReemployment, request: Request, response: Response,
-        caller: Writer, key: Key,
+        worker_id: str,
+        body: c.RecordReemployment,
+        request: Request,
+        response: Response,
+        caller: Writer,
+        key: Key,
     ) -> Accepted:
         ctx, idem = await context(request, caller, key)
         return accepted(await handlers.record_reemployment(worker_id, body, ctx, idem), response)
 
-    @router.post("/workers/{worker_id}/erase",
-                 summary="Erase a worker's personal data (destroys her key)")
+    @router.post(
+        "/workers/{worker_id}/erase", summary="Erase a worker's personal data (destroys her key)"
+    )
     async def erase_worker(
-        worker_id: str, body: c.Erase, request: Request, response: Response, caller: Admin,
+        worker_id: str,
+        body: c.Erase,
+        request: Request,
+        response: Response,
+        caller: Admin,
         key: Key,
     ) -> Accepted:
         ctx, idem = await context(request, caller, key)
@@ -171,8 +213,15 @@ def create_router(
         after: After,
         area: Annotated[str | None, Query(pattern=r"^\d{2,12}$")] = None,
         category: Annotated[
-            Literal["age_40_50", "disabled", "zero_employment_household",
-                    "minimum_living_allowance", "long_term_unemployed"] | None, Query()
+            Literal[
+                "age_40_50",
+                "disabled",
+                "zero_employment_household",
+                "minimum_living_allowance",
+                "long_term_unemployed",
+            ]
+            | None,
+            Query(),
         ] = None,
         status: Annotated[Literal["registered", "reemployed", "erased"] | None, Query()] = None,
         cursor: Cursor = None,
@@ -180,8 +229,12 @@ def create_router(
     ) -> Page[Row]:
         await consistent(after, "worker_directory")
         rows = await queries.workers(
-            area=area, category=category, status=status, after_seq=seq_after(cursor),
-            limit=limit, today=date.today(),
+            area=area,
+            category=category,
+            status=status,
+            after_seq=seq_after(cursor),
+            limit=limit,
+            today=date.today(),
         )
         return page(rows, limit, lambda r: [r["registered_seq"]])
 
@@ -199,8 +252,11 @@ def create_router(
         after: After,
         area: Annotated[str | None, Query(pattern=r"^\d{2,12}$")] = None,
         kind: Annotated[
-            Literal["employment_unemployment", "reemployment_preference", "tax_relief",
-                    "vocational"] | None, Query()
+            Literal[
+                "employment_unemployment", "reemployment_preference", "tax_relief", "vocational"
+            ]
+            | None,
+            Query(),
         ] = None,
         status: Annotated[Literal["active", "revoked"] | None, Query()] = None,
         cursor: Cursor = None,
@@ -232,8 +288,13 @@ def create_router(
         for row in await queries.report(area_code, month_from, month_to):
             figures.setdefault(row["month"], {})[row["metric"]] = row["count"]
             totals[row["metric"]] = totals.get(row["metric"], 0) + row["count"]
-        return Report(area_code=area_code, month_from=month_from, month_to=month_to,
-                      figures=figures, totals=totals)
+        return Report(
+            area_code=area_code,
+            month_from=month_from,
+            month_to=month_to,
+            figures=figures,
+            totals=totals,
+        )
 
     # residents, providers, volunteers -----------------------------------------------------------
 
@@ -244,18 +305,28 @@ def create_router(
         ctx, idem = await context(request, caller, key)
         return accepted(await handlers.register_resident(body, ctx, idem), response)
 
-    @router.post("/residents/{resident_id}/eligibility",
-                 summary="Change eligibility for free or low-cost services (低保, 特困, 优抚…)")
+    @router.post(
+        "/residents/{resident_id}/eligibility",
+        summary="Change eligibility for free or low-cost services (低保, 特困, 优抚…)",
+    )
     async def change_eligibility(
-        resident_id: str, body: c.ChangeEligibility, request: Request, response: Response,
-        caller: Writer, key: Key,
+        resident_id: str,
+        body: c.ChangeEligibility,
+        request: Request,
+        response: Response,
+        caller: Writer,
+        key: Key,
     ) -> Accepted:
         ctx, idem = await context(request, caller, key)
         return accepted(await handlers.change_eligibility(resident_id, body, ctx, idem), response)
 
     @router.post("/residents/{resident_id}/erase", summary="Erase a resident's personal data")
     async def erase_resident(
-        resident_id: str, body: c.Erase, request: Request, response: Response, caller: Admin,
+        resident_id: str,
+        body: c.Erase,
+        request: Request,
+        response: Response,
+        caller: Admin,
         key: Key,
     ) -> Accepted:
         ctx, idem = await context(request, caller, key)
@@ -270,23 +341,34 @@ def create_router(
 
     @router.post("/providers/{provider_id}/grade", summary="Grade a provider (GB/T 31772)")
     async def grade_provider(
-        provider_id: str, body: c.GradeProvider, request: Request, response: Response,
-        caller: Writer, key: Key,
+        provider_id: str,
+        body: c.GradeProvider,
+        request: Request,
+        response: Response,
+        caller: Writer,
+        key: Key,
     ) -> Accepted:
         ctx, idem = await context(request, caller, key)
         return accepted(await handlers.grade_provider(provider_id, body, ctx, idem), response)
 
     @router.post("/providers/{provider_id}/suspend", summary="Suspend a provider")
     async def suspend_provider(
-        provider_id: str, body: c.SuspendProvider, request: Request, response: Response,
-        caller: Writer, key: Key,
+        provider_id: str,
+        body: c.SuspendProvider,
+        request: Request,
+        response: Response,
+        caller: Writer,
+        key: Key,
     ) -> Accepted:
         ctx, idem = await context(request, caller, key)
         return accepted(await handlers.suspend_provider(provider_id, body, ctx, idem), response)
 
     @router.post("/volunteers", status_code=201, summary="Register a volunteer (志愿者)")
     async def register_volunteer(
-        body: c.RegisterVolunteer, request: Request, response: Response, caller: Writer,
+        body: c.RegisterVolunteer,
+        request: Request,
+        response: Response,
+        caller: Writer,
         key: Key,
     ) -> Accepted:
         ctx, idem = await context(request, caller, key)
@@ -294,8 +376,10 @@ def create_router(
 
     for kind in ("residents", "providers", "volunteers"):
         router.add_api_route(
-            f"/{kind}", _community_list(kind, queries, consistent, page, seq_after),
-            methods=["GET"], summary=f"{kind.capitalize()} by area and status",
+            f"/{kind}",
+            _community_list(kind, queries, consistent, page, seq_after),
+            methods=["GET"],
+            summary=f"{kind.capitalize()} by area and status",
         )
 
     # agencies and API clients -------------------------------------------------------------------
@@ -312,25 +396,38 @@ def create_router(
         await consistent(after, "api_clients")
         return await queries.agencies()
 
-    @router.post("/agencies/{agency_id}/clients", status_code=201,
-                 summary="Issue an API client; its key is shown once")
+    @router.post(
+        "/agencies/{agency_id}/clients",
+        status_code=201,
+        summary="Issue an API client; its key is shown once",
+    )
     async def issue_client(
-        agency_id: str, body: c.IssueApiClient, request: Request, response: Response,
-        caller: Admin, key: Key,
+        agency_id: str,
+        body: c.IssueApiClient,
+        request: Request,
+        response: Response,
+        caller: Admin,
+        key: Key,
     ) -> IssuedClient:
         ctx, idem = await context(request, caller, key)
         result, client_id, api_key = await handlers.issue_api_client(agency_id, body, ctx, idem)
         accepted(result, response)
         return IssuedClient(
-            id=result.aggregate_id, position=result.position, client_id=client_id,
+            id=result.aggregate_id,
+            position=result.position,
+            client_id=client_id,
             api_key=None if result.replayed else api_key,
         )
 
-    @router.post("/agencies/{agency_id}/clients/{client_id}/revoke",
-                 summary="Revoke an API client")
+    @router.post("/agencies/{agency_id}/clients/{client_id}/revoke", summary="Revoke an API client")
     async def revoke_client(
-        agency_id: str, client_id: str, body: c.RevokeApiClient, request: Request,
-        response: Response, caller: Admin, key: Key,
+        agency_id: str,
+        client_id: str,
+        body: c.RevokeApiClient,
+        request: Request,
+        response: Response,
+        caller: Admin,
+        key: Key,
     ) -> Accepted:
         ctx, idem = await context(request, caller, key)
         return accepted(
@@ -351,15 +448,20 @@ def _community_list(
         caller: Reader,
         after: After,
         area: Annotated[str | None, Query(pattern=r"^\d{2,12}$")] = None,
-        status: Annotated[str | None, Query(pattern=r"^(registered|erased|active|suspended)$")]
-        = None,
+        status: Annotated[
+            str | None, Query(pattern=r"^(registered|erased|active|suspended)$")
+        ] = None,
         price_tier: Annotated[Literal["free", "low_cost", "market"] | None, Query()] = None,
         cursor: Cursor = None,
         limit: Limit = 50,
     ) -> Page[Row]:
         await consistent(after, "community_directory")
         rows = await queries.community(
-            kind, area=area, status=status, tier=price_tier, after_seq=seq_after(cursor),
+            kind,
+            area=area,
+            status=status,
+            tier=price_tier,
+            after_seq=seq_after(cursor),
             limit=limit,
         )
         return page(rows, limit, lambda r: [r["seq"]])
@@ -368,11 +470,16 @@ def _community_list(
     return list_people
 
 
-def create_app(runtime: ServiceRuntime, handlers: RegistryHandlers, queries: RegistryQueries,
-               ) -> FastAPI:
+def create_app(
+    runtime: ServiceRuntime,
+    handlers: RegistryHandlers,
+    queries: RegistryQueries,
+) -> FastAPI:
     from jinguo_shared.http.app import service_app
 
     return service_app(
-        runtime, "Jinguo registry", "登记: workers, residents, providers, volunteers, agencies",
+        runtime,
+        "Jinguo registry",
+        "登记: workers, residents, providers, volunteers, agencies",
         create_router(runtime, handlers, queries),
     )

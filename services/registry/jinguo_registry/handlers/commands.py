@@ -36,8 +36,8 @@ class Command(BaseModel):
 
 class DesiredWorkInput(Command):
     occupation_codes: list[OccupationCode] = Field(default_factory=list, max_length=20)
-    hours_types: list[Literal["full_time", "part_time", "hourly", "seasonal", "temporary"]] = (
-        Field(default_factory=list)
+    hours_types: list[Literal["full_time", "part_time", "hourly", "seasonal", "temporary"]] = Field(
+        default_factory=list
     )
 
     def contract(self) -> DesiredWork:
@@ -189,89 +189,140 @@ class RegistryHandlers:
         self, c: RegisterWorker, ctx: CommandContext, key: IdempotencyKey | None = None
     ) -> CommandResult:
         return await self._executor.execute(
-            Worker, self.worker_id_for(c.national_id),
+            Worker,
+            self.worker_id_for(c.national_id),
             lambda w: w.register(
-                name=c.name, national_id=c.national_id, phone=c.phone, area_code=c.area_code,
-                hukou=c.hukou, skills=c.skills, desired_work=c.desired_work.contract(),
+                name=c.name,
+                national_id=c.national_id,
+                phone=c.phone,
+                area_code=c.area_code,
+                hukou=c.hukou,
+                skills=c.skills,
+                desired_work=c.desired_work.contract(),
             ),
-            ctx, key,
+            ctx,
+            key,
         )
 
     async def update_worker_profile(
-        self, worker_id: str, c: UpdateWorkerProfile, ctx: CommandContext,
+        self,
+        worker_id: str,
+        c: UpdateWorkerProfile,
+        ctx: CommandContext,
         key: IdempotencyKey | None = None,
     ) -> CommandResult:
         return await self._executor.execute(
-            Worker, worker_id,
+            Worker,
+            worker_id,
             lambda w: w.update_profile(
-                phone=c.phone, area_code=c.area_code, skills=c.skills,
+                phone=c.phone,
+                area_code=c.area_code,
+                skills=c.skills,
                 desired_work=c.desired_work.contract() if c.desired_work else None,
             ),
-            ctx, key,
+            ctx,
+            key,
         )
 
     async def assess_category(
-        self, worker_id: str, c: AssessCategory, ctx: CommandContext,
+        self,
+        worker_id: str,
+        c: AssessCategory,
+        ctx: CommandContext,
         key: IdempotencyKey | None = None,
     ) -> CommandResult:
         today = self._today()
         return await self._executor.execute(
-            Worker, worker_id,
+            Worker,
+            worker_id,
             lambda w: w.assess_category(
                 category=c.category, evidence=c.evidence, valid_until=c.valid_until, today=today
             ),
-            ctx, key,
+            ctx,
+            key,
         )
 
     async def issue_certificate(
-        self, worker_id: str, c: IssueCertificate, ctx: CommandContext,
+        self,
+        worker_id: str,
+        c: IssueCertificate,
+        ctx: CommandContext,
         key: IdempotencyKey | None = None,
     ) -> CommandResult:
         today = self._today()
         return await self._executor.execute(
-            Worker, worker_id,
+            Worker,
+            worker_id,
             lambda w: w.issue_certificate(
-                kind=c.kind, number=c.number, issued_on=c.issued_on, valid_until=c.valid_until,
-                occupation_code=c.occupation_code, level=c.level, today=today,
+                kind=c.kind,
+                number=c.number,
+                issued_on=c.issued_on,
+                valid_until=c.valid_until,
+                occupation_code=c.occupation_code,
+                level=c.level,
+                today=today,
             ),
-            ctx, key,
+            ctx,
+            key,
         )
 
     async def revoke_certificate(
-        self, worker_id: str, number: str, c: RevokeCertificate, ctx: CommandContext,
+        self,
+        worker_id: str,
+        number: str,
+        c: RevokeCertificate,
+        ctx: CommandContext,
         key: IdempotencyKey | None = None,
     ) -> CommandResult:
         return await self._executor.execute(
-            Worker, worker_id, lambda w: w.revoke_certificate(number=number, reason=c.reason),
-            ctx, key,
+            Worker,
+            worker_id,
+            lambda w: w.revoke_certificate(number=number, reason=c.reason),
+            ctx,
+            key,
         )
 
     async def record_home_visit(
-        self, worker_id: str, c: RecordHomeVisit, ctx: CommandContext,
+        self,
+        worker_id: str,
+        c: RecordHomeVisit,
+        ctx: CommandContext,
         key: IdempotencyKey | None = None,
     ) -> CommandResult:
         today = self._today()
         visit_id = derived_id("visit", ctx.command_id)
         return await self._executor.execute(
-            Worker, worker_id,
+            Worker,
+            worker_id,
             lambda w: w.record_home_visit(
-                visit_id=visit_id, visited_on=c.visited_on, visitor=c.visitor, notes=c.notes,
+                visit_id=visit_id,
+                visited_on=c.visited_on,
+                visitor=c.visitor,
+                notes=c.notes,
                 today=today,
             ),
-            ctx, key,
+            ctx,
+            key,
         )
 
     async def record_reemployment(
-        self, worker_id: str, c: RecordReemployment, ctx: CommandContext,
+        self,
+        worker_id: str,
+        c: RecordReemployment,
+        ctx: CommandContext,
         key: IdempotencyKey | None = None,
     ) -> CommandResult:
         return await self._executor.execute(
-            Worker, worker_id,
+            Worker,
+            worker_id,
             lambda w: w.record_reemployment(
-                post_id=c.post_id, placement_id=c.placement_id, employer_name=c.employer_name,
+                post_id=c.post_id,
+                placement_id=c.placement_id,
+                employer_name=c.employer_name,
                 started_on=c.started_on,
             ),
-            ctx, key,
+            ctx,
+            key,
         )
 
     async def erase_worker(
@@ -287,25 +338,35 @@ class RegistryHandlers:
         self, c: RegisterResident, ctx: CommandContext, key: IdempotencyKey | None = None
     ) -> CommandResult:
         return await self._executor.execute(
-            Resident, self.resident_id_for(c.national_id),
+            Resident,
+            self.resident_id_for(c.national_id),
             lambda r: r.register(
-                name=c.name, national_id=c.national_id, phone=c.phone, address=c.address,
+                name=c.name,
+                national_id=c.national_id,
+                phone=c.phone,
+                address=c.address,
                 area_code=c.area_code,
             ),
-            ctx, key,
+            ctx,
+            key,
         )
 
     async def change_eligibility(
-        self, resident_id: str, c: ChangeEligibility, ctx: CommandContext,
+        self,
+        resident_id: str,
+        c: ChangeEligibility,
+        ctx: CommandContext,
         key: IdempotencyKey | None = None,
     ) -> CommandResult:
         today = self._today()
         return await self._executor.execute(
-            Resident, resident_id,
+            Resident,
+            resident_id,
             lambda r: r.change_eligibility(
                 price_tier=c.price_tier, reason=c.reason, valid_until=c.valid_until, today=today
             ),
-            ctx, key,
+            ctx,
+            key,
         )
 
     async def erase_resident(
@@ -321,28 +382,42 @@ class RegistryHandlers:
         self, c: RegisterProvider, ctx: CommandContext, key: IdempotencyKey | None = None
     ) -> CommandResult:
         return await self._executor.execute(
-            Provider, derived_id("provider", c.credit_code),
+            Provider,
+            derived_id("provider", c.credit_code),
             lambda p: p.register(
-                name=c.name, credit_code=c.credit_code, area_code=c.area_code,
-                services=c.services, women_led=c.women_led,
+                name=c.name,
+                credit_code=c.credit_code,
+                area_code=c.area_code,
+                services=c.services,
+                women_led=c.women_led,
             ),
-            ctx, key,
+            ctx,
+            key,
         )
 
     async def grade_provider(
-        self, provider_id: str, c: GradeProvider, ctx: CommandContext,
+        self,
+        provider_id: str,
+        c: GradeProvider,
+        ctx: CommandContext,
         key: IdempotencyKey | None = None,
     ) -> CommandResult:
         today = self._today()
         return await self._executor.execute(
-            Provider, provider_id,
-            lambda p: p.grade(grade=c.grade, graded_on=c.graded_on, assessor=c.assessor,
-                              today=today),
-            ctx, key,
+            Provider,
+            provider_id,
+            lambda p: p.grade(
+                grade=c.grade, graded_on=c.graded_on, assessor=c.assessor, today=today
+            ),
+            ctx,
+            key,
         )
 
     async def suspend_provider(
-        self, provider_id: str, c: SuspendProvider, ctx: CommandContext,
+        self,
+        provider_id: str,
+        c: SuspendProvider,
+        ctx: CommandContext,
         key: IdempotencyKey | None = None,
     ) -> CommandResult:
         return await self._executor.execute(
@@ -353,42 +428,59 @@ class RegistryHandlers:
         self, c: RegisterVolunteer, ctx: CommandContext, key: IdempotencyKey | None = None
     ) -> CommandResult:
         return await self._executor.execute(
-            Volunteer, derived_id("volunteer", ctx.command_id),
-            lambda v: v.register(name=c.name, phone=c.phone, area_code=c.area_code,
-                                 skills=c.skills, team=c.team),
-            ctx, key,
+            Volunteer,
+            derived_id("volunteer", ctx.command_id),
+            lambda v: v.register(
+                name=c.name, phone=c.phone, area_code=c.area_code, skills=c.skills, team=c.team
+            ),
+            ctx,
+            key,
         )
 
     async def register_agency(
         self, c: RegisterAgency, ctx: CommandContext, key: IdempotencyKey | None = None
     ) -> CommandResult:
         return await self._executor.execute(
-            Agency, derived_id("agency", ctx.command_id),
+            Agency,
+            derived_id("agency", ctx.command_id),
             lambda a: a.register(name=c.name, kind=c.kind, area_code=c.area_code),
-            ctx, key,
+            ctx,
+            key,
         )
 
     async def issue_api_client(
-        self, agency_id: str, c: IssueApiClient, ctx: CommandContext,
+        self,
+        agency_id: str,
+        c: IssueApiClient,
+        ctx: CommandContext,
         key: IdempotencyKey | None = None,
     ) -> tuple[CommandResult, str, str]:
         """Returns the result, the client id and the key (shown this once)."""
         client_id = uuid.UUID(derived_id("client", ctx.command_id)).hex
         api_key = new_api_key(client_id)
         result = await self._executor.execute(
-            Agency, agency_id,
+            Agency,
+            agency_id,
             lambda a: a.issue_client(
                 client_id=client_id, name=c.name, key_hash=key_hash(api_key), scopes=c.scopes
             ),
-            ctx, key,
+            ctx,
+            key,
         )
         return result, client_id, api_key
 
     async def revoke_api_client(
-        self, agency_id: str, client_id: str, c: RevokeApiClient, ctx: CommandContext,
+        self,
+        agency_id: str,
+        client_id: str,
+        c: RevokeApiClient,
+        ctx: CommandContext,
         key: IdempotencyKey | None = None,
     ) -> CommandResult:
         return await self._executor.execute(
-            Agency, agency_id, lambda a: a.revoke_client(client_id=client_id, reason=c.reason),
-            ctx, key,
+            Agency,
+            agency_id,
+            lambda a: a.revoke_client(client_id=client_id, reason=c.reason),
+            ctx,
+            key,
         )

@@ -64,39 +64,70 @@ class CommunityDirectory(Projection):
 
     @handles(ResidentRegisteredV1)
     def _resident(self, e: ResidentRegisteredV1, at: RecordedEvent, b: ProjectionBatch) -> None:
-        b.upsert(self.residents, {
-            "resident_id": e.resident_id, "name": e.name, "phone": e.phone,
-            "address": e.address, "birth_date": e.birth_date, "area_code": e.area_code,
-            "price_tier": "market", "eligibility_reason": "none", "valid_until": None,
-            "status": "registered", "seq": at.seq,
-        })
+        b.upsert(
+            self.residents,
+            {
+                "resident_id": e.resident_id,
+                "name": e.name,
+                "phone": e.phone,
+                "address": e.address,
+                "birth_date": e.birth_date,
+                "area_code": e.area_code,
+                "price_tier": "market",
+                "eligibility_reason": "none",
+                "valid_until": None,
+                "status": "registered",
+                "seq": at.seq,
+            },
+        )
 
     @handles(ResidentEligibilityChangedV1)
     def _eligibility(
         self, e: ResidentEligibilityChangedV1, _: RecordedEvent, b: ProjectionBatch
     ) -> None:
-        b.update(self.residents, {"resident_id": e.resident_id}, {
-            "price_tier": e.price_tier, "eligibility_reason": e.reason,
-            "valid_until": e.valid_until,
-        })
+        b.update(
+            self.residents,
+            {"resident_id": e.resident_id},
+            {
+                "price_tier": e.price_tier,
+                "eligibility_reason": e.reason,
+                "valid_until": e.valid_until,
+            },
+        )
 
     @handles(ResidentErasedV1)
     def _resident_erased(self, e: ResidentErasedV1, _: RecordedEvent, b: ProjectionBatch) -> None:
-        b.update(self.residents, {"resident_id": e.resident_id},
-                 {"name": None, "phone": None, "address": None, "status": "erased"})
+        b.update(
+            self.residents,
+            {"resident_id": e.resident_id},
+            {"name": None, "phone": None, "address": None, "status": "erased"},
+        )
 
     @handles(ProviderRegisteredV1)
     def _provider(self, e: ProviderRegisteredV1, at: RecordedEvent, b: ProjectionBatch) -> None:
-        b.upsert(self.providers, {
-            "provider_id": e.provider_id, "name": e.name, "credit_code": e.credit_code,
-            "area_code": e.area_code, "services": e.services, "women_led": e.women_led,
-            "grade": None, "graded_on": None, "status": "active", "seq": at.seq,
-        })
+        b.upsert(
+            self.providers,
+            {
+                "provider_id": e.provider_id,
+                "name": e.name,
+                "credit_code": e.credit_code,
+                "area_code": e.area_code,
+                "services": e.services,
+                "women_led": e.women_led,
+                "grade": None,
+                "graded_on": None,
+                "status": "active",
+                "seq": at.seq,
+            },
+        )
 
     @handles(ProviderGradedV1)
     def _graded(self, e: ProviderGradedV1, _: RecordedEvent, b: ProjectionBatch) -> None:
-        b.update(self.providers, {"provider_id": e.provider_id},
-                 {"grade": e.grade, "graded_on": e.graded_on})
+        b.update(
+            self.providers,
+            {"provider_id": e.provider_id},
+            {"grade": e.grade, "graded_on": e.graded_on},
+        )
 
     @handles(ProviderSuspendedV1)
     def _suspended(self, e: ProviderSuspendedV1, _: RecordedEvent, b: ProjectionBatch) -> None:
@@ -104,7 +135,15 @@ class CommunityDirectory(Projection):
 
     @handles(VolunteerRegisteredV1)
     def _volunteer(self, e: VolunteerRegisteredV1, at: RecordedEvent, b: ProjectionBatch) -> None:
-        b.upsert(self.volunteers, {
-            "volunteer_id": e.volunteer_id, "name": e.name, "phone": e.phone,
-            "area_code": e.area_code, "skills": e.skills, "team": e.team, "seq": at.seq,
-        })
+        b.upsert(
+            self.volunteers,
+            {
+                "volunteer_id": e.volunteer_id,
+                "name": e.name,
+                "phone": e.phone,
+                "area_code": e.area_code,
+                "skills": e.skills,
+                "team": e.team,
+                "seq": at.seq,
+            },
+        )

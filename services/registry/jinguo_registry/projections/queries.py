@@ -61,11 +61,13 @@ class RegistryQueries:
         if category:
             categories = directory.categories
             query = query.where(
-                exists().where(and_(
-                    categories.c.worker_id == workers.c.worker_id,
-                    categories.c.category == category,
-                    categories.c.valid_until >= today,
-                ))
+                exists().where(
+                    and_(
+                        categories.c.worker_id == workers.c.worker_id,
+                        categories.c.category == category,
+                        categories.c.valid_until >= today,
+                    )
+                )
             )
         if after_seq is not None:
             query = query.where(workers.c.registered_seq > after_seq)
@@ -93,7 +95,8 @@ class RegistryQueries:
             select(directory.categories).where(directory.categories.c.worker_id == worker_id)
         )
         visits = await self._rows(
-            select(directory.visits).where(directory.visits.c.worker_id == worker_id)
+            select(directory.visits)
+            .where(directory.visits.c.worker_id == worker_id)
             .order_by(directory.visits.c.visited_on)
         )
         await self._unseal(categories, "worker_id", ("evidence",))
@@ -101,19 +104,23 @@ class RegistryQueries:
         worker["categories"] = categories
         worker["home_visits"] = visits
         worker["certificates"] = await self._rows(
-            select(register.certificates).where(register.certificates.c.worker_id == worker_id)
+            select(register.certificates)
+            .where(register.certificates.c.worker_id == worker_id)
             .order_by(register.certificates.c.issued_on)
         )
         worker["reemployments"] = await self._rows(
-            select(directory.reemployments).where(
-                directory.reemployments.c.worker_id == worker_id
-            )
+            select(directory.reemployments).where(directory.reemployments.c.worker_id == worker_id)
         )
         return worker
 
     async def certificates(
-        self, *, area: str | None, kind: str | None, status: str | None,
-        after: tuple[str, str] | None, limit: int,
+        self,
+        *,
+        area: str | None,
+        kind: str | None,
+        status: str | None,
+        after: tuple[str, str] | None,
+        limit: int,
     ) -> list[Row]:
         table = self._projection(CertificateRegister).certificates
         query = select(table).order_by(table.c.worker_id, table.c.number).limit(limit)
@@ -134,18 +141,28 @@ class RegistryQueries:
         counts = self._projection(AreaReports).counts
         return await self._rows(
             select(counts.c.month, counts.c.metric, counts.c.count)
-            .where(counts.c.area_code == area, counts.c.month >= month_from,
-                   counts.c.month <= month_to)
+            .where(
+                counts.c.area_code == area, counts.c.month >= month_from, counts.c.month <= month_to
+            )
             .order_by(counts.c.month, counts.c.metric)
         )
 
     async def community(
-        self, kind: str, *, area: str | None, status: str | None, tier: str | None,
-        after_seq: int | None, limit: int,
+        self,
+        kind: str,
+        *,
+        area: str | None,
+        status: str | None,
+        tier: str | None,
+        after_seq: int | None,
+        limit: int,
     ) -> list[Row]:
         directory: CommunityDirectory = self._projection(CommunityDirectory)
-        table = {"residents": directory.residents, "providers": directory.providers,
-                 "volunteers": directory.volunteers}[kind]
+        table = {
+            "residents": directory.residents,
+            "providers": directory.providers,
+            "volunteers": directory.volunteers,
+        }[kind]
         query = select(table).order_by(table.c.seq).limit(limit)
         if area:
             query = query.where(table.c.area_code.startswith(area))
@@ -156,8 +173,11 @@ class RegistryQueries:
         if after_seq is not None:
             query = query.where(table.c.seq > after_seq)
         rows = await self._rows(query)
-        id_field = {"residents": "resident_id", "providers": "provider_id",
-                    "volunteers": "volunteer_id"}[kind]
+        id_field = {
+            "residents": "resident_id",
+            "providers": "provider_id",
+            "volunteers": "volunteer_id",
+        }[kind]
         await self._unseal(rows, id_field, ("name", "phone", "address"))
         return rows
 

@@ -40,8 +40,9 @@ class AreaReports(Projection):
     def _count(self, b: ProjectionBatch, area_code: str, day: date, metric: str) -> None:
         month = month_of(day)
         for area in area_ancestors(area_code):
-            b.increment(self.counts, {"area_code": area, "month": month, "metric": metric},
-                        {"count": 1})
+            b.increment(
+                self.counts, {"area_code": area, "month": month, "metric": metric}, {"count": 1}
+            )
 
     @handles(WorkerRegisteredV1)
     def _registered(self, e: WorkerRegisteredV1, at: RecordedEvent, b: ProjectionBatch) -> None:

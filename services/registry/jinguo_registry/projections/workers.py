@@ -44,8 +44,11 @@ class WorkerDirectory(Projection):
             Column("registered_on", Date, nullable=False),
             Column("reemployed_on", Date),
         )
-        Index(f"ix_workers_area_g{self.generation}", self.workers.c.area_code,
-              self.workers.c.registered_seq)
+        Index(
+            f"ix_workers_area_g{self.generation}",
+            self.workers.c.area_code,
+            self.workers.c.registered_seq,
+        )
         self.categories = self.table(
             "worker_categories",
             Column("worker_id", String(36), primary_key=True),
@@ -73,51 +76,91 @@ class WorkerDirectory(Projection):
 
     @handles(WorkerRegisteredV1)
     def _registered(self, e: WorkerRegisteredV1, at: RecordedEvent, b: ProjectionBatch) -> None:
-        b.upsert(self.workers, {
-            "worker_id": e.worker_id, "name": e.name, "national_id": e.national_id,
-            "phone": e.phone, "gender": e.gender, "birth_date": e.birth_date,
-            "area_code": e.area_code, "hukou": e.hukou, "skills": e.skills,
-            "desired_work": e.desired_work.model_dump(), "status": "registered",
-            "registered_seq": at.seq, "registered_on": at.envelope.time.date(),
-            "reemployed_on": None,
-        })
+        b.upsert(
+            self.workers,
+            {
+                "worker_id": e.worker_id,
+                "name": e.name,
+                "national_id": e.national_id,
+                "phone": e.phone,
+                "gender": e.gender,
+                "birth_date": e.birth_date,
+                "area_code": e.area_code,
+                "hukou": e.hukou,
+                "skills": e.skills,
+                "desired_work": e.desired_work.model_dump(),
+                "status": "registered",
+                "registered_seq": at.seq,
+                "registered_on": at.envelope.time.date(),
+                "reemployed_on": None,
+            },
+        )
 
     @handles(WorkerProfileUpdatedV1)
     def _updated(self, e: WorkerProfileUpdatedV1, _: RecordedEvent, b: ProjectionBatch) -> None:
         changes = {
-            "phone": e.phone, "area_code": e.area_code, "skills": e.skills,
+            "phone": e.phone,
+            "area_code": e.area_code,
+            "skills": e.skills,
             "desired_work": e.desired_work.model_dump() if e.desired_work else None,
         }
-        b.update(self.workers, {"worker_id": e.worker_id},
-                 {k: v for k, v in changes.items() if v is not None})
+        b.update(
+            self.workers,
+            {"worker_id": e.worker_id},
+            {k: v for k, v in changes.items() if v is not None},
+        )
 
     @handles(WorkerCategoryAssessedV1)
     def _assessed(self, e: WorkerCategoryAssessedV1, at: RecordedEvent, b: ProjectionBatch) -> None:
-        b.upsert(self.categories, {
-            "worker_id": e.worker_id, "category": e.category, "evidence": e.evidence,
-            "valid_until": e.valid_until, "assessed_on": at.envelope.time.date(),
-        })
+        b.upsert(
+            self.categories,
+            {
+                "worker_id": e.worker_id,
+                "category": e.category,
+                "evidence": e.evidence,
+                "valid_until": e.valid_until,
+                "assessed_on": at.envelope.time.date(),
+            },
+        )
 
     @handles(HomeVisitRecordedV1)
     def _visited(self, e: HomeVisitRecordedV1, _: RecordedEvent, b: ProjectionBatch) -> None:
-        b.upsert(self.visits, {
-            "visit_id": e.visit_id, "worker_id": e.worker_id, "visited_on": e.visited_on,
-            "visitor": e.visitor, "notes": e.notes,
-        })
+        b.upsert(
+            self.visits,
+            {
+                "visit_id": e.visit_id,
+                "worker_id": e.worker_id,
+                "visited_on": e.visited_on,
+                "visitor": e.visitor,
+                "notes": e.notes,
+            },
+        )
 
     @handles(WorkerReemployedV1)
     def _reemployed(self, e: WorkerReemployedV1, _: RecordedEvent, b: ProjectionBatch) -> None:
-        b.upsert(self.reemployments, {
-            "placement_id": e.placement_id, "worker_id": e.worker_id, "post_id": e.post_id,
-            "employer_name": e.employer_name, "started_on": e.started_on,
-        })
-        b.update(self.workers, {"worker_id": e.worker_id},
-                 {"status": "reemployed", "reemployed_on": e.started_on})
+        b.upsert(
+            self.reemployments,
+            {
+                "placement_id": e.placement_id,
+                "worker_id": e.worker_id,
+                "post_id": e.post_id,
+                "employer_name": e.employer_name,
+                "started_on": e.started_on,
+            },
+        )
+        b.update(
+            self.workers,
+            {"worker_id": e.worker_id},
+            {"status": "reemployed", "reemployed_on": e.started_on},
+        )
 
     @handles(WorkerErasedV1)
     def _erased(self, e: WorkerErasedV1, _: RecordedEvent, b: ProjectionBatch) -> None:
-        b.update(self.workers, {"worker_id": e.worker_id},
-                 {"name": None, "national_id": None, "phone": None, "status": "erased"})
+        b.update(
+            self.workers,
+            {"worker_id": e.worker_id},
+            {"name": None, "national_id": None, "phone": None, "status": "erased"},
+        )
 
 
 class CertificateRegister(Projection):
@@ -142,15 +185,27 @@ class CertificateRegister(Projection):
 
     @handles(CertificateIssuedV1)
     def _issued(self, e: CertificateIssuedV1, _: RecordedEvent, b: ProjectionBatch) -> None:
-        b.upsert(self.certificates, {
-            "worker_id": e.worker_id, "number": e.number, "kind": e.kind,
-            "issued_on": e.issued_on, "valid_until": e.valid_until,
-            "occupation_code": e.occupation_code, "code_system": e.code_system,
-            "level": e.level, "area_code": e.area_code, "status": "active",
-            "revoked_reason": None,
-        })
+        b.upsert(
+            self.certificates,
+            {
+                "worker_id": e.worker_id,
+                "number": e.number,
+                "kind": e.kind,
+                "issued_on": e.issued_on,
+                "valid_until": e.valid_until,
+                "occupation_code": e.occupation_code,
+                "code_system": e.code_system,
+                "level": e.level,
+                "area_code": e.area_code,
+                "status": "active",
+                "revoked_reason": None,
+            },
+        )
 
     @handles(CertificateRevokedV1)
     def _revoked(self, e: CertificateRevokedV1, _: RecordedEvent, b: ProjectionBatch) -> None:
-        b.update(self.certificates, {"worker_id": e.worker_id, "number": e.number},
-                 {"status": "revoked", "revoked_reason": e.reason})
+        b.update(
+            self.certificates,
+            {"worker_id": e.worker_id, "number": e.number},
+            {"status": "revoked", "revoked_reason": e.reason},
+        )

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Callable, Coroutine
 from datetime import date
 from typing import Any
@@ -22,17 +23,16 @@ async def open_registry(jinguo_env: dict[str, str]) -> AsyncIterator[Opener]:
     opened: list[ServiceRuntime] = []
 
     async def open_one(role: str = "all") -> ServiceRuntime:
-        runtime = await open_runtime(RegistryService(), Settings(), jinguo_env["JINGUO_NATS_URL"],
-                                     role)  # type: ignore[arg-type]
+        runtime = await open_runtime(
+            RegistryService(), Settings(), jinguo_env["JINGUO_NATS_URL"], role
+        )  # type: ignore[arg-type]
         opened.append(runtime)
         return runtime
 
     yield open_one
     for runtime in opened:
-        try:
+        with contextlib.suppress(Exception):  # a test may have closed it on purpose
             await runtime.close()
-        except Exception:  # a test may have closed or broken it on purpose
-            pass
 
 
 @pytest.fixture
@@ -51,7 +51,8 @@ def context(command_id: str) -> CommandContext:
 
 def worker_command(n: int) -> RegisterWorker:
     return RegisterWorker(
-        name=f"测试{n}", national_id=make_national_id("110101", date(1975, 1, 1 + n % 28), n,
-                                                      female=True),
-        phone=f"138{n:08d}", area_code="110101001001",
+        name=f"测试{n}",
+        national_id=make_national_id("110101", date(1975, 1, 1 + n % 28), n, female=True),
+        phone=f"138{n:08d}",
+        area_code="110101001001",
     )

@@ -40,14 +40,16 @@ async def test_pii_is_sealed_in_the_log(handlers, registry: ServiceRuntime) -> N
 
 async def test_two_concurrent_commands_on_one_worker_both_land(handlers, registry) -> None:
     worker = await handlers.register_worker(worker_command(13), context("c0"))
-    await asyncio.gather(*[
-        handlers.assess_category(
-            worker.aggregate_id,
-            AssessCategory(category=category, evidence="证", valid_until=date(2030, 1, 1)),
-            context(f"assess-{category}"),
-        )
-        for category in ("disabled", "age_40_50")
-    ])
+    await asyncio.gather(
+        *[
+            handlers.assess_category(
+                worker.aggregate_id,
+                AssessCategory(category=category, evidence="证", valid_until=date(2030, 1, 1)),
+                context(f"assess-{category}"),
+            )
+            for category in ("disabled", "age_40_50")
+        ]
+    )
     history = await registry.store.load("worker", worker.aggregate_id)
     assert sorted(e.payload.category for e in history[1:]) == ["age_40_50", "disabled"]
 
@@ -93,8 +95,11 @@ async def test_two_processes_deciding_on_stale_state_do_not_lose_an_event(
         context("c2"),
     )
     history = await registry.store.load("worker", worker.aggregate_id)
-    assert [e.type for e in history] == ["WorkerRegistered", "WorkerCategoryAssessed",
-                                         "WorkerCategoryAssessed"]
+    assert [e.type for e in history] == [
+        "WorkerRegistered",
+        "WorkerCategoryAssessed",
+        "WorkerCategoryAssessed",
+    ]
 
 
 async def test_a_retried_command_with_the_same_idempotency_key_appends_once(
@@ -121,7 +126,10 @@ async def test_a_command_whose_answer_was_lost_is_answered_from_the_log(
         await connection.execute(delete(aggregate_states))
     retried = await handlers.register_worker(worker_command(7), context("lost"))
     assert (retried.aggregate_id, retried.seq, retried.replayed) == (
-        first.aggregate_id, first.seq, True)
+        first.aggregate_id,
+        first.seq,
+        True,
+    )
     assert len(await registry.store.load("worker", first.aggregate_id)) == 1
 
 

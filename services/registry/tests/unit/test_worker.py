@@ -26,8 +26,13 @@ NATIONAL_ID = make_national_id("110101", date(1975, 3, 15), 3, female=True)
 
 def registered(worker_id: str = "w1") -> WorkerRegisteredV1:
     return WorkerRegisteredV1(
-        worker_id=worker_id, name="王秀英", national_id=NATIONAL_ID, gender="female",
-        birth_date=date(1975, 3, 15), phone="13800138000", area_code="110101001001",
+        worker_id=worker_id,
+        name="王秀英",
+        national_id=NATIONAL_ID,
+        gender="female",
+        birth_date=date(1975, 3, 15),
+        phone="13800138000",
+        area_code="110101001001",
         hukou="local",
     )
 
@@ -39,8 +44,13 @@ def given(*events: EventContract) -> Worker:
 def test_registering_derives_gender_and_birth_date_from_the_national_id() -> None:
     worker = given()
     worker.register(
-        name="王秀英", national_id=NATIONAL_ID, phone="13800138000", area_code="110101001001",
-        hukou="local", skills=["家政"], desired_work=DesiredWork(hours_types=["part_time"]),
+        name="王秀英",
+        national_id=NATIONAL_ID,
+        phone="13800138000",
+        area_code="110101001001",
+        hukou="local",
+        skills=["家政"],
+        desired_work=DesiredWork(hours_types=["part_time"]),
     )
     [event] = worker.pending
     assert isinstance(event, WorkerRegisteredV1)
@@ -51,8 +61,13 @@ def test_a_second_registration_names_the_existing_worker() -> None:
     worker = given(registered())
     with pytest.raises(AlreadyExistsError) as refused:
         worker.register(
-            name="x", national_id=NATIONAL_ID, phone="13800138000", area_code="110101001001",
-            hukou="local", skills=[], desired_work=DesiredWork(),
+            name="x",
+            national_id=NATIONAL_ID,
+            phone="13800138000",
+            area_code="110101001001",
+            hukou="local",
+            skills=[],
+            desired_work=DesiredWork(),
         )
     assert refused.value.extensions == {"existing_id": "w1"}
     assert worker.pending == []
@@ -65,8 +80,11 @@ def test_assessing_a_category_carries_the_area_for_reports() -> None:
     )
     assert worker.pending == [
         WorkerCategoryAssessedV1(
-            worker_id="w1", category="age_40_50", evidence="户口簿",
-            valid_until=date(2027, 12, 31), area_code="110101001001",
+            worker_id="w1",
+            category="age_40_50",
+            evidence="户口簿",
+            valid_until=date(2027, 12, 31),
+            area_code="110101001001",
         )
     ]
 
@@ -80,7 +98,10 @@ def test_an_expired_assessment_is_refused() -> None:
 
 def test_the_same_assessment_twice_records_nothing() -> None:
     assessed = WorkerCategoryAssessedV1(
-        worker_id="w1", category="disabled", evidence="残疾证", valid_until=date(2027, 1, 1),
+        worker_id="w1",
+        category="disabled",
+        evidence="残疾证",
+        valid_until=date(2027, 1, 1),
         area_code="110101001001",
     )
     worker = given(registered(), assessed)
@@ -92,8 +113,13 @@ def test_the_same_assessment_twice_records_nothing() -> None:
 
 def vocational(number: str = "V-1") -> CertificateIssuedV1:
     return CertificateIssuedV1(
-        worker_id="w1", kind="vocational", number=number, issued_on=date(2026, 5, 1),
-        occupation_code="4-10-01-05", code_system="GB/T 6565-2015", level=4,
+        worker_id="w1",
+        kind="vocational",
+        number=number,
+        issued_on=date(2026, 5, 1),
+        occupation_code="4-10-01-05",
+        code_system="GB/T 6565-2015",
+        level=4,
         area_code="110101001001",
     )
 
@@ -101,16 +127,26 @@ def vocational(number: str = "V-1") -> CertificateIssuedV1:
 def test_a_vocational_certificate_needs_an_occupation_code() -> None:
     with pytest.raises(InvalidCommandError, match="occupation_code"):
         given(registered()).issue_certificate(
-            kind="vocational", number="V-1", issued_on=date(2026, 5, 1), valid_until=None,
-            occupation_code=None, level=3, today=TODAY,
+            kind="vocational",
+            number="V-1",
+            issued_on=date(2026, 5, 1),
+            valid_until=None,
+            occupation_code=None,
+            level=3,
+            today=TODAY,
         )
 
 
 def test_issuing_a_certificate_records_the_code_system() -> None:
     worker = given(registered())
     worker.issue_certificate(
-        kind="vocational", number="V-1", issued_on=date(2026, 5, 1), valid_until=None,
-        occupation_code="4-10-01-05", level=4, today=TODAY,
+        kind="vocational",
+        number="V-1",
+        issued_on=date(2026, 5, 1),
+        valid_until=None,
+        occupation_code="4-10-01-05",
+        level=4,
+        today=TODAY,
     )
     assert worker.pending == [vocational()]
 
@@ -118,8 +154,13 @@ def test_issuing_a_certificate_records_the_code_system() -> None:
 def test_a_certificate_number_is_issued_once() -> None:
     with pytest.raises(AlreadyExistsError):
         given(registered(), vocational()).issue_certificate(
-            kind="vocational", number="V-1", issued_on=date(2026, 5, 1), valid_until=None,
-            occupation_code="4-10-01-05", level=4, today=TODAY,
+            kind="vocational",
+            number="V-1",
+            issued_on=date(2026, 5, 1),
+            valid_until=None,
+            occupation_code="4-10-01-05",
+            level=4,
+            today=TODAY,
         )
 
 
@@ -129,8 +170,13 @@ def test_revoking_needs_a_certificate_and_happens_once() -> None:
     worker = given(registered(), vocational())
     worker.revoke_certificate(number="V-1", reason="forged")
     assert worker.pending == [
-        CertificateRevokedV1(worker_id="w1", kind="vocational", number="V-1", reason="forged",
-                             area_code="110101001001")
+        CertificateRevokedV1(
+            worker_id="w1",
+            kind="vocational",
+            number="V-1",
+            reason="forged",
+            area_code="110101001001",
+        )
     ]
     again = given(registered(), vocational(), *worker.pending)
     again.revoke_certificate(number="V-1", reason="forged")
@@ -139,8 +185,12 @@ def test_revoking_needs_a_certificate_and_happens_once() -> None:
 
 def test_reemployment_is_recorded_once_per_placement() -> None:
     reemployed = WorkerReemployedV1(
-        worker_id="w1", post_id="p1", placement_id="pl1", employer_name="家政公司",
-        started_on=date(2026, 10, 8), area_code="110101001001",
+        worker_id="w1",
+        post_id="p1",
+        placement_id="pl1",
+        employer_name="家政公司",
+        started_on=date(2026, 10, 8),
+        area_code="110101001001",
     )
     worker = given(registered(), reemployed)
     worker.record_reemployment(
@@ -161,5 +211,4 @@ def test_an_erased_worker_takes_no_more_commands() -> None:
 
 def test_commands_on_an_unknown_worker_are_not_found() -> None:
     with pytest.raises(NotFoundError):
-        given().update_profile(phone="13800138000", area_code=None, skills=None,
-                               desired_work=None)
+        given().update_profile(phone="13800138000", area_code=None, skills=None, desired_work=None)
