@@ -241,7 +241,7 @@ class ProjectionHost:
             while True:
                 try:
                     messages = await subscription.fetch(self._batch_size, timeout=1.0)
-                except nats.errors.TimeoutError:
+                except (nats.errors.TimeoutError, TimeoutError):
                     messages = []
                 if not messages:
                     self.lag[(projection.name, stream)] = 0
@@ -501,6 +501,8 @@ class ProjectionHost:
                 while count < REBUILD_CHUNK:
                     message = await queue.get()
                     seq = message.metadata.sequence.stream
+                    if done == 0 and count == 0:
+                        total = message.metadata.num_pending + 1  # only what the filter matches
                     count += 1
                     if len(subjects) == 1 or any(
                         subject_matches(s, message.subject) for s in subjects
