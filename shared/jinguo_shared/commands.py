@@ -18,6 +18,7 @@ from jinguo_shared.db import aggregate_states, idempotency_records, insert_for
 from jinguo_shared.domain import Aggregate, DomainError
 from jinguo_shared.envelope import CommandContext, RecordedEvent, event_id
 from jinguo_shared.eventstore import ConcurrencyConflictError, EventStore
+from jinguo_shared.telemetry import tracer
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,23 @@ class CommandExecutor:
         decide: Callable[[AggregateT], None],
         context: CommandContext,
         idempotency: IdempotencyKey | None = None,
+    ) -> CommandResult:
+        with tracer.start_as_current_span(
+            f"command {aggregate_class.aggregate_type}",
+            attributes={
+                "jinguo.aggregate_id": aggregate_id,
+                "jinguo.command_id": context.command_id,
+            },
+        ):
+            return await self._execute(aggregate_class, aggregate_id, decide, context, idempotency)
+
+    async def _execute(
+        self,
+        aggregate_class: type[AggregateT],
+        aggregate_id: str,
+        decide: Callable[[AggregateT], None],
+        context: CommandContext,
+        idempotency: IdempotencyKey | None,
     ) -> CommandResult:
         if idempotency is not None:
             earlier = await self._earlier_result(idempotency)

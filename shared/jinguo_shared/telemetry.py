@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
 from opentelemetry import metrics, trace
@@ -30,6 +30,17 @@ def current_traceparent() -> str | None:
 
 def context_from(traceparent: str | None) -> Any:
     return _propagator.extract({"traceparent": traceparent} if traceparent else {})
+
+
+def links_from(traceparents: Iterable[str | None], limit: int = 16) -> list[trace.Link]:
+    """Links from a consumer's batch span to the traces that produced its events."""
+    links: list[trace.Link] = []
+    for traceparent in traceparents:
+        if traceparent and len(links) < limit:
+            span = trace.get_current_span(context_from(traceparent)).get_span_context()
+            if span.is_valid:
+                links.append(trace.Link(span))
+    return links
 
 
 class JsonFormatter(logging.Formatter):

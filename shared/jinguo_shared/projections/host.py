@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -16,6 +16,7 @@ from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
+from opentelemetry.metrics import CallbackOptions, Observation
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -31,6 +32,7 @@ from jinguo_shared.db import (
 from jinguo_shared.envelope import RecordedEvent, decode
 from jinguo_shared.projections.base import Projection, subject_matches
 from jinguo_shared.projections.batch import ProjectionBatch
+from jinguo_shared.telemetry import links_from, meter, tracer
 
 log = logging.getLogger(__name__)
 
@@ -91,7 +93,19 @@ class ProjectionHost:
         self._catalogue = catalogue
         self._tasks: list[asyncio.Task[None]] = []
         self.lag: dict[tuple[str, str], int] = {}
+        meter.create_observable_gauge(
+            "jinguo.projection.lag",
+            callbacks=[self._observe_lag],
+            unit="{event}",
+            description="events matching a projection's filter not yet applied",
+        )
         self.backoff_base = 0.1
+
+    def _observe_lag(self, _options: CallbackOptions) -> Iterable[Observation]:
+        for (projection, stream), lag in list(self.lag.items()):
+            yield Observation(
+                lag, {"service": self.service, "projection": projection, "stream": stream}
+            )
 
     @property
     def dialect(self) -> str:
@@ -257,6 +271,17 @@ class ProjectionHost:
     ) -> None:
         """One transaction for the batch; on any failure, isolate the bad event one by one."""
         items = [(m.metadata.sequence.stream, m.subject, m.data) for m in messages]
+        links = links_from((m.headers or {}).get("traceparent") for m in messages)
+        with tracer.start_as_current_span(
+            f"project {projection.name}",
+            links=links,
+            attributes={"messaging.batch.message_count": len(items), "jinguo.stream": stream},
+        ):
+            await self._apply_locked(projection, stream, items)
+
+    async def _apply_locked(
+        self, projection: Projection, stream: str, items: list[tuple[int, str, bytes]]
+    ) -> None:
         async with self._locks[projection.name]:
             try:
                 await self._apply_items(projection, stream, items)

@@ -128,7 +128,7 @@ async def test_a_projector_killed_between_commit_and_ack_applies_nothing_twice(
 
     class Redelivered:
         def __init__(self, message: Any) -> None:
-            self.subject, self.data = message.subject, message.data
+            self.subject, self.data, self.headers = message.subject, message.data, None
             self.metadata = type("M", (), {"sequence": type("S", (), {"stream": message.seq})})
 
     await registry.projections.apply_messages(
