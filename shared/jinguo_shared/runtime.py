@@ -179,7 +179,8 @@ class EmbeddedNats:
             f"listen: 127.0.0.1:{self.port}\n"
             f"server_name: jinguo-embedded\n"
             f'jetstream {{\n  store_dir: "{self.store_dir.resolve()}"\n'
-            f"  sync_interval: {self.sync}\n}}\n"
+            + (f"  sync_interval: {self.sync}\n" if self.sync != "default" else "")
+            + "}\n"
         )
         return config
 

@@ -22,7 +22,8 @@ class Settings(BaseSettings):
     nats_port: int = Field(default=4250, description="port of the embedded nats-server")
     nats_sync: str = Field(
         default="always",
-        description="embedded nats-server fsync interval: every write before its ack by default",
+        description="embedded nats-server fsync: `always` (before each ack), `default` (the"
+        " server's own 2-minute interval) or a duration such as `1s`",
     )
     stream_replicas: int = Field(default=1, ge=1, le=5)
     http_host: str = "127.0.0.1"
