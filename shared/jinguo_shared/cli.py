@@ -190,16 +190,16 @@ async def replay(
                 raise UsageError(
                     f"{service} has no projection {projection!r}; it has: {', '.join(names)}"
                 )
-            for name in [projection] if projection else names:
-                bar = ProgressBar(name)
-                rebuilt = await runtime.projections.rebuild(name, until, bar)
-                sys.stderr.write("\n")
-                state = "kept aside as of " + until.isoformat() if until else "now active"
-                tables = ", ".join(sorted(rebuilt.metadata.tables))
-                print(
-                    f"{name}: generation {rebuilt.generation} {state} "
-                    f"({time.monotonic() - bar.started:.1f} s; tables {tables})"
-                )
+            bar = ProgressBar(projection or "all projections")
+            rebuilt = await runtime.projections.rebuild(
+                *([projection] if projection else names), until=until, progress=bar
+            )
+            sys.stderr.write("\n")
+            state = "kept aside as of " + until.isoformat() if until else "now active"
+            print(f"rebuilt in {time.monotonic() - bar.started:.1f} s, {state}:")
+            for done in rebuilt:
+                tables = ", ".join(sorted(done.metadata.tables))
+                print(f"  {done.name}: generation {done.generation} ({tables})")
         finally:
             await runtime.close()
 

@@ -456,14 +456,29 @@ class ProjectionHost:
     # rebuild -----------------------------------------------------------------------------------
 
     async def rebuild(
-        self, name: str, until: datetime | None = None, progress: Progress | None = None
-    ) -> Projection:
-        """Fill a new generation from sequence 1 and switch to it (or keep it aside as of `until`).
+        self, *names: str, until: datetime | None = None, progress: Progress | None = None
+    ) -> list[Projection]:
+        """Fill new generations from sequence 1 and switch to them (or keep them aside as of
+        `until`).
 
-        Uses an ordered push consumer and large transactions: the live generation keeps
-        serving, and the live runner moves to the new one as soon as it becomes active.
+        One pass over each stream feeds every named projection, so an event is read and
+        decoded once however many projections want it. An ordered push consumer and large
+        transactions keep it fast; the live generation serves meanwhile, and the live runner
+        moves to the new one as soon as it becomes active.
         """
-        klass = self._classes[name]
+        projections = [await self._new_generation(name, until) for name in names]
+        streams: dict[str, list[str]] = {}
+        for projection in projections:
+            for stream, subjects in projection.streams().items():
+                streams.setdefault(stream, []).extend(subjects)
+        for stream, subjects in streams.items():
+            wanting = [p for p in projections if stream in p.streams()]
+            await self._rebuild_stream(wanting, stream, sorted(set(subjects)), until, progress)
+        for projection in projections:
+            await self._switch(projection, as_of=until is not None)
+        return projections
+
+    async def _new_generation(self, name: str, until: datetime | None) -> Projection:
         async with self._engine.begin() as connection:
             latest = await connection.scalar(
                 select(projection_generations.c.generation)
@@ -481,17 +496,14 @@ class ProjectionHost:
                     created_at=datetime.now(UTC),
                 )
             )
-        projection = klass(generation)
+        projection = self._classes[name](generation)
         async with self._engine.begin() as connection:
             await connection.run_sync(projection.metadata.create_all)
-        for stream, subjects in projection.streams().items():
-            await self._rebuild_stream(projection, stream, subjects, until, progress)
-        await self._switch(projection, as_of=until is not None)
         return projection
 
     async def _rebuild_stream(
         self,
-        projection: Projection,
+        projections: list[Projection],
         stream: str,
         subjects: list[str],
         until: datetime | None,
@@ -507,20 +519,22 @@ class ProjectionHost:
         async def collect(message: Msg) -> None:
             queue.put_nowait(message)
 
+        single = len(subjects) == 1
         subscription = await self._js.subscribe(
-            subjects[0] if len(subjects) == 1 else f"{subjects[0].split('.', 1)[0]}.>",
+            subjects[0] if single else f"{subjects[0].split('.', 1)[0]}.>",
             stream=stream,
             ordered_consumer=True,
             cb=collect,
             deliver_policy=DeliverPolicy.ALL,
             pending_msgs_limit=REBUILD_CHUNK * 20,
         )
+        filters = {p.name: p.streams()[stream] for p in projections}
         done = 0
         last = 0
         try:
             finished = False
             while not finished:
-                batch = ProjectionBatch(self.dialect)
+                batches = {p.name: ProjectionBatch(self.dialect) for p in projections}
                 chunk_last = last
                 count = 0
                 while count < REBUILD_CHUNK:
@@ -529,37 +543,42 @@ class ProjectionHost:
                     if done == 0 and count == 0:
                         total = message.metadata.num_pending + 1  # only what the filter matches
                     count += 1
-                    if len(subjects) == 1 or any(
-                        subject_matches(s, message.subject) for s in subjects
-                    ):
-                        event = self._decode_for(projection, stream, seq, message)
-                        if event is not None:
-                            if until is not None and event.envelope.time > until:
-                                finished = True
-                                break
-                            projection.apply(event, batch)
+                    event_type = message.subject.rsplit(".", 1)[-1]
+                    event: RecordedEvent | None = None
+                    for projection in projections:
+                        if not projection.wants(event_type) or not (
+                            single
+                            or any(
+                                subject_matches(f, message.subject)
+                                for f in filters[projection.name]
+                            )
+                        ):
+                            continue
+                        if event is None:
+                            event = decode(
+                                stream, seq, message.subject, message.data, self._catalogue
+                            )
+                        if until is not None and event.envelope.time > until:
+                            finished = True
+                            break
+                        projection.apply(event, batches[projection.name])
+                    if finished:
+                        break
                     chunk_last = seq
                     if seq >= target or message.metadata.num_pending == 0:
                         finished = True
                         break
                 async with self._engine.begin() as connection:
-                    await batch.flush(connection)
-                    if chunk_last > last:
-                        await self._advance(connection, projection, stream, chunk_last)
+                    for projection in projections:
+                        await batches[projection.name].flush(connection)
+                        if chunk_last > last:
+                            await self._advance(connection, projection, stream, chunk_last)
                 done += count
                 last = chunk_last
                 if progress is not None:
                     progress(stream, done, total)
         finally:
             await subscription.unsubscribe()
-
-    def _decode_for(
-        self, projection: Projection, stream: str, seq: int, message: Msg
-    ) -> RecordedEvent | None:
-        event_type = message.subject.rsplit(".", 1)[-1]
-        if not projection.wants(event_type):
-            return None
-        return decode(stream, seq, message.subject, message.data, self._catalogue)
 
     async def _switch(self, projection: Projection, *, as_of: bool) -> None:
         """Activate the new generation, keep the one before it, drop anything older."""
