@@ -81,17 +81,13 @@ class ProjectionBatch:
 
     def increment(self, table: Table, key: Row, deltas: Mapping[str, int]) -> None:
         _, rows = self._counters.setdefault(table.name, (table, {}))
-        row_key = tuple(sorted(key.items()))
+        row_key = tuple(key.values())
         row = rows.get(row_key)
         if row is None:
             rows[row_key] = {**key, **deltas}
         else:
             for column, delta in deltas.items():
                 row[column] = row.get(column, 0) + delta
-
-    def __len__(self) -> int:
-        staged = sum(len(g[2]) for w in self._tables.values() for g in w.groups)
-        return staged + sum(len(rows) for _, rows in self._counters.values())
 
     async def flush(self, connection: AsyncConnection) -> None:
         for writes in self._tables.values():

@@ -1,74 +1,106 @@
-"""Formats users expect checked: national ID (GB 11643), mobile, area and occupation codes."""
+"""Identifiers people type in, checked and normalised.
+
+- 居民身份证号 (national ID), GB 11643: 18 characters, ISO 7064 MOD 11-2 check digit;
+- mainland mobile numbers;
+- administrative area codes, GB/T 2260 (province, city, district: 6 digits) and the statistical
+  codes for streets 街道/乡镇 (9 digits) and communities 社区/村 (12 digits);
+- occupation codes, GB/T 6565-2015 / 职业分类大典 (e.g. ``4-10-01-05`` 家政服务员).
+
+Every ``check_*`` function returns the normalised value or raises ``ValueError`` with a message
+meant for the person who typed the value; pydantic turns it into a field error when the check is
+used through the ``Annotated`` types at the end of this module.
+"""
 
 from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Final, Literal
 
 from pydantic import AfterValidator
 
-PROVINCES = frozenset(
-    {
-        "11",
-        "12",
-        "13",
-        "14",
-        "15",
-        "21",
-        "22",
-        "23",
-        "31",
-        "32",
-        "33",
-        "34",
-        "35",
-        "36",
-        "37",
-        "41",
-        "42",
-        "43",
-        "44",
-        "45",
-        "46",
-        "50",
-        "51",
-        "52",
-        "53",
-        "54",
-        "61",
-        "62",
-        "63",
-        "64",
-        "65",
-        "71",
-        "81",
-        "82",
-    }
+__all__ = [
+    "PROVINCE_CODES",
+    "AreaCode",
+    "AreaLevel",
+    "MobileNumber",
+    "NationalId",
+    "OccupationCode",
+    "area_ancestors",
+    "area_level",
+    "birth_date_from_national_id",
+    "check_area_code",
+    "check_digit",
+    "check_mobile",
+    "check_national_id",
+    "check_occupation_code",
+    "gender_from_national_id",
+    "make_national_id",
+    "mask_national_id",
+]
+
+PROVINCE_CODES: Final = frozenset(
+    [
+        *("11", "12", "13", "14", "15"),  # 北京 天津 河北 山西 内蒙古
+        *("21", "22", "23"),  # 辽宁 吉林 黑龙江
+        *("31", "32", "33", "34", "35", "36", "37"),  # 上海 江苏 浙江 安徽 福建 江西 山东
+        *("41", "42", "43", "44", "45", "46"),  # 河南 湖北 湖南 广东 广西 海南
+        *("50", "51", "52", "53", "54"),  # 重庆 四川 贵州 云南 西藏
+        *("61", "62", "63", "64", "65"),  # 陕西 甘肃 青海 宁夏 新疆
+        *("71", "81", "82"),  # 台湾 香港 澳门
+    ]
 )
-WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-CHECK_CHARS = "10X98765432"
+"""The first two digits of a GB/T 2260 area code (and so of a national ID)."""
+
+ID_WEIGHTS: Final = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+ID_CHECK_CHARS: Final = "10X98765432"
+EARLIEST_BIRTH: Final = date(1900, 1, 1)
+MAX_SEQUENCE: Final = 500
+"""``make_national_id`` gives distinct numbers for sequences 0-499."""
+
+
+def _is_digits(text: str) -> bool:
+    """ASCII digits only: ``str.isdigit`` alone would let through full-width (１) and other
+    Unicode digits."""
+    return text.isascii() and text.isdigit()
+
+
+# --- national ID (居民身份证号) -----------------------------------------------------------
 
 
 def check_digit(first17: str) -> str:
-    return CHECK_CHARS[sum(int(d) * w for d, w in zip(first17, WEIGHTS, strict=True)) % 11]
+    """The ISO 7064 MOD 11-2 check character for the first 17 digits of a national ID."""
+    if len(first17) != 17 or not _is_digits(first17):
+        raise ValueError("the check digit is computed from exactly 17 digits")
+    total = sum(int(digit) * weight for digit, weight in zip(first17, ID_WEIGHTS, strict=True))
+    return ID_CHECK_CHARS[total % 11]
 
 
 def check_national_id(value: str) -> str:
-    number = value.strip().upper()
+    """An 18-character national ID, returned without surrounding spaces and with an upper-case X.
+
+    Checked: the format (17 digits, then a digit or X), the province, the birth date (a real date
+    between 1900-01-01 and today) and the check digit.
+    """
+    number = value.strip()
     if len(number) != 18:
         raise ValueError(f"a national ID has 18 characters, not {len(number)}")
-    if not number[:17].isdigit() or not (number[17].isdigit() or number[17] == "X"):
-        raise ValueError("a national ID is 17 digits followed by a digit or X")
-    if number[:2] not in PROVINCES:
-        raise ValueError(f"{number[:2]} is not a province code")
+    number = number[:17] + number[17].upper()
+    if not _is_digits(number[:17]):
+        raise ValueError("the first 17 characters of a national ID must be digits")
+    if not (_is_digits(number[17]) or number[17] == "X"):
+        raise ValueError("the last character of a national ID must be a digit or X")
+    if number[:2] not in PROVINCE_CODES:
+        raise ValueError(f"{number[:2]} is not a province code (GB/T 2260)")
     birth = number[6:14]
     try:
         born = date(int(birth[:4]), int(birth[4:6]), int(birth[6:]))
     except ValueError:
         raise ValueError(f"birth date {birth} is not a date") from None
-    if born > date.today() or born < date(1900, 1, 1):
-        raise ValueError(f"birth date {born.isoformat()} is not plausible")
+    if born > date.today():
+        raise ValueError(f"birth date {born.isoformat()} is in the future")
+    if born < EARLIEST_BIRTH:
+        raise ValueError(f"birth date {born.isoformat()} is before 1900-01-01")
     expected = check_digit(number[:17])
     if number[17] != expected:
         raise ValueError(f"check digit should be {expected}")
@@ -76,73 +108,150 @@ def check_national_id(value: str) -> str:
 
 
 def birth_date_from_national_id(value: str) -> date:
-    return date(int(value[6:10]), int(value[10:12]), int(value[12:14]))
+    """Positions 7-14. Raises ``ValueError`` if the value is not a valid national ID."""
+    number = check_national_id(value)
+    return date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
 
 
 def gender_from_national_id(value: str) -> Literal["female", "male"]:
-    return "male" if int(value[16]) % 2 else "female"
+    """The 17th digit: odd for a man, even for a woman. Raises ``ValueError`` if the value is
+    not a valid national ID."""
+    number = check_national_id(value)
+    return "male" if int(number[16]) % 2 else "female"
 
 
 def mask_national_id(value: str) -> str:
-    return value[:6] + "*" * 8 + value[-4:]
+    """For display: ``110101********123X``. Anything that is not 18 characters long is masked
+    completely rather than guessed at."""
+    if len(value) != 18:
+        return "*" * len(value)
+    return value[:6] + "*" * 8 + value[14:]
 
 
 def make_national_id(area6: str, birth: date, sequence: int, female: bool) -> str:
-    gender_digit = (sequence % 5) * 2 + (0 if female else 1)
-    first17 = f"{area6}{birth:%Y%m%d}{sequence % 100:02d}{gender_digit}"
+    """A valid national ID, for tests and demo data.
+
+    ``sequence`` gives positions 15-16 (0-99); the 17th digit is even for a woman and odd for a
+    man. Sequences 100-499 are accepted too, their hundreds folded into the 17th digit, so that
+    distinct (area, birth, sequence, gender) always give distinct numbers.
+    """
+    if len(area6) != 6 or not _is_digits(area6) or area6[:2] not in PROVINCE_CODES:
+        raise ValueError(f"{area6!r} is not a 6-digit area code with a valid province")
+    if not 0 <= sequence < MAX_SEQUENCE:
+        raise ValueError(f"sequence must be 0-{MAX_SEQUENCE - 1}, not {sequence}")
+    if birth < EARLIEST_BIRTH:
+        raise ValueError(f"birth date {birth.isoformat()} is before 1900-01-01")
+    hundreds, sequence = divmod(sequence, 100)
+    gender_digit = ((sequence + hundreds) % 5) * 2 + (0 if female else 1)
+    first17 = f"{area6}{birth:%Y%m%d}{sequence:02d}{gender_digit}"
     return first17 + check_digit(first17)
 
 
-MOBILE = re.compile(r"^1[3-9]\d{9}$")
+# --- mobile numbers -----------------------------------------------------------------------
+
+_MOBILE: Final = re.compile(r"1[3-9][0-9]{9}")
+_SEPARATORS: Final = re.compile(r"[\s\-]")
 
 
 def check_mobile(value: str) -> str:
-    number = re.sub(r"[\s-]", "", value)
-    number = number.removeprefix("+86") if number.startswith("+86") else number
-    if len(number) == 13 and number.startswith("86"):
+    """A mainland mobile number as 11 digits. Spaces, hyphens and a ``+86``/``86`` prefix are
+    accepted and removed: ``+86 138-0013-8000`` -> ``13800138000``."""
+    number = _SEPARATORS.sub("", value)
+    if number.startswith("+86"):
+        number = number[3:]
+    elif number.startswith("+"):
+        raise ValueError("only mainland mobile numbers (+86) are accepted")
+    elif number.startswith("86") and len(number) == 13:
         number = number[2:]
-    if not MOBILE.match(number):
-        raise ValueError("a mainland mobile number has 11 digits starting 13-19")
+    if not _is_digits(number):
+        raise ValueError("a mobile number has only digits, spaces, hyphens and a +86 prefix")
+    if len(number) != 11:
+        raise ValueError(f"a mainland mobile number has 11 digits, not {len(number)}")
+    if not _MOBILE.fullmatch(number):
+        raise ValueError(f"a mainland mobile number starts with 13-19, not {number[:2]}")
     return number
 
 
+# --- area codes (行政区划代码) ------------------------------------------------------------
+
+AreaLevel = Literal["province", "city", "district", "street", "community"]
+
+
 def check_area_code(value: str) -> str:
+    """A 6-digit (province, city or district), 9-digit (street) or 12-digit (community) code.
+
+    Lower levels written with zeros are refused, so that each code names exactly one level:
+    ``110101000`` is the district ``110101``, not a street.
+    """
     code = value.strip()
-    if not code.isdigit() or len(code) not in (6, 9, 12):
-        raise ValueError("an area code has 6 (district), 9 (street) or 12 (community) digits")
-    if code[:2] not in PROVINCES:
-        raise ValueError(f"{code[:2]} is not a province code")
+    if not _is_digits(code):
+        raise ValueError("an area code has only digits")
+    if len(code) not in (6, 9, 12):
+        raise ValueError(
+            "an area code has 6 (province, city or district), 9 (street) or 12 (community)"
+            f" digits, not {len(code)}"
+        )
+    if code[:2] not in PROVINCE_CODES:
+        raise ValueError(f"{code[:2]} is not a province code (GB/T 2260)")
+    if code[2:4] == "00" and code[4:6] != "00":
+        raise ValueError(f"{code[:6]} has district digits but no city digits")
+    if len(code) >= 9 and code[2:6] == "0000":
+        raise ValueError(f"a street lies within a city or district, not directly in {code[:6]}")
+    if len(code) >= 9 and code[6:9] == "000":
+        raise ValueError(f"{code} has 000 for its street: use the code {code[:6]}")
+    if len(code) == 12 and code[9:] == "000":
+        raise ValueError(f"{code} has 000 for its community: use the street code {code[:9]}")
     return code
 
 
-def area_ancestors(code: str) -> list[str]:
-    chain = [code[:2] + "0000", code[:4] + "00", code[:6], code[:9], code[:12]]
-    result: list[str] = []
-    for part in chain:
-        if len(part) in (6, 9, 12) and len(part) <= len(code) and part not in result:
-            result.append(part)
-    return result
-
-
-def area_level(code: str) -> Literal["province", "city", "district", "street", "community"]:
+def area_level(code: str) -> AreaLevel:
+    """``110000`` province, ``110100`` city, ``110101`` district, ``110101001`` street,
+    ``110101001001`` community."""
+    code = check_area_code(code)
     if len(code) == 12:
         return "community"
     if len(code) == 9:
         return "street"
-    if code.endswith("0000"):
+    if code[2:] == "0000":
         return "province"
-    return "city" if code.endswith("00") else "district"
+    return "city" if code[4:] == "00" else "district"
 
 
-OCCUPATION = re.compile(r"^[1-8]-\d{2}-\d{2}-\d{2}$")
+def area_ancestors(code: str) -> list[str]:
+    """The chain from the province down to the code itself, e.g. ``110101001002`` ->
+    ``["110000", "110100", "110101", "110101001", "110101001002"]``; a level that a code skips
+    (a city without districts, such as 东莞 ``441900``) appears once."""
+    code = check_area_code(code)
+    chain = [code[:2] + "0000", code[:4] + "00", code[:6], code[:9], code]
+    ancestors: list[str] = []
+    for part in chain:
+        if len(part) <= len(code) and part not in ancestors:
+            ancestors.append(part)
+    return ancestors
+
+
+# --- occupation codes (职业分类大典) -------------------------------------------------------
+
+_OCCUPATION: Final = re.compile(r"[1-8]-[0-9]{2}-[0-9]{2}-[0-9]{2}")
+_OCCUPATION_SHAPE: Final = re.compile(r"[0-9]-[0-9]{2}-[0-9]{2}-[0-9]{2}")
+_OCCUPATION_GROUP: Final = re.compile(r"[0-9]-[0-9]{2}(-[0-9]{2})?")
 
 
 def check_occupation_code(value: str) -> str:
+    """A full 4-level GB/T 6565-2015 occupation code: 大类-中类-小类-职业, e.g. ``4-10-01-05``."""
     code = value.strip()
-    if not OCCUPATION.match(code):
-        raise ValueError("an occupation code looks like 4-10-01-05 (GB/T 6565-2015)")
-    return code
+    if _OCCUPATION.fullmatch(code):
+        return code
+    if _OCCUPATION_SHAPE.fullmatch(code):
+        raise ValueError(f"major group {code[0]} does not exist: GB/T 6565-2015 has groups 1-8")
+    if _OCCUPATION_GROUP.fullmatch(code):
+        raise ValueError(
+            f"{code} is an occupation group: give the full 4-level code, like 4-10-01-05"
+        )
+    raise ValueError(f"{code!r} is not an occupation code like 4-10-01-05 (GB/T 6565-2015)")
 
+
+# --- pydantic types -----------------------------------------------------------------------
 
 NationalId = Annotated[str, AfterValidator(check_national_id)]
 MobileNumber = Annotated[str, AfterValidator(check_mobile)]

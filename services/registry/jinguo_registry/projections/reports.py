@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import date
 
 from sqlalchemy import Column, Integer, String
@@ -18,6 +19,8 @@ from jinguo_registry.domain.validation import area_ancestors
 from jinguo_shared.envelope import RecordedEvent
 from jinguo_shared.projections.base import Projection, handles
 from jinguo_shared.projections.batch import ProjectionBatch
+
+rollup = functools.lru_cache(maxsize=4096)(area_ancestors)
 
 
 def month_of(day: date) -> str:
@@ -39,7 +42,7 @@ class AreaReports(Projection):
 
     def _count(self, b: ProjectionBatch, area_code: str, day: date, metric: str) -> None:
         month = month_of(day)
-        for area in area_ancestors(area_code):
+        for area in rollup(area_code):
             b.increment(
                 self.counts, {"area_code": area, "month": month, "metric": metric}, {"count": 1}
             )
