@@ -362,16 +362,8 @@ class ProjectionHost:
         )
         async with self._engine.begin() as connection:
             await connection.execute(
-                dead_letters.insert().values(
-                    projection=projection.name,
-                    stream=stream,
-                    seq=seq,
-                    subject=subject,
-                    event_type=subject.rsplit(".", 1)[-1],
-                    error=f"{type(error).__name__}: {error}",
-                    attempts=attempts,
-                    parked_at=datetime.now(UTC),
-                )
+                dead_letters.insert(),
+                [_dead_letter(projection, stream, seq, subject, error, attempts)],
             )
             await self._advance(connection, projection, stream, seq)
 
@@ -529,6 +521,7 @@ class ProjectionHost:
             pending_msgs_limit=REBUILD_CHUNK * 20,
         )
         filters = {p.name: p.streams()[stream] for p in projections}
+        parked: list[dict[str, Any]] = []
         done = 0
         last = 0
         try:
@@ -554,14 +547,21 @@ class ProjectionHost:
                             )
                         ):
                             continue
-                        if event is None:
-                            event = decode(
-                                stream, seq, message.subject, message.data, self._catalogue
+                        try:
+                            if event is None:
+                                event = decode(
+                                    stream, seq, message.subject, message.data, self._catalogue
+                                )
+                            if until is not None and event.envelope.time > until:
+                                finished = True
+                                break
+                            projection.apply(event, batches[projection.name])
+                        except Exception as error:  # parked like in live mode; the rebuild goes on
+                            parked.append(
+                                _dead_letter(
+                                    projection, stream, seq, message.subject, error, attempts=1
+                                )
                             )
-                        if until is not None and event.envelope.time > until:
-                            finished = True
-                            break
-                        projection.apply(event, batches[projection.name])
                     if finished:
                         break
                     chunk_last = seq
@@ -569,6 +569,9 @@ class ProjectionHost:
                         finished = True
                         break
                 async with self._engine.begin() as connection:
+                    if parked:
+                        await connection.execute(dead_letters.insert(), parked)
+                        parked.clear()
                     for projection in projections:
                         await batches[projection.name].flush(connection)
                         if chunk_last > last:
@@ -630,3 +633,19 @@ class ProjectionHost:
                     .values(status="dropped")
                 )
         self._active[name] = projection
+
+
+def _dead_letter(
+    projection: Projection, stream: str, seq: int, subject: str, error: Exception, attempts: int
+) -> dict[str, Any]:
+    return {
+        "projection": projection.name,
+        "stream": stream,
+        "seq": seq,
+        "subject": subject,
+        "event_type": subject.rsplit(".", 1)[-1],
+        "error": f"{type(error).__name__}: {error}",
+        "attempts": attempts,
+        "parked_at": datetime.now(UTC),
+        "replayed_at": None,
+    }
