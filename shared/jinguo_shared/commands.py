@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from jinguo_contracts.base import EventContract
-from jinguo_shared.db import aggregate_states, idempotency_records, insert_for
+from jinguo_shared.db import aggregate_states, idempotency_records, insert_for, writing
 from jinguo_shared.domain import Aggregate, DomainError
 from jinguo_shared.envelope import CommandContext, RecordedEvent, event_id
 from jinguo_shared.eventstore import ConcurrencyConflictError, EventStore
@@ -190,7 +190,7 @@ class CommandExecutor:
             set_={"version": statement.excluded.version, "state": statement.excluded.state},
             where=aggregate_states.c.version < statement.excluded.version,
         )
-        async with self._engine.begin() as connection:
+        async with writing(self._engine) as connection:
             await connection.execute(statement)
             if idempotency is not None:
                 await self._remember(connection, idempotency, result)

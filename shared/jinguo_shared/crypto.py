@@ -14,7 +14,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from jinguo_shared.db import insert_for, pii_keys
+from jinguo_shared.db import insert_for, pii_keys, writing
 
 SEALED_PREFIX = "pii:v1:"
 ERASED = None
@@ -86,7 +86,7 @@ class PiiVault:
         missing = {s for s in wanted if s not in self._cache}
         if not missing:
             return
-        async with self._engine.begin() as connection:
+        async with self._engine.connect() as connection:
             rows = await connection.execute(
                 select(pii_keys.c.subject_id, pii_keys.c.wrapped_key).where(
                     pii_keys.c.subject_id.in_(missing)
@@ -95,17 +95,22 @@ class PiiVault:
             for subject_id, wrapped in rows:
                 self._remember(subject_id, self._unwrap(subject_id, wrapped))
                 missing.discard(subject_id)
-            if create and missing:
-                records = []
-                for subject_id in missing:
-                    key = AESGCM.generate_key(256)
-                    nonce = secrets.token_bytes(12)
-                    wrapped = nonce + self._master.encrypt(nonce, key, subject_id.encode())
-                    records.append({"subject_id": subject_id, "wrapped_key": wrapped})
-                statement = insert_for(self._engine, pii_keys).on_conflict_do_nothing()
-                await connection.execute(statement, records)
-        if create and missing:
-            self._cache.clear()  # a concurrent writer may have won the insert: re-read
+        if not (create and missing):
+            return
+        new_keys = {subject_id: AESGCM.generate_key(256) for subject_id in missing}
+        records = []
+        for subject_id, key in new_keys.items():
+            nonce = secrets.token_bytes(12)
+            wrapped = nonce + self._master.encrypt(nonce, key, subject_id.encode())
+            records.append({"subject_id": subject_id, "wrapped_key": wrapped})
+        async with writing(self._engine) as connection:
+            result = await connection.execute(
+                insert_for(self._engine, pii_keys).on_conflict_do_nothing(), records
+            )
+        if result.rowcount == len(records):
+            for subject_id, key in new_keys.items():
+                self._remember(subject_id, key)
+        else:  # a concurrent writer won some inserts: take the stored keys
             await self.prepare(missing, create=False)
 
     def seal(self, subject_id: str, plaintext: str) -> str:
@@ -126,5 +131,5 @@ class PiiVault:
 
     async def erase(self, subject_id: str) -> None:
         self._cache.pop(subject_id, None)
-        async with self._engine.begin() as connection:
+        async with writing(self._engine) as connection:
             await connection.execute(delete(pii_keys).where(pii_keys.c.subject_id == subject_id))

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 
 from sqlalchemy import (
@@ -18,7 +21,7 @@ from sqlalchemy import (
     event,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 
 def make_engine(url: str) -> AsyncEngine:
@@ -35,6 +38,23 @@ def make_engine(url: str) -> AsyncEngine:
 
         return engine
     return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+
+
+_sqlite_writers: dict[int, asyncio.Lock] = {}
+
+
+@contextlib.asynccontextmanager
+async def writing(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """A write transaction. SQLite allows one writer and makes the others sleep and retry
+    (1, 2, 5 … 100 ms); queueing this process's writers on a lock instead keeps command
+    latency at the cost of the transactions themselves."""
+    if engine.dialect.name != "sqlite":
+        async with engine.begin() as connection:
+            yield connection
+        return
+    lock = _sqlite_writers.setdefault(id(engine.sync_engine), asyncio.Lock())
+    async with lock, engine.begin() as connection:
+        yield connection
 
 
 def insert_for(engine_or_dialect: AsyncEngine | str, table: Table) -> Any:

@@ -86,3 +86,19 @@ def test_every_published_contract_exports_a_json_schema_marking_pii() -> None:
     assert worker["properties"]["national_id"]["pii"] is True
     assert "pii" not in worker["properties"]["area_code"]
     assert worker["x-subject"] == "registry.worker.{id}.WorkerRegistered"
+
+
+def test_overlapping_subject_filters_collapse_to_the_widest() -> None:
+    from jinguo_shared.projections.base import disjoint_filters
+
+    assert disjoint_filters(
+        [
+            "registry.worker.>",
+            "registry.worker.*.CertificateIssued",
+            "registry.agency.>",
+            "registry.resident.*.ResidentEligibilityChanged",
+            "registry.resident.>",
+        ]
+    ) == ["registry.agency.>", "registry.resident.>", "registry.worker.>"]
+    assert disjoint_filters(["a.*.X", "a.b.X"]) == ["a.*.X"]
+    assert disjoint_filters(["a.b.X", "a.*.Y"]) == ["a.*.Y", "a.b.X"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, ClassVar, TypeVar
 
 from sqlalchemy import Column, MetaData, Table
@@ -35,6 +35,27 @@ def subject_matches(pattern: str, subject: str) -> bool:
         if index >= len(tokens) or (token != "*" and token != tokens[index]):
             return False
     return len(tokens) == len(wanted)
+
+
+def covers(wider: str, narrower: str) -> bool:
+    """Whether every subject matching `narrower` also matches `wider`."""
+    outer, inner = wider.split("."), narrower.split(".")
+    for index, token in enumerate(outer):
+        if token == ">":
+            return len(inner) > index
+        if index >= len(inner) or inner[index] == ">":
+            return False
+        if token != "*" and token != inner[index]:
+            return False
+        if token != "*" and inner[index] == "*":
+            return False
+    return len(inner) == len(outer)
+
+
+def disjoint_filters(subjects: Iterable[str]) -> list[str]:
+    """NATS refuses overlapping filters on one consumer: keep only the widest of each."""
+    unique = sorted(set(subjects))
+    return [s for s in unique if not any(o != s and covers(o, s) for o in unique)]
 
 
 class Projection:

@@ -28,9 +28,10 @@ from jinguo_shared.db import (
     kernel_metadata,
     projection_checkpoints,
     projection_generations,
+    writing,
 )
 from jinguo_shared.envelope import RecordedEvent, decode
-from jinguo_shared.projections.base import Projection, subject_matches
+from jinguo_shared.projections.base import Projection, disjoint_filters, subject_matches
 from jinguo_shared.projections.batch import ProjectionBatch
 from jinguo_shared.telemetry import links_from, meter, tracer
 
@@ -87,7 +88,6 @@ class ProjectionHost:
         self._js = nc.jetstream()
         self._classes = {p.name: p for p in projections}
         self._active: dict[str, Projection] = {}
-        self._locks = {name: asyncio.Lock() for name in self._classes}
         self._batch_size = batch_size
         self._max_attempts = max_attempts
         self._catalogue = catalogue
@@ -119,7 +119,7 @@ class ProjectionHost:
 
     async def prepare(self) -> None:
         """Kernel tables, a first generation for new projections, and the active tables."""
-        async with self._engine.begin() as connection:
+        async with writing(self._engine) as connection:
             await connection.run_sync(kernel_metadata.create_all)
             for name in self._classes:
                 found = await connection.scalar(
@@ -152,7 +152,7 @@ class ProjectionHost:
             current = self._active.get(name)
             if current is None or current.generation != generation:
                 instance = self._classes[name](generation)
-                async with self._engine.begin() as connection:
+                async with writing(self._engine) as connection:
                     await connection.run_sync(instance.metadata.create_all)
                 self._active[name] = instance
                 changed.add(name)
@@ -161,17 +161,19 @@ class ProjectionHost:
     # live mode ---------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        for name in self._classes:
-            self._start_projection(name)
+        for stream in self._streams():
+            self._start_stream(stream)
         self._tasks.append(asyncio.create_task(self._watch_generations(), name="generations"))
 
-    def _start_projection(self, name: str) -> None:
-        projection = self._active[name]
-        for stream, subjects in projection.streams().items():
-            task = asyncio.create_task(
-                self._follow(projection, stream, subjects), name=f"{name}:{stream}"
-            )
-            self._tasks.append(task)
+    def _streams(self) -> list[str]:
+        return sorted({stream for p in self._active.values() for stream in p.streams()})
+
+    def _following(self, stream: str) -> list[Projection]:
+        return [p for p in self._active.values() if stream in p.streams()]
+
+    def _start_stream(self, stream: str) -> None:
+        task = asyncio.create_task(self._follow(stream), name=f"stream:{stream}")
+        self._tasks.append(task)
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -191,16 +193,17 @@ class ProjectionHost:
             except TRANSIENT_ERRORS:
                 log.warning("cannot read projection generations", exc_info=True)
                 continue
-            if not follow:
+            if not follow or not changed:
                 continue
-            for name in changed:
-                for task in [t for t in self._tasks if t.get_name().startswith(f"{name}:")]:
+            streams = {s for name in changed for s in self._active[name].streams()}
+            for stream in streams:
+                for task in [t for t in self._tasks if t.get_name() == f"stream:{stream}"]:
                     task.cancel()
                     self._tasks.remove(task)
-                self._start_projection(name)
+                self._start_stream(stream)
 
-    def durable_name(self, projection: Projection, stream: str) -> str:
-        return f"{self.service}_{projection.name}_g{projection.generation}_{stream}".lower()
+    def durable_name(self, stream: str) -> str:
+        return f"{self.service}_projections_{stream}".lower()
 
     async def checkpoint(
         self, projection: Projection, stream: str, connection: AsyncConnection | None = None
@@ -215,26 +218,26 @@ class ProjectionHost:
         async with self._engine.connect() as fresh:
             return int(await fresh.scalar(query) or 0)
 
-    async def _follow(self, projection: Projection, stream: str, subjects: list[str]) -> None:
+    async def _follow(self, stream: str) -> None:
         delay = self.backoff_base
         while True:
             try:
-                await self._consume(projection, stream, subjects)
+                await self._consume(stream)
             except asyncio.CancelledError:
                 raise
             except Exception:
-                log.warning(
-                    "projection %s on %s stopped; restarting",
-                    projection.name,
-                    stream,
-                    exc_info=True,
-                )
+                log.warning("projections on %s stopped; restarting", stream, exc_info=True)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
 
-    async def _consume(self, projection: Projection, stream: str, subjects: list[str]) -> None:
-        durable = self.durable_name(projection, stream)
-        start = await self.checkpoint(projection, stream) + 1
+    async def _consume(self, stream: str) -> None:
+        """One durable consumer per stream feeds every projection of the service: one fetch
+        and one transaction per batch however many projections there are. It starts after the
+        least advanced checkpoint; each projection skips what it has already applied."""
+        projections = self._following(stream)
+        subjects = disjoint_filters(s for p in projections for s in p.streams()[stream])
+        start = min([await self.checkpoint(p, stream) for p in projections]) + 1
+        durable = self.durable_name(stream)
         with contextlib.suppress(NotFoundError):
             await self._js.delete_consumer(stream, durable)
         await self._js.add_consumer(
@@ -257,72 +260,66 @@ class ProjectionHost:
                     messages = await subscription.fetch(self._batch_size, timeout=1.0)
                 except (nats.errors.TimeoutError, TimeoutError):
                     messages = []
-                if not messages:
-                    self.lag[(projection.name, stream)] = 0
-                    continue
-                await self.apply_messages(projection, stream, messages)
-                await messages[-1].ack()
-                self.lag[(projection.name, stream)] = messages[-1].metadata.num_pending
+                pending = messages[-1].metadata.num_pending if messages else 0
+                if messages:
+                    await self.apply_messages(stream, messages)
+                    await messages[-1].ack()
+                for projection in projections:
+                    self.lag[(projection.name, stream)] = pending
         finally:
             await subscription.unsubscribe()
 
-    async def apply_messages(
-        self, projection: Projection, stream: str, messages: Sequence[Msg]
-    ) -> None:
-        """One transaction for the batch; on any failure, isolate the bad event one by one."""
+    async def apply_messages(self, stream: str, messages: Sequence[Msg]) -> None:
+        """One transaction for the batch and every projection; on failure, isolate the
+        projection, then the event, that fails."""
         items = [(m.metadata.sequence.stream, m.subject, m.data) for m in messages]
         links = links_from((m.headers or {}).get("traceparent") for m in messages)
+        projections = self._following(stream)
         with tracer.start_as_current_span(
-            f"project {projection.name}",
+            f"project {self.service} {stream}",
             links=links,
             attributes={"messaging.batch.message_count": len(items), "jinguo.stream": stream},
         ):
-            await self._apply_locked(projection, stream, items)
-
-    async def _apply_locked(
-        self, projection: Projection, stream: str, items: list[tuple[int, str, bytes]]
-    ) -> None:
-        async with self._locks[projection.name]:
             try:
-                await self._apply_items(projection, stream, items)
+                async with writing(self._engine) as connection:
+                    for projection in projections:
+                        await self._apply_items(connection, projection, stream, items)
+                return
             except TRANSIENT_ERRORS:
                 raise
             except Exception:
-                log.warning("batch failed in %s; applying one by one", projection.name)
-                for item in items:
-                    await self._apply_alone(projection, stream, item)
+                log.warning("batch on %s failed; isolating the failure", stream)
+            for projection in projections:
+                try:
+                    async with writing(self._engine) as connection:
+                        await self._apply_items(connection, projection, stream, items)
+                except TRANSIENT_ERRORS:
+                    raise
+                except Exception:
+                    for item in items:
+                        await self._apply_alone(projection, stream, item)
 
     async def _apply_items(
         self,
+        connection: AsyncConnection,
         projection: Projection,
         stream: str,
         items: Sequence[tuple[int, str, bytes]],
     ) -> None:
-        async with self._engine.begin() as connection:
-            done = await self.checkpoint(projection, stream, connection)
-            batch = ProjectionBatch(self.dialect)
-            last = done
-            for seq, subject, data in items:
-                if seq <= done:
-                    continue
-                self._apply_raw(projection, stream, seq, subject, data, batch)
-                last = seq
-            if last > done:
-                await batch.flush(connection)
-                await self._advance(connection, projection, stream, last)
-
-    def _apply_raw(
-        self,
-        projection: Projection,
-        stream: str,
-        seq: int,
-        subject: str,
-        data: bytes,
-        batch: ProjectionBatch,
-    ) -> None:
-        event_type = subject.rsplit(".", 1)[-1]
-        if projection.wants(event_type):
-            projection.apply(decode(stream, seq, subject, data, self._catalogue), batch)
+        done = await self.checkpoint(projection, stream, connection)
+        filters = projection.streams()[stream]
+        batch = ProjectionBatch(self.dialect)
+        last = done
+        for seq, subject, data in items:
+            if seq <= done:
+                continue
+            last = seq
+            event_type = subject.rsplit(".", 1)[-1]
+            if projection.wants(event_type) and any(subject_matches(f, subject) for f in filters):
+                projection.apply(decode(stream, seq, subject, data, self._catalogue), batch)
+        if last > done:
+            await batch.flush(connection)
+            await self._advance(connection, projection, stream, last)
 
     async def _apply_alone(
         self, projection: Projection, stream: str, item: tuple[int, str, bytes]
@@ -332,7 +329,8 @@ class ProjectionHost:
         while True:
             attempt += 1
             try:
-                await self._apply_items(projection, stream, [item])
+                async with writing(self._engine) as connection:
+                    await self._apply_items(connection, projection, stream, [item])
                 return
             except TRANSIENT_ERRORS:
                 raise
@@ -360,7 +358,7 @@ class ProjectionHost:
             attempts,
             error,
         )
-        async with self._engine.begin() as connection:
+        async with writing(self._engine) as connection:
             await connection.execute(
                 dead_letters.insert(),
                 [_dead_letter(projection, stream, seq, subject, error, attempts)],
@@ -405,9 +403,10 @@ class ProjectionHost:
         message = await self._js.get_msg(row.stream, seq=row.seq, direct=True)
         assert message.data is not None
         assert message.subject is not None
-        async with self._locks[projection.name], self._engine.begin() as connection:
+        async with writing(self._engine) as connection:
             batch = ProjectionBatch(self.dialect)
-            self._apply_raw(projection, row.stream, row.seq, message.subject, message.data, batch)
+            event = decode(row.stream, row.seq, message.subject, message.data, self._catalogue)
+            projection.apply(event, batch)
             await batch.flush(connection)
             await connection.execute(
                 update(dead_letters)
@@ -438,9 +437,7 @@ class ProjectionHost:
         if await self.checkpoint(projection, position.stream) >= position.seq:
             return True
         try:
-            info = await self._js.consumer_info(
-                position.stream, self.durable_name(projection, position.stream)
-            )
+            info = await self._js.consumer_info(position.stream, self.durable_name(position.stream))
         except NotFoundError:
             return False
         return bool(info.num_pending == 0 and info.num_ack_pending == 0)
@@ -471,7 +468,7 @@ class ProjectionHost:
         return projections
 
     async def _new_generation(self, name: str, until: datetime | None) -> Projection:
-        async with self._engine.begin() as connection:
+        async with writing(self._engine) as connection:
             latest = await connection.scalar(
                 select(projection_generations.c.generation)
                 .where(projection_generations.c.projection == name)
@@ -489,7 +486,7 @@ class ProjectionHost:
                 )
             )
         projection = self._classes[name](generation)
-        async with self._engine.begin() as connection:
+        async with writing(self._engine) as connection:
             await connection.run_sync(projection.metadata.create_all)
         return projection
 
@@ -568,7 +565,7 @@ class ProjectionHost:
                     if seq >= target or message.metadata.num_pending == 0:
                         finished = True
                         break
-                async with self._engine.begin() as connection:
+                async with writing(self._engine) as connection:
                     if parked:
                         await connection.execute(dead_letters.insert(), parked)
                         parked.clear()
@@ -586,7 +583,7 @@ class ProjectionHost:
     async def _switch(self, projection: Projection, *, as_of: bool) -> None:
         """Activate the new generation, keep the one before it, drop anything older."""
         name = projection.name
-        async with self._engine.begin() as connection:
+        async with writing(self._engine) as connection:
             if as_of:
                 await connection.execute(
                     update(projection_generations)

@@ -123,7 +123,6 @@ async def test_a_projector_killed_between_commit_and_ack_applies_nothing_twice(
     position = await register_some(handlers, 0, 6)
     await registry.projections.wait_for(position, ["area_reports"], 10)
     before = await snapshot(registry, "area_reports")
-    reports = registry.projections.active("area_reports")
     stream_messages = []
     js = registry.nc.jetstream()
     for seq in range(1, int(position.split(":")[1]) + 1):
@@ -135,7 +134,6 @@ async def test_a_projector_killed_between_commit_and_ack_applies_nothing_twice(
             self.metadata = type("M", (), {"sequence": type("S", (), {"stream": message.seq})})
 
     await registry.projections.apply_messages(
-        reports,
         "REGISTRY",
         [Redelivered(m) for m in stream_messages],  # type: ignore[misc]
     )
