@@ -7,12 +7,14 @@ set: each run creates a database `jinguo_bench_<random>` and drops it afterwards
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import math
 import os
 import resource
 import shutil
+import signal
 import socket
 import tempfile
 import time
@@ -28,6 +30,14 @@ from jinguo_shared.runtime import EmbeddedNats
 POSTGRES_ENV = "JINGUO_BENCH_POSTGRES_URL"
 RESERVED_PORTS = frozenset({4222, 8000})
 DATABASES = ("sqlite", "postgresql")
+
+
+def cancel_on_sigterm() -> None:
+    """Make SIGTERM cancel the running main task, so that nats-server, temp dirs and databases
+    are cleaned up on the way out (Python's default would exit without running `finally`)."""
+    task = asyncio.current_task()
+    if task is not None:
+        asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, task.cancel)
 
 
 def free_port() -> int:

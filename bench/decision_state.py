@@ -40,6 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench._common import (
     Stopwatch,
+    cancel_on_sigterm,
     chosen_databases,
     database,
     free_port,
@@ -479,6 +480,7 @@ def print_report(report: dict[str, Any]) -> None:
 
 
 async def main(options: argparse.Namespace) -> dict[str, Any]:
+    cancel_on_sigterm()
     sizes = [int(s.replace("_", "")) for s in options.sizes.split(",") if s]
     databases = chosen_databases(options.database)
     report: dict[str, Any] = {"results": []}

@@ -41,6 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import httpx
 
 from bench._common import (
+    cancel_on_sigterm,
     chosen_databases,
     database,
     free_port,
@@ -340,6 +341,7 @@ def _alive(pid: int) -> bool:
 
 
 async def run(options: argparse.Namespace) -> dict[str, Any]:
+    cancel_on_sigterm()
     report: dict[str, Any] = {
         "rate": options.rate,
         "duration": options.duration,

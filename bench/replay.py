@@ -38,6 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench._common import (
     Stopwatch,
+    cancel_on_sigterm,
     chosen_databases,
     database,
     load_average,
@@ -96,6 +97,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
 async def fill(
     nats_url: str, workdir: Path, total: int, in_flight: int, processes: int
 ) -> dict[str, Any]:
+    cancel_on_sigterm()
     nc = await nats.connect(nats_url, name="bench-fill")
     # keys of the people in the log, in a database of the fill's own (rebuilds never unseal)
     source = EventSource(
@@ -210,6 +212,7 @@ async def measure(
 
 
 async def rebuild_all(nats_url: str, url: str, stream_events: int) -> dict[str, Any]:
+    cancel_on_sigterm()
     engine = make_engine(url)
     nc = await nats.connect(nats_url, name="bench-rebuild")
     dialect = engine.dialect.name
@@ -290,12 +293,19 @@ async def child(args: list[str], url: str | None = None) -> None:
     if url is not None:
         env[CHILD_URL_ENV] = url
     process = await asyncio.create_subprocess_exec(sys.executable, __file__, *args, env=env)
-    code = await process.wait()
+    try:
+        code = await process.wait()
+    except BaseException:
+        if process.returncode is None:
+            process.terminate()
+            await process.wait()
+        raise
     if code != 0:
         raise SystemExit(f"child {args[:2]} failed with exit code {code}")
 
 
 async def main(options: argparse.Namespace) -> dict[str, Any]:
+    cancel_on_sigterm()
     databases = chosen_databases(options.database)
     report: dict[str, Any] = {"events": options.events, "fill_sync": FILL_SYNC}
     start_load = load_average()
