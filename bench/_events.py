@@ -402,10 +402,10 @@ class RegistryEvents:
             for _, _, contract, fields in planned
             if contract.pii_fields()
         }
-        await self._vault.prepare(people, create=True)
-        # PiiVault.prepare(create=True) clears its cache after creating keys and reloads only
-        # the new ones, dropping keys it held before: load those back
-        await self._vault.prepare(people, create=False)
+        # fresh: re-read every key of the chunk, so that all of them are the newest entries of
+        # the vault's cache; it evicts in insertion order, and a key cached long ago could
+        # otherwise be evicted by the keys this same call loads
+        await self._vault.prepare(people, create=True, fresh=True)
         seal = self._vault.seal
         agency = self._agency_ids[0] if self._agency_ids else None
         out: list[Generated] = []
@@ -477,9 +477,7 @@ def _generator_main(conn: Connection, config: GeneratorConfig) -> None:
 
 async def _generate(conn: Connection, config: GeneratorConfig) -> None:
     """A generator process: answers ("chunk", n), ("states",), ("stop",) until stopped."""
-    engine = make_engine(config.vault_url)
-    async with engine.begin() as connection:
-        await connection.run_sync(kernel_metadata.create_all)
+    engine = make_engine(config.vault_url)  # its kernel tables exist (see EventSource)
     maker = RegistryEvents(
         PiiVault(engine, config.master_key),
         seed=config.seed + config.index,
@@ -524,8 +522,21 @@ async def _generate(conn: Connection, config: GeneratorConfig) -> None:
         await engine.dispose()
 
 
+async def create_vault_tables(vault_url: str) -> None:
+    """The kernel tables (pii_keys) where generator processes keep the people's keys; made
+    once, before they start, as several processes racing to create them would fail."""
+    engine = make_engine(vault_url)
+    try:
+        async with engine.begin() as connection:
+            await connection.run_sync(kernel_metadata.create_all)
+    finally:
+        await engine.dispose()
+
+
 class EventSource:
     """Generator processes making disjoint populations of events, read round-robin.
+
+    The kernel tables must exist in `vault_url` (`create_vault_tables`).
 
     Building and sealing an event costs a few hundred microseconds of Python, more than
     publishing it, so generation runs in separate processes while this one publishes.

@@ -495,5 +495,9 @@ async def main(options: argparse.Namespace) -> dict[str, Any]:
 
 
 if __name__ == "__main__":
-    arguments = parse()
-    write_json(arguments.json, asyncio.run(main(arguments)))
+    try:
+        arguments = parse()
+        write_json(arguments.json, asyncio.run(main(arguments)))
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        print("interrupted; cleaned up", file=sys.stderr)
+        sys.exit(130)

@@ -449,5 +449,9 @@ def print_report(report: dict[str, Any]) -> None:
 
 
 if __name__ == "__main__":
-    arguments = parse()
-    write_json(arguments.json, asyncio.run(run(arguments)))
+    try:
+        arguments = parse()
+        write_json(arguments.json, asyncio.run(run(arguments)))
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        print("interrupted; cleaned up", file=sys.stderr)
+        sys.exit(130)

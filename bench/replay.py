@@ -50,7 +50,7 @@ from bench._common import (
     temp_dir,
     write_json,
 )
-from bench._events import EventSource, Publisher
+from bench._events import EventSource, Publisher, create_vault_tables
 from jinguo_registry.bootstrap import RegistryService
 from jinguo_shared.db import make_engine
 from jinguo_shared.envelope import decode
@@ -100,9 +100,9 @@ async def fill(
     cancel_on_sigterm()
     nc = await nats.connect(nats_url, name="bench-fill")
     # keys of the people in the log, in a database of the fill's own (rebuilds never unseal)
-    source = EventSource(
-        total, f"sqlite+aiosqlite:///{workdir / 'fill-vault.db'}", processes=processes
-    )
+    vault_url = f"sqlite+aiosqlite:///{workdir / 'fill-vault.db'}"
+    await create_vault_tables(vault_url)
+    source = EventSource(total, vault_url, processes=processes)
     try:
         await ensure_stream(nc.jetstream(), SERVICE_STREAMS["registry"], 1)
         publisher = Publisher(nc, in_flight, keep_seqs=False)
@@ -481,4 +481,8 @@ def entry(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    entry()
+    try:
+        entry()
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        print("interrupted; cleaned up", file=sys.stderr)
+        sys.exit(130)
