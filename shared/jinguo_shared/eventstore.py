@@ -42,6 +42,8 @@ SERVICE_STREAMS: dict[str, StreamSpec] = {
     "employment": StreamSpec("EMPLOYMENT", ("employment.>",)),
     "orders": StreamSpec("ORDERS", ("orders.>",)),
     "rights": StreamSpec("RIGHTS", ("rights.>",)),
+    # owned by the rights service, apart from its confidential case stream, for others to read
+    "inspections": StreamSpec("INSPECTIONS", ("inspections.>",)),
 }
 
 
