@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from operator import itemgetter
 from typing import Any
 
 import orjson
@@ -12,42 +13,84 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from jinguo_shared.db import insert_for
 
 Row = dict[str, Any]
-_Group = tuple[str, tuple[str, ...], list[Row]]
+Key = tuple[Any, ...]
+
+UPSERT, UPDATE, DELETE = "upsert", "update", "delete"
+_FLUSH_ORDER = (DELETE, UPDATE, UPSERT)
+"""Within a round, rows freed by a delete or an update can be taken by an upsert."""
+
+
+class _Write:
+    __slots__ = ("kind", "values")
+
+    def __init__(self, kind: str, values: Row) -> None:
+        self.kind = kind
+        self.values = values
 
 
 class _TableWrites:
+    """The writes to each row of one table, merged where the result is the same."""
+
     def __init__(self, table: Table) -> None:
         self.table = table
         self.key_columns = tuple(c.name for c in table.primary_key.columns)
-        self.groups: list[_Group] = []
-        self.last_write: dict[tuple[Any, ...], Row | None] = {}
+        self.json_columns = frozenset(c.name for c in table.columns if isinstance(c.type, JSON))
+        self.rows: dict[Key, list[_Write]] = {}
+        getter = itemgetter(*self.key_columns)
+        self._key_of: Callable[[Mapping[str, Any]], Key] = (
+            getter if len(self.key_columns) > 1 else lambda row: (getter(row),)
+        )
 
-    def key_of(self, row: Mapping[str, Any]) -> tuple[Any, ...]:
+    def key_of(self, row: Mapping[str, Any]) -> Key:
         try:
-            return tuple(row[name] for name in self.key_columns)
+            return self._key_of(row)
         except KeyError as missing:
             raise KeyError(f"{self.table.name}: key column {missing} not given") from None
 
-    def add(self, kind: str, row: Row) -> None:
-        shape = tuple(sorted(row))
-        if self.groups and self.groups[-1][0] == kind and self.groups[-1][1] == shape:
-            self.groups[-1][2].append(row)
+    def upsert(self, row: Row) -> None:
+        writes = self.rows.setdefault(self.key_of(row), [])
+        if writes and writes[-1].kind == UPSERT:
+            writes[-1].values.update(row)
         else:
-            self.groups.append((kind, shape, [row]))
+            writes.append(_Write(UPSERT, dict(row)))
+
+    def update(self, key: Row, values: Row) -> None:
+        row_key = self.key_of(key)
+        writes = self.rows.setdefault(row_key, [])
+        last = writes[-1] if writes else None
+        if last is None:
+            writes.append(_Write(UPDATE, {**key, **values}))
+        elif last.kind != DELETE:  # after a delete there is no row to update
+            last.values.update(values)
+
+    def delete(self, key: Row) -> None:
+        self.rows[self.key_of(key)] = [_Write(DELETE, dict(key))]
+
+    def rounds(self) -> list[dict[tuple[str, tuple[str, ...]], list[Row]]]:
+        """Writes grouped by kind and columns: the n-th write of every row in round n."""
+        rounds: list[dict[tuple[str, tuple[str, ...]], list[Row]]] = []
+        for writes in self.rows.values():
+            for index, write in enumerate(writes):
+                if index == len(rounds):
+                    rounds.append({})
+                shape = tuple(sorted(write.values))
+                rounds[index].setdefault((write.kind, shape), []).append(write.values)
+        return rounds
 
 
 class ProjectionBatch:
     """What one batch of events does to a projection's tables.
 
-    Writes to one table keep their order; writes to different tables commute. An update of a
-    row upserted earlier in the batch is merged into it, so a typical replay batch becomes one
-    multi-row INSERT per table. Counter tables take only `increment`, which sums in memory.
+    Writes to one row keep their order; writes to different rows commute. Successive writes to a
+    row merge (an update of a row upserted in the batch becomes part of the upsert), so a replay
+    batch becomes a few multi-row statements per table. Counter tables take only `increment`,
+    which sums in memory.
     """
 
     def __init__(self, dialect: str) -> None:
         self._dialect = dialect
         self._tables: dict[str, _TableWrites] = {}
-        self._counters: dict[str, tuple[Table, dict[tuple[Any, ...], Row]]] = {}
+        self._counters: dict[str, tuple[Table, dict[Key, Row]]] = {}
 
     def _writes(self, table: Table) -> _TableWrites:
         writes = self._tables.get(table.name)
@@ -56,31 +99,21 @@ class ProjectionBatch:
         return writes
 
     def upsert(self, table: Table, row: Row) -> None:
-        writes = self._writes(table)
-        row = dict(row)
-        writes.add("upsert", row)
-        writes.last_write[writes.key_of(row)] = row
+        self._writes(table).upsert(row)
 
     def update(self, table: Table, key: Row, values: Row) -> None:
-        writes = self._writes(table)
-        row_key = writes.key_of(key)
-        pending = writes.last_write.get(row_key)
-        if pending is not None:
-            pending.update(values)
-            return
-        writes.add(
-            "update",
-            {**{f"k_{k}": v for k, v in key.items()}, **{f"v_{k}": v for k, v in values.items()}},
-        )
-        writes.last_write[row_key] = None
+        """Change columns of an existing row; nothing happens if there is no such row."""
+        if values:
+            self._writes(table).update(key, values)
 
     def delete(self, table: Table, key: Row) -> None:
-        writes = self._writes(table)
-        writes.add("delete", {f"k_{k}": v for k, v in key.items()})
-        writes.last_write[writes.key_of(key)] = None
+        self._writes(table).delete(key)
 
     def increment(self, table: Table, key: Row, deltas: Mapping[str, int]) -> None:
-        _, rows = self._counters.setdefault(table.name, (table, {}))
+        counters = self._counters.get(table.name)
+        if counters is None:
+            counters = self._counters[table.name] = (table, {})
+        rows = counters[1]
         row_key = tuple(key.values())
         row = rows.get(row_key)
         if row is None:
@@ -89,10 +122,18 @@ class ProjectionBatch:
             for column, delta in deltas.items():
                 row[column] = row.get(column, 0) + delta
 
+    def __len__(self) -> int:
+        return sum(len(w.rows) for w in self._tables.values()) + sum(
+            len(rows) for _, rows in self._counters.values()
+        )
+
     async def flush(self, connection: AsyncConnection) -> None:
         for writes in self._tables.values():
-            for kind, shape, rows in writes.groups:
-                await self._flush_group(connection, writes, kind, shape, rows)
+            for groups in writes.rounds():
+                for kind in _FLUSH_ORDER:
+                    for (group_kind, shape), rows in groups.items():
+                        if group_kind == kind:
+                            await self._flush_group(connection, writes, kind, shape, rows)
         for table, counters in self._counters.values():
             await self._flush_counters(connection, table, list(counters.values()))
         self._tables.clear()
@@ -107,45 +148,49 @@ class ProjectionBatch:
         rows: list[Row],
     ) -> None:
         table = writes.table
-        if kind == "upsert":
+        keys = writes.key_columns
+        statement: Any
+        if kind == UPSERT:
             statement = insert_for(self._dialect, table)
-            others = [name for name in shape if name not in writes.key_columns]
+            others = [name for name in shape if name not in keys]
             if others:
                 statement = statement.on_conflict_do_update(
-                    index_elements=list(writes.key_columns),
+                    index_elements=list(keys),
                     set_={name: statement.excluded[name] for name in others},
                 )
             else:
                 statement = statement.on_conflict_do_nothing()
-            await _execute_many(connection, table, statement, kind, shape, rows)
-            return
-        condition = and_(*(table.c[k] == bindparam(f"k_{k}") for k in writes.key_columns))
-        if kind == "update":
-            values: dict[str, Any] = {
-                name[2:]: bindparam(name) for name in shape if name.startswith("v_")
-            }
-            await connection.execute(update(table).where(condition).values(values), rows)
         else:
-            await connection.execute(delete(table).where(condition), rows)
+            condition = and_(*(table.c[k] == bindparam(k) for k in keys))
+            if kind == UPDATE:
+                values = {
+                    name: bindparam(f"v_{name}", type_=table.c[name].type)
+                    for name in shape
+                    if name not in keys
+                }
+                statement = update(table).where(condition).values(values)
+            else:
+                statement = delete(table).where(condition)
+        await _execute_many(connection, writes, statement, kind, shape, rows)
 
     async def _flush_counters(
         self, connection: AsyncConnection, table: Table, rows: list[Row]
     ) -> None:
-        keys = [c.name for c in table.primary_key.columns]
+        writes = _TableWrites(table)
         by_shape: dict[tuple[str, ...], list[Row]] = {}
         for row in rows:
             by_shape.setdefault(tuple(sorted(row)), []).append(row)
         for shape, group in by_shape.items():
             statement = insert_for(self._dialect, table)
             statement = statement.on_conflict_do_update(
-                index_elements=keys,
+                index_elements=list(writes.key_columns),
                 set_={
                     name: table.c[name] + statement.excluded[name]
                     for name in shape
-                    if name not in keys
+                    if name not in writes.key_columns
                 },
             )
-            await _execute_many(connection, table, statement, "increment", shape, group)
+            await _execute_many(connection, writes, statement, "increment", shape, group)
 
 
 _compiled: dict[tuple[str, str, str, tuple[str, ...]], tuple[str, list[str]]] = {}
@@ -153,7 +198,7 @@ _compiled: dict[tuple[str, str, str, tuple[str, ...]], tuple[str, list[str]]] = 
 
 async def _execute_many(
     connection: AsyncConnection,
-    table: Table,
+    writes: _TableWrites,
     statement: Any,
     kind: str,
     shape: tuple[str, ...],
@@ -165,20 +210,35 @@ async def _execute_many(
     (rebuilds write millions of rows), so JSON columns are serialised here instead.
     """
     dialect = connection.dialect
-    key = (dialect.name, table.name, kind, shape)
+    key = (dialect.name, writes.table.name, kind, shape)
     cached = _compiled.get(key)
     if cached is None:
-        compiled = statement.compile(dialect=dialect, column_keys=list(shape))
-        order = list(compiled.positiontup or [])
+        compiled = statement.compile(
+            dialect=dialect, column_keys=list(shape) if kind in (UPSERT, "increment") else None
+        )
+        columns = {f"v_{name}": name for name in shape} if kind == UPDATE else {}
+        order = [columns.get(name, name) for name in compiled.positiontup or []]
         cached = _compiled[key] = (str(compiled), order)
     sql, order = cached
-    json_columns = {c.name for c in table.columns if isinstance(c.type, JSON)}
-    encode = [(name, name in json_columns) for name in order]
-    parameters = [
-        tuple(
-            orjson.dumps(row[name]).decode() if is_json and row[name] is not None else row[name]
-            for name, is_json in encode
-        )
-        for row in rows
-    ]
+    missing = [name for name in order if name not in shape]
+    if missing:  # columns with a default that SQLAlchemy adds to every INSERT
+        defaults = {name: _scalar_default(writes.table, name) for name in missing}
+        rows = [{**defaults, **row} for row in rows]
+    for name in writes.json_columns.intersection(order):
+        for row in rows:  # the rows are the batch's own: encode in place
+            value = row[name]
+            if value is not None:
+                row[name] = orjson.dumps(value).decode()
+    if len(order) == 1:
+        parameters = [(row[order[0]],) for row in rows]
+    else:
+        values_of = itemgetter(*order)
+        parameters = [values_of(row) for row in rows]
     await connection.exec_driver_sql(sql, parameters)
+
+
+def _scalar_default(table: Table, name: str) -> Any:
+    default = table.c[name].default
+    if default is None or not default.is_scalar:
+        raise ValueError(f"{table.name}.{name}: give a value (no scalar default)")
+    return default.arg  # type: ignore[attr-defined]

@@ -44,7 +44,10 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
     OSError,
     nats.errors.Error,
 )
-REBUILD_CHUNK = 2_000
+REBUILD_CHUNK = 10_000
+"""Events per rebuild transaction."""
+REBUILD_READ_AHEAD = 5_000
+"""Messages a rebuild holds unread at most; with flow control, this bounds its memory."""
 
 
 class ConsistencyTimeoutError(Exception):
@@ -503,82 +506,89 @@ class ProjectionHost:
         if target == 0:
             return
         total = info.state.messages
-        queue: asyncio.Queue[Msg] = asyncio.Queue()
-
-        async def collect(message: Msg) -> None:
-            queue.put_nowait(message)
-
-        single = len(subjects) == 1
+        reader = _ReadAhead(REBUILD_READ_AHEAD)
+        filters = disjoint_filters(subjects)
+        # flow control holds the server back while `reader` is full, so no limit is needed here
         subscription = await self._js.subscribe(
-            subjects[0] if single else f"{subjects[0].split('.', 1)[0]}.>",
+            filters[0] if len(filters) == 1 else f"{filters[0].split('.', 1)[0]}.>",
             stream=stream,
             ordered_consumer=True,
-            cb=collect,
+            cb=reader.put,
             deliver_policy=DeliverPolicy.ALL,
-            pending_msgs_limit=REBUILD_CHUNK * 20,
+            pending_msgs_limit=0,
+            pending_bytes_limit=0,
         )
-        filters = {p.name: p.streams()[stream] for p in projections}
-        parked: list[dict[str, Any]] = []
+        router = _Router(projections, stream)
+        writing_chunk: asyncio.Task[None] | None = None
         done = 0
-        last = 0
         try:
             finished = False
             while not finished:
                 batches = {p.name: ProjectionBatch(self.dialect) for p in projections}
-                chunk_last = last
+                parked: list[dict[str, Any]] = []
+                chunk_last = 0
                 count = 0
-                while count < REBUILD_CHUNK:
-                    message = await queue.get()
-                    seq = message.metadata.sequence.stream
-                    if done == 0 and count == 0:
-                        total = message.metadata.num_pending + 1  # only what the filter matches
-                    count += 1
-                    event_type = message.subject.rsplit(".", 1)[-1]
-                    event: RecordedEvent | None = None
-                    for projection in projections:
-                        if not projection.wants(event_type) or not (
-                            single
-                            or any(
-                                subject_matches(f, message.subject)
-                                for f in filters[projection.name]
-                            )
-                        ):
-                            continue
-                        try:
-                            if event is None:
-                                event = decode(
-                                    stream, seq, message.subject, message.data, self._catalogue
+                while count < REBUILD_CHUNK and not finished:
+                    for message in await reader.take():
+                        subject = message.subject
+                        seq, pending = _sequence_and_pending(message.reply)
+                        if done == 0 and count == 0:
+                            total = pending + 1  # only what the filter matches
+                        event: RecordedEvent | None = None
+                        for projection in router.projections_for(subject):
+                            try:
+                                if event is None:
+                                    event = decode(
+                                        stream, seq, subject, message.data, self._catalogue
+                                    )
+                                if until is not None and event.envelope.time > until:
+                                    finished = True
+                                    break
+                                projection.apply(event, batches[projection.name])
+                            except Exception as error:  # parked as in live mode; it goes on
+                                parked.append(
+                                    _dead_letter(projection, stream, seq, subject, error, 1)
                                 )
-                            if until is not None and event.envelope.time > until:
-                                finished = True
-                                break
-                            projection.apply(event, batches[projection.name])
-                        except Exception as error:  # parked like in live mode; the rebuild goes on
-                            parked.append(
-                                _dead_letter(
-                                    projection, stream, seq, message.subject, error, attempts=1
-                                )
-                            )
-                    if finished:
-                        break
-                    chunk_last = seq
-                    if seq >= target or message.metadata.num_pending == 0:
-                        finished = True
-                        break
-                async with writing(self._engine) as connection:
-                    if parked:
-                        await connection.execute(dead_letters.insert(), parked)
-                        parked.clear()
-                    for projection in projections:
-                        await batches[projection.name].flush(connection)
-                        if chunk_last > last:
-                            await self._advance(connection, projection, stream, chunk_last)
+                        if finished:
+                            break
+                        count += 1
+                        chunk_last = seq
+                        if seq >= target or pending == 0:
+                            finished = True
+                            break
+                # the previous chunk's SQL runs (in the driver's thread or the database server)
+                # while this one was read and applied
+                if writing_chunk is not None:
+                    await writing_chunk
+                writing_chunk = asyncio.create_task(
+                    self._write_chunk(projections, batches, parked, stream, chunk_last)
+                )
                 done += count
-                last = chunk_last
                 if progress is not None:
                     progress(stream, done, total)
+            if writing_chunk is not None:
+                await writing_chunk
         finally:
+            if writing_chunk is not None and not writing_chunk.done():
+                writing_chunk.cancel()
+                await asyncio.gather(writing_chunk, return_exceptions=True)
             await subscription.unsubscribe()
+
+    async def _write_chunk(
+        self,
+        projections: list[Projection],
+        batches: dict[str, ProjectionBatch],
+        parked: list[dict[str, Any]],
+        stream: str,
+        last: int,
+    ) -> None:
+        async with writing(self._engine) as connection:
+            if parked:
+                await connection.execute(dead_letters.insert(), parked)
+            for projection in projections:
+                await batches[projection.name].flush(connection)
+                if last:
+                    await self._advance(connection, projection, stream, last)
 
     async def _switch(self, projection: Projection, *, as_of: bool) -> None:
         """Activate the new generation, keep the one before it, drop anything older."""
@@ -646,3 +656,67 @@ def _dead_letter(
         "parked_at": datetime.now(UTC),
         "replayed_at": None,
     }
+
+
+class _ReadAhead:
+    """Messages from a push subscription, taken a run at a time rather than one by one. While
+    it is full, its callback waits: the client withholds flow-control replies and the server
+    stops sending."""
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._items: list[Msg] = []
+        self._ready = asyncio.Event()
+        self._room = asyncio.Event()
+        self._room.set()
+
+    async def put(self, message: Msg) -> None:
+        self._items.append(message)
+        self._ready.set()
+        if len(self._items) >= self._limit:
+            self._room.clear()
+            await self._room.wait()
+
+    async def take(self) -> list[Msg]:
+        await self._ready.wait()
+        items, self._items = self._items, []
+        self._ready.clear()
+        self._room.set()
+        return items
+
+
+class _Router:
+    """Which projections want a subject; cached per aggregate and event type when no filter
+    names one aggregate id (projections follow kinds of events, not single aggregates)."""
+
+    def __init__(self, projections: Sequence[Projection], stream: str) -> None:
+        self._filters = [(p, p.streams()[stream]) for p in projections]
+        self._cacheable = all(
+            len(tokens) < 3 or tokens[2] in ("*", ">")
+            for _, filters in self._filters
+            for tokens in (f.split(".") for f in filters)
+        )
+        self._routes: dict[tuple[str, str], list[Projection]] = {}
+
+    def projections_for(self, subject: str) -> list[Projection]:
+        tokens = subject.split(".")
+        key = (tokens[1] if len(tokens) > 1 else "", tokens[-1])
+        routed = self._routes.get(key) if self._cacheable else None
+        if routed is None:
+            routed = [
+                p
+                for p, filters in self._filters
+                if p.wants(tokens[-1]) and any(subject_matches(f, subject) for f in filters)
+            ]
+            if self._cacheable and len(tokens) == 4:
+                self._routes[key] = routed
+        return routed
+
+
+def _sequence_and_pending(reply: str) -> tuple[int, int]:
+    """The stream sequence and the number pending, from a JetStream message's reply subject
+    (cheaper than building `Msg.metadata` a million times)."""
+    tokens = reply.split(".")
+    if len(tokens) == 9:  # $JS.ACK.<stream>.<consumer>.<delivered>.<sseq>.<cseq>.<ts>.<pending>
+        return int(tokens[5]), int(tokens[8])
+    return int(tokens[Msg.Ack.StreamSeq]), int(tokens[Msg.Ack.NumPending])
