@@ -285,8 +285,7 @@ class ProjectionHost:
         ):
             try:
                 async with writing(self._engine) as connection:
-                    for projection in projections:
-                        await self._apply_items(connection, projection, stream, items)
+                    await self._apply_items(connection, projections, stream, items)
                 return
             except TRANSIENT_ERRORS:
                 raise
@@ -295,7 +294,7 @@ class ProjectionHost:
             for projection in projections:
                 try:
                     async with writing(self._engine) as connection:
-                        await self._apply_items(connection, projection, stream, items)
+                        await self._apply_items(connection, [projection], stream, items)
                 except TRANSIENT_ERRORS:
                     raise
                 except Exception:
@@ -305,24 +304,47 @@ class ProjectionHost:
     async def _apply_items(
         self,
         connection: AsyncConnection,
-        projection: Projection,
+        projections: Sequence[Projection],
         stream: str,
         items: Sequence[tuple[int, str, bytes]],
     ) -> None:
-        done = await self.checkpoint(projection, stream, connection)
-        filters = projection.streams()[stream]
-        batch = ProjectionBatch(self.dialect)
-        last = done
-        for seq, subject, data in items:
-            if seq <= done:
+        """Apply what each projection has not seen yet: one checkpoint read, the writes, and
+        one checkpoint write for all of them (the transaction a command may be waiting for)."""
+        done = await self._checkpoints(connection, projections, stream)
+        router = _Router(projections, stream)
+        decoded: dict[int, RecordedEvent] = {}
+        advanced: list[tuple[Projection, int]] = []
+        for projection in projections:
+            start = done.get(projection.name, 0)
+            fresh = [item for item in items if item[0] > start]
+            if not fresh:
                 continue
-            last = seq
-            event_type = subject.rsplit(".", 1)[-1]
-            if projection.wants(event_type) and any(subject_matches(f, subject) for f in filters):
-                projection.apply(decode(stream, seq, subject, data, self._catalogue), batch)
-        if last > done:
+            batch = ProjectionBatch(self.dialect)
+            for seq, subject, data in fresh:
+                if projection in router.projections_for(subject):
+                    event = decoded.get(seq)
+                    if event is None:
+                        event = decoded[seq] = decode(stream, seq, subject, data, self._catalogue)
+                    projection.apply(event, batch)
             await batch.flush(connection)
-            await self._advance(connection, projection, stream, last)
+            advanced.append((projection, fresh[-1][0]))
+        await self._advance(connection, stream, advanced)
+
+    async def _checkpoints(
+        self, connection: AsyncConnection, projections: Sequence[Projection], stream: str
+    ) -> dict[str, int]:
+        rows = await connection.execute(
+            select(
+                projection_checkpoints.c.projection,
+                projection_checkpoints.c.generation,
+                projection_checkpoints.c.last_seq,
+            ).where(
+                projection_checkpoints.c.stream == stream,
+                projection_checkpoints.c.projection.in_([p.name for p in projections]),
+            )
+        )
+        generations = {p.name: p.generation for p in projections}
+        return {name: seq for name, generation, seq in rows if generations[name] == generation}
 
     async def _apply_alone(
         self, projection: Projection, stream: str, item: tuple[int, str, bytes]
@@ -333,7 +355,7 @@ class ProjectionHost:
             attempt += 1
             try:
                 async with writing(self._engine) as connection:
-                    await self._apply_items(connection, projection, stream, [item])
+                    await self._apply_items(connection, [projection], stream, [item])
                 return
             except TRANSIENT_ERRORS:
                 raise
@@ -366,23 +388,31 @@ class ProjectionHost:
                 dead_letters.insert(),
                 [_dead_letter(projection, stream, seq, subject, error, attempts)],
             )
-            await self._advance(connection, projection, stream, seq)
+            await self._advance(connection, stream, [(projection, seq)])
 
     async def _advance(
-        self, connection: AsyncConnection, projection: Projection, stream: str, seq: int
+        self, connection: AsyncConnection, stream: str, positions: Sequence[tuple[Projection, int]]
     ) -> None:
-        statement = insert_for(self.dialect, projection_checkpoints).values(
-            projection=projection.name,
-            generation=projection.generation,
-            stream=stream,
-            last_seq=seq,
+        """Move checkpoints forward (never back: a late, redelivered batch changes nothing)."""
+        if not positions:
+            return
+        statement = insert_for(self.dialect, projection_checkpoints)
+        statement = statement.on_conflict_do_update(
+            index_elements=["projection", "generation", "stream"],
+            set_={"last_seq": statement.excluded.last_seq},
+            where=projection_checkpoints.c.last_seq < statement.excluded.last_seq,
         )
         await connection.execute(
-            statement.on_conflict_do_update(
-                index_elements=["projection", "generation", "stream"],
-                set_={"last_seq": statement.excluded.last_seq},
-                where=projection_checkpoints.c.last_seq < statement.excluded.last_seq,
-            )
+            statement,
+            [
+                {
+                    "projection": p.name,
+                    "generation": p.generation,
+                    "stream": stream,
+                    "last_seq": seq,
+                }
+                for p, seq in positions
+            ],
         )
 
     # dead letters ------------------------------------------------------------------------------
@@ -587,8 +617,8 @@ class ProjectionHost:
                 await connection.execute(dead_letters.insert(), parked)
             for projection in projections:
                 await batches[projection.name].flush(connection)
-                if last:
-                    await self._advance(connection, projection, stream, last)
+            if last:
+                await self._advance(connection, stream, [(p, last) for p in projections])
 
     async def _switch(self, projection: Projection, *, as_of: bool) -> None:
         """Activate the new generation, keep the one before it, drop anything older."""
