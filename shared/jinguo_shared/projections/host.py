@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import nats.errors
+import orjson
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
@@ -46,8 +47,8 @@ TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
 )
 REBUILD_CHUNK = 10_000
 """Events per rebuild transaction."""
-REBUILD_READ_AHEAD = 5_000
-"""Messages a rebuild holds unread at most; with flow control, this bounds its memory."""
+REBUILD_READ_BATCH = 2_500
+"""Messages per pull request while rebuilding; two are out at a time."""
 
 
 class ConsistencyTimeoutError(Exception):
@@ -536,73 +537,64 @@ class ProjectionHost:
         if target == 0:
             return
         total = info.state.messages
-        reader = _ReadAhead(REBUILD_READ_AHEAD)
-        filters = disjoint_filters(subjects)
-        # flow control holds the server back while `reader` is full, so no limit is needed here
-        subscription = await self._js.subscribe(
-            filters[0] if len(filters) == 1 else f"{filters[0].split('.', 1)[0]}.>",
-            stream=stream,
-            ordered_consumer=True,
-            cb=reader.put,
-            deliver_policy=DeliverPolicy.ALL,
-            pending_msgs_limit=0,
-            pending_bytes_limit=0,
-        )
         router = _Router(projections, stream)
         writing_chunk: asyncio.Task[None] | None = None
         done = 0
-        try:
-            finished = False
-            while not finished:
-                batches = {p.name: ProjectionBatch(self.dialect) for p in projections}
-                parked: list[dict[str, Any]] = []
-                chunk_last = 0
-                count = 0
-                while count < REBUILD_CHUNK and not finished:
-                    for message in await reader.take():
-                        subject = message.subject
-                        seq, pending = _sequence_and_pending(message.reply)
-                        if done == 0 and count == 0:
-                            total = pending + 1  # only what the filter matches
-                        event: RecordedEvent | None = None
-                        for projection in router.projections_for(subject):
-                            try:
-                                if event is None:
-                                    event = decode(
-                                        stream, seq, subject, message.data, self._catalogue
+        finished = False
+        reader = _StreamReader(self._nc, stream, disjoint_filters(subjects), REBUILD_READ_BATCH)
+        async with reader:
+            try:
+                while not finished:
+                    batches = {p.name: ProjectionBatch(self.dialect) for p in projections}
+                    parked: list[dict[str, Any]] = []
+                    chunk_last = 0
+                    count = 0
+                    while count < REBUILD_CHUNK and not finished:
+                        messages = await reader.take()
+                        finished = not messages
+                        for message in messages:
+                            subject = message.subject
+                            seq, pending = _sequence_and_pending(message.reply)
+                            if done == 0 and count == 0:
+                                total = pending + 1  # only what the filters match
+                            event: RecordedEvent | None = None
+                            for projection in router.projections_for(subject):
+                                try:
+                                    if event is None:
+                                        event = decode(
+                                            stream, seq, subject, message.data, self._catalogue
+                                        )
+                                    if until is not None and event.envelope.time > until:
+                                        finished = True
+                                        break
+                                    projection.apply(event, batches[projection.name])
+                                except Exception as error:  # parked as in live mode; it goes on
+                                    parked.append(
+                                        _dead_letter(projection, stream, seq, subject, error, 1)
                                     )
-                                if until is not None and event.envelope.time > until:
-                                    finished = True
-                                    break
-                                projection.apply(event, batches[projection.name])
-                            except Exception as error:  # parked as in live mode; it goes on
-                                parked.append(
-                                    _dead_letter(projection, stream, seq, subject, error, 1)
-                                )
-                        if finished:
-                            break
-                        count += 1
-                        chunk_last = seq
-                        if seq >= target or pending == 0:
-                            finished = True
-                            break
-                # the previous chunk's SQL runs (in the driver's thread or the database server)
-                # while this one was read and applied
-                if writing_chunk is not None:
-                    await writing_chunk
-                writing_chunk = asyncio.create_task(
-                    self._write_chunk(projections, batches, parked, stream, chunk_last)
-                )
-                done += count
-                if progress is not None:
-                    progress(stream, done, total)
-            if writing_chunk is not None:
+                            if finished:
+                                break
+                            count += 1
+                            chunk_last = seq
+                            if seq >= target:
+                                finished = True
+                                break
+                    # the previous chunk's SQL runs (in the driver's thread or the database
+                    # server) while this one was read and applied
+                    if writing_chunk is not None:
+                        await writing_chunk
+                    writing_chunk = asyncio.create_task(
+                        self._write_chunk(projections, batches, parked, stream, chunk_last)
+                    )
+                    done += count
+                    if progress is not None:
+                        progress(stream, done, total)
+                assert writing_chunk is not None
                 await writing_chunk
-        finally:
-            if writing_chunk is not None and not writing_chunk.done():
-                writing_chunk.cancel()
-                await asyncio.gather(writing_chunk, return_exceptions=True)
-            await subscription.unsubscribe()
+            finally:
+                if writing_chunk is not None and not writing_chunk.done():
+                    writing_chunk.cancel()
+                    await asyncio.gather(writing_chunk, return_exceptions=True)
 
     async def _write_chunk(
         self,
@@ -688,30 +680,83 @@ def _dead_letter(
     }
 
 
-class _ReadAhead:
-    """Messages from a push subscription, taken a run at a time rather than one by one. While
-    it is full, its callback waits: the client withholds flow-control replies and the server
-    stops sending."""
+class _StreamReader:
+    """Reads a stream in order through an ephemeral pull consumer, `batch` messages per
+    request with two requests out: memory stays bounded however long the stream, and the
+    messages arrive on a plain subscription, as fast as a push consumer delivers them
+    (nats-py's `fetch` costs a task per message)."""
 
-    def __init__(self, limit: int) -> None:
-        self._limit = limit
+    def __init__(self, nc: NatsClient, stream: str, filters: list[str], batch: int) -> None:
+        self._nc = nc
+        self._js = nc.jetstream()
+        self._stream = stream
+        self._filters = filters
+        self._batch = batch
         self._items: list[Msg] = []
         self._ready = asyncio.Event()
-        self._room = asyncio.Event()
-        self._room.set()
+        self._inbox = nc.new_inbox()
+        self._consumer = ""
+        self._subscription: Any = None
+        self._requested = 0
+        self._answered = 0
+        self._received = 0
+        self.exhausted = False
 
-    async def put(self, message: Msg) -> None:
-        self._items.append(message)
+    async def __aenter__(self) -> _StreamReader:
+        self._subscription = await self._nc.subscribe(self._inbox, cb=self._receive)
+        info = await self._js.add_consumer(
+            self._stream,
+            ConsumerConfig(
+                filter_subjects=self._filters,
+                deliver_policy=DeliverPolicy.ALL,
+                ack_policy=AckPolicy.NONE,
+                inactive_threshold=300,
+                mem_storage=True,
+            ),
+        )
+        self._consumer = info.name or ""
+        await self._request()
+        await self._request()
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self._subscription.unsubscribe()
+        with contextlib.suppress(NotFoundError, nats.errors.Error):
+            await self._js.delete_consumer(self._stream, self._consumer)
+
+    async def _request(self) -> None:
+        self._requested += 1
+        await self._nc.publish(
+            f"$JS.API.CONSUMER.MSG.NEXT.{self._stream}.{self._consumer}",
+            orjson.dumps({"batch": self._batch, "no_wait": True}),
+            reply=self._inbox,
+        )
+
+    async def _receive(self, message: Msg) -> None:
+        status = message.headers.get("Status") if message.headers else None
+        if status is None:
+            self._items.append(message)
+            self._received += 1
+            if self._received == self._batch:
+                self._received = 0
+                self._answered += 1
+        elif status in ("404", "408"):  # nothing more now: the request ends early
+            self._received = 0
+            self._answered += 1
+            self.exhausted = True
+        else:
+            description = message.headers.get("Description", "") if message.headers else ""
+            raise nats.errors.Error(f"reading {self._stream}: {status} {description}")
         self._ready.set()
-        if len(self._items) >= self._limit:
-            self._room.clear()
-            await self._room.wait()
 
-    async def take(self) -> list[Msg]:
-        await self._ready.wait()
+    async def take(self, timeout: float = 30.0) -> list[Msg]:
+        """The messages received since the last call (at least one, unless exhausted)."""
+        while not self._items and not (self.exhausted and self._answered == self._requested):
+            self._ready.clear()
+            await asyncio.wait_for(self._ready.wait(), timeout)
         items, self._items = self._items, []
-        self._ready.clear()
-        self._room.set()
+        if not self.exhausted and self._requested - self._answered < 2:
+            await self._request()
         return items
 
 

@@ -6,11 +6,13 @@ import asyncio
 from datetime import date
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from jinguo_registry.bootstrap import handlers_for
 from jinguo_registry.handlers.commands import IssueCertificate, RecordHomeVisit
 from jinguo_shared.envelope import RecordedEvent
+from jinguo_shared.projections import host
 from jinguo_shared.projections.batch import ProjectionBatch
 from jinguo_shared.runtime import EmbeddedNats, ServiceRuntime
 
@@ -52,7 +54,13 @@ async def test_a_read_after_a_position_sees_the_write(handlers, registry) -> Non
     assert len((await snapshot(registry, "certificates"))["certificates"]) == 2
 
 
-async def test_a_replay_yields_exactly_the_live_tables(handlers, registry) -> None:
+@pytest.mark.parametrize("reading", ["one request", "many small requests and chunks"])
+async def test_a_replay_yields_exactly_the_live_tables(
+    handlers, registry, reading: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if reading != "one request":
+        monkeypatch.setattr(host, "REBUILD_READ_BATCH", 3)
+        monkeypatch.setattr(host, "REBUILD_CHUNK", 7)
     position = await register_some(handlers, 0, 30)
     names = ["worker_directory", "certificates", "area_reports", "community_directory"]
     await registry.projections.wait_for(position, names, 10)
