@@ -62,6 +62,7 @@ class CommandExecutor:
         self._engine = engine
         self._store = store
         self._max_attempts = max_attempts
+        self._save_statement: Any = None
 
     async def execute(
         self,
@@ -178,20 +179,21 @@ class CommandExecutor:
     ) -> None:
         """Decision state and idempotency record in one transaction; the state never goes back."""
         assert aggregate.state is not None
-        dialect = self._engine.dialect.name
-        statement = insert_for(dialect, aggregate_states).values(
-            aggregate_type=aggregate.aggregate_type,
-            aggregate_id=aggregate.id,
-            version=aggregate.version,
-            state=aggregate.state.model_dump(mode="json"),
-        )
-        statement = statement.on_conflict_do_update(
-            index_elements=["aggregate_type", "aggregate_id"],
-            set_={"version": statement.excluded.version, "state": statement.excluded.state},
-            where=aggregate_states.c.version < statement.excluded.version,
-        )
+        if self._save_statement is None:
+            insert = insert_for(self._engine, aggregate_states)
+            self._save_statement = insert.on_conflict_do_update(
+                index_elements=["aggregate_type", "aggregate_id"],
+                set_={"version": insert.excluded.version, "state": insert.excluded.state},
+                where=aggregate_states.c.version < insert.excluded.version,
+            )
+        row = {
+            "aggregate_type": aggregate.aggregate_type,
+            "aggregate_id": aggregate.id,
+            "version": aggregate.version,
+            "state": aggregate.state.model_dump(mode="json"),
+        }
         async with writing(self._engine) as connection:
-            await connection.execute(statement)
+            await connection.execute(self._save_statement, [row])
             if idempotency is not None:
                 await self._remember(connection, idempotency, result)
 

@@ -149,18 +149,17 @@ class ProjectionBatch:
     ) -> None:
         table = writes.table
         keys = writes.key_columns
-        statement: Any
-        if kind == UPSERT:
-            statement = insert_for(self._dialect, table)
-            others = [name for name in shape if name not in keys]
-            if others:
-                statement = statement.on_conflict_do_update(
+
+        def statement() -> Any:
+            if kind == UPSERT:
+                insert = insert_for(self._dialect, table)
+                others = [name for name in shape if name not in keys]
+                if not others:
+                    return insert.on_conflict_do_nothing()
+                return insert.on_conflict_do_update(
                     index_elements=list(keys),
-                    set_={name: statement.excluded[name] for name in others},
+                    set_={name: insert.excluded[name] for name in others},
                 )
-            else:
-                statement = statement.on_conflict_do_nothing()
-        else:
             condition = and_(*(table.c[k] == bindparam(k) for k in keys))
             if kind == UPDATE:
                 values = {
@@ -168,9 +167,9 @@ class ProjectionBatch:
                     for name in shape
                     if name not in keys
                 }
-                statement = update(table).where(condition).values(values)
-            else:
-                statement = delete(table).where(condition)
+                return update(table).where(condition).values(values)
+            return delete(table).where(condition)
+
         await _execute_many(connection, writes, statement, kind, shape, rows)
 
     async def _flush_counters(
@@ -181,15 +180,18 @@ class ProjectionBatch:
         for row in rows:
             by_shape.setdefault(tuple(sorted(row)), []).append(row)
         for shape, group in by_shape.items():
-            statement = insert_for(self._dialect, table)
-            statement = statement.on_conflict_do_update(
-                index_elements=list(writes.key_columns),
-                set_={
-                    name: table.c[name] + statement.excluded[name]
-                    for name in shape
-                    if name not in writes.key_columns
-                },
-            )
+
+            def statement(shape: tuple[str, ...] = shape) -> Any:
+                insert = insert_for(self._dialect, table)
+                return insert.on_conflict_do_update(
+                    index_elements=list(writes.key_columns),
+                    set_={
+                        name: table.c[name] + insert.excluded[name]
+                        for name in shape
+                        if name not in writes.key_columns
+                    },
+                )
+
             await _execute_many(connection, writes, statement, "increment", shape, group)
 
 
@@ -199,12 +201,12 @@ _compiled: dict[tuple[str, str, str, tuple[str, ...]], tuple[str, list[str]]] = 
 async def _execute_many(
     connection: AsyncConnection,
     writes: _TableWrites,
-    statement: Any,
+    statement: Callable[[], Any],
     kind: str,
     shape: tuple[str, ...],
     rows: list[Row],
 ) -> None:
-    """Compile once per shape, then hand plain tuples to the driver's executemany.
+    """Build and compile once per shape, then hand plain tuples to the driver's executemany.
 
     SQLAlchemy's per-row parameter processing costs more than the database's work here
     (rebuilds write millions of rows), so JSON columns are serialised here instead.
@@ -213,7 +215,7 @@ async def _execute_many(
     key = (dialect.name, writes.table.name, kind, shape)
     cached = _compiled.get(key)
     if cached is None:
-        compiled = statement.compile(
+        compiled = statement().compile(
             dialect=dialect, column_keys=list(shape) if kind in (UPSERT, "increment") else None
         )
         columns = {f"v_{name}": name for name in shape} if kind == UPDATE else {}

@@ -104,6 +104,7 @@ class ProjectionHost:
             description="events matching a projection's filter not yet applied",
         )
         self.backoff_base = 0.1
+        self._advance_statement: Any = None
 
     def _observe_lag(self, _options: CallbackOptions) -> Iterable[Observation]:
         for (projection, stream), lag in list(self.lag.items()):
@@ -397,14 +398,15 @@ class ProjectionHost:
         """Move checkpoints forward (never back: a late, redelivered batch changes nothing)."""
         if not positions:
             return
-        statement = insert_for(self.dialect, projection_checkpoints)
-        statement = statement.on_conflict_do_update(
-            index_elements=["projection", "generation", "stream"],
-            set_={"last_seq": statement.excluded.last_seq},
-            where=projection_checkpoints.c.last_seq < statement.excluded.last_seq,
-        )
+        if self._advance_statement is None:
+            insert = insert_for(self.dialect, projection_checkpoints)
+            self._advance_statement = insert.on_conflict_do_update(
+                index_elements=["projection", "generation", "stream"],
+                set_={"last_seq": insert.excluded.last_seq},
+                where=projection_checkpoints.c.last_seq < insert.excluded.last_seq,
+            )
         await connection.execute(
-            statement,
+            self._advance_statement,
             [
                 {
                     "projection": p.name,
