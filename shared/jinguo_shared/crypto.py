@@ -86,6 +86,15 @@ class PiiVault:
         missing = {s for s in wanted if s not in self._cache}
         if not missing:
             return
+        if create:
+            # most people sealed for with create=True are new: try the insert first and read
+            # back only the keys that were already there
+            new_keys = await self._create(missing)
+            for subject_id, key in new_keys.items():
+                self._remember(subject_id, key)
+            missing -= new_keys.keys()
+            if not missing:
+                return
         async with self._engine.connect() as connection:
             rows = await connection.execute(
                 select(pii_keys.c.subject_id, pii_keys.c.wrapped_key).where(
@@ -94,10 +103,10 @@ class PiiVault:
             )
             for subject_id, wrapped in rows:
                 self._remember(subject_id, self._unwrap(subject_id, wrapped))
-                missing.discard(subject_id)
-        if not (create and missing):
-            return
-        new_keys = {subject_id: AESGCM.generate_key(256) for subject_id in missing}
+
+    async def _create(self, subject_ids: set[str]) -> dict[str, bytes]:
+        """New keys for these people; those who already had one keep theirs (left out)."""
+        new_keys = {subject_id: AESGCM.generate_key(256) for subject_id in subject_ids}
         records = []
         for subject_id, key in new_keys.items():
             nonce = secrets.token_bytes(12)
@@ -107,11 +116,15 @@ class PiiVault:
             result = await connection.execute(
                 insert_for(self._engine, pii_keys).on_conflict_do_nothing(), records
             )
-        if result.rowcount == len(records):
-            for subject_id, key in new_keys.items():
-                self._remember(subject_id, key)
-        else:  # a concurrent writer won some inserts: take the stored keys
-            await self.prepare(missing, create=False)
+            if result.rowcount == len(records):
+                return new_keys
+            stored = await connection.execute(
+                select(pii_keys.c.subject_id, pii_keys.c.wrapped_key).where(
+                    pii_keys.c.subject_id.in_(subject_ids)
+                )
+            )
+            kept = {s: w for s, w in stored}
+        return {s: key for s, key in new_keys.items() if self._unwrap(s, kept[s]) == key}
 
     def seal(self, subject_id: str, plaintext: str) -> str:
         key = self._cache[subject_id]
