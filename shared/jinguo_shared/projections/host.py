@@ -548,19 +548,21 @@ class ProjectionHost:
             try:
                 while not finished:
                     batches = {p.name: ProjectionBatch(self.dialect) for p in projections}
-                    parked: list[dict[str, Any]] = []
+                    failed: set[str] = set()
+                    items: list[tuple[int, str, bytes]] = []
                     chunk_last = 0
-                    count = 0
-                    while count < REBUILD_CHUNK and not finished:
+                    while len(items) < REBUILD_CHUNK and not finished:
                         messages = await reader.take()
                         finished = not messages
                         for message in messages:
                             subject = message.subject
                             seq, pending = _sequence_and_pending(message.reply)
-                            if done == 0 and count == 0:
+                            if done == 0 and not items:
                                 total = pending + 1  # only what the filters match
                             event: RecordedEvent | None = None
                             for projection in router.projections_for(subject):
+                                if projection.name in failed:
+                                    continue
                                 try:
                                     if event is None:
                                         event = decode(
@@ -570,13 +572,11 @@ class ProjectionHost:
                                         finished = True
                                         break
                                     projection.apply(event, batches[projection.name])
-                                except Exception as error:  # parked as in live mode; it goes on
-                                    parked.append(
-                                        _dead_letter(projection, stream, seq, subject, error, 1)
-                                    )
+                                except Exception:
+                                    failed.add(projection.name)
                             if finished:
                                 break
-                            count += 1
+                            items.append((seq, subject, message.data))
                             chunk_last = seq
                             if seq >= target:
                                 finished = True
@@ -586,9 +586,19 @@ class ProjectionHost:
                     if writing_chunk is not None:
                         await writing_chunk
                     writing_chunk = asyncio.create_task(
-                        self._write_chunk(projections, batches, parked, stream, chunk_last)
+                        self._write_chunk(
+                            [p for p in projections if p.name not in failed],
+                            batches,
+                            stream,
+                            chunk_last,
+                        )
                     )
-                    done += count
+                    if failed:
+                        await writing_chunk
+                        for projection in projections:
+                            if projection.name in failed:
+                                await self._isolate(projection, router, stream, items)
+                    done += len(items)
                     if progress is not None:
                         progress(stream, done, total)
                 assert writing_chunk is not None
@@ -602,17 +612,32 @@ class ProjectionHost:
         self,
         projections: list[Projection],
         batches: dict[str, ProjectionBatch],
-        parked: list[dict[str, Any]],
         stream: str,
         last: int,
     ) -> None:
         async with writing(self._engine) as connection:
-            if parked:
-                await connection.execute(dead_letters.insert(), parked)
             for projection in projections:
                 await batches[projection.name].flush(connection)
             if last:
                 await self._advance(connection, stream, [(p, last) for p in projections])
+
+    async def _isolate(
+        self,
+        projection: Projection,
+        router: _Router,
+        stream: str,
+        items: Sequence[tuple[int, str, bytes]],
+    ) -> None:
+        """A rebuild chunk failed for this projection: drop what it staged and apply the chunk
+        event by event, as live mode does, so the failing events are parked and no half of
+        one stays behind."""
+        log.warning("rebuilding %s: a chunk failed; applying it event by event", projection.name)
+        for item in items:
+            if projection in router.projections_for(item[1]):
+                await self._apply_alone(projection, stream, item)
+        if items:
+            async with writing(self._engine) as connection:
+                await self._advance(connection, stream, [(projection, items[-1][0])])
 
     async def _switch(self, projection: Projection, *, as_of: bool) -> None:
         """Activate the new generation, keep the one before it, drop anything older."""

@@ -123,6 +123,42 @@ async def test_a_poison_event_is_parked_and_the_projection_goes_on(
     assert sorted(v[3] for v in visits) == ["after", "before", "poison"]
 
 
+async def test_a_rebuild_parks_a_poison_event_and_keeps_none_of_its_writes(
+    handlers, registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    position = await register_some(handlers, 0, 6)
+    worker = await handlers.register_worker(worker_command(40), context("w40"))
+    for visitor in ("before", "poison", "after"):
+        result = await handlers.record_home_visit(
+            worker.aggregate_id,
+            RecordHomeVisit(visited_on=date(2026, 11, 1), visitor=visitor, notes="n"),
+            context(f"visit-{visitor}"),
+        )
+    position = result.position
+    await registry.projections.wait_for(position, ["worker_directory"], 10)
+    live = await snapshot(registry, "worker_directory")
+    directory = type(registry.projections.active("worker_directory"))
+    original = directory._handlers["HomeVisitRecorded"]
+
+    def half_then_explode(self: Any, event: Any, at: RecordedEvent, batch: ProjectionBatch) -> None:
+        original(self, event, at, batch)  # stages the visit row ...
+        if event.visitor == "poison":
+            raise ValueError("cannot project this visit")  # ... then fails
+
+    monkeypatch.setitem(directory._handlers, "HomeVisitRecorded", half_then_explode)
+    monkeypatch.setattr(registry.projections, "backoff_base", 0.01)
+    await registry.projections.rebuild("worker_directory", "certificates")
+    rebuilt = await snapshot(registry, "worker_directory")
+    assert sorted(v[3] for v in rebuilt["home_visits"]) == ["after", "before"]
+    assert rebuilt["workers"] == live["workers"]
+    [parked] = await registry.projections.parked("worker_directory")
+    assert (parked["event_type"], parked["seq"]) == (
+        "HomeVisitRecorded",
+        int(position.split(":")[1]) - 1,
+    )
+    assert await registry.projections.parked("certificates") == []
+
+
 async def test_a_projector_killed_between_commit_and_ack_applies_nothing_twice(
     open_registry, handlers, registry
 ) -> None:
