@@ -21,40 +21,53 @@ from sqlalchemy import (
     event,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.util.concurrency import await_
+
+from jinguo_shared import sqlite_inline
 
 
 def make_engine(url: str) -> AsyncEngine:
-    if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+    if not url.startswith("sqlite"):
+        return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    database = make_url(url).database
+    if not database or database == ":memory:":
+        raise ValueError(f"SQLite needs a file: {url}")
+    engine = create_async_engine(url, async_creator=sqlite_inline.connector(database))
 
-        @event.listens_for(engine.sync_engine, "connect")
-        def _pragmas(dbapi_connection: Any, _record: Any) -> None:
-            cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.execute("PRAGMA busy_timeout=30000")
-            cursor.close()
+    @event.listens_for(engine.sync_engine, "begin")
+    def _begin(connection: Any) -> None:
+        raw = connection.connection.driver_connection.raw
+        if connection.get_execution_options().get(_WRITE):
+            sqlite_inline.begin_immediate(raw, await_)
+        else:
+            raw.execute("BEGIN")
 
-        return engine
-    return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+    return engine
 
 
+_WRITE = "jinguo_write"
 _sqlite_writers: dict[int, asyncio.Lock] = {}
 
 
 @contextlib.asynccontextmanager
 async def writing(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
-    """A write transaction. SQLite allows one writer and makes the others sleep and retry
-    (1, 2, 5 … 100 ms); queueing this process's writers on a lock instead keeps command
-    latency at the cost of the transactions themselves."""
+    """A write transaction.
+
+    SQLite has one writer at a time: this process's writers queue on a lock, and the first
+    takes the database's write lock (`BEGIN IMMEDIATE`) without blocking the event loop, should
+    another process (a replay, say) hold it.
+    """
     if engine.dialect.name != "sqlite":
         async with engine.begin() as connection:
             yield connection
         return
     lock = _sqlite_writers.setdefault(id(engine.sync_engine), asyncio.Lock())
-    async with lock, engine.begin() as connection:
-        yield connection
+    async with lock, engine.connect() as connection:
+        await connection.execution_options(**{_WRITE: True})
+        async with connection.begin():
+            yield connection
 
 
 def insert_for(engine_or_dialect: AsyncEngine | str, table: Table) -> Any:

@@ -1,0 +1,70 @@
+"""SQLite runs on the event loop's thread: waiting for another process's write lock must not
+stop the loop, and must end in the write once the lock is free."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+
+from jinguo_shared.db import make_engine, writing
+
+
+async def test_a_writer_waits_for_another_process_without_blocking_the_loop(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "service.db"
+    engine = make_engine(f"sqlite+aiosqlite:///{path}")
+    try:
+        async with writing(engine) as connection:
+            await connection.execute(text("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)"))
+        other_process = sqlite3.connect(path, isolation_level=None)
+        other_process.execute("BEGIN IMMEDIATE")
+        other_process.execute("INSERT INTO notes VALUES (1, 'from the replay')")
+
+        async def write() -> None:
+            async with writing(engine) as connection:
+                await connection.execute(text("INSERT INTO notes VALUES (2, 'from a command')"))
+
+        writer = asyncio.create_task(write())
+        ticks = 0
+        while ticks < 20:  # the loop keeps running while the writer waits
+            await asyncio.sleep(0.005)
+            ticks += 1
+        assert not writer.done()
+        async with engine.connect() as connection:  # and readers are not held up
+            assert (await connection.execute(text("SELECT count(*) FROM notes"))).scalar() == 0
+
+        other_process.execute("COMMIT")
+        await asyncio.wait_for(writer, 10)
+        async with engine.connect() as connection:
+            rows = (await connection.execute(text("SELECT id FROM notes ORDER BY id"))).all()
+        assert [r.id for r in rows] == [1, 2]
+        other_process.close()
+    finally:
+        await engine.dispose()
+
+
+async def test_a_failed_write_leaves_nothing_behind(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'service.db'}")
+    try:
+        async with writing(engine) as connection:
+            await connection.execute(text("CREATE TABLE notes (id INTEGER PRIMARY KEY)"))
+
+        async def twice() -> None:
+            async with writing(engine) as connection:
+                await connection.execute(text("INSERT INTO notes VALUES (1)"))
+                await connection.execute(text("INSERT INTO notes VALUES (1)"))
+
+        with pytest.raises(IntegrityError, match="UNIQUE"):
+            await twice()
+        async with engine.connect() as connection:
+            assert (await connection.execute(text("SELECT count(*) FROM notes"))).scalar() == 0
+        async with writing(engine) as connection:  # and the next writer gets the lock
+            await connection.execute(text("INSERT INTO notes VALUES (1)"))
+    finally:
+        await engine.dispose()
