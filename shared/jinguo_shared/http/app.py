@@ -10,7 +10,7 @@ from sqlalchemy import text
 
 from jinguo_shared.http.problems import install_problem_handlers
 from jinguo_shared.runtime import ServiceRuntime
-from jinguo_shared.telemetry import trace_requests
+from jinguo_shared.telemetry import TraceRequests
 
 READY_LAG_LIMIT = 10_000
 
@@ -29,7 +29,7 @@ def service_app(
     )
     app.state.runtime = runtime
     install_problem_handlers(app)
-    app.middleware("http")(trace_requests)
+    app.add_middleware(TraceRequests)
     app.include_router(router)
 
     @app.get("/health/live", include_in_schema=False)

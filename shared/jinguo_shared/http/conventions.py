@@ -48,7 +48,7 @@ def decode_cursor(cursor: str) -> list[Any]:
     return values
 
 
-def idempotency_key(
+async def idempotency_key(
     key: str | None = Header(
         default=None,
         alias="Idempotency-Key",
@@ -64,7 +64,7 @@ def accepted(result: CommandResult, response: Response) -> Accepted:
     return Accepted(id=result.aggregate_id, position=result.position)
 
 
-def read_after(
+async def read_after(
     after: str | None = Query(
         default=None,
         description="A position a command returned (e.g. REGISTRY:42): wait until it is visible.",
