@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -207,9 +207,7 @@ class CommandExecutor:
     async def _reload_pair(
         self, one: AggregateT, two: OtherT, context: CommandContext
     ) -> tuple[AggregateT, OtherT, CommandResult | None]:
-        histories = [
-            await self._store.load(a.aggregate_type, a.id) for a in (one, two)
-        ]
+        histories = [await self._store.load(a.aggregate_type, a.id) for a in (one, two)]
         fresh_one = type(one).from_history(
             one.id, [e.payload for e in histories[0]], histories[0][-1].seq if histories[0] else 0
         )
@@ -237,14 +235,16 @@ class CommandExecutor:
 
     async def _save_all(
         self,
-        aggregates: list[Aggregate[Any]],
+        aggregates: Sequence[Aggregate[Any]],
         idempotency: IdempotencyKey | None,
         result: CommandResult,
     ) -> None:
-        for index, aggregate in enumerate(aggregates):
+        remembered = idempotency is None
+        for aggregate in aggregates:
             if aggregate.state is not None:
-                await self._save(aggregate, idempotency if index == 0 else None, result)
-        if not aggregates and idempotency is not None:
+                await self._save(aggregate, None if remembered else idempotency, result)
+                remembered = True
+        if not remembered and idempotency is not None:
             async with writing(self._engine) as connection:
                 await self._remember(connection, idempotency, result)
 

@@ -147,7 +147,7 @@ class EventStore:
             }
             await self._vault.prepare(subjects, create=True)
         sealer = self._vault.seal if self._vault is not None else None
-        messages = []
+        messages: list[tuple[str, bytes, dict[str, str]]] = []
         index = 0
         for write in writes:
             first = len(messages)

@@ -111,6 +111,7 @@ class ReactionRunner:
         self.backoff_base = backoff_base
         self._catalogue = catalogue
         self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = False
 
     def durable_name(self, policy: Policy) -> str:
         return f"{self.service}_policy_{policy.name}".lower()
@@ -122,20 +123,26 @@ class ReactionRunner:
             )
 
     async def stop(self) -> None:
+        """Cancel the policies; a reaction cut short was not acknowledged and comes again.
+        nats-py may swallow a cancellation inside a request, hence the flag and the bound."""
+        self._stopping = True
         for task in self._tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=5)
         self._tasks.clear()
 
     async def _follow(self, policy: Policy) -> None:
         delay = self.backoff_base
-        while True:
+        while not self._stopping:
             try:
                 await self._consume(policy)
             except asyncio.CancelledError:
                 raise
+            except NotFoundError as missing:
+                # the other service has not created its stream yet: wait for it
+                log.info("policy %s waits: %s", policy.name, missing.description)
             except Exception:
-                # e.g. the other service's stream does not exist yet: wait for it
                 log.warning("policy %s stopped; restarting", policy.name, exc_info=True)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
@@ -160,12 +167,14 @@ class ReactionRunner:
             await self._js.add_consumer(stream, config)
         subscription = await self._js.pull_subscribe_bind(durable, stream=stream)
         try:
-            while True:
+            while not self._stopping:
                 try:
                     messages = await subscription.fetch(16, timeout=1.0)
                 except (nats.errors.TimeoutError, TimeoutError):
                     continue
                 for message in messages:
+                    if self._stopping:
+                        return
                     await self.handle(policy, stream, message)
         finally:
             with contextlib.suppress(Exception):

@@ -10,8 +10,8 @@ from pydantic import AfterValidator
 
 OCCUPATION_CODE_SYSTEM: Final = "GB/T 6565-2015"
 PROVINCES: Final = frozenset(
-    "11 12 13 14 15 21 22 23 31 32 33 34 35 36 37 41 42 43 44 45 46 50 51 52 53 54 61 62 63 64"
-    " 65 71 81 82".split()
+    "11 12 13 14 15 21 22 23 31 32 33 34 35 36 37 41 42 43 44 45 46 50 51 52 53 54 61 62 63"
+    " 64 65 71 81 82".split()
 )
 _OCCUPATION = re.compile(r"^[1-8]-\d{2}-\d{2}-\d{2}$")
 _CREDIT = re.compile(r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$")

@@ -78,7 +78,9 @@ class Course(Aggregate[CourseState]):
             case TraineeWithdrewV1():
                 return _change(state, event.worker_id, status="withdrawn")
             case TrainingCompletedV1():
-                return _change(state, event.worker_id, status="passed" if event.passed else "failed")
+                return _change(
+                    state, event.worker_id, status="passed" if event.passed else "failed"
+                )
             case CertificateAwardedV1():
                 return _change(state, event.worker_id, certificate_no=event.certificate_no)
             case TrainingSubsidyGrantedV1():
@@ -192,7 +194,9 @@ class Course(Aggregate[CourseState]):
             )
         )
 
-    def award_certificate(self, *, worker_id: str, certificate_no: str, level: int, on: date) -> None:
+    def award_certificate(
+        self, *, worker_id: str, certificate_no: str, level: int, on: date
+    ) -> None:
         state, trainee = self._trainee(worker_id)
         if trainee.certificate_no is not None:
             return

@@ -6,8 +6,8 @@ from pydantic import Field
 
 from jinguo_contracts.base import EventContract
 from jinguo_contracts.employment import (
-    EmployerReinstatedV1,
     EmployerRegisteredV1,
+    EmployerReinstatedV1,
     EmployerSuspendedV1,
 )
 from jinguo_shared.domain import Aggregate, AggregateState, AlreadyExistsError

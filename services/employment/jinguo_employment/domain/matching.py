@@ -87,7 +87,9 @@ def assess(
     elif any(c[:7] == code[:7] for c in seeker.occupation_codes):
         score += OCCUPATION_GROUP_WANTED
         if explain:
-            reasons.append(f"wants an occupation in group {code[:7]} (+{OCCUPATION_GROUP_WANTED:g})")
+            reasons.append(
+                f"wants an occupation in group {code[:7]} (+{OCCUPATION_GROUP_WANTED:g})"
+            )
     level = seeker.vocational.get(code)
     if level is not None:
         points = CERTIFICATE_HELD + (5 - level) * 2
@@ -134,9 +136,7 @@ def rank(post: PostProfile, seekers: list[Seeker], today: date, limit: int) -> l
     """The best `limit` seekers, highest score first (ties by worker id, so the order is
     stable); reasons are worked out for those only."""
     scored = [
-        (assess(post, seeker, today)[0], seeker)
-        for seeker in seekers
-        if qualifies(post, seeker)
+        (assess(post, seeker, today)[0], seeker) for seeker in seekers if qualifies(post, seeker)
     ]
     scored.sort(key=lambda pair: (-pair[0], pair[1].worker_id))
     matches = []

@@ -135,9 +135,7 @@ class WorkerRecord(Aggregate[WorkerRecordState]):
             )
         )
 
-    def follow_up(
-        self, *, placement_id: str, month: int, still_employed: bool, on: date
-    ) -> None:
+    def follow_up(self, *, placement_id: str, month: int, still_employed: bool, on: date) -> None:
         placement = self._placement(placement_id)
         if month not in FOLLOW_UP_MONTHS:
             raise InvalidCommandError("follow-ups are at 3, 6 or 12 months", field="month")
@@ -157,7 +155,7 @@ class WorkerRecord(Aggregate[WorkerRecordState]):
             PlacementFollowedUpV1(
                 worker_id=self.id,
                 placement_id=placement_id,
-                month=month,  # type: ignore[arg-type]
+                month=month,
                 still_employed=still_employed,
                 followed_up_on=on,
                 area_code=placement.area_code,
@@ -177,7 +175,7 @@ class WorkerRecord(Aggregate[WorkerRecordState]):
             PlacementEndedV1(
                 worker_id=self.id,
                 placement_id=placement_id,
-                reason=reason,  # type: ignore[arg-type]
+                reason=reason,
                 ended_on=ended_on,
                 hours_type=placement.hours_type,
                 area_code=placement.area_code,

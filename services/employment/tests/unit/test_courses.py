@@ -41,7 +41,11 @@ def course(*events: EventContract, seats: int = 2, subsidy: int = 1200) -> Cours
 
 def enrolled(worker: str, taken: int = 1) -> TraineeEnrolledV1:
     return TraineeEnrolledV1(
-        course_id="c1", worker_id=worker, seats_taken=taken, gender="female", area_code="110101001001"
+        course_id="c1",
+        worker_id=worker,
+        seats_taken=taken,
+        gender="female",
+        area_code="110101001001",
     )
 
 
@@ -71,7 +75,8 @@ def test_a_withdrawal_frees_a_seat_and_enrolling_twice_records_once() -> None:
     c.enrol(worker_id="w3", gender="female", area_code="110101001002", today=TODAY)
     assert [type(e) for e in c.pending] == [TraineeWithdrewV1, TraineeEnrolledV1]
     enrolment = c.pending[1]
-    assert isinstance(enrolment, TraineeEnrolledV1) and enrolment.seats_taken == 2
+    assert isinstance(enrolment, TraineeEnrolledV1)
+    assert enrolment.seats_taken == 2
 
 
 def test_no_enrolment_after_the_course_ended() -> None:
@@ -93,7 +98,8 @@ def test_the_subsidy_is_granted_once_per_trainee_and_course() -> None:
     c.grant_subsidy(worker_id="w1", on=date(2026, 11, 5))
     c.grant_subsidy(worker_id="w1", on=date(2026, 11, 6))
     [granted] = c.pending
-    assert isinstance(granted, TrainingSubsidyGrantedV1) and granted.amount == 1200
+    assert isinstance(granted, TrainingSubsidyGrantedV1)
+    assert granted.amount == 1200
     again = course(
         enrolled("w1"),
         completed("w1"),

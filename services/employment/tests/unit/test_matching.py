@@ -61,7 +61,8 @@ def test_closer_priority_long_unemployed_seekers_rank_higher() -> None:
         limit=3,
     )
     assert [m.worker_id for m in ranked] == ["priority", "long", "near"]
-    assert ranked[0].priority and ranked[0].reasons
+    assert ranked[0].priority
+    assert ranked[0].reasons
 
 
 def test_a_certificate_requirement_excludes_the_uncertified() -> None:

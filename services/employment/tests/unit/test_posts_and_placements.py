@@ -41,7 +41,10 @@ TODAY = date(2026, 11, 1)
 
 def employer(*events: EventContract) -> Employer:
     registered = EmployerRegisteredV1(
-        employer_id="e1", name="东四社区养老驿站", credit_code="91110101MA00000000", area_code="110101"
+        employer_id="e1",
+        name="东四社区养老驿站",
+        credit_code="91110101MA00000000",
+        area_code="110101",
     )
     return Employer.from_history("e1", [registered, *events], version=1 + len(events))
 
@@ -107,7 +110,8 @@ def test_the_same_violation_suspends_an_employer_once() -> None:
     e.suspend(reason="同工同酬", inspection_id="i1")
     e.suspend(reason="同工同酬", inspection_id="i1")
     assert [type(x) for x in e.pending] == [EmployerSuspendedV1]
-    assert e.state is not None and e.state.suspended
+    assert e.state is not None
+    assert e.state.suspended
 
 
 def test_an_employer_stays_suspended_until_every_violation_is_rectified() -> None:
@@ -119,7 +123,8 @@ def test_an_employer_stays_suspended_until_every_violation_is_rectified() -> Non
     [first] = e.pending
     assert isinstance(first, EmployerReinstatedV1)
     assert first.still_suspended_by == ["i2"]
-    assert e.state is not None and e.state.suspended
+    assert e.state is not None
+    assert e.state.suspended
     e.reinstate(reason="rectified", inspection_id="i1")  # redelivered: nothing new
     e.reinstate(reason="rectified", inspection_id="i2")
     assert len(e.pending) == 2
@@ -159,7 +164,8 @@ def test_filling_records_the_post_and_the_workers_side_together() -> None:
     fill(p, r)
     [filled] = p.pending
     [start] = r.pending
-    assert isinstance(filled, PostFilledV1) and isinstance(start, PlacementStartedV1)
+    assert isinstance(filled, PostFilledV1)
+    assert isinstance(start, PlacementStartedV1)
     assert (filled.placement_id, filled.openings_left) == (start.placement_id, 1)
     assert filled.employer_name == "东四社区养老驿站"
 
@@ -213,14 +219,16 @@ def test_a_priority_worker_fills_public_welfare_without_an_override() -> None:
     p = post(kind="public_welfare")
     fill(p, record("w1"), worker_is_priority=True, waiting_priority_candidates=["w7"])
     [filled] = p.pending
-    assert isinstance(filled, PostFilledV1) and filled.override_reason is None
+    assert isinstance(filled, PostFilledV1)
+    assert filled.override_reason is None
 
 
 def test_the_priority_rule_is_for_public_welfare_posts_only() -> None:
     p = post(kind="market")
     fill(p, record("w1"), waiting_priority_candidates=["w7"], override_reason="ignored")
     [filled] = p.pending
-    assert isinstance(filled, PostFilledV1) and filled.override_reason is None
+    assert isinstance(filled, PostFilledV1)
+    assert filled.override_reason is None
 
 
 def test_a_suspended_post_or_employer_cannot_be_filled() -> None:
