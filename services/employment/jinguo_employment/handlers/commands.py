@@ -213,6 +213,7 @@ class EmploymentHandlers:
             ctx,
             key,
         )
+        await self._queries.posts_seen(result.position)
         for post_id in await self._queries.employer_post_ids(employer_id, "open"):
             await self._executor.execute(
                 Post,
@@ -241,6 +242,7 @@ class EmploymentHandlers:
         )
         employer = await self._executor.load_cached(Employer, employer_id)
         if employer.state is not None and not employer.state.suspended:
+            await self._queries.posts_seen(result.position)
             for post_id in await self._queries.employer_post_ids(employer_id, "suspended"):
                 await self._executor.execute(
                     Post,

@@ -36,6 +36,11 @@ class EmploymentQueries:
         async with self._engine.connect() as connection:
             return [dict(row._mapping) for row in await connection.execute(query)]
 
+    async def posts_seen(self, position: str, timeout: float = 10.0) -> None:
+        """Wait until the post board has applied everything up to `position`, so that a list
+        of an employer's posts taken after it misses none published before."""
+        await self._host.wait_for(position, [PostBoard.name], timeout)
+
     # seekers -----------------------------------------------------------------------
 
     async def seeker(self, worker_id: str, today: date) -> Seeker | None:

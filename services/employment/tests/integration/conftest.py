@@ -6,7 +6,9 @@ from collections.abc import AsyncIterator, Callable, Coroutine
 from datetime import date
 from typing import Any
 
+import nats
 import pytest
+from nats.aio.client import Client as NatsClient
 
 from jinguo_contracts.base import EventContract
 from jinguo_contracts.registry import DesiredWork, WorkerCategoryAssessedV1, WorkerRegisteredV1
@@ -20,7 +22,7 @@ from jinguo_employment.handlers.commands import (
 )
 from jinguo_shared.envelope import CommandContext
 from jinguo_shared.eventstore import SERVICE_STREAMS, EventStore, ensure_stream
-from jinguo_shared.runtime import ServiceRuntime, open_runtime
+from jinguo_shared.runtime import EmbeddedNats, ServiceRuntime, open_runtime
 from jinguo_shared.settings import Settings
 
 Opener = Callable[..., Coroutine[Any, Any, ServiceRuntime]]
@@ -70,10 +72,18 @@ def context(command_id: str) -> CommandContext:
     return CommandContext(command_id=command_id, correlation_id=command_id, actor="test")
 
 
-async def publisher(runtime: ServiceRuntime, service: str) -> EventStore:
+@pytest.fixture
+async def outside(nats_server: EmbeddedNats) -> AsyncIterator[NatsClient]:
+    """A connection of another service's own, alive while the employment runtimes restart."""
+    nc = await nats.connect(nats_server.url)
+    yield nc
+    await nc.close()
+
+
+async def publisher(nc: NatsClient, service: str) -> EventStore:
     """Another service's event store, on the same NATS: tests publish its events for real."""
-    await ensure_stream(runtime.nc.jetstream(), SERVICE_STREAMS[service], 1)
-    return EventStore(runtime.nc, service, vault=None)
+    await ensure_stream(nc.jetstream(), SERVICE_STREAMS[service], 1)
+    return EventStore(nc, service, vault=None)
 
 
 async def publish(

@@ -28,9 +28,9 @@ START = date(2026, 11, 2)
 
 
 async def test_concurrent_fills_of_the_last_opening_place_exactly_one(
-    handlers, employment: ServiceRuntime
+    outside, handlers, employment: ServiceRuntime
 ) -> None:
-    registry = await publisher(employment, "registry")
+    registry = await publisher(outside, "registry")
     workers = [f"w-last-{n}" for n in range(6)]
     positions = [await register_worker(registry, w) for w in workers]
     _, post_id, post_position = await employer_and_post(handlers, openings=1)
@@ -52,9 +52,9 @@ async def test_concurrent_fills_of_the_last_opening_place_exactly_one(
 
 
 async def test_concurrent_full_time_placements_of_one_worker_keep_one(
-    handlers, employment: ServiceRuntime
+    outside, handlers, employment: ServiceRuntime
 ) -> None:
-    registry = await publisher(employment, "registry")
+    registry = await publisher(outside, "registry")
     position = await register_worker(registry, "w-busy")
     posts = []
     for n in range(4):
@@ -83,9 +83,9 @@ async def test_concurrent_full_time_placements_of_one_worker_keep_one(
 
 
 async def test_a_retried_fill_appends_once_and_answers_the_same(
-    handlers, employment: ServiceRuntime
+    outside, handlers, employment: ServiceRuntime
 ) -> None:
-    registry = await publisher(employment, "registry")
+    registry = await publisher(outside, "registry")
     position = await register_worker(registry, "w-retry")
     _, post_id, last = await employer_and_post(handlers, openings=2)
     await caught_up(employment, position, last)
@@ -98,9 +98,9 @@ async def test_a_retried_fill_appends_once_and_answers_the_same(
 
 
 async def test_a_public_welfare_post_waits_for_the_priority_candidate(
-    handlers, employment: ServiceRuntime
+    outside, handlers, employment: ServiceRuntime
 ) -> None:
-    registry = await publisher(employment, "registry")
+    registry = await publisher(outside, "registry")
     await register_worker(registry, "w-priority", priority=True)
     position = await register_worker(registry, "w-ordinary")
     _, post_id, last = await employer_and_post(handlers, kind="public_welfare")
@@ -121,16 +121,18 @@ async def test_a_public_welfare_post_waits_for_the_priority_candidate(
     assert filled.override_reason == "候选人已在别处就业"  # type: ignore[attr-defined]
 
 
-async def test_a_worker_unknown_to_the_pool_cannot_be_placed(handlers, employment) -> None:
+async def test_a_worker_unknown_to_the_pool_cannot_be_placed(outside, handlers, employment) -> None:
     _, post_id, _ = await employer_and_post(handlers)
     with pytest.raises(NotFoundError):
-        await handlers.fill_post(post_id, FillPost(worker_id="nobody", start_date=START), context("x"))
+        await handlers.fill_post(
+            post_id, FillPost(worker_id="nobody", start_date=START), context("x")
+        )
 
 
 async def test_the_subsidy_is_granted_once_however_often_it_is_asked(
-    handlers, employment: ServiceRuntime
+    outside, handlers, employment: ServiceRuntime
 ) -> None:
-    registry = await publisher(employment, "registry")
+    registry = await publisher(outside, "registry")
     position = await register_worker(registry, "w-trainee")
     course = await handlers.schedule_course(
         ScheduleCourse(
