@@ -140,12 +140,13 @@ class ReactionRunner:
             except asyncio.CancelledError:
                 raise
             except NotFoundError as missing:
-                # the other service has not created its stream yet: wait for it
-                log.info("policy %s waits: %s", policy.name, missing.description)
+                # the other service has not created its stream yet: wait for it, quietly
+                if delay == self.backoff_base:
+                    log.info("policy %s waits: %s", policy.name, missing.description)
             except Exception:
                 log.warning("policy %s stopped; restarting", policy.name, exc_info=True)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5.0)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
 
     async def _consume(self, policy: Policy) -> None:
         """The durable consumer remembers what was acknowledged across restarts; a new one
