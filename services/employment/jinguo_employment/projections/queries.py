@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, and_, or_, select
+import orjson
+from sqlalchemy import Select, String, and_, func, or_, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from jinguo_employment.domain.matching import PostProfile, Seeker
@@ -15,6 +17,12 @@ from jinguo_employment.projections.reports import EmploymentReports
 from jinguo_shared.projections.host import ProjectionHost
 
 Row = dict[str, Any]
+
+
+def _json(value: Any) -> Any:
+    """JSON columns read as text and parsed here: SQLAlchemy's per-row processing costs more
+    than the query when ranking thousands of candidates."""
+    return orjson.loads(value) if isinstance(value, str | bytes) else value
 
 
 def area_range(prefix: str) -> tuple[str, str]:
@@ -32,6 +40,10 @@ class EmploymentQueries:
         assert isinstance(projection, klass)
         return projection
 
+    async def _all(self, query: Select[Any]) -> list[Any]:
+        async with self._engine.connect() as connection:
+            return list((await connection.execute(query)).all())
+
     async def _rows(self, query: Select[Any]) -> list[Row]:
         async with self._engine.connect() as connection:
             return [dict(row._mapping) for row in await connection.execute(query)]
@@ -45,8 +57,16 @@ class EmploymentQueries:
 
     async def seeker(self, worker_id: str, today: date) -> Seeker | None:
         pool: SeekerPool = self._projection(SeekerPool)
+        table = pool.seekers
         seekers = await self._seekers(
-            select(pool.seekers).where(pool.seekers.c.worker_id == worker_id),
+            select(
+                table.c.worker_id,
+                table.c.area_code,
+                type_coerce(table.c.occupation_codes, String),
+                type_coerce(table.c.hours_types, String),
+                type_coerce(table.c.skills, String),
+                table.c.registered_on,
+            ).where(table.c.worker_id == worker_id, table.c.status != "erased"),
             pool,
             lambda t: t.c.worker_id == worker_id,
             today,
@@ -109,30 +129,32 @@ class EmploymentQueries:
     async def candidates(self, post: PostProfile, today: date) -> list[Seeker]:
         """Seekers who want the post's occupation or are certified in it, in the post's city,
         not erased, and (for a full-time post) not already employed full time: the SQL
-        prefilter; scoring happens in Python on what is left."""
+        prefilter; scoring happens in Python on what is left.
+
+        The occupation index leads (the city is compared on a substring, which no index
+        serves, so the planner cannot prefer the far less selective area index)."""
         pool: SeekerPool = self._projection(SeekerPool)
         seekers, occupations = pool.seekers, pool.occupations
-        low, high = area_range(post.area_code[:4])
+        wanting = select(occupations.c.worker_id).where(
+            occupations.c.occupation_code == post.occupation_code
+        )
 
         def among(table: Any) -> Any:
-            return table.c.worker_id.in_(
-                select(occupations.c.worker_id)
-                .join(seekers, seekers.c.worker_id == occupations.c.worker_id)
-                .where(
-                    occupations.c.occupation_code == post.occupation_code,
-                    seekers.c.area_code >= low,
-                    seekers.c.area_code < high,
-                    seekers.c.status != "erased",
-                )
-            )
+            return table.c.worker_id.in_(wanting)
 
         query = (
-            select(seekers)
+            select(
+                seekers.c.worker_id,
+                seekers.c.area_code,
+                type_coerce(seekers.c.occupation_codes, String),
+                type_coerce(seekers.c.hours_types, String),
+                type_coerce(seekers.c.skills, String),
+                seekers.c.registered_on,
+            )
             .join(occupations, occupations.c.worker_id == seekers.c.worker_id)
             .where(
                 occupations.c.occupation_code == post.occupation_code,
-                seekers.c.area_code >= low,
-                seekers.c.area_code < high,
+                func.substr(seekers.c.area_code, 1, 4) == post.area_code[:4],
                 seekers.c.status != "erased",
             )
         )
@@ -164,57 +186,60 @@ class EmploymentQueries:
     async def _seekers(
         self, query: Select[Any], pool: SeekerPool, among: Any, today: date
     ) -> list[Seeker]:
-        async with self._engine.connect() as connection:
-            rows = (await connection.execute(query)).all()
-            if not rows:
-                return []
-            categories: dict[str, list[str]] = {}
-            for worker_id, category in await connection.execute(
+        """The seekers `query` selects, with their valid categories, vocational certificates
+        and the end of their last placement; the four reads run side by side."""
+        certificates = pool.certificates
+        rows, category_rows, certificate_rows, ended_rows = await asyncio.gather(
+            self._all(query),
+            self._all(
                 select(pool.categories.c.worker_id, pool.categories.c.category).where(
                     among(pool.categories), pool.categories.c.valid_until >= today
                 )
-            ):
-                categories.setdefault(worker_id, []).append(category)
-            vocational: dict[str, dict[str, int]] = {}
-            for worker_id, code, level in await connection.execute(
+            ),
+            self._all(
                 select(
-                    pool.certificates.c.worker_id,
-                    pool.certificates.c.occupation_code,
-                    pool.certificates.c.level,
+                    certificates.c.worker_id, certificates.c.occupation_code, certificates.c.level
                 ).where(
-                    among(pool.certificates),
-                    pool.certificates.c.active.is_(True),
-                    pool.certificates.c.occupation_code.is_not(None),
+                    among(certificates),
+                    certificates.c.active.is_(True),
+                    certificates.c.occupation_code.is_not(None),
                 )
-            ):
-                held = vocational.setdefault(worker_id, {})
-                best = held.get(code)
-                level = level or 5
-                held[code] = level if best is None else min(best, level)
-            ended: dict[str, date] = {}
-            for worker_id, ended_on in await connection.execute(
+            ),
+            self._all(
                 select(pool.placements.c.worker_id, pool.placements.c.ended_on).where(
                     among(pool.placements), pool.placements.c.ended_on.is_not(None)
                 )
-            ):
-                ended[worker_id] = max(ended_on, ended.get(worker_id, ended_on))
+            ),
+        )
+        categories: dict[str, list[str]] = {}
+        for worker_id, category in category_rows:
+            categories.setdefault(worker_id, []).append(category)
+        vocational: dict[str, dict[str, int]] = {}
+        for worker_id, code, level in certificate_rows:
+            held = vocational.setdefault(worker_id, {})
+            best = held.get(code)
+            level = level or 5
+            held[code] = level if best is None else min(best, level)
+        ended: dict[str, date] = {}
+        for worker_id, ended_on in ended_rows:
+            ended[worker_id] = max(ended_on, ended.get(worker_id, ended_on))
         seen: set[str] = set()
         seekers = []
-        for row in rows:
-            if row.worker_id in seen:
+        for worker_id, area_code, codes, hours, skills, registered_on in rows:
+            if worker_id in seen:
                 continue
-            seen.add(row.worker_id)
-            since = max(row.registered_on, ended.get(row.worker_id, row.registered_on))
+            seen.add(worker_id)
+            since = max(registered_on, ended.get(worker_id, registered_on))
             seekers.append(
                 Seeker(
-                    worker_id=row.worker_id,
-                    area_code=row.area_code,
-                    occupation_codes=tuple(row.occupation_codes),
-                    hours_types=tuple(row.hours_types),
+                    worker_id=worker_id,
+                    area_code=area_code,
+                    occupation_codes=tuple(_json(codes)),
+                    hours_types=tuple(_json(hours)),
                     unemployed_since=since,
-                    skills=frozenset(row.skills),
-                    priority_categories=tuple(sorted(categories.get(row.worker_id, ()))),
-                    vocational=vocational.get(row.worker_id, {}),
+                    skills=frozenset(_json(skills)),
+                    priority_categories=tuple(sorted(categories.get(worker_id, ()))),
+                    vocational=vocational.get(worker_id, {}),
                 )
             )
         return seekers
