@@ -7,6 +7,7 @@ asked for, hard-to-employ (priority) status, and how long she has been out of wo
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -138,9 +139,9 @@ def rank(post: PostProfile, seekers: list[Seeker], today: date, limit: int) -> l
     scored = [
         (assess(post, seeker, today)[0], seeker) for seeker in seekers if qualifies(post, seeker)
     ]
-    scored.sort(key=lambda pair: (-pair[0], pair[1].worker_id))
+    best = heapq.nsmallest(limit, scored, key=lambda pair: (-pair[0], pair[1].worker_id))
     matches = []
-    for score, seeker in scored[:limit]:
+    for score, seeker in best:
         _, reasons = assess(post, seeker, today, explain=True)
         matches.append(
             Match(seeker.worker_id, score, reasons, priority=bool(seeker.priority_categories))

@@ -126,15 +126,16 @@ class EmploymentQueries:
             query = query.where(table.c.seq > after_seq)
         return await self._rows(query)
 
-    async def candidates(self, post: PostProfile, today: date) -> list[Seeker]:
-        """Seekers who want the post's occupation or are certified in it, in the post's city,
-        not erased, and (for a full-time post) not already employed full time: the SQL
-        prefilter; scoring happens in Python on what is left.
+    async def candidates(self, post: PostProfile, today: date, enough: int = 100) -> list[Seeker]:
+        """Seekers who want the post's occupation or are certified in it, in the post's
+        district (in its city when the district has fewer than `enough`), not erased, and
+        (for a full-time post) not already employed full time: the SQL prefilter; scoring
+        happens in Python on what is left.
 
         The occupation index leads (the city is compared on a substring, which no index
         serves, so the planner cannot prefer the far less selective area index)."""
         pool: SeekerPool = self._projection(SeekerPool)
-        seekers, occupations = pool.seekers, pool.occupations
+        occupations = pool.occupations
         wanting = select(occupations.c.worker_id).where(
             occupations.c.occupation_code == post.occupation_code
         )
@@ -142,6 +143,15 @@ class EmploymentQueries:
         def among(table: Any) -> Any:
             return table.c.worker_id.in_(wanting)
 
+        found = await self._candidates_in(post, today, pool, among, len(post.area_code[:6]))
+        if len(found) < enough and len(post.area_code) > 4:
+            found = await self._candidates_in(post, today, pool, among, 4)
+        return found
+
+    async def _candidates_in(
+        self, post: PostProfile, today: date, pool: SeekerPool, among: Any, digits: int
+    ) -> list[Seeker]:
+        seekers, occupations = pool.seekers, pool.occupations
         query = (
             select(
                 seekers.c.worker_id,
@@ -154,7 +164,7 @@ class EmploymentQueries:
             .join(occupations, occupations.c.worker_id == seekers.c.worker_id)
             .where(
                 occupations.c.occupation_code == post.occupation_code,
-                func.substr(seekers.c.area_code, 1, 4) == post.area_code[:4],
+                func.substr(seekers.c.area_code, 1, digits) == post.area_code[:digits],
                 seekers.c.status != "erased",
             )
         )
