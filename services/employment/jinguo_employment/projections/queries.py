@@ -135,23 +135,29 @@ class EmploymentQueries:
         The occupation index leads (the city is compared on a substring, which no index
         serves, so the planner cannot prefer the far less selective area index)."""
         pool: SeekerPool = self._projection(SeekerPool)
-        occupations = pool.occupations
-        wanting = select(occupations.c.worker_id).where(
-            occupations.c.occupation_code == post.occupation_code
+        found = await self._candidates_in(post, today, pool, len(post.area_code[:6]))
+        if len(found) < enough and len(post.area_code) > 4:
+            found = await self._candidates_in(post, today, pool, 4)
+        return found
+
+    async def _candidates_in(
+        self, post: PostProfile, today: date, pool: SeekerPool, digits: int
+    ) -> list[Seeker]:
+        seekers, occupations = pool.seekers, pool.occupations
+        here = (
+            occupations.c.occupation_code == post.occupation_code,
+            func.substr(seekers.c.area_code, 1, digits) == post.area_code[:digits],
+            seekers.c.status != "erased",
+        )
+        wanting = (
+            select(occupations.c.worker_id)
+            .join(seekers, seekers.c.worker_id == occupations.c.worker_id)
+            .where(*here)
         )
 
         def among(table: Any) -> Any:
             return table.c.worker_id.in_(wanting)
 
-        found = await self._candidates_in(post, today, pool, among, len(post.area_code[:6]))
-        if len(found) < enough and len(post.area_code) > 4:
-            found = await self._candidates_in(post, today, pool, among, 4)
-        return found
-
-    async def _candidates_in(
-        self, post: PostProfile, today: date, pool: SeekerPool, among: Any, digits: int
-    ) -> list[Seeker]:
-        seekers, occupations = pool.seekers, pool.occupations
         query = (
             select(
                 seekers.c.worker_id,
@@ -162,11 +168,7 @@ class EmploymentQueries:
                 seekers.c.registered_on,
             )
             .join(occupations, occupations.c.worker_id == seekers.c.worker_id)
-            .where(
-                occupations.c.occupation_code == post.occupation_code,
-                func.substr(seekers.c.area_code, 1, digits) == post.area_code[:digits],
-                seekers.c.status != "erased",
-            )
+            .where(*here)
         )
         found = await self._seekers(query, pool, among, today)
         if post.hours_type != "full_time":
