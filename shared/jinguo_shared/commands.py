@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -17,12 +17,13 @@ from jinguo_contracts.base import EventContract
 from jinguo_shared.db import aggregate_states, idempotency_records, insert_for, writing
 from jinguo_shared.domain import Aggregate, DomainError
 from jinguo_shared.envelope import CommandContext, RecordedEvent, event_id
-from jinguo_shared.eventstore import ConcurrencyConflictError, EventStore
+from jinguo_shared.eventstore import AggregateWrite, ConcurrencyConflictError, EventStore
 from jinguo_shared.telemetry import tracer
 
 log = logging.getLogger(__name__)
 
 AggregateT = TypeVar("AggregateT", bound=Aggregate[Any])
+OtherT = TypeVar("OtherT", bound=Aggregate[Any])
 
 
 class ContentionError(DomainError):
@@ -134,6 +135,119 @@ class CommandExecutor:
         raise ContentionError(
             f"{aggregate_class.aggregate_type} {aggregate_id} is changing too fast; try again"
         )
+
+    async def execute_together(
+        self,
+        first: tuple[type[AggregateT], str],
+        second: tuple[type[OtherT], str],
+        decide: Callable[[AggregateT, OtherT], None],
+        context: CommandContext,
+        idempotency: IdempotencyKey | None = None,
+    ) -> CommandResult:
+        """One command deciding on two aggregates at once (e.g. a post and the worker it is
+        filled with): their events are appended as one atomic batch guarded by both versions,
+        so a rule spanning the two holds under concurrency. The result names the first."""
+        (first_class, first_id), (second_class, second_id) = first, second
+        with tracer.start_as_current_span(
+            f"command {first_class.aggregate_type}+{second_class.aggregate_type}",
+            attributes={"jinguo.aggregate_id": first_id, "jinguo.command_id": context.command_id},
+        ):
+            if idempotency is not None:
+                earlier = await self._earlier_result(idempotency)
+                if earlier is not None:
+                    return earlier
+            one = await self.load_cached(first_class, first_id)
+            two = await self.load_cached(second_class, second_id)
+            from_log = False
+            for attempt in range(self._max_attempts):
+                try:
+                    decide(one, two)
+                except DomainError:
+                    if from_log:
+                        raise
+                    one, two, already = await self._reload_pair(one, two, context)
+                    from_log = True
+                    if already is not None:
+                        await self._save_all([one, two], idempotency, already)
+                        return already
+                    decide(one, two)
+                if not one.pending and not two.pending:
+                    return CommandResult(one.id, self._store.stream, one.version)
+                try:
+                    versions = await self._store.append_together(
+                        [
+                            AggregateWrite(a.aggregate_type, a.id, a.version, list(a.pending))
+                            for a in (one, two)
+                        ],
+                        context,
+                    )
+                except ConcurrencyConflictError:
+                    one, two, already = await self._reload_pair(one, two, context)
+                    from_log = True
+                    if already is not None:
+                        await self._save_all([one, two], idempotency, already)
+                        return already
+                    await asyncio.sleep(random.uniform(0, 0.005) * (attempt + 1))
+                    continue
+                written = [a for a in (one, two) if a.pending]
+                result = CommandResult(
+                    one.id,
+                    self._store.stream,
+                    max(versions),
+                    [e for a in (one, two) for e in a.pending],
+                )
+                for aggregate, version in zip(written, versions, strict=True):
+                    aggregate.version = version
+                    aggregate.pending.clear()
+                await self._save_all(written, idempotency, result)
+                return result
+            raise ContentionError(
+                f"{first_class.aggregate_type} {first_id} is changing too fast; try again"
+            )
+
+    async def _reload_pair(
+        self, one: AggregateT, two: OtherT, context: CommandContext
+    ) -> tuple[AggregateT, OtherT, CommandResult | None]:
+        histories = [await self._store.load(a.aggregate_type, a.id) for a in (one, two)]
+        fresh_one = type(one).from_history(
+            one.id, [e.payload for e in histories[0]], histories[0][-1].seq if histories[0] else 0
+        )
+        fresh_two = type(two).from_history(
+            two.id, [e.payload for e in histories[1]], histories[1][-1].seq if histories[1] else 0
+        )
+        by_id = {event.envelope.id: event for history in histories for event in history}
+        mine: list[RecordedEvent] = []
+        while (found := by_id.get(event_id(context.command_id, len(mine)))) is not None:
+            mine.append(found)
+        if not mine:
+            return fresh_one, fresh_two, None
+        log.info("command %s was already appended; answering from the log", context.command_id)
+        return (
+            fresh_one,
+            fresh_two,
+            CommandResult(
+                one.id,
+                self._store.stream,
+                max(e.seq for e in mine),
+                [e.payload for e in mine],
+                replayed=True,
+            ),
+        )
+
+    async def _save_all(
+        self,
+        aggregates: Sequence[Aggregate[Any]],
+        idempotency: IdempotencyKey | None,
+        result: CommandResult,
+    ) -> None:
+        remembered = idempotency is None
+        for aggregate in aggregates:
+            if aggregate.state is not None:
+                await self._save(aggregate, None if remembered else idempotency, result)
+                remembered = True
+        if not remembered and idempotency is not None:
+            async with writing(self._engine) as connection:
+                await self._remember(connection, idempotency, result)
 
     async def load_cached(self, aggregate_class: type[AggregateT], aggregate_id: str) -> AggregateT:
         """The decision state from the service database; the append's check catches staleness."""

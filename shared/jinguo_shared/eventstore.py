@@ -81,6 +81,16 @@ async def ensure_stream(js: JetStreamContext, spec: StreamSpec, replicas: int) -
         log.info("updated stream %s", spec.name)
 
 
+@dataclass(frozen=True, slots=True)
+class AggregateWrite:
+    """One aggregate's new events and the version they were decided on."""
+
+    aggregate_type: str
+    aggregate_id: str
+    expected_seq: int
+    events: Sequence[EventContract]
+
+
 class ConcurrencyConflictError(Exception):
     """Someone appended to the aggregate since its state was read."""
 
@@ -116,29 +126,51 @@ class EventStore:
         context: CommandContext,
     ) -> int:
         """Append all of a command's events or none; returns the sequence of the last one."""
+        [last] = await self.append_together(
+            [AggregateWrite(aggregate_type, aggregate_id, expected_seq, events)], context
+        )
+        return last
+
+    async def append_together(
+        self, writes: Sequence[AggregateWrite], context: CommandContext
+    ) -> list[int]:
+        """Append the events of several aggregates as one atomic batch, each aggregate guarded
+        by its own expected last subject sequence: all land or none. Returns, per write, the
+        sequence of its last event (its new version)."""
+        writes = [write for write in writes if write.events]
         if self._vault is not None:
             subjects = {
                 getattr(e, e.pii_subject_field or f"{e.aggregate}_id")
-                for e in events
+                for write in writes
+                for e in write.events
                 if e.pii_fields()
             }
             await self._vault.prepare(subjects, create=True)
         sealer = self._vault.seal if self._vault is not None else None
-        messages = []
-        for index, event in enumerate(events):
-            envelope = make_envelope(event, aggregate_id, index, context, seal_data(event, sealer))
-            subject = nats_subject(self.service, aggregate_type, aggregate_id, event.event_type)
-            headers = {"Nats-Msg-Id": envelope.id}
-            if context.traceparent:
-                headers["traceparent"] = context.traceparent
-            messages.append((subject, envelope.to_json(), headers))
-        guard = {
-            "Nats-Expected-Last-Subject-Sequence": str(expected_seq),
-            "Nats-Expected-Last-Subject-Sequence-Subject": self.aggregate_subjects(
-                aggregate_type, aggregate_id
-            ),
-        }
-        messages[0][2].update(guard)
+        messages: list[tuple[str, bytes, dict[str, str]]] = []
+        index = 0
+        for write in writes:
+            first = len(messages)
+            for event in write.events:
+                envelope = make_envelope(
+                    event, write.aggregate_id, index, context, seal_data(event, sealer)
+                )
+                index += 1
+                subject = nats_subject(
+                    self.service, write.aggregate_type, write.aggregate_id, event.event_type
+                )
+                headers = {"Nats-Msg-Id": envelope.id}
+                if context.traceparent:
+                    headers["traceparent"] = context.traceparent
+                messages.append((subject, envelope.to_json(), headers))
+            messages[first][2].update(
+                {
+                    "Nats-Expected-Last-Subject-Sequence": str(write.expected_seq),
+                    "Nats-Expected-Last-Subject-Sequence-Subject": self.aggregate_subjects(
+                        write.aggregate_type, write.aggregate_id
+                    ),
+                }
+            )
         if len(messages) == 1:
             subject, payload, headers = messages[0]
             try:
@@ -147,8 +179,15 @@ class EventStore:
                 if error.err_code == WRONG_LAST_SEQUENCE:
                     raise ConcurrencyConflictError(error.description) from error
                 raise AppendRejectedError(f"{error.err_code}: {error.description}") from error
-            return ack.seq
-        return await self._append_batch(messages)
+            return [ack.seq]
+        last = await self._append_batch(messages)
+        first_seq = last - len(messages) + 1
+        versions = []
+        done = 0
+        for write in writes:
+            done += len(write.events)
+            versions.append(first_seq + done - 1)
+        return versions
 
     async def _append_batch(self, messages: list[tuple[str, bytes, dict[str, str]]]) -> int:
         """NATS atomic batch publish: the server stores every message of the batch or none."""

@@ -27,6 +27,7 @@ from jinguo_shared.http.security import Authenticator
 from jinguo_shared.projections.api_clients import ApiClients
 from jinguo_shared.projections.base import Projection
 from jinguo_shared.projections.host import ProjectionHost
+from jinguo_shared.reactions import Policy, ReactionRunner
 from jinguo_shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -48,8 +49,12 @@ class ServiceRuntime:
     vault: PiiVault
     hasher: KeyedHasher
     authenticator: Authenticator
+    reactions: ReactionRunner | None = None
+    """The service's policies; running in the projector role only."""
 
     async def close(self) -> None:
+        if self.reactions is not None:
+            await self.reactions.stop()
         await self.projections.stop()
         await self.nc.drain()
         await self.engine.dispose()
@@ -69,6 +74,12 @@ class ServiceDefinition(Protocol):
         ...
 
     async def load_demo(self, client: httpx.AsyncClient) -> str | None: ...
+
+
+class ReactingService(Protocol):
+    """A service that also reacts to other services' events (optional `policies`)."""
+
+    def policies(self, runtime: ServiceRuntime) -> Sequence[Policy]: ...
 
 
 def discover_services() -> list[ServiceDefinition]:
@@ -131,7 +142,7 @@ async def open_runtime(
         await host.start()
     elif role == "api":
         await host.watch_only()
-    return ServiceRuntime(
+    runtime = ServiceRuntime(
         name=name,
         settings=settings,
         engine=engine,
@@ -143,6 +154,17 @@ async def open_runtime(
         hasher=KeyedHasher(lookup),
         authenticator=Authenticator(engine, host),
     )
+    policies = getattr(definition, "policies", None)
+    if policies is not None and role in ("projector", "all"):
+        runtime.reactions = ReactionRunner(
+            name,
+            engine,
+            nc,
+            policies(runtime),
+            max_attempts=settings.projection_max_attempts,
+        )
+        await runtime.reactions.start()
+    return runtime
 
 
 def nats_server_binary() -> str:

@@ -6,6 +6,7 @@ set (CI sets it); each test gets a database of its own, dropped afterwards.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import uuid
@@ -40,25 +41,40 @@ def _database_params() -> list[str]:
     return ["sqlite", "postgresql"] if os.environ.get(POSTGRES_ENV) else ["sqlite"]
 
 
-@pytest.fixture(params=_database_params())
-async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'service.db'}"
+@contextlib.asynccontextmanager
+async def _database(kind: str, tmp_path: Path, name: str) -> AsyncIterator[str]:
+    if kind == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / f'{name}.db'}"
         return
     base = os.environ[POSTGRES_ENV]
-    name = f"jinguo_test_{uuid.uuid4().hex[:12]}"
+    database = f"jinguo_test_{uuid.uuid4().hex[:12]}"
     plain = base.replace("postgresql+asyncpg://", "postgresql://")
     admin = await asyncpg.connect(plain)
     try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
+        await admin.execute(f'CREATE DATABASE "{database}"')
     finally:
         await admin.close()
-    yield base.rsplit("/", 1)[0] + f"/{name}"
+    yield base.rsplit("/", 1)[0] + f"/{database}"
     admin = await asyncpg.connect(plain)
     try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
     finally:
         await admin.close()
+
+
+@pytest.fixture(params=_database_params())
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    async with _database(request.param, tmp_path, "service") as url:
+        yield url
+
+
+@pytest.fixture
+async def other_database_url(database_url: str, tmp_path: Path) -> AsyncIterator[str]:
+    """A second database of the same kind, for a second service in the same test (services
+    share no database)."""
+    kind = "sqlite" if database_url.startswith("sqlite") else "postgresql"
+    async with _database(kind, tmp_path, "other") as url:
+        yield url
 
 
 @pytest.fixture

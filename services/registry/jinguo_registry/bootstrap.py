@@ -15,6 +15,7 @@ from jinguo_registry.handlers.commands import (
     RegisterAgency,
     RegistryHandlers,
 )
+from jinguo_registry.policies.reemployment import ReemploymentPolicy
 from jinguo_registry.projections.community import CommunityDirectory
 from jinguo_registry.projections.queries import RegistryQueries
 from jinguo_registry.projections.reports import AreaReports
@@ -22,6 +23,7 @@ from jinguo_registry.projections.workers import CertificateRegister, WorkerDirec
 from jinguo_shared.domain import AlreadyExistsError
 from jinguo_shared.envelope import CommandContext
 from jinguo_shared.projections.base import Projection
+from jinguo_shared.reactions import Policy
 from jinguo_shared.runtime import ServiceRuntime
 
 DEV_KEY_FILE = "dev-api-key"
@@ -45,6 +47,9 @@ class RegistryService:
     def create_app(self, runtime: ServiceRuntime) -> FastAPI:
         queries = RegistryQueries(runtime.engine, runtime.projections, runtime.vault)
         return create_app(runtime, handlers_for(runtime), queries)
+
+    def policies(self, runtime: ServiceRuntime) -> Sequence[Policy]:
+        return [ReemploymentPolicy(handlers_for(runtime))]
 
     async def seed_development(self, runtime: ServiceRuntime) -> list[str]:
         """On first start only: a development agency and an API key with every scope."""

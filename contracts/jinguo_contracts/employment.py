@@ -1,0 +1,305 @@
+"""Events published by the employment service on `employment.>` (stream EMPLOYMENT).
+
+Aggregates: `employer`, `post` (岗位), `course` (培训班) and `worker`, the employment record of
+one registered worker (her placements, follow-ups and flexible employment), keyed by the
+registry's worker id. The employment service keeps no personal data: people are ids here.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from jinguo_contracts.base import CATALOGUE, EventContract
+from jinguo_contracts.registry import HoursType
+
+PostKind = Literal["public_welfare", "market"]
+"""公益性岗位 (reserved first for the hard to employ) or an ordinary market post."""
+CourseKind = Literal["vocational", "syb"]
+"""A vocational class (职业技能培训) or SYB entrepreneurship training (创业培训)."""
+WageUnit = Literal["month", "day", "hour"]
+FollowUpMonth = Literal[3, 6, 12]
+
+
+class Wage(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    amount: int = Field(ge=0, description="yuan (元) per unit")
+    unit: WageUnit
+
+
+class Requirements(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    skills: list[str] = Field(default_factory=list)
+    vocational_certificate: bool = Field(
+        default=False, description="a vocational certificate in the post's occupation is required"
+    )
+    min_level: int | None = Field(default=None, ge=1, le=5, description="of that certificate")
+    notes: str | None = None
+
+
+# employer ---------------------------------------------------------------------------------------
+
+
+class _Employer(EventContract):
+    service: ClassVar[str] = "employment"
+    aggregate: ClassVar[str] = "employer"
+    employer_id: str
+
+
+class EmployerRegisteredV1(_Employer):
+    event_type: ClassVar[str] = "EmployerRegistered"
+    name: str
+    credit_code: str = Field(description="18-character unified social credit code")
+    area_code: str
+
+
+class EmployerSuspendedV1(_Employer):
+    """The employer may publish no post and fill none; its open posts are suspended."""
+
+    event_type: ClassVar[str] = "EmployerSuspended"
+    reason: str
+    inspection_id: str | None = Field(
+        default=None, description="set when an inspection's violation caused the suspension"
+    )
+
+
+class EmployerReinstatedV1(_Employer):
+    event_type: ClassVar[str] = "EmployerReinstated"
+    reason: str
+    inspection_id: str | None = None
+    still_suspended_by: list[str] = Field(
+        default_factory=list,
+        description="inspections whose violations are not rectified yet: while any remain,"
+        " the employer stays suspended",
+    )
+
+
+# post ---------------------------------------------------------------------------------------------
+
+
+class _Post(EventContract):
+    service: ClassVar[str] = "employment"
+    aggregate: ClassVar[str] = "post"
+    post_id: str
+
+
+class PostPublishedV1(_Post):
+    event_type: ClassVar[str] = "PostPublished"
+    employer_id: str
+    employer_name: str
+    title: str
+    occupation_code: str = Field(description="GB/T 6565 code, e.g. 4-10-01-05")
+    code_system: str
+    area_code: str
+    wage: Wage
+    hours_type: HoursType
+    openings: int = Field(ge=1)
+    requirements: Requirements
+    kind: PostKind
+    published_on: date
+
+
+class CandidateRecommendedV1(_Post):
+    """A person recommended this worker for the post; the score explains why, never decides."""
+
+    event_type: ClassVar[str] = "CandidateRecommended"
+    worker_id: str
+    score: float
+    reasons: list[str]
+
+
+class ApplicationReceivedV1(_Post):
+    event_type: ClassVar[str] = "ApplicationReceived"
+    worker_id: str
+
+
+class PostFilledV1(_Post):
+    """A person placed a worker in the post (就业安置). The registry records her re-employment."""
+
+    event_type: ClassVar[str] = "PostFilled"
+    worker_id: str
+    placement_id: str
+    start_date: date
+    employer_id: str
+    employer_name: str
+    area_code: str
+    occupation_code: str
+    hours_type: HoursType
+    kind: PostKind
+    openings_left: int = Field(ge=0)
+    override_reason: str | None = Field(
+        default=None,
+        description="why a worker outside the priority groups filled a public-welfare post"
+        " while a priority candidate was waiting",
+    )
+
+
+class PostClosedV1(_Post):
+    event_type: ClassVar[str] = "PostClosed"
+    reason: str
+
+
+class PostSuspendedV1(_Post):
+    event_type: ClassVar[str] = "PostSuspended"
+    reason: str
+    employer_suspended: bool = Field(
+        default=False, description="suspended with its employer; reopened on reinstatement"
+    )
+
+
+class PostReopenedV1(_Post):
+    event_type: ClassVar[str] = "PostReopened"
+    reason: str
+
+
+# the worker's employment record -------------------------------------------------------------------
+
+
+class _WorkerRecord(EventContract):
+    service: ClassVar[str] = "employment"
+    aggregate: ClassVar[str] = "worker"
+    worker_id: str
+
+
+class PlacementStartedV1(_WorkerRecord):
+    """Recorded with PostFilled, in the same atomic append: the worker's side of a placement."""
+
+    event_type: ClassVar[str] = "PlacementStarted"
+    placement_id: str
+    post_id: str
+    employer_id: str
+    area_code: str
+    hours_type: HoursType
+    kind: PostKind
+    start_date: date
+
+
+class PlacementFollowedUpV1(_WorkerRecord):
+    """就业稳定性 follow-up at 3, 6 or 12 months."""
+
+    event_type: ClassVar[str] = "PlacementFollowedUp"
+    placement_id: str
+    month: FollowUpMonth
+    still_employed: bool
+    followed_up_on: date
+    area_code: str
+    start_date: date
+
+
+class PlacementEndedV1(_WorkerRecord):
+    event_type: ClassVar[str] = "PlacementEnded"
+    placement_id: str
+    reason: Literal["resigned", "dismissed", "contract_ended", "post_closed", "other"]
+    ended_on: date
+    hours_type: HoursType
+    area_code: str
+    notes: str | None = None
+
+
+class FlexibleEmploymentRecordedV1(_WorkerRecord):
+    """灵活就业: a community service the worker delivered (from services-orders)."""
+
+    event_type: ClassVar[str] = "FlexibleEmploymentRecorded"
+    order_id: str
+    service_code: str
+    area_code: str
+    completed_on: date
+    hours: float = Field(ge=0)
+
+
+# course -------------------------------------------------------------------------------------------
+
+
+class _Course(EventContract):
+    service: ClassVar[str] = "employment"
+    aggregate: ClassVar[str] = "course"
+    course_id: str
+
+
+class CourseScheduledV1(_Course):
+    event_type: ClassVar[str] = "CourseScheduled"
+    title: str
+    trade: str = Field(description="专业, e.g. 养老护理")
+    occupation_code: str
+    code_system: str
+    provider: str
+    area_code: str
+    seats: int = Field(ge=1)
+    starts_on: date
+    ends_on: date
+    subsidy_per_trainee: int = Field(ge=0, description="yuan (元)")
+    kind: CourseKind
+
+
+class TraineeEnrolledV1(_Course):
+    event_type: ClassVar[str] = "TraineeEnrolled"
+    worker_id: str
+    seats_taken: int
+    gender: Literal["female", "male"]
+    area_code: str = Field(description="the trainee's community, for the area reports")
+
+
+class TraineeWithdrewV1(_Course):
+    event_type: ClassVar[str] = "TraineeWithdrew"
+    worker_id: str
+    reason: str
+    seats_taken: int
+
+
+class TrainingCompletedV1(_Course):
+    event_type: ClassVar[str] = "TrainingCompleted"
+    worker_id: str
+    passed: bool
+    score: int = Field(ge=0, le=100)
+    trade: str
+    area_code: str
+    gender: Literal["female", "male"]
+    completed_on: date
+
+
+class CertificateAwardedV1(_Course):
+    event_type: ClassVar[str] = "CertificateAwarded"
+    worker_id: str
+    certificate_no: str
+    occupation_code: str
+    code_system: str
+    level: int = Field(ge=1, le=5)
+    trade: str
+    area_code: str
+    awarded_on: date
+
+
+class TrainingSubsidyGrantedV1(_Course):
+    event_type: ClassVar[str] = "TrainingSubsidyGranted"
+    worker_id: str
+    amount: int = Field(ge=0, description="yuan (元)")
+    area_code: str
+    granted_on: date
+
+
+CATALOGUE.register(
+    EmployerRegisteredV1,
+    EmployerSuspendedV1,
+    EmployerReinstatedV1,
+    PostPublishedV1,
+    CandidateRecommendedV1,
+    ApplicationReceivedV1,
+    PostFilledV1,
+    PostClosedV1,
+    PostSuspendedV1,
+    PostReopenedV1,
+    PlacementStartedV1,
+    PlacementFollowedUpV1,
+    PlacementEndedV1,
+    FlexibleEmploymentRecordedV1,
+    CourseScheduledV1,
+    TraineeEnrolledV1,
+    TraineeWithdrewV1,
+    TrainingCompletedV1,
+    CertificateAwardedV1,
+    TrainingSubsidyGrantedV1,
+)

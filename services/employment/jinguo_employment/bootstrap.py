@@ -1,0 +1,57 @@
+"""The one place that wires the employment service to its concrete adapters."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import httpx
+from fastapi import FastAPI
+
+from jinguo_employment.entrypoints.http import create_app
+from jinguo_employment.handlers.commands import EmploymentHandlers
+from jinguo_employment.policies.reactions import InspectionPolicy, OrdersPolicy
+from jinguo_employment.projections.board import CourseRegister, PlacementRegister, PostBoard
+from jinguo_employment.projections.pool import SeekerPool
+from jinguo_employment.projections.queries import EmploymentQueries
+from jinguo_employment.projections.reports import EmploymentReports
+from jinguo_shared.projections.base import Projection
+from jinguo_shared.reactions import Policy
+from jinguo_shared.runtime import ServiceRuntime
+
+
+def queries_for(runtime: ServiceRuntime) -> EmploymentQueries:
+    return EmploymentQueries(runtime.engine, runtime.projections)
+
+
+def handlers_for(runtime: ServiceRuntime) -> EmploymentHandlers:
+    return EmploymentHandlers(runtime.executor, queries_for(runtime))
+
+
+class EmploymentService:
+    name = "employment"
+    prefix = "/employment"
+    projections: Sequence[type[Projection]] = (
+        SeekerPool,
+        PostBoard,
+        PlacementRegister,
+        CourseRegister,
+        EmploymentReports,
+    )
+
+    def create_app(self, runtime: ServiceRuntime) -> FastAPI:
+        return create_app(runtime, handlers_for(runtime), queries_for(runtime))
+
+    def policies(self, runtime: ServiceRuntime) -> Sequence[Policy]:
+        handlers = handlers_for(runtime)
+        return [InspectionPolicy(handlers), OrdersPolicy(handlers)]
+
+    async def seed_development(self, runtime: ServiceRuntime) -> list[str]:
+        return []
+
+    async def load_demo(self, client: httpx.AsyncClient) -> str | None:
+        from jinguo_employment.demo import load_employment_demo
+
+        return await load_employment_demo(client)
+
+
+service = EmploymentService()

@@ -1,0 +1,224 @@
+"""Demo data for the employment service, loaded through its own HTTP API after the registry's.
+
+Employers, courses (enrolled, completed, certified, subsidised), posts, recommendations,
+placements, follow-ups and an ended placement, for the workers the registry demo registered
+(taken from the job-seeker pool, which learns them from the registry's events). Every POST
+carries ``Idempotency-Key: demo-<seed>-<n>``, so loading twice changes nothing. Course and
+placement dates are counted from today, because enrolment and follow-ups follow the calendar.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from datetime import date, timedelta
+from typing import Any, Final
+
+import httpx
+
+EMPLOYERS: Final = (
+    ("东城区巾帼家政服务中心", "110101001"),
+    ("北京市东城区东华门物业管理有限公司", "110101001"),
+    ("东四社区养老驿站", "110101002"),
+    ("北京金牌家政有限公司", "110101003"),
+    ("东城区和平里社区卫生服务中心", "110101004"),
+    ("北新桥街道社区服务中心", "110101005"),
+    ("交道口街道社区服务中心", "110101003"),
+    ("北京康乐居家养老服务有限公司", "110101004"),
+)
+COURSES: Final = (
+    ("养老护理员（五级）培训班", "养老护理", "4-10-01-05", "vocational", 1500),
+    ("家政服务员培训班", "家政服务", "4-10-01-06", "vocational", 1200),
+    ("SYB 创业培训班", "创业", "4-10-01-02", "syb", 1000),
+)
+POSTS: Final = (
+    ("社区养老护理员", "4-10-01-05", "full_time", "public_welfare", 3800, "month"),
+    ("居家养老护理员", "4-10-01-05", "part_time", "market", 35, "hour"),
+    ("家政服务员", "4-10-01-06", "hourly", "market", 40, "hour"),
+    ("社区保洁（公益性岗位）", "4-10-01-06", "full_time", "public_welfare", 3500, "month"),
+    ("育婴员", "4-10-01-02", "full_time", "market", 6000, "month"),
+    ("社区食堂厨师", "4-03-02-01", "full_time", "market", 5200, "month"),
+    ("小饭桌帮厨", "4-03-02-01", "part_time", "market", 30, "hour"),
+    ("病患陪护", "4-10-01-05", "temporary", "market", 260, "day"),
+    ("社区巡防（公益性岗位）", "4-10-01-06", "full_time", "public_welfare", 3600, "month"),
+    ("月嫂", "4-10-01-02", "seasonal", "market", 12000, "month"),
+)
+TRAINEES_PER_COURSE: Final = 12
+CREDIT_CHARS: Final = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+BLOCK: Final = 10_000_000
+
+
+class _Api:
+    def __init__(self, client: httpx.AsyncClient, seed: int) -> None:
+        self._client = client
+        self._seed = seed
+        self._count = BLOCK
+        self.refused = 0
+
+    async def post(self, path: str, body: dict[str, Any], *, refusable: bool = False) -> Any:
+        self._count += 1
+        answer = await self._client.post(
+            f"/employment{path}",
+            json=body,
+            headers={"Idempotency-Key": f"demo-{self._seed}-{self._count}"},
+        )
+        if answer.is_success:
+            return answer.json()
+        if refusable and answer.status_code == httpx.codes.CONFLICT:
+            self.refused += 1
+            return None
+        raise RuntimeError(
+            f"demo data: POST /employment{path} answered {answer.status_code}: {answer.text}"
+        )
+
+    async def get(self, path: str, **params: Any) -> Any:
+        answer = await self._client.get(f"/employment{path}", params=params)
+        answer.raise_for_status()
+        return answer.json()
+
+
+async def _seekers(api: _Api, wanted: int) -> list[dict[str, Any]]:
+    """The pool as the registry demo left it; waits (bounded) for the pool to catch up."""
+    seekers: list[dict[str, Any]] = []
+    for _ in range(150):
+        seekers, cursor = [], None
+        while True:
+            page = await api.get("/seekers", limit=200, **({"cursor": cursor} if cursor else {}))
+            seekers += page["items"]
+            cursor = page["next_cursor"]
+            if not cursor:
+                break
+        if len(seekers) >= wanted:
+            break
+        await asyncio.sleep(0.2)
+    return seekers
+
+
+async def load_employment_demo(
+    client: httpx.AsyncClient, *, seed: int = 2026, expected_workers: int = 300
+) -> str:
+    rng = random.Random(f"{seed}:employment")
+    api = _Api(client, seed)
+    today = date.today()
+    seekers = await _seekers(api, expected_workers)
+    if not seekers:
+        return "employment demo: no job seekers in the pool yet; nothing loaded"
+
+    employer_ids = []
+    for n, (name, street) in enumerate(EMPLOYERS):
+        code = (
+            "91" + street[:6] + "MA0" + "".join(rng.choice(CREDIT_CHARS) for _ in range(6)) + f"{n}"
+        )
+        answer = await api.post(
+            "/employers", {"name": name, "credit_code": code, "area_code": street}
+        )
+        employer_ids.append(answer["id"])
+
+    trainees = 0
+    passed_total = 0
+    for title, trade, occupation, kind, subsidy in COURSES:
+        course = await api.post(
+            "/courses",
+            {
+                "title": title,
+                "trade": trade,
+                "occupation_code": occupation,
+                "provider": "东城区职业技能培训学校",
+                "area_code": "110101",
+                "seats": 30,
+                "starts_on": (today - timedelta(days=45)).isoformat(),
+                "ends_on": (today + timedelta(days=3)).isoformat(),
+                "subsidy_per_trainee": subsidy,
+                "kind": kind,
+            },
+        )
+        for seeker in rng.sample(seekers, TRAINEES_PER_COURSE):
+            worker = {"worker_id": seeker["worker_id"]}
+            await api.post(f"/courses/{course['id']}/enrolments", worker)
+            passed = rng.random() < 0.92
+            await api.post(
+                f"/courses/{course['id']}/completions",
+                {
+                    **worker,
+                    "passed": passed,
+                    "score": rng.randint(75, 98) if passed else rng.randint(40, 59),
+                    "completed_on": today.isoformat(),
+                },
+            )
+            trainees += 1
+            if passed:
+                passed_total += 1
+                await api.post(
+                    f"/courses/{course['id']}/certificates",
+                    {**worker, "level": rng.choice((5, 5, 4)), "awarded_on": today.isoformat()},
+                )
+                await api.post(
+                    f"/courses/{course['id']}/subsidies",
+                    {**worker, "granted_on": today.isoformat()},
+                )
+
+    placements: list[str] = []
+    posts = 0
+    for n, (title, occupation, hours, kind, amount, unit) in enumerate(POSTS):
+        post = await api.post(
+            "/posts",
+            {
+                "employer_id": employer_ids[n % len(employer_ids)],
+                "title": title,
+                "occupation_code": occupation,
+                "area_code": rng.choice(seekers)["area_code"],
+                "wage": {"amount": amount, "unit": unit},
+                "hours_type": hours,
+                "openings": rng.randint(1, 3),
+                "requirements": {"skills": [], "vocational_certificate": False},
+                "kind": kind,
+            },
+        )
+        posts += 1
+        matches = (await api.get(f"/posts/{post['id']}/matches", limit=3, after=post["position"]))[
+            "items"
+        ]
+        for match in matches[:2]:
+            await api.post(
+                f"/posts/{post['id']}/recommendations",
+                {"worker_id": match["worker_id"]},
+                refusable=True,
+            )
+        if matches:
+            started = today - timedelta(days=rng.randint(100, 230))
+            placed = await api.post(
+                f"/posts/{post['id']}/fill",
+                {"worker_id": matches[0]["worker_id"], "start_date": started.isoformat()},
+                refusable=True,
+            )
+            if placed is not None:
+                placements.append(placed["placement_id"])
+
+    followed = 0
+    for placement_id in placements:
+        placement = await api.get(f"/placements/{placement_id}")
+        start = date.fromisoformat(placement["start_date"])
+        for month, due in ((3, placement["due_3"]), (6, placement["due_6"])):
+            if date.fromisoformat(due) <= today:
+                still = rng.random() < 0.9
+                answer = await api.post(
+                    f"/placements/{placement_id}/follow-ups",
+                    {"month": month, "still_employed": still, "followed_up_on": due},
+                    refusable=True,
+                )
+                followed += answer is not None
+                if not still:
+                    await api.post(
+                        f"/placements/{placement_id}/end",
+                        {
+                            "reason": "resigned",
+                            "ended_on": (start + timedelta(days=80)).isoformat(),
+                        },
+                        refusable=True,
+                    )
+                    break
+    return (
+        f"employment demo: {len(employer_ids)} employers, {len(COURSES)} courses with"
+        f" {trainees} trainees ({passed_total} passed), {posts} posts, {len(placements)}"
+        f" placements, {followed} follow-ups"
+    )

@@ -1,0 +1,249 @@
+"""The course (培训班): scheduled with its seats, trainees enrol and withdraw, complete with a
+pass or a fail, the passed are certified, and each trainee's subsidy is granted once."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from jinguo_contracts.base import EventContract
+from jinguo_contracts.employment import (
+    CertificateAwardedV1,
+    CourseKind,
+    CourseScheduledV1,
+    TraineeEnrolledV1,
+    TraineeWithdrewV1,
+    TrainingCompletedV1,
+    TrainingSubsidyGrantedV1,
+)
+from jinguo_employment.domain.codes import OCCUPATION_CODE_SYSTEM
+from jinguo_shared.domain import (
+    Aggregate,
+    AggregateState,
+    AlreadyExistsError,
+    InvalidCommandError,
+    NotFoundError,
+    RuleViolationError,
+)
+
+
+class CourseFullError(RuleViolationError):
+    code = "course-full"
+
+
+class Trainee(BaseModel):
+    gender: Literal["female", "male"]
+    area_code: str
+    status: Literal["enrolled", "withdrawn", "passed", "failed"] = "enrolled"
+    certificate_no: str | None = None
+    subsidy_granted: bool = False
+
+
+class CourseState(AggregateState):
+    trade: str
+    occupation_code: str
+    seats: int
+    starts_on: date
+    ends_on: date
+    subsidy_per_trainee: int
+    trainees: dict[str, Trainee] = Field(default_factory=dict)
+
+    @property
+    def seats_taken(self) -> int:
+        return sum(1 for t in self.trainees.values() if t.status != "withdrawn")
+
+
+class Course(Aggregate[CourseState]):
+    aggregate_type = "course"
+    state_type = CourseState
+
+    @classmethod
+    def evolve(cls, state: CourseState | None, event: EventContract) -> CourseState:
+        if isinstance(event, CourseScheduledV1):
+            return CourseState(
+                trade=event.trade,
+                occupation_code=event.occupation_code,
+                seats=event.seats,
+                starts_on=event.starts_on,
+                ends_on=event.ends_on,
+                subsidy_per_trainee=event.subsidy_per_trainee,
+            )
+        assert state is not None, f"{event.event_type} before CourseScheduled"
+        match event:
+            case TraineeEnrolledV1():
+                trainee = Trainee(gender=event.gender, area_code=event.area_code)
+                return _with(state, event.worker_id, trainee)
+            case TraineeWithdrewV1():
+                return _change(state, event.worker_id, status="withdrawn")
+            case TrainingCompletedV1():
+                return _change(
+                    state, event.worker_id, status="passed" if event.passed else "failed"
+                )
+            case CertificateAwardedV1():
+                return _change(state, event.worker_id, certificate_no=event.certificate_no)
+            case TrainingSubsidyGrantedV1():
+                return _change(state, event.worker_id, subsidy_granted=True)
+        return state
+
+    def _trainee(self, worker_id: str) -> tuple[CourseState, Trainee]:
+        state = self.require_state()
+        trainee = state.trainees.get(worker_id)
+        if trainee is None:
+            raise NotFoundError(f"worker {worker_id} is not enrolled in course {self.id}")
+        return state, trainee
+
+    def schedule(
+        self,
+        *,
+        title: str,
+        trade: str,
+        occupation_code: str,
+        provider: str,
+        area_code: str,
+        seats: int,
+        starts_on: date,
+        ends_on: date,
+        subsidy_per_trainee: int,
+        kind: CourseKind,
+    ) -> None:
+        if self.exists:
+            raise AlreadyExistsError(f"course {self.id} was already scheduled", existing_id=self.id)
+        if ends_on < starts_on:
+            raise InvalidCommandError("ends_on is before starts_on", field="ends_on")
+        if seats < 1:
+            raise InvalidCommandError("a course has at least one seat", field="seats")
+        self.record(
+            CourseScheduledV1(
+                course_id=self.id,
+                title=title,
+                trade=trade,
+                occupation_code=occupation_code,
+                code_system=OCCUPATION_CODE_SYSTEM,
+                provider=provider,
+                area_code=area_code,
+                seats=seats,
+                starts_on=starts_on,
+                ends_on=ends_on,
+                subsidy_per_trainee=subsidy_per_trainee,
+                kind=kind,
+            )
+        )
+
+    def enrol(
+        self, *, worker_id: str, gender: Literal["female", "male"], area_code: str, today: date
+    ) -> None:
+        state = self.require_state()
+        current = state.trainees.get(worker_id)
+        if current is not None and current.status != "withdrawn":
+            return
+        if today > state.ends_on:
+            raise RuleViolationError(f"course {self.id} ended on {state.ends_on.isoformat()}")
+        if state.seats_taken >= state.seats:
+            raise CourseFullError(
+                f"course {self.id} is full ({state.seats} seats)", seats=state.seats
+            )
+        self.record(
+            TraineeEnrolledV1(
+                course_id=self.id,
+                worker_id=worker_id,
+                seats_taken=state.seats_taken + 1,
+                gender=gender,
+                area_code=area_code,
+            )
+        )
+
+    def withdraw(self, *, worker_id: str, reason: str) -> None:
+        state, trainee = self._trainee(worker_id)
+        if trainee.status == "withdrawn":
+            return
+        if trainee.status != "enrolled":
+            raise RuleViolationError(f"worker {worker_id} already completed the course")
+        self.record(
+            TraineeWithdrewV1(
+                course_id=self.id,
+                worker_id=worker_id,
+                reason=reason,
+                seats_taken=state.seats_taken - 1,
+            )
+        )
+
+    def complete(self, *, worker_id: str, passed: bool, score: int, on: date) -> None:
+        state, trainee = self._trainee(worker_id)
+        if trainee.status in ("passed", "failed"):
+            if (trainee.status == "passed") == passed:
+                return
+            raise RuleViolationError(
+                f"worker {worker_id} already completed the course ({trainee.status})"
+            )
+        if trainee.status == "withdrawn":
+            raise RuleViolationError(f"worker {worker_id} withdrew from the course")
+        if on < state.starts_on:
+            raise InvalidCommandError("the course has not started yet", field="completed_on")
+        self.record(
+            TrainingCompletedV1(
+                course_id=self.id,
+                worker_id=worker_id,
+                passed=passed,
+                score=score,
+                trade=state.trade,
+                area_code=trainee.area_code,
+                gender=trainee.gender,
+                completed_on=on,
+            )
+        )
+
+    def award_certificate(
+        self, *, worker_id: str, certificate_no: str, level: int, on: date
+    ) -> None:
+        state, trainee = self._trainee(worker_id)
+        if trainee.certificate_no is not None:
+            return
+        if trainee.status != "passed":
+            raise RuleViolationError(
+                f"only a trainee who passed is certified; worker {worker_id} is {trainee.status}"
+            )
+        self.record(
+            CertificateAwardedV1(
+                course_id=self.id,
+                worker_id=worker_id,
+                certificate_no=certificate_no,
+                occupation_code=state.occupation_code,
+                code_system=OCCUPATION_CODE_SYSTEM,
+                level=level,
+                trade=state.trade,
+                area_code=trainee.area_code,
+                awarded_on=on,
+            )
+        )
+
+    def grant_subsidy(self, *, worker_id: str, on: date) -> None:
+        """Once per trainee and course, for those who passed."""
+        state, trainee = self._trainee(worker_id)
+        if trainee.subsidy_granted:
+            return
+        if trainee.status != "passed":
+            raise RuleViolationError(
+                f"the training subsidy is for trainees who passed; worker {worker_id} is"
+                f" {trainee.status}"
+            )
+        if state.subsidy_per_trainee == 0:
+            raise RuleViolationError(f"course {self.id} carries no subsidy")
+        self.record(
+            TrainingSubsidyGrantedV1(
+                course_id=self.id,
+                worker_id=worker_id,
+                amount=state.subsidy_per_trainee,
+                area_code=trainee.area_code,
+                granted_on=on,
+            )
+        )
+
+
+def _with(state: CourseState, worker_id: str, trainee: Trainee) -> CourseState:
+    return state.model_copy(update={"trainees": {**state.trainees, worker_id: trainee}})
+
+
+def _change(state: CourseState, worker_id: str, **changes: object) -> CourseState:
+    return _with(state, worker_id, state.trainees[worker_id].model_copy(update=changes))

@@ -1,0 +1,574 @@
+"""The employment service's commands: validated input, and one handler per command."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import date
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from jinguo_contracts.employment import CourseKind, PostKind, Requirements, Wage, WageUnit
+from jinguo_contracts.registry import HoursType
+from jinguo_employment.domain.codes import AreaCode, CreditCode, OccupationCode
+from jinguo_employment.domain.course import Course
+from jinguo_employment.domain.employer import Employer
+from jinguo_employment.domain.matching import Match, PostProfile, assess, rank
+from jinguo_employment.domain.post import Post, fill_post
+from jinguo_employment.domain.worker_record import WorkerRecord
+from jinguo_employment.projections.queries import EmploymentQueries
+from jinguo_shared.commands import CommandExecutor, CommandResult, IdempotencyKey
+from jinguo_shared.domain import NotFoundError
+from jinguo_shared.envelope import CommandContext
+
+Name = Field(min_length=1, max_length=200)
+Text = Field(min_length=1, max_length=2000)
+
+
+class Command(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class RegisterEmployer(Command):
+    name: str = Name
+    credit_code: CreditCode
+    area_code: AreaCode
+
+
+class SuspendEmployer(Command):
+    reason: str = Text
+
+
+class ReinstateEmployer(Command):
+    reason: str = Text
+
+
+class WageInput(Command):
+    amount: int = Field(ge=0, le=1_000_000, description="yuan (元)")
+    unit: WageUnit
+
+
+class RequirementsInput(Command):
+    skills: list[str] = Field(default_factory=list, max_length=20)
+    vocational_certificate: bool = False
+    min_level: int | None = Field(default=None, ge=1, le=5)
+    notes: str | None = Field(default=None, max_length=2000)
+
+
+class PublishPost(Command):
+    employer_id: str = Field(min_length=1, max_length=64)
+    title: str = Name
+    occupation_code: OccupationCode
+    area_code: AreaCode
+    wage: WageInput
+    hours_type: HoursType
+    openings: int = Field(ge=1, le=1000)
+    requirements: RequirementsInput = Field(default_factory=RequirementsInput)
+    kind: PostKind = "market"
+
+
+class ClosePost(Command):
+    reason: str = Text
+
+
+class CandidateInput(Command):
+    worker_id: str = Field(min_length=1, max_length=64)
+
+
+class FillPost(Command):
+    worker_id: str = Field(min_length=1, max_length=64)
+    start_date: date
+    override_reason: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=2000,
+        description="needed to place a worker outside the priority groups in a public-welfare"
+        " post while a priority candidate waits",
+    )
+
+
+class FollowUp(Command):
+    month: Literal[3, 6, 12]
+    still_employed: bool
+    followed_up_on: date
+
+
+class EndPlacement(Command):
+    reason: Literal["resigned", "dismissed", "contract_ended", "post_closed", "other"]
+    ended_on: date
+    notes: str | None = Field(default=None, max_length=2000)
+
+
+class ScheduleCourse(Command):
+    title: str = Name
+    trade: str = Field(min_length=1, max_length=60)
+    occupation_code: OccupationCode
+    provider: str = Name
+    area_code: AreaCode
+    seats: int = Field(ge=1, le=500)
+    starts_on: date
+    ends_on: date
+    subsidy_per_trainee: int = Field(ge=0, le=100_000, description="yuan (元)")
+    kind: CourseKind = "vocational"
+
+    @model_validator(mode="after")
+    def _dates(self) -> ScheduleCourse:
+        if self.ends_on < self.starts_on:
+            raise ValueError("ends_on is before starts_on")
+        return self
+
+
+class Withdraw(Command):
+    reason: str = Text
+
+
+class CompleteTraining(Command):
+    worker_id: str = Field(min_length=1, max_length=64)
+    passed: bool
+    score: int = Field(ge=0, le=100)
+    completed_on: date
+
+
+class AwardCertificate(Command):
+    worker_id: str = Field(min_length=1, max_length=64)
+    level: int = Field(default=5, ge=1, le=5)
+    awarded_on: date
+
+
+class GrantSubsidy(Command):
+    worker_id: str = Field(min_length=1, max_length=64)
+    granted_on: date
+
+
+def derived_id(namespace: str, value: str) -> str:
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"jinguo:employment:{namespace}:{value}"))
+
+
+def step(context: CommandContext, purpose: str) -> CommandContext:
+    """A follow-on command of this one: its id derives from the first, so a retry repeats it
+    exactly (and the executor recognises what was already appended)."""
+    return replace(
+        context,
+        command_id=derived_id(purpose, context.command_id),
+        causation_id=context.causation_id or context.command_id,
+    )
+
+
+def profile_of(post: dict[str, object]) -> PostProfile:
+    requirements = post["requirements"]
+    assert isinstance(requirements, dict)
+    return PostProfile(
+        occupation_code=str(post["occupation_code"]),
+        area_code=str(post["area_code"]),
+        hours_type=str(post["hours_type"]),
+        kind=str(post["kind"]),
+        skills=tuple(requirements.get("skills") or ()),
+        vocational_certificate=bool(requirements.get("vocational_certificate")),
+        min_level=requirements.get("min_level"),
+    )
+
+
+class EmploymentHandlers:
+    """One method per command; `today` is injected so that rules about dates stay testable."""
+
+    def __init__(
+        self,
+        executor: CommandExecutor,
+        queries: EmploymentQueries,
+        today: Callable[[], date] = date.today,
+    ) -> None:
+        self._executor = executor
+        self._queries = queries
+        self._today = today
+
+    # employers -----------------------------------------------------------------------
+
+    async def register_employer(
+        self, c: RegisterEmployer, ctx: CommandContext, key: IdempotencyKey | None = None
+    ) -> CommandResult:
+        return await self._executor.execute(
+            Employer,
+            derived_id("employer", c.credit_code),
+            lambda e: e.register(name=c.name, credit_code=c.credit_code, area_code=c.area_code),
+            ctx,
+            key,
+        )
+
+    async def suspend_employer(
+        self,
+        employer_id: str,
+        reason: str,
+        ctx: CommandContext,
+        key: IdempotencyKey | None = None,
+        inspection_id: str | None = None,
+    ) -> CommandResult:
+        """Suspends the employer, then each of its open posts (each a command of its own,
+        derived from this one, so a retry or a redelivered violation finishes the job)."""
+        result = await self._executor.execute(
+            Employer,
+            employer_id,
+            lambda e: e.suspend(reason=reason, inspection_id=inspection_id),
+            ctx,
+            key,
+        )
+        await self._queries.posts_seen(result.position)
+        for post_id in await self._queries.employer_post_ids(employer_id, "open"):
+            await self._executor.execute(
+                Post,
+                post_id,
+                lambda p: p.suspend(
+                    reason=f"employer suspended: {reason}", employer_suspended=True
+                ),
+                step(ctx, f"suspend-post:{post_id}"),
+            )
+        return result
+
+    async def reinstate_employer(
+        self,
+        employer_id: str,
+        reason: str,
+        ctx: CommandContext,
+        key: IdempotencyKey | None = None,
+        inspection_id: str | None = None,
+    ) -> CommandResult:
+        result = await self._executor.execute(
+            Employer,
+            employer_id,
+            lambda e: e.reinstate(reason=reason, inspection_id=inspection_id),
+            ctx,
+            key,
+        )
+        employer = await self._executor.load_cached(Employer, employer_id)
+        if employer.state is not None and not employer.state.suspended:
+            await self._queries.posts_seen(result.position)
+            for post_id in await self._queries.employer_post_ids(employer_id, "suspended"):
+                await self._executor.execute(
+                    Post,
+                    post_id,
+                    lambda p: p.reopen(
+                        reason=f"employer reinstated: {reason}",
+                        only_if_suspended_with_employer=True,
+                    ),
+                    step(ctx, f"reopen-post:{post_id}"),
+                )
+        return result
+
+    # posts -----------------------------------------------------------------------
+
+    async def publish_post(
+        self, c: PublishPost, ctx: CommandContext, key: IdempotencyKey | None = None
+    ) -> CommandResult:
+        employer = await self._executor.load_cached(Employer, c.employer_id)
+        if employer.state is None:
+            raise NotFoundError(f"no employer {c.employer_id}", field="employer_id")
+        state = employer.state
+        today = self._today()
+        return await self._executor.execute(
+            Post,
+            derived_id("post", ctx.command_id),
+            lambda p: p.publish(
+                employer_id=c.employer_id,
+                employer_name=state.name,
+                employer_suspended=state.suspended,
+                title=c.title,
+                occupation_code=c.occupation_code,
+                area_code=c.area_code,
+                wage=Wage(amount=c.wage.amount, unit=c.wage.unit),
+                hours_type=c.hours_type,
+                openings=c.openings,
+                requirements=Requirements(**c.requirements.model_dump()),
+                kind=c.kind,
+                today=today,
+            ),
+            ctx,
+            key,
+        )
+
+    async def close_post(
+        self, post_id: str, c: ClosePost, ctx: CommandContext, key: IdempotencyKey | None = None
+    ) -> CommandResult:
+        return await self._executor.execute(
+            Post, post_id, lambda p: p.close(reason=c.reason), ctx, key
+        )
+
+    async def suspend_post(
+        self, post_id: str, c: ClosePost, ctx: CommandContext, key: IdempotencyKey | None = None
+    ) -> CommandResult:
+        return await self._executor.execute(
+            Post, post_id, lambda p: p.suspend(reason=c.reason), ctx, key
+        )
+
+    async def matches(self, post_id: str, limit: int) -> list[Match]:
+        post = await self._queries.post(post_id)
+        if post is None:
+            raise NotFoundError(f"no post {post_id}")
+        profile = profile_of(post)
+        today = self._today()
+        placed = {c["worker_id"] for c in post["candidates"] if c["how"] == "placed"}
+        seekers = [
+            s for s in await self._queries.candidates(profile, today) if s.worker_id not in placed
+        ]
+        return rank(profile, seekers, today, limit)
+
+    async def _known_seeker(self, worker_id: str) -> None:
+        if await self._queries.seeker_row(worker_id) is None:
+            raise NotFoundError(
+                f"worker {worker_id} is not in the seeker pool (registered in the registry?"
+                " pass ?after=REGISTRY:<seq> to wait for it)",
+                field="worker_id",
+            )
+
+    async def recommend(
+        self,
+        post_id: str,
+        c: CandidateInput,
+        ctx: CommandContext,
+        key: IdempotencyKey | None = None,
+    ) -> CommandResult:
+        post = await self._queries.post(post_id)
+        if post is None:
+            raise NotFoundError(f"no post {post_id}")
+        today = self._today()
+        seeker = await self._queries.seeker(c.worker_id, today)
+        if seeker is None:
+            await self._known_seeker(c.worker_id)
+            raise NotFoundError(f"worker {c.worker_id} is not in the seeker pool")
+        score, reasons = assess(profile_of(post), seeker, today, explain=True)
+        return await self._executor.execute(
+            Post,
+            post_id,
+            lambda p: p.recommend(worker_id=c.worker_id, score=score, reasons=reasons),
+            ctx,
+            key,
+        )
+
+    async def receive_application(
+        self,
+        post_id: str,
+        c: CandidateInput,
+        ctx: CommandContext,
+        key: IdempotencyKey | None = None,
+    ) -> CommandResult:
+        await self._known_seeker(c.worker_id)
+        return await self._executor.execute(
+            Post, post_id, lambda p: p.receive_application(worker_id=c.worker_id), ctx, key
+        )
+
+    async def fill_post(
+        self, post_id: str, c: FillPost, ctx: CommandContext, key: IdempotencyKey | None = None
+    ) -> tuple[CommandResult, str]:
+        """Returns the result and the placement id."""
+        await self._known_seeker(c.worker_id)
+        today = self._today()
+        post = await self._executor.load_cached(Post, post_id)
+        if post.state is None:
+            raise NotFoundError(f"no post {post_id}")
+        employer = await self._executor.load_cached(Employer, post.state.employer_id)
+        employer_suspended = employer.state is not None and employer.state.suspended
+        waiting = [w for w in post.state.candidates if w not in post.state.placed]
+        priority = await self._queries.priority_workers([*waiting, c.worker_id], today)
+        busy = await self._queries.employed_full_time(waiting)
+        waiting_priority = [w for w in waiting if w in priority and w not in busy]
+        placement_id = derived_id("placement", ctx.command_id)
+        result = await self._executor.execute_together(
+            (Post, post_id),
+            (WorkerRecord, c.worker_id),
+            lambda p, r: fill_post(
+                p,
+                r,
+                placement_id=placement_id,
+                start_date=c.start_date,
+                employer_suspended=employer_suspended,
+                worker_is_priority=c.worker_id in priority,
+                waiting_priority_candidates=waiting_priority,
+                override_reason=c.override_reason,
+            ),
+            ctx,
+            key,
+        )
+        return result, placement_id
+
+    async def _placement_worker(self, placement_id: str) -> str:
+        placement = await self._queries.placement(placement_id)
+        if placement is None:
+            raise NotFoundError(f"no placement {placement_id}")
+        return str(placement["worker_id"])
+
+    async def follow_up(
+        self, placement_id: str, c: FollowUp, ctx: CommandContext, key: IdempotencyKey | None = None
+    ) -> CommandResult:
+        worker_id = await self._placement_worker(placement_id)
+        return await self._executor.execute(
+            WorkerRecord,
+            worker_id,
+            lambda r: r.follow_up(
+                placement_id=placement_id,
+                month=c.month,
+                still_employed=c.still_employed,
+                on=c.followed_up_on,
+            ),
+            ctx,
+            key,
+        )
+
+    async def end_placement(
+        self,
+        placement_id: str,
+        c: EndPlacement,
+        ctx: CommandContext,
+        key: IdempotencyKey | None = None,
+    ) -> CommandResult:
+        worker_id = await self._placement_worker(placement_id)
+        return await self._executor.execute(
+            WorkerRecord,
+            worker_id,
+            lambda r: r.end_placement(
+                placement_id=placement_id, reason=c.reason, ended_on=c.ended_on, notes=c.notes
+            ),
+            ctx,
+            key,
+        )
+
+    async def record_flexible_employment(
+        self,
+        worker_id: str,
+        *,
+        order_id: str,
+        service_code: str,
+        area_code: str,
+        completed_on: date,
+        hours: float,
+        ctx: CommandContext,
+    ) -> CommandResult:
+        return await self._executor.execute(
+            WorkerRecord,
+            worker_id,
+            lambda r: r.record_flexible_employment(
+                order_id=order_id,
+                service_code=service_code,
+                area_code=area_code,
+                completed_on=completed_on,
+                hours=hours,
+            ),
+            ctx,
+        )
+
+    # courses -----------------------------------------------------------------------
+
+    async def schedule_course(
+        self, c: ScheduleCourse, ctx: CommandContext, key: IdempotencyKey | None = None
+    ) -> CommandResult:
+        return await self._executor.execute(
+            Course,
+            derived_id("course", ctx.command_id),
+            lambda course: course.schedule(
+                title=c.title,
+                trade=c.trade,
+                occupation_code=c.occupation_code,
+                provider=c.provider,
+                area_code=c.area_code,
+                seats=c.seats,
+                starts_on=c.starts_on,
+                ends_on=c.ends_on,
+                subsidy_per_trainee=c.subsidy_per_trainee,
+                kind=c.kind,
+            ),
+            ctx,
+            key,
+        )
+
+    async def enrol(
+        self,
+        course_id: str,
+        c: CandidateInput,
+        ctx: CommandContext,
+        key: IdempotencyKey | None = None,
+    ) -> CommandResult:
+        seeker = await self._queries.seeker_row(c.worker_id)
+        if seeker is None or seeker["status"] == "erased":
+            await self._known_seeker(c.worker_id)
+            raise NotFoundError(f"worker {c.worker_id} was erased", field="worker_id")
+        today = self._today()
+        return await self._executor.execute(
+            Course,
+            course_id,
+            lambda course: course.enrol(
+                worker_id=c.worker_id,
+                gender=seeker["gender"],
+                area_code=seeker["area_code"],
+                today=today,
+            ),
+            ctx,
+            key,
+        )
+
+    async def withdraw(
+        self,
+        course_id: str,
+        worker_id: str,
+        c: Withdraw,
+        ctx: CommandContext,
+        key: IdempotencyKey | None = None,
+    ) -> CommandResult:
+        return await self._executor.execute(
+            Course,
+            course_id,
+            lambda course: course.withdraw(worker_id=worker_id, reason=c.reason),
+            ctx,
+            key,
+        )
+
+    async def complete(
+        self,
+        course_id: str,
+        c: CompleteTraining,
+        ctx: CommandContext,
+        key: IdempotencyKey | None = None,
+    ) -> CommandResult:
+        return await self._executor.execute(
+            Course,
+            course_id,
+            lambda course: course.complete(
+                worker_id=c.worker_id, passed=c.passed, score=c.score, on=c.completed_on
+            ),
+            ctx,
+            key,
+        )
+
+    async def award_certificate(
+        self,
+        course_id: str,
+        c: AwardCertificate,
+        ctx: CommandContext,
+        key: IdempotencyKey | None = None,
+    ) -> CommandResult:
+        number = (
+            "ZJ"
+            + uuid.UUID(derived_id("certificate", f"{course_id}/{c.worker_id}")).hex[:14].upper()
+        )
+        return await self._executor.execute(
+            Course,
+            course_id,
+            lambda course: course.award_certificate(
+                worker_id=c.worker_id, certificate_no=number, level=c.level, on=c.awarded_on
+            ),
+            ctx,
+            key,
+        )
+
+    async def grant_subsidy(
+        self,
+        course_id: str,
+        c: GrantSubsidy,
+        ctx: CommandContext,
+        key: IdempotencyKey | None = None,
+    ) -> CommandResult:
+        return await self._executor.execute(
+            Course,
+            course_id,
+            lambda course: course.grant_subsidy(worker_id=c.worker_id, on=c.granted_on),
+            ctx,
+            key,
+        )

@@ -1,0 +1,425 @@
+"""Reads over the employment projections, including the candidate pool for matching."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date
+from typing import Any
+
+import orjson
+from sqlalchemy import Select, String, and_, func, or_, select, type_coerce
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from jinguo_employment.domain.matching import PostProfile, Seeker
+from jinguo_employment.projections.board import CourseRegister, PlacementRegister, PostBoard
+from jinguo_employment.projections.pool import SeekerPool
+from jinguo_employment.projections.reports import EmploymentReports
+from jinguo_shared.projections.host import ProjectionHost
+
+Row = dict[str, Any]
+
+
+def _json(value: Any) -> Any:
+    """JSON columns read as text and parsed here: SQLAlchemy's per-row processing costs more
+    than the query when ranking thousands of candidates."""
+    return orjson.loads(value) if isinstance(value, str | bytes) else value
+
+
+def area_range(prefix: str) -> tuple[str, str]:
+    """Codes starting with `prefix` sort between these two: an index range, unlike LIKE."""
+    return prefix, prefix + "~"
+
+
+class EmploymentQueries:
+    def __init__(self, engine: AsyncEngine, host: ProjectionHost) -> None:
+        self._engine = engine
+        self._host = host
+
+    def _projection(self, klass: type[Any]) -> Any:
+        projection = self._host.active(klass.name)
+        assert isinstance(projection, klass)
+        return projection
+
+    async def _all(self, query: Select[Any]) -> list[Any]:
+        async with self._engine.connect() as connection:
+            return list((await connection.execute(query)).all())
+
+    async def _rows(self, query: Select[Any]) -> list[Row]:
+        async with self._engine.connect() as connection:
+            return [dict(row._mapping) for row in await connection.execute(query)]
+
+    async def posts_seen(self, position: str, timeout: float = 10.0) -> None:
+        """Wait until the post board has applied everything up to `position`, so that a list
+        of an employer's posts taken after it misses none published before."""
+        await self._host.wait_for(position, [PostBoard.name], timeout)
+
+    # seekers -----------------------------------------------------------------------
+
+    async def seeker(self, worker_id: str, today: date) -> Seeker | None:
+        pool: SeekerPool = self._projection(SeekerPool)
+        table = pool.seekers
+        seekers = await self._seekers(
+            select(
+                table.c.worker_id,
+                table.c.area_code,
+                type_coerce(table.c.occupation_codes, String),
+                type_coerce(table.c.hours_types, String),
+                type_coerce(table.c.skills, String),
+                table.c.registered_on,
+            ).where(table.c.worker_id == worker_id, table.c.status != "erased"),
+            pool,
+            lambda t: t.c.worker_id == worker_id,
+            today,
+        )
+        return seekers[0] if seekers else None
+
+    async def seeker_row(self, worker_id: str) -> Row | None:
+        pool: SeekerPool = self._projection(SeekerPool)
+        rows = await self._rows(select(pool.seekers).where(pool.seekers.c.worker_id == worker_id))
+        if not rows:
+            return None
+        seeker = rows[0]
+        seeker["categories"] = await self._rows(
+            select(pool.categories).where(pool.categories.c.worker_id == worker_id)
+        )
+        seeker["certificates"] = await self._rows(
+            select(pool.certificates).where(pool.certificates.c.worker_id == worker_id)
+        )
+        register: PlacementRegister = self._projection(PlacementRegister)
+        seeker["placements"] = await self._rows(
+            select(register.placements)
+            .where(register.placements.c.worker_id == worker_id)
+            .order_by(register.placements.c.start_date)
+        )
+        seeker["flexible_employment"] = await self._rows(
+            select(register.flexible)
+            .where(register.flexible.c.worker_id == worker_id)
+            .order_by(register.flexible.c.completed_on)
+        )
+        return seeker
+
+    async def seekers(
+        self,
+        *,
+        area: str | None,
+        category: str | None,
+        after_seq: int | None,
+        limit: int,
+        today: date,
+    ) -> list[Row]:
+        pool: SeekerPool = self._projection(SeekerPool)
+        table = pool.seekers
+        query = select(table).where(table.c.status != "erased").order_by(table.c.seq).limit(limit)
+        if area:
+            low, high = area_range(area)
+            query = query.where(table.c.area_code >= low, table.c.area_code < high)
+        if category:
+            query = query.where(
+                table.c.worker_id.in_(
+                    select(pool.categories.c.worker_id).where(
+                        pool.categories.c.category == category,
+                        pool.categories.c.valid_until >= today,
+                    )
+                )
+            )
+        if after_seq is not None:
+            query = query.where(table.c.seq > after_seq)
+        return await self._rows(query)
+
+    async def candidates(self, post: PostProfile, today: date, enough: int = 100) -> list[Seeker]:
+        """Seekers who want the post's occupation or are certified in it, in the post's
+        district (in its city when the district has fewer than `enough`), not erased, and
+        (for a full-time post) not already employed full time: the SQL prefilter; scoring
+        happens in Python on what is left.
+
+        The occupation index leads (the city is compared on a substring, which no index
+        serves, so the planner cannot prefer the far less selective area index)."""
+        pool: SeekerPool = self._projection(SeekerPool)
+        found = await self._candidates_in(post, today, pool, len(post.area_code[:6]))
+        if len(found) < enough and len(post.area_code) > 4:
+            found = await self._candidates_in(post, today, pool, 4)
+        return found
+
+    async def _candidates_in(
+        self, post: PostProfile, today: date, pool: SeekerPool, digits: int
+    ) -> list[Seeker]:
+        seekers, occupations = pool.seekers, pool.occupations
+        here = (
+            occupations.c.occupation_code == post.occupation_code,
+            func.substr(seekers.c.area_code, 1, digits) == post.area_code[:digits],
+            seekers.c.status != "erased",
+        )
+        wanting = (
+            select(occupations.c.worker_id)
+            .join(seekers, seekers.c.worker_id == occupations.c.worker_id)
+            .where(*here)
+        )
+
+        def among(table: Any) -> Any:
+            return table.c.worker_id.in_(wanting)
+
+        query = (
+            select(
+                seekers.c.worker_id,
+                seekers.c.area_code,
+                type_coerce(seekers.c.occupation_codes, String),
+                type_coerce(seekers.c.hours_types, String),
+                type_coerce(seekers.c.skills, String),
+                seekers.c.registered_on,
+            )
+            .join(occupations, occupations.c.worker_id == seekers.c.worker_id)
+            .where(*here)
+        )
+        found = await self._seekers(query, pool, among, today)
+        if post.hours_type != "full_time":
+            return found
+        busy = await self._employed_full_time([s.worker_id for s in found], pool, among)
+        return [s for s in found if s.worker_id not in busy]
+
+    async def _employed_full_time(self, ids: list[str], pool: SeekerPool, among: Any) -> set[str]:
+        if not ids:
+            return set()
+        placements = pool.placements
+        rows = await self._rows(
+            select(placements.c.worker_id).where(
+                among(placements),
+                placements.c.hours_type == "full_time",
+                placements.c.ended_on.is_(None),
+            )
+        )
+        return {row["worker_id"] for row in rows}
+
+    async def employed_full_time(self, worker_ids: list[str]) -> set[str]:
+        pool: SeekerPool = self._projection(SeekerPool)
+        return await self._employed_full_time(
+            worker_ids, pool, lambda t: t.c.worker_id.in_(worker_ids)
+        )
+
+    async def _seekers(
+        self, query: Select[Any], pool: SeekerPool, among: Any, today: date
+    ) -> list[Seeker]:
+        """The seekers `query` selects, with their valid categories, vocational certificates
+        and the end of their last placement; the four reads run side by side."""
+        certificates = pool.certificates
+        rows, category_rows, certificate_rows, ended_rows = await asyncio.gather(
+            self._all(query),
+            self._all(
+                select(pool.categories.c.worker_id, pool.categories.c.category).where(
+                    among(pool.categories), pool.categories.c.valid_until >= today
+                )
+            ),
+            self._all(
+                select(
+                    certificates.c.worker_id, certificates.c.occupation_code, certificates.c.level
+                ).where(
+                    among(certificates),
+                    certificates.c.active.is_(True),
+                    certificates.c.occupation_code.is_not(None),
+                )
+            ),
+            self._all(
+                select(pool.placements.c.worker_id, pool.placements.c.ended_on).where(
+                    among(pool.placements), pool.placements.c.ended_on.is_not(None)
+                )
+            ),
+        )
+        categories: dict[str, list[str]] = {}
+        for worker_id, category in category_rows:
+            categories.setdefault(worker_id, []).append(category)
+        vocational: dict[str, dict[str, int]] = {}
+        for worker_id, code, level in certificate_rows:
+            held = vocational.setdefault(worker_id, {})
+            best = held.get(code)
+            level = level or 5
+            held[code] = level if best is None else min(best, level)
+        ended: dict[str, date] = {}
+        for worker_id, ended_on in ended_rows:
+            ended[worker_id] = max(ended_on, ended.get(worker_id, ended_on))
+        seen: set[str] = set()
+        seekers = []
+        for worker_id, area_code, codes, hours, skills, registered_on in rows:
+            if worker_id in seen:
+                continue
+            seen.add(worker_id)
+            since = max(registered_on, ended.get(worker_id, registered_on))
+            seekers.append(
+                Seeker(
+                    worker_id=worker_id,
+                    area_code=area_code,
+                    occupation_codes=tuple(_json(codes)),
+                    hours_types=tuple(_json(hours)),
+                    unemployed_since=since,
+                    skills=frozenset(_json(skills)),
+                    priority_categories=tuple(sorted(categories.get(worker_id, ()))),
+                    vocational=vocational.get(worker_id, {}),
+                )
+            )
+        return seekers
+
+    async def priority_workers(self, worker_ids: list[str], today: date) -> set[str]:
+        if not worker_ids:
+            return set()
+        pool: SeekerPool = self._projection(SeekerPool)
+        rows = await self._rows(
+            select(pool.categories.c.worker_id).where(
+                pool.categories.c.worker_id.in_(worker_ids), pool.categories.c.valid_until >= today
+            )
+        )
+        return {row["worker_id"] for row in rows}
+
+    # employers and posts -----------------------------------------------------------------------
+
+    async def employers(
+        self, *, area: str | None, status: str | None, after_seq: int | None, limit: int
+    ) -> list[Row]:
+        table = self._projection(PostBoard).employers
+        query = select(table).order_by(table.c.seq).limit(limit)
+        if area:
+            low, high = area_range(area)
+            query = query.where(table.c.area_code >= low, table.c.area_code < high)
+        if status:
+            query = query.where(table.c.status == status)
+        if after_seq is not None:
+            query = query.where(table.c.seq > after_seq)
+        return await self._rows(query)
+
+    async def employer(self, employer_id: str) -> Row | None:
+        table = self._projection(PostBoard).employers
+        rows = await self._rows(select(table).where(table.c.employer_id == employer_id))
+        return rows[0] if rows else None
+
+    async def posts(
+        self,
+        *,
+        area: str | None = None,
+        occupation: str | None = None,
+        kind: str | None = None,
+        status: str | None = None,
+        employer_id: str | None = None,
+        after_seq: int | None = None,
+        limit: int = 50,
+    ) -> list[Row]:
+        table = self._projection(PostBoard).posts
+        query = select(table).order_by(table.c.seq).limit(limit)
+        if area:
+            low, high = area_range(area)
+            query = query.where(table.c.area_code >= low, table.c.area_code < high)
+        for column, value in (
+            (table.c.occupation_code, occupation),
+            (table.c.kind, kind),
+            (table.c.status, status),
+            (table.c.employer_id, employer_id),
+        ):
+            if value:
+                query = query.where(column == value)
+        if after_seq is not None:
+            query = query.where(table.c.seq > after_seq)
+        return await self._rows(query)
+
+    async def post(self, post_id: str) -> Row | None:
+        board: PostBoard = self._projection(PostBoard)
+        rows = await self._rows(select(board.posts).where(board.posts.c.post_id == post_id))
+        if not rows:
+            return None
+        post = rows[0]
+        post["candidates"] = await self._rows(
+            select(board.candidates)
+            .where(board.candidates.c.post_id == post_id)
+            .order_by(board.candidates.c.seq)
+        )
+        return post
+
+    async def employer_post_ids(self, employer_id: str, status: str) -> list[str]:
+        table = self._projection(PostBoard).posts
+        rows = await self._rows(
+            select(table.c.post_id).where(
+                table.c.employer_id == employer_id, table.c.status == status
+            )
+        )
+        return [row["post_id"] for row in rows]
+
+    # placements -----------------------------------------------------------------------
+
+    async def placement(self, placement_id: str) -> Row | None:
+        table = self._projection(PlacementRegister).placements
+        rows = await self._rows(select(table).where(table.c.placement_id == placement_id))
+        return rows[0] if rows else None
+
+    async def placements(
+        self, *, area: str | None, status: str | None, after_seq: int | None, limit: int
+    ) -> list[Row]:
+        table = self._projection(PlacementRegister).placements
+        query = select(table).order_by(table.c.seq).limit(limit)
+        if area:
+            low, high = area_range(area)
+            query = query.where(table.c.area_code >= low, table.c.area_code < high)
+        if status:
+            query = query.where(table.c.status == status)
+        if after_seq is not None:
+            query = query.where(table.c.seq > after_seq)
+        return await self._rows(query)
+
+    async def follow_ups_due(self, *, on: date, area: str | None, limit: int) -> list[Row]:
+        """Placements with a 3-, 6- or 12-month follow-up due by `on` and not yet recorded."""
+        table = self._projection(PlacementRegister).placements
+        due = or_(
+            *(
+                and_(table.c[f"due_{m}"] <= on, table.c[f"followed_{m}"].is_(None))
+                for m in (3, 6, 12)
+            )
+        )
+        query = select(table).where(due).order_by(table.c.due_3, table.c.placement_id).limit(limit)
+        if area:
+            low, high = area_range(area)
+            query = query.where(table.c.area_code >= low, table.c.area_code < high)
+        rows = await self._rows(query)
+        for row in rows:
+            row["due"] = [
+                {"month": m, "due_on": row[f"due_{m}"]}
+                for m in (3, 6, 12)
+                if row[f"due_{m}"] <= on and row[f"followed_{m}"] is None
+            ]
+        return rows
+
+    # courses -----------------------------------------------------------------------
+
+    async def courses(
+        self, *, area: str | None, kind: str | None, after_seq: int | None, limit: int
+    ) -> list[Row]:
+        table = self._projection(CourseRegister).courses
+        query = select(table).order_by(table.c.seq).limit(limit)
+        if area:
+            low, high = area_range(area)
+            query = query.where(table.c.area_code >= low, table.c.area_code < high)
+        if kind:
+            query = query.where(table.c.kind == kind)
+        if after_seq is not None:
+            query = query.where(table.c.seq > after_seq)
+        return await self._rows(query)
+
+    async def course(self, course_id: str) -> Row | None:
+        register: CourseRegister = self._projection(CourseRegister)
+        rows = await self._rows(
+            select(register.courses).where(register.courses.c.course_id == course_id)
+        )
+        if not rows:
+            return None
+        course = rows[0]
+        course["trainees"] = await self._rows(
+            select(register.trainees)
+            .where(register.trainees.c.course_id == course_id)
+            .order_by(register.trainees.c.worker_id)
+        )
+        return course
+
+    # reports -----------------------------------------------------------------------
+
+    async def report(self, area: str, month_from: str, month_to: str) -> list[Row]:
+        counts = self._projection(EmploymentReports).counts
+        return await self._rows(
+            select(counts.c.month, counts.c.metric, counts.c.count)
+            .where(
+                counts.c.area_code == area, counts.c.month >= month_from, counts.c.month <= month_to
+            )
+            .order_by(counts.c.month, counts.c.metric)
+        )

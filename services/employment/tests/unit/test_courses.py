@@ -1,0 +1,143 @@
+"""Courses: seats, completion, certificates and a subsidy granted once per trainee."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from jinguo_contracts.base import EventContract
+from jinguo_contracts.employment import (
+    CertificateAwardedV1,
+    CourseScheduledV1,
+    TraineeEnrolledV1,
+    TraineeWithdrewV1,
+    TrainingCompletedV1,
+    TrainingSubsidyGrantedV1,
+)
+from jinguo_employment.domain.course import Course, CourseFullError
+from jinguo_shared.domain import InvalidCommandError, NotFoundError, RuleViolationError
+
+TODAY = date(2026, 9, 1)
+
+
+def course(*events: EventContract, seats: int = 2, subsidy: int = 1200) -> Course:
+    scheduled = CourseScheduledV1(
+        course_id="c1",
+        title="养老护理员（五级）培训班",
+        trade="养老护理",
+        occupation_code="4-10-01-05",
+        code_system="GB/T 6565-2015",
+        provider="东城区职业技能培训学校",
+        area_code="110101",
+        seats=seats,
+        starts_on=date(2026, 9, 1),
+        ends_on=date(2026, 10, 31),
+        subsidy_per_trainee=subsidy,
+        kind="vocational",
+    )
+    return Course.from_history("c1", [scheduled, *events], version=1 + len(events))
+
+
+def enrolled(worker: str, taken: int = 1) -> TraineeEnrolledV1:
+    return TraineeEnrolledV1(
+        course_id="c1",
+        worker_id=worker,
+        seats_taken=taken,
+        gender="female",
+        area_code="110101001001",
+    )
+
+
+def completed(worker: str, passed: bool = True) -> TrainingCompletedV1:
+    return TrainingCompletedV1(
+        course_id="c1",
+        worker_id=worker,
+        passed=passed,
+        score=88 if passed else 41,
+        trade="养老护理",
+        area_code="110101001001",
+        gender="female",
+        completed_on=date(2026, 10, 31),
+    )
+
+
+def test_enrolment_stops_at_the_seat_limit() -> None:
+    c = course(enrolled("w1"), enrolled("w2", 2))
+    with pytest.raises(CourseFullError):
+        c.enrol(worker_id="w3", gender="female", area_code="110101001001", today=TODAY)
+
+
+def test_a_withdrawal_frees_a_seat_and_enrolling_twice_records_once() -> None:
+    c = course(enrolled("w1"), enrolled("w2", 2))
+    c.withdraw(worker_id="w2", reason="照顾老人")
+    c.enrol(worker_id="w3", gender="female", area_code="110101001002", today=TODAY)
+    c.enrol(worker_id="w3", gender="female", area_code="110101001002", today=TODAY)
+    assert [type(e) for e in c.pending] == [TraineeWithdrewV1, TraineeEnrolledV1]
+    enrolment = c.pending[1]
+    assert isinstance(enrolment, TraineeEnrolledV1)
+    assert enrolment.seats_taken == 2
+
+
+def test_no_enrolment_after_the_course_ended() -> None:
+    with pytest.raises(RuleViolationError):
+        course().enrol(worker_id="w1", gender="female", area_code="110101", today=date(2026, 11, 1))
+
+
+def test_only_those_who_passed_are_certified_and_only_once() -> None:
+    c = course(enrolled("w1"), enrolled("w2", 2), completed("w1"), completed("w2", passed=False))
+    c.award_certificate(worker_id="w1", certificate_no="C-1", level=5, on=date(2026, 11, 2))
+    c.award_certificate(worker_id="w1", certificate_no="C-1", level=5, on=date(2026, 11, 2))
+    with pytest.raises(RuleViolationError):
+        c.award_certificate(worker_id="w2", certificate_no="C-2", level=5, on=date(2026, 11, 2))
+    assert [type(e) for e in c.pending] == [CertificateAwardedV1]
+
+
+def test_the_subsidy_is_granted_once_per_trainee_and_course() -> None:
+    c = course(enrolled("w1"), completed("w1"))
+    c.grant_subsidy(worker_id="w1", on=date(2026, 11, 5))
+    c.grant_subsidy(worker_id="w1", on=date(2026, 11, 6))
+    [granted] = c.pending
+    assert isinstance(granted, TrainingSubsidyGrantedV1)
+    assert granted.amount == 1200
+    again = course(
+        enrolled("w1"),
+        completed("w1"),
+        TrainingSubsidyGrantedV1(
+            course_id="c1", worker_id="w1", amount=1200, area_code="1", granted_on=TODAY
+        ),
+    )
+    again.grant_subsidy(worker_id="w1", on=date(2026, 12, 1))
+    assert again.pending == []
+
+
+def test_no_subsidy_for_a_failed_or_unknown_trainee() -> None:
+    c = course(enrolled("w1"), completed("w1", passed=False))
+    with pytest.raises(RuleViolationError):
+        c.grant_subsidy(worker_id="w1", on=TODAY)
+    with pytest.raises(NotFoundError):
+        c.grant_subsidy(worker_id="nobody", on=TODAY)
+
+
+def test_completion_is_recorded_once_and_cannot_flip() -> None:
+    c = course(enrolled("w1"), completed("w1"))
+    c.complete(worker_id="w1", passed=True, score=90, on=date(2026, 10, 31))
+    assert c.pending == []
+    with pytest.raises(RuleViolationError):
+        c.complete(worker_id="w1", passed=False, score=20, on=date(2026, 10, 31))
+
+
+def test_a_course_ends_after_it_starts() -> None:
+    with pytest.raises(InvalidCommandError):
+        Course("c2").schedule(
+            title="t",
+            trade="育婴",
+            occupation_code="4-10-01-02",
+            provider="p",
+            area_code="110101",
+            seats=10,
+            starts_on=date(2026, 9, 1),
+            ends_on=date(2026, 8, 1),
+            subsidy_per_trainee=0,
+            kind="syb",
+        )

@@ -1,0 +1,58 @@
+"""The registry reacts to the employment service's PostFilled: the worker is re-employed."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date
+
+from jinguo_contracts.employment import PostFilledV1
+from jinguo_shared.eventstore import SERVICE_STREAMS, EventStore, ensure_stream
+from jinguo_shared.runtime import ServiceRuntime
+
+from .conftest import context, worker_command
+
+
+def filled(worker_id: str, placement_id: str) -> PostFilledV1:
+    return PostFilledV1(
+        post_id="post-1",
+        worker_id=worker_id,
+        placement_id=placement_id,
+        start_date=date(2026, 11, 2),
+        employer_id="e1",
+        employer_name="东四社区养老驿站",
+        area_code="110101001001",
+        occupation_code="4-10-01-05",
+        hours_type="full_time",
+        kind="public_welfare",
+        openings_left=0,
+    )
+
+
+async def test_a_filled_post_records_the_reemployment_once(
+    handlers, registry: ServiceRuntime
+) -> None:
+    worker = await handlers.register_worker(worker_command(1), context("w1"))
+    js = registry.nc.jetstream()
+    await ensure_stream(js, SERVICE_STREAMS["employment"], 1)
+    employment = EventStore(registry.nc, "employment", vault=None)
+    await employment.append("post", "post-0", 0, [filled("nobody", "pl-0")], context("refused"))
+    await employment.append(
+        "post", "post-1", 0, [filled(worker.aggregate_id, "pl-1")], context("fill-1")
+    )
+    for _ in range(300):
+        history = await registry.store.load("worker", worker.aggregate_id)
+        if len(history) > 1:
+            break
+        await asyncio.sleep(0.05)
+    assert [e.type for e in history] == ["WorkerRegistered", "WorkerReemployed"]
+    assert history[1].envelope.causationid is not None
+
+    # redelivered: the same event again gives the same command, which changes nothing
+    runner = registry.reactions
+    assert runner is not None
+    [policy] = runner.policies
+    reaction = policy.reaction("PostFilled")
+    assert reaction is not None
+    [event] = await employment.load("post", "post-1")
+    await runner._react(policy, reaction, event)
+    assert len(await registry.store.load("worker", worker.aggregate_id)) == 2

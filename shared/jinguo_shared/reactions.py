@@ -1,0 +1,274 @@
+"""Reactions between services: a policy follows other services' events and issues one of its
+own service's commands for each.
+
+A policy is idempotent because the command id is derived from the event id (and the policy's
+name): the CommandExecutor recognises a command it already appended, so a redelivered event
+changes nothing. Each policy has a durable pull consumer of its own; an event is acknowledged
+only after its command succeeded. A command the domain refuses (`DomainError`) is logged and
+acknowledged: retrying would be refused again. Transient failures are retried with back-off;
+an event that keeps failing is parked in `dead_letters` (as `policy:<name>`) and the policy goes
+on. Policies run in the projector role only, never in `jinguo replay`: a replay rebuilds read
+models and never issues commands again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+import nats.errors
+from nats.aio.client import Client as NatsClient
+from nats.aio.msg import Msg
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from nats.js.errors import NotFoundError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from jinguo_contracts.base import CATALOGUE, ContractCatalogue, EventContract
+from jinguo_shared.db import dead_letters, writing
+from jinguo_shared.domain import DomainError
+from jinguo_shared.envelope import CommandContext, RecordedEvent, decode
+from jinguo_shared.eventstore import SERVICE_STREAMS
+from jinguo_shared.projections.base import disjoint_filters
+from jinguo_shared.telemetry import tracer
+
+log = logging.getLogger(__name__)
+
+REACTION_NAMESPACE = uuid.UUID("9a3e7c51-2f64-4b0e-8d1a-7c5b3e9f0a42")
+
+Reaction = Callable[[Any, Any, RecordedEvent, CommandContext], Awaitable[None]]
+
+
+def reacts_to(*contracts: type[EventContract]) -> Callable[[Reaction], Reaction]:
+    """Mark a policy method as its reaction to these event types."""
+
+    def mark(function: Reaction) -> Reaction:
+        function.__dict__["_reacts_to"] = tuple(c.event_type for c in contracts)
+        return function
+
+    return mark
+
+
+def reaction_command_id(policy: str, event_id: str) -> str:
+    """The same event always leads to the same command, however often it is delivered."""
+    return str(uuid.uuid5(REACTION_NAMESPACE, f"{policy}/{event_id}"))
+
+
+class Policy:
+    """Subclasses set `name` and `subjects` (all on one other service's stream) and mark
+    their reactions with `@reacts_to`; each reaction issues one command of its own service."""
+
+    name: ClassVar[str]
+    subjects: ClassVar[tuple[str, ...]]
+    _reactions: ClassVar[dict[str, Reaction]]
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._reactions = {}
+        for klass in reversed(cls.__mro__):
+            for attribute in vars(klass).values():
+                for event_type in getattr(attribute, "_reacts_to", ()):
+                    cls._reactions[event_type] = attribute
+
+    @classmethod
+    def stream(cls) -> str:
+        streams = {SERVICE_STREAMS[s.split(".", 1)[0]].name for s in cls.subjects}
+        if len(streams) != 1:
+            raise ValueError(f"policy {cls.name} must follow exactly one stream, not {streams}")
+        return streams.pop()
+
+    def reaction(self, event_type: str) -> Reaction | None:
+        return self._reactions.get(event_type)
+
+
+class ReactionError(Exception):
+    """Raised by a reaction for a failure worth retrying that is not an I/O error."""
+
+
+class ReactionRunner:
+    """Runs a service's policies: one durable consumer and one task per policy."""
+
+    def __init__(
+        self,
+        service: str,
+        engine: AsyncEngine,
+        nc: NatsClient,
+        policies: Sequence[Policy],
+        *,
+        max_attempts: int = 5,
+        backoff_base: float = 0.2,
+        catalogue: ContractCatalogue = CATALOGUE,
+    ) -> None:
+        self.service = service
+        self._engine = engine
+        self._js = nc.jetstream()
+        self.policies = list(policies)
+        self.max_attempts = max_attempts
+        self.backoff_base = backoff_base
+        self._catalogue = catalogue
+        self._tasks: list[asyncio.Task[None]] = []
+        self._stopping = False
+
+    def durable_name(self, policy: Policy) -> str:
+        return f"{self.service}_policy_{policy.name}".lower()
+
+    async def start(self) -> None:
+        for policy in self.policies:
+            self._tasks.append(
+                asyncio.create_task(self._follow(policy), name=f"policy:{policy.name}")
+            )
+
+    async def stop(self) -> None:
+        """Cancel the policies; a reaction cut short was not acknowledged and comes again.
+        nats-py may swallow a cancellation inside a request, hence the flag and the bound."""
+        self._stopping = True
+        for task in self._tasks:
+            task.cancel()
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=5)
+        self._tasks.clear()
+
+    async def _follow(self, policy: Policy) -> None:
+        delay = self.backoff_base
+        while not self._stopping:
+            try:
+                await self._consume(policy)
+            except asyncio.CancelledError:
+                raise
+            except NotFoundError as missing:
+                # the other service has not created its stream yet: wait for it, quietly
+                if delay == self.backoff_base:
+                    log.info("policy %s waits: %s", policy.name, missing.description)
+            except Exception:
+                log.warning("policy %s stopped; restarting", policy.name, exc_info=True)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
+    async def _consume(self, policy: Policy) -> None:
+        """The durable consumer remembers what was acknowledged across restarts; a new one
+        starts at the beginning of the stream, so nothing published before it is missed."""
+        stream = policy.stream()
+        durable = self.durable_name(policy)
+        config = ConsumerConfig(
+            durable_name=durable,
+            filter_subjects=disjoint_filters(policy.subjects),
+            deliver_policy=DeliverPolicy.ALL,
+            ack_policy=AckPolicy.EXPLICIT,
+            ack_wait=60,
+            max_ack_pending=64,
+            max_deliver=-1,
+        )
+        try:
+            await self._js.consumer_info(stream, durable)
+        except NotFoundError:
+            await self._js.add_consumer(stream, config)
+        subscription = await self._js.pull_subscribe_bind(durable, stream=stream)
+        try:
+            while not self._stopping:
+                try:
+                    messages = await subscription.fetch(16, timeout=1.0)
+                except (nats.errors.TimeoutError, TimeoutError):
+                    continue
+                for message in messages:
+                    if self._stopping:
+                        return
+                    await self.handle(policy, stream, message)
+        finally:
+            with contextlib.suppress(Exception):
+                await subscription.unsubscribe()
+
+    async def handle(self, policy: Policy, stream: str, message: Msg) -> None:
+        """React to one message, then acknowledge it (unless the process is stopping)."""
+        seq = message.metadata.sequence.stream
+        subject = message.subject
+        event_type = subject.rsplit(".", 1)[-1]
+        reaction = policy.reaction(event_type)
+        if reaction is None:
+            await message.ack()
+            return
+        delay = self.backoff_base
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                event = decode(stream, seq, subject, message.data, self._catalogue)
+                await self._react(policy, reaction, event)
+                break
+            except asyncio.CancelledError:
+                raise
+            except DomainError as refused:
+                log.info(
+                    "policy %s: %s %s:%d refused: %s",
+                    policy.name,
+                    event_type,
+                    stream,
+                    seq,
+                    refused.detail,
+                )
+                break
+            except Exception as error:
+                if attempt >= self.max_attempts:
+                    await self._park(policy, stream, seq, subject, error, attempt)
+                    break
+                log.warning(
+                    "policy %s: %s %s:%d failed (attempt %d), retrying: %s",
+                    policy.name,
+                    event_type,
+                    stream,
+                    seq,
+                    attempt,
+                    error,
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+        await message.ack()
+
+    async def _react(self, policy: Policy, reaction: Reaction, event: RecordedEvent) -> None:
+        envelope = event.envelope
+        command_id = reaction_command_id(policy.name, envelope.id)
+        context = CommandContext(
+            command_id=command_id,
+            correlation_id=envelope.correlationid,
+            causation_id=envelope.id,
+            agency_id=envelope.agencyid,
+            actor=f"policy:{policy.name}",
+            traceparent=envelope.traceparent,
+        )
+        with tracer.start_as_current_span(
+            f"react {policy.name} {envelope.type}",
+            attributes={"jinguo.event_id": envelope.id, "jinguo.command_id": command_id},
+        ):
+            await reaction(policy, event.payload, event, context)
+
+    async def _park(
+        self, policy: Policy, stream: str, seq: int, subject: str, error: Exception, attempts: int
+    ) -> None:
+        log.error(
+            "parked %s:%d in policy %s after %d attempts: %s",
+            stream,
+            seq,
+            policy.name,
+            attempts,
+            error,
+        )
+        async with writing(self._engine) as connection:
+            await connection.execute(
+                dead_letters.insert(),
+                [
+                    {
+                        "projection": f"policy:{policy.name}",
+                        "stream": stream,
+                        "seq": seq,
+                        "subject": subject,
+                        "event_type": subject.rsplit(".", 1)[-1],
+                        "error": f"{type(error).__name__}: {error}",
+                        "attempts": attempts,
+                        "parked_at": datetime.now(UTC),
+                        "replayed_at": None,
+                    }
+                ],
+            )

@@ -1,0 +1,250 @@
+"""End to end through real HTTP: `jinguo up` runs the registry and the employment service.
+
+The journey: a worker registered in the registry → enrolled → trained → certified →
+recommended → placed → the registry shows her re-employed.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from jinguo_registry.domain.validation import make_national_id
+from jinguo_shared.testing import free_port
+
+
+@pytest.fixture(scope="module")
+def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[httpx.Client, str]]:
+    data = tmp_path_factory.mktemp("jinguo-employment")
+    port, nats_port = free_port(), free_port()
+    env = {
+        **os.environ,
+        "JINGUO_DATA_DIR": str(data),
+        "JINGUO_HTTP_PORT": str(port),
+        "JINGUO_NATS_PORT": str(nats_port),
+    }
+    for name in (
+        "JINGUO_NATS_URL",
+        "JINGUO_REGISTRY_DATABASE_URL",
+        "JINGUO_EMPLOYMENT_DATABASE_URL",
+    ):
+        env.pop(name, None)
+    log = data / "jinguo-up.log"
+    with log.open("w") as output:  # a file, not a pipe nobody reads: logs never block it
+        process = subprocess.Popen(
+            [str(Path(sys.executable).parent / "jinguo"), "up"],
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        if "Jinguo is running" in log.read_text():
+            break
+        time.sleep(0.1)
+    if process.poll() is not None:
+        pytest.fail("jinguo up exited:\n" + log.read_text())
+    key = (data / "dev-api-key").read_text().strip()
+    client = httpx.Client(
+        base_url=f"http://127.0.0.1:{port}",
+        headers={"Authorization": f"Bearer {key}"},
+        timeout=30,
+    )
+    try:
+        yield client, key
+    finally:
+        client.close()
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) in (0, 130), "jinguo up did not stop on Ctrl-C"
+
+
+def created(answer: httpx.Response) -> dict[str, Any]:
+    assert answer.status_code == 201, answer.text
+    body = answer.json()
+    assert isinstance(body, dict)
+    return body
+
+
+def test_registered_trained_certified_recommended_placed_and_reemployed(
+    system: tuple[httpx.Client, str],
+) -> None:
+    http, _ = system
+    today = date.today()
+    # the registry registers her, hard to employ (4050)
+    worker = created(
+        http.post(
+            "/registry/workers",
+            json={
+                "name": "孙桂兰",
+                "national_id": make_national_id("110101", date(1978, 4, 9), 31, True),
+                "phone": "13911112222",
+                "area_code": "110101003002",
+                "skills": ["养老护理"],
+                "desired_work": {"occupation_codes": ["4-10-01-05"], "hours_types": ["full_time"]},
+            },
+        )
+    )
+    worker_id = worker["id"]
+    assessed = created(
+        http.post(
+            f"/registry/workers/{worker_id}/categories",
+            json={"category": "age_40_50", "evidence": "户口簿", "valid_until": "2030-12-31"},
+        )
+    )
+    # enrolled in a course: the pool learns of her from the registry's events
+    course = created(
+        http.post(
+            "/employment/courses",
+            json={
+                "title": "养老护理员（五级）培训班",
+                "trade": "养老护理",
+                "occupation_code": "4-10-01-05",
+                "provider": "东城区职业技能培训学校",
+                "area_code": "110101",
+                "seats": 30,
+                "starts_on": (today - timedelta(days=40)).isoformat(),
+                "ends_on": (today + timedelta(days=5)).isoformat(),
+                "subsidy_per_trainee": 1500,
+            },
+        )
+    )
+    course_id = course["id"]
+    created(
+        http.post(
+            f"/employment/courses/{course_id}/enrolments",
+            params={"after": assessed["position"]},
+            json={"worker_id": worker_id},
+        )
+    )
+    # trained and certified, subsidy granted once
+    created(
+        http.post(
+            f"/employment/courses/{course_id}/completions",
+            json={"worker_id": worker_id, "passed": True, "score": 92, "completed_on": str(today)},
+        )
+    )
+    created(
+        http.post(
+            f"/employment/courses/{course_id}/certificates",
+            json={"worker_id": worker_id, "level": 4, "awarded_on": str(today)},
+        )
+    )
+    for attempt in range(2):
+        subsidy = http.post(
+            f"/employment/courses/{course_id}/subsidies",
+            json={"worker_id": worker_id, "granted_on": str(today)},
+            headers={"Idempotency-Key": f"subsidy-{attempt}"},
+        )
+        assert subsidy.status_code == 201
+    trainees = http.get(
+        f"/employment/courses/{course_id}", params={"after": subsidy.json()["position"]}
+    ).json()["trainees"]
+    assert [(t["status"], t["certificate_level"], t["subsidy"]) for t in trainees] == [
+        ("passed", 4, 1500)
+    ]
+    # a public-welfare post; matching ranks her with reasons, a person recommends her
+    employer = created(
+        http.post(
+            "/employment/employers",
+            json={
+                "name": "交道口街道社区服务中心",
+                "credit_code": "12110101MB1234567X",
+                "area_code": "110101003",
+            },
+        )
+    )
+    post = created(
+        http.post(
+            "/employment/posts",
+            json={
+                "employer_id": employer["id"],
+                "title": "社区养老护理员（公益性岗位）",
+                "occupation_code": "4-10-01-05",
+                "area_code": "110101003001",
+                "wage": {"amount": 3800, "unit": "month"},
+                "hours_type": "full_time",
+                "openings": 1,
+                "requirements": {"vocational_certificate": True},
+                "kind": "public_welfare",
+            },
+        )
+    )
+    matches = http.get(
+        f"/employment/posts/{post['id']}/matches", params={"after": post["position"]}
+    ).json()["items"]
+    [match] = [m for m in matches if m["worker_id"] == worker_id]
+    assert match["priority"] is True
+    assert any("certificate" in reason for reason in match["reasons"])
+    assert any("same street" in reason for reason in match["reasons"])
+    created(
+        http.post(f"/employment/posts/{post['id']}/recommendations", json={"worker_id": worker_id})
+    )
+    # placed by a person
+    placed = created(
+        http.post(
+            f"/employment/posts/{post['id']}/fill",
+            json={"worker_id": worker_id, "start_date": str(today)},
+        )
+    )
+    assert placed["placement_id"]
+    # the registry shows her re-employed (its policy followed PostFilled)
+    dossier: dict[str, Any] = {}
+    for _ in range(200):
+        dossier = http.get(f"/registry/workers/{worker_id}").json()
+        if dossier.get("status") == "reemployed":
+            break
+        time.sleep(0.05)
+    assert dossier["status"] == "reemployed"
+    [reemployment] = dossier["reemployments"]
+    assert reemployment["placement_id"] == placed["placement_id"]
+    assert reemployment["employer_name"] == "交道口街道社区服务中心"
+    # the post is full now: another fill is a problem, naming why
+    again = http.post(
+        f"/employment/posts/{post['id']}/fill",
+        json={"worker_id": worker_id, "start_date": str(today)},
+    )
+    assert again.status_code == 409
+    assert again.headers["content-type"] == "application/problem+json"
+    report = http.get(
+        "/employment/reports/areas/110101/years/" + str(today.year),
+        params={"after": placed["position"]},
+    ).json()
+    assert report["totals"]["placements"] == 1
+    assert "trained 1 women" in report["summary"]
+
+
+def test_bad_employment_input_is_a_problem_naming_the_field(
+    system: tuple[httpx.Client, str],
+) -> None:
+    http, _ = system
+    answer = http.post(
+        "/employment/posts",
+        json={
+            "employer_id": "e",
+            "title": "t",
+            "occupation_code": "4-10-1-5",
+            "area_code": "110101",
+            "wage": {"amount": -1, "unit": "month"},
+            "hours_type": "sometimes",
+            "openings": 0,
+        },
+    )
+    assert answer.status_code == 422
+    fields = {e["field"] for e in answer.json()["errors"]}
+    assert {"occupation_code", "wage.amount", "hours_type", "openings"} <= fields
+    unknown = http.post(
+        "/employment/posts/nope/fill", json={"worker_id": "nobody", "start_date": "2026-11-02"}
+    )
+    assert unknown.status_code == 404
+    assert unknown.json()["type"].endswith("/not-found")
+    assert httpx.get(str(http.base_url) + "/employment/posts").status_code == 401
