@@ -466,7 +466,10 @@ def print_report(report: dict[str, Any]) -> None:
         f"HTTP commands against `jinguo up` ({report['database']}; embedded nats-server "
         f"{report['nats_sync']}); load average {report['load_average']}"
     )
-    print("the load generator runs on the same machine (httpx): its CPU competes with the server")
+    print(
+        "the load generator runs on the same machine (a lean keep-alive client): "
+        "its CPU competes with the server"
+    )
     rows = []
     for label, key in (("open loop", "open_loop"), ("saturation", "saturation")):
         r = report[key]

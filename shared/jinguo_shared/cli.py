@@ -16,6 +16,7 @@ import httpx
 import nats.errors
 import orjson
 import uvicorn
+import uvloop
 from fastapi import FastAPI
 from nats.js.api import DeliverPolicy
 
@@ -388,7 +389,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = Settings()
     try:
         if args.command == "up":
-            asyncio.run(
+            uvloop.run(
                 serve(
                     settings,
                     discover_services(),
@@ -399,7 +400,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 )
             )
         elif args.command == "serve":
-            asyncio.run(
+            uvloop.run(
                 serve(
                     settings,
                     [pick_service(args.service)],
@@ -410,11 +411,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                 )
             )
         elif args.command == "replay":
-            asyncio.run(replay(settings, args.service, args.projection, args.until))
+            uvloop.run(replay(settings, args.service, args.projection, args.until))
         elif args.command == "events":
-            asyncio.run(events(settings, args))
+            uvloop.run(events(settings, args))
         elif args.command == "projections":
-            asyncio.run(projections(settings, args))
+            uvloop.run(projections(settings, args))
         elif args.command == "contracts":
             export_contracts(args.directory)
     except UsageError as error:
