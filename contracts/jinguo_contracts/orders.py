@@ -9,15 +9,13 @@ Prices are whole yuan (元) per visit.
 
 from __future__ import annotations
 
-from datetime import datetime
-from datetime import date
+from datetime import date, datetime
 from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from jinguo_contracts.base import CATALOGUE, EventContract, OptionalPii, Pii
 from jinguo_contracts.registry import PriceTier
-
 
 ServiceCategory = Literal[
     "housekeeping",

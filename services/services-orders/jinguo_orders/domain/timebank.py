@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
+from pydantic import Field
+
 from jinguo_contracts.base import EventContract
 from jinguo_contracts.orders import VolunteerHoursEarnedV1, VolunteerHoursSpentV1
 from jinguo_shared.domain import Aggregate, AggregateState, InvalidCommandError, RuleViolationError
@@ -15,7 +17,7 @@ class NotEnoughHoursError(RuleViolationError):
 
 class TimeBankState(AggregateState):
     balance: float = 0.0
-    entries: list[str] = []
+    entries: list[str] = Field(default_factory=list)
 
 
 class TimeBank(Aggregate[TimeBankState]):

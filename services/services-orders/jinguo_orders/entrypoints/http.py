@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Query, Request, Response
 from pydantic import BaseModel
 
+from jinguo_orders.domain.settlement import statement
 from jinguo_orders.handlers import commands as c
 from jinguo_orders.handlers.commands import OrdersHandlers
 from jinguo_orders.projections.queries import OrdersQueries
@@ -302,7 +303,7 @@ def create_router(
                 total_owed=issued["total_owed"],
                 issued=True,
             )
-        lines = c.statement(await queries.delivered(area_code, month))
+        lines = statement(await queries.delivered(area_code, month))
         return Statement(
             area_code=area_code,
             month=month,

@@ -20,8 +20,6 @@ from jinguo_orders.domain.order import (
     release_with,
 )
 from jinguo_orders.domain.settlement import Settlement, settlement_id, statement
-
-__all__ = ["statement"]
 from jinguo_orders.domain.timebank import TimeBank
 from jinguo_orders.projections.queries import OrdersQueries
 from jinguo_shared.commands import CommandExecutor, CommandResult, IdempotencyKey
@@ -158,7 +156,9 @@ class OrdersHandlers:
     ) -> CommandResult:
         service = await self._executor.load_cached(Service, c.service_code)
         if service.state is None:
-            raise NotFoundError(f"no service {c.service_code} in the catalogue", field="service_code")
+            raise NotFoundError(
+                f"no service {c.service_code} in the catalogue", field="service_code"
+            )
         resident = await self._queries.resident(c.resident_id)
         if resident is None or resident["erased"]:
             raise NotFoundError(f"no resident {c.resident_id}", field="resident_id")
@@ -217,7 +217,9 @@ class OrdersHandlers:
                     )
                 except WorkerUnavailableError:
                     continue
-        for provider_id in await self._queries.providers_for(state.service_code, state.area_code):
+        providers = await self._queries.providers_for(state.service_code, state.area_code)
+        if providers:
+            provider_id = providers[0]
             return await self._executor.execute(
                 Order, order_id, lambda o: o.assign(provider_id=provider_id, how="auto"), ctx, key
             )
@@ -229,14 +231,20 @@ class OrdersHandlers:
         self, order_id: str, c: AssignOrder, ctx: CommandContext, key: IdempotencyKey | None = None
     ) -> CommandResult:
         if (c.worker_id is None) == (c.provider_id is None):
-            raise InvalidCommandError("name exactly one of worker_id and provider_id", field="worker_id")
+            raise InvalidCommandError(
+                "name exactly one of worker_id and provider_id", field="worker_id"
+            )
         if c.provider_id is not None:
             provider_id = c.provider_id
             found = await self._queries.provider(provider_id)
             if found is None or found["suspended"]:
                 raise NotFoundError(f"no active provider {provider_id}", field="provider_id")
             return await self._executor.execute(
-                Order, order_id, lambda o: o.assign(provider_id=provider_id, how="dispatcher"), ctx, key
+                Order,
+                order_id,
+                lambda o: o.assign(provider_id=provider_id, how="dispatcher"),
+                ctx,
+                key,
             )
         assert c.worker_id is not None
         return await self._executor.execute_together(
@@ -321,7 +329,9 @@ class OrdersHandlers:
     ) -> CommandResult:
         return await self._move(
             order_id,
-            lambda o: o.record_follow_up(called_on=c.called_on, satisfied=c.satisfied, notes=c.notes),
+            lambda o: o.record_follow_up(
+                called_on=c.called_on, satisfied=c.satisfied, notes=c.notes
+            ),
             ctx,
             key,
             releases=False,
@@ -351,7 +361,11 @@ class OrdersHandlers:
         return str(volunteer["area_code"])
 
     async def earn_hours(
-        self, volunteer_id: str, c: EarnHours, ctx: CommandContext, key: IdempotencyKey | None = None
+        self,
+        volunteer_id: str,
+        c: EarnHours,
+        ctx: CommandContext,
+        key: IdempotencyKey | None = None,
     ) -> CommandResult:
         area = await self._volunteer_area(volunteer_id)
         return await self._executor.execute(
@@ -369,7 +383,11 @@ class OrdersHandlers:
         )
 
     async def spend_hours(
-        self, volunteer_id: str, c: SpendHours, ctx: CommandContext, key: IdempotencyKey | None = None
+        self,
+        volunteer_id: str,
+        c: SpendHours,
+        ctx: CommandContext,
+        key: IdempotencyKey | None = None,
     ) -> CommandResult:
         area = await self._volunteer_area(volunteer_id)
         return await self._executor.execute(

@@ -106,9 +106,7 @@ class OrderBoard(Projection):
         b.upsert(self.services, e.model_dump(mode="json"))
 
     def _remember(self, order_id: str, at: RecordedEvent, b: ProjectionBatch) -> None:
-        detail = at.payload.model_dump(
-            mode="json", exclude={"order_id", *at.payload.pii_fields()}
-        )
+        detail = at.payload.model_dump(mode="json", exclude={"order_id", *at.payload.pii_fields()})
         b.upsert(
             self.history,
             {

@@ -100,7 +100,8 @@ def order_in(status: str) -> Order:
 def test_each_move_is_allowed_exactly_from_its_states(status: str, move: str) -> None:
     act, allowed, lands_in = MOVES[move]
     order = order_in(status)
-    assert order.state is not None and order.state.status == status
+    assert order.state is not None
+    assert order.state.status == status
     if status in allowed:
         act(order)
         assert order.state.status == lands_in
@@ -160,7 +161,8 @@ def test_prices_by_tier() -> None:
     order = Order("o3")
     order.place(**_place_args())  # type: ignore[arg-type]
     placed = order.pending[0]
-    assert isinstance(placed, OrderPlacedV1) and (placed.price, placed.market_price) == (30, 80)
+    assert isinstance(placed, OrderPlacedV1)
+    assert (placed.price, placed.market_price) == (30, 80)
 
 
 def schedule(*events: EventContract) -> WorkerSchedule:
@@ -202,5 +204,6 @@ def test_rejection_sends_the_order_back_to_dispatch() -> None:
     order = order_in("assigned")
     order.reject("时间冲突")
     assert isinstance(order.pending[0], OrderRejectedV1)
-    assert order.state is not None and order.state.worker_id is None
+    assert order.state is not None
+    assert order.state.worker_id is None
     order.assign(worker_id="w2", how="dispatcher")

@@ -31,9 +31,12 @@ def test_a_small_month_settled_by_hand() -> None:
     settlement = Settlement("110101001001-2026-08")
     settlement.issue(area_code="110101001001", month="2026-08", lines=lines, today=date(2026, 9, 1))
     (issued,) = settlement.pending
-    assert isinstance(issued, SettlementIssuedV1) and issued.total_owed == 135
+    assert isinstance(issued, SettlementIssuedV1)
+    assert issued.total_owed == 135
     with pytest.raises(AlreadyExistsError):
-        settlement.issue(area_code="110101001001", month="2026-08", lines=[], today=date(2026, 9, 1))
+        settlement.issue(
+            area_code="110101001001", month="2026-08", lines=[], today=date(2026, 9, 1)
+        )
 
 
 def test_a_month_is_settled_only_after_it_ends() -> None:
