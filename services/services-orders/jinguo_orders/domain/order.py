@@ -139,7 +139,7 @@ class Order(Aggregate[OrderState]):
         if state.status not in allowed:
             raise OrderMoveError(
                 f"order {self.id} is {state.status}: it cannot be {move}",
-                status=state.status,
+                order_status=state.status,
                 allowed_from=list(allowed),
             )
         return state

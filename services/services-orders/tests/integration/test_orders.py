@@ -16,6 +16,7 @@ from jinguo_orders.bootstrap import handlers_for, queries_for
 from jinguo_orders.domain.order import WorkerUnavailableError
 from jinguo_orders.domain.timebank import NotEnoughHoursError
 from jinguo_orders.handlers.commands import (
+    AssignOrder,
     AtTime,
     CancelOrder,
     EarnHours,
@@ -103,10 +104,8 @@ async def test_concurrent_dispatch_never_double_books_one_worker(
     assert all(isinstance(r, RuleViolationError) for r in results if isinstance(r, BaseException))
     schedule = await orders.store.load("worker", "w-only")
     assert [e.type for e in schedule].count("WorkerBooked") == 1
+    loser = next(i for i, r in zip(ids, results, strict=True) if isinstance(r, BaseException))
     with pytest.raises(WorkerUnavailableError):
-        from jinguo_orders.handlers.commands import AssignOrder
-
-        loser = next(i for i, r in zip(ids, results, strict=True) if isinstance(r, BaseException))
         await handlers.assign(loser, AssignOrder(worker_id="w-only"), context("manual"))
 
 
@@ -135,7 +134,8 @@ async def test_the_tier_is_fixed_when_placed_and_settled_at_it(
     await handlers.cancel(cancelled, CancelOrder(by="staff", reason="重复"), context("cx"))
     await caught_up(orders, done)
     order = await queries.order(first)
-    assert order is not None and order["price_tier"] == "free" and order["price"] == 0
+    assert order is not None
+    assert (order["price_tier"], order["price"]) == ("free", 0)
     assert order["address"] == "东四北大街 1 号"
     before = await handlers.issue_settlement(
         IssueSettlement(area_code=COMMUNITY, month="2026-08"), context("settle")
