@@ -54,7 +54,9 @@ class OrdersService:
         return []
 
     async def load_demo(self, client: httpx.AsyncClient) -> str | None:
-        return None
+        from jinguo_orders.demo import load_orders_demo
+
+        return await load_orders_demo(client)
 
 
 service = OrdersService()

@@ -99,6 +99,32 @@ def create_router(
         await consistent(after, "order_board")
         return await queries.services()
 
+    @router.get(
+        "/residents", summary="Residents and the price tier the registry last gave them (收费类别)"
+    )
+    async def residents(
+        caller: Reader,
+        after: After,
+        tier: Annotated[Literal["free", "low_cost", "market"] | None, Query()] = None,
+        cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
+        limit: Limit = 50,
+    ) -> Page[Row]:
+        await consistent(after, "orders_community")
+        after_id = None
+        if cursor is not None:
+            values = decode_cursor(cursor)
+            if len(values) != 1 or not isinstance(values[0], str):
+                raise HTTPException(400, "the cursor is not one this API gave out")
+            after_id = values[0]
+        rows = await queries.residents(tier=tier, after_id=after_id, limit=limit)
+        next_cursor = encode_cursor([rows[-1]["resident_id"]]) if len(rows) == limit else None
+        return Page[Row](items=rows, next_cursor=next_cursor)
+
+    @router.get("/volunteers", summary="Volunteers who may bank hours (志愿者)")
+    async def volunteers(caller: Reader, after: After, limit: Limit = 50) -> list[Row]:
+        await consistent(after, "orders_community")
+        return await queries.volunteers(limit)
+
     # orders -----------------------------------------------------------------------
 
     @router.post("/orders", status_code=201, summary="Place an order for a resident (下单)")

@@ -55,6 +55,24 @@ class OrdersQueries:
         rows = await self._rows(select(table).where(table.c.resident_id == resident_id))
         return rows[0] if rows else None
 
+    async def residents(self, *, tier: str | None, after_id: str | None, limit: int) -> list[Row]:
+        table = self._projection(Community).residents
+        query = (
+            select(table)
+            .where(table.c.erased.is_(False))
+            .order_by(table.c.resident_id)
+            .limit(limit)
+        )
+        if tier is not None:
+            query = query.where(table.c.price_tier == tier)
+        if after_id is not None:
+            query = query.where(table.c.resident_id > after_id)
+        return await self._rows(query)
+
+    async def volunteers(self, limit: int) -> list[Row]:
+        table = self._projection(Community).volunteers
+        return await self._rows(select(table).order_by(table.c.volunteer_id).limit(limit))
+
     async def volunteer(self, volunteer_id: str) -> Row | None:
         table = self._projection(Community).volunteers
         rows = await self._rows(select(table).where(table.c.volunteer_id == volunteer_id))
