@@ -1,0 +1,404 @@
+"""The services-orders HTTP API under /orders: commands answer with a position, reads accept
+one (`?after=`), and so does placing an order for a resident the registry just registered."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Query, Request, Response
+from pydantic import BaseModel
+
+from jinguo_orders.domain.settlement import statement
+from jinguo_orders.handlers import commands as c
+from jinguo_orders.handlers.commands import OrdersHandlers
+from jinguo_orders.projections.queries import OrdersQueries
+from jinguo_shared.commands import IdempotencyKey
+from jinguo_shared.envelope import CommandContext
+from jinguo_shared.http.conventions import (
+    Accepted,
+    IdempotencyKeyHeader,
+    Page,
+    ReadAfter,
+    accepted,
+    command_context,
+    decode_cursor,
+    encode_cursor,
+    require_scope,
+)
+from jinguo_shared.http.security import Caller
+from jinguo_shared.runtime import ServiceRuntime
+
+Row = dict[str, Any]
+Limit = Annotated[int, Query(ge=1, le=200)]
+Writer = Annotated[Caller, Depends(require_scope("orders:write"))]
+Reader = Annotated[Caller, Depends(require_scope("orders:read"))]
+Key = IdempotencyKeyHeader
+After = ReadAfter
+ServiceCode = Annotated[str, Path(pattern=r"^[a-z][a-z_]{1,39}$")]
+Area12 = Annotated[str, Path(pattern=r"^\d{12}$")]
+Month = Annotated[str, Path(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
+ALL = (
+    "order_board",
+    "dispatch_pool",
+    "orders_community",
+    "quality",
+    "settlements",
+    "time_bank",
+)
+
+
+class Statement(BaseModel):
+    area_code: str
+    month: str
+    lines: list[dict[str, Any]]
+    total_owed: int
+    issued: bool
+
+
+class TimeBankOut(BaseModel):
+    volunteer_id: str
+    balance: float
+    entries: list[Row]
+
+
+def create_router(
+    runtime: ServiceRuntime, handlers: OrdersHandlers, queries: OrdersQueries
+) -> APIRouter:
+    router = APIRouter()
+
+    async def context(
+        request: Request, caller: Caller, key: str | None
+    ) -> tuple[CommandContext, IdempotencyKey | None]:
+        return await command_context(request, caller, key)
+
+    async def consistent(after: str | None, *projections: str) -> None:
+        if after is not None:
+            await runtime.projections.wait_for(
+                after, projections or ALL, runtime.settings.consistency_wait_seconds
+            )
+
+    # catalogue -----------------------------------------------------------------------
+
+    @router.put(
+        "/services/{service_code}",
+        summary="Offer a service (家政, 保洁, 居家养老照料, 接送, 送餐 …) or change its prices",
+    )
+    async def offer_service(
+        service_code: ServiceCode,
+        body: c.OfferService,
+        request: Request,
+        response: Response,
+        caller: Writer,
+        key: Key,
+    ) -> Accepted:
+        ctx, idem = await context(request, caller, key)
+        return accepted(await handlers.offer_service(service_code, body, ctx, idem), response)
+
+    @router.get("/services", summary="The service catalogue")
+    async def services(caller: Reader, after: After) -> list[Row]:
+        await consistent(after, "order_board")
+        return await queries.services()
+
+    @router.get(
+        "/residents", summary="Residents and the price tier the registry last gave them (收费类别)"
+    )
+    async def residents(
+        caller: Reader,
+        after: After,
+        tier: Annotated[Literal["free", "low_cost", "market"] | None, Query()] = None,
+        cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
+        limit: Limit = 50,
+    ) -> Page[Row]:
+        await consistent(after, "orders_community")
+        after_id = None
+        if cursor is not None:
+            values = decode_cursor(cursor)
+            if len(values) != 1 or not isinstance(values[0], str):
+                raise HTTPException(400, "the cursor is not one this API gave out")
+            after_id = values[0]
+        rows = await queries.residents(tier=tier, after_id=after_id, limit=limit)
+        next_cursor = encode_cursor([rows[-1]["resident_id"]]) if len(rows) == limit else None
+        return Page[Row](items=rows, next_cursor=next_cursor)
+
+    @router.get("/volunteers", summary="Volunteers who may bank hours (志愿者)")
+    async def volunteers(caller: Reader, after: After, limit: Limit = 50) -> list[Row]:
+        await consistent(after, "orders_community")
+        return await queries.volunteers(limit)
+
+    # orders -----------------------------------------------------------------------
+
+    @router.post("/orders", status_code=201, summary="Place an order for a resident (下单)")
+    async def place_order(
+        body: c.PlaceOrder,
+        request: Request,
+        response: Response,
+        caller: Writer,
+        key: Key,
+        after: After,
+    ) -> Accepted:
+        await consistent(after, "orders_community")
+        ctx, idem = await context(request, caller, key)
+        return accepted(await handlers.place_order(body, ctx, idem), response)
+
+    @router.get("/orders", summary="Orders by status, community and worker")
+    async def list_orders(
+        caller: Reader,
+        after: After,
+        status: Annotated[
+            Literal[
+                "placed", "assigned", "accepted", "in_service", "completed", "cancelled", "no_show"
+            ]
+            | None,
+            Query(),
+        ] = None,
+        area: Annotated[str | None, Query(pattern=r"^\d{2,12}$")] = None,
+        worker_id: str | None = None,
+        cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
+        limit: Limit = 50,
+    ) -> Page[Row]:
+        await consistent(after, "order_board")
+        after_seq = None
+        if cursor is not None:
+            values = decode_cursor(cursor)
+            if len(values) != 1 or not isinstance(values[0], int):
+                raise HTTPException(400, "the cursor is not one this API gave out")
+            after_seq = values[0]
+        rows = await queries.orders(
+            status=status, area=area, worker_id=worker_id, after_seq=after_seq, limit=limit
+        )
+        next_cursor = encode_cursor([rows[-1]["seq"]]) if len(rows) == limit else None
+        return Page[Row](items=rows, next_cursor=next_cursor)
+
+    @router.get("/orders/{order_id}", summary="An order")
+    async def order(order_id: str, caller: Reader, after: After) -> Row:
+        await consistent(after, "order_board")
+        found = await queries.order(order_id)
+        if found is None:
+            raise HTTPException(404, f"no order {order_id}")
+        return found
+
+    @router.get("/orders/{order_id}/history", summary="Who did what to an order, and when")
+    async def history(order_id: str, caller: Reader, after: After) -> list[Row]:
+        await consistent(after, "order_board")
+        rows = await queries.history(order_id)
+        if not rows:
+            raise HTTPException(404, f"no order {order_id}")
+        return rows
+
+    @router.post("/orders/{order_id}/dispatch", summary="Assign automatically (自动派单)")
+    async def dispatch(
+        order_id: str, request: Request, response: Response, caller: Writer, key: Key, after: After
+    ) -> Accepted:
+        await consistent(after, "dispatch_pool", "quality")
+        ctx, idem = await context(request, caller, key)
+        return accepted(await handlers.dispatch(order_id, ctx, idem), response)
+
+    @router.post("/orders/{order_id}/assign", summary="Assign by a dispatcher (人工派单)")
+    async def assign(
+        order_id: str,
+        body: c.AssignOrder,
+        request: Request,
+        response: Response,
+        caller: Writer,
+        key: Key,
+        after: After,
+    ) -> Accepted:
+        await consistent(after, "dispatch_pool")
+        ctx, idem = await context(request, caller, key)
+        return accepted(await handlers.assign(order_id, body, ctx, idem), response)
+
+    @router.post("/orders/{order_id}/accept", summary="The assignee accepts")
+    async def accept(
+        order_id: str, request: Request, response: Response, caller: Writer, key: Key
+    ) -> Accepted:
+        ctx, idem = await context(request, caller, key)
+        return accepted(await handlers.accept(order_id, ctx, idem), response)
+
+    @router.post("/orders/{order_id}/reject", summary="The assignee declines: back to dispatch")
+    async def reject(
+        order_id: str,
+        body: c.Reason,
+        request: Request,
+        response: Response,
+        caller: Writer,
+        key: Key,
+    ) -> Accepted:
+        ctx, idem = await context(request, caller, key)
+        return accepted(await handlers.reject(order_id, body, ctx, idem), response)
+
+    @router.post("/orders/{order_id}/start", summary="The service starts")
+    async def start(
+        order_id: str,
+        body: c.AtTime,
+        request: Request,
+        response: Response,
+        caller: Writer,
+        key: Key,
+    ) -> Accepted:
+        ctx, idem = await context(request, caller, key)
+        return accepted(await handlers.start(order_id, body, ctx, idem), response)
+
+    @router.post("/orders/{order_id}/complete", summary="The service is complete")
+    async def complete(
+        order_id: str,
+        body: c.AtTime,
+        request: Request,
+        response: Response,
+        caller: Writer,
+        key: Key,
+    ) -> Accepted:
+        ctx, idem = await context(request, caller, key)
+        return accepted(await handlers.complete(order_id, body, ctx, idem), response)
+
+    @router.post("/orders/{order_id}/cancel", summary="Cancelled by the resident or staff")
+    async def cancel(
+        order_id: str,
+        body: c.CancelOrder,
+        request: Request,
+        response: Response,
+        caller: Writer,
+        key: Key,
+    ) -> Accepted:
+        ctx, idem = await context(request, caller, key)
+        return accepted(await handlers.cancel(order_id, body, ctx, idem), response)
+
+    @router.post("/orders/{order_id}/no-show", summary="The worker or the resident did not show")
+    async def no_show(
+        order_id: str,
+        body: c.MarkNoShow,
+        request: Request,
+        response: Response,
+        caller: Writer,
+        key: Key,
+    ) -> Accepted:
+        ctx, idem = await context(request, caller, key)
+        return accepted(await handlers.no_show(order_id, body, ctx, idem), response)
+
+    @router.post("/orders/{order_id}/rating", summary="The resident rates the service (1–5)")
+    async def rate(
+        order_id: str,
+        body: c.RateOrder,
+        request: Request,
+        response: Response,
+        caller: Writer,
+        key: Key,
+    ) -> Accepted:
+        ctx, idem = await context(request, caller, key)
+        return accepted(await handlers.rate(order_id, body, ctx, idem), response)
+
+    @router.post("/orders/{order_id}/follow-up", summary="Record the follow-up call (回访)")
+    async def follow_up(
+        order_id: str,
+        body: c.RecordFollowUp,
+        request: Request,
+        response: Response,
+        caller: Writer,
+        key: Key,
+    ) -> Accepted:
+        ctx, idem = await context(request, caller, key)
+        return accepted(await handlers.follow_up(order_id, body, ctx, idem), response)
+
+    # quality -----------------------------------------------------------------------
+
+    @router.get(
+        "/rankings/{kind}",
+        summary="Workers or providers by satisfaction and completed work (优秀服务员, 示范岗)",
+    )
+    async def rankings(
+        kind: Literal["worker", "provider"], caller: Reader, after: After, limit: Limit = 20
+    ) -> list[Row]:
+        await consistent(after, "quality")
+        return await queries.rankings(kind, limit)
+
+    # settlement -----------------------------------------------------------------------
+
+    @router.get(
+        "/settlements/{area_code}/{month}",
+        summary="The month's statement of free and low-cost services the government owes",
+    )
+    async def settlement(
+        area_code: Area12, month: Month, caller: Reader, after: After
+    ) -> Statement:
+        await consistent(after, "settlements")
+        issued = await queries.settlement(area_code, month)
+        if issued is not None:
+            return Statement(
+                area_code=area_code,
+                month=month,
+                lines=issued["lines"],
+                total_owed=issued["total_owed"],
+                issued=True,
+            )
+        lines = statement(await queries.delivered(area_code, month))
+        return Statement(
+            area_code=area_code,
+            month=month,
+            lines=[line.model_dump(mode="json") for line in lines],
+            total_owed=sum(line.government_owes for line in lines),
+            issued=False,
+        )
+
+    @router.post("/settlements", status_code=201, summary="Issue a month's settlement (结算)")
+    async def issue_settlement(
+        body: c.IssueSettlement,
+        request: Request,
+        response: Response,
+        caller: Writer,
+        key: Key,
+        after: After,
+    ) -> Accepted:
+        await consistent(after, "settlements")
+        ctx, idem = await context(request, caller, key)
+        return accepted(await handlers.issue_settlement(body, ctx, idem), response)
+
+    # time bank -----------------------------------------------------------------------
+
+    @router.post("/time-bank/{volunteer_id}/earned", summary="Bank a volunteer's hours")
+    async def earn(
+        volunteer_id: str,
+        body: c.EarnHours,
+        request: Request,
+        response: Response,
+        caller: Writer,
+        key: Key,
+        after: After,
+    ) -> Accepted:
+        await consistent(after, "orders_community")
+        ctx, idem = await context(request, caller, key)
+        return accepted(await handlers.earn_hours(volunteer_id, body, ctx, idem), response)
+
+    @router.post("/time-bank/{volunteer_id}/spent", summary="Draw on banked hours")
+    async def spend(
+        volunteer_id: str,
+        body: c.SpendHours,
+        request: Request,
+        response: Response,
+        caller: Writer,
+        key: Key,
+        after: After,
+    ) -> Accepted:
+        await consistent(after, "orders_community")
+        ctx, idem = await context(request, caller, key)
+        return accepted(await handlers.spend_hours(volunteer_id, body, ctx, idem), response)
+
+    @router.get("/time-bank/{volunteer_id}", summary="A volunteer's balance and ledger")
+    async def time_bank(volunteer_id: str, caller: Reader, after: After) -> TimeBankOut:
+        await consistent(after, "time_bank")
+        balance, entries = await queries.time_bank(volunteer_id)
+        return TimeBankOut(volunteer_id=volunteer_id, balance=balance, entries=entries)
+
+    return router
+
+
+def create_app(
+    runtime: ServiceRuntime, handlers: OrdersHandlers, queries: OrdersQueries
+) -> FastAPI:
+    from jinguo_shared.http.app import service_app
+
+    return service_app(
+        runtime,
+        "Jinguo services-orders",
+        "社区服务订单: service catalogue, orders, dispatch (派单), quality (满意程度, 回访),"
+        " government settlement (政府购买服务结算) and the volunteer time bank (时间银行)",
+        create_router(runtime, handlers, queries),
+    )

@@ -1,0 +1,437 @@
+"""The services-orders commands: validated input, and one handler per command."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from jinguo_contracts.orders import CancelledBy, NoShowParty, ServiceCategory
+from jinguo_contracts.registry import PriceTier
+from jinguo_orders.domain.catalogue import Service
+from jinguo_orders.domain.dispatch import rank
+from jinguo_orders.domain.order import (
+    Order,
+    WorkerSchedule,
+    WorkerUnavailableError,
+    assign_worker,
+    release_with,
+)
+from jinguo_orders.domain.settlement import Settlement, settlement_id, statement
+from jinguo_orders.domain.timebank import TimeBank
+from jinguo_orders.projections.queries import OrdersQueries
+from jinguo_shared.commands import CommandExecutor, CommandResult, IdempotencyKey
+from jinguo_shared.domain import InvalidCommandError, NotFoundError, RuleViolationError
+from jinguo_shared.envelope import CommandContext
+
+Text = Field(min_length=1, max_length=2000)
+Id = Field(min_length=1, max_length=64)
+OCCUPATION = r"^\d-\d{2}-\d{2}-\d{2}$"
+
+
+class Command(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class OfferService(Command):
+    category: ServiceCategory
+    name: str = Field(min_length=1, max_length=200)
+    market_price: int = Field(ge=0, le=100_000, description="yuan (元) per visit")
+    low_cost_price: int = Field(ge=0, le=100_000, description="yuan (元) per visit")
+    required_certificates: list[str] = Field(default_factory=list, max_length=10)
+
+
+class PlaceOrder(Command):
+    resident_id: str = Id
+    service_code: str = Field(min_length=1, max_length=40)
+    address: str = Field(min_length=1, max_length=500)
+    window_start: AwareDatetime
+    window_end: AwareDatetime
+    notes: str | None = Field(default=None, max_length=2000)
+
+
+class AssignOrder(Command):
+    worker_id: str | None = Field(default=None, min_length=1, max_length=64)
+    provider_id: str | None = Field(default=None, min_length=1, max_length=64)
+
+
+class Reason(Command):
+    reason: str = Text
+
+
+class CancelOrder(Command):
+    by: CancelledBy
+    reason: str = Text
+
+
+class MarkNoShow(Command):
+    party: NoShowParty
+    notes: str | None = Field(default=None, max_length=2000)
+
+
+class AtTime(Command):
+    at: AwareDatetime | None = Field(default=None, description="defaults to now")
+
+
+class RateOrder(Command):
+    score: int = Field(ge=1, le=5)
+    comment: str | None = Field(default=None, max_length=2000)
+
+
+class RecordFollowUp(Command):
+    called_on: date
+    satisfied: bool
+    notes: str | None = Field(default=None, max_length=2000)
+
+
+class IssueSettlement(Command):
+    area_code: str = Field(pattern=r"^\d{12}$")
+    month: str = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
+
+
+class EarnHours(Command):
+    entry_id: str = Id
+    hours: float = Field(gt=0, le=24)
+    activity: str = Field(min_length=1, max_length=200)
+    served_on: date
+
+
+class SpendHours(Command):
+    entry_id: str = Id
+    hours: float = Field(gt=0, le=100)
+    purpose: str = Field(min_length=1, max_length=200)
+    spent_on: date
+
+
+def derived_id(namespace: str, value: str) -> str:
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"jinguo:orders:{namespace}:{value}"))
+
+
+def tier_for(resident: dict[str, object], on: date) -> PriceTier:
+    """The tier the registry last gave, unless it has lapsed by the day of the service."""
+    valid_until = resident["valid_until"]
+    if isinstance(valid_until, date) and valid_until < on:
+        return "market"
+    tier = str(resident["price_tier"])
+    assert tier in ("free", "low_cost", "market")
+    return tier  # type: ignore[return-value]
+
+
+class OrdersHandlers:
+    def __init__(
+        self,
+        executor: CommandExecutor,
+        queries: OrdersQueries,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._executor = executor
+        self._queries = queries
+        self._now = now
+
+    # catalogue -----------------------------------------------------------------------
+
+    async def offer_service(
+        self, code: str, c: OfferService, ctx: CommandContext, key: IdempotencyKey | None = None
+    ) -> CommandResult:
+        return await self._executor.execute(
+            Service,
+            code,
+            lambda s: s.offer(
+                category=c.category,
+                name=c.name,
+                market_price=c.market_price,
+                low_cost_price=c.low_cost_price,
+                required_certificates=c.required_certificates,
+            ),
+            ctx,
+            key,
+        )
+
+    # orders -----------------------------------------------------------------------
+
+    async def place_order(
+        self, c: PlaceOrder, ctx: CommandContext, key: IdempotencyKey | None = None
+    ) -> CommandResult:
+        service = await self._executor.load_cached(Service, c.service_code)
+        if service.state is None:
+            raise NotFoundError(
+                f"no service {c.service_code} in the catalogue", field="service_code"
+            )
+        resident = await self._queries.resident(c.resident_id)
+        if resident is None or resident["erased"]:
+            raise NotFoundError(f"no resident {c.resident_id}", field="resident_id")
+        offered = service.state
+        tier = tier_for(resident, c.window_start.date())
+        return await self._executor.execute(
+            Order,
+            derived_id("order", ctx.command_id),
+            lambda o: o.place(
+                resident_id=c.resident_id,
+                service_code=c.service_code,
+                area_code=str(resident["area_code"]),
+                address=c.address,
+                window_start=c.window_start,
+                window_end=c.window_end,
+                notes=c.notes,
+                price_tier=tier,
+                market_price=offered.market_price,
+                low_cost_price=offered.low_cost_price,
+                required_certificates=offered.required_certificates,
+            ),
+            ctx,
+            key,
+        )
+
+    async def _order(self, order_id: str) -> Order:
+        order = await self._executor.load_cached(Order, order_id)
+        order.require_state()
+        return order
+
+    async def dispatch(
+        self, order_id: str, ctx: CommandContext, key: IdempotencyKey | None = None
+    ) -> CommandResult:
+        """Automatic assignment: the best-ranked free, qualified worker; when another dispatch
+        books her first, the next one; a provider offering the service when no worker is free."""
+        order = await self._order(order_id)
+        state = order.require_state()
+        if state.status != "placed":
+            order.assign(worker_id="-", how="auto")  # refused with the order's state
+        for city_wide in (False, True):
+            found = await self._queries.candidates(
+                state.area_code,
+                state.required_certificates,
+                state.window_start,
+                state.window_end,
+                city_wide=city_wide,
+            )
+            for candidate in rank(state.area_code, found)[:20]:
+                try:
+                    return await self._executor.execute_together(
+                        (Order, order_id),
+                        (WorkerSchedule, candidate.worker_id),
+                        lambda o, w: assign_worker(o, w, "auto"),
+                        ctx,
+                        key,
+                    )
+                except WorkerUnavailableError:
+                    continue
+        providers = await self._queries.providers_for(state.service_code, state.area_code)
+        if providers:
+            provider_id = providers[0]
+            return await self._executor.execute(
+                Order, order_id, lambda o: o.assign(provider_id=provider_id, how="auto"), ctx, key
+            )
+        raise RuleViolationError(
+            f"no qualified worker or provider is free for order {order_id}", code_hint="no-one-free"
+        )
+
+    async def assign(
+        self, order_id: str, c: AssignOrder, ctx: CommandContext, key: IdempotencyKey | None = None
+    ) -> CommandResult:
+        if (c.worker_id is None) == (c.provider_id is None):
+            raise InvalidCommandError(
+                "name exactly one of worker_id and provider_id", field="worker_id"
+            )
+        if c.provider_id is not None:
+            provider_id = c.provider_id
+            found = await self._queries.provider(provider_id)
+            if found is None or found["suspended"]:
+                raise NotFoundError(f"no active provider {provider_id}", field="provider_id")
+            return await self._executor.execute(
+                Order,
+                order_id,
+                lambda o: o.assign(provider_id=provider_id, how="dispatcher"),
+                ctx,
+                key,
+            )
+        assert c.worker_id is not None
+        return await self._executor.execute_together(
+            (Order, order_id),
+            (WorkerSchedule, c.worker_id),
+            lambda o, w: assign_worker(o, w, "dispatcher"),
+            ctx,
+            key,
+        )
+
+    async def _move(
+        self,
+        order_id: str,
+        act: Callable[[Order], None],
+        ctx: CommandContext,
+        key: IdempotencyKey | None,
+        *,
+        releases: bool,
+    ) -> CommandResult:
+        order = await self._order(order_id)
+        worker_id = order.require_state().worker_id
+        if not releases or worker_id is None:
+            return await self._executor.execute(Order, order_id, act, ctx, key)
+
+        def both(o: Order, w: WorkerSchedule) -> None:
+            act(o)
+            release_with(o, w)
+
+        return await self._executor.execute_together(
+            (Order, order_id), (WorkerSchedule, worker_id), both, ctx, key
+        )
+
+    async def accept(
+        self, order_id: str, ctx: CommandContext, key: IdempotencyKey | None = None
+    ) -> CommandResult:
+        return await self._move(order_id, lambda o: o.accept(), ctx, key, releases=False)
+
+    async def reject(
+        self, order_id: str, c: Reason, ctx: CommandContext, key: IdempotencyKey | None = None
+    ) -> CommandResult:
+        return await self._move(order_id, lambda o: o.reject(c.reason), ctx, key, releases=True)
+
+    async def start(
+        self, order_id: str, c: AtTime, ctx: CommandContext, key: IdempotencyKey | None = None
+    ) -> CommandResult:
+        at = c.at or self._now()
+        return await self._move(order_id, lambda o: o.start(at), ctx, key, releases=False)
+
+    async def complete(
+        self, order_id: str, c: AtTime, ctx: CommandContext, key: IdempotencyKey | None = None
+    ) -> CommandResult:
+        at = c.at or self._now()
+        return await self._move(order_id, lambda o: o.complete(at), ctx, key, releases=False)
+
+    async def cancel(
+        self, order_id: str, c: CancelOrder, ctx: CommandContext, key: IdempotencyKey | None = None
+    ) -> CommandResult:
+        return await self._move(
+            order_id, lambda o: o.cancel(by=c.by, reason=c.reason), ctx, key, releases=True
+        )
+
+    async def no_show(
+        self, order_id: str, c: MarkNoShow, ctx: CommandContext, key: IdempotencyKey | None = None
+    ) -> CommandResult:
+        return await self._move(
+            order_id, lambda o: o.no_show(party=c.party, notes=c.notes), ctx, key, releases=True
+        )
+
+    async def rate(
+        self, order_id: str, c: RateOrder, ctx: CommandContext, key: IdempotencyKey | None = None
+    ) -> CommandResult:
+        return await self._move(
+            order_id, lambda o: o.rate(score=c.score, comment=c.comment), ctx, key, releases=False
+        )
+
+    async def follow_up(
+        self,
+        order_id: str,
+        c: RecordFollowUp,
+        ctx: CommandContext,
+        key: IdempotencyKey | None = None,
+    ) -> CommandResult:
+        return await self._move(
+            order_id,
+            lambda o: o.record_follow_up(
+                called_on=c.called_on, satisfied=c.satisfied, notes=c.notes
+            ),
+            ctx,
+            key,
+            releases=False,
+        )
+
+    # settlement -----------------------------------------------------------------------
+
+    async def issue_settlement(
+        self, c: IssueSettlement, ctx: CommandContext, key: IdempotencyKey | None = None
+    ) -> CommandResult:
+        lines = statement(await self._queries.delivered(c.area_code, c.month))
+        today = self._now().date()
+        return await self._executor.execute(
+            Settlement,
+            settlement_id(c.area_code, c.month),
+            lambda s: s.issue(area_code=c.area_code, month=c.month, lines=lines, today=today),
+            ctx,
+            key,
+        )
+
+    # time bank -----------------------------------------------------------------------
+
+    async def _volunteer_area(self, volunteer_id: str) -> str:
+        volunteer = await self._queries.volunteer(volunteer_id)
+        if volunteer is None:
+            raise NotFoundError(f"no volunteer {volunteer_id}", field="volunteer_id")
+        return str(volunteer["area_code"])
+
+    async def earn_hours(
+        self,
+        volunteer_id: str,
+        c: EarnHours,
+        ctx: CommandContext,
+        key: IdempotencyKey | None = None,
+    ) -> CommandResult:
+        area = await self._volunteer_area(volunteer_id)
+        return await self._executor.execute(
+            TimeBank,
+            volunteer_id,
+            lambda t: t.earn(
+                entry_id=c.entry_id,
+                hours=c.hours,
+                activity=c.activity,
+                served_on=c.served_on,
+                area_code=area,
+            ),
+            ctx,
+            key,
+        )
+
+    async def spend_hours(
+        self,
+        volunteer_id: str,
+        c: SpendHours,
+        ctx: CommandContext,
+        key: IdempotencyKey | None = None,
+    ) -> CommandResult:
+        area = await self._volunteer_area(volunteer_id)
+        return await self._executor.execute(
+            TimeBank,
+            volunteer_id,
+            lambda t: t.spend(
+                entry_id=c.entry_id,
+                hours=c.hours,
+                purpose=c.purpose,
+                spent_on=c.spent_on,
+                area_code=area,
+            ),
+            ctx,
+            key,
+        )
+
+    # reactions -----------------------------------------------------------------------
+
+    async def qualify_worker(
+        self, worker_id: str, occupation_code: str, certificate_no: str, ctx: CommandContext
+    ) -> CommandResult:
+        return await self._executor.execute(
+            WorkerSchedule,
+            worker_id,
+            lambda w: w.qualify(occupation_code=occupation_code, certificate_no=certificate_no),
+            ctx,
+        )
+
+    async def record_training(
+        self, worker_id: str, trade: str, completed_on: date, ctx: CommandContext
+    ) -> CommandResult:
+        return await self._executor.execute(
+            WorkerSchedule,
+            worker_id,
+            lambda w: w.record_training(trade=trade, completed_on=completed_on),
+            ctx,
+        )
+
+    async def take_out_of_dispatch(
+        self, worker_id: str, reason: str, placement_id: str, ctx: CommandContext
+    ) -> CommandResult:
+        return await self._executor.execute(
+            WorkerSchedule,
+            worker_id,
+            lambda w: w.leave_dispatch(reason=reason, placement_id=placement_id),
+            ctx,
+        )

@@ -1,0 +1,223 @@
+"""Reads over the services-orders projections, including dispatch's candidate search."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, exists, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from jinguo_orders.domain.dispatch import Candidate
+from jinguo_orders.domain.settlement import Delivered
+from jinguo_orders.projections.views import (
+    Community,
+    DispatchPool,
+    OrderBoard,
+    Quality,
+    Settlements,
+    TimeBankLedger,
+)
+from jinguo_shared.crypto import PiiVault
+from jinguo_shared.projections.host import ProjectionHost
+
+Row = dict[str, Any]
+
+
+class OrdersQueries:
+    def __init__(self, engine: AsyncEngine, host: ProjectionHost, vault: PiiVault) -> None:
+        self._engine = engine
+        self._host = host
+        self._vault = vault
+
+    async def _unseal(self, rows: list[Row]) -> list[Row]:
+        """Addresses are sealed with the resident's key: gone once she is erased."""
+        await self._vault.prepare({r["resident_id"] for r in rows}, create=False, fresh=True)
+        for row in rows:
+            for name in ("address", "notes"):
+                row[name] = self._vault.unseal(row["resident_id"], row[name])
+        return rows
+
+    def _projection(self, klass: type[Any]) -> Any:
+        projection = self._host.active(klass.name)
+        assert isinstance(projection, klass)
+        return projection
+
+    async def _rows(self, query: Select[Any]) -> list[Row]:
+        async with self._engine.connect() as connection:
+            return [dict(row._mapping) for row in await connection.execute(query)]
+
+    async def wait_for(self, position: str, *names: str, timeout: float = 10.0) -> None:
+        await self._host.wait_for(position, list(names), timeout)
+
+    async def resident(self, resident_id: str) -> Row | None:
+        table = self._projection(Community).residents
+        rows = await self._rows(select(table).where(table.c.resident_id == resident_id))
+        return rows[0] if rows else None
+
+    async def residents(self, *, tier: str | None, after_id: str | None, limit: int) -> list[Row]:
+        table = self._projection(Community).residents
+        query = (
+            select(table)
+            .where(table.c.erased.is_(False))
+            .order_by(table.c.resident_id)
+            .limit(limit)
+        )
+        if tier is not None:
+            query = query.where(table.c.price_tier == tier)
+        if after_id is not None:
+            query = query.where(table.c.resident_id > after_id)
+        return await self._rows(query)
+
+    async def volunteers(self, limit: int) -> list[Row]:
+        table = self._projection(Community).volunteers
+        return await self._rows(select(table).order_by(table.c.volunteer_id).limit(limit))
+
+    async def volunteer(self, volunteer_id: str) -> Row | None:
+        table = self._projection(Community).volunteers
+        rows = await self._rows(select(table).where(table.c.volunteer_id == volunteer_id))
+        return rows[0] if rows else None
+
+    async def services(self) -> list[Row]:
+        table = self._projection(OrderBoard).services
+        return await self._rows(select(table).order_by(table.c.service_code))
+
+    async def order(self, order_id: str) -> Row | None:
+        table = self._projection(OrderBoard).orders
+        rows = await self._rows(select(table).where(table.c.order_id == order_id))
+        return (await self._unseal(rows))[0] if rows else None
+
+    async def orders(
+        self,
+        *,
+        status: str | None,
+        area: str | None,
+        worker_id: str | None,
+        after_seq: int | None,
+        limit: int,
+    ) -> list[Row]:
+        table = self._projection(OrderBoard).orders
+        query = select(table).order_by(table.c.seq).limit(limit)
+        if status is not None:
+            query = query.where(table.c.status == status)
+        if area is not None:
+            query = query.where(table.c.area_code.between(area, area + "~"))
+        if worker_id is not None:
+            query = query.where(table.c.worker_id == worker_id)
+        if after_seq is not None:
+            query = query.where(table.c.seq > after_seq)
+        return await self._unseal(await self._rows(query))
+
+    async def history(self, order_id: str) -> list[Row]:
+        table = self._projection(OrderBoard).history
+        return await self._rows(
+            select(table).where(table.c.order_id == order_id).order_by(table.c.seq)
+        )
+
+    async def candidates(
+        self,
+        area_code: str,
+        required: list[str],
+        start: datetime,
+        end: datetime,
+        *,
+        city_wide: bool = False,
+    ) -> list[Candidate]:
+        """Registered workers still in dispatch, holding the required certificates and free in
+        the window as far as the pool knows; the booking itself re-checks all of it."""
+        pool: DispatchPool = self._projection(DispatchPool)
+        quality: Quality = self._projection(Quality)
+        w, p = pool.workers, quality.performers
+        query = (
+            select(w.c.worker_id, w.c.area_code, p.c.rating_sum, p.c.ratings, p.c.completed)
+            .outerjoin(p, and_(p.c.kind == "worker", p.c.performer_id == w.c.worker_id))
+            .where(
+                w.c.erased.is_(False),
+                ~exists().where(pool.departures.c.worker_id == w.c.worker_id),
+                ~exists().where(
+                    pool.bookings.c.worker_id == w.c.worker_id,
+                    pool.bookings.c.window_start < end,
+                    pool.bookings.c.window_end > start,
+                ),
+            )
+        )
+        if not city_wide:
+            query = query.where(w.c.district == area_code[:6])
+        for code in required:
+            q = pool.qualifications.alias()
+            query = query.where(
+                exists().where(q.c.worker_id == w.c.worker_id, q.c.occupation_code == code)
+            )
+        return [
+            Candidate(
+                r["worker_id"],
+                r["area_code"],
+                r["rating_sum"] or 0,
+                r["ratings"] or 0,
+                r["completed"] or 0,
+            )
+            for r in await self._rows(query)
+        ]
+
+    async def providers_for(self, service_code: str, area_code: str) -> list[str]:
+        table = self._projection(DispatchPool).providers
+        rows = await self._rows(
+            select(table.c.provider_id, table.c.area_code, table.c.services)
+            .where(table.c.suspended.is_(False))
+            .order_by(table.c.provider_id)
+        )
+        offering = [r for r in rows if service_code in (r["services"] or [])]
+        offering.sort(key=lambda r: r["area_code"][:6] != area_code[:6])
+        return [r["provider_id"] for r in offering]
+
+    async def provider(self, provider_id: str) -> Row | None:
+        table = self._projection(DispatchPool).providers
+        rows = await self._rows(select(table).where(table.c.provider_id == provider_id))
+        return rows[0] if rows else None
+
+    async def delivered(self, area_code: str, month: str) -> list[Delivered]:
+        table = self._projection(Settlements).deliveries
+        rows = await self._rows(
+            select(table).where(table.c.area_code == area_code, table.c.month == month)
+        )
+        return [
+            Delivered(
+                r["order_id"],
+                r["service_code"],
+                r["price_tier"],
+                r["completed_on"],
+                r["market_price"],
+                r["price"],
+            )
+            for r in rows
+        ]
+
+    async def settlement(self, area_code: str, month: str) -> Row | None:
+        table = self._projection(Settlements).issued
+        rows = await self._rows(
+            select(table).where(table.c.area_code == area_code, table.c.month == month)
+        )
+        return rows[0] if rows else None
+
+    async def rankings(self, kind: str, limit: int) -> list[Row]:
+        table = self._projection(Quality).performers
+        rows = await self._rows(select(table).where(table.c.kind == kind))
+        for row in rows:
+            row["satisfaction"] = (
+                round(row["rating_sum"] / row["ratings"], 2) if row["ratings"] else None
+            )
+        rows.sort(key=lambda r: (-(r["satisfaction"] or 0), -r["completed"], r["performer_id"]))
+        return rows[:limit]
+
+    async def time_bank(self, volunteer_id: str) -> tuple[float, list[Row]]:
+        ledger: TimeBankLedger = self._projection(TimeBankLedger)
+        balances = await self._rows(
+            select(ledger.balances).where(ledger.balances.c.volunteer_id == volunteer_id)
+        )
+        entries = await self._rows(
+            select(ledger.entries)
+            .where(ledger.entries.c.volunteer_id == volunteer_id)
+            .order_by(ledger.entries.c.seq)
+        )
+        balance = balances[0]["centihours"] / 100 if balances else 0.0
+        return balance, entries

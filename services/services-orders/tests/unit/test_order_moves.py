@@ -1,0 +1,209 @@
+"""Every allowed and every refused move of an order, and the schedule that guards workers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from jinguo_contracts.base import EventContract
+from jinguo_contracts.orders import (
+    OrderAcceptedV1,
+    OrderAssignedV1,
+    OrderCancelledV1,
+    OrderNoShowV1,
+    OrderPlacedV1,
+    OrderRejectedV1,
+    ServiceCompletedV1,
+    ServiceStartedV1,
+    WorkerBookedV1,
+    WorkerLeftDispatchV1,
+    WorkerQualifiedV1,
+    WorkerReleasedV1,
+)
+from jinguo_orders.domain.order import (
+    Order,
+    OrderMoveError,
+    WorkerSchedule,
+    WorkerUnavailableError,
+    assign_worker,
+    price_for,
+)
+from jinguo_shared.domain import AlreadyExistsError, InvalidCommandError
+
+START = datetime(2026, 9, 1, 9, tzinfo=UTC)
+END = START + timedelta(hours=2)
+PLACED = OrderPlacedV1(
+    order_id="o1",
+    resident_id="r1",
+    service_code="housekeeping",
+    area_code="110101001001",
+    address="东四北大街 1 号",
+    window_start=START,
+    window_end=END,
+    notes=None,
+    price_tier="free",
+    price=0,
+    market_price=80,
+    required_certificates=["4-10-01-06"],
+)
+ASSIGNED = OrderAssignedV1(order_id="o1", worker_id="w1", how="auto")
+ACCEPTED = OrderAcceptedV1(order_id="o1", worker_id="w1")
+STARTED = ServiceStartedV1(order_id="o1", started_at=START)
+COMPLETED = ServiceCompletedV1(
+    order_id="o1",
+    worker_id="w1",
+    service_code="housekeeping",
+    area_code="110101001001",
+    started_at=START,
+    completed_at=END,
+    price_tier="free",
+)
+CANCELLED = OrderCancelledV1(order_id="o1", by="resident", reason="不需要了")
+NO_SHOW = OrderNoShowV1(order_id="o1", party="worker")
+HISTORIES: dict[str, list[EventContract]] = {
+    "placed": [PLACED],
+    "assigned": [PLACED, ASSIGNED],
+    "accepted": [PLACED, ASSIGNED, ACCEPTED],
+    "in_service": [PLACED, ASSIGNED, ACCEPTED, STARTED],
+    "completed": [PLACED, ASSIGNED, ACCEPTED, STARTED, COMPLETED],
+    "cancelled": [PLACED, CANCELLED],
+    "no_show": [PLACED, ASSIGNED, NO_SHOW],
+}
+MOVES: dict[str, tuple[Callable[[Order], None], set[str], str]] = {
+    "assign": (lambda o: o.assign(worker_id="w2", how="dispatcher"), {"placed"}, "assigned"),
+    "accept": (lambda o: o.accept(), {"assigned"}, "accepted"),
+    "reject": (lambda o: o.reject("太远"), {"assigned"}, "placed"),
+    "start": (lambda o: o.start(START), {"accepted"}, "in_service"),
+    "complete": (lambda o: o.complete(END), {"in_service"}, "completed"),
+    "cancel": (
+        lambda o: o.cancel(by="staff", reason="重复下单"),
+        {"placed", "assigned", "accepted"},
+        "cancelled",
+    ),
+    "no_show": (
+        lambda o: o.no_show(party="resident", notes=None),
+        {"assigned", "accepted"},
+        "no_show",
+    ),
+}
+
+
+def order_in(status: str) -> Order:
+    history = HISTORIES[status]
+    return Order.from_history("o1", history, version=len(history))
+
+
+@pytest.mark.parametrize("status", sorted(HISTORIES))
+@pytest.mark.parametrize("move", sorted(MOVES))
+def test_each_move_is_allowed_exactly_from_its_states(status: str, move: str) -> None:
+    act, allowed, lands_in = MOVES[move]
+    order = order_in(status)
+    assert order.state is not None
+    assert order.state.status == status
+    if status in allowed:
+        act(order)
+        assert order.state.status == lands_in
+        assert len(order.pending) == 1
+    else:
+        with pytest.raises(OrderMoveError):
+            act(order)
+        assert order.pending == []
+
+
+def test_completion_carries_the_tier_fixed_when_the_order_was_placed() -> None:
+    order = order_in("in_service")
+    order.complete(END)
+    (done,) = order.pending
+    assert isinstance(done, ServiceCompletedV1)
+    assert (done.price_tier, done.worker_id, done.hours) == ("free", "w1", 2.0)
+
+
+def test_a_completed_order_is_rated_and_followed_up_once() -> None:
+    order = order_in("completed")
+    order.rate(score=5, comment="很细心")
+    with pytest.raises(OrderMoveError):
+        order.rate(score=4, comment=None)
+    order.record_follow_up(called_on=END.date(), satisfied=True, notes=None)
+    with pytest.raises(OrderMoveError):
+        order.record_follow_up(called_on=END.date(), satisfied=True, notes=None)
+    for status in ("placed", "cancelled", "in_service"):
+        with pytest.raises(OrderMoveError):
+            order_in(status).rate(score=5, comment=None)
+
+
+def test_placing_twice_or_with_a_backwards_window_is_refused() -> None:
+    with pytest.raises(AlreadyExistsError):
+        order_in("placed").place(**_place_args())
+    with pytest.raises(InvalidCommandError):
+        Order("o2").place(**{**_place_args(), "window_end": START})
+
+
+def _place_args() -> dict[str, object]:
+    return {
+        "resident_id": "r1",
+        "service_code": "housekeeping",
+        "area_code": "110101001001",
+        "address": "x",
+        "window_start": START,
+        "window_end": END,
+        "notes": None,
+        "price_tier": "low_cost",
+        "market_price": 80,
+        "low_cost_price": 30,
+        "required_certificates": [],
+    }
+
+
+def test_prices_by_tier() -> None:
+    assert [price_for(t, 80, 30) for t in ("free", "low_cost", "market")] == [0, 30, 80]
+    order = Order("o3")
+    order.place(**_place_args())  # type: ignore[arg-type]
+    placed = order.pending[0]
+    assert isinstance(placed, OrderPlacedV1)
+    assert (placed.price, placed.market_price) == (30, 80)
+
+
+def schedule(*events: EventContract) -> WorkerSchedule:
+    return WorkerSchedule.from_history("w1", list(events), version=len(events))
+
+
+QUALIFIED = WorkerQualifiedV1(worker_id="w1", occupation_code="4-10-01-06", certificate_no="C1")
+
+
+def test_assigning_books_the_worker_and_needs_her_certificate() -> None:
+    order, worker = order_in("placed"), schedule(QUALIFIED)
+    assign_worker(order, worker, "auto")
+    assert [type(e) for e in order.pending + worker.pending] == [OrderAssignedV1, WorkerBookedV1]
+    with pytest.raises(WorkerUnavailableError, match="lacks"):
+        assign_worker(order_in("placed"), schedule(), "auto")
+
+
+def test_a_worker_is_never_booked_in_overlapping_windows() -> None:
+    booked = WorkerBookedV1(
+        worker_id="w1", order_id="o0", window_start=START + timedelta(hours=1), window_end=END
+    )
+    with pytest.raises(WorkerUnavailableError, match="booked"):
+        assign_worker(order_in("placed"), schedule(QUALIFIED, booked), "auto")
+    back_to_back = WorkerBookedV1(
+        worker_id="w1", order_id="o0", window_start=END, window_end=END + timedelta(hours=1)
+    )
+    assign_worker(order_in("placed"), schedule(QUALIFIED, back_to_back), "auto")
+    released = WorkerReleasedV1(worker_id="w1", order_id="o0")
+    assign_worker(order_in("placed"), schedule(QUALIFIED, booked, released), "auto")
+
+
+def test_a_worker_in_a_full_time_post_is_out_of_dispatch() -> None:
+    left = WorkerLeftDispatchV1(worker_id="w1", reason="全日制岗位", placement_id="p1")
+    with pytest.raises(WorkerUnavailableError, match="left dispatch"):
+        assign_worker(order_in("placed"), schedule(QUALIFIED, left), "dispatcher")
+
+
+def test_rejection_sends_the_order_back_to_dispatch() -> None:
+    order = order_in("assigned")
+    order.reject("时间冲突")
+    assert isinstance(order.pending[0], OrderRejectedV1)
+    assert order.state is not None
+    assert order.state.worker_id is None
+    order.assign(worker_id="w2", how="dispatcher")
