@@ -578,7 +578,7 @@ class ProjectionHost:
                                 break
                             items.append((seq, subject, message.data))
                             chunk_last = seq
-                            if seq >= target:
+                            if seq >= target or pending == 0:
                                 finished = True
                                 break
                     # the previous chunk's SQL runs (in the driver's thread or the database
@@ -777,8 +777,8 @@ class _StreamReader:
         self._ready.set()
 
     async def take(self, timeout: float = 30.0) -> list[Msg]:
-        """The messages received since the last call (at least one, unless exhausted)."""
-        while not self._items and not (self.exhausted and self._answered == self._requested):
+        """The messages received since the last call; none once the consumer has no more."""
+        while not self._items and not self.exhausted:
             self._ready.clear()
             await asyncio.wait_for(self._ready.wait(), timeout)
         items, self._items = self._items, []
