@@ -15,6 +15,7 @@ from typing import Literal, Protocol
 
 import httpx
 import nats
+import nats.errors
 from fastapi import FastAPI
 from nats.aio.client import Client as NatsClient
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -56,7 +57,10 @@ class ServiceRuntime:
         if self.reactions is not None:
             await self.reactions.stop()
         await self.projections.stop()
-        await self.nc.drain()
+        try:
+            await asyncio.wait_for(self.nc.drain(), 10)
+        except (TimeoutError, nats.errors.Error):
+            await self.nc.close()  # the server is gone or slow: nothing left to flush to
         await self.engine.dispose()
 
 

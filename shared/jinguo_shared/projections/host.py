@@ -105,6 +105,7 @@ class ProjectionHost:
         )
         self.backoff_base = 0.1
         self._advance_statement: Any = None
+        self._stopping = False
 
     def _observe_lag(self, _options: CallbackOptions) -> Iterable[Observation]:
         for (projection, stream), lag in list(self.lag.items()):
@@ -166,6 +167,7 @@ class ProjectionHost:
     # live mode ---------------------------------------------------------------------------------
 
     async def start(self) -> None:
+        self._stopping = False
         for stream in self._streams():
             self._start_stream(stream)
         self._tasks.append(asyncio.create_task(self._watch_generations(), name="generations"))
@@ -181,9 +183,15 @@ class ProjectionHost:
         self._tasks.append(task)
 
     async def stop(self) -> None:
+        """Cancel the consumers; a batch cut short was not acknowledged and comes again.
+        nats-py may swallow a cancellation inside a fetch, hence the flag and the bound."""
+        self._stopping = True
         for task in self._tasks:
             task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self._tasks:
+            _, stuck = await asyncio.wait(self._tasks, timeout=5)
+            if stuck:
+                log.warning("%d projection tasks did not stop within 5 s", len(stuck))
         self._tasks.clear()
 
     async def watch_only(self) -> None:
@@ -225,7 +233,7 @@ class ProjectionHost:
 
     async def _follow(self, stream: str) -> None:
         delay = self.backoff_base
-        while True:
+        while not self._stopping:
             try:
                 await self._consume(stream)
             except asyncio.CancelledError:
@@ -260,7 +268,7 @@ class ProjectionHost:
         )
         subscription = await self._js.pull_subscribe_bind(durable, stream=stream)
         try:
-            while True:
+            while not self._stopping:
                 try:
                     messages = await subscription.fetch(self._batch_size, timeout=1.0)
                 except (nats.errors.TimeoutError, TimeoutError):
@@ -543,7 +551,13 @@ class ProjectionHost:
         writing_chunk: asyncio.Task[None] | None = None
         done = 0
         finished = False
-        reader = _StreamReader(self._nc, stream, disjoint_filters(subjects), REBUILD_READ_BATCH)
+        filters = disjoint_filters(subjects)
+        if len(filters) > 1:
+            # several filters with wildcards inside make the server search its subject index for
+            # every message (under 1,000 events/s in a stream of a million aggregates' subjects):
+            # reading the whole stream and routing here is faster
+            filters = [f"{filters[0].split('.', 1)[0]}.>"]
+        reader = _StreamReader(self._nc, stream, filters, REBUILD_READ_BATCH)
         async with reader:
             try:
                 while not finished:
@@ -711,7 +725,14 @@ class _StreamReader:
     """Reads a stream in order through an ephemeral pull consumer, `batch` messages per
     request with two requests out: memory stays bounded however long the stream, and the
     messages arrive on a plain subscription, as fast as a push consumer delivers them
-    (nats-py's `fetch` costs a task per message)."""
+    (nats-py's `fetch` costs a task per message).
+
+    The caller stops at the message whose reply says nothing more is pending. Requests wait
+    for messages (`expires`) rather than answer "no messages" at once: such an answer can
+    overtake the end of an earlier request's messages and would look like the end.
+    """
+
+    REQUEST_EXPIRES_NS = 5_000_000_000
 
     def __init__(self, nc: NatsClient, stream: str, filters: list[str], batch: int) -> None:
         self._nc = nc
@@ -724,10 +745,9 @@ class _StreamReader:
         self._inbox = nc.new_inbox()
         self._consumer = ""
         self._subscription: Any = None
-        self._requested = 0
-        self._answered = 0
+        self._outstanding = 0
         self._received = 0
-        self.exhausted = False
+        self.empty = False
 
     async def __aenter__(self) -> _StreamReader:
         self._subscription = await self._nc.subscribe(self._inbox, cb=self._receive)
@@ -742,8 +762,7 @@ class _StreamReader:
             ),
         )
         self._consumer = info.name or ""
-        await self._request()
-        await self._request()
+        self.empty = info.num_pending == 0
         return self
 
     async def __aexit__(self, *_: object) -> None:
@@ -752,10 +771,10 @@ class _StreamReader:
             await self._js.delete_consumer(self._stream, self._consumer)
 
     async def _request(self) -> None:
-        self._requested += 1
+        self._outstanding += 1
         await self._nc.publish(
             f"$JS.API.CONSUMER.MSG.NEXT.{self._stream}.{self._consumer}",
-            orjson.dumps({"batch": self._batch, "no_wait": True}),
+            orjson.dumps({"batch": self._batch, "expires": self.REQUEST_EXPIRES_NS}),
             reply=self._inbox,
         )
 
@@ -766,23 +785,26 @@ class _StreamReader:
             self._received += 1
             if self._received == self._batch:
                 self._received = 0
-                self._answered += 1
-        elif status in ("404", "408"):  # nothing more now: the request ends early
+                self._outstanding -= 1
+        elif status in ("404", "408"):  # the request ended before its batch was full
             self._received = 0
-            self._answered += 1
-            self.exhausted = True
+            self._outstanding -= 1
         else:
             description = message.headers.get("Description", "") if message.headers else ""
             raise nats.errors.Error(f"reading {self._stream}: {status} {description}")
         self._ready.set()
 
     async def take(self, timeout: float = 30.0) -> list[Msg]:
-        """The messages received since the last call; none once the consumer has no more."""
-        while not self._items and not self.exhausted:
+        """The messages received since the last call (none if the consumer matches nothing)."""
+        if self.empty:
+            return []
+        while not self._items:
+            if self._outstanding < 1:
+                await self._request()
             self._ready.clear()
             await asyncio.wait_for(self._ready.wait(), timeout)
         items, self._items = self._items, []
-        if not self.exhausted and self._requested - self._answered < 2:
+        if self._outstanding < 2:
             await self._request()
         return items
 
