@@ -1,6 +1,6 @@
 """Jinguo's published language. Importing this package registers every contract in CATALOGUE."""
 
-from jinguo_contracts import inspections, registry
+from jinguo_contracts import inspections, registry, rights
 from jinguo_contracts.base import CATALOGUE, ContractCatalogue, EventContract, Pii
 
-__all__ = ["CATALOGUE", "ContractCatalogue", "EventContract", "Pii", "inspections", "registry"]
+__all__ = ["CATALOGUE", "ContractCatalogue", "EventContract", "Pii", "inspections", "registry", "rights"]
