@@ -34,6 +34,12 @@ async def open_rights(
 ) -> AsyncIterator[Opener]:
     """Opens rights runtimes (each like a process of its own); closes them all at the end."""
     monkeypatch.setenv("JINGUO_RIGHTS_DATABASE_URL", database_url)
+    # the registry's stream, as the registry creates it: rights learns API clients from it
+    nc = await connect_nats(Settings(), jinguo_env["JINGUO_NATS_URL"], "test", user="registry")
+    try:
+        await ensure_stream(nc.jetstream(), SERVICE_STREAMS["registry"], 1)
+    finally:
+        await nc.close()
     opened: list[ServiceRuntime] = []
 
     async def open_one(role: str = "all") -> ServiceRuntime:
@@ -80,7 +86,6 @@ async def agencies(jinguo_env: dict[str, str], rights: ServiceRuntime) -> dict[s
     nc = await connect_nats(Settings(), jinguo_env["JINGUO_NATS_URL"], "test", user="registry")
     made: dict[str, Agency] = {}
     try:
-        await ensure_stream(nc.jetstream(), SERVICE_STREAMS["registry"], 1)
         store = EventStore(nc, "registry", None)
         position = ""
         for name, kind in (
