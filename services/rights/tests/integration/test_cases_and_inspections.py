@@ -127,7 +127,8 @@ async def test_deadlines_overdue_due_soon_extension_escalation(
     # escalated once per missed due date, however often the sweep runs
     first = await handlers.escalate(sam, late.aggregate_id, context("sweep-1"))
     again = await handlers.escalate(sam, late.aggregate_id, context("sweep-2"))
-    assert first is not None and again is None
+    assert first is not None
+    assert again is None
     assert first.events[0].overdue_days == 24  # type: ignore[attr-defined]
     assert await handlers.escalate(sam, soon.aggregate_id, context()) is None
     with pytest.raises(Exception, match="cannot do this"):
@@ -179,7 +180,8 @@ async def test_only_the_rights_user_can_read_the_case_stream(
     own = await nats.connect(nats_server.url, **nats_server.connect_options("rights"))
     try:
         message = await own.jetstream().get_msg("RIGHTS", opened.seq, direct=True)
-        assert message.subject is not None and message.data is not None
+        assert message.subject is not None
+        assert message.data is not None
         assert message.subject.endswith(".CaseAssigned")
         first = await own.jetstream().get_msg("RIGHTS", opened.seq - 1, direct=True)
         assert first.data is not None
