@@ -3,4 +3,12 @@
 from jinguo_contracts import inspections, registry, rights
 from jinguo_contracts.base import CATALOGUE, ContractCatalogue, EventContract, Pii
 
-__all__ = ["CATALOGUE", "ContractCatalogue", "EventContract", "Pii", "inspections", "registry", "rights"]
+__all__ = [
+    "CATALOGUE",
+    "ContractCatalogue",
+    "EventContract",
+    "Pii",
+    "inspections",
+    "registry",
+    "rights",
+]

@@ -14,6 +14,7 @@ from jinguo_contracts.inspections import (
     InspectionRecordedV1,
     ViolationRectifiedV1,
 )
+from jinguo_contracts.registry import WorkerErasedV1
 from jinguo_contracts.rights import (
     CaseActionRecordedV1,
     CaseAssignedV1,
@@ -27,6 +28,7 @@ from jinguo_contracts.rights import (
     CaseViewedV1,
     OfficerAppointedV1,
 )
+from jinguo_shared.db import pii_keys
 from jinguo_shared.envelope import RecordedEvent
 from jinguo_shared.projections.base import Projection, handles
 from jinguo_shared.projections.batch import ProjectionBatch
@@ -364,9 +366,26 @@ class InspectionRegister(Projection):
         )
 
 
+class ComplainantErasure(Projection):
+    """A registered worker erased by the registry (`WorkerErased`) is erased here too: her key
+    in this service's vault goes, so her cases' personal data becomes unreadable everywhere.
+    It keeps no table of its own; a replay deletes the same keys again."""
+
+    name = "complainant_erasure"
+    subjects = ("registry.worker.*.WorkerErased",)
+
+    def define(self) -> None:
+        pass
+
+    @handles(WorkerErasedV1)
+    def _erased(self, e: WorkerErasedV1, _: RecordedEvent, batch: ProjectionBatch) -> None:
+        batch.delete(pii_keys, {"subject_id": e.worker_id})
+
+
 RIGHTS_PROJECTIONS: tuple[type[Projection], ...] = (
     CaseFiles,
     CaseViews,
     OfficerRoster,
     InspectionRegister,
+    ComplainantErasure,
 )
