@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-PACKAGES := -e contracts -e shared -e services/registry -e services/employment -e services/services-orders -e .
+PACKAGES := -e contracts -e shared -e services/registry -e services/employment -e services/services-orders -e services/rights -e .
 
 .PHONY: install up check lint test bench
 

@@ -112,6 +112,13 @@ async def nats_server(store_dir: Path, sync: str) -> AsyncIterator[EmbeddedNats]
         server.stop()
 
 
+def admin_url(server: EmbeddedNats) -> str:
+    """The server's URL with the `admin` user's credentials: the embedded server refuses
+    anonymous connections, and the benchmarks pass the URL to child processes."""
+    options = server.connect_options("admin")
+    return f"nats://{options['user']}:{options['password']}@127.0.0.1:{server.port}"
+
+
 def sync_label(sync: str) -> str:
     if sync == "always":
         return "sync_interval: always (fsync before every ack)"

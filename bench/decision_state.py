@@ -40,6 +40,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench._common import (
     Stopwatch,
+    admin_url,
     cancel_on_sigterm,
     chosen_databases,
     database,
@@ -145,7 +146,7 @@ async def restart(server: EmbeddedNats, sync: str) -> tuple[EmbeddedNats, NatsCl
     server.stop()
     again = EmbeddedNats(server.store_dir, server.port, sync=sync)
     await again.start()
-    return again, await nats.connect(again.url, name="bench-decision-state")
+    return again, await nats.connect(admin_url(again), name="bench-decision-state")
 
 
 async def bulk_fill(
@@ -228,7 +229,7 @@ async def run_one(size: int, kind: str, options: argparse.Namespace) -> dict[str
                 await connection.run_sync(kernel_metadata.create_all)
             server = EmbeddedNats(workdir / "nats", free_port(), sync="always")
             await server.start()
-            nc = await nats.connect(server.url, name="bench-decision-state")
+            nc = await nats.connect(admin_url(server), name="bench-decision-state")
             try:
                 await ensure_stream(nc.jetstream(), SERVICE_STREAMS["registry"], 1)
                 service = Service(engine, nc)

@@ -37,6 +37,7 @@ import nats
 from sqlalchemy import insert
 
 from bench._common import (
+    admin_url,
     chosen_databases,
     database,
     load_average,
@@ -113,7 +114,7 @@ async def run_one(kind: str, options: argparse.Namespace, workdir: Path) -> dict
     places = communities()
     async with database(kind, workdir) as url, nats_server(workdir / "nats", "default") as server:
         engine = make_engine(url)
-        nc = await nats.connect(server.url)
+        nc = await nats.connect(admin_url(server))
         host = ProjectionHost("orders", engine, nc, [ApiClients, *OrdersService.projections])
         try:
             for stream in ("orders", "registry"):  # the pool follows the registry's too

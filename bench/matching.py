@@ -36,6 +36,7 @@ import nats
 from sqlalchemy import insert
 
 from bench._common import (
+    admin_url,
     chosen_databases,
     database,
     load_average,
@@ -196,7 +197,7 @@ async def run_one(kind: str, options: argparse.Namespace, workdir: Path) -> dict
     rng = random.Random(options.seed)
     async with database(kind, workdir) as url, nats_server(workdir / "nats", "default") as server:
         engine = make_engine(url)
-        nc = await nats.connect(server.url)
+        nc = await nats.connect(admin_url(server))
         try:
             host = ProjectionHost(
                 "employment", engine, nc, [ApiClients, *EmploymentService.projections]

@@ -38,6 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench._common import (
     Stopwatch,
+    admin_url,
     cancel_on_sigterm,
     chosen_databases,
     database,
@@ -319,7 +320,7 @@ async def main(options: argparse.Namespace) -> dict[str, Any]:
                     "--role",
                     "fill",
                     "--nats-url",
-                    server.url,
+                    admin_url(server),
                     "--workdir",
                     str(workdir),
                     "--events",
@@ -333,7 +334,7 @@ async def main(options: argparse.Namespace) -> dict[str, Any]:
                 ]
             )
             report["fill"] = json.loads(out.read_text())
-            nc = await nats.connect(server.url)
+            nc = await nats.connect(admin_url(server))
             info = await nc.jetstream().stream_info("REGISTRY")
             await nc.close()
             stream_events = int(info.state.messages)
@@ -345,7 +346,7 @@ async def main(options: argparse.Namespace) -> dict[str, Any]:
                 f"{f['workers']:,} workers, {f['residents']:,} residents)"
             )
             limit = min(stream_events, 200_000)
-            report["calibration"] = {"events": limit, **await calibrate(server.url, limit)}
+            report["calibration"] = {"events": limit, **await calibrate(admin_url(server), limit)}
             c = report["calibration"]
             print(
                 f"this machine, first {limit:,} events, ordered push consumer: "
@@ -361,7 +362,7 @@ async def main(options: argparse.Namespace) -> dict[str, Any]:
                             "--role",
                             "rebuild",
                             "--nats-url",
-                            server.url,
+                            admin_url(server),
                             "--events",
                             str(stream_events),
                             "--out",

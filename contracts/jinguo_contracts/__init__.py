@@ -1,6 +1,6 @@
 """Jinguo's published language. Importing this package registers every contract in CATALOGUE."""
 
-from jinguo_contracts import employment, inspections, orders, registry
+from jinguo_contracts import employment, inspections, orders, registry, rights
 from jinguo_contracts.base import CATALOGUE, ContractCatalogue, EventContract, Pii
 
 __all__ = [
@@ -12,4 +12,5 @@ __all__ = [
     "inspections",
     "orders",
     "registry",
+    "rights",
 ]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 from typing import ClassVar, Literal
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from jinguo_contracts.base import CATALOGUE, EventContract
 
@@ -24,10 +24,30 @@ ViolationTopic = Literal[
 """合同, 同工同酬, 四期保护 (menstruation, pregnancy, childbirth, nursing), 工时, 社会保险."""
 
 
+class Finding(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    topic: ViolationTopic
+    compliant: bool
+    note: str = Field(default="", description="what was checked; no personal data")
+
+
 class _Inspection(EventContract):
     service: ClassVar[str] = "inspections"
     aggregate: ClassVar[str] = "inspection"
     inspection_id: str
+
+
+class InspectionRecordedV1(_Inspection):
+    """An employer was inspected (劳动保障监察), compliant or not."""
+
+    event_type: ClassVar[str] = "InspectionRecorded"
+    agency_id: str
+    employer_id: str
+    employer_name: str
+    area_code: str
+    inspected_on: date
+    findings: list[Finding] = Field(min_length=1)
 
 
 class EmployerViolationFoundV1(_Inspection):
@@ -47,4 +67,4 @@ class ViolationRectifiedV1(_Inspection):
     rectified_on: date
 
 
-CATALOGUE.register(EmployerViolationFoundV1, ViolationRectifiedV1)
+CATALOGUE.register(InspectionRecordedV1, EmployerViolationFoundV1, ViolationRectifiedV1)

@@ -23,6 +23,7 @@ from nats.js.api import DeliverPolicy
 from jinguo_contracts.base import CATALOGUE
 from jinguo_shared import telemetry
 from jinguo_shared.eventstore import SERVICE_STREAMS
+from jinguo_shared.natsauth import ADMIN_USER
 from jinguo_shared.runtime import (
     EmbeddedNats,
     Role,
@@ -207,7 +208,7 @@ async def replay(
 
 async def events(settings: Settings, args: argparse.Namespace) -> None:
     async with nats_url(settings) as url:
-        nc = await connect_nats(settings, url, "jinguo-events")
+        nc = await connect_nats(settings, url, "jinguo-events", user=ADMIN_USER)
         js = nc.jetstream()
         try:
             if args.action == "tail":

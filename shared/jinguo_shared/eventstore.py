@@ -35,16 +35,29 @@ DUPLICATE_WINDOW_SECONDS = 120.0
 class StreamSpec:
     name: str
     subjects: tuple[str, ...]
+    owner: str
+    """The one service that writes the stream (and creates it on start)."""
+    confidential: bool = False
+    """Readable by its owner only: no other service's NATS user may consume or get from it."""
 
 
 SERVICE_STREAMS: dict[str, StreamSpec] = {
-    "registry": StreamSpec("REGISTRY", ("registry.>",)),
-    "employment": StreamSpec("EMPLOYMENT", ("employment.>",)),
-    "orders": StreamSpec("ORDERS", ("orders.>",)),
-    "rights": StreamSpec("RIGHTS", ("rights.>",)),
+    "registry": StreamSpec("REGISTRY", ("registry.>",), owner="registry"),
+    "employment": StreamSpec("EMPLOYMENT", ("employment.>",), owner="employment"),
+    "orders": StreamSpec("ORDERS", ("orders.>",), owner="orders"),
+    "rights": StreamSpec("RIGHTS", ("rights.>",), owner="rights", confidential=True),
     # owned by the rights service, apart from its confidential case stream, for others to read
-    "inspections": StreamSpec("INSPECTIONS", ("inspections.>",)),
+    "inspections": StreamSpec("INSPECTIONS", ("inspections.>",), owner="rights"),
 }
+"""Streams by subject prefix (the first token of every subject they hold)."""
+
+
+def owned_streams(service: str) -> list[StreamSpec]:
+    return [spec for spec in SERVICE_STREAMS.values() if spec.owner == service]
+
+
+def stream_owners() -> list[str]:
+    return sorted({spec.owner for spec in SERVICE_STREAMS.values()})
 
 
 def stream_config(spec: StreamSpec, replicas: int) -> StreamConfig:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import os
 import shutil
 import socket
 import subprocess
@@ -23,8 +25,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from jinguo_shared.commands import CommandExecutor
 from jinguo_shared.crypto import KeyedHasher, PiiVault, load_or_create_key
 from jinguo_shared.db import make_engine
-from jinguo_shared.eventstore import SERVICE_STREAMS, EventStore, ensure_stream
+from jinguo_shared.eventstore import EventStore, ensure_stream, owned_streams
 from jinguo_shared.http.security import Authenticator
+from jinguo_shared.natsauth import ADMIN_USER, NatsPasswords, accounts_config, inbox_prefix
 from jinguo_shared.projections.api_clients import ApiClients
 from jinguo_shared.projections.base import Projection
 from jinguo_shared.projections.host import ProjectionHost
@@ -96,17 +99,32 @@ def discover_services() -> list[ServiceDefinition]:
     ]
 
 
-async def connect_nats(settings: Settings, url: str, name: str) -> NatsClient:
+def embedded_passwords(settings: Settings) -> NatsPasswords:
+    """Where the embedded nats-server (data dir `nats/`) keeps its users' passwords."""
+    return NatsPasswords(settings.data_dir / "nats" / "users")
+
+
+async def connect_nats(
+    settings: Settings, url: str, name: str, user: str | None = None
+) -> NatsClient:
+    """Connect as the configured NATS user (production: one service per process), else as
+    `user` of the embedded server, so services sharing a process still connect apart."""
     options: dict[str, object] = {
         "name": name,
         "max_reconnect_attempts": -1,
         "reconnect_time_wait": 0.5,
         "connect_timeout": 5,
     }
+    embedded = embedded_passwords(settings).read(user) if user else None
     if settings.nats_user:
         options["user"] = settings.nats_user
         if settings.nats_password is not None:
             options["password"] = settings.nats_password.get_secret_value()
+    elif user and embedded is not None and not settings.nats_creds:
+        options["user"] = user
+        options["password"] = embedded
+        if user != ADMIN_USER:
+            options["inbox_prefix"] = inbox_prefix(user)
     if settings.nats_inbox_prefix:
         options["inbox_prefix"] = settings.nats_inbox_prefix
     if settings.nats_creds:
@@ -129,8 +147,9 @@ async def open_runtime(
     )
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.database_url(name))
-    nc = await connect_nats(settings, nats_url, f"jinguo-{name}-{role}")
-    await ensure_stream(nc.jetstream(), SERVICE_STREAMS[name], settings.stream_replicas)
+    nc = await connect_nats(settings, nats_url, f"jinguo-{name}-{role}", user=name)
+    for spec in owned_streams(name):
+        await ensure_stream(nc.jetstream(), spec, settings.stream_replicas)
     vault = PiiVault(engine, master)
     store = EventStore(nc, name, vault)
     host = ProjectionHost(
@@ -186,28 +205,49 @@ class EmbeddedNats:
 
     It fsyncs every write before acknowledging it (`sync_interval: always`) by default: with a
     single server there is no replica to cover a crash, and an acknowledged event must survive.
+
+    Every service connects as its own user with the permissions production uses
+    (`jinguo_shared.natsauth`); the passwords are generated on first start and kept in
+    `<store dir>/users/`. Nobody connects anonymously.
     """
 
     def __init__(self, store_dir: Path, port: int, sync: str = "always") -> None:
         self.store_dir = store_dir
         self.port = port
         self.sync = sync
+        self.passwords = NatsPasswords(store_dir / "users")
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
         return f"nats://127.0.0.1:{self.port}"
 
+    def connect_options(self, user: str) -> dict[str, str]:
+        """Keyword arguments for `nats.connect` as `user` (a service, or `admin`)."""
+        password = self.passwords.read(user)
+        if password is None:
+            raise LookupError(f"the embedded nats-server has no user {user!r}")
+        options = {"user": user, "password": password}
+        if user != ADMIN_USER:
+            options["inbox_prefix"] = inbox_prefix(user)
+        return options
+
     def write_config(self) -> Path:
         self.store_dir.mkdir(parents=True, exist_ok=True)
+        passwords = self.passwords.ensure()
+        jetstream: dict[str, object] = {"store_dir": str(self.store_dir.resolve())}
+        if self.sync != "default":
+            jetstream["sync_interval"] = self.sync
+        settings = {
+            "listen": f"127.0.0.1:{self.port}",
+            "server_name": "jinguo-embedded",
+            "jetstream": jetstream,
+            "accounts": accounts_config(passwords),
+        }
         config = self.store_dir / "nats-server.conf"
-        config.write_text(
-            f"listen: 127.0.0.1:{self.port}\n"
-            f"server_name: jinguo-embedded\n"
-            f'jetstream {{\n  store_dir: "{self.store_dir.resolve()}"\n'
-            + (f"  sync_interval: {self.sync}\n" if self.sync != "default" else "")
-            + "}\n"
-        )
+        fd = os.open(config, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(json.dumps(settings, indent=2))
         return config
 
     async def start(self) -> None:

@@ -29,7 +29,8 @@ def free_port() -> int:
 
 @pytest.fixture
 async def nats_server(tmp_path: Path) -> AsyncIterator[EmbeddedNats]:
-    server = EmbeddedNats(tmp_path / "nats", free_port(), sync="always")
+    # inside the data dir of `jinguo_env`, where runtimes find their users' passwords
+    server = EmbeddedNats(tmp_path / "data" / "nats", free_port(), sync="always")
     await server.start()
     try:
         yield server

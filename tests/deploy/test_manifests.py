@@ -627,14 +627,29 @@ def test_nats_non_rights_users_cannot_read_the_rights_stream(service: str) -> No
         assert not may(user, "subscribe", subject), subject
     # What they may read: the public rights stream and each other's streams.
     for subject in (
-        "$JS.API.CONSUMER.CREATE.RIGHTS_PUBLIC.c.rights-public.violation.v1.EmployerViolationFound",
-        "$JS.API.CONSUMER.MSG.NEXT.RIGHTS_PUBLIC.c",
-        "$JS.ACK.RIGHTS_PUBLIC.c.1.1.1.0.0",
+        "$JS.API.CONSUMER.CREATE.INSPECTIONS.c.inspections.inspection.i1.EmployerViolationFound",
+        "$JS.API.CONSUMER.MSG.NEXT.INSPECTIONS.c",
+        "$JS.ACK.INSPECTIONS.c.1.1.1.0.0",
         "$JS.API.DIRECT.GET.ORDERS.orders.order.o1.OrderPlaced",
         "$JS.API.CONSUMER.CREATE.EMPLOYMENT.c",
         "$JS.API.STREAM.INFO.REGISTRY",
     ):
         assert may(user, "publish", subject), subject
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_nats_values_are_the_permissions_the_embedded_server_runs(service: str) -> None:
+    from jinguo_shared.natsauth import service_permissions
+
+    def normalised(permissions: Doc) -> Doc:
+        return {
+            action: {kind: sorted(subjects) for kind, subjects in rules.items()}
+            for action, rules in permissions.items()
+        }
+
+    assert normalised(nats_users()[service]["permissions"]) == normalised(
+        service_permissions(service)
+    )
 
 
 def test_nats_rights_user_can_use_its_stream() -> None:
@@ -643,8 +658,8 @@ def test_nats_rights_user_can_use_its_stream() -> None:
     own = [s for s in RIGHTS_READS if not re.search(r"SNOOP|COPY|SNAPSHOT", s)]
     for subject in own:
         assert may(user, "publish", subject), subject
-    assert may(user, "publish", "rights-public.violation.v1.EmployerViolationFound")
-    assert may(user, "publish", "$JS.API.STREAM.CREATE.RIGHTS_PUBLIC")
+    assert may(user, "publish", "inspections.inspection.i1.EmployerViolationFound")
+    assert may(user, "publish", "$JS.API.STREAM.CREATE.INSPECTIONS")
 
 
 # --------------------------------------------------------------------------- NATS, live
@@ -758,9 +773,9 @@ async def test_nats_permissions_on_a_live_server(nats_server: tuple[str, dict[st
         )
         await gjs.publish("registry.worker.w1.WorkerRegistered", b"{}")
         await rjs.add_stream(StreamConfig(name="RIGHTS", subjects=["rights.>"], allow_direct=True))
-        await rjs.add_stream(StreamConfig(name="RIGHTS_PUBLIC", subjects=["rights-public.>"]))
+        await rjs.add_stream(StreamConfig(name="INSPECTIONS", subjects=["inspections.>"]))
         await rjs.publish("rights.case.c1.CaseOpened", secret)
-        await rjs.publish("rights-public.violation.v1.EmployerViolationFound", b"public")
+        await rjs.publish("inspections.inspection.i1.EmployerViolationFound", b"public")
 
         # rights reads its own stream; registry reads the public one and the others'.
         own = await rjs.pull_subscribe("rights.>", durable="rights-projector", stream="RIGHTS")
@@ -768,7 +783,7 @@ async def test_nats_permissions_on_a_live_server(nats_server: tuple[str, dict[st
         assert msg.data == secret
         await msg.ack()
         public = await gjs.pull_subscribe(
-            "rights-public.>", durable="registry-rp", stream="RIGHTS_PUBLIC"
+            "inspections.>", durable="registry-rp", stream="INSPECTIONS"
         )
         (msg,) = await public.fetch(1, timeout=2)
         await msg.ack()

@@ -29,7 +29,8 @@ from jinguo_shared.domain import (
 SERVICE_SCOPES = ("registry", "employment", "orders", "rights")
 SCOPES = frozenset(
     f"{service}:{access}" for service in SERVICE_SCOPES for access in ("read", "write")
-) | {"registry:admin"}
+) | {"registry:admin", "rights:admin"}
+"""`rights:admin` lets an agency appoint its case officers and supervisors in the rights service."""
 
 
 class ProviderState(AggregateState):

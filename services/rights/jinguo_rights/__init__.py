@@ -1,0 +1,1 @@
+"""Jinguo rights service (维权): confidential cases, deadlines, referrals, inspections."""

@@ -1,0 +1,387 @@
+"""Demo data for the rights service, loaded through its own HTTP API (and the registry's, to
+issue the legal-aid centre an API client).
+
+Choices come from a seeded ``random.Random`` and dates count from a fixed reference day,
+except the newest cases, opened on the day of loading so that some are due soon. Every POST of
+the development agency carries ``Idempotency-Key: rights-demo-<seed>-<n>``, so loading twice
+changes nothing; the legal-aid centre gets a new API client per load and only answers referrals
+(idempotent) and reads cases (each read is recorded, as every read is). The people and their
+stories are made up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any, Final
+
+import httpx
+
+REFERENCE_DAY: Final = date(2026, 11, 1)
+SUPERVISOR: Final = "zhao.min"
+OFFICERS: Final = ("li.hong", "wang.fang", "chen.jing")
+LAWYER: Final = "liu.lawyer"
+LEGAL_AID_DIRECTOR: Final = "sun.director"
+COMMUNITIES: Final = (
+    *("110101001001", "110101001002", "110101002001", "110101002003", "110101003002"),
+    *("110101003004", "110101004001", "110101004003", "110101005002", "110101005004"),
+)
+SURNAMES: Final = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
+GIVEN: Final = (
+    "秀英",
+    "桂兰",
+    "淑珍",
+    "玉梅",
+    "丽华",
+    "红梅",
+    "海燕",
+    "春梅",
+    "晓红",
+    "素芬",
+    "慧敏",
+)
+EMPLOYERS: Final = (
+    ("demo-employer-001", "北京某家政服务有限公司"),
+    ("demo-employer-002", "东城区某物业管理有限公司"),
+    ("demo-employer-003", "北京某餐饮管理有限公司"),
+    ("demo-employer-004", "某连锁超市东四店"),
+    ("demo-employer-005", "北京某保洁服务有限公司"),
+    ("demo-employer-006", "东城区某养老照料中心"),
+    ("demo-employer-007", "北京某服装加工厂"),
+    ("demo-employer-008", "某快递公司东城营业部"),
+    ("demo-employer-009", "北京某月嫂服务中心"),
+    ("demo-employer-010", "东城区某洗衣连锁店"),
+)
+STORIES: Final[dict[str, tuple[str, ...]]] = {
+    "labour": (
+        "怀孕后被公司要求主动辞职，并被扣发当月工资",
+        "连续三个月被拖欠工资，公司拒绝签订书面劳动合同",
+        "同岗位女职工工资明显低于男职工，要求同工同酬",
+        "哺乳期被调岗降薪，每天延长工作时间两小时",
+        "公司未为其缴纳社会保险，工伤后拒绝承担医疗费用",
+    ),
+    "domestic_violence": (
+        "丈夫酗酒后多次殴打，身上有明显伤痕，不敢回家",
+        "长期遭受丈夫言语威胁和跟踪，担心人身安全",
+        "前夫离婚后仍多次上门骚扰并砸坏财物",
+        "婆家长期限制人身自由，不让与娘家联系",
+    ),
+    "marriage_family": (
+        "丈夫起诉离婚，咨询子女抚养权和财产分割",
+        "离婚后对方拒不支付子女抚养费",
+        "丈夫隐匿夫妻共同财产，要求法律帮助",
+    ),
+    "property": (
+        "农村宅基地确权时被排除在家庭成员之外",
+        "父母去世后兄弟拒绝分配遗产",
+    ),
+    "other": ("在招聘中因性别被拒绝录用", "网络上被散布不实信息，名誉受损"),
+}
+OUTCOMES: Final[dict[str, tuple[str, ...]]] = {
+    "labour": ("mediated", "resolved", "judgment", "legal_aid_granted"),
+    "domestic_violence": ("violence_stopped", "violence_stopped", "violence_stopped", "resolved"),
+    "marriage_family": ("mediated", "legal_aid_granted", "judgment", "resolved"),
+    "property": ("mediated", "judgment", "resolved"),
+    "other": ("resolved", "unfounded", "withdrawn"),
+}
+ACTIONS: Final[dict[str, tuple[str, ...]]] = {
+    "labour": ("mediation", "legal_aid", "court"),
+    "domestic_violence": ("police_referral", "protection_order", "counselling", "legal_aid"),
+    "marriage_family": ("mediation", "legal_aid", "counselling", "court"),
+    "property": ("mediation", "legal_aid", "court"),
+    "other": ("counselling", "mediation"),
+}
+ACTION_NOTES: Final[dict[str, str]] = {
+    "mediation": "组织双方调解，达成初步协议",
+    "legal_aid": "转法律援助中心，指派律师代理",
+    "police_referral": "陪同当事人报警，派出所出具告诫书",
+    "court": "协助当事人向法院起诉，已立案",
+    "protection_order": "协助申请人身安全保护令，法院已裁定",
+    "counselling": "安排心理咨询师进行两次心理疏导",
+}
+FINDING_NOTES: Final[dict[str, str]] = {
+    "labour_contract": "抽查劳动合同签订情况",
+    "equal_pay": "核对同岗位男女职工工资表",
+    "protected_periods": "检查孕期、产期、哺乳期女职工工时与待遇",
+    "working_hours": "检查考勤记录和加班安排",
+    "social_insurance": "核对社会保险缴费名单",
+}
+
+
+@dataclass
+class RightsDemo:
+    cases: int = 0
+    states: dict[str, int] = field(default_factory=dict)
+    referrals: int = 0
+    inspections: int = 0
+    violations: int = 0
+    rectified: int = 0
+    escalated: int = 0
+    report: dict[str, Any] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        states = ", ".join(f"{n} {state}" for state, n in sorted(self.states.items()))
+        return (
+            f"rights demo: {self.cases} cases ({states}), {self.referrals} referrals,"
+            f" {self.escalated} escalated, {self.inspections} inspections"
+            f" ({self.violations} with violations, {self.rectified} rectified);"
+            f" {self.report.get('summary', '')}"
+        )
+
+
+class _Api:
+    """Posts as one agency and officer; the development agency's POSTs are keyed."""
+
+    def __init__(self, client: httpx.AsyncClient, seed: int, key: str | None = None) -> None:
+        self._client = client
+        self._seed = seed
+        self._count = 0
+        self._headers = {"Authorization": f"Bearer {key}"} if key else {}
+
+    async def call(
+        self, method: str, path: str, officer: str | None, body: Any = None, **params: Any
+    ) -> Any:
+        headers = dict(self._headers)
+        if officer is not None:
+            headers["Jinguo-Officer"] = officer
+        if method == "POST" and not self._headers:
+            self._count += 1
+            headers["Idempotency-Key"] = f"rights-demo-{self._seed}-{self._count}"
+        response = await self._client.request(
+            method, path, json=body, params=params or None, headers=headers
+        )
+        if not response.is_success:
+            raise RuntimeError(
+                f"demo data: {method} {path} answered {response.status_code}: {response.text}"
+            )
+        return response.json()
+
+
+async def _legal_aid_client(client: httpx.AsyncClient) -> tuple[str, str] | None:
+    """The district legal-aid centre (from the registry demo) and a fresh API key for it."""
+    agencies = (await client.get("/registry/agencies")).json()
+    centre = next((a for a in agencies if a.get("kind") == "legal_aid"), None)
+    if centre is None:
+        return None
+    issued = await client.post(
+        f"/registry/agencies/{centre['agency_id']}/clients",
+        json={"name": "rights demo", "scopes": ["rights:admin", "rights:read", "rights:write"]},
+    )
+    if not issued.is_success:
+        raise RuntimeError(f"demo data: issuing a legal-aid client answered {issued.text}")
+    key = issued.json()["api_key"]
+    for _ in range(200):  # until the rights service has learnt the new client from the registry
+        known = await client.get("/rights/officers", headers={"Authorization": f"Bearer {key}"})
+        if known.status_code == 200:
+            return centre["agency_id"], key
+        await asyncio.sleep(0.05)
+    raise RuntimeError("demo data: the rights service did not learn the legal-aid client")
+
+
+def _days_later(start: date, rng: random.Random, least: int, most: int) -> date:
+    return min(start + timedelta(days=rng.randint(least, most)), date.today())
+
+
+async def load_rights_demo(
+    client: httpx.AsyncClient, *, seed: int = 2026, cases: int = 48
+) -> RightsDemo:
+    """Cases in every state, referrals, overdue cases and inspections, for the development
+    agency (its supervisor and officers) and the district legal-aid centre."""
+    rng = random.Random(f"{seed}:rights")
+    demo = RightsDemo()
+    fed = _Api(client, seed)
+    await fed.call("PUT", f"/rights/officers/{SUPERVISOR}", None, {"role": "supervisor"})
+    for officer in OFFICERS:
+        await fed.call("PUT", f"/rights/officers/{officer}", None, {"role": "officer"})
+    legal_aid = await _legal_aid_client(client)
+    aid: _Api | None = None
+    if legal_aid is not None:
+        aid = _Api(client, seed, legal_aid[1])
+        await aid.call("PUT", f"/rights/officers/{LAWYER}", None, {"role": "officer"})
+        await aid.call(
+            "PUT", f"/rights/officers/{LEGAL_AID_DIRECTOR}", None, {"role": "supervisor"}
+        )
+    workers = (await client.get("/registry/workers", params={"limit": 30})).json().get("items", [])
+
+    position = ""
+    case_ids: list[tuple[str, str]] = []
+    for n in range(cases):
+        category = rng.choices(list(STORIES), weights=(35, 25, 25, 10, 5))[0]
+        channel = rng.choices(
+            ("hotline_12338", "visit", "online", "letter", "referral"), weights=(40, 30, 15, 10, 5)
+        )[0]
+        urgency = "normal"
+        if category == "domestic_violence":
+            urgency = rng.choice(("normal", "urgent", "urgent", "emergency"))
+        recent = n >= cases - 6
+        opened_on = date.today() if recent else REFERENCE_DAY - timedelta(days=rng.randint(1, 120))
+        by_supervisor = rng.random() < 0.12
+        officer = SUPERVISOR if by_supervisor else rng.choice(OFFICERS)
+        worker = rng.choice(workers) if workers and rng.random() < 0.3 else None
+        employer = rng.choice(EMPLOYERS)
+        respondent: dict[str, Any] = (
+            {"kind": "employer", "name": employer[1], "employer_id": employer[0]}
+            if category == "labour"
+            else {"kind": "person", "name": rng.choice(SURNAMES) + "某"}
+        )
+        opened = await fed.call(
+            "POST",
+            "/rights/cases",
+            officer,
+            {
+                "channel": channel,
+                "category": category,
+                "urgency": urgency,
+                "area_code": rng.choice(COMMUNITIES),
+                "complainant": {
+                    "worker_id": worker["worker_id"] if worker else None,
+                    "name": rng.choice(SURNAMES) + rng.choice(GIVEN),
+                    "phone": f"13{rng.randint(5, 9)}{rng.randrange(10**8):08d}",
+                },
+                "respondent": respondent,
+                "summary": rng.choice(STORIES[category]),
+                "opened_on": opened_on.isoformat(),
+            },
+        )
+        case_id = opened["id"]
+        position = opened["position"]
+        demo.cases += 1
+        if by_supervisor and rng.random() < 0.6:
+            officer = rng.choice(OFFICERS)
+            await fed.call(
+                "POST", f"/rights/cases/{case_id}/assignment", SUPERVISOR, {"officer_id": officer}
+            )
+        state = "in progress" if officer != SUPERVISOR else "unassigned"
+        if recent:
+            demo.states[state] = demo.states.get(state, 0) + 1
+            continue
+        fate = rng.random()
+        for _ in range(rng.randint(0 if fate > 0.85 else 1, 2)):
+            action = rng.choice(ACTIONS[category])
+            await fed.call(
+                "POST",
+                f"/rights/cases/{case_id}/actions",
+                officer,
+                {
+                    "action": action,
+                    "taken_on": _days_later(opened_on, rng, 0, 6).isoformat(),
+                    "notes": ACTION_NOTES[action],
+                },
+            )
+        if aid is not None and legal_aid is not None and fate < 0.15:
+            referral = await fed.call(
+                "POST",
+                f"/rights/cases/{case_id}/referrals",
+                officer,
+                {"to_agency_id": legal_aid[0], "reason": "当事人经济困难，申请法律援助"},
+            )
+            demo.referrals += 1
+            if fate < 0.05:
+                state = "referral pending"
+                demo.states[state] = demo.states.get(state, 0) + 1
+                continue
+            inbox = await aid.call(
+                "GET", "/rights/referrals", LAWYER, status="pending", after=referral["position"]
+            )
+            for item in inbox:
+                if item["case_id"] == case_id:
+                    accepted = fate >= 0.08
+                    await aid.call(
+                        "POST",
+                        f"/rights/cases/{case_id}/referrals/{item['referral_id']}/answer",
+                        LAWYER,
+                        {
+                            "accepted": accepted,
+                            "reason": "符合法律援助条件" if accepted else "不属于本中心受理范围",
+                        },
+                    )
+        if fate < 0.7 and officer != SUPERVISOR:
+            closed_on = _days_later(opened_on, rng, 2, 40)
+            await fed.call(
+                "POST",
+                f"/rights/cases/{case_id}/closure",
+                officer,
+                {
+                    "outcome": rng.choice(OUTCOMES[category]),
+                    "complainant_satisfied": rng.choices((True, False, None), (85, 8, 7))[0],
+                    "closed_on": closed_on.isoformat(),
+                },
+            )
+            state = "closed"
+            if rng.random() < 0.08:
+                await fed.call(
+                    "POST",
+                    f"/rights/cases/{case_id}/reopening",
+                    SUPERVISOR,
+                    {"reason": "当事人反映调解协议未履行"},
+                )
+                state = "reopened"
+        elif fate < 0.8:
+            await fed.call(
+                "POST",
+                f"/rights/cases/{case_id}/deadline-extensions",
+                officer if officer != SUPERVISOR else SUPERVISOR,
+                {"extra_days": rng.choice((10, 15, 20)), "reason": "等待劳动仲裁/法院结果"},
+            )
+            state = "extended"
+        demo.states[state] = demo.states.get(state, 0) + 1
+        case_ids.append((case_id, officer))
+
+    escalations = await fed.call(
+        "POST", "/rights/deadlines/escalations", SUPERVISOR, after=position or None
+    )
+    demo.escalated = len(escalations["escalated"])
+    # reads, each recorded: the supervisor's overdue list, an officer's own cases, an emergency
+    await fed.call("GET", "/rights/deadlines/overdue", SUPERVISOR, purpose="督办超期案件", limit=20)
+    for case_id, officer in case_ids[:5]:
+        if officer != SUPERVISOR:
+            await fed.call("GET", f"/rights/cases/{case_id}", officer, purpose="案件回访")
+    if aid is not None and case_ids:
+        await aid.call(
+            "GET",
+            f"/rights/cases/{case_ids[-1][0]}",
+            LAWYER,
+            purpose="紧急：当事人来电称正遭受暴力，需核实住址联系方式",
+            emergency="true",
+        )
+
+    await _inspections(fed, rng, demo)
+    demo.report = await fed.call("GET", "/rights/reports", None, area="110101")
+    return demo
+
+
+async def _inspections(fed: _Api, rng: random.Random, demo: RightsDemo) -> None:
+    topics = list(FINDING_NOTES)
+    for employer_id, name in EMPLOYERS:
+        checked = rng.sample(topics, rng.randint(2, 5))
+        findings = [
+            {"topic": topic, "compliant": rng.random() > 0.2, "note": FINDING_NOTES[topic]}
+            for topic in checked
+        ]
+        inspected_on = REFERENCE_DAY - timedelta(days=rng.randint(5, 90))
+        recorded = await fed.call(
+            "POST",
+            "/rights/inspections",
+            rng.choice(OFFICERS),
+            {
+                "employer_id": employer_id,
+                "employer_name": name,
+                "area_code": rng.choice(COMMUNITIES)[:9],
+                "inspected_on": inspected_on.isoformat(),
+                "findings": findings,
+            },
+        )
+        demo.inspections += 1
+        if all(f["compliant"] for f in findings):
+            continue
+        demo.violations += 1
+        if rng.random() < 0.5:
+            await fed.call(
+                "POST",
+                f"/rights/inspections/{recorded['id']}/rectification",
+                rng.choice(OFFICERS),
+                {"rectified_on": _days_later(inspected_on, rng, 7, 30).isoformat()},
+            )
+            demo.rectified += 1

@@ -1,0 +1,600 @@
+"""The rights service's HTTP API under /rights.
+
+Who is asking: the agency comes from its API key (registry `ApiClientIssued`, learnt through the
+`api_clients` projection); the officer acting for it is named in the `Jinguo-Officer` header and
+must be appointed by the agency in this service (`PUT /rights/officers/{id}`, scope
+`rights:admin`), as `officer` or `supervisor`. A case is visible to its assigned officer, that
+agency's supervisors and an agency that accepted a referral; to everyone else it does not exist
+(404). Every response that shows a case first records a `CaseViewed` with the stated `purpose`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import Callable
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Query, Request, Response
+from pydantic import BaseModel
+
+from jinguo_contracts.rights import CaseCategory, Channel
+from jinguo_rights.domain.cases import Viewer, access_basis
+from jinguo_rights.handlers import commands as c
+from jinguo_rights.handlers.commands import RightsHandlers
+from jinguo_rights.projections.queries import RightsQueries
+from jinguo_shared.commands import IdempotencyKey
+from jinguo_shared.domain import NotFoundError
+from jinguo_shared.envelope import CommandContext
+from jinguo_shared.http.app import service_app
+from jinguo_shared.http.conventions import (
+    Accepted,
+    IdempotencyKeyHeader,
+    Page,
+    ReadAfter,
+    accepted,
+    command_context,
+    decode_cursor,
+    encode_cursor,
+    require_scope,
+)
+from jinguo_shared.http.security import Caller
+from jinguo_shared.runtime import ServiceRuntime
+
+Row = dict[str, Any]
+Writer = Annotated[Caller, Depends(require_scope("rights:write"))]
+Reader = Annotated[Caller, Depends(require_scope("rights:read"))]
+Admin = Annotated[Caller, Depends(require_scope("rights:admin"))]
+OfficerHeader = Annotated[
+    str,
+    Header(
+        alias="Jinguo-Officer",
+        pattern=r"^[A-Za-z0-9_.@-]{1,64}$",
+        description="the officer of the calling agency who acts (经办人)",
+    ),
+]
+Purpose = Annotated[
+    str,
+    Query(
+        min_length=2,
+        max_length=500,
+        description="why the case is read (查阅事由); kept in the case's access log",
+    ),
+]
+Limit = Annotated[int, Query(ge=1, le=50)]
+Cursor = Annotated[str | None, Query(description="next_cursor of the previous page")]
+Key = IdempotencyKeyHeader
+After = ReadAfter
+CASE_PROJECTIONS = ("case_files",)
+
+
+class Escalations(BaseModel):
+    escalated: list[str]
+    position: str | None
+
+
+def create_router(
+    runtime: ServiceRuntime, handlers: RightsHandlers, queries: RightsQueries
+) -> APIRouter:
+    router = APIRouter()
+
+    async def context(
+        request: Request, caller: Caller, officer: str | None, key: str | None
+    ) -> tuple[CommandContext, IdempotencyKey | None]:
+        ctx, idem = await command_context(request, caller, key)
+        if officer is not None:
+            ctx = dataclasses.replace(ctx, actor=f"{caller.client_id}/{officer}")
+        return ctx, idem
+
+    async def consistent(after: str | None, *projections: str) -> None:
+        if after is not None:
+            await runtime.projections.wait_for(
+                after, projections, runtime.settings.consistency_wait_seconds
+            )
+
+    def seq_after(cursor: str | None) -> int | None:
+        if cursor is None:
+            return None
+        values = decode_cursor(cursor)
+        if len(values) != 1 or not isinstance(values[0], int):
+            raise HTTPException(400, "the cursor is not one this API gave out")
+        return int(values[0])
+
+    async def show(
+        viewer: Viewer,
+        rows: list[Row],
+        request: Request,
+        caller: Caller,
+        purpose: str,
+        basis_of: Callable[[Row], Any],
+        *,
+        full: bool,
+    ) -> list[Row]:
+        """Record a CaseViewed for every case about to be shown, then present them."""
+
+        async def record(row: Row) -> str:
+            ctx, _ = await context(request, caller, viewer.officer_id, None)
+            result = await handlers.record_view(
+                viewer,
+                row["case_id"],
+                complainant_id=row["complainant_id"],
+                case_agency_id=row["agency_id"],
+                basis=basis_of(row),
+                purpose=purpose,
+                ctx=ctx,
+            )
+            return result.position
+
+        positions = await asyncio.gather(*(record(row) for row in rows))
+        for row, position in zip(rows, positions, strict=True):
+            row["access"] = {"basis": basis_of(row), "recorded_at": position}
+        return await queries.present(rows, handlers.today(), full=full)
+
+    async def viewer_of(caller: Caller, officer: str) -> Viewer:
+        return await handlers.viewer(caller.agency_id, officer)
+
+    # officers ----------------------------------------------------------------------------------
+
+    @router.put(
+        "/officers/{officer_id}",
+        summary="Appoint one of your agency's staff as case officer or supervisor",
+    )
+    async def appoint_officer(
+        officer_id: Annotated[str, c.OfficerId],
+        body: c.AppointOfficer,
+        request: Request,
+        response: Response,
+        caller: Admin,
+        key: Key,
+    ) -> Accepted:
+        ctx, idem = await context(request, caller, None, key)
+        result = await handlers.appoint_officer(caller.agency_id, officer_id, body, ctx, idem)
+        return accepted(result, response)
+
+    @router.get("/officers", summary="Your agency's officers and supervisors")
+    async def list_officers(caller: Reader, after: After) -> list[Row]:
+        await consistent(after, "officer_roster")
+        return await queries.officers(caller.agency_id)
+
+    # cases: commands ---------------------------------------------------------------------------
+
+    @router.post("/cases", status_code=201, summary="Open a case (受理): hotline, visit, letter…")
+    async def open_case(
+        body: c.OpenCase,
+        request: Request,
+        response: Response,
+        caller: Writer,
+        officer: OfficerHeader,
+        key: Key,
+    ) -> Accepted:
+        viewer = await viewer_of(caller, officer)
+        ctx, idem = await context(request, caller, officer, key)
+        return accepted(await handlers.open_case(viewer, body, ctx, idem), response)
+
+    @router.post("/cases/{case_id}/assignment", summary="Assign to an officer (supervisors)")
+    async def assign(
+        case_id: str,
+        body: c.AssignCase,
+        request: Request,
+        response: Response,
+        caller: Writer,
+        officer: OfficerHeader,
+        key: Key,
+    ) -> Accepted:
+        viewer = await viewer_of(caller, officer)
+        ctx, idem = await context(request, caller, officer, key)
+        return accepted(await handlers.assign(viewer, case_id, body, ctx, idem), response)
+
+    @router.post(
+        "/cases/{case_id}/actions",
+        status_code=201,
+        summary="Record an action: mediation, legal aid, police, court, protection order…",
+    )
+    async def record_action(
+        case_id: str,
+        body: c.RecordAction,
+        request: Request,
+        response: Response,
+        caller: Writer,
+        officer: OfficerHeader,
+        key: Key,
+    ) -> Accepted:
+        viewer = await viewer_of(caller, officer)
+        ctx, idem = await context(request, caller, officer, key)
+        return accepted(await handlers.record_action(viewer, case_id, body, ctx, idem), response)
+
+    @router.post(
+        "/cases/{case_id}/referrals", status_code=201, summary="Refer to another agency (转介)"
+    )
+    async def refer(
+        case_id: str,
+        body: c.ReferCase,
+        request: Request,
+        response: Response,
+        caller: Writer,
+        officer: OfficerHeader,
+        key: Key,
+    ) -> Accepted:
+        viewer = await viewer_of(caller, officer)
+        ctx, idem = await context(request, caller, officer, key)
+        return accepted(await handlers.refer(viewer, case_id, body, ctx, idem), response)
+
+    @router.post(
+        "/cases/{case_id}/referrals/{referral_id}/answer",
+        summary="Accept or reject a referral (the receiving agency)",
+    )
+    async def answer_referral(
+        case_id: str,
+        referral_id: str,
+        body: c.AnswerReferral,
+        request: Request,
+        response: Response,
+        caller: Writer,
+        officer: OfficerHeader,
+        key: Key,
+    ) -> Accepted:
+        viewer = await viewer_of(caller, officer)
+        ctx, idem = await context(request, caller, officer, key)
+        result = await handlers.answer_referral(viewer, case_id, referral_id, body, ctx, idem)
+        return accepted(result, response)
+
+    @router.post(
+        "/cases/{case_id}/deadline-extensions",
+        status_code=201,
+        summary="Extend the time limit, with a reason (延期)",
+    )
+    async def extend(
+        case_id: str,
+        body: c.ExtendDeadline,
+        request: Request,
+        response: Response,
+        caller: Writer,
+        officer: OfficerHeader,
+        key: Key,
+    ) -> Accepted:
+        viewer = await viewer_of(caller, officer)
+        ctx, idem = await context(request, caller, officer, key)
+        return accepted(await handlers.extend_deadline(viewer, case_id, body, ctx, idem), response)
+
+    @router.post("/cases/{case_id}/closure", summary="Close with an outcome (办结)")
+    async def close(
+        case_id: str,
+        body: c.CloseCase,
+        request: Request,
+        response: Response,
+        caller: Writer,
+        officer: OfficerHeader,
+        key: Key,
+    ) -> Accepted:
+        viewer = await viewer_of(caller, officer)
+        ctx, idem = await context(request, caller, officer, key)
+        return accepted(await handlers.close(viewer, case_id, body, ctx, idem), response)
+
+    @router.post("/cases/{case_id}/reopening", summary="Reopen with a reason (supervisors)")
+    async def reopen(
+        case_id: str,
+        body: c.ReopenCase,
+        request: Request,
+        response: Response,
+        caller: Writer,
+        officer: OfficerHeader,
+        key: Key,
+    ) -> Accepted:
+        viewer = await viewer_of(caller, officer)
+        ctx, idem = await context(request, caller, officer, key)
+        return accepted(await handlers.reopen(viewer, case_id, body, ctx, idem), response)
+
+    @router.post(
+        "/deadlines/escalations",
+        summary="Escalate every overdue case of your agency to its supervisors (督办)",
+    )
+    async def escalate_overdue(
+        request: Request, caller: Writer, officer: OfficerHeader, after: After
+    ) -> Escalations:
+        viewer = await viewer_of(caller, officer)
+        if not viewer.supervisor:
+            raise HTTPException(403, "only a supervisor escalates overdue cases")
+        await consistent(after, *CASE_PROJECTIONS)
+        today = handlers.today()
+        escalated: list[str] = []
+        position = None
+        for case_id in await queries.overdue_case_ids(caller.agency_id, today):
+            ctx, _ = await context(request, caller, officer, None)
+            # one command id per case and day: two sweeps at once escalate once
+            ctx = dataclasses.replace(
+                ctx, command_id=c.derived_id("escalation", case_id, today.isoformat())
+            )
+            result = await handlers.escalate(viewer, case_id, ctx)
+            if result is not None:
+                escalated.append(case_id)
+                position = result.position
+        return Escalations(escalated=escalated, position=position)
+
+    # cases: reads ------------------------------------------------------------------------------
+
+    @router.get("/cases/{case_id}", summary="A case file; the read is recorded (CaseViewed)")
+    async def read_case(
+        case_id: str,
+        request: Request,
+        caller: Reader,
+        officer: OfficerHeader,
+        purpose: Purpose,
+        after: After,
+        emergency: Annotated[
+            bool,
+            Query(description="break-glass access by anyone, flagged; purpose states why"),
+        ] = False,
+    ) -> Row:
+        viewer = await viewer_of(caller, officer)
+        await consistent(after, *CASE_PROJECTIONS)
+        found = await queries.case_holders(case_id)
+        basis = access_basis(found[1], viewer, emergency=emergency) if found else None
+        if found is None or basis is None:
+            raise NotFoundError(f"case {case_id} not found")
+        [row] = await show(viewer, [found[0]], request, caller, purpose, lambda _: basis, full=True)
+        return row
+
+    async def case_page(
+        viewer: Viewer,
+        request: Request,
+        caller: Caller,
+        purpose: str,
+        limit: int,
+        cursor: str | None,
+        **filters: Any,
+    ) -> Page[Row]:
+        today = handlers.today()
+        rows = await queries.visible_cases(
+            viewer, today=today, after_seq=seq_after(cursor), limit=limit, **filters
+        )
+        next_cursor = encode_cursor([rows[-1]["opened_seq"]]) if len(rows) == limit else None
+        bases = {row["case_id"]: queries.listed_basis(row, viewer) for row in rows}
+        shown = [row for row in rows if bases[row["case_id"]] is not None]
+        items = await show(
+            viewer, shown, request, caller, purpose, lambda r: bases[r["case_id"]], full=False
+        )
+        return Page[Row](items=items, next_cursor=next_cursor)
+
+    @router.get("/cases", summary="Cases you may see; every case listed is recorded as read")
+    async def list_cases(
+        request: Request,
+        caller: Reader,
+        officer: OfficerHeader,
+        purpose: Purpose,
+        after: After,
+        limit: Limit = 20,
+        cursor: Cursor = None,
+        status: Literal["open", "in_progress", "closed"] | None = None,
+        category: CaseCategory | None = None,
+        channel: Channel | None = None,
+        area: Annotated[str | None, Query(pattern=r"^\d{2,12}$")] = None,
+        deadline: Literal["overdue", "due_soon"] | None = None,
+    ) -> Page[Row]:
+        viewer = await viewer_of(caller, officer)
+        await consistent(after, *CASE_PROJECTIONS)
+        return await case_page(
+            viewer,
+            request,
+            caller,
+            purpose,
+            limit,
+            cursor,
+            status=status,
+            category=category,
+            channel=channel,
+            area=area,
+            deadline=deadline,
+        )
+
+    @router.get("/deadlines/overdue", summary="Overdue cases you may see (recorded as read)")
+    async def overdue(
+        request: Request,
+        caller: Reader,
+        officer: OfficerHeader,
+        purpose: Purpose,
+        after: After,
+        limit: Limit = 20,
+        cursor: Cursor = None,
+    ) -> Page[Row]:
+        viewer = await viewer_of(caller, officer)
+        await consistent(after, *CASE_PROJECTIONS)
+        return await case_page(
+            viewer,
+            request,
+            caller,
+            purpose,
+            limit,
+            cursor,
+            status=None,
+            category=None,
+            channel=None,
+            area=None,
+            deadline="overdue",
+        )
+
+    @router.get(
+        "/deadlines/due-soon", summary="Cases due within a few working days (recorded as read)"
+    )
+    async def due_soon(
+        request: Request,
+        caller: Reader,
+        officer: OfficerHeader,
+        purpose: Purpose,
+        after: After,
+        limit: Limit = 20,
+        cursor: Cursor = None,
+    ) -> Page[Row]:
+        viewer = await viewer_of(caller, officer)
+        await consistent(after, *CASE_PROJECTIONS)
+        return await case_page(
+            viewer,
+            request,
+            caller,
+            purpose,
+            limit,
+            cursor,
+            status=None,
+            category=None,
+            channel=None,
+            area=None,
+            deadline="due_soon",
+        )
+
+    @router.get("/referrals", summary="Referrals to your agency (the referral only, not the case)")
+    async def referrals(
+        caller: Reader,
+        officer: OfficerHeader,
+        after: After,
+        status: Literal["pending", "accepted", "rejected"] | None = None,
+    ) -> list[Row]:
+        viewer = await viewer_of(caller, officer)
+        if viewer.role is None:
+            raise HTTPException(403, f"{officer} is not an appointed officer of your agency")
+        await consistent(after, *CASE_PROJECTIONS)
+        return await queries.referrals_to(caller.agency_id, status)
+
+    # access history ----------------------------------------------------------------------------
+
+    async def require_supervisor_of_case(viewer: Viewer, case_id: str) -> Row:
+        found = await queries.case_holders(case_id)
+        basis = access_basis(found[1], viewer, emergency=False) if found else None
+        if found is None or basis is None:
+            raise NotFoundError(f"case {case_id} not found")
+        if basis != "supervisor":
+            raise HTTPException(403, "the access log is for the owning agency's supervisors")
+        return found[0]
+
+    @router.get("/cases/{case_id}/access-log", summary="Every read of a case (supervisors)")
+    async def case_access_log(
+        case_id: str,
+        caller: Reader,
+        officer: OfficerHeader,
+        after: After,
+        emergency: bool | None = None,
+    ) -> list[Row]:
+        viewer = await viewer_of(caller, officer)
+        await consistent(after, "case_files", "case_access_log")
+        await require_supervisor_of_case(viewer, case_id)
+        return await queries.views(
+            case_id=case_id, case_agency_id=caller.agency_id, emergency=emergency
+        )
+
+    @router.get(
+        "/complainants/{complainant_id}/access-log",
+        summary="Every read of every case of one complainant, for her to see (supervisors)",
+    )
+    async def complainant_access_log(
+        complainant_id: str,
+        caller: Reader,
+        officer: OfficerHeader,
+        after: After,
+        emergency: bool | None = None,
+    ) -> list[Row]:
+        viewer = await viewer_of(caller, officer)
+        if not viewer.supervisor:
+            raise HTTPException(403, "the access log is for the owning agency's supervisors")
+        await consistent(after, "case_access_log")
+        return await queries.views(
+            complainant_id=complainant_id, case_agency_id=caller.agency_id, emergency=emergency
+        )
+
+    # inspections -------------------------------------------------------------------------------
+
+    @router.post(
+        "/inspections",
+        status_code=201,
+        summary="Record an employer inspection (劳动保障监察); violations go to employment",
+    )
+    async def record_inspection(
+        body: c.RecordInspection,
+        request: Request,
+        response: Response,
+        caller: Writer,
+        officer: OfficerHeader,
+        key: Key,
+    ) -> Accepted:
+        viewer = await viewer_of(caller, officer)
+        ctx, idem = await context(request, caller, officer, key)
+        return accepted(await handlers.record_inspection(viewer, body, ctx, idem), response)
+
+    @router.post(
+        "/inspections/{inspection_id}/rectification",
+        summary="The employer put the violations right (整改完成)",
+    )
+    async def rectify(
+        inspection_id: str,
+        body: c.RectifyViolation,
+        request: Request,
+        response: Response,
+        caller: Writer,
+        officer: OfficerHeader,
+        key: Key,
+    ) -> Accepted:
+        viewer = await viewer_of(caller, officer)
+        ctx, idem = await context(request, caller, officer, key)
+        result = await handlers.rectify(viewer, inspection_id, body, ctx, idem)
+        return accepted(result, response)
+
+    @router.get("/inspections", summary="Inspections by employer, status and area")
+    async def list_inspections(
+        caller: Reader,
+        after: After,
+        limit: Annotated[int, Query(ge=1, le=200)] = 50,
+        cursor: Cursor = None,
+        employer_id: str | None = None,
+        status: Literal["compliant", "violation", "rectified"] | None = None,
+        area: Annotated[str | None, Query(pattern=r"^\d{2,12}$")] = None,
+    ) -> Page[Row]:
+        await consistent(after, "inspection_register")
+        rows = await queries.inspections(
+            employer_id=employer_id,
+            status=status,
+            area=area,
+            after_seq=seq_after(cursor),
+            limit=limit,
+        )
+        next_cursor = encode_cursor([rows[-1]["seq"]]) if len(rows) == limit else None
+        return Page[Row](items=rows, next_cursor=next_cursor)
+
+    # reports ----------------------------------------------------------------------------------
+
+    @router.get("/reports", summary="Figures per agency and area (办结率, satisfaction, …)")
+    async def report(
+        caller: Reader,
+        after: After,
+        agency_id: str | None = None,
+        area: Annotated[str | None, Query(pattern=r"^\d{2,12}$")] = None,
+        opened_from: Annotated[date | None, Query(alias="from")] = None,
+        opened_to: Annotated[date | None, Query(alias="to")] = None,
+    ) -> Row:
+        await consistent(after, "case_files", "inspection_register")
+        figures = await queries.report(
+            agency_id=agency_id,
+            area=area,
+            opened_from=opened_from,
+            opened_to=opened_to,
+            today=handlers.today(),
+        )
+        return {
+            "agency_id": agency_id,
+            "area": area,
+            "from": opened_from,
+            "to": opened_to,
+            **figures,
+        }
+
+    return router
+
+
+def create_app(
+    runtime: ServiceRuntime, handlers: RightsHandlers, queries: RightsQueries
+) -> FastAPI:
+    return service_app(
+        runtime,
+        "Jinguo rights (维权)",
+        "Confidential rights cases (12338 hotline, visits, letters, referrals), deadlines in"
+        " working days, referrals between agencies, and employer inspections. Every read of a"
+        " case is recorded; a case you may not see answers 404.",
+        create_router(runtime, handlers, queries),
+    )

@@ -1,0 +1,442 @@
+"""The rights service's commands: validated input, and one handler per command."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from jinguo_contracts.inspections import Finding
+from jinguo_contracts.rights import (
+    AccessBasis,
+    ActionKind,
+    CaseCategory,
+    Channel,
+    OfficerRole,
+    Outcome,
+    RespondentKind,
+    Urgency,
+)
+from jinguo_rights.domain.cases import (
+    CONTRIBUTORS,
+    HANDLERS,
+    SUPERVISORS,
+    Case,
+    CaseAccessLog,
+    ForbiddenError,
+    NewCase,
+    Officer,
+    OfficerState,
+    Viewer,
+)
+from jinguo_rights.domain.deadlines import DeadlinePolicy
+from jinguo_rights.domain.inspections import Inspection
+from jinguo_shared.commands import CommandExecutor, CommandResult, IdempotencyKey
+from jinguo_shared.envelope import CommandContext
+
+Text = Field(min_length=2, max_length=4000)
+Reason = Field(min_length=2, max_length=1000)
+AreaCode = Field(pattern=r"^\d{6}(\d{3}(\d{3})?)?$", description="6, 9 or 12 digits")
+OfficerId = Field(pattern=r"^[A-Za-z0-9_.@-]{1,64}$")
+ID_NAMESPACE = uuid.UUID("8f6b3c52-1d0e-4c35-9a57-2f4e0b6d7a19")
+
+
+class Command(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class Complainant(Command):
+    worker_id: str | None = Field(
+        default=None, max_length=64, description="her registry worker id, if she is registered"
+    )
+    name: str = Field(min_length=1, max_length=100)
+    phone: str | None = Field(default=None, pattern=r"^1[3-9]\d{9}$")
+
+
+class Respondent(Command):
+    kind: RespondentKind
+    name: str = Field(min_length=1, max_length=200)
+    employer_id: str | None = Field(default=None, max_length=64)
+
+
+class OpenCase(Command):
+    channel: Channel
+    category: CaseCategory
+    urgency: Urgency = "normal"
+    area_code: str = AreaCode
+    complainant: Complainant
+    respondent: Respondent
+    summary: str = Text
+    opened_on: date | None = Field(default=None, description="intake day; today if omitted")
+
+
+class AssignCase(Command):
+    officer_id: str = OfficerId
+
+
+class RecordAction(Command):
+    action: ActionKind
+    taken_on: date
+    notes: str = Text
+
+
+class ReferCase(Command):
+    to_agency_id: str = Field(min_length=1, max_length=64)
+    reason: str = Reason
+
+
+class AnswerReferral(Command):
+    accepted: bool
+    reason: str = Reason
+
+
+class ExtendDeadline(Command):
+    extra_days: int = Field(ge=1, le=60, description="working days")
+    reason: str = Reason
+
+
+class CloseCase(Command):
+    outcome: Outcome
+    complainant_satisfied: bool | None
+    closed_on: date | None = None
+
+
+class ReopenCase(Command):
+    reason: str = Reason
+
+
+class AppointOfficer(Command):
+    role: OfficerRole
+
+
+class RecordInspection(Command):
+    employer_id: str = Field(min_length=1, max_length=64)
+    employer_name: str = Field(min_length=1, max_length=200)
+    area_code: str = AreaCode
+    inspected_on: date
+    findings: list[Finding] = Field(min_length=1, max_length=5)
+
+    @model_validator(mode="after")
+    def _distinct_topics(self) -> RecordInspection:
+        topics = [f.topic for f in self.findings]
+        if len(set(topics)) != len(topics):
+            raise ValueError("each topic appears once in findings")
+        return self
+
+
+class RectifyViolation(Command):
+    rectified_on: date
+
+
+def derived_id(*parts: str) -> str:
+    return str(uuid.uuid5(ID_NAMESPACE, "/".join(parts)))
+
+
+class RightsHandlers:
+    """One method per command. Every command on a case checks, inside the decision, that the
+    caller may see the case (else 404) and may do this to it (else 403)."""
+
+    def __init__(
+        self,
+        cases: CommandExecutor,
+        inspections: CommandExecutor,
+        policy: DeadlinePolicy,
+        today: Callable[[], date] = date.today,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._cases = cases
+        self._inspections = inspections
+        self.policy = policy
+        self.today = today
+        self._now = now
+
+    # officers and viewers ----------------------------------------------------------------------
+
+    @staticmethod
+    def officer_key(agency_id: str, officer_id: str) -> str:
+        return derived_id("officer", agency_id, officer_id)
+
+    async def viewer(self, agency_id: str, officer_id: str) -> Viewer:
+        officer = await self._cases.load_cached(Officer, self.officer_key(agency_id, officer_id))
+        state: OfficerState | None = officer.state
+        role: OfficerRole | None = None
+        if state is not None:
+            role = "supervisor" if state.role == "supervisor" else "officer"
+        return Viewer(agency_id, officer_id, role)
+
+    async def appoint_officer(
+        self,
+        agency_id: str,
+        officer_id: str,
+        c: AppointOfficer,
+        ctx: CommandContext,
+        key: IdempotencyKey | None = None,
+    ) -> CommandResult:
+        return await self._cases.execute(
+            Officer,
+            self.officer_key(agency_id, officer_id),
+            lambda o: o.appoint(agency_id=agency_id, officer_id=officer_id, role=c.role),
+            ctx,
+            key,
+        )
+
+    # cases -------------------------------------------------------------------------------------
+
+    def complainant_id(self, c: OpenCase, case_id: str) -> str:
+        return c.complainant.worker_id or derived_id("complainant", case_id)
+
+    async def open_case(
+        self, viewer: Viewer, c: OpenCase, ctx: CommandContext, key: IdempotencyKey | None = None
+    ) -> CommandResult:
+        """A case opened by an officer is assigned to her; a supervisor assigns it later."""
+        if viewer.role is None:
+            raise ForbiddenError("only an appointed officer of the agency may open a case")
+        case_id = derived_id("case", ctx.command_id)
+        today = self.today()
+        new = NewCase(
+            agency_id=viewer.agency_id,
+            area_code=c.area_code,
+            channel=c.channel,
+            category=c.category,
+            urgency=c.urgency,
+            complainant_id=self.complainant_id(c, case_id),
+            complainant_worker_id=c.complainant.worker_id,
+            complainant_name=c.complainant.name,
+            complainant_phone=c.complainant.phone,
+            respondent_kind=c.respondent.kind,
+            respondent_name=c.respondent.name,
+            respondent_employer_id=c.respondent.employer_id,
+            summary=c.summary,
+            opened_on=c.opened_on or today,
+        )
+
+        def decide(case: Case) -> None:
+            case.open(new, policy=self.policy, today=today)
+            if viewer.role == "officer":
+                case.assign(officer_id=viewer.officer_id, assigned_on=new.opened_on, today=today)
+
+        return await self._cases.execute(Case, case_id, decide, ctx, key)
+
+    async def assign(
+        self,
+        viewer: Viewer,
+        case_id: str,
+        c: AssignCase,
+        ctx: CommandContext,
+        key: IdempotencyKey | None = None,
+    ) -> CommandResult:
+        assignee = await self.viewer(viewer.agency_id, c.officer_id)
+        today = self.today()
+
+        def decide(case: Case) -> None:
+            case.check_access(viewer, SUPERVISORS)
+            if assignee.role is None:
+                raise ForbiddenError(
+                    f"{c.officer_id} is not an appointed officer of your agency",
+                    field="officer_id",
+                )
+            case.assign(officer_id=c.officer_id, assigned_on=today, today=today)
+
+        return await self._cases.execute(Case, case_id, decide, ctx, key)
+
+    async def record_action(
+        self,
+        viewer: Viewer,
+        case_id: str,
+        c: RecordAction,
+        ctx: CommandContext,
+        key: IdempotencyKey | None = None,
+    ) -> CommandResult:
+        def decide(case: Case) -> None:
+            case.check_access(viewer, CONTRIBUTORS)
+            case.record_action(
+                action_id=derived_id("action", ctx.command_id),
+                action=c.action,
+                taken_on=c.taken_on,
+                notes=c.notes,
+                today=self.today(),
+            )
+
+        return await self._cases.execute(Case, case_id, decide, ctx, key)
+
+    async def refer(
+        self,
+        viewer: Viewer,
+        case_id: str,
+        c: ReferCase,
+        ctx: CommandContext,
+        key: IdempotencyKey | None = None,
+    ) -> CommandResult:
+        def decide(case: Case) -> None:
+            case.check_access(viewer, HANDLERS)
+            today = self.today()
+            case.refer(
+                referral_id=derived_id("referral", ctx.command_id),
+                to_agency_id=c.to_agency_id,
+                reason=c.reason,
+                referred_on=today,
+                today=today,
+            )
+
+        return await self._cases.execute(Case, case_id, decide, ctx, key)
+
+    async def answer_referral(
+        self,
+        viewer: Viewer,
+        case_id: str,
+        referral_id: str,
+        c: AnswerReferral,
+        ctx: CommandContext,
+        key: IdempotencyKey | None = None,
+    ) -> CommandResult:
+        if viewer.role is None:
+            raise ForbiddenError("only an appointed officer of the agency may answer a referral")
+
+        def decide(case: Case) -> None:
+            today = self.today()
+            case.answer_referral(
+                referral_id=referral_id,
+                by_agency_id=viewer.agency_id,
+                accepted=c.accepted,
+                reason=c.reason,
+                answered_on=today,
+                today=today,
+            )
+
+        return await self._cases.execute(Case, case_id, decide, ctx, key)
+
+    async def extend_deadline(
+        self,
+        viewer: Viewer,
+        case_id: str,
+        c: ExtendDeadline,
+        ctx: CommandContext,
+        key: IdempotencyKey | None = None,
+    ) -> CommandResult:
+        def decide(case: Case) -> None:
+            case.check_access(viewer, HANDLERS)
+            case.extend_deadline(
+                extra_days=c.extra_days, reason=c.reason, policy=self.policy, today=self.today()
+            )
+
+        return await self._cases.execute(Case, case_id, decide, ctx, key)
+
+    async def escalate(
+        self, viewer: Viewer, case_id: str, ctx: CommandContext
+    ) -> CommandResult | None:
+        """Escalate an overdue case once per due date missed; None if nothing was to do."""
+
+        def decide(case: Case) -> None:
+            case.check_access(viewer, SUPERVISORS)
+            case.escalate_if_overdue(policy=self.policy, today=self.today())
+
+        result = await self._cases.execute(Case, case_id, decide, ctx)
+        return result if result.events or result.replayed else None
+
+    async def close(
+        self,
+        viewer: Viewer,
+        case_id: str,
+        c: CloseCase,
+        ctx: CommandContext,
+        key: IdempotencyKey | None = None,
+    ) -> CommandResult:
+        def decide(case: Case) -> None:
+            case.check_access(viewer, HANDLERS)
+            today = self.today()
+            case.close(
+                outcome=c.outcome,
+                complainant_satisfied=c.complainant_satisfied,
+                closed_on=c.closed_on or today,
+                policy=self.policy,
+                today=today,
+            )
+
+        return await self._cases.execute(Case, case_id, decide, ctx, key)
+
+    async def reopen(
+        self,
+        viewer: Viewer,
+        case_id: str,
+        c: ReopenCase,
+        ctx: CommandContext,
+        key: IdempotencyKey | None = None,
+    ) -> CommandResult:
+        def decide(case: Case) -> None:
+            case.check_access(viewer, SUPERVISORS)
+            today = self.today()
+            case.reopen(reason=c.reason, reopened_on=today, policy=self.policy, today=today)
+
+        return await self._cases.execute(Case, case_id, decide, ctx, key)
+
+    async def record_view(
+        self,
+        viewer: Viewer,
+        case_id: str,
+        *,
+        complainant_id: str,
+        case_agency_id: str,
+        basis: AccessBasis,
+        purpose: str,
+        ctx: CommandContext,
+    ) -> CommandResult:
+        """Written before the case is shown: a read that cannot be recorded does not happen."""
+        return await self._cases.execute(
+            CaseAccessLog,
+            case_id,
+            lambda log: log.record_view(
+                complainant_id=complainant_id,
+                case_agency_id=case_agency_id,
+                viewer=viewer,
+                basis=basis,
+                purpose=purpose,
+                at=self._now(),
+            ),
+            ctx,
+        )
+
+    # inspections -------------------------------------------------------------------------------
+
+    async def record_inspection(
+        self,
+        viewer: Viewer,
+        c: RecordInspection,
+        ctx: CommandContext,
+        key: IdempotencyKey | None = None,
+    ) -> CommandResult:
+        if viewer.role is None:
+            raise ForbiddenError("only an appointed officer of the agency may record inspections")
+        return await self._inspections.execute(
+            Inspection,
+            derived_id("inspection", ctx.command_id),
+            lambda i: i.record_inspection(
+                agency_id=viewer.agency_id,
+                employer_id=c.employer_id,
+                employer_name=c.employer_name,
+                area_code=c.area_code,
+                inspected_on=c.inspected_on,
+                findings=list(c.findings),
+                today=self.today(),
+            ),
+            ctx,
+            key,
+        )
+
+    async def rectify(
+        self,
+        viewer: Viewer,
+        inspection_id: str,
+        c: RectifyViolation,
+        ctx: CommandContext,
+        key: IdempotencyKey | None = None,
+    ) -> CommandResult:
+        if viewer.role is None:
+            raise ForbiddenError("only an appointed officer of the agency may record this")
+
+        def decide(inspection: Inspection) -> None:
+            inspection.check_agency(viewer.agency_id)
+            inspection.rectify(rectified_on=c.rectified_on, today=self.today())
+
+        return await self._inspections.execute(Inspection, inspection_id, decide, ctx, key)
