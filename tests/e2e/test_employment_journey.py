@@ -248,3 +248,96 @@ def test_bad_employment_input_is_a_problem_naming_the_field(
     assert unknown.status_code == 404
     assert unknown.json()["type"].endswith("/not-found")
     assert httpx.get(str(http.base_url) + "/employment/posts").status_code == 401
+
+
+def eventually(read: Any, wanted: Any, seconds: float = 30.0) -> Any:
+    """Reactions cross services asynchronously: read until the state arrives (bounded)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        value = read()
+        if value == wanted or time.monotonic() > deadline:
+            return value
+        time.sleep(0.2)
+
+
+def test_an_inspection_suspends_the_employer_and_its_posts_until_rectified(
+    system: tuple[httpx.Client, str],
+) -> None:
+    http, _ = system
+    employer = created(
+        http.post(
+            "/employment/employers",
+            json={
+                "name": "东城某家政公司",
+                "credit_code": "91110101MA7654321Y",
+                "area_code": "110101003",
+            },
+        )
+    )
+    post = created(
+        http.post(
+            "/employment/posts",
+            json={
+                "employer_id": employer["id"],
+                "title": "家政服务员",
+                "occupation_code": "4-10-01-06",
+                "area_code": "110101003001",
+                "wage": {"amount": 30, "unit": "hour"},
+                "hours_type": "hourly",
+                "openings": 3,
+                "kind": "market",
+            },
+        )
+    )
+    officer = {"Jinguo-Officer": "zhao.inspector"}
+    appointed = http.put("/rights/officers/zhao.inspector", json={"role": "officer"})
+    assert appointed.status_code in (200, 201), appointed.text
+    inspection = created(
+        http.post(
+            "/rights/inspections",
+            headers=officer,
+            json={
+                "employer_id": employer["id"],
+                "employer_name": "东城某家政公司",
+                "area_code": "110101003001",
+                "inspected_on": date.today().isoformat(),
+                "findings": [
+                    {"topic": "protected_periods", "compliant": False, "note": "孕期员工被辞退"},
+                    {"topic": "labour_contract", "compliant": True},
+                ],
+            },
+        )
+    )
+
+    def employer_status() -> str:
+        return str(http.get(f"/employment/employers/{employer['id']}").json()["status"])
+
+    def post_status() -> str:
+        return str(http.get(f"/employment/posts/{post['id']}").json()["status"])
+
+    assert eventually(employer_status, "suspended") == "suspended"
+    assert eventually(post_status, "suspended") == "suspended"
+    refused = http.post(
+        "/employment/posts",
+        json={
+            "employer_id": employer["id"],
+            "title": "保洁员",
+            "occupation_code": "4-10-01-06",
+            "area_code": "110101003001",
+            "wage": {"amount": 28, "unit": "hour"},
+            "hours_type": "hourly",
+            "openings": 1,
+            "kind": "market",
+        },
+    )
+    assert refused.status_code in (409, 422), refused.text
+    assert refused.headers["content-type"].startswith("application/problem+json")
+
+    rectified = http.post(
+        f"/rights/inspections/{inspection['id']}/rectification",
+        headers=officer,
+        json={"rectified_on": date.today().isoformat()},
+    )
+    assert rectified.status_code in (200, 201), rectified.text
+    assert eventually(employer_status, "active") == "active"
+    assert eventually(post_status, "open") == "open"
