@@ -16,6 +16,7 @@ from jinguo_orders.projections.views import (
     DispatchPool,
     OrderBoard,
     Quality,
+    ResidentErasure,
     Settlements,
     TimeBankLedger,
 )
@@ -42,6 +43,7 @@ class OrdersService:
         Quality,
         Settlements,
         TimeBankLedger,
+        ResidentErasure,
     )
 
     def create_app(self, runtime: ServiceRuntime) -> FastAPI:

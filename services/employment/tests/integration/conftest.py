@@ -75,7 +75,7 @@ def context(command_id: str) -> CommandContext:
 @pytest.fixture
 async def outside(nats_server: EmbeddedNats) -> AsyncIterator[NatsClient]:
     """A connection of another service's own, alive while the employment runtimes restart."""
-    nc = await nats.connect(nats_server.url)
+    nc = await nats.connect(nats_server.url, **nats_server.connect_options("admin"))
     yield nc
     await nc.close()
 

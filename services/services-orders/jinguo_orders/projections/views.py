@@ -39,6 +39,7 @@ from jinguo_contracts.registry import (
     WorkerProfileUpdatedV1,
     WorkerRegisteredV1,
 )
+from jinguo_shared.db import pii_keys
 from jinguo_shared.envelope import RecordedEvent
 from jinguo_shared.projections.base import Projection, handles
 from jinguo_shared.projections.batch import ProjectionBatch
@@ -525,3 +526,19 @@ class TimeBankLedger(Projection):
             {"volunteer_id": e.volunteer_id},
             {"centihours": centihours if earned else -centihours},
         )
+
+
+class ResidentErasure(Projection):
+    """A resident erased by the registry (`ResidentErased`) is erased here too: her key in this
+    service's vault goes, so the address and notes sealed in her orders become unreadable in the
+    log and in every projection. It keeps no table of its own; a replay deletes the same keys."""
+
+    name = "resident_erasure"
+    subjects = ("registry.resident.*.ResidentErased",)
+
+    def define(self) -> None:
+        pass
+
+    @handles(ResidentErasedV1)
+    def _erased(self, e: ResidentErasedV1, _: RecordedEvent, b: ProjectionBatch) -> None:
+        b.delete(pii_keys, {"subject_id": e.resident_id})
