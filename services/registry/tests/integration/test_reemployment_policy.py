@@ -5,9 +5,11 @@ from __future__ import annotations
 import asyncio
 from datetime import date
 
+import nats
+
 from jinguo_contracts.employment import PostFilledV1
 from jinguo_shared.eventstore import SERVICE_STREAMS, EventStore, ensure_stream
-from jinguo_shared.runtime import ServiceRuntime
+from jinguo_shared.runtime import EmbeddedNats, ServiceRuntime
 
 from .conftest import context, worker_command
 
@@ -29,12 +31,13 @@ def filled(worker_id: str, placement_id: str) -> PostFilledV1:
 
 
 async def test_a_filled_post_records_the_reemployment_once(
-    handlers, registry: ServiceRuntime
+    handlers, registry: ServiceRuntime, nats_server: EmbeddedNats
 ) -> None:
     worker = await handlers.register_worker(worker_command(1), context("w1"))
-    js = registry.nc.jetstream()
-    await ensure_stream(js, SERVICE_STREAMS["employment"], 1)
-    employment = EventStore(registry.nc, "employment", vault=None)
+    # the employment service's own connection: the registry's user may not write its stream
+    nc = await nats.connect(nats_server.url, **nats_server.connect_options("employment"))
+    await ensure_stream(nc.jetstream(), SERVICE_STREAMS["employment"], 1)
+    employment = EventStore(nc, "employment", vault=None)
     await employment.append("post", "post-0", 0, [filled("nobody", "pl-0")], context("refused"))
     await employment.append(
         "post", "post-1", 0, [filled(worker.aggregate_id, "pl-1")], context("fill-1")
@@ -56,3 +59,4 @@ async def test_a_filled_post_records_the_reemployment_once(
     [event] = await employment.load("post", "post-1")
     await runner._react(policy, reaction, event)
     assert len(await registry.store.load("worker", worker.aggregate_id)) == 2
+    await nc.close()
