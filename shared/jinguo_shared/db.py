@@ -30,7 +30,10 @@ from jinguo_shared import sqlite_inline
 
 def make_engine(url: str) -> AsyncEngine:
     if not url.startswith("sqlite"):
-        return create_async_engine(url, pool_size=10, max_overflow=10, pool_pre_ping=True)
+        # no pre-ping: it doubled the round trips of every checkout (0.55 ms of a 1.7 ms read). A
+        # connection broken by a database restart fails the one operation that uses it and is
+        # discarded; projections and reactions retry such errors, an API request answers 5xx
+        return create_async_engine(url, pool_size=10, max_overflow=10, pool_recycle=1800)
     database = make_url(url).database
     if not database or database == ":memory:":
         raise ValueError(f"SQLite needs a file: {url}")
