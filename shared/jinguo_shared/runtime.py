@@ -56,6 +56,14 @@ class ServiceRuntime:
     reactions: ReactionRunner | None = None
     """The service's policies; running in the projector role only."""
 
+    async def visible(self, after: str | None, *projections: str) -> None:
+        """For a read given a consistency token: wait, bounded, until these projections have
+        seen the position a command returned."""
+        if after is not None:
+            await self.projections.wait_for(
+                after, projections, self.settings.consistency_wait_seconds
+            )
+
     async def close(self) -> None:
         if self.reactions is not None:
             await self.reactions.stop()

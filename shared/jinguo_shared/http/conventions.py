@@ -59,6 +59,24 @@ async def idempotency_key(
     return key
 
 
+def page(
+    rows: list[dict[str, Any]], limit: int, cursor_of: Callable[[dict[str, Any]], list[Any]]
+) -> Page[dict[str, Any]]:
+    """A page of rows; a full page carries the cursor of its last row."""
+    next_cursor = encode_cursor(cursor_of(rows[-1])) if len(rows) == limit else None
+    return Page[dict[str, Any]](items=rows, next_cursor=next_cursor)
+
+
+def seq_after(cursor: str | None) -> int | None:
+    """The sequence a cursor of one stream sequence points after (lists ordered by it)."""
+    if cursor is None:
+        return None
+    values = decode_cursor(cursor)
+    if len(values) != 1 or not isinstance(values[0], int):
+        raise HTTPException(400, "the cursor is not one this API gave out")
+    return int(values[0])
+
+
 def accepted(result: CommandResult, response: Response) -> Accepted:
     response.headers[POSITION_HEADER] = result.position
     return Accepted(id=result.aggregate_id, position=result.position)

@@ -3,7 +3,6 @@ reads accept one (`?after=`), and so do commands that need a worker the pool may
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any, Literal
 
@@ -13,8 +12,6 @@ from pydantic import BaseModel
 from jinguo_employment.handlers import commands as c
 from jinguo_employment.handlers.commands import EmploymentHandlers
 from jinguo_employment.projections.queries import EmploymentQueries
-from jinguo_shared.commands import IdempotencyKey
-from jinguo_shared.envelope import CommandContext
 from jinguo_shared.http.conventions import (
     Accepted,
     IdempotencyKeyHeader,
@@ -22,9 +19,9 @@ from jinguo_shared.http.conventions import (
     ReadAfter,
     accepted,
     command_context,
-    decode_cursor,
-    encode_cursor,
+    page,
     require_scope,
+    seq_after,
 )
 from jinguo_shared.http.security import Caller
 from jinguo_shared.runtime import ServiceRuntime
@@ -79,36 +76,13 @@ def create_router(
 ) -> APIRouter:
     router = APIRouter()
 
-    async def context(
-        request: Request, caller: Caller, key: str | None
-    ) -> tuple[CommandContext, IdempotencyKey | None]:
-        return await command_context(request, caller, key)
-
-    async def consistent(after: str | None, *projections: str) -> None:
-        if after is not None:
-            await runtime.projections.wait_for(
-                after, projections, runtime.settings.consistency_wait_seconds
-            )
-
-    def page(rows: list[Row], limit: int, cursor_of: Callable[[Row], list[Any]]) -> Page[Row]:
-        next_cursor = encode_cursor(cursor_of(rows[-1])) if len(rows) == limit else None
-        return Page[Row](items=rows, next_cursor=next_cursor)
-
-    def seq_after(cursor: str | None) -> int | None:
-        if cursor is None:
-            return None
-        values = decode_cursor(cursor)
-        if len(values) != 1 or not isinstance(values[0], int):
-            raise HTTPException(400, "the cursor is not one this API gave out")
-        return int(values[0])
-
     # employers -----------------------------------------------------------------------
 
     @router.post("/employers", status_code=201, summary="Register an employer (用人单位)")
     async def register_employer(
         body: c.RegisterEmployer, request: Request, response: Response, caller: Writer, key: Key
     ) -> Accepted:
-        ctx, idem = await context(request, caller, key)
+        ctx, idem = await command_context(request, caller, key)
         return accepted(await handlers.register_employer(body, ctx, idem), response)
 
     @router.post(
@@ -123,7 +97,7 @@ def create_router(
         caller: Writer,
         key: Key,
     ) -> Accepted:
-        ctx, idem = await context(request, caller, key)
+        ctx, idem = await command_context(request, caller, key)
         result = await handlers.suspend_employer(employer_id, body.reason, ctx, idem)
         return accepted(result, response)
 
@@ -136,7 +110,7 @@ def create_router(
         caller: Writer,
         key: Key,
     ) -> Accepted:
-        ctx, idem = await context(request, caller, key)
+        ctx, idem = await command_context(request, caller, key)
         result = await handlers.reinstate_employer(employer_id, body.reason, ctx, idem)
         return accepted(result, response)
 
@@ -149,7 +123,7 @@ def create_router(
         cursor: Cursor = None,
         limit: Limit = 50,
     ) -> Page[Row]:
-        await consistent(after, "post_board")
+        await runtime.visible(after, "post_board")
         rows = await queries.employers(
             area=area, status=status, after_seq=seq_after(cursor), limit=limit
         )
@@ -157,7 +131,7 @@ def create_router(
 
     @router.get("/employers/{employer_id}", summary="An employer")
     async def employer(employer_id: str, caller: Reader, after: After) -> Row:
-        await consistent(after, "post_board")
+        await runtime.visible(after, "post_board")
         found = await queries.employer(employer_id)
         if found is None:
             raise HTTPException(404, f"no employer {employer_id}")
@@ -169,7 +143,7 @@ def create_router(
     async def publish_post(
         body: c.PublishPost, request: Request, response: Response, caller: Writer, key: Key
     ) -> Accepted:
-        ctx, idem = await context(request, caller, key)
+        ctx, idem = await command_context(request, caller, key)
         return accepted(await handlers.publish_post(body, ctx, idem), response)
 
     @router.post("/posts/{post_id}/close", summary="Close a post")
@@ -181,7 +155,7 @@ def create_router(
         caller: Writer,
         key: Key,
     ) -> Accepted:
-        ctx, idem = await context(request, caller, key)
+        ctx, idem = await command_context(request, caller, key)
         return accepted(await handlers.close_post(post_id, body, ctx, idem), response)
 
     @router.post("/posts/{post_id}/suspend", summary="Suspend a post")
@@ -193,7 +167,7 @@ def create_router(
         caller: Writer,
         key: Key,
     ) -> Accepted:
-        ctx, idem = await context(request, caller, key)
+        ctx, idem = await command_context(request, caller, key)
         return accepted(await handlers.suspend_post(post_id, body, ctx, idem), response)
 
     @router.get("/posts", summary="Posts by area, occupation, kind, status and employer")
@@ -208,7 +182,7 @@ def create_router(
         cursor: Cursor = None,
         limit: Limit = 50,
     ) -> Page[Row]:
-        await consistent(after, "post_board")
+        await runtime.visible(after, "post_board")
         rows = await queries.posts(
             area=area,
             occupation=occupation,
@@ -222,7 +196,7 @@ def create_router(
 
     @router.get("/posts/{post_id}", summary="A post with its candidates")
     async def post(post_id: str, caller: Reader, after: After) -> Row:
-        await consistent(after, "post_board")
+        await runtime.visible(after, "post_board")
         found = await queries.post(post_id)
         if found is None:
             raise HTTPException(404, f"no post {post_id}")
@@ -233,7 +207,7 @@ def create_router(
         summary="Candidates ranked for a post, with the reasons for each score",
     )
     async def matches(post_id: str, caller: Reader, after: After, limit: Limit = 20) -> Matches:
-        await consistent(after, "post_board", *SEEKER_PROJECTIONS)
+        await runtime.visible(after, "post_board", *SEEKER_PROJECTIONS)
         ranked = await handlers.matches(post_id, limit)
         return Matches(
             post_id=post_id,
@@ -259,8 +233,8 @@ def create_router(
         key: Key,
         after: After,
     ) -> Accepted:
-        await consistent(after, "post_board", *SEEKER_PROJECTIONS)
-        ctx, idem = await context(request, caller, key)
+        await runtime.visible(after, "post_board", *SEEKER_PROJECTIONS)
+        ctx, idem = await command_context(request, caller, key)
         return accepted(await handlers.recommend(post_id, body, ctx, idem), response)
 
     @router.post("/posts/{post_id}/applications", status_code=201, summary="Record an application")
@@ -273,8 +247,8 @@ def create_router(
         key: Key,
         after: After,
     ) -> Accepted:
-        await consistent(after, *SEEKER_PROJECTIONS)
-        ctx, idem = await context(request, caller, key)
+        await runtime.visible(after, *SEEKER_PROJECTIONS)
+        ctx, idem = await command_context(request, caller, key)
         return accepted(await handlers.receive_application(post_id, body, ctx, idem), response)
 
     @router.post(
@@ -291,8 +265,8 @@ def create_router(
         key: Key,
         after: After,
     ) -> Placed:
-        await consistent(after, *SEEKER_PROJECTIONS)
-        ctx, idem = await context(request, caller, key)
+        await runtime.visible(after, *SEEKER_PROJECTIONS)
+        ctx, idem = await command_context(request, caller, key)
         result, placement_id = await handlers.fill_post(post_id, body, ctx, idem)
         done = accepted(result, response)
         return Placed(id=done.id, position=done.position, placement_id=placement_id)
@@ -308,7 +282,7 @@ def create_router(
         cursor: Cursor = None,
         limit: Limit = 50,
     ) -> Page[Row]:
-        await consistent(after, "placements")
+        await runtime.visible(after, "placements")
         rows = await queries.placements(
             area=area, status=status, after_seq=seq_after(cursor), limit=limit
         )
@@ -322,12 +296,12 @@ def create_router(
         area: Area = None,
         limit: Limit = 100,
     ) -> list[Row]:
-        await consistent(after, "placements")
+        await runtime.visible(after, "placements")
         return await queries.follow_ups_due(on=on or date.today(), area=area, limit=limit)
 
     @router.get("/placements/{placement_id}", summary="A placement")
     async def placement(placement_id: str, caller: Reader, after: After) -> Row:
-        await consistent(after, "placements")
+        await runtime.visible(after, "placements")
         found = await queries.placement(placement_id)
         if found is None:
             raise HTTPException(404, f"no placement {placement_id}")
@@ -347,8 +321,8 @@ def create_router(
         key: Key,
         after: After,
     ) -> Accepted:
-        await consistent(after, "placements")
-        ctx, idem = await context(request, caller, key)
+        await runtime.visible(after, "placements")
+        ctx, idem = await command_context(request, caller, key)
         return accepted(await handlers.follow_up(placement_id, body, ctx, idem), response)
 
     @router.post("/placements/{placement_id}/end", summary="End a placement, with the reason")
@@ -361,8 +335,8 @@ def create_router(
         key: Key,
         after: After,
     ) -> Accepted:
-        await consistent(after, "placements")
-        ctx, idem = await context(request, caller, key)
+        await runtime.visible(after, "placements")
+        ctx, idem = await command_context(request, caller, key)
         return accepted(await handlers.end_placement(placement_id, body, ctx, idem), response)
 
     # seekers -----------------------------------------------------------------------
@@ -386,7 +360,7 @@ def create_router(
         cursor: Cursor = None,
         limit: Limit = 50,
     ) -> Page[Row]:
-        await consistent(after, *SEEKER_PROJECTIONS)
+        await runtime.visible(after, *SEEKER_PROJECTIONS)
         rows = await queries.seekers(
             area=area,
             category=category,
@@ -398,7 +372,7 @@ def create_router(
 
     @router.get("/seekers/{worker_id}", summary="A seeker: profile, certificates, placements")
     async def seeker(worker_id: str, caller: Reader, after: After) -> Row:
-        await consistent(after, *SEEKER_PROJECTIONS, "placements")
+        await runtime.visible(after, *SEEKER_PROJECTIONS, "placements")
         found = await queries.seeker_row(worker_id)
         if found is None:
             raise HTTPException(404, f"no seeker {worker_id}")
@@ -412,7 +386,7 @@ def create_router(
     async def schedule_course(
         body: c.ScheduleCourse, request: Request, response: Response, caller: Writer, key: Key
     ) -> Accepted:
-        ctx, idem = await context(request, caller, key)
+        ctx, idem = await command_context(request, caller, key)
         return accepted(await handlers.schedule_course(body, ctx, idem), response)
 
     @router.post("/courses/{course_id}/enrolments", status_code=201, summary="Enrol a worker")
@@ -425,8 +399,8 @@ def create_router(
         key: Key,
         after: After,
     ) -> Accepted:
-        await consistent(after, *SEEKER_PROJECTIONS)
-        ctx, idem = await context(request, caller, key)
+        await runtime.visible(after, *SEEKER_PROJECTIONS)
+        ctx, idem = await command_context(request, caller, key)
         return accepted(await handlers.enrol(course_id, body, ctx, idem), response)
 
     @router.post(
@@ -441,7 +415,7 @@ def create_router(
         caller: Writer,
         key: Key,
     ) -> Accepted:
-        ctx, idem = await context(request, caller, key)
+        ctx, idem = await command_context(request, caller, key)
         return accepted(await handlers.withdraw(course_id, worker_id, body, ctx, idem), response)
 
     @router.post(
@@ -457,7 +431,7 @@ def create_router(
         caller: Writer,
         key: Key,
     ) -> Accepted:
-        ctx, idem = await context(request, caller, key)
+        ctx, idem = await command_context(request, caller, key)
         return accepted(await handlers.complete(course_id, body, ctx, idem), response)
 
     @router.post(
@@ -473,7 +447,7 @@ def create_router(
         caller: Writer,
         key: Key,
     ) -> Accepted:
-        ctx, idem = await context(request, caller, key)
+        ctx, idem = await command_context(request, caller, key)
         return accepted(await handlers.award_certificate(course_id, body, ctx, idem), response)
 
     @router.post(
@@ -489,7 +463,7 @@ def create_router(
         caller: Writer,
         key: Key,
     ) -> Accepted:
-        ctx, idem = await context(request, caller, key)
+        ctx, idem = await command_context(request, caller, key)
         return accepted(await handlers.grant_subsidy(course_id, body, ctx, idem), response)
 
     @router.get("/courses", summary="Courses by area and kind")
@@ -501,13 +475,13 @@ def create_router(
         cursor: Cursor = None,
         limit: Limit = 50,
     ) -> Page[Row]:
-        await consistent(after, "courses")
+        await runtime.visible(after, "courses")
         rows = await queries.courses(area=area, kind=kind, after_seq=seq_after(cursor), limit=limit)
         return page(rows, limit, lambda r: [r["seq"]])
 
     @router.get("/courses/{course_id}", summary="A course with its trainees")
     async def course(course_id: str, caller: Reader, after: After) -> Row:
-        await consistent(after, "courses")
+        await runtime.visible(after, "courses")
         found = await queries.course(course_id)
         if found is None:
             raise HTTPException(404, f"no course {course_id}")
@@ -523,7 +497,7 @@ def create_router(
         month_from: Annotated[str, Query(alias="from", pattern=r"^\d{4}-\d{2}$")] = "2000-01",
         month_to: Annotated[str, Query(alias="to", pattern=r"^\d{4}-\d{2}$")] = "2999-12",
     ) -> Report:
-        await consistent(after, "employment_reports")
+        await runtime.visible(after, "employment_reports")
         figures: dict[str, dict[str, int]] = {}
         totals: dict[str, int] = {}
         for row in await queries.report(area_code, month_from, month_to):
@@ -547,7 +521,7 @@ def create_router(
         caller: Reader,
         after: After,
     ) -> YearSummary:
-        await consistent(after, "employment_reports")
+        await runtime.visible(after, "employment_reports")
         totals: dict[str, int] = {}
         for row in await queries.report(area_code, f"{year}-01", f"{year}-12"):
             totals[row["metric"]] = totals.get(row["metric"], 0) + row["count"]

@@ -21,8 +21,6 @@ from pydantic import BaseModel
 from jinguo_registry.handlers import commands as c
 from jinguo_registry.handlers.commands import RegistryHandlers
 from jinguo_registry.projections.queries import RegistryQueries
-from jinguo_shared.commands import IdempotencyKey
-from jinguo_shared.envelope import CommandContext
 from jinguo_shared.http.conventions import (
     Accepted,
     IdempotencyKeyHeader,
@@ -31,8 +29,9 @@ from jinguo_shared.http.conventions import (
     accepted,
     command_context,
     decode_cursor,
-    encode_cursor,
+    page,
     require_scope,
+    seq_after,
 )
 from jinguo_shared.http.security import Caller
 from jinguo_shared.runtime import ServiceRuntime
@@ -68,36 +67,13 @@ def create_router(
 ) -> APIRouter:
     router = APIRouter()
 
-    async def context(
-        request: Request, caller: Caller, key: str | None
-    ) -> tuple[CommandContext, IdempotencyKey | None]:
-        return await command_context(request, caller, key)
-
-    async def consistent(after: str | None, *projections: str) -> None:
-        if after is not None:
-            await runtime.projections.wait_for(
-                after, projections, runtime.settings.consistency_wait_seconds
-            )
-
-    def page(rows: list[Row], limit: int, cursor_of: Callable[[Row], list[Any]]) -> Page[Row]:
-        next_cursor = encode_cursor(cursor_of(rows[-1])) if len(rows) == limit else None
-        return Page[Row](items=rows, next_cursor=next_cursor)
-
-    def seq_after(cursor: str | None) -> int | None:
-        if cursor is None:
-            return None
-        values = decode_cursor(cursor)
-        if len(values) != 1 or not isinstance(values[0], int):
-            raise HTTPException(400, "the cursor is not one this API gave out")
-        return int(values[0])
-
     # workers -----------------------------------------------------------------------------------
 
     @router.post("/workers", status_code=201, summary="Register a worker (登记)")
     async def register_worker(
         body: c.RegisterWorker, request: Request, response: Response, caller: Writer, key: Key
     ) -> Accepted:
-        ctx, idem = await context(request, caller, key)
+        ctx, idem = await command_context(request, caller, key)
         return accepted(await handlers.register_worker(body, ctx, idem), response)
 
     @router.patch("/workers/{worker_id}", summary="Update a worker's profile")
@@ -109,7 +85,7 @@ def create_router(
         caller: Writer,
         key: Key,
     ) -> Accepted:
-        ctx, idem = await context(request, caller, key)
+        ctx, idem = await command_context(request, caller, key)
         return accepted(await handlers.update_worker_profile(worker_id, body, ctx, idem), response)
 
     @router.post(
@@ -125,7 +101,7 @@ def create_router(
         caller: Writer,
         key: Key,
     ) -> Accepted:
-        ctx, idem = await context(request, caller, key)
+        ctx, idem = await command_context(request, caller, key)
         return accepted(await handlers.assess_category(worker_id, body, ctx, idem), response)
 
     @router.post(
@@ -141,7 +117,7 @@ def create_router(
         caller: Writer,
         key: Key,
     ) -> Accepted:
-        ctx, idem = await context(request, caller, key)
+        ctx, idem = await command_context(request, caller, key)
         return accepted(await handlers.issue_certificate(worker_id, body, ctx, idem), response)
 
     @router.post(
@@ -156,7 +132,7 @@ def create_router(
         caller: Writer,
         key: Key,
     ) -> Accepted:
-        ctx, idem = await context(request, caller, key)
+        ctx, idem = await command_context(request, caller, key)
         return accepted(
             await handlers.revoke_certificate(worker_id, number, body, ctx, idem), response
         )
@@ -174,7 +150,7 @@ def create_router(
         caller: Writer,
         key: Key,
     ) -> Accepted:
-        ctx, idem = await context(request, caller, key)
+        ctx, idem = await command_context(request, caller, key)
         return accepted(await handlers.record_home_visit(worker_id, body, ctx, idem), response)
 
     @router.post(
@@ -190,7 +166,7 @@ def create_router(
         caller: Writer,
         key: Key,
     ) -> Accepted:
-        ctx, idem = await context(request, caller, key)
+        ctx, idem = await command_context(request, caller, key)
         return accepted(await handlers.record_reemployment(worker_id, body, ctx, idem), response)
 
     @router.post(
@@ -204,7 +180,7 @@ def create_router(
         caller: Admin,
         key: Key,
     ) -> Accepted:
-        ctx, idem = await context(request, caller, key)
+        ctx, idem = await command_context(request, caller, key)
         return accepted(await handlers.erase_worker(worker_id, body, ctx, idem), response)
 
     @router.get("/workers", summary="Workers by area, category and status")
@@ -227,7 +203,7 @@ def create_router(
         cursor: Cursor = None,
         limit: Limit = 50,
     ) -> Page[Row]:
-        await consistent(after, "worker_directory")
+        await runtime.visible(after, "worker_directory")
         rows = await queries.workers(
             area=area,
             category=category,
@@ -240,7 +216,7 @@ def create_router(
 
     @router.get("/workers/{worker_id}", summary="A worker's full dossier")
     async def worker_dossier(worker_id: str, caller: Reader, after: After) -> Row:
-        await consistent(after, "worker_directory", "certificates")
+        await runtime.visible(after, "worker_directory", "certificates")
         dossier = await queries.dossier(worker_id)
         if dossier is None:
             raise HTTPException(404, f"no worker {worker_id}")
@@ -262,7 +238,7 @@ def create_router(
         cursor: Cursor = None,
         limit: Limit = 50,
     ) -> Page[Row]:
-        await consistent(after, "certificates")
+        await runtime.visible(after, "certificates")
         position = None
         if cursor is not None:
             values = decode_cursor(cursor)
@@ -282,7 +258,7 @@ def create_router(
         month_from: Annotated[str, Query(alias="from", pattern=r"^\d{4}-\d{2}$")] = "2000-01",
         month_to: Annotated[str, Query(alias="to", pattern=r"^\d{4}-\d{2}$")] = "2999-12",
     ) -> Report:
-        await consistent(after, "area_reports")
+        await runtime.visible(after, "area_reports")
         figures: dict[str, dict[str, int]] = {}
         totals: dict[str, int] = {}
         for row in await queries.report(area_code, month_from, month_to):
@@ -302,7 +278,7 @@ def create_router(
     async def register_resident(
         body: c.RegisterResident, request: Request, response: Response, caller: Writer, key: Key
     ) -> Accepted:
-        ctx, idem = await context(request, caller, key)
+        ctx, idem = await command_context(request, caller, key)
         return accepted(await handlers.register_resident(body, ctx, idem), response)
 
     @router.post(
@@ -317,7 +293,7 @@ def create_router(
         caller: Writer,
         key: Key,
     ) -> Accepted:
-        ctx, idem = await context(request, caller, key)
+        ctx, idem = await command_context(request, caller, key)
         return accepted(await handlers.change_eligibility(resident_id, body, ctx, idem), response)
 
     @router.post("/residents/{resident_id}/erase", summary="Erase a resident's personal data")
@@ -329,14 +305,14 @@ def create_router(
         caller: Admin,
         key: Key,
     ) -> Accepted:
-        ctx, idem = await context(request, caller, key)
+        ctx, idem = await command_context(request, caller, key)
         return accepted(await handlers.erase_resident(resident_id, body, ctx, idem), response)
 
     @router.post("/providers", status_code=201, summary="Register a service provider")
     async def register_provider(
         body: c.RegisterProvider, request: Request, response: Response, caller: Writer, key: Key
     ) -> Accepted:
-        ctx, idem = await context(request, caller, key)
+        ctx, idem = await command_context(request, caller, key)
         return accepted(await handlers.register_provider(body, ctx, idem), response)
 
     @router.post("/providers/{provider_id}/grade", summary="Grade a provider (GB/T 31772)")
@@ -348,7 +324,7 @@ def create_router(
         caller: Writer,
         key: Key,
     ) -> Accepted:
-        ctx, idem = await context(request, caller, key)
+        ctx, idem = await command_context(request, caller, key)
         return accepted(await handlers.grade_provider(provider_id, body, ctx, idem), response)
 
     @router.post("/providers/{provider_id}/suspend", summary="Suspend a provider")
@@ -360,7 +336,7 @@ def create_router(
         caller: Writer,
         key: Key,
     ) -> Accepted:
-        ctx, idem = await context(request, caller, key)
+        ctx, idem = await command_context(request, caller, key)
         return accepted(await handlers.suspend_provider(provider_id, body, ctx, idem), response)
 
     @router.post("/volunteers", status_code=201, summary="Register a volunteer (志愿者)")
@@ -371,13 +347,13 @@ def create_router(
         caller: Writer,
         key: Key,
     ) -> Accepted:
-        ctx, idem = await context(request, caller, key)
+        ctx, idem = await command_context(request, caller, key)
         return accepted(await handlers.register_volunteer(body, ctx, idem), response)
 
     for kind in ("residents", "providers", "volunteers"):
         router.add_api_route(
             f"/{kind}",
-            _community_list(kind, queries, consistent, page, seq_after),
+            _community_list(kind, queries, runtime),
             methods=["GET"],
             summary=f"{kind.capitalize()} by area and status",
         )
@@ -388,12 +364,12 @@ def create_router(
     async def register_agency(
         body: c.RegisterAgency, request: Request, response: Response, caller: Admin, key: Key
     ) -> Accepted:
-        ctx, idem = await context(request, caller, key)
+        ctx, idem = await command_context(request, caller, key)
         return accepted(await handlers.register_agency(body, ctx, idem), response)
 
     @router.get("/agencies", summary="Partner agencies")
     async def list_agencies(caller: Reader, after: After) -> list[Row]:
-        await consistent(after, "api_clients")
+        await runtime.visible(after, "api_clients")
         return await queries.agencies()
 
     @router.post(
@@ -409,7 +385,7 @@ def create_router(
         caller: Admin,
         key: Key,
     ) -> IssuedClient:
-        ctx, idem = await context(request, caller, key)
+        ctx, idem = await command_context(request, caller, key)
         result, client_id, api_key = await handlers.issue_api_client(agency_id, body, ctx, idem)
         accepted(result, response)
         return IssuedClient(
@@ -429,7 +405,7 @@ def create_router(
         caller: Admin,
         key: Key,
     ) -> Accepted:
-        ctx, idem = await context(request, caller, key)
+        ctx, idem = await command_context(request, caller, key)
         return accepted(
             await handlers.revoke_api_client(agency_id, client_id, body, ctx, idem), response
         )
@@ -440,9 +416,7 @@ def create_router(
 def _community_list(
     kind: str,
     queries: RegistryQueries,
-    consistent: Callable[..., Awaitable[None]],
-    page: Callable[[list[Row], int, Callable[[Row], list[Any]]], Page[Row]],
-    seq_after: Callable[[str | None], int | None],
+    runtime: ServiceRuntime,
 ) -> Callable[..., Awaitable[Page[Row]]]:
     async def list_people(
         caller: Reader,
@@ -455,7 +429,7 @@ def _community_list(
         cursor: Cursor = None,
         limit: Limit = 50,
     ) -> Page[Row]:
-        await consistent(after, "community_directory")
+        await runtime.visible(after, "community_directory")
         rows = await queries.community(
             kind,
             area=area,

@@ -35,9 +35,9 @@ from jinguo_shared.http.conventions import (
     ReadAfter,
     accepted,
     command_context,
-    decode_cursor,
     encode_cursor,
     require_scope,
+    seq_after,
 )
 from jinguo_shared.http.security import Caller
 from jinguo_shared.runtime import ServiceRuntime
@@ -86,20 +86,6 @@ def create_router(
         if officer is not None:
             ctx = dataclasses.replace(ctx, actor=f"{caller.client_id}/{officer}")
         return ctx, idem
-
-    async def consistent(after: str | None, *projections: str) -> None:
-        if after is not None:
-            await runtime.projections.wait_for(
-                after, projections, runtime.settings.consistency_wait_seconds
-            )
-
-    def seq_after(cursor: str | None) -> int | None:
-        if cursor is None:
-            return None
-        values = decode_cursor(cursor)
-        if len(values) != 1 or not isinstance(values[0], int):
-            raise HTTPException(400, "the cursor is not one this API gave out")
-        return int(values[0])
 
     async def show(
         viewer: Viewer,
@@ -154,7 +140,7 @@ def create_router(
 
     @router.get("/officers", summary="Your agency's officers and supervisors")
     async def list_officers(caller: Reader, after: After) -> list[Row]:
-        await consistent(after, "officer_roster")
+        await runtime.visible(after, "officer_roster")
         return await queries.officers(caller.agency_id)
 
     # cases: commands ---------------------------------------------------------------------------
@@ -295,7 +281,7 @@ def create_router(
         viewer = await viewer_of(caller, officer)
         if not viewer.supervisor:
             raise HTTPException(403, "only a supervisor escalates overdue cases")
-        await consistent(after, *CASE_PROJECTIONS)
+        await runtime.visible(after, *CASE_PROJECTIONS)
         today = handlers.today()
         escalated: list[str] = []
         position = None
@@ -327,7 +313,7 @@ def create_router(
         ] = False,
     ) -> Row:
         viewer = await viewer_of(caller, officer)
-        await consistent(after, *CASE_PROJECTIONS)
+        await runtime.visible(after, *CASE_PROJECTIONS)
         found = await queries.case_holders(case_id)
         basis = access_basis(found[1], viewer, emergency=emergency) if found else None
         if found is None or basis is None:
@@ -372,7 +358,7 @@ def create_router(
         deadline: Literal["overdue", "due_soon"] | None = None,
     ) -> Page[Row]:
         viewer = await viewer_of(caller, officer)
-        await consistent(after, *CASE_PROJECTIONS)
+        await runtime.visible(after, *CASE_PROJECTIONS)
         return await case_page(
             viewer,
             request,
@@ -398,7 +384,7 @@ def create_router(
         cursor: Cursor = None,
     ) -> Page[Row]:
         viewer = await viewer_of(caller, officer)
-        await consistent(after, *CASE_PROJECTIONS)
+        await runtime.visible(after, *CASE_PROJECTIONS)
         return await case_page(
             viewer,
             request,
@@ -426,7 +412,7 @@ def create_router(
         cursor: Cursor = None,
     ) -> Page[Row]:
         viewer = await viewer_of(caller, officer)
-        await consistent(after, *CASE_PROJECTIONS)
+        await runtime.visible(after, *CASE_PROJECTIONS)
         return await case_page(
             viewer,
             request,
@@ -451,7 +437,7 @@ def create_router(
         viewer = await viewer_of(caller, officer)
         if viewer.role is None:
             raise HTTPException(403, f"{officer} is not an appointed officer of your agency")
-        await consistent(after, *CASE_PROJECTIONS)
+        await runtime.visible(after, *CASE_PROJECTIONS)
         return await queries.referrals_to(caller.agency_id, status)
 
     # access history ----------------------------------------------------------------------------
@@ -474,7 +460,7 @@ def create_router(
         emergency: bool | None = None,
     ) -> list[Row]:
         viewer = await viewer_of(caller, officer)
-        await consistent(after, "case_files", "case_access_log")
+        await runtime.visible(after, "case_files", "case_access_log")
         await require_supervisor_of_case(viewer, case_id)
         return await queries.views(
             case_id=case_id, case_agency_id=caller.agency_id, emergency=emergency
@@ -494,7 +480,7 @@ def create_router(
         viewer = await viewer_of(caller, officer)
         if not viewer.supervisor:
             raise HTTPException(403, "the access log is for the owning agency's supervisors")
-        await consistent(after, "case_access_log")
+        await runtime.visible(after, "case_access_log")
         return await queries.views(
             complainant_id=complainant_id, case_agency_id=caller.agency_id, emergency=emergency
         )
@@ -546,7 +532,7 @@ def create_router(
         status: Literal["compliant", "violation", "rectified"] | None = None,
         area: Annotated[str | None, Query(pattern=r"^\d{2,12}$")] = None,
     ) -> Page[Row]:
-        await consistent(after, "inspection_register")
+        await runtime.visible(after, "inspection_register")
         rows = await queries.inspections(
             employer_id=employer_id,
             status=status,
@@ -568,7 +554,7 @@ def create_router(
         opened_from: Annotated[date | None, Query(alias="from")] = None,
         opened_to: Annotated[date | None, Query(alias="to")] = None,
     ) -> Row:
-        await consistent(after, "case_files", "inspection_register")
+        await runtime.visible(after, "case_files", "inspection_register")
         figures = await queries.report(
             agency_id=agency_id,
             area=area,

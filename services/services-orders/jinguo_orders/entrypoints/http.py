@@ -12,8 +12,6 @@ from jinguo_orders.domain.settlement import statement
 from jinguo_orders.handlers import commands as c
 from jinguo_orders.handlers.commands import OrdersHandlers
 from jinguo_orders.projections.queries import OrdersQueries
-from jinguo_shared.commands import IdempotencyKey
-from jinguo_shared.envelope import CommandContext
 from jinguo_shared.http.conventions import (
     Accepted,
     IdempotencyKeyHeader,
@@ -66,16 +64,8 @@ def create_router(
 ) -> APIRouter:
     router = APIRouter()
 
-    async def context(
-        request: Request, caller: Caller, key: str | None
-    ) -> tuple[CommandContext, IdempotencyKey | None]:
-        return await command_context(request, caller, key)
-
     async def consistent(after: str | None, *projections: str) -> None:
-        if after is not None:
-            await runtime.projections.wait_for(
-                after, projections or ALL, runtime.settings.consistency_wait_seconds
-            )
+        await runtime.visible(after, *(projections or ALL))
 
     # catalogue -----------------------------------------------------------------------
 
@@ -91,7 +81,7 @@ def create_router(
         caller: Writer,
         key: Key,
     ) -> Accepted:
-        ctx, idem = await context(request, caller, key)
+        ctx, idem = await command_context(request, caller, key)
         return accepted(await handlers.offer_service(service_code, body, ctx, idem), response)
 
     @router.get("/services", summary="The service catalogue")
@@ -137,7 +127,7 @@ def create_router(
         after: After,
     ) -> Accepted:
         await consistent(after, "orders_community")
-        ctx, idem = await context(request, caller, key)
+        ctx, idem = await command_context(request, caller, key)
         return accepted(await handlers.place_order(body, ctx, idem), response)
 
     @router.get("/orders", summary="Orders by status, community and worker")
@@ -190,7 +180,7 @@ def create_router(
         order_id: str, request: Request, response: Response, caller: Writer, key: Key, after: After
     ) -> Accepted:
         await consistent(after, "dispatch_pool", "quality")
-        ctx, idem = await context(request, caller, key)
+        ctx, idem = await command_context(request, caller, key)
         return accepted(await handlers.dispatch(order_id, ctx, idem), response)
 
     @router.post("/orders/{order_id}/assign", summary="Assign by a dispatcher (人工派单)")
@@ -204,14 +194,14 @@ def create_router(
         after: After,
     ) -> Accepted:
         await consistent(after, "dispatch_pool")
-        ctx, idem = await context(request, caller, key)
+        ctx, idem = await command_context(request, caller, key)
         return accepted(await handlers.assign(order_id, body, ctx, idem), response)
 
     @router.post("/orders/{order_id}/accept", summary="The assignee accepts")
     async def accept(
         order_id: str, request: Request, response: Response, caller: Writer, key: Key
     ) -> Accepted:
-        ctx, idem = await context(request, caller, key)
+        ctx, idem = await command_context(request, caller, key)
         return accepted(await handlers.accept(order_id, ctx, idem), response)
 
     @router.post("/orders/{order_id}/reject", summary="The assignee declines: back to dispatch")
@@ -223,7 +213,7 @@ def create_router(
         caller: Writer,
         key: Key,
     ) -> Accepted:
-        ctx, idem = await context(request, caller, key)
+        ctx, idem = await command_context(request, caller, key)
         return accepted(await handlers.reject(order_id, body, ctx, idem), response)
 
     @router.post("/orders/{order_id}/start", summary="The service starts")
@@ -235,7 +225,7 @@ def create_router(
         caller: Writer,
         key: Key,
     ) -> Accepted:
-        ctx, idem = await context(request, caller, key)
+        ctx, idem = await command_context(request, caller, key)
         return accepted(await handlers.start(order_id, body, ctx, idem), response)
 
     @router.post("/orders/{order_id}/complete", summary="The service is complete")
@@ -247,7 +237,7 @@ def create_router(
         caller: Writer,
         key: Key,
     ) -> Accepted:
-        ctx, idem = await context(request, caller, key)
+        ctx, idem = await command_context(request, caller, key)
         return accepted(await handlers.complete(order_id, body, ctx, idem), response)
 
     @router.post("/orders/{order_id}/cancel", summary="Cancelled by the resident or staff")
@@ -259,7 +249,7 @@ def create_router(
         caller: Writer,
         key: Key,
     ) -> Accepted:
-        ctx, idem = await context(request, caller, key)
+        ctx, idem = await command_context(request, caller, key)
         return accepted(await handlers.cancel(order_id, body, ctx, idem), response)
 
     @router.post("/orders/{order_id}/no-show", summary="The worker or the resident did not show")
@@ -271,7 +261,7 @@ def create_router(
         caller: Writer,
         key: Key,
     ) -> Accepted:
-        ctx, idem = await context(request, caller, key)
+        ctx, idem = await command_context(request, caller, key)
         return accepted(await handlers.no_show(order_id, body, ctx, idem), response)
 
     @router.post("/orders/{order_id}/rating", summary="The resident rates the service (1–5)")
@@ -283,7 +273,7 @@ def create_router(
         caller: Writer,
         key: Key,
     ) -> Accepted:
-        ctx, idem = await context(request, caller, key)
+        ctx, idem = await command_context(request, caller, key)
         return accepted(await handlers.rate(order_id, body, ctx, idem), response)
 
     @router.post("/orders/{order_id}/follow-up", summary="Record the follow-up call (回访)")
@@ -295,7 +285,7 @@ def create_router(
         caller: Writer,
         key: Key,
     ) -> Accepted:
-        ctx, idem = await context(request, caller, key)
+        ctx, idem = await command_context(request, caller, key)
         return accepted(await handlers.follow_up(order_id, body, ctx, idem), response)
 
     # quality -----------------------------------------------------------------------
@@ -348,7 +338,7 @@ def create_router(
         after: After,
     ) -> Accepted:
         await consistent(after, "settlements")
-        ctx, idem = await context(request, caller, key)
+        ctx, idem = await command_context(request, caller, key)
         return accepted(await handlers.issue_settlement(body, ctx, idem), response)
 
     # time bank -----------------------------------------------------------------------
@@ -364,7 +354,7 @@ def create_router(
         after: After,
     ) -> Accepted:
         await consistent(after, "orders_community")
-        ctx, idem = await context(request, caller, key)
+        ctx, idem = await command_context(request, caller, key)
         return accepted(await handlers.earn_hours(volunteer_id, body, ctx, idem), response)
 
     @router.post("/time-bank/{volunteer_id}/spent", summary="Draw on banked hours")
@@ -378,7 +368,7 @@ def create_router(
         after: After,
     ) -> Accepted:
         await consistent(after, "orders_community")
-        ctx, idem = await context(request, caller, key)
+        ctx, idem = await command_context(request, caller, key)
         return accepted(await handlers.spend_hours(volunteer_id, body, ctx, idem), response)
 
     @router.get("/time-bank/{volunteer_id}", summary="A volunteer's balance and ledger")
