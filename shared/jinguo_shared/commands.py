@@ -10,11 +10,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+import orjson
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from jinguo_contracts.base import EventContract
-from jinguo_shared.db import aggregate_states, idempotency_records, insert_for, writing
+from jinguo_shared.db import DirectSql, DirectTransaction, sqlite_timestamp
 from jinguo_shared.domain import Aggregate, DomainError
 from jinguo_shared.envelope import CommandContext, RecordedEvent, event_id
 from jinguo_shared.eventstore import AggregateWrite, ConcurrencyConflictError, EventStore
@@ -63,7 +63,7 @@ class CommandExecutor:
         self._engine = engine
         self._store = store
         self._max_attempts = max_attempts
-        self._save_statement: Any = None
+        self._sql = DirectSql(engine)
 
     async def execute(
         self,
@@ -246,24 +246,29 @@ class CommandExecutor:
                 await self._save(aggregate, None if remembered else idempotency, result)
                 remembered = True
         if not remembered and idempotency is not None:
-            async with writing(self._engine) as connection:
-                await self._remember(connection, idempotency, result)
+            async with self._sql.transaction() as transaction:
+                await self._remember(transaction, idempotency, result)
 
     async def load_cached(self, aggregate_class: type[AggregateT], aggregate_id: str) -> AggregateT:
         """The decision state from the service database; the append's check catches staleness."""
-        async with self._engine.connect() as connection:
-            row = (
-                await connection.execute(
-                    select(aggregate_states.c.version, aggregate_states.c.state).where(
-                        aggregate_states.c.aggregate_type == aggregate_class.aggregate_type,
-                        aggregate_states.c.aggregate_id == aggregate_id,
-                    )
-                )
-            ).first()
-        if row is None:
+        rows = await self._sql.fetch(
+            "SELECT version, state FROM aggregate_states"
+            " WHERE aggregate_type = ? AND aggregate_id = ?",
+            aggregate_class.aggregate_type,
+            aggregate_id,
+        )
+        if not rows:
             return aggregate_class(aggregate_id)
-        state = aggregate_class.state_type.model_validate(row.state)
-        return aggregate_class(aggregate_id, state, row.version)
+        version, state = rows[0]
+        state_type = aggregate_class.state_type
+        return aggregate_class(
+            aggregate_id,
+            # SQLite gives the text; SQLAlchemy's asyncpg set-up decodes json already
+            state_type.model_validate_json(state)
+            if isinstance(state, str)
+            else state_type.model_validate(state),
+            version,
+        )
 
     async def _reload(
         self, aggregate_class: type[AggregateT], aggregate_id: str, context: CommandContext
@@ -293,53 +298,51 @@ class CommandExecutor:
     ) -> None:
         """Decision state and idempotency record in one transaction; the state never goes back."""
         assert aggregate.state is not None
-        if self._save_statement is None:
-            insert = insert_for(self._engine, aggregate_states)
-            self._save_statement = insert.on_conflict_do_update(
-                index_elements=["aggregate_type", "aggregate_id"],
-                set_={"version": insert.excluded.version, "state": insert.excluded.state},
-                where=aggregate_states.c.version < insert.excluded.version,
+        async with self._sql.transaction() as transaction:
+            await transaction.execute(
+                "INSERT INTO aggregate_states (aggregate_type, aggregate_id, version, state)"
+                " VALUES (?, ?, ?, ?) ON CONFLICT (aggregate_type, aggregate_id) DO UPDATE"
+                " SET version = excluded.version, state = excluded.state"
+                " WHERE aggregate_states.version < excluded.version",
+                aggregate.aggregate_type,
+                aggregate.id,
+                aggregate.version,
+                aggregate.state.model_dump_json(),
             )
-        row = {
-            "aggregate_type": aggregate.aggregate_type,
-            "aggregate_id": aggregate.id,
-            "version": aggregate.version,
-            "state": aggregate.state.model_dump(mode="json"),
-        }
-        async with writing(self._engine) as connection:
-            await connection.execute(self._save_statement, [row])
             if idempotency is not None:
-                await self._remember(connection, idempotency, result)
+                await self._remember(transaction, idempotency, result)
 
     async def _remember(
-        self, connection: AsyncConnection, idempotency: IdempotencyKey, result: CommandResult
+        self, transaction: DirectTransaction, idempotency: IdempotencyKey, result: CommandResult
     ) -> None:
-        statement = insert_for(self._engine, idempotency_records).values(
-            client_id=idempotency.client_id,
-            key=idempotency.key,
-            request_hash=idempotency.request_hash,
-            status=201,
-            body={"aggregate_id": result.aggregate_id, "stream": result.stream, "seq": result.seq},
-            created_at=datetime.now(UTC),
+        now = datetime.now(UTC)
+        await transaction.execute(
+            "INSERT INTO idempotency_records"
+            " (client_id, key, request_hash, status, body, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            idempotency.client_id,
+            idempotency.key,
+            idempotency.request_hash,
+            201,
+            orjson.dumps(
+                {"aggregate_id": result.aggregate_id, "stream": result.stream, "seq": result.seq}
+            ).decode(),
+            sqlite_timestamp(now) if self._sql.sqlite else now,
         )
-        await connection.execute(statement.on_conflict_do_nothing())
 
     async def _earlier_result(self, idempotency: IdempotencyKey) -> CommandResult | None:
-        async with self._engine.connect() as connection:
-            row = (
-                await connection.execute(
-                    select(idempotency_records.c.request_hash, idempotency_records.c.body).where(
-                        idempotency_records.c.client_id == idempotency.client_id,
-                        idempotency_records.c.key == idempotency.key,
-                    )
-                )
-            ).first()
-        if row is None:
+        rows = await self._sql.fetch(
+            "SELECT request_hash, body FROM idempotency_records WHERE client_id = ? AND key = ?",
+            idempotency.client_id,
+            idempotency.key,
+        )
+        if not rows:
             return None
-        if row.request_hash != idempotency.request_hash:
+        request_hash, body_text = rows[0]
+        if request_hash != idempotency.request_hash:
             raise IdempotencyKeyReusedError(
                 "this Idempotency-Key was already used for a different request",
                 idempotency_key=idempotency.key,
             )
-        body = row.body
+        body = orjson.loads(body_text) if isinstance(body_text, str) else body_text
         return CommandResult(body["aggregate_id"], body["stream"], body["seq"], replayed=True)

@@ -11,10 +11,9 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from jinguo_shared.db import insert_for, pii_keys, writing
+from jinguo_shared.db import DirectSql
 
 SEALED_PREFIX = "pii:v1:"
 ERASED = None
@@ -59,7 +58,7 @@ class PiiVault:
     """
 
     def __init__(self, engine: AsyncEngine, master_key: bytes, cache_size: int = 20_000) -> None:
-        self._engine = engine
+        self._sql = DirectSql(engine)
         self._master = AESGCM(master_key)
         self._cache: dict[str, bytes] = {}
         self._cache_size = cache_size
@@ -95,36 +94,28 @@ class PiiVault:
             missing -= new_keys.keys()
             if not missing:
                 return
-        async with self._engine.connect() as connection:
-            rows = await connection.execute(
-                select(pii_keys.c.subject_id, pii_keys.c.wrapped_key).where(
-                    pii_keys.c.subject_id.in_(missing)
-                )
-            )
-            for subject_id, wrapped in rows:
-                self._remember(subject_id, self._unwrap(subject_id, wrapped))
+        for subject_id, wrapped in await self._sql.fetch(_keys_of(len(missing)), *missing):
+            self._remember(subject_id, self._unwrap(subject_id, wrapped))
 
     async def _create(self, subject_ids: set[str]) -> dict[str, bytes]:
         """New keys for these people; those who already had one keep theirs (left out)."""
         new_keys = {subject_id: AESGCM.generate_key(256) for subject_id in subject_ids}
-        records = []
-        for subject_id, key in new_keys.items():
-            nonce = secrets.token_bytes(12)
-            wrapped = nonce + self._master.encrypt(nonce, key, subject_id.encode())
-            records.append({"subject_id": subject_id, "wrapped_key": wrapped})
-        async with writing(self._engine) as connection:
-            result = await connection.execute(
-                insert_for(self._engine, pii_keys).on_conflict_do_nothing(), records
-            )
-            if result.rowcount == len(records):
-                return new_keys
-            stored = await connection.execute(
-                select(pii_keys.c.subject_id, pii_keys.c.wrapped_key).where(
-                    pii_keys.c.subject_id.in_(subject_ids)
-                )
-            )
-            kept = {s: w for s, w in stored}
-        return {s: key for s, key in new_keys.items() if self._unwrap(s, kept[s]) == key}
+        async with self._sql.transaction() as transaction:
+            inserted = set()
+            # in one order everywhere: two writers inserting the same people cannot deadlock
+            for subject_id, key in sorted(new_keys.items()):
+                nonce = secrets.token_bytes(12)
+                wrapped = nonce + self._master.encrypt(nonce, key, subject_id.encode())
+                inserted |= {
+                    row[0]
+                    for row in await transaction.fetch(
+                        "INSERT INTO pii_keys (subject_id, wrapped_key) VALUES (?, ?)"
+                        " ON CONFLICT DO NOTHING RETURNING subject_id",
+                        subject_id,
+                        wrapped,
+                    )
+                }
+        return {s: key for s, key in new_keys.items() if s in inserted}
 
     def seal(self, subject_id: str, plaintext: str) -> str:
         key = self._cache[subject_id]
@@ -144,5 +135,10 @@ class PiiVault:
 
     async def erase(self, subject_id: str) -> None:
         self._cache.pop(subject_id, None)
-        async with writing(self._engine) as connection:
-            await connection.execute(delete(pii_keys).where(pii_keys.c.subject_id == subject_id))
+        async with self._sql.transaction() as transaction:
+            await transaction.execute("DELETE FROM pii_keys WHERE subject_id = ?", subject_id)
+
+
+def _keys_of(count: int) -> str:
+    marks = ", ".join("?" * count)
+    return f"SELECT subject_id, wrapped_key FROM pii_keys WHERE subject_id IN ({marks})"

@@ -124,6 +124,8 @@ class _Immediate:
 BUSY_TIMEOUT_MS = 5_000
 """For transactions that do not announce a write (they should not write): a bounded wait."""
 WRITE_LOCK_TIMEOUT = 30.0
+WRITE_LOCK_POLL_MAX = 0.004
+"""`jinguo up`'s API and projector processes share each file and take turns every few ms."""
 
 
 def connector(path: str) -> Callable[[], Awaitable[Connection]]:
@@ -144,8 +146,12 @@ def connector(path: str) -> Callable[[], Awaitable[Connection]]:
 
 
 def begin_immediate(connection: sqlite3.Connection, await_: Callable[[Any], Any]) -> None:
-    """Take the write lock, sleeping on the event loop (through SQLAlchemy's `await_`, as this
-    runs inside its greenlet) while another process holds it."""
+    """`take_write_lock` from inside SQLAlchemy's greenlet (its `await_`)."""
+    await_(take_write_lock(connection))
+
+
+async def take_write_lock(connection: sqlite3.Connection) -> None:
+    """BEGIN IMMEDIATE, sleeping on the event loop while another process holds the lock."""
     connection.execute("PRAGMA busy_timeout=0")
     try:
         delay = 0.001
@@ -157,7 +163,7 @@ def begin_immediate(connection: sqlite3.Connection, await_: Callable[[Any], Any]
             except sqlite3.OperationalError as error:
                 if "locked" not in str(error) or time.monotonic() > deadline:
                     raise
-            await_(asyncio.sleep(delay))
-            delay = min(delay * 2, 0.05)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, WRITE_LOCK_POLL_MAX)
     finally:
         connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
