@@ -9,12 +9,12 @@ import sys
 from collections.abc import Iterable
 from typing import Any
 
+from fastapi.telemetry import TelemetryConfig
 from opentelemetry import metrics, trace
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 _propagator = TraceContextTextMapPropagator()
 tracer = trace.get_tracer("jinguo")
@@ -81,29 +81,7 @@ def configure(service_name: str, log_format: str, log_level: str) -> None:
         )
 
 
-class TraceRequests:
-    """A server span per HTTP request, continuing the caller's trace if it sent a traceparent.
-
-    Plain ASGI: Starlette's BaseHTTPMiddleware streams every response through a task and a
-    queue, which cost more than some commands."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        headers = dict(scope.get("headers") or [])
-        traceparent = headers.get(b"traceparent")
-        parent = context_from(traceparent.decode("latin-1") if traceparent else None)
-        name = f"{scope['method']} {scope.get('root_path', '')}{scope['path']}"
-        with tracer.start_as_current_span(name, context=parent, kind=trace.SpanKind.SERVER) as span:
-            span.set_attribute("http.request.method", scope["method"])
-
-            async def send_status(message: Message) -> None:
-                if message["type"] == "http.response.start":
-                    span.set_attribute("http.response.status_code", message["status"])
-                await send(message)
-
-            await self.app(scope, receive, send_status)
+HTTP_TELEMETRY: TelemetryConfig = {"operation_spans": False}
+"""FastAPI's own OpenTelemetry: a server span per request (continuing the caller's traceparent)
+and request metrics. Spans for each dependency, endpoint and serialisation cost more than some
+commands."""

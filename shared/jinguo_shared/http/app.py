@@ -10,7 +10,7 @@ from sqlalchemy import text
 
 from jinguo_shared.http.problems import install_problem_handlers
 from jinguo_shared.runtime import ServiceRuntime
-from jinguo_shared.telemetry import TraceRequests
+from jinguo_shared.telemetry import HTTP_TELEMETRY
 
 READY_LAG_LIMIT = 10_000
 
@@ -22,6 +22,7 @@ def service_app(
         title=title,
         description=description,
         version="0.1.0",
+        telemetry=HTTP_TELEMETRY,
         responses={
             401: {"description": "no or unknown API key (problem+json)"},
             422: {"description": "invalid request; `errors` names each field (problem+json)"},
@@ -29,7 +30,6 @@ def service_app(
     )
     app.state.runtime = runtime
     install_problem_handlers(app)
-    app.add_middleware(TraceRequests)
     app.include_router(router)
 
     @app.get("/health/live", include_in_schema=False)
