@@ -6,11 +6,14 @@ import argparse
 import asyncio
 import contextlib
 import json
+import logging
+import os
 import sys
 import time
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import cast
 
 import httpx
 import nats.errors
@@ -32,9 +35,12 @@ from jinguo_shared.runtime import (
     _port_open,
     connect_nats,
     discover_services,
+    free_port,
     open_runtime,
 )
 from jinguo_shared.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 class UsageError(Exception):
@@ -68,7 +74,13 @@ def pick_service(name: str) -> ServiceDefinition:
 def compose_app(pairs: Sequence[tuple[ServiceDefinition, ServiceRuntime]]) -> FastAPI:
     from prometheus_client import make_asgi_app
 
-    app = FastAPI(title="Jinguo", docs_url=None, redoc_url=None, openapi_url=None)
+    app = FastAPI(
+        title="Jinguo",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        telemetry=telemetry.HTTP_TELEMETRY,
+    )
 
     @app.get("/")
     async def index() -> dict[str, object]:
@@ -83,42 +95,160 @@ def compose_app(pairs: Sequence[tuple[ServiceDefinition, ServiceRuntime]]) -> Fa
     return app
 
 
+class ProjectorProcess:
+    """`jinguo up`'s second process: every service's projections and reactions, so that the API
+    has a core of its own. It stops when its stdin closes, i.e. with this process however this
+    one ends."""
+
+    def __init__(self) -> None:
+        self.port = free_port()
+        self.process: asyncio.subprocess.Process | None = None
+
+    async def start(self, url: str) -> None:
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "jinguo_shared.cli",
+            "serve",
+            "all",
+            "--role",
+            "projector",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--stop-with-stdin",
+            stdin=asyncio.subprocess.PIPE,
+            env={**os.environ, "JINGUO_NATS_URL": url},
+        )
+
+    async def exited(self) -> int:
+        assert self.process is not None
+        return await self.process.wait()
+
+    async def stop(self) -> None:
+        if self.process is None or self.process.returncode is not None:
+            return
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        try:
+            await asyncio.wait_for(self.process.wait(), STOP_LIMIT)
+        except TimeoutError:
+            log.warning("the projector process did not stop within %d s; killing it", STOP_LIMIT)
+            self.process.kill()
+            await self.process.wait()
+
+
+STOP_LIMIT = 20
+
+
+async def up(settings: Settings, *, demo: bool) -> int:
+    """NATS, the API of every service in this process, their projectors in a second one."""
+    telemetry.configure("jinguo-api", settings.log_format, settings.log_level)
+    async with nats_url(settings) as url:
+        projector = ProjectorProcess()
+        await serve(
+            settings,
+            discover_services(),
+            "api",
+            url,
+            host=settings.http_host,
+            port=settings.http_port,
+            projector=projector,
+            demo=demo,
+        )
+        code = projector.process.returncode if projector.process else None
+        return 1 if code not in (None, 0) else 0
+
+
 async def serve(
     settings: Settings,
     definitions: Sequence[ServiceDefinition],
     role: Role,
+    url: str,
     *,
-    demo: bool,
     host: str,
     port: int,
+    projector: ProjectorProcess | None = None,
+    demo: bool = False,
+    stop_with_stdin: bool = False,
 ) -> None:
-    telemetry.configure("jinguo", settings.log_format, settings.log_level)
-    async with nats_url(settings) as url:
-        pairs = [(d, await open_runtime(d, settings, url, role)) for d in definitions]
-        try:
-            lines: list[str] = []
+    """Serve HTTP for these services in one process. With a projector process (`jinguo up`),
+    start it once the tables exist, then seed the development key and maybe the demo."""
+    pairs = [(d, await open_runtime(d, settings, url, role)) for d in definitions]
+    server = uvicorn.Server(
+        uvicorn.Config(
+            compose_app(pairs),
+            host=host,
+            port=port,
+            log_config=None,
+            access_log=False,
+            timeout_graceful_shutdown=STOP_LIMIT,
+        )
+    )
+    watchers: list[asyncio.Task[None]] = []
+    try:
+        lines: list[str] = []
+        if projector is not None:
+            await projector.start(url)
+            watchers.append(asyncio.create_task(_stop_when_projector_exits(projector, server)))
             for definition, runtime in pairs:
-                lines += await definition.seed_development(runtime) if role != "api" else []
-            config = uvicorn.Config(
-                compose_app(pairs),
-                host=host,
-                port=port,
-                log_config=None,
-                access_log=False,
-                timeout_graceful_shutdown=20,
+                lines += await definition.seed_development(runtime)
+            lines.append(
+                f"projector http://127.0.0.1:{projector.port}/metrics  (a second process:"
+                " projections and reactions)"
             )
-            server = uvicorn.Server(config)
-            task = asyncio.create_task(server.serve())
-            while not server.started and not task.done():
-                await asyncio.sleep(0.05)
-            base = f"http://{host}:{port}"
-            if demo and server.started:
+        if stop_with_stdin:
+            watchers.append(asyncio.create_task(_stop_when_stdin_closes(server)))
+        task = asyncio.create_task(server.serve())
+        while not server.started and not task.done():
+            await asyncio.sleep(0.05)
+        base = f"http://{host}:{port}"
+        if projector is not None and server.started:
+            if demo:
                 lines += await load_demo(settings, definitions, base)
             print(banner(base, url, settings, pairs, lines), flush=True)
-            await task
-        finally:
-            for _, runtime in pairs:
-                await runtime.close()
+        await task
+    finally:
+        for watcher in watchers:
+            watcher.cancel()
+        if projector is not None:
+            await projector.stop()
+        for _, runtime in pairs:
+            await runtime.close()
+
+
+async def serve_one(settings: Settings, args: argparse.Namespace) -> None:
+    """`jinguo serve`: production roles, one service (or all) per process."""
+    everything = args.service == "all"
+    definitions = discover_services() if everything else [pick_service(args.service)]
+    name = "jinguo" if everything else f"jinguo-{args.service}"
+    telemetry.configure(f"{name}-{args.role}", settings.log_format, settings.log_level)
+    async with nats_url(settings) as url:
+        await serve(
+            settings,
+            definitions,
+            cast(Role, args.role),
+            url,
+            host=args.host or settings.http_host,
+            port=args.port or settings.http_port,
+            stop_with_stdin=args.stop_with_stdin,
+        )
+
+
+async def _stop_when_projector_exits(projector: ProjectorProcess, server: uvicorn.Server) -> None:
+    code = await projector.exited()
+    log.error("the projector process exited (code %s); stopping", code)
+    server.should_exit = True
+
+
+async def _stop_when_stdin_closes(server: uvicorn.Server) -> None:
+    reader = asyncio.StreamReader()
+    loop = asyncio.get_running_loop()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    while await reader.read(4096):
+        pass
+    server.should_exit = True
 
 
 async def load_demo(
@@ -342,10 +472,11 @@ def parser() -> argparse.ArgumentParser:
     up.add_argument("--demo", action="store_true", help="load the demo data set")
 
     one = commands.add_parser("serve", help="run one service (production roles)")
-    one.add_argument("service")
+    one.add_argument("service", help="a service, or `all` for every one in this process")
     one.add_argument("--role", choices=["api", "projector", "all"], default="all")
     one.add_argument("--host", default=None)
     one.add_argument("--port", type=int, default=None)
+    one.add_argument("--stop-with-stdin", action="store_true", help=argparse.SUPPRESS)
 
     rebuild = commands.add_parser("replay", help="rebuild projections from the log")
     rebuild.add_argument("service")
@@ -390,27 +521,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = Settings()
     try:
         if args.command == "up":
-            uvloop.run(
-                serve(
-                    settings,
-                    discover_services(),
-                    "all",
-                    demo=args.demo,
-                    host=settings.http_host,
-                    port=settings.http_port,
-                )
-            )
-        elif args.command == "serve":
-            uvloop.run(
-                serve(
-                    settings,
-                    [pick_service(args.service)],
-                    args.role,
-                    demo=False,
-                    host=args.host or settings.http_host,
-                    port=args.port or settings.http_port,
-                )
-            )
+            return uvloop.run(up(settings, demo=args.demo))
+        if args.command == "serve":
+            uvloop.run(serve_one(settings, args))
         elif args.command == "replay":
             uvloop.run(replay(settings, args.service, args.projection, args.until))
         elif args.command == "events":
@@ -425,3 +538,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

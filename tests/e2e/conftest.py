@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from jinguo_shared.testing import free_port
+from jinguo_shared.runtime import free_port
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from jinguo_registry.domain.validation import make_national_id
-from jinguo_shared.testing import free_port
+from jinguo_shared.runtime import free_port
 
 
 @pytest.fixture(scope="module")

@@ -203,6 +203,8 @@ class ProjectionHost:
             await asyncio.sleep(1.0)
             try:
                 changed = await self.refresh()
+                if not follow:
+                    await self._observe_projector()
             except TRANSIENT_ERRORS:
                 log.warning("cannot read projection generations", exc_info=True)
                 continue
@@ -214,6 +216,17 @@ class ProjectionHost:
                     task.cancel()
                     self._tasks.remove(task)
                 self._start_stream(stream)
+
+    async def _observe_projector(self) -> None:
+        """Lag as seen from a process that only reads (the API role): what the projector's
+        consumers have not yet acknowledged."""
+        for stream in self._streams():
+            try:
+                info = await self._js.consumer_info(stream, self.durable_name(stream))
+            except NotFoundError:
+                continue
+            for projection in self._following(stream):
+                self.lag[(projection.name, stream)] = info.num_pending + info.num_ack_pending
 
     def durable_name(self, stream: str) -> str:
         return f"{self.service}_projections_{stream}".lower()

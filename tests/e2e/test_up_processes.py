@@ -1,0 +1,128 @@
+"""`jinguo up` runs the APIs in one process and every projector in a second one: both stop
+together, whichever goes first."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from jinguo_shared.runtime import free_port
+
+
+@dataclass
+class Up:
+    process: subprocess.Popen[bytes]
+    log: Path
+    base: str
+
+    def children(self) -> dict[int, str]:
+        found = Path(f"/proc/{self.process.pid}/task/{self.process.pid}/children").read_text()
+        return {int(pid): _command(int(pid)) for pid in found.split()}
+
+    def projector(self) -> int:
+        [pid] = [pid for pid, command in self.children().items() if "--role projector" in command]
+        return pid
+
+
+def _lag_seen_by_the_api(up: Up) -> dict[str, int]:
+    """The API process learns the projector's lag from its consumers, once a second."""
+    deadline = time.monotonic() + 10
+    while True:
+        ready = httpx.get(f"{up.base}/registry/health/ready", timeout=10)
+        assert ready.status_code == 200, ready.text
+        lag: dict[str, int] = ready.json()["projection_lag"]
+        if lag or time.monotonic() > deadline:
+            return lag
+        time.sleep(0.2)
+
+
+def _command(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except FileNotFoundError:
+        return ""
+
+
+def _gone(pid: int, within: float) -> bool:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        if Path(f"/proc/{pid}/stat").read_text().split(") ")[1].startswith("Z"):
+            return True  # exited, waiting for its parent to reap it
+        time.sleep(0.1)
+    return False
+
+
+@pytest.fixture
+def up(tmp_path: Path) -> Iterator[Up]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "JINGUO_DATA_DIR": str(tmp_path / "data"),
+        "JINGUO_HTTP_PORT": str(port),
+        "JINGUO_NATS_PORT": str(free_port()),
+    }
+    for name in [n for n in env if n == "JINGUO_NATS_URL" or n.endswith("_DATABASE_URL")]:
+        env.pop(name)
+    log = tmp_path / "up.log"
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            [str(Path(sys.executable).parent / "jinguo"), "up"],
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    system = Up(process, log, f"http://127.0.0.1:{port}")
+    deadline = time.monotonic() + 120
+    while "Jinguo is running" not in log.read_text():
+        if process.poll() is not None or time.monotonic() > deadline:
+            pytest.fail("jinguo up did not start:\n" + log.read_text())
+        time.sleep(0.1)
+    started = system.children()
+    try:
+        yield system
+    finally:
+        for pid in [process.pid, *started]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        process.wait()
+
+
+def test_ctrl_c_stops_the_projector_process_too(up: Up) -> None:
+    children = up.children()
+    assert any("nats-server" in c for c in children.values())
+    assert up.projector() in children
+    assert "worker_directory:REGISTRY" in _lag_seen_by_the_api(up)
+
+    up.process.send_signal(signal.SIGINT)
+
+    assert up.process.wait(timeout=30) in (0, 130)
+    assert all(_gone(pid, 5) for pid in children), up.log.read_text()
+
+
+def test_the_projector_stops_when_up_is_killed(up: Up) -> None:
+    projector = up.projector()
+
+    up.process.kill()
+
+    assert _gone(projector, 20), "the projector process outlived `jinguo up`"
+
+
+def test_up_stops_with_an_error_when_the_projector_dies(up: Up) -> None:
+    os.kill(up.projector(), signal.SIGKILL)
+
+    assert up.process.wait(timeout=30) == 1
+    assert "the projector process exited" in up.log.read_text()
