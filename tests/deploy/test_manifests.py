@@ -441,15 +441,12 @@ def test_api_is_exposed_and_protected(target: str) -> None:
                 "backend": {"service": {"name": name, "port": {"name": "http"}}},
             }
         ]
-        # Ingress to the API: ingress controller, same namespace, metrics scraping only.
+        # Ingress to the API: the ingress controller only (services talk through NATS).
         api_policy = by_kind["NetworkPolicy"][name]
         sources = [s for rule in api_policy["spec"]["ingress"] for s in rule["from"]]
-        assert {"podSelector": {}} in sources
-        assert any(
-            s.get("namespaceSelector", {}).get("matchLabels", {}).get("kubernetes.io/metadata.name")
-            == "ingress-nginx"
-            for s in sources
-        )
+        assert sources == [
+            {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}}
+        ]
         # Every pod of the service: egress to NATS, PostgreSQL and DNS only.
         policy = by_kind["NetworkPolicy"][svc]
         assert set(policy["spec"]["policyTypes"]) == {"Ingress", "Egress"}
