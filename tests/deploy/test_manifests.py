@@ -402,9 +402,16 @@ def test_overlays_pin_the_image(target: str) -> None:
 @needs_kubectl
 @pytest.mark.parametrize("target", TARGETS)
 def test_selectors_select_something(target: str) -> None:
-    """Services, PDBs and NetworkPolicies must each select at least one pod template."""
+    """Services, PDBs and NetworkPolicies must each select at least one pod template
+    (or, for the databases' policies, the pods of a CloudNativePG cluster in the build)."""
     docs = render(target)
     pod_labels = [t["metadata"]["labels"] for _, t in pod_templates(docs)]
+    # CloudNativePG labels the instances of Cluster X with cnpg.io/cluster=X.
+    pod_labels += [
+        {"cnpg.io/cluster": d["metadata"]["name"]}
+        for d in docs
+        if (d["apiVersion"], d["kind"]) in CUSTOM_KINDS
+    ]
     for doc in docs:
         if doc["kind"] == "Service":
             selector = {"matchLabels": doc["spec"]["selector"]}
