@@ -457,6 +457,8 @@ def test_shared_config(target: str) -> None:
 @needs_kubectl
 @pytest.mark.parametrize("target", TARGETS)
 def test_workloads_use_the_per_service_secrets(target: str) -> None:
+    """Each pod gets its own service's NATS user and database and nothing of another's: above
+    all, rights-nats (the only service user that can read RIGHTS) reaches rights pods only."""
     for owner, template in pod_templates(render(target)):
         svc = service_of(owner)
         for container in containers(template["spec"]):
