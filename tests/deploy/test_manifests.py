@@ -34,6 +34,7 @@ kubernetes_validate = pytest.importorskip(
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
+README = DEPLOY / "README.md"
 KUBERNETES_VERSION = "1.30"
 KUBECTL = shutil.which("kubectl")
 
@@ -42,7 +43,9 @@ OVERLAYS = sorted(
 )
 TARGETS = ["base", *(f"overlays/{name}" for name in OVERLAYS)]
 
+# CLI names (`jinguo serve <svc>`), as in every Kubernetes name: <svc>-api, <svc>-pg, ...
 SERVICES = ("registry", "employment", "orders", "rights")
+ROLES = ("api", "projector", "replay")
 # Custom resources the overlays may contain; kubernetes-validate has no schema for them.
 CUSTOM_KINDS = {("postgresql.cnpg.io/v1", "Cluster")}
 
@@ -117,6 +120,28 @@ def service_of(doc: Doc) -> str:
     return doc["metadata"]["labels"]["app.kubernetes.io/name"]
 
 
+def role_of(template: Doc) -> str:
+    return template["metadata"]["labels"]["app.kubernetes.io/component"]
+
+
+def by_kind(docs: list[Doc]) -> dict[str, dict[str, Doc]]:
+    kinds: dict[str, dict[str, Doc]] = {}
+    for doc in docs:
+        kinds.setdefault(doc["kind"], {})[doc["metadata"]["name"]] = doc
+    return kinds
+
+
+def test_labels_match_is_a_real_selector() -> None:
+    """Guards the guard: the tests below rely on it to say which pods a policy selects."""
+    labels = {"app.kubernetes.io/name": "rights", "app.kubernetes.io/component": "api"}
+    assert labels_match({"matchLabels": {"app.kubernetes.io/name": "rights"}}, labels)
+    assert not labels_match({"matchLabels": {"app.kubernetes.io/name": "orders"}}, labels)
+    assert not labels_match({"matchLabels": {"cnpg.io/cluster": "rights-pg"}}, labels)
+    assert labels_match({}, labels)  # the empty selector selects every pod
+    expr = {"key": "app.kubernetes.io/component", "operator": "In", "values": ["projector"]}
+    assert not labels_match({"matchExpressions": [expr]}, labels)
+
+
 # --------------------------------------------------------------------------- schema
 
 
@@ -165,10 +190,51 @@ def test_everything_lives_in_the_jinguo_namespace(target: str) -> None:
             assert doc["metadata"].get("namespace") == "jinguo", where(doc)
 
 
+# --------------------------------------------------------------------------- services
+
+
+def test_services_are_the_ones_the_application_installs() -> None:
+    """Kubernetes names, commands, probes and Ingress paths use the CLI names and HTTP
+    prefixes of the installed services (e.g. `orders`, not `services-orders`)."""
+    from jinguo_shared.runtime import discover_services
+
+    installed = {d.name: d.prefix for d in discover_services()}
+    assert installed == {svc: f"/{svc}" for svc in SERVICES}
+
+
+@needs_kubectl
+@pytest.mark.parametrize("target", TARGETS)
+def test_every_service_is_deployed(target: str) -> None:
+    kinds = by_kind(render(target))
+    for svc in SERVICES:
+        expected = [
+            ("Deployment", f"{svc}-api"),
+            ("Deployment", f"{svc}-projector"),
+            ("CronJob", f"{svc}-replay"),
+            ("Service", f"{svc}-api"),
+            ("PodDisruptionBudget", f"{svc}-api"),
+            ("NetworkPolicy", svc),
+            ("NetworkPolicy", f"{svc}-api"),
+            ("Ingress", svc),
+        ]
+        if target != "base":
+            expected += [("Cluster", f"{svc}-pg"), ("NetworkPolicy", f"{svc}-pg")]
+        for kind, name in expected:
+            assert name in kinds.get(kind, {}), f"{svc}: no {kind}/{name}"
+            assert service_of(kinds[kind][name]) == svc, f"{kind}/{name}"
+    # Nothing belongs to a service that is not one.
+    for objects in kinds.values():
+        for doc in objects.values():
+            labels = doc["metadata"].get("labels", {})
+            if "app.kubernetes.io/name" in labels and labels["app.kubernetes.io/name"] != "nats":
+                assert service_of(doc) in SERVICES, where(doc)
+
+
 @needs_kubectl
 @pytest.mark.parametrize("target", [t for t in TARGETS if t != "base"])
 def test_postgres_clusters_are_sane(target: str) -> None:
     clusters = [d for d in render(target) if (d["apiVersion"], d["kind"]) in CUSTOM_KINDS]
+    assert sorted(c["metadata"]["name"] for c in clusters) == sorted(f"{s}-pg" for s in SERVICES)
     for cluster in clusters:
         spec = cluster["spec"]
         name = service_of(cluster)
@@ -250,6 +316,127 @@ def test_env_vars_are_jinguo_settings(target: str) -> None:
                     assert (prefix + key).startswith("JINGUO_"), f"{name}: {cm_name} key {key}"
 
 
+def application_settings(svc: str) -> set[str]:
+    """Every environment variable the application reads for service `svc`."""
+    from jinguo_rights.bootstrap import RightsSettings
+    from jinguo_shared.settings import Settings
+
+    names = {f"JINGUO_{field.upper()}" for field in Settings.model_fields}
+    names.add(f"JINGUO_{svc.upper()}_DATABASE_URL")  # Settings.database_url(svc)
+    if svc == "rights":
+        names |= {f"JINGUO_RIGHTS_{field.upper()}" for field in RightsSettings.model_fields}
+    return names
+
+
+def test_application_settings_are_read_from_the_code() -> None:
+    """Guards the guard: the list comes from the settings classes, not from the manifests."""
+    assert {"JINGUO_NATS_URL", "JINGUO_MASTER_KEY", "JINGUO_NATS_INBOX_PREFIX"} <= (
+        application_settings("orders")
+    )
+    assert "JINGUO_ORDERS_DATABASE_URL" in application_settings("orders")
+    assert "JINGUO_RIGHTS_DATABASE_URL" not in application_settings("orders")
+    assert "JINGUO_RIGHTS_CALENDAR" in application_settings("rights")
+    assert "JINGUO_RIGHTS_CALENDAR" not in application_settings("employment")
+    assert "JINGUO_NATS_INBOX_PREFX" not in application_settings("rights")
+
+
+@needs_kubectl
+@pytest.mark.parametrize("target", TARGETS)
+def test_settings_are_ones_the_application_reads(target: str) -> None:
+    """A misspelt or another service's variable would be ignored silently by pydantic."""
+    docs = render(target)
+    configmaps = {d["metadata"]["name"]: d for d in docs if d["kind"] == "ConfigMap"}
+    for owner, template in pod_templates(docs):
+        known = application_settings(service_of(owner))
+        for container in containers(template["spec"]):
+            names = {e["name"] for e in container.get("env", [])}
+            for source in container.get("envFrom", []):
+                configmap = configmaps[source["configMapRef"]["name"]]
+                names |= {source.get("prefix", "") + key for key in configmap.get("data", {})}
+            unknown = names - known
+            assert not unknown, f"{where(owner)}: the application reads no {sorted(unknown)}"
+
+
+@needs_kubectl
+@pytest.mark.parametrize("target", TARGETS)
+def test_configmaps_referenced_are_in_the_build(target: str) -> None:
+    """Every ConfigMap a pod uses is generated here (with a content hash), key by key."""
+    docs = render(target)
+    configmaps = {d["metadata"]["name"]: d for d in docs if d["kind"] == "ConfigMap"}
+    for owner, template in pod_templates(docs):
+        spec = template["spec"]
+        refs: list[tuple[str, list[str]]] = []
+        for volume in spec.get("volumes", []):
+            if "configMap" in volume:
+                source = volume["configMap"]
+                assert not source.get("optional"), where(owner)
+                refs.append((source["name"], [i["key"] for i in source.get("items", [])]))
+        for container in containers(spec):
+            for env in container.get("env", []):
+                ref = env.get("valueFrom", {}).get("configMapKeyRef")
+                if ref:
+                    assert not ref.get("optional"), where(owner)
+                    refs.append((ref["name"], [ref["key"]]))
+            for source in container.get("envFrom", []):
+                if "configMapRef" in source:
+                    refs.append((source["configMapRef"]["name"], []))
+        for name, keys in refs:
+            assert name in configmaps, f"{where(owner)}: ConfigMap {name} is not in the build"
+            # Generated names carry a hash: a change of content rolls the pods.
+            assert re.fullmatch(r"[a-z0-9-]+-[a-z0-9]{10}", name), f"{name} is not generated"
+            data = {**configmaps[name].get("data", {}), **configmaps[name].get("binaryData", {})}
+            for key in keys:
+                assert key in data, f"{where(owner)}: ConfigMap {name} has no key {key}"
+
+
+@needs_kubectl
+@pytest.mark.parametrize("target", TARGETS)
+def test_pods_mount_no_secrets(target: str) -> None:
+    """Secrets reach a pod only as named keys in `env` (test_workloads_use_the_per_service_secrets
+    lists them), never as files or whole Secrets, so each pod's credentials are visible here."""
+    for owner, template in pod_templates(render(target)):
+        for volume in template["spec"].get("volumes", []):
+            kinds = set(volume) - {"name"}
+            assert kinds <= {"emptyDir", "configMap"}, f"{where(owner)}: volume {volume['name']}"
+        for container in containers(template["spec"]):
+            for env in container.get("env", []):
+                assert set(env.get("valueFrom", {})) <= {"secretKeyRef"}, where(owner)
+
+
+@needs_kubectl
+@pytest.mark.parametrize("target", TARGETS)
+def test_rights_calendar_is_mounted_and_valid(target: str, tmp_path: Path) -> None:
+    """JINGUO_RIGHTS_CALENDAR names a file the rights pods have, which the service accepts."""
+    from jinguo_rights.bootstrap import RightsSettings, deadline_policy
+
+    docs = render(target)
+    configmaps = {d["metadata"]["name"]: d for d in docs if d["kind"] == "ConfigMap"}
+    rights_pods = [(o, t) for o, t in pod_templates(docs) if service_of(o) == "rights"]
+    assert {role_of(t) for _, t in rights_pods} == set(ROLES)
+    for owner, template in rights_pods:
+        spec = template["spec"]
+        (container,) = spec["containers"]
+        env = {e["name"]: e.get("value") for e in container.get("env", [])}
+        path = Path(env["JINGUO_RIGHTS_CALENDAR"])
+        (mount,) = [m for m in container["volumeMounts"] if m["mountPath"] == str(path.parent)]
+        assert mount.get("readOnly") is True, where(owner)
+        (volume,) = [v for v in spec["volumes"] if v["name"] == mount["name"]]
+        content = configmaps[volume["configMap"]["name"]]["data"][path.name]
+        copy = tmp_path / path.name
+        copy.write_text(content)
+        deadline_policy(RightsSettings(calendar=copy))  # raises on a calendar the service refuses
+
+
+def test_the_service_refuses_a_bad_calendar(tmp_path: Path) -> None:
+    """Guards the guard: parsing the calendar as the service does can fail."""
+    from jinguo_rights.bootstrap import RightsSettings, deadline_policy
+
+    bad = tmp_path / "calendar.json"
+    bad.write_text(json.dumps({"holiday": ["2027-01-01"]}))
+    with pytest.raises(ValueError, match="unknown calendar keys"):
+        deadline_policy(RightsSettings(calendar=bad))
+
+
 @needs_kubectl
 @pytest.mark.parametrize("target", TARGETS)
 def test_shared_config(target: str) -> None:
@@ -270,6 +457,8 @@ def test_shared_config(target: str) -> None:
 @needs_kubectl
 @pytest.mark.parametrize("target", TARGETS)
 def test_workloads_use_the_per_service_secrets(target: str) -> None:
+    """Each pod gets its own service's NATS user and database and nothing of another's: above
+    all, rights-nats (the only service user that can read RIGHTS) reaches rights pods only."""
     for owner, template in pod_templates(render(target)):
         svc = service_of(owner)
         for container in containers(template["spec"]):
@@ -320,10 +509,8 @@ def test_every_deployment_has_probes(target: str) -> None:
 def test_roles_and_commands(target: str) -> None:
     docs = render(target)
     deployments = {d["metadata"]["name"]: d for d in docs if d["kind"] == "Deployment"}
-    services = {service_of(d) for d in deployments.values()}
-    assert "registry" in services
-    for svc in services:
-        assert svc in SERVICES
+    assert {service_of(d) for d in deployments.values()} == set(SERVICES)
+    for svc in SERVICES:
         for role in ("api", "projector"):
             deployment = deployments[f"{svc}-{role}"]
             labels = deployment["spec"]["template"]["metadata"]["labels"]
@@ -363,7 +550,9 @@ def test_projector_is_a_single_writer(target: str) -> None:
         and d["spec"]["template"]["metadata"]["labels"].get("app.kubernetes.io/component")
         == "projector"
     ]
-    assert projectors
+    assert sorted(p["metadata"]["name"] for p in projectors) == sorted(
+        f"{svc}-projector" for svc in SERVICES
+    )
     for projector in projectors:
         assert projector["spec"]["replicas"] == 1, where(projector)
         assert projector["spec"]["strategy"] == {"type": "Recreate"}, where(projector)
@@ -382,11 +571,14 @@ def test_replicas_per_overlay() -> None:
             if d["kind"] == "Deployment"
         }
 
-    assert replicas("base")["registry-api"] == 2
-    assert set(replicas("overlays/dev").values()) == {1}
-    production = replicas("overlays/production")
-    assert production["registry-api"] >= 2
-    assert production["registry-projector"] == 1
+    base, dev, production = (replicas(t) for t in ("base", "overlays/dev", "overlays/production"))
+    assert set(dev.values()) == {1}
+    for svc in SERVICES:
+        assert base[f"{svc}-api"] == 2, svc
+        assert base[f"{svc}-projector"] == 1, svc
+        assert production[f"{svc}-api"] >= 2, svc
+        assert production[f"{svc}-projector"] == 1, svc
+        assert dev[f"{svc}-api"] == 1, svc
 
 
 @needs_kubectl
@@ -402,9 +594,16 @@ def test_overlays_pin_the_image(target: str) -> None:
 @needs_kubectl
 @pytest.mark.parametrize("target", TARGETS)
 def test_selectors_select_something(target: str) -> None:
-    """Services, PDBs and NetworkPolicies must each select at least one pod template."""
+    """Services, PDBs and NetworkPolicies must each select at least one pod template
+    (or, for the databases' policies, the pods of a CloudNativePG cluster in the build)."""
     docs = render(target)
     pod_labels = [t["metadata"]["labels"] for _, t in pod_templates(docs)]
+    # CloudNativePG labels the instances of Cluster X with cnpg.io/cluster=X.
+    pod_labels += [
+        {"cnpg.io/cluster": d["metadata"]["name"]}
+        for d in docs
+        if (d["apiVersion"], d["kind"]) in CUSTOM_KINDS
+    ]
     for doc in docs:
         if doc["kind"] == "Service":
             selector = {"matchLabels": doc["spec"]["selector"]}
@@ -419,47 +618,191 @@ def test_selectors_select_something(target: str) -> None:
 
 @needs_kubectl
 @pytest.mark.parametrize("target", TARGETS)
-def test_api_is_exposed_and_protected(target: str) -> None:
+def test_api_is_exposed(target: str) -> None:
+    """Each api Deployment has a Service (80 -> http) that selects its pods and no other
+    role's, and a PodDisruptionBudget."""
     docs = render(target)
-    by_kind: dict[str, dict[str, Doc]] = {}
-    for doc in docs:
-        by_kind.setdefault(doc["kind"], {})[doc["metadata"]["name"]] = doc
-    for name, deployment in by_kind["Deployment"].items():
-        if not name.endswith("-api"):
-            continue
-        svc = service_of(deployment)
-        service = by_kind["Service"][name]
+    kinds = by_kind(docs)
+    templates = list(pod_templates(docs))
+    for svc in SERVICES:
+        name = f"{svc}-api"
+        service = kinds["Service"][name]
         (port,) = service["spec"]["ports"]
         assert (port["port"], port["targetPort"]) == (80, "http")
-        assert by_kind["PodDisruptionBudget"][name]["spec"]["maxUnavailable"] == 1
-        ingress = by_kind["Ingress"][svc]
-        paths = [p for rule in ingress["spec"]["rules"] for p in rule["http"]["paths"]]
-        assert paths == [
-            {
-                "path": f"/{svc}",
-                "pathType": "Prefix",
-                "backend": {"service": {"name": name, "port": {"name": "http"}}},
-            }
-        ]
-        # Ingress to the API: ingress controller, same namespace, metrics scraping only.
-        api_policy = by_kind["NetworkPolicy"][name]
-        sources = [s for rule in api_policy["spec"]["ingress"] for s in rule["from"]]
-        assert {"podSelector": {}} in sources
-        assert any(
-            s.get("namespaceSelector", {}).get("matchLabels", {}).get("kubernetes.io/metadata.name")
-            == "ingress-nginx"
-            for s in sources
-        )
-        # Every pod of the service: egress to NATS, PostgreSQL and DNS only.
-        policy = by_kind["NetworkPolicy"][svc]
-        assert set(policy["spec"]["policyTypes"]) == {"Ingress", "Egress"}
-        egress_ports = {
-            (p["port"], p.get("protocol", "TCP"))
-            for rule in policy["spec"]["egress"]
-            for p in rule["ports"]
+        selector = {"matchLabels": service["spec"]["selector"]}
+        selected = {
+            where(o) for o, t in templates if labels_match(selector, t["metadata"]["labels"])
         }
-        assert egress_ports == {(4222, "TCP"), (5432, "TCP"), (53, "UDP"), (53, "TCP")}
-        assert all(rule.get("ports") for rule in policy["spec"]["ingress"])
+        assert selected == {f"Deployment/{name}"}, f"Service/{name} selects {selected}"
+        assert kinds["PodDisruptionBudget"][name]["spec"]["maxUnavailable"] == 1
+
+
+@needs_kubectl
+@pytest.mark.parametrize("target", TARGETS)
+def test_ingress_routes_every_prefix(target: str) -> None:
+    """One host, four prefixes, each to its own service's api (ingress-nginx merges the
+    per-service Ingresses)."""
+    kinds = by_kind(render(target))
+    routes: dict[str, tuple[str, str, Doc]] = {}
+    hosts: set[str | None] = set()
+    for ingress in kinds["Ingress"].values():
+        assert ingress["spec"]["ingressClassName"] == "nginx", where(ingress)
+        for rule in ingress["spec"]["rules"]:
+            hosts.add(rule.get("host"))
+            for path in rule["http"]["paths"]:
+                assert path["path"] not in routes, f"{path['path']} is routed twice"
+                backend = path["backend"]["service"]
+                routes[path["path"]] = (path["pathType"], backend["name"], backend["port"])
+    assert routes == {f"/{svc}": ("Prefix", f"{svc}-api", {"name": "http"}) for svc in SERVICES}
+    if target == "base":
+        assert hosts == {None}, "the overlays set the host"
+    else:
+        (host,) = hosts
+        assert host, "an overlay must set the host of every Ingress"
+    if target == "overlays/production":
+        for ingress in kinds["Ingress"].values():
+            assert ingress["spec"]["tls"] == [{"hosts": [host], "secretName": "jinguo-tls"}]
+
+
+# --------------------------------------------------------------------------- network policies
+
+NATS_SERVERS = {"app.kubernetes.io/name": "nats", "app.kubernetes.io/component": "nats"}
+NATS_BOX = {"app.kubernetes.io/name": "nats", "app.kubernetes.io/component": "nats-box"}
+
+
+def policy_types(policy: Doc) -> set[str]:
+    spec = policy["spec"]
+    default = {"Ingress", "Egress"} if "egress" in spec else {"Ingress"}
+    return set(spec.get("policyTypes", default))
+
+
+def policies_selecting(docs: list[Doc], labels: dict[str, str], policy_type: str) -> list[Doc]:
+    return [
+        d
+        for d in docs
+        if d["kind"] == "NetworkPolicy"
+        and policy_type in policy_types(d)
+        and labels_match(d["spec"]["podSelector"], labels)
+    ]
+
+
+def ports_of(rule: Doc) -> set[tuple[int, str]]:
+    return {(p["port"], p.get("protocol", "TCP")) for p in rule.get("ports", [])}
+
+
+def peer_admits(peer: Doc, labels: dict[str, str], namespace: str = "jinguo") -> bool:
+    """Whether a `from` peer matches a pod with these labels in `namespace`."""
+    if "ipBlock" in peer:
+        return False
+    namespaces = peer.get("namespaceSelector")
+    if namespaces is not None and not labels_match(
+        namespaces, {"kubernetes.io/metadata.name": namespace}
+    ):
+        return False
+    pods = peer.get("podSelector")
+    return pods is None or labels_match(pods, labels)
+
+
+def admits(policy: Doc, labels: dict[str, str], port: int) -> bool:
+    """Whether a policy's ingress rules let a pod of namespace jinguo in on `port`/TCP."""
+    for rule in policy["spec"].get("ingress", []):
+        if rule.get("ports") and (port, "TCP") not in ports_of(rule):
+            continue
+        if not rule.get("from") or any(peer_admits(p, labels) for p in rule["from"]):
+            return True
+    return False
+
+
+def test_policy_helpers_can_refuse() -> None:
+    """Guards the guard."""
+    policy = {
+        "spec": {
+            "podSelector": {},
+            "ingress": [
+                {"from": [{"podSelector": {"matchLabels": {"a": "b"}}}], "ports": [{"port": 1}]}
+            ],
+        }
+    }
+    assert admits(policy, {"a": "b"}, 1)
+    assert not admits(policy, {"a": "c"}, 1)
+    assert not admits(policy, {"a": "b"}, 2)
+    assert not peer_admits({"namespaceSelector": {"matchLabels": {"x": "y"}}}, {"a": "b"})
+    assert policy_types(policy) == {"Ingress"}
+
+
+@needs_kubectl
+@pytest.mark.parametrize("target", TARGETS)
+def test_network_policies_isolate_every_pod(target: str) -> None:
+    """Every Jinguo pod is selected by policies of both types. It accepts connections from
+    Prometheus and, for api pods only, from the ingress controller; it may connect to NATS,
+    its own service's database and DNS, and to nothing else."""
+    docs = render(target)
+    templates = list(pod_templates(docs))
+    assert {(service_of(o), role_of(t)) for o, t in templates} == {
+        (svc, role) for svc in SERVICES for role in ROLES
+    }
+    for owner, template in templates:
+        svc, role = service_of(owner), role_of(template)
+        labels = template["metadata"]["labels"]
+        ingress_policies = policies_selecting(docs, labels, "Ingress")
+        egress_policies = policies_selecting(docs, labels, "Egress")
+        assert ingress_policies, f"{where(owner)}: no NetworkPolicy restricts its ingress"
+        assert egress_policies, f"{where(owner)}: no NetworkPolicy restricts its egress"
+
+        admitted: set[str] = set()
+        for policy in ingress_policies:
+            for rule in policy["spec"].get("ingress", []):
+                assert rule.get("from"), f"{where(policy)}: a rule without `from` admits anyone"
+                assert ports_of(rule) == {(8080, "TCP")}, where(policy)
+                for peer in rule["from"]:
+                    # Other namespaces only, by name: no pod of this namespace gets in.
+                    assert set(peer) == {"namespaceSelector"}, f"{where(policy)}: {peer}"
+                    names = peer["namespaceSelector"]["matchLabels"]
+                    admitted.add(names["kubernetes.io/metadata.name"])
+        expected = {"monitoring", "ingress-nginx"} if role == "api" else {"monitoring"}
+        assert admitted == expected, f"{where(owner)} admits connections from {admitted}"
+
+        reached: set[str] = set()
+        for policy in egress_policies:
+            for rule in policy["spec"].get("egress", []):
+                ports, to = ports_of(rule), rule.get("to")
+                if ports == {(53, "UDP"), (53, "TCP")} and not to:
+                    reached.add("DNS")
+                elif ports == {(4222, "TCP")} and to == [
+                    {"podSelector": {"matchLabels": NATS_SERVERS}}
+                ]:
+                    reached.add("NATS")
+                elif ports == {(5432, "TCP")} and to == [
+                    {"podSelector": {"matchLabels": {"cnpg.io/cluster": f"{svc}-pg"}}}
+                ]:
+                    reached.add(f"{svc}-pg")
+                else:
+                    pytest.fail(f"{where(policy)}: egress {rule} is none of NATS, {svc}-pg, DNS")
+        assert reached == {"DNS", "NATS", f"{svc}-pg"}, where(owner)
+
+
+@needs_kubectl
+@pytest.mark.parametrize("target", [t for t in TARGETS if t != "base"])
+def test_nats_and_each_database_admit_their_clients(target: str) -> None:
+    """The other side of the egress rules: NATS admits every Jinguo pod; each database its
+    own service's pods only, and neither NATS nor nats-box."""
+    docs = render(target)
+    policies = by_kind(docs)["NetworkPolicy"]
+    nats = policies["nats"]
+    assert nats["spec"]["podSelector"] == {"matchLabels": NATS_SERVERS}
+    for owner, template in pod_templates(docs):
+        svc, labels = service_of(owner), template["metadata"]["labels"]
+        assert admits(nats, labels, 4222), f"NATS refuses {where(owner)}"
+        for other in SERVICES:
+            database = policies[f"{other}-pg"]
+            allowed = admits(database, labels, 5432)
+            assert allowed == (other == svc), f"{where(owner)} -> {other}-pg: {allowed}"
+    for svc in SERVICES:
+        database = policies[f"{svc}-pg"]
+        assert database["spec"]["podSelector"] == {"matchLabels": {"cnpg.io/cluster": f"{svc}-pg"}}
+        assert policy_types(database) == {"Ingress"}
+        for outsider in (NATS_SERVERS, NATS_BOX, {"app.kubernetes.io/part-of": "jinguo"}):
+            assert not admits(database, outsider, 5432), f"{svc}-pg admits {outsider}"
 
 
 @needs_kubectl
@@ -478,6 +821,114 @@ def test_no_secret_generators_in_tracked_kustomizations() -> None:
         assert "secretGenerator" not in content, (
             f"{path}: secrets must not be generated from the tree"
         )
+
+
+# --------------------------------------------------------------------------- secrets and README
+
+
+def readme_section(number: int) -> str:
+    text = README.read_text()
+    start = text.index(f"\n## {number}. ")
+    return text[start : text.index(f"\n## {number + 1}. ", start)]
+
+
+def readme_secret_table() -> dict[str, set[str]]:
+    """Secret -> keys, as the table in deploy/README.md section 2 lists them (`<svc>` kept)."""
+    lines = readme_section(2).splitlines()
+    start = lines.index("| Secret | keys | used by |")
+    table: dict[str, set[str]] = {}
+    for line in lines[start + 2 :]:
+        if not line.startswith("|"):
+            break
+        name_cell, keys_cell, _used_by = (c.strip() for c in line.strip("|").split("|"))
+        name = re.fullmatch(r"`([^`]+)`", name_cell)
+        assert name, f"README secrets table: {line}"
+        keys = {k for k in re.findall(r"`([^`]+)`", keys_cell) if re.fullmatch(r"[\w<>]+", k)}
+        assert keys, f"README secrets table: no keys in {line}"
+        table[name.group(1)] = keys
+    return table
+
+
+def documented_secrets() -> set[tuple[str, str]]:
+    """(Secret, key) pairs the README tells operators to create, `<svc>` expanded."""
+    pairs = set()
+    for name, keys in readme_secret_table().items():
+        for svc in SERVICES if "<svc>" in name else [None]:
+            for key in keys:
+                if svc is None:
+                    assert "<" not in name + key, (name, key)
+                    pairs.add((name, key))
+                else:
+                    pairs.add((name.replace("<svc>", svc), key.replace("<SVC>", svc.upper())))
+    return pairs
+
+
+def referenced_secrets(docs: list[Doc]) -> set[tuple[str, str]]:
+    """(Secret, key) pairs the rendered objects need: pods' env, CloudNativePG's bootstrap."""
+    pairs = set()
+    for _, template in pod_templates(docs):
+        for container in containers(template["spec"]):
+            for env in container.get("env", []):
+                ref = env.get("valueFrom", {}).get("secretKeyRef")
+                if ref:
+                    pairs.add((ref["name"], ref["key"]))
+    for doc in docs:
+        if (doc["apiVersion"], doc["kind"]) in CUSTOM_KINDS:
+            owner = doc["spec"]["bootstrap"]["initdb"]["secret"]["name"]
+            pairs |= {(owner, "username"), (owner, "password")}  # kubernetes.io/basic-auth
+    return pairs
+
+
+def nats_secrets() -> set[tuple[str, str]]:
+    """(Secret, key) pairs the NATS release reads (container.env of values.yaml)."""
+    env = nats_values()["container"]["env"]
+    refs = [v["valueFrom"]["secretKeyRef"] for v in env.values() if isinstance(v, dict)]
+    return {(ref["name"], ref["key"]) for ref in refs}
+
+
+def test_readme_secret_table_parses() -> None:
+    """Guards the guard: the table is found and read as operators read it."""
+    pairs = documented_secrets()
+    assert ("rights-nats", "JINGUO_NATS_PASSWORD") in pairs
+    assert ("orders-db", "JINGUO_ORDERS_DATABASE_URL") in pairs
+    assert ("orders-db", "JINGUO_RIGHTS_DATABASE_URL") not in pairs
+    assert ("employment-pg-owner", "password") in pairs
+    assert len({name for name, _ in pairs}) == 2 + 3 * len(SERVICES)
+
+
+@needs_kubectl
+@pytest.mark.parametrize("target", TARGETS)
+def test_every_secret_referenced_is_documented(target: str) -> None:
+    """An operator who creates what deploy/README.md says has every Secret and key the
+    manifests and the NATS release need (a missing one keeps pods from starting)."""
+    undocumented = (referenced_secrets(render(target)) | nats_secrets()) - documented_secrets()
+    assert not undocumented, f"referenced but not in deploy/README.md: {sorted(undocumented)}"
+
+
+@needs_kubectl
+def test_every_documented_secret_is_used() -> None:
+    unused = documented_secrets() - referenced_secrets(render("overlays/production"))
+    unused -= nats_secrets()
+    assert not unused, f"deploy/README.md asks for Secrets nothing reads: {sorted(unused)}"
+
+
+def test_readme_commands_create_the_documented_secrets() -> None:
+    """The shell commands of section 2 create exactly the Secrets and keys of its table, for
+    every service."""
+    section = readme_section(2)
+    commands = re.sub(r"\\\n\s*", " ", section)  # join continued lines
+    created: dict[str, set[str]] = {}
+    for match in re.finditer(r"create secret generic (\S+)([^\n]*)", commands):
+        name = match.group(1).strip('"').replace("$svc", "<svc>")
+        keys = re.findall(r"--from-literal=([^=]+)=", match.group(2))
+        created.setdefault(name, set()).update(k.replace("${SVC}", "<SVC>") for k in keys)
+    table = readme_secret_table()
+    # basic-auth Secrets are created with --from-literal=username=... like the others
+    assert created == table
+    loops = re.findall(r"^\s*for svc in ([^;]+); do", README.read_text(), re.M)
+    assert len(loops) >= 3
+    for loop in loops:
+        assert loop.split() == list(SERVICES), f"`for svc in {loop}` misses a service"
 
 
 def test_dockerfile() -> None:
