@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import sqlite3
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
@@ -84,12 +85,17 @@ class DirectSql:
     (cache key, compiled-cache lookup, execution context, result proxy, a greenlet hop each way):
     together about 40% of an API process's CPU per command. They are written once for both
     dialects, with `?` placeholders numbered for asyncpg. JSON columns travel as text.
+
+    On SQLite they skip the pool too: one connection reads (autocommit) and one writes, behind
+    this process's writer lock, both on the event loop's thread like every SQLite call here.
     """
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self.sqlite = engine.dialect.name == "sqlite"
         self._numbered: dict[str, str] = {}
+        self._reader: sqlite3.Connection | None = None
+        self._writer: sqlite3.Connection | None = None
 
     def statement(self, sql: str) -> str:
         """`sql` in the driver's placeholder style."""
@@ -102,8 +108,13 @@ class DirectSql:
             self._numbered[sql] = numbered
         return numbered
 
+    def _sqlite(self) -> str:
+        database = self._engine.url.database
+        assert database is not None
+        return database
+
     @contextlib.asynccontextmanager
-    async def _driver(self) -> AsyncIterator[Any]:
+    async def _pooled(self) -> AsyncIterator[Any]:
         raw = await self._engine.raw_connection()
         try:
             yield raw.driver_connection
@@ -111,48 +122,60 @@ class DirectSql:
             await greenlet_spawn(raw.close)
 
     async def fetch(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
-        async with self._driver() as driver:
-            return await _fetch(driver, self.sqlite, self.statement(sql), params)
+        if self.sqlite:
+            if self._reader is None:
+                self._reader = sqlite_inline.open_connection(self._sqlite())
+            return self._reader.execute(sql, params).fetchall()
+        async with self._pooled() as driver:
+            return [tuple(row) for row in await driver.fetch(self.statement(sql), *params)]
+
+    async def fetch_within(
+        self, connection: AsyncConnection, sql: str, *params: Any
+    ) -> list[tuple[Any, ...]]:
+        """A read on the connection of a SQLAlchemy transaction (on PostgreSQL perhaps before
+        the transaction's first statement: for a read at READ COMMITTED the same)."""
+        driver = (await connection.get_raw_connection()).driver_connection
+        assert driver is not None
+        if self.sqlite:
+            return list(driver.raw.execute(sql, params).fetchall())
+        return [tuple(row) for row in await driver.fetch(self.statement(sql), *params)]
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[DirectTransaction]:
         """A write transaction (on SQLite queued behind this process's other writers)."""
         if not self.sqlite:
-            async with self._driver() as driver, driver.transaction():
-                yield DirectTransaction(driver, self)
+            async with self._pooled() as driver, driver.transaction():
+                yield DirectTransaction(self, driver)
             return
-        async with _writer_lock(self._engine), self._driver() as driver:
-            raw = driver.raw
-            await sqlite_inline.take_write_lock(raw)
+        async with _writer_lock(self._engine):
+            if self._writer is None:
+                self._writer = sqlite_inline.open_connection(self._sqlite())
+            await sqlite_inline.take_write_lock(self._writer)
             try:
-                yield DirectTransaction(driver, self)
+                yield DirectTransaction(self, self._writer)
             except BaseException:
-                raw.execute("ROLLBACK")
+                self._writer.execute("ROLLBACK")
                 raise
-            raw.execute("COMMIT")
+            self._writer.execute("COMMIT")
 
 
 class DirectTransaction:
-    def __init__(self, driver: Any, sql: DirectSql) -> None:
-        self._driver = driver
-        self._direct = sql
+    def __init__(self, direct: DirectSql, connection: Any) -> None:
+        self._direct = direct
+        self._connection = connection  # sqlite3's, or asyncpg's
 
     async def execute(self, sql: str, *params: Any) -> None:
         if self._direct.sqlite:
-            self._driver.raw.execute(sql, params)
+            self._connection.execute(sql, params)
         else:
-            await self._driver.execute(self._direct.statement(sql), *params)
+            await self._connection.execute(self._direct.statement(sql), *params)
 
     async def fetch(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
-        return await _fetch(self._driver, self._direct.sqlite, self._direct.statement(sql), params)
-
-
-async def _fetch(
-    driver: Any, sqlite: bool, sql: str, params: tuple[Any, ...]
-) -> list[tuple[Any, ...]]:
-    if sqlite:
-        return list(driver.raw.execute(sql, params).fetchall())
-    return [tuple(row) for row in await driver.fetch(sql, *params)]
+        if self._direct.sqlite:
+            return list(self._connection.execute(sql, params).fetchall())
+        return [
+            tuple(r) for r in await self._connection.fetch(self._direct.statement(sql), *params)
+        ]
 
 
 def sqlite_timestamp(moment: datetime) -> str:

@@ -136,13 +136,17 @@ def connector(path: str) -> Callable[[], Awaitable[Connection]]:
     """
 
     async def connect() -> Connection:
-        connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-        connection.execute("PRAGMA journal_mode=WAL")
-        connection.execute("PRAGMA synchronous=NORMAL")
-        connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
-        return Connection(connection)
+        return Connection(open_connection(path))
 
     return connect
+
+
+def open_connection(path: str) -> sqlite3.Connection:
+    connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    connection.execute("PRAGMA journal_mode=WAL")
+    connection.execute("PRAGMA synchronous=NORMAL")
+    connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    return connection
 
 
 def begin_immediate(connection: sqlite3.Connection, await_: Callable[[Any], Any]) -> None:

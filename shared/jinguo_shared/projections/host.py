@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from jinguo_contracts.base import CATALOGUE, ContractCatalogue
 from jinguo_shared.db import (
+    DirectSql,
     dead_letters,
     insert_for,
     kernel_metadata,
@@ -105,6 +106,7 @@ class ProjectionHost:
         )
         self.backoff_base = 0.1
         self._advance_statement: Any = None
+        self._sql = DirectSql(engine)
         self._stopping = False
 
     def _observe_lag(self, _options: CallbackOptions) -> Iterable[Observation]:
@@ -356,15 +358,13 @@ class ProjectionHost:
     async def _checkpoints(
         self, connection: AsyncConnection, projections: Sequence[Projection], stream: str
     ) -> dict[str, int]:
-        rows = await connection.execute(
-            select(
-                projection_checkpoints.c.projection,
-                projection_checkpoints.c.generation,
-                projection_checkpoints.c.last_seq,
-            ).where(
-                projection_checkpoints.c.stream == stream,
-                projection_checkpoints.c.projection.in_([p.name for p in projections]),
-            )
+        marks = ", ".join("?" * len(projections))
+        rows = await self._sql.fetch_within(
+            connection,
+            "SELECT projection, generation, last_seq FROM projection_checkpoints"
+            f" WHERE stream = ? AND projection IN ({marks})",
+            stream,
+            *[p.name for p in projections],
         )
         generations = {p.name: p.generation for p in projections}
         return {name: seq for name, generation, seq in rows if generations[name] == generation}
