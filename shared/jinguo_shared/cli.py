@@ -20,12 +20,16 @@ import nats.errors
 import orjson
 import uvicorn
 import uvloop
-from fastapi import FastAPI
 from nats.js.api import DeliverPolicy
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import BaseRoute, Mount, Route, Router
+from starlette.types import Receive, Scope, Send
 
 from jinguo_contracts.base import CATALOGUE
 from jinguo_shared import telemetry
 from jinguo_shared.eventstore import SERVICE_STREAMS
+from jinguo_shared.http.problems import problem
 from jinguo_shared.natsauth import ADMIN_USER
 from jinguo_shared.runtime import (
     EmbeddedNats,
@@ -71,28 +75,30 @@ def pick_service(name: str) -> ServiceDefinition:
     return services[name]
 
 
-def compose_app(pairs: Sequence[tuple[ServiceDefinition, ServiceRuntime]]) -> FastAPI:
+def compose_app(pairs: Sequence[tuple[ServiceDefinition, ServiceRuntime]]) -> Router:
+    """Every service's FastAPI app under its prefix. A bare router: a FastAPI app around them
+    would run a second middleware stack on every request."""
     from prometheus_client import make_asgi_app
 
-    app = FastAPI(
-        title="Jinguo",
-        docs_url=None,
-        redoc_url=None,
-        openapi_url=None,
-        telemetry=telemetry.HTTP_TELEMETRY,
-    )
+    async def index(_: Request) -> JSONResponse:
+        return JSONResponse(
+            {
+                "services": {
+                    d.name: {"api": d.prefix, "docs": f"{d.prefix}/docs"} for d, _ in pairs
+                },
+                "metrics": "/metrics",
+            }
+        )
 
-    @app.get("/")
-    async def index() -> dict[str, object]:
-        return {
-            "services": {d.name: {"api": d.prefix, "docs": f"{d.prefix}/docs"} for d, _ in pairs},
-            "metrics": "/metrics",
-        }
+    async def not_found(scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        prefixes = ", ".join(d.prefix for d, _ in pairs)
+        detail = f"no such resource; the services are under {prefixes}"
+        await problem(404, "not-found", "Not found", detail, request)(scope, receive, send)
 
-    app.mount("/metrics", make_asgi_app())
-    for definition, runtime in pairs:
-        app.mount(definition.prefix, definition.create_app(runtime))
-    return app
+    routes: list[BaseRoute] = [Route("/", index), Mount("/metrics", make_asgi_app())]
+    routes += [Mount(d.prefix, d.create_app(runtime)) for d, runtime in pairs]
+    return Router(routes, default=not_found)
 
 
 class ProjectorProcess:
