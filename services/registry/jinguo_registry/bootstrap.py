@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import httpx
 from fastapi import FastAPI
@@ -56,30 +57,19 @@ class RegistryService:
         key_file = runtime.settings.data_dir / DEV_KEY_FILE
         if key_file.exists():
             return [f"API key (development): {key_file.read_text().strip()}  [{key_file}]"]
-        handlers = handlers_for(runtime)
-        agency_context = _system_context("dev-agency")
-        try:
-            agency_id = (
-                await handlers.register_agency(
-                    RegisterAgency(
-                        name="开发测试机构 (development agency)",
-                        kind="womens_federation",
-                        area_code=DEV_AGENCY_AREA,
-                    ),
-                    agency_context,
-                )
-            ).aggregate_id
-        except AlreadyExistsError as exists:
-            agency_id = str(exists.extensions["existing_id"])
-        result, _client_id, api_key = await handlers.issue_api_client(
-            agency_id,
+        issued = await issue_agency_key(
+            runtime,
+            RegisterAgency(
+                name="开发测试机构 (development agency)",
+                kind="womens_federation",
+                area_code=DEV_AGENCY_AREA,
+            ),
             IssueApiClient(name="development", scopes=sorted(SCOPES)),
-            _system_context(f"dev-client-{uuid.uuid4()}"),
         )
-        await runtime.projections.wait_for(result.position, ["api_clients"], 10)
-        key_file.write_text(api_key + "\n")
+        await runtime.projections.wait_for(issued.position, ["api_clients"], 30)
+        key_file.write_text(issued.api_key + "\n")
         key_file.chmod(0o600)
-        return [f"API key (development, created now): {api_key}  [{key_file}]"]
+        return [f"API key (development, created now): {issued.api_key}  [{key_file}]"]
 
     async def load_demo(self, client: httpx.AsyncClient) -> str | None:
         from jinguo_registry.demo import load_registry_demo
@@ -90,6 +80,34 @@ class RegistryService:
             f" {len(demo.provider_ids)} providers, {len(demo.volunteer_ids)} volunteers,"
             f" {len(demo.agency_ids)} agencies"
         )
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    agency_id: str
+    client_id: str
+    api_key: str
+    position: str
+
+
+async def issue_agency_key(
+    runtime: ServiceRuntime, agency: RegisterAgency, client: IssueApiClient
+) -> IssuedKey:
+    """The agency (registered once per name and area) and a new API client of it. Also how an
+    operator creates the first key of a deployment (`jinguo-registry issue-key`)."""
+    handlers = handlers_for(runtime)
+    try:
+        agency_id = (
+            await handlers.register_agency(
+                agency, _system_context(f"agency:{agency.name}:{agency.area_code}")
+            )
+        ).aggregate_id
+    except AlreadyExistsError as exists:
+        agency_id = str(exists.extensions["existing_id"])
+    result, client_id, api_key = await handlers.issue_api_client(
+        agency_id, client, _system_context(f"client-{uuid.uuid4()}")
+    )
+    return IssuedKey(agency_id, client_id, api_key, result.position)
 
 
 def _system_context(purpose: str) -> CommandContext:

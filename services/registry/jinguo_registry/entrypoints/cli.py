@@ -1,0 +1,102 @@
+"""`jinguo-registry`: what an operator does to the registry outside the HTTP API.
+
+    jinguo-registry issue-key --agency "某区妇联" --kind womens_federation --area 110101 \
+        [--client operators] [--scope registry:admin --scope registry:read ...]
+
+The first API key of a deployment cannot come over HTTP (every request needs one). Run it with
+the registry's own settings (e.g. `kubectl exec deploy/registry-api -- jinguo-registry ...`):
+it registers the agency once per name and area, issues a client of it and prints its key, once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from typing import TypeVar
+
+import uvloop
+from pydantic import BaseModel, ValidationError
+
+from jinguo_registry.bootstrap import issue_agency_key, service
+from jinguo_registry.domain.organisations import SCOPES
+from jinguo_registry.handlers.commands import IssueApiClient, RegisterAgency
+from jinguo_shared.cli import nats_url
+from jinguo_shared.domain import DomainError
+from jinguo_shared.runtime import open_runtime
+from jinguo_shared.settings import Settings
+
+
+def parser() -> argparse.ArgumentParser:
+    top = argparse.ArgumentParser(prog="jinguo-registry", description=__doc__.split("\n\n")[0])
+    commands = top.add_subparsers(dest="command", required=True)
+    issue = commands.add_parser("issue-key", help="an agency's API client, its key printed once")
+    issue.add_argument("--agency", required=True, help="the agency's name")
+    issue.add_argument("--kind", required=True, help="e.g. womens_federation, labour_office")
+    issue.add_argument("--area", required=True, help="the agency's area code, e.g. 110101")
+    issue.add_argument("--client", default="operators", help="the API client's name")
+    issue.add_argument(
+        "--scope",
+        action="append",
+        dest="scopes",
+        help=f"repeatable; default: every scope ({', '.join(sorted(SCOPES))})",
+    )
+    return top
+
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
+AGENCY_OPTIONS = {"name": "--agency", "kind": "--kind", "area_code": "--area"}
+CLIENT_OPTIONS = {"name": "--client", "scopes": "--scope"}
+
+
+class UsageError(Exception):
+    pass
+
+
+def _validated(model: type[ModelT], options: dict[str, str], **values: object) -> ModelT:
+    try:
+        return model.model_validate(values)
+    except ValidationError as error:
+        problems = [
+            f"{options.get(str(problem['loc'][0]), problem['loc'][0])}: {problem['msg']}"
+            for problem in error.errors()
+        ]
+        raise UsageError("; ".join(problems)) from None
+
+
+async def issue_key(settings: Settings, args: argparse.Namespace) -> None:
+    agency = _validated(
+        RegisterAgency, AGENCY_OPTIONS, name=args.agency, kind=args.kind, area_code=args.area
+    )
+    client = _validated(
+        IssueApiClient, CLIENT_OPTIONS, name=args.client, scopes=args.scopes or sorted(SCOPES)
+    )
+    unknown = sorted(set(client.scopes) - SCOPES)
+    if unknown:  # checked before the agency is registered: bad input leaves nothing behind
+        raise UsageError(
+            f"--scope: unknown {', '.join(unknown)}; known: {', '.join(sorted(SCOPES))}"
+        )
+    async with nats_url(settings) as url:
+        runtime = await open_runtime(service, settings, url, "tool")
+        try:
+            issued = await issue_agency_key(runtime, agency, client)
+        finally:
+            await runtime.close()
+    print(f"agency   {issued.agency_id}")
+    print(f"client   {issued.client_id}  scopes: {' '.join(client.scopes)}")
+    print(f"API key  {issued.api_key}")
+    print("The key is shown only this once; the services accept it once they have seen the event.")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        uvloop.run(issue_key(Settings(), args))
+    except (UsageError, DomainError) as error:
+        print(f"jinguo-registry: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
