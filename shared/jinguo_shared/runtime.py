@@ -166,6 +166,7 @@ async def open_runtime(
         nc,
         [ApiClients, *definition.projections],
         batch_size=settings.projection_batch_size,
+        linger=settings.projection_linger_seconds,
         max_attempts=settings.projection_max_attempts,
     )
     await host.prepare()

@@ -32,6 +32,12 @@ class Settings(BaseSettings):
     lookup_key: SecretStr | None = Field(default=None, description="base64 of 32 bytes")
     consistency_wait_seconds: float = 5.0
     projection_batch_size: int = 500
+    projection_linger_seconds: float = Field(
+        default=0.005,
+        ge=0,
+        le=1,
+        description="after a batch that was not full, wait this long for more events",
+    )
     projection_max_attempts: int = 5
     log_format: str = Field(default="text", description="text or json")
     log_level: str = "INFO"

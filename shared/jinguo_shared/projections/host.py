@@ -84,6 +84,7 @@ class ProjectionHost:
         projections: Sequence[type[Projection]],
         *,
         batch_size: int = 500,
+        linger: float = 0.005,
         max_attempts: int = 5,
         catalogue: ContractCatalogue = CATALOGUE,
     ) -> None:
@@ -94,6 +95,7 @@ class ProjectionHost:
         self._classes = {p.name: p for p in projections}
         self._active: dict[str, Projection] = {}
         self._batch_size = batch_size
+        self._linger = linger
         self._max_attempts = max_attempts
         self._catalogue = catalogue
         self._tasks: list[asyncio.Task[None]] = []
@@ -294,6 +296,10 @@ class ProjectionHost:
                     await messages[-1].ack()
                 for projection in projections:
                     self.lag[(projection.name, stream)] = pending
+                if messages and len(messages) < self._batch_size:
+                    # events are arriving: let a few gather rather than pay a fetch and a
+                    # transaction for each one
+                    await asyncio.sleep(self._linger)
         finally:
             await subscription.unsubscribe()
 
