@@ -61,7 +61,7 @@ from bench._events import (
     phone,
 )
 from jinguo_registry.domain.validation import make_national_id
-from jinguo_registry.domain.worker import Worker, WorkerState
+from jinguo_registry.domain.worker import Worker
 from jinguo_registry.handlers.commands import (
     DesiredWorkInput,
     RecordHomeVisit,
@@ -284,7 +284,6 @@ async def run_one(size: int, kind: str, options: argparse.Namespace) -> dict[str
                 result["load_cached"] = await measure_load_cached(
                     service, worker_ids, options.samples, rng
                 )
-                result["breakdown"] = await measure_breakdown(service, worker_ids, 1_000, rng)
                 result["record_home_visit"] = await measure_commands(
                     service, worker_ids, options.later_commands, rng
                 )
@@ -312,52 +311,6 @@ async def measure_load_cached(
         latencies.append(time.perf_counter() - started)
         missing += worker.state is None
     return {**summarise(latencies), "not_found": float(missing)}
-
-
-async def measure_breakdown(
-    service: Service, worker_ids: list[str], samples: int, rng: random.Random
-) -> dict[str, float]:
-    """Where load_cached's time goes: pool checkout and return, the SELECT on a connection
-    already held, validating the state; plus a thread round trip (aiosqlite runs each call on
-    a thread of its own)."""
-    engine = service.engine
-    query = select(aggregate_states.c.version, aggregate_states.c.state).where(
-        aggregate_states.c.aggregate_type == "worker"
-    )
-    checkout: list[float] = []
-    held: list[float] = []
-    validate: list[float] = []
-    hop: list[float] = []
-    state: Any = None
-    for _ in range(samples):
-        started = time.perf_counter()
-        async with engine.connect():
-            pass
-        checkout.append(time.perf_counter() - started)
-    async with engine.connect() as connection:
-        for _ in range(samples):
-            worker_id = rng.choice(worker_ids)
-            started = time.perf_counter()
-            row = (
-                await connection.execute(query.where(aggregate_states.c.aggregate_id == worker_id))
-            ).first()
-            held.append(time.perf_counter() - started)
-            if row is not None:
-                state = row.state
-    for _ in range(samples):
-        started = time.perf_counter()
-        WorkerState.model_validate(state)
-        validate.append(time.perf_counter() - started)
-    for _ in range(samples):
-        started = time.perf_counter()
-        await asyncio.to_thread(int)
-        hop.append(time.perf_counter() - started)
-    return {
-        "checkout_p50_ms": summarise(checkout)["p50_ms"],
-        "select_on_held_connection_p50_ms": summarise(held)["p50_ms"],
-        "validate_p50_ms": summarise(validate)["p50_ms"],
-        "thread_round_trip_p50_ms": summarise(hop)["p50_ms"],
-    }
 
 
 async def measure_commands(
@@ -447,29 +400,6 @@ def print_report(report: dict[str, Any]) -> None:
         "load = load_cached (target p50 <= 1 ms); log load = EventStore.load, the slow path; "
         "register = the first register_worker commands (small stream); visit = record_home_visit"
         " commands on random workers once the stream has its full size"
-    )
-    print()
-    print("where load_cached's time goes (p50 ms):")
-    print(
-        table(
-            [
-                "stream",
-                "pool checkout+return",
-                "SELECT, connection held",
-                "validate state",
-                "thread round trip",
-            ],
-            [
-                [
-                    f"{r['database']} {r['stream_events']:,} events",
-                    r["breakdown"]["checkout_p50_ms"],
-                    r["breakdown"]["select_on_held_connection_p50_ms"],
-                    r["breakdown"]["validate_p50_ms"],
-                    r["breakdown"]["thread_round_trip_p50_ms"],
-                ]
-                for r in report["results"]
-            ],
-        )
     )
     for r in report["results"]:
         f = r["fill"]
