@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from fastapi.telemetry import TelemetryConfig
@@ -14,6 +15,8 @@ from opentelemetry import metrics, trace
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 _propagator = TraceContextTextMapPropagator()
@@ -59,8 +62,26 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
+OTLP_ENDPOINTS = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
+
+
+def tracer_provider(resource: Resource, environ: Mapping[str, str]) -> TracerProvider:
+    """Spans go to the OTLP collector that the standard `OTEL_EXPORTER_OTLP_*` variables name
+    (batched; sampled as `OTEL_TRACES_SAMPLER` says). Without one nothing would receive them,
+    so none are recorded: the trace context still travels in every envelope and NATS header."""
+    traces, base = (environ.get(name, "") for name in OTLP_ENDPOINTS)
+    if not traces and not base:
+        return TracerProvider(resource=resource, sampler=ALWAYS_OFF)
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+    endpoint = traces or f"{base.rstrip('/')}/v1/traces"  # as the specification joins them
+    provider = TracerProvider(resource=resource)
+    provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=endpoint)))
+    return provider
+
+
 def configure(service_name: str, log_format: str, log_level: str) -> None:
-    """Set up providers once per process; exporters are the operator's (Prometheus reader)."""
+    """Set up providers once per process: metrics for Prometheus, traces for OTLP."""
     handler = logging.StreamHandler(sys.stderr)
     if log_format == "json":
         handler.setFormatter(JsonFormatter())
@@ -72,7 +93,7 @@ def configure(service_name: str, log_format: str, log_level: str) -> None:
     logging.getLogger("nats").setLevel(logging.WARNING)
     resource = Resource.create({"service.name": service_name})
     if not isinstance(trace.get_tracer_provider(), TracerProvider):
-        trace.set_tracer_provider(TracerProvider(resource=resource))
+        trace.set_tracer_provider(tracer_provider(resource, os.environ))
     if not isinstance(metrics.get_meter_provider(), MeterProvider):
         from opentelemetry.exporter.prometheus import PrometheusMetricReader
 
