@@ -101,6 +101,10 @@ def compose_app(pairs: Sequence[tuple[ServiceDefinition, ServiceRuntime]]) -> Ro
     return Router(routes, default=not_found)
 
 
+STOP_LIMIT = 20
+"""Seconds a process of `jinguo up` gets to finish in-flight work when asked to stop."""
+
+
 class ProjectorProcess:
     """`jinguo up`'s second process: every service's projections and reactions, so that the API
     has a core of its own. It stops when its stdin closes, i.e. with this process however this
@@ -143,9 +147,6 @@ class ProjectorProcess:
             log.warning("the projector process did not stop within %d s; killing it", STOP_LIMIT)
             self.process.kill()
             await self.process.wait()
-
-
-STOP_LIMIT = 20
 
 
 async def up(settings: Settings, *, demo: bool) -> int:
