@@ -60,7 +60,6 @@ class CommandResult:
 
 class CommandExecutor:
     def __init__(self, engine: AsyncEngine, store: EventStore, max_attempts: int = 8) -> None:
-        self._engine = engine
         self._store = store
         self._max_attempts = max_attempts
         self._sql = DirectSql(engine)
