@@ -174,8 +174,9 @@ class ReactionRunner:
                 except (nats.errors.TimeoutError, TimeoutError):
                     continue
                 for message in messages:
-                    if self._stopping:
-                        return
+                    if self._stopping:  # whoever runs next takes it at once, not in ack_wait
+                        await message.nak()
+                        continue
                     await self.handle(policy, stream, message)
         finally:
             with contextlib.suppress(Exception):
@@ -199,6 +200,10 @@ class ReactionRunner:
                 await self._react(policy, reaction, event)
                 break
             except asyncio.CancelledError:
+                # stopped mid-reaction: hand it back now (the command is idempotent), or the
+                # next process would see it only after ack_wait
+                with contextlib.suppress(Exception):
+                    await message.nak()
                 raise
             except DomainError as refused:
                 log.info(
