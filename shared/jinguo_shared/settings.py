@@ -28,12 +28,15 @@ class Settings(BaseSettings):
     stream_replicas: int = Field(default=1, ge=1, le=5)
     http_host: str = "127.0.0.1"
     http_port: int = 8000
+    api_processes: int = Field(
+        default=2, ge=1, le=32, description="`jinguo up`: processes serving HTTP on one port"
+    )
     master_key: SecretStr | None = Field(default=None, description="base64 of 32 bytes")
     lookup_key: SecretStr | None = Field(default=None, description="base64 of 32 bytes")
     consistency_wait_seconds: float = 5.0
     projection_batch_size: int = 500
     projection_linger_seconds: float = Field(
-        default=0.005,
+        default=0.02,
         ge=0,
         le=1,
         description="after a batch that was not full, wait this long for more events",
