@@ -8,6 +8,7 @@ import contextlib
 import json
 import logging
 import os
+import socket
 import sys
 import time
 from collections.abc import AsyncIterator, Sequence
@@ -105,32 +106,28 @@ STOP_LIMIT = 20
 """Seconds a process of `jinguo up` gets to finish in-flight work when asked to stop."""
 
 
-class ProjectorProcess:
-    """`jinguo up`'s second process: every service's projections and reactions, so that the API
-    has a core of its own. It stops when its stdin closes, i.e. with this process however this
-    one ends."""
+class ChildProcess:
+    """A process of `jinguo up` besides the first: `jinguo serve all` in a role. It stops when
+    its stdin closes, i.e. with the first process however that one ends."""
 
-    def __init__(self) -> None:
-        self.port = free_port()
+    def __init__(self, role: Role, host: str, port: int) -> None:
+        self.role = role
+        self.host = host
+        self.port = port
         self.process: asyncio.subprocess.Process | None = None
 
     async def start(self, url: str) -> None:
         self.process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "jinguo_shared.cli",
-            "serve",
-            "all",
-            "--role",
-            "projector",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(self.port),
-            "--stop-with-stdin",
+            *[sys.executable, "-m", "jinguo_shared.cli", "serve", "all", "--role", self.role],
+            *["--host", self.host, "--port", str(self.port), "--stop-with-stdin"],
+            *(["--reuse-port"] if self.role == "api" else []),
             stdin=asyncio.subprocess.PIPE,
             env={**os.environ, "JINGUO_NATS_URL": url},
         )
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process else None
 
     async def exited(self) -> int:
         assert self.process is not None
@@ -144,28 +141,35 @@ class ProjectorProcess:
         try:
             await asyncio.wait_for(self.process.wait(), STOP_LIMIT)
         except TimeoutError:
-            log.warning("the projector process did not stop within %d s; killing it", STOP_LIMIT)
+            log.warning(
+                "the %s process did not stop within %d s; killing it", self.role, STOP_LIMIT
+            )
             self.process.kill()
             await self.process.wait()
 
 
 async def up(settings: Settings, *, demo: bool) -> int:
-    """NATS, the API of every service in this process, their projectors in a second one."""
+    """NATS; every service's API in this process and `api_processes - 1` more sharing its port
+    (SO_REUSEPORT); every service's projector and policies in one more process."""
     telemetry.configure("jinguo-api", settings.log_format, settings.log_level)
+    host, port = settings.http_host, settings.http_port
+    if _port_open(port, host):
+        raise UsageError(f"{host}:{port} is taken: another `jinguo up`? (set JINGUO_HTTP_PORT)")
     async with nats_url(settings) as url:
-        projector = ProjectorProcess()
+        children = [ChildProcess("projector", "127.0.0.1", free_port())]
+        children += [ChildProcess("api", host, port) for _ in range(settings.api_processes - 1)]
         await serve(
             settings,
             discover_services(),
             "api",
             url,
-            host=settings.http_host,
-            port=settings.http_port,
-            projector=projector,
+            host=host,
+            port=port,
+            children=children,
             demo=demo,
         )
-        code = projector.process.returncode if projector.process else None
-        return 1 if code not in (None, 0) else 0
+        failed = [c for c in children if c.process and c.process.returncode not in (None, 0)]
+        return 1 if failed else 0
 
 
 async def serve(
@@ -176,12 +180,13 @@ async def serve(
     *,
     host: str,
     port: int,
-    projector: ProjectorProcess | None = None,
+    children: Sequence[ChildProcess] = (),
     demo: bool = False,
     stop_with_stdin: bool = False,
+    reuse_port: bool = False,
 ) -> None:
-    """Serve HTTP for these services in one process. With a projector process (`jinguo up`),
-    start it once the tables exist, then seed the development key and maybe the demo."""
+    """Serve HTTP for these services in one process. As `jinguo up`'s first process, start the
+    others once the tables exist, then seed the development key and maybe the demo."""
     pairs = [(d, await open_runtime(d, settings, url, role)) for d in definitions]
     server = uvicorn.Server(
         uvicorn.Config(
@@ -193,36 +198,49 @@ async def serve(
             timeout_graceful_shutdown=STOP_LIMIT,
         )
     )
+    sockets = [_shared_socket(host, port)] if reuse_port or children else None
     watchers: list[asyncio.Task[None]] = []
     try:
         lines: list[str] = []
-        if projector is not None:
-            await projector.start(url)
-            watchers.append(asyncio.create_task(_stop_when_projector_exits(projector, server)))
-            for definition, runtime in pairs:
-                lines += await definition.seed_development(runtime)
-            lines.append(
-                f"projector http://127.0.0.1:{projector.port}/metrics  (a second process:"
-                " projections and reactions)"
-            )
+        for child in children:
+            await child.start(url)
+            watchers.append(asyncio.create_task(_stop_when_child_exits(child, server)))
+        for definition, runtime in pairs if children else []:
+            lines += await definition.seed_development(runtime)
         if stop_with_stdin:
             watchers.append(asyncio.create_task(_stop_when_stdin_closes(server)))
-        task = asyncio.create_task(server.serve())
+        task = asyncio.create_task(server.serve(sockets))
         while not server.started and not task.done():
             await asyncio.sleep(0.05)
         base = f"http://{host}:{port}"
-        if projector is not None and server.started:
+        if children and server.started:
             if demo:
                 lines += await load_demo(settings, definitions, base)
+            lines += _processes(children)
             print(banner(base, url, settings, pairs, lines), flush=True)
         await task
     finally:
         for watcher in watchers:
             watcher.cancel()
-        if projector is not None:
-            await projector.stop()
+        for child in children:
+            await child.stop()
         for _, runtime in pairs:
             await runtime.close()
+
+
+def _shared_socket(host: str, port: int) -> socket.socket:
+    """A listening socket other processes may bind too: the kernel spreads connections."""
+    shared = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    shared.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    shared.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    shared.bind((host, port))
+    return shared
+
+
+def _processes(children: Sequence[ChildProcess]) -> list[str]:
+    apis = 1 + sum(c.role == "api" for c in children)
+    metrics = [f"http://127.0.0.1:{c.port}/metrics" for c in children if c.role == "projector"]
+    return [f"processes {apis} serving HTTP, 1 projecting (projections and policies: {metrics[0]})"]
 
 
 async def serve_one(settings: Settings, args: argparse.Namespace) -> None:
@@ -240,12 +258,13 @@ async def serve_one(settings: Settings, args: argparse.Namespace) -> None:
             host=args.host or settings.http_host,
             port=args.port or settings.http_port,
             stop_with_stdin=args.stop_with_stdin,
+            reuse_port=args.reuse_port,
         )
 
 
-async def _stop_when_projector_exits(projector: ProjectorProcess, server: uvicorn.Server) -> None:
-    code = await projector.exited()
-    log.error("the projector process exited (code %s); stopping", code)
+async def _stop_when_child_exits(child: ChildProcess, server: uvicorn.Server) -> None:
+    code = await child.exited()
+    log.error("the %s process %s exited (code %s); stopping", child.role, child.pid, code)
     server.should_exit = True
 
 
@@ -484,6 +503,7 @@ def parser() -> argparse.ArgumentParser:
     one.add_argument("--host", default=None)
     one.add_argument("--port", type=int, default=None)
     one.add_argument("--stop-with-stdin", action="store_true", help=argparse.SUPPRESS)
+    one.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
 
     rebuild = commands.add_parser("replay", help="rebuild projections from the log")
     rebuild.add_argument("service")

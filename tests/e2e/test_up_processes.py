@@ -1,10 +1,11 @@
-"""`jinguo up` runs the APIs in one process and every projector in a second one: both stop
-together, whichever goes first."""
+"""`jinguo up` serves HTTP from two processes sharing one port and runs every projector in a
+third: they stop together, whichever goes first."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -30,8 +31,11 @@ class Up:
         return {int(pid): _command(int(pid)) for pid in found.split()}
 
     def projector(self) -> int:
-        [pid] = [pid for pid, command in self.children().items() if "--role projector" in command]
+        [pid] = self.in_role("projector")
         return pid
+
+    def in_role(self, role: str) -> list[int]:
+        return [pid for pid, command in self.children().items() if f"--role {role}" in command]
 
 
 def _lag_seen_by_the_api(up: Up) -> dict[str, int]:
@@ -101,10 +105,11 @@ def up(tmp_path: Path) -> Iterator[Up]:
         process.wait()
 
 
-def test_ctrl_c_stops_the_projector_process_too(up: Up) -> None:
+def test_ctrl_c_stops_every_process(up: Up) -> None:
     children = up.children()
     assert any("nats-server" in c for c in children.values())
     assert up.projector() in children
+    assert len(up.in_role("api")) == 1  # and this one: two serve HTTP
     assert "worker_directory:REGISTRY" in _lag_seen_by_the_api(up)
 
     up.process.send_signal(signal.SIGINT)
@@ -121,8 +126,20 @@ def test_the_projector_stops_when_up_is_killed(up: Up) -> None:
     assert _gone(projector, 20), "the projector process outlived `jinguo up`"
 
 
-def test_up_stops_with_an_error_when_the_projector_dies(up: Up) -> None:
-    os.kill(up.projector(), signal.SIGKILL)
+@pytest.mark.parametrize("role", ["projector", "api"])
+def test_up_stops_with_an_error_when_one_of_its_processes_dies(up: Up, role: str) -> None:
+    [pid] = up.in_role(role)
+    os.kill(pid, signal.SIGKILL)
 
     assert up.process.wait(timeout=30) == 1
-    assert "the projector process exited" in up.log.read_text()
+    assert f"the {role} process {pid} exited" in up.log.read_text()
+
+
+def test_both_http_processes_answer_on_the_one_port(up: Up) -> None:
+    instances = set()
+    for _ in range(40):  # a new connection each time: the kernel spreads them
+        metrics = httpx.get(f"{up.base}/metrics/", timeout=10).text
+        found = re.search(r"^process_start_time_seconds (\S+)$", metrics, re.MULTILINE)
+        assert found is not None, metrics[:500]
+        instances.add(found.group(1))
+    assert len(instances) == 2  # the processes started at different times
