@@ -7,9 +7,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 from opentelemetry import trace
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
 
 from jinguo_registry.bootstrap import RegistryService
 from jinguo_shared.runtime import ServiceRuntime
@@ -19,22 +17,34 @@ from .conftest import worker_command
 CALLER_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 
 
+class Recorded(SpanProcessor):
+    """Keeps finished spans while the test runs; the global provider cannot drop a processor."""
+
+    def __init__(self) -> None:
+        self.spans: list[ReadableSpan] = []
+        self.recording = True
+
+    def on_end(self, span: ReadableSpan) -> None:
+        if self.recording:
+            self.spans.append(span)
+
+
 @pytest.fixture
-def spans() -> Iterator[InMemorySpanExporter]:
+def spans() -> Iterator[Recorded]:
     """The SDK tracer provider that `jinguo` processes configure, recording in memory."""
     if not isinstance(trace.get_tracer_provider(), TracerProvider):
         trace.set_tracer_provider(TracerProvider())
     provider = trace.get_tracer_provider()
     assert isinstance(provider, TracerProvider)
-    exporter = InMemorySpanExporter()
-    processor = SimpleSpanProcessor(exporter)
-    provider.add_span_processor(processor)
-    yield exporter
-    processor.shutdown()
+    recorded = Recorded()
+    provider.add_span_processor(recorded)
+    yield recorded
+    recorded.recording = False
+    recorded.spans.clear()
 
 
 async def test_the_callers_trace_reaches_the_event(
-    registry: ServiceRuntime, spans: InMemorySpanExporter
+    registry: ServiceRuntime, spans: Recorded
 ) -> None:
     service = RegistryService()
     await service.seed_development(registry)
@@ -61,7 +71,7 @@ async def test_the_callers_trace_reaches_the_event(
     [event] = await registry.store.load("worker", answer.json()["id"])
     assert event.envelope.traceparent is not None
     assert event.envelope.traceparent.split("-")[1] == CALLER_TRACE
-    server = [s for s in spans.get_finished_spans() if s.kind is trace.SpanKind.SERVER]
+    server = [s for s in spans.spans if s.kind is trace.SpanKind.SERVER]
     assert {f"{s.context.trace_id:032x}" for s in server} >= {CALLER_TRACE}
     [other] = await registry.store.load("worker", untraced.json()["id"])
     assert other.envelope.traceparent is None or CALLER_TRACE not in other.envelope.traceparent

@@ -299,7 +299,8 @@ async def test_a_resident_erased_by_the_registry_is_erased_from_her_orders(
         ResidentErasedV1(resident_id="r-gone", reason="本人申请"),
         "erase-r-gone",
     )
-    await caught_up(orders, position)
+    placed = (await orders.nc.jetstream().stream_info("ORDERS")).state.last_seq
+    await caught_up(orders, position, f"ORDERS:{placed}")
     erased, still = await queries.order(gone), await queries.order(kept)
     assert erased is not None
     assert still is not None
