@@ -496,6 +496,12 @@ class ProjectionHost:
                 raise ConsistencyTimeoutError(token)
             await asyncio.sleep(0.02)
 
+    async def wait_for_head(self, stream: str, names: Sequence[str], timeout: float) -> None:
+        """Wait until these projections have applied all the stream held when asked: for a
+        command that looks up, in a projection, what an earlier command just appended."""
+        info = await self._js.stream_info(stream)
+        await self.wait_for(f"{stream}:{info.state.last_seq}", names, timeout)
+
     async def _reached(self, projection: Projection, position: Position) -> bool:
         if await self.checkpoint(projection, position.stream) >= position.seq:
             return True

@@ -391,7 +391,7 @@ class EmploymentHandlers:
         return result, placement_id
 
     async def _placement_worker(self, placement_id: str) -> str:
-        placement = await self._queries.placement(placement_id)
+        placement = await self._queries.placement(placement_id, settle=True)
         if placement is None:
             raise NotFoundError(f"no placement {placement_id}")
         return str(placement["worker_id"])

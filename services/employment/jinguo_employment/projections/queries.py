@@ -14,6 +14,7 @@ from jinguo_employment.domain.matching import PostProfile, Seeker
 from jinguo_employment.projections.board import CourseRegister, PlacementRegister, PostBoard
 from jinguo_employment.projections.pool import SeekerPool
 from jinguo_employment.projections.reports import EmploymentReports
+from jinguo_shared.eventstore import SERVICE_STREAMS
 from jinguo_shared.projections.host import ProjectionHost
 
 Row = dict[str, Any]
@@ -340,9 +341,17 @@ class EmploymentQueries:
 
     # placements -----------------------------------------------------------------------
 
-    async def placement(self, placement_id: str) -> Row | None:
+    async def placement(self, placement_id: str, *, settle: bool = False) -> Row | None:
+        """With `settle`, a placement not found is looked for again once the register has
+        applied everything already in the log (it may have been filled a moment ago)."""
         table = self._projection(PlacementRegister).placements
-        rows = await self._rows(select(table).where(table.c.placement_id == placement_id))
+        query = select(table).where(table.c.placement_id == placement_id)
+        rows = await self._rows(query)
+        if not rows and settle:
+            await self._host.wait_for_head(
+                SERVICE_STREAMS["employment"].name, [PlacementRegister.name], 10.0
+            )
+            rows = await self._rows(query)
         return rows[0] if rows else None
 
     async def placements(
