@@ -327,7 +327,7 @@ class EmploymentHandlers:
         ctx: CommandContext,
         key: IdempotencyKey | None = None,
     ) -> CommandResult:
-        post = await self._queries.post(post_id)
+        post = await self._queries.post(post_id, settle=True)
         if post is None:
             raise NotFoundError(f"no post {post_id}")
         today = self._today()

@@ -49,6 +49,10 @@ class EmploymentQueries:
         async with self._engine.connect() as connection:
             return [dict(row._mapping) for row in await connection.execute(query)]
 
+    async def _settle(self, projection: str) -> None:
+        """Wait, bounded, until the projection has applied all this service's log holds."""
+        await self._host.wait_for_head(SERVICE_STREAMS["employment"].name, [projection], 10.0)
+
     async def posts_seen(self, position: str, timeout: float = 10.0) -> None:
         """Wait until the post board has applied everything up to `position`, so that a list
         of an employer's posts taken after it misses none published before."""
@@ -317,9 +321,14 @@ class EmploymentQueries:
             query = query.where(table.c.seq > after_seq)
         return await self._rows(query)
 
-    async def post(self, post_id: str) -> Row | None:
+    async def post(self, post_id: str, *, settle: bool = False) -> Row | None:
+        """With `settle`, as `placement`: for a command about a post published a moment ago."""
         board: PostBoard = self._projection(PostBoard)
-        rows = await self._rows(select(board.posts).where(board.posts.c.post_id == post_id))
+        query = select(board.posts).where(board.posts.c.post_id == post_id)
+        rows = await self._rows(query)
+        if not rows and settle:
+            await self._settle(PostBoard.name)
+            rows = await self._rows(query)
         if not rows:
             return None
         post = rows[0]
@@ -348,9 +357,7 @@ class EmploymentQueries:
         query = select(table).where(table.c.placement_id == placement_id)
         rows = await self._rows(query)
         if not rows and settle:
-            await self._host.wait_for_head(
-                SERVICE_STREAMS["employment"].name, [PlacementRegister.name], 10.0
-            )
+            await self._settle(PlacementRegister.name)
             rows = await self._rows(query)
         return rows[0] if rows else None
 
