@@ -9,13 +9,28 @@ from __future__ import annotations
 import contextlib
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
+import nats
 import pytest
+from nats.aio.client import Client as NatsClient
 
-from jinguo_shared.runtime import EmbeddedNats, free_port
+from jinguo_contracts.base import EventContract
+from jinguo_shared.envelope import CommandContext
+from jinguo_shared.eventstore import SERVICE_STREAMS, EventStore, ensure_stream
+from jinguo_shared.natsauth import ADMIN_USER
+from jinguo_shared.runtime import (
+    EmbeddedNats,
+    Role,
+    ServiceDefinition,
+    ServiceRuntime,
+    free_port,
+    open_runtime,
+)
+from jinguo_shared.settings import Settings
 
 POSTGRES_ENV = "JINGUO_TEST_POSTGRES_URL"
 
@@ -85,3 +100,56 @@ def jinguo_env(
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     return env
+
+
+Opener = Callable[..., Coroutine[Any, Any, ServiceRuntime]]
+
+
+@contextlib.asynccontextmanager
+async def runtimes(definition: ServiceDefinition, nats_url: str) -> AsyncIterator[Opener]:
+    """Opens runtimes of one service (each like a process of its own); closes them at the end."""
+    opened: list[ServiceRuntime] = []
+
+    async def open_one(role: Role = "all") -> ServiceRuntime:
+        runtime = await open_runtime(definition, Settings(), nats_url, role)
+        opened.append(runtime)
+        return runtime
+
+    try:
+        yield open_one
+    finally:
+        for runtime in opened:
+            with contextlib.suppress(Exception):  # a test may have closed it on purpose
+                await runtime.close()
+
+
+@pytest.fixture
+async def outside(nats_server: EmbeddedNats) -> AsyncIterator[NatsClient]:
+    """A connection of another service's own, alive while the runtimes under test restart."""
+    nc = await nats.connect(nats_server.url, **nats_server.connect_options(ADMIN_USER))
+    yield nc
+    await nc.close()
+
+
+async def publisher(nc: NatsClient, service: str) -> EventStore:
+    """Another service's event store, on the same NATS: tests publish its events for real."""
+    await ensure_stream(nc.jetstream(), SERVICE_STREAMS[service], 1)
+    return EventStore(nc, service, vault=None)
+
+
+async def publish(
+    store: EventStore, aggregate: str, aggregate_id: str, event: EventContract, command_id: str
+) -> str:
+    """Append `event` as that service would; returns its position."""
+    history = await store.load(aggregate, aggregate_id)
+    expected = history[-1].seq if history else 0
+    context = CommandContext(command_id=command_id, correlation_id=command_id, actor="test")
+    seq = await store.append(aggregate, aggregate_id, expected, [event], context)
+    return f"{store.stream}:{seq}"
+
+
+async def caught_up(runtime: ServiceRuntime, *positions: str) -> None:
+    """Wait until every projection of the runtime has seen these positions."""
+    names = runtime.projections.names()
+    for position in positions:
+        await runtime.projections.wait_for(position, names, 15)

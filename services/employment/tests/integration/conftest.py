@@ -1,16 +1,12 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import AsyncIterator, Callable, Coroutine
 from datetime import date
 from typing import Any
 
-import nats
 import pytest
-from nats.aio.client import Client as NatsClient
 
-from jinguo_contracts.base import EventContract
 from jinguo_contracts.registry import DesiredWork, WorkerCategoryAssessedV1, WorkerRegisteredV1
 from jinguo_employment.bootstrap import EmploymentService, handlers_for
 from jinguo_employment.handlers.commands import (
@@ -21,11 +17,10 @@ from jinguo_employment.handlers.commands import (
     WageInput,
 )
 from jinguo_shared.envelope import CommandContext
-from jinguo_shared.eventstore import SERVICE_STREAMS, EventStore, ensure_stream
-from jinguo_shared.runtime import EmbeddedNats, ServiceRuntime, open_runtime
-from jinguo_shared.settings import Settings
+from jinguo_shared.eventstore import EventStore
+from jinguo_shared.runtime import ServiceRuntime
+from jinguo_shared.testing import Opener, publish, runtimes
 
-Opener = Callable[..., Coroutine[Any, Any, ServiceRuntime]]
 COMMUNITY = "110101001001"
 
 
@@ -39,23 +34,8 @@ def employment_env(
 
 @pytest.fixture
 async def open_employment(employment_env: dict[str, str]) -> AsyncIterator[Opener]:
-    """Opens employment runtimes (each like a process of its own); closes them at the end."""
-    opened: list[ServiceRuntime] = []
-
-    async def open_one(role: str = "all") -> ServiceRuntime:
-        runtime = await open_runtime(
-            EmploymentService(),  # type: ignore[arg-type]
-            Settings(),
-            employment_env["JINGUO_NATS_URL"],
-            role,  # type: ignore[arg-type]
-        )
-        opened.append(runtime)
-        return runtime
-
-    yield open_one
-    for runtime in opened:
-        with contextlib.suppress(Exception):  # a test may have closed it on purpose
-            await runtime.close()
+    async with runtimes(EmploymentService(), employment_env["JINGUO_NATS_URL"]) as opener:
+        yield opener
 
 
 @pytest.fixture
@@ -70,29 +50,6 @@ def handlers(employment: ServiceRuntime) -> EmploymentHandlers:
 
 def context(command_id: str) -> CommandContext:
     return CommandContext(command_id=command_id, correlation_id=command_id, actor="test")
-
-
-@pytest.fixture
-async def outside(nats_server: EmbeddedNats) -> AsyncIterator[NatsClient]:
-    """A connection of another service's own, alive while the employment runtimes restart."""
-    nc = await nats.connect(nats_server.url, **nats_server.connect_options("admin"))
-    yield nc
-    await nc.close()
-
-
-async def publisher(nc: NatsClient, service: str) -> EventStore:
-    """Another service's event store, on the same NATS: tests publish its events for real."""
-    await ensure_stream(nc.jetstream(), SERVICE_STREAMS[service], 1)
-    return EventStore(nc, service, vault=None)
-
-
-async def publish(
-    store: EventStore, aggregate: str, aggregate_id: str, event: EventContract, command_id: str
-) -> str:
-    history = await store.load(aggregate, aggregate_id)
-    expected = history[-1].seq if history else 0
-    seq = await store.append(aggregate, aggregate_id, expected, [event], context(command_id))
-    return f"{store.stream}:{seq}"
 
 
 async def register_worker(
@@ -168,12 +125,6 @@ async def employer_and_post(
         context(f"post-{credit_code}-{n}"),
     )
     return employer.aggregate_id, post.aggregate_id, post.position
-
-
-async def caught_up(runtime: ServiceRuntime, *positions: str) -> None:
-    names = runtime.projections.names()
-    for position in positions:
-        await runtime.projections.wait_for(position, names, 15)
 
 
 async def eventually(check: Callable[[], Coroutine[Any, Any, bool]], seconds: float = 15) -> None:

@@ -21,8 +21,9 @@ from jinguo_employment.handlers.commands import (
 from jinguo_shared.commands import IdempotencyKey
 from jinguo_shared.domain import NotFoundError
 from jinguo_shared.runtime import ServiceRuntime
+from jinguo_shared.testing import caught_up, publisher
 
-from .conftest import caught_up, context, employer_and_post, publisher, register_worker
+from .conftest import context, employer_and_post, register_worker
 
 START = date(2026, 11, 2)
 

@@ -12,8 +12,9 @@ from jinguo_contracts.orders import ServiceCompletedV1
 from jinguo_employment.bootstrap import handlers_for
 from jinguo_shared.reactions import ReactionRunner
 from jinguo_shared.runtime import ServiceRuntime
+from jinguo_shared.testing import publish, publisher
 
-from .conftest import employer_and_post, eventually, publish, publisher
+from .conftest import employer_and_post, eventually
 
 
 def violation(inspection_id: str, employer_id: str) -> EmployerViolationFoundV1:

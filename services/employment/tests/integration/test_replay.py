@@ -19,8 +19,9 @@ from jinguo_employment.handlers.commands import (
     ScheduleCourse,
 )
 from jinguo_shared.runtime import ServiceRuntime
+from jinguo_shared.testing import caught_up, publisher
 
-from .conftest import caught_up, context, employer_and_post, publisher, register_worker
+from .conftest import context, employer_and_post, register_worker
 
 
 async def snapshot(runtime: ServiceRuntime, name: str) -> dict[str, list[tuple[Any, ...]]]:

@@ -1,9 +1,7 @@
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator
 from datetime import date
-from typing import Any
 
 import pytest
 
@@ -11,28 +9,14 @@ from jinguo_registry.bootstrap import RegistryService, handlers_for
 from jinguo_registry.domain.validation import make_national_id
 from jinguo_registry.handlers.commands import RegisterWorker, RegistryHandlers
 from jinguo_shared.envelope import CommandContext
-from jinguo_shared.runtime import ServiceRuntime, open_runtime
-from jinguo_shared.settings import Settings
-
-Opener = Callable[..., Coroutine[Any, Any, ServiceRuntime]]
+from jinguo_shared.runtime import ServiceRuntime
+from jinguo_shared.testing import Opener, runtimes
 
 
 @pytest.fixture
 async def open_registry(jinguo_env: dict[str, str]) -> AsyncIterator[Opener]:
-    """Opens registry runtimes (each like a process of its own); closes them all at the end."""
-    opened: list[ServiceRuntime] = []
-
-    async def open_one(role: str = "all") -> ServiceRuntime:
-        runtime = await open_runtime(
-            RegistryService(), Settings(), jinguo_env["JINGUO_NATS_URL"], role
-        )  # type: ignore[arg-type]
-        opened.append(runtime)
-        return runtime
-
-    yield open_one
-    for runtime in opened:
-        with contextlib.suppress(Exception):  # a test may have closed it on purpose
-            await runtime.close()
+    async with runtimes(RegistryService(), jinguo_env["JINGUO_NATS_URL"]) as opener:
+        yield opener
 
 
 @pytest.fixture

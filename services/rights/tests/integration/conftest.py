@@ -1,11 +1,9 @@
 from __future__ import annotations
 
-import contextlib
 import uuid
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
 import httpx
 import pytest
@@ -16,11 +14,11 @@ from jinguo_rights.handlers.commands import RightsHandlers
 from jinguo_shared.envelope import CommandContext
 from jinguo_shared.eventstore import SERVICE_STREAMS, EventStore, ensure_stream
 from jinguo_shared.http.security import key_hash, new_api_key
-from jinguo_shared.runtime import ServiceRuntime, connect_nats, open_runtime
+from jinguo_shared.runtime import ServiceRuntime, connect_nats
 from jinguo_shared.settings import Settings
+from jinguo_shared.testing import Opener, runtimes
 
 TODAY = date(2026, 11, 23)
-Opener = Callable[..., Coroutine[Any, Any, ServiceRuntime]]
 
 
 def context(command_id: str | None = None, actor: str = "test") -> CommandContext:
@@ -40,19 +38,8 @@ async def open_rights(
         await ensure_stream(nc.jetstream(), SERVICE_STREAMS["registry"], 1)
     finally:
         await nc.close()
-    opened: list[ServiceRuntime] = []
-
-    async def open_one(role: str = "all") -> ServiceRuntime:
-        runtime = await open_runtime(
-            RightsService(), Settings(), jinguo_env["JINGUO_NATS_URL"], role
-        )  # type: ignore[arg-type]
-        opened.append(runtime)
-        return runtime
-
-    yield open_one
-    for runtime in opened:
-        with contextlib.suppress(Exception):
-            await runtime.close()
+    async with runtimes(RightsService(), jinguo_env["JINGUO_NATS_URL"]) as opener:
+        yield opener
 
 
 @pytest.fixture

@@ -1,15 +1,10 @@
 from __future__ import annotations
 
-import contextlib
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator
 from datetime import date
-from typing import Any
 
-import nats
 import pytest
-from nats.aio.client import Client as NatsClient
 
-from jinguo_contracts.base import EventContract
 from jinguo_contracts.registry import (
     ResidentEligibilityChangedV1,
     ResidentRegisteredV1,
@@ -17,11 +12,10 @@ from jinguo_contracts.registry import (
 )
 from jinguo_orders.bootstrap import OrdersService
 from jinguo_shared.envelope import CommandContext
-from jinguo_shared.eventstore import SERVICE_STREAMS, EventStore, ensure_stream
-from jinguo_shared.runtime import EmbeddedNats, ServiceRuntime, open_runtime
-from jinguo_shared.settings import Settings
+from jinguo_shared.eventstore import EventStore
+from jinguo_shared.runtime import ServiceRuntime
+from jinguo_shared.testing import Opener, publish, runtimes
 
-Opener = Callable[..., Coroutine[Any, Any, ServiceRuntime]]
 COMMUNITY = "110101001001"
 
 
@@ -35,22 +29,8 @@ def orders_env(
 
 @pytest.fixture
 async def open_orders(orders_env: dict[str, str]) -> AsyncIterator[Opener]:
-    opened: list[ServiceRuntime] = []
-
-    async def open_one(role: str = "all") -> ServiceRuntime:
-        runtime = await open_runtime(
-            OrdersService(),  # type: ignore[arg-type]
-            Settings(),
-            orders_env["JINGUO_NATS_URL"],
-            role,  # type: ignore[arg-type]
-        )
-        opened.append(runtime)
-        return runtime
-
-    yield open_one
-    for runtime in opened:
-        with contextlib.suppress(Exception):
-            await runtime.close()
+    async with runtimes(OrdersService(), orders_env["JINGUO_NATS_URL"]) as opener:
+        yield opener
 
 
 @pytest.fixture
@@ -60,27 +40,6 @@ async def orders(open_orders: Opener) -> ServiceRuntime:
 
 def context(command_id: str) -> CommandContext:
     return CommandContext(command_id=command_id, correlation_id=command_id, actor="test")
-
-
-@pytest.fixture
-async def outside(nats_server: EmbeddedNats) -> AsyncIterator[NatsClient]:
-    nc = await nats.connect(nats_server.url, **nats_server.connect_options("admin"))
-    yield nc
-    await nc.close()
-
-
-async def publisher(nc: NatsClient, service: str) -> EventStore:
-    await ensure_stream(nc.jetstream(), SERVICE_STREAMS[service], 1)
-    return EventStore(nc, service, vault=None)
-
-
-async def publish(
-    store: EventStore, aggregate: str, aggregate_id: str, event: EventContract, command_id: str
-) -> str:
-    history = await store.load(aggregate, aggregate_id)
-    expected = history[-1].seq if history else 0
-    seq = await store.append(aggregate, aggregate_id, expected, [event], context(command_id))
-    return f"{store.stream}:{seq}"
 
 
 async def register_worker(registry: EventStore, worker_id: str, area: str = COMMUNITY) -> str:
@@ -138,9 +97,3 @@ async def change_tier(
         ),
         f"tier-{resident_id}-{n}",
     )
-
-
-async def caught_up(runtime: ServiceRuntime, *positions: str) -> None:
-    names = runtime.projections.names()
-    for position in positions:
-        await runtime.projections.wait_for(position, names, 15)

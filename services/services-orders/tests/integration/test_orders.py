@@ -30,17 +30,9 @@ from jinguo_orders.handlers.commands import (
 )
 from jinguo_shared.domain import RuleViolationError
 from jinguo_shared.runtime import ServiceRuntime
+from jinguo_shared.testing import caught_up, publish, publisher
 
-from .conftest import (
-    COMMUNITY,
-    caught_up,
-    change_tier,
-    context,
-    publish,
-    publisher,
-    register_resident,
-    register_worker,
-)
+from .conftest import COMMUNITY, change_tier, context, register_resident, register_worker
 
 HOUSEKEEPING = "4-10-01-06"
 NINE = datetime(2026, 8, 3, 9, tzinfo=UTC)
