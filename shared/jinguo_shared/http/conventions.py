@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Annotated, Any, Generic, TypeVar
 
 import orjson
@@ -135,3 +135,36 @@ def require_scope(scope: str) -> Callable[..., Awaitable[Caller]]:
 
 IdempotencyKeyHeader = Annotated[str | None, Depends(idempotency_key)]
 ReadAfter = Annotated[str | None, Depends(read_after)]
+
+
+Cursor = Annotated[str | None, Query(description="next_cursor of the previous page")]
+Limit = Annotated[int, Query(ge=1, le=200)]
+MonthFrom = Annotated[str, Query(alias="from", pattern=r"^\d{4}-\d{2}$")]
+MonthTo = Annotated[str, Query(alias="to", pattern=r"^\d{4}-\d{2}$")]
+
+
+class Report(BaseModel):
+    """Counts per month for an area, as projections of (area, month, metric, count) keep them."""
+
+    area_code: str
+    month_from: str
+    month_to: str
+    figures: dict[str, dict[str, int]]
+    totals: dict[str, int]
+
+
+def report(
+    area_code: str, month_from: str, month_to: str, rows: Iterable[Mapping[str, Any]]
+) -> Report:
+    figures: dict[str, dict[str, int]] = {}
+    totals: dict[str, int] = {}
+    for row in rows:
+        figures.setdefault(row["month"], {})[row["metric"]] = row["count"]
+        totals[row["metric"]] = totals.get(row["metric"], 0) + row["count"]
+    return Report(
+        area_code=area_code,
+        month_from=month_from,
+        month_to=month_to,
+        figures=figures,
+        totals=totals,
+    )

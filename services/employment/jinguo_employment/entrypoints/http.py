@@ -14,12 +14,18 @@ from jinguo_employment.handlers.commands import EmploymentHandlers
 from jinguo_employment.projections.queries import EmploymentQueries
 from jinguo_shared.http.conventions import (
     Accepted,
+    Cursor,
     IdempotencyKeyHeader,
+    Limit,
+    MonthFrom,
+    MonthTo,
     Page,
     ReadAfter,
+    Report,
     accepted,
     command_context,
     page,
+    report,
     require_scope,
     seq_after,
 )
@@ -27,12 +33,10 @@ from jinguo_shared.http.security import Caller
 from jinguo_shared.runtime import ServiceRuntime
 
 Row = dict[str, Any]
-Limit = Annotated[int, Query(ge=1, le=200)]
 Writer = Annotated[Caller, Depends(require_scope("employment:write"))]
 Reader = Annotated[Caller, Depends(require_scope("employment:read"))]
 Key = IdempotencyKeyHeader
 After = ReadAfter
-Cursor = Annotated[str | None, Query(description="next_cursor of the previous page")]
 Area = Annotated[str | None, Query(pattern=r"^\d{2,12}$")]
 SEEKER_PROJECTIONS = ("seeker_pool",)
 
@@ -51,14 +55,6 @@ class MatchOut(BaseModel):
 class Matches(BaseModel):
     post_id: str
     items: list[MatchOut]
-
-
-class Report(BaseModel):
-    area_code: str
-    month_from: str
-    month_to: str
-    figures: dict[str, dict[str, int]]
-    totals: dict[str, int]
 
 
 class YearSummary(BaseModel):
@@ -494,22 +490,12 @@ def create_router(
         area_code: Annotated[str, Path(pattern=r"^\d{2}(\d{2}){0,2}(\d{3}){0,2}$")],
         caller: Reader,
         after: After,
-        month_from: Annotated[str, Query(alias="from", pattern=r"^\d{4}-\d{2}$")] = "2000-01",
-        month_to: Annotated[str, Query(alias="to", pattern=r"^\d{4}-\d{2}$")] = "2999-12",
+        month_from: MonthFrom = "2000-01",
+        month_to: MonthTo = "2999-12",
     ) -> Report:
         await runtime.visible(after, "employment_reports")
-        figures: dict[str, dict[str, int]] = {}
-        totals: dict[str, int] = {}
-        for row in await queries.report(area_code, month_from, month_to):
-            figures.setdefault(row["month"], {})[row["metric"]] = row["count"]
-            totals[row["metric"]] = totals.get(row["metric"], 0) + row["count"]
-        return Report(
-            area_code=area_code,
-            month_from=month_from,
-            month_to=month_to,
-            figures=figures,
-            totals=totals,
-        )
+        rows = await queries.report(area_code, month_from, month_to)
+        return report(area_code, month_from, month_to, rows)
 
     @router.get(
         "/reports/areas/{area_code}/years/{year}",

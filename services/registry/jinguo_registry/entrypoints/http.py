@@ -23,13 +23,19 @@ from jinguo_registry.handlers.commands import RegistryHandlers
 from jinguo_registry.projections.queries import RegistryQueries
 from jinguo_shared.http.conventions import (
     Accepted,
+    Cursor,
     IdempotencyKeyHeader,
+    Limit,
+    MonthFrom,
+    MonthTo,
     Page,
     ReadAfter,
+    Report,
     accepted,
     command_context,
     decode_cursor,
     page,
+    report,
     require_scope,
     seq_after,
 )
@@ -37,13 +43,11 @@ from jinguo_shared.http.security import Caller
 from jinguo_shared.runtime import ServiceRuntime
 
 Row = dict[str, Any]
-Limit = Annotated[int, Query(ge=1, le=200)]
 Writer = Annotated[Caller, Depends(require_scope("registry:write"))]
 Reader = Annotated[Caller, Depends(require_scope("registry:read"))]
 Admin = Annotated[Caller, Depends(require_scope("registry:admin"))]
 Key = IdempotencyKeyHeader
 After = ReadAfter
-Cursor = Annotated[str | None, Query(description="next_cursor of the previous page")]
 
 
 class IssuedClient(BaseModel):
@@ -52,14 +56,6 @@ class IssuedClient(BaseModel):
     client_id: str
     api_key: str | None
     """Shown only in the first answer; a retried request cannot show it again."""
-
-
-class Report(BaseModel):
-    area_code: str
-    month_from: str
-    month_to: str
-    figures: dict[str, dict[str, int]]
-    totals: dict[str, int]
 
 
 def create_router(
@@ -255,22 +251,12 @@ def create_router(
         area_code: Annotated[str, Path(pattern=r"^\d{6}(\d{3}){0,2}$")],
         caller: Reader,
         after: After,
-        month_from: Annotated[str, Query(alias="from", pattern=r"^\d{4}-\d{2}$")] = "2000-01",
-        month_to: Annotated[str, Query(alias="to", pattern=r"^\d{4}-\d{2}$")] = "2999-12",
+        month_from: MonthFrom = "2000-01",
+        month_to: MonthTo = "2999-12",
     ) -> Report:
         await runtime.visible(after, "area_reports")
-        figures: dict[str, dict[str, int]] = {}
-        totals: dict[str, int] = {}
-        for row in await queries.report(area_code, month_from, month_to):
-            figures.setdefault(row["month"], {})[row["metric"]] = row["count"]
-            totals[row["metric"]] = totals.get(row["metric"], 0) + row["count"]
-        return Report(
-            area_code=area_code,
-            month_from=month_from,
-            month_to=month_to,
-            figures=figures,
-            totals=totals,
-        )
+        rows = await queries.report(area_code, month_from, month_to)
+        return report(area_code, month_from, month_to, rows)
 
     # residents, providers, volunteers -----------------------------------------------------------
 

@@ -30,6 +30,7 @@ from jinguo_shared.envelope import CommandContext
 from jinguo_shared.http.app import service_app
 from jinguo_shared.http.conventions import (
     Accepted,
+    Cursor,
     IdempotencyKeyHeader,
     Page,
     ReadAfter,
@@ -63,7 +64,6 @@ Purpose = Annotated[
     ),
 ]
 Limit = Annotated[int, Query(ge=1, le=50)]
-Cursor = Annotated[str | None, Query(description="next_cursor of the previous page")]
 Key = IdempotencyKeyHeader
 After = ReadAfter
 CASE_PROJECTIONS = ("case_files",)

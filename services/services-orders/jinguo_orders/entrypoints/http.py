@@ -15,6 +15,7 @@ from jinguo_orders.projections.queries import OrdersQueries
 from jinguo_shared.http.conventions import (
     Accepted,
     IdempotencyKeyHeader,
+    Limit,
     Page,
     ReadAfter,
     accepted,
@@ -27,7 +28,6 @@ from jinguo_shared.http.security import Caller
 from jinguo_shared.runtime import ServiceRuntime
 
 Row = dict[str, Any]
-Limit = Annotated[int, Query(ge=1, le=200)]
 Writer = Annotated[Caller, Depends(require_scope("orders:write"))]
 Reader = Annotated[Caller, Depends(require_scope("orders:read"))]
 Key = IdempotencyKeyHeader
