@@ -17,33 +17,40 @@ import pytest
 from jinguo_shared.runtime import free_port
 
 
-@pytest.fixture(scope="module")
-def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[httpx.Client, str]]:
-    data = tmp_path_factory.mktemp("jinguo")
-    port, nats_port = free_port(), free_port()
+def start_up(
+    data: Path, port: int, log: Path, *args: str, nats_port: int | None = None
+) -> subprocess.Popen[bytes]:
+    """`jinguo up` on the embedded default (its own nats-server and SQLite files), running once
+    its banner is printed; its output goes to `log` (a file, not a pipe: logs never block it)."""
     env = {
         **os.environ,
         "JINGUO_DATA_DIR": str(data),
         "JINGUO_HTTP_PORT": str(port),
-        "JINGUO_NATS_PORT": str(nats_port),
+        "JINGUO_NATS_PORT": str(nats_port or free_port()),
     }
     for name in [n for n in env if n == "JINGUO_NATS_URL" or n.endswith("_DATABASE_URL")]:
-        env.pop(name, None)  # the embedded default: its own nats-server and SQLite files
-    log = data / "jinguo-up.log"
-    with log.open("w") as output:  # a file, not a pipe nobody reads: logs never block it
+        env.pop(name)
+    with log.open("w") as output:
         process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "jinguo"), "up"],
+            [str(Path(sys.executable).parent / "jinguo"), "up", *args],
             env=env,
             stdout=output,
             stderr=subprocess.STDOUT,
         )
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and process.poll() is None:
-        if "Jinguo is running" in log.read_text():
-            break
+    deadline = time.monotonic() + 180
+    while "Jinguo is running" not in log.read_text():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail("jinguo up did not start:\n" + log.read_text())
         time.sleep(0.1)
-    if process.poll() is not None:
-        pytest.fail("jinguo up exited:\n" + log.read_text())
+    return process
+
+
+@pytest.fixture(scope="module")
+def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[httpx.Client, str]]:
+    data = tmp_path_factory.mktemp("jinguo")
+    port = free_port()
+    process = start_up(data, port, data / "jinguo-up.log")
     key = (data / "dev-api-key").read_text().strip()
     client = httpx.Client(
         base_url=f"http://127.0.0.1:{port}",

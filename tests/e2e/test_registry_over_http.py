@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from datetime import date
-from pathlib import Path
 
 import httpx
 import pytest
@@ -18,41 +13,16 @@ import pytest
 from jinguo_registry.domain.validation import make_national_id
 from jinguo_shared.runtime import free_port
 
+from .conftest import start_up
+
 
 @pytest.fixture(scope="module")
 def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
     data = tmp_path_factory.mktemp("jinguo")
     port, nats_port = free_port(), free_port()
-    env = {
-        **os.environ,
-        "JINGUO_DATA_DIR": str(data),
-        "JINGUO_HTTP_PORT": str(port),
-        "JINGUO_NATS_PORT": str(nats_port),
-    }
-    env.pop("JINGUO_NATS_URL", None)
-    env.pop("JINGUO_REGISTRY_DATABASE_URL", None)
-    jinguo = Path(sys.executable).parent / "jinguo"
-    process = subprocess.Popen(
-        [str(jinguo), "up", "--demo"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    output: list[str] = []
-    assert process.stdout is not None
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line and process.poll() is not None:
-            break
-        output.append(line)
-        if "registry demo:" in line:
-            break
-    else:
-        process.kill()
-    if process.poll() is not None:
-        pytest.fail("jinguo up exited:\n" + "".join(output))
+    log = data / "jinguo-up.log"
+    process = start_up(data, port, log, "--demo", nats_port=nats_port)
+    assert "registry demo:" in log.read_text()
     key = (data / "dev-api-key").read_text().strip()
     try:
         yield f"http://127.0.0.1:{port}/registry", key

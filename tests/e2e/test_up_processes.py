@@ -8,7 +8,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,6 +17,8 @@ import httpx
 import pytest
 
 from jinguo_shared.runtime import free_port
+
+from .conftest import start_up
 
 
 @dataclass
@@ -73,28 +74,9 @@ def _gone(pid: int, within: float) -> bool:
 @pytest.fixture
 def up(tmp_path: Path) -> Iterator[Up]:
     port = free_port()
-    env = {
-        **os.environ,
-        "JINGUO_DATA_DIR": str(tmp_path / "data"),
-        "JINGUO_HTTP_PORT": str(port),
-        "JINGUO_NATS_PORT": str(free_port()),
-    }
-    for name in [n for n in env if n == "JINGUO_NATS_URL" or n.endswith("_DATABASE_URL")]:
-        env.pop(name)
     log = tmp_path / "up.log"
-    with log.open("w") as output:
-        process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "jinguo"), "up"],
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
+    process = start_up(tmp_path / "data", port, log)
     system = Up(process, log, f"http://127.0.0.1:{port}")
-    deadline = time.monotonic() + 120
-    while "Jinguo is running" not in log.read_text():
-        if process.poll() is not None or time.monotonic() > deadline:
-            pytest.fail("jinguo up did not start:\n" + log.read_text())
-        time.sleep(0.1)
     started = system.children()
     try:
         yield system
