@@ -121,13 +121,21 @@ class DirectSql:
         finally:
             await greenlet_spawn(raw.close)
 
+    async def rows(
+        self, connection: Any, sql: str, params: tuple[Any, ...]
+    ) -> list[tuple[Any, ...]]:
+        """`sql` on `connection`, sqlite3's or asyncpg's."""
+        if self.sqlite:
+            return list(connection.execute(sql, params).fetchall())
+        return [tuple(row) for row in await connection.fetch(self.statement(sql), *params)]
+
     async def fetch(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
         if self.sqlite:
             if self._reader is None:
                 self._reader = sqlite_inline.open_connection(self._sqlite())
-            return self._reader.execute(sql, params).fetchall()
+            return await self.rows(self._reader, sql, params)
         async with self._pooled() as driver:
-            return [tuple(row) for row in await driver.fetch(self.statement(sql), *params)]
+            return await self.rows(driver, sql, params)
 
     async def fetch_within(
         self, connection: AsyncConnection, sql: str, *params: Any
@@ -136,9 +144,7 @@ class DirectSql:
         the transaction's first statement: for a read at READ COMMITTED the same)."""
         driver = (await connection.get_raw_connection()).driver_connection
         assert driver is not None
-        if self.sqlite:
-            return list(driver.raw.execute(sql, params).fetchall())
-        return [tuple(row) for row in await driver.fetch(self.statement(sql), *params)]
+        return await self.rows(driver.raw if self.sqlite else driver, sql, params)
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[DirectTransaction]:
@@ -171,11 +177,7 @@ class DirectTransaction:
             await self._connection.execute(self._direct.statement(sql), *params)
 
     async def fetch(self, sql: str, *params: Any) -> list[tuple[Any, ...]]:
-        if self._direct.sqlite:
-            return list(self._connection.execute(sql, params).fetchall())
-        return [
-            tuple(r) for r in await self._connection.fetch(self._direct.statement(sql), *params)
-        ]
+        return await self._direct.rows(self._connection, sql, params)
 
 
 def sqlite_timestamp(moment: datetime) -> str:
