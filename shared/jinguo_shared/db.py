@@ -40,6 +40,11 @@ def make_engine(url: str) -> AsyncEngine:
     if not database or database == ":memory:":
         raise ValueError(f"SQLite needs a file: {url}")
     engine = create_async_engine(url, async_creator=sqlite_inline.connector(database))
+    sqlite_inline.WalCheckpointer.acquire(database)
+
+    @event.listens_for(engine.sync_engine, "engine_disposed")
+    def _disposed(_: Any) -> None:
+        sqlite_inline.WalCheckpointer.release(database)
 
     @event.listens_for(engine.sync_engine, "begin")
     def _begin(connection: Any) -> None:

@@ -6,17 +6,22 @@ per statement on these machines, against tens of microseconds for the statement 
 most of a command's cost. Running the calls inline is safe here because nothing waits inside
 SQLite: in WAL mode readers never wait, and writers first take the database's write lock with
 `BEGIN IMMEDIATE` without waiting (busy_timeout 0), sleeping on the event loop between tries
-(see `jinguo_shared.db.writing`). A commit does not fsync (synchronous=NORMAL); the WAL's
-periodic checkpoint does, for a few milliseconds.
+(see `jinguo_shared.db.writing`). A commit does not fsync (synchronous=NORMAL); moving the
+WAL into the database file does, and that runs on a thread of its own (`WalCheckpointer`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
 import sqlite3
+import threading
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, ClassVar
+
+log = logging.getLogger(__name__)
 
 
 class Cursor:
@@ -126,6 +131,10 @@ BUSY_TIMEOUT_MS = 5_000
 WRITE_LOCK_TIMEOUT = 30.0
 WRITE_LOCK_POLL_MAX = 0.004
 """`jinguo up`'s API and projector processes share each file and take turns every few ms."""
+CACHE_KIB = 32_768
+"""Per connection, filled only as far as the database is used. SQLite's default (2 MiB) held
+too little of a rebuilt table's indexes: a million-event rebuild spent most of its SQL time
+re-reading index pages."""
 
 
 def connector(path: str) -> Callable[[], Awaitable[Connection]]:
@@ -145,7 +154,9 @@ def open_connection(path: str) -> sqlite3.Connection:
     connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     connection.execute("PRAGMA journal_mode=WAL")
     connection.execute("PRAGMA synchronous=NORMAL")
+    connection.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
     connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    connection.execute("PRAGMA wal_autocheckpoint=0")  # see WalCheckpointer
     return connection
 
 
@@ -171,3 +182,79 @@ async def take_write_lock(connection: sqlite3.Connection) -> None:
             delay = min(delay * 2, WRITE_LOCK_POLL_MAX)
     finally:
         connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+
+
+class WalCheckpointer:
+    """Copies each database's write-ahead log into the database file, on a thread of its own.
+
+    SQLite's automatic checkpoint runs inside whichever commit crosses its threshold, here on
+    the event loop: a few milliseconds of file writes and an fsync in the middle of a command,
+    and a sixth of a rebuild's time. Connections opened here turn it off
+    (`wal_autocheckpoint=0`); one thread per file and process runs a PASSIVE checkpoint (it
+    never blocks readers or writers) at most every `INTERVAL` seconds when the log has changed.
+    sqlite3 releases the GIL while it works, so the copy overlaps the loop's work.
+    An engine holds it from creation to `dispose`.
+    """
+
+    INTERVAL = 0.2
+    LOG_LIMIT = 64 * 2**20
+    _running: ClassVar[dict[str, WalCheckpointer]] = {}
+    _lock: ClassVar[threading.Lock] = threading.Lock()
+
+    def __init__(self, path: str) -> None:
+        self._path = path
+        self._engines = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._run, name=f"wal-checkpoint {os.path.basename(path)}", daemon=True
+        )
+
+    @classmethod
+    def acquire(cls, path: str) -> None:
+        with cls._lock:
+            checkpointer = cls._running.get(path)
+            if checkpointer is None:
+                checkpointer = cls._running[path] = cls(path)
+                checkpointer._thread.start()
+            checkpointer._engines += 1
+
+    @classmethod
+    def release(cls, path: str) -> None:
+        """The last engine on `path` stops the thread, after a last checkpoint."""
+        with cls._lock:
+            checkpointer = cls._running.get(path)
+            if checkpointer is None:
+                return
+            checkpointer._engines -= 1
+            if checkpointer._engines > 0:
+                return
+            del cls._running[path]
+        checkpointer._stop.set()
+        checkpointer._thread.join()
+
+    def _run(self) -> None:
+        wal = f"{self._path}-wal"
+        connection = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
+        connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        seen: tuple[int, int] | None = None
+        try:
+            while True:
+                stopping = self._stop.wait(self.INTERVAL)
+                try:
+                    status = os.stat(wal)
+                except FileNotFoundError:
+                    status = None
+                mark = (status.st_mtime_ns, status.st_size) if status else None
+                if status is not None and (mark != seen or stopping):
+                    seen = mark
+                    # a log grown past the limit (writers kept appending while earlier
+                    # checkpoints ran) is emptied: writers wait for that, on their event loop
+                    mode = "TRUNCATE" if status.st_size > self.LOG_LIMIT else "PASSIVE"
+                    try:
+                        connection.execute(f"PRAGMA wal_checkpoint({mode})").fetchall()
+                    except sqlite3.Error as error:  # another process's checkpoint, say
+                        log.debug("checkpoint of %s deferred: %s", self._path, error)
+                if stopping:
+                    return
+        finally:
+            connection.close()

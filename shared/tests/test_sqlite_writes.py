@@ -1,10 +1,12 @@
 """SQLite runs on the event loop's thread: waiting for another process's write lock must not
-stop the loop, and must end in the write once the lock is free."""
+stop the loop, and must end in the write once the lock is free; copying the log into the
+database is left to a thread."""
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
@@ -12,6 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from jinguo_shared.db import make_engine, writing
+from jinguo_shared.sqlite_inline import WalCheckpointer
 
 
 async def test_a_writer_waits_for_another_process_without_blocking_the_loop(
@@ -68,3 +71,38 @@ async def test_a_failed_write_leaves_nothing_behind(tmp_path: Path) -> None:
             await connection.execute(text("INSERT INTO notes VALUES (1)"))
     finally:
         await engine.dispose()
+
+
+async def test_commits_leave_the_log_to_the_checkpoint_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(WalCheckpointer, "LOG_LIMIT", 2**20)
+    path = tmp_path / "service.db"
+    log = Path(f"{path}-wal")
+    engine = make_engine(f"sqlite+aiosqlite:///{path}")
+    try:
+        async with writing(engine) as connection:
+            await connection.execute(text("CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT)"))
+        async with writing(engine) as connection:
+            await connection.execute(
+                text("INSERT INTO notes VALUES (:id, :body)"),
+                [{"id": n, "body": "x" * 1000} for n in range(5000)],
+            )
+        # the commit only appended to the log (past 1,000 pages SQLite would have copied it)
+        assert size(path) < 2**20 < size(log)
+
+        async def copied_and_emptied() -> None:
+            while size(path) < 4 * 2**20 or size(log) > 0:
+                await asyncio.sleep(0.05)
+
+        # the thread copies it into the database, and empties a log grown past the limit
+        await asyncio.wait_for(copied_and_emptied(), 10)
+        async with engine.connect() as connection:
+            assert (await connection.execute(text("SELECT count(*) FROM notes"))).scalar() == 5000
+    finally:
+        await engine.dispose()
+    assert not [t for t in threading.enumerate() if t.name == "wal-checkpoint service.db"]
+
+
+def size(path: Path) -> int:
+    return path.stat().st_size
