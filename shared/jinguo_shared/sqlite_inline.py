@@ -20,6 +20,7 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any, ClassVar
+from urllib.parse import quote
 
 log = logging.getLogger(__name__)
 
@@ -234,8 +235,7 @@ class WalCheckpointer:
 
     def _run(self) -> None:
         wal = f"{self._path}-wal"
-        connection = sqlite3.connect(self._path, isolation_level=None, check_same_thread=False)
-        connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        connection: sqlite3.Connection | None = None
         seen: tuple[int, int] | None = None
         try:
             while True:
@@ -251,10 +251,19 @@ class WalCheckpointer:
                     # checkpoints ran) is emptied: writers wait for that, on their event loop
                     mode = "TRUNCATE" if status.st_size > self.LOG_LIMIT else "PASSIVE"
                     try:
+                        if connection is None:  # a log exists, so does the database
+                            connection = sqlite3.connect(
+                                f"file:{quote(self._path)}?mode=rw",
+                                uri=True,
+                                isolation_level=None,
+                                check_same_thread=False,
+                            )
+                            connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
                         connection.execute(f"PRAGMA wal_checkpoint({mode})").fetchall()
                     except sqlite3.Error as error:  # another process's checkpoint, say
                         log.debug("checkpoint of %s deferred: %s", self._path, error)
                 if stopping:
                     return
         finally:
-            connection.close()
+            if connection is not None:
+                connection.close()
