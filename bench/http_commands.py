@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import os
 import random
 import re
@@ -333,6 +334,17 @@ class System:
                     found.append(int(entry.name))
         return found
 
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system) used so far by `jinguo up` and its processes, nats-server
+        included: steadier than latency on a shared machine."""
+        assert self.process is not None
+        total = 0
+        for pid in [self.process.pid, *self.children()]:
+            with contextlib.suppress(OSError):
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                total += int(fields[11]) + int(fields[12])
+        return total / os.sysconf("SC_CLK_TCK")
+
     async def stop(self) -> dict[str, Any]:
         """SIGINT, as Ctrl-C would; report how long the exit took and what was left."""
         assert self.process is not None
@@ -434,9 +446,18 @@ async def run(options: argparse.Namespace) -> dict[str, Any]:
                 )
                 try:
                     await closed_loop(client, load, 4, 2.0)  # warm-up, not reported
+                    # the generator's own full collections would count as server latency
+                    gc.collect()
+                    gc.freeze()
                     print(f"open loop: {options.rate:g} requests/s for {options.duration:g} s")
+                    cpu_before = system.cpu_seconds()
                     report["open_loop"] = await open_loop(
                         client, load, options.rate, options.duration
+                    )
+                    report["open_loop"]["server_cpu_ms_per_request"] = (
+                        (system.cpu_seconds() - cpu_before)
+                        * 1000
+                        / max(report["open_loop"]["completed"], 1)
                     )
                     print(
                         f"saturation: {options.saturation_concurrency} clients, closed loop, "
@@ -496,6 +517,10 @@ def print_report(report: dict[str, Any]) -> None:
         f"{o['completed']:,}, unfinished {o['unfinished']}; statuses {o['statuses']}; "
         f"latency from the planned send time; scheduler lag max {o['send_lag_max_ms']:.1f} ms "
         "(target p99 <= 20 ms at 200 req/s)"
+    )
+    print(
+        f"server CPU (jinguo up's processes and nats-server): "
+        f"{o['server_cpu_ms_per_request']:.2f} ms per request in the open loop"
     )
     s = report["saturation"]
     print(f"saturation: statuses {s['statuses']}")
