@@ -35,6 +35,7 @@ from jinguo_shared.db import (
 from jinguo_shared.envelope import RecordedEvent, decode
 from jinguo_shared.projections.base import Projection, disjoint_filters, subject_matches
 from jinguo_shared.projections.batch import ProjectionBatch
+from jinguo_shared.projections.lease import ProjectorLease
 from jinguo_shared.telemetry import links_from, meter, tracer
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,9 @@ Progress = Callable[[str, int, int], None]
 
 
 class ProjectionHost:
+    lease_check_seconds = 2.0
+    """How often a standby projector tries the lease, and the holder checks it still has it."""
+
     def __init__(
         self,
         service: str,
@@ -110,6 +114,8 @@ class ProjectionHost:
         self._advance_statement: Any = None
         self._sql = DirectSql(engine)
         self._stopping = False
+        self._lease = ProjectorLease(engine, service)
+        self._lease_task: asyncio.Task[None] | None = None
 
     def _observe_lag(self, _options: CallbackOptions) -> Iterable[Observation]:
         for (projection, stream), lag in list(self.lag.items()):
@@ -171,10 +177,53 @@ class ProjectionHost:
     # live mode ---------------------------------------------------------------------------------
 
     async def start(self) -> None:
+        """Follow the streams once this process holds the service's projector lease; until
+        then (another projector runs), wait as a standby."""
         self._stopping = False
+        if await self._lease.try_acquire():
+            self._follow_streams()
+        self._lease_task = asyncio.create_task(self._keep_lease(), name="lease")
+
+    @property
+    def leading(self) -> bool:
+        """Whether this process holds the projector lease (and so follows the streams)."""
+        return self._lease.held
+
+    def _follow_streams(self) -> None:
         for stream in self._streams():
             self._start_stream(stream)
         self._tasks.append(asyncio.create_task(self._watch_generations(), name="generations"))
+
+    async def _keep_lease(self) -> None:
+        waiting_logged = False
+        while True:
+            if self._lease.held:
+                await asyncio.sleep(self.lease_check_seconds)
+                if not await self._lease.still_held():
+                    log.error(
+                        "%s: lost the projector lease; stopping until it is ours again",
+                        self.service,
+                    )
+                    self._stopping = True  # see `stop`
+                    await self._cancel_tasks()
+                    self._stopping = False
+                continue
+            try:
+                taken = await self._lease.try_acquire()
+            except TRANSIENT_ERRORS:
+                log.warning("%s: cannot take the projector lease", self.service, exc_info=True)
+                taken = False
+            if taken:
+                log.info("%s: took the projector lease; following the streams", self.service)
+                self._follow_streams()
+                waiting_logged = False
+                continue
+            if not waiting_logged:
+                log.warning(
+                    "%s: another process holds the projector lease; standing by", self.service
+                )
+                waiting_logged = True
+            await asyncio.sleep(self.lease_check_seconds)
 
     def _streams(self) -> list[str]:
         return sorted({stream for p in self._active.values() for stream in p.streams()})
@@ -190,6 +239,14 @@ class ProjectionHost:
         """Cancel the consumers; a batch cut short was not acknowledged and comes again.
         nats-py may swallow a cancellation inside a fetch, hence the flag and the bound."""
         self._stopping = True
+        if self._lease_task is not None:
+            self._lease_task.cancel()
+            await asyncio.gather(self._lease_task, return_exceptions=True)
+            self._lease_task = None
+        await self._cancel_tasks()
+        await self._lease.release()
+
+    async def _cancel_tasks(self) -> None:
         for task in self._tasks:
             task.cancel()
         if self._tasks:

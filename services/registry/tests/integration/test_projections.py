@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import date
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from jinguo_registry.bootstrap import handlers_for
 from jinguo_registry.handlers.commands import IssueCertificate, RecordHomeVisit
@@ -229,3 +230,60 @@ async def test_nats_restarting_under_load_loses_and_duplicates_nothing(
     assert set(accepted) <= {w[0] for w in workers}
     info = await registry.nc.jetstream().stream_info("REGISTRY")
     assert info.state.messages == 60  # every registration exactly once in the log
+
+
+async def test_a_second_projector_stands_by_and_takes_over_when_the_first_stops(
+    open_registry, handlers, registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two projectors would split the durable consumer and skip what lies below each other's
+    checkpoints: the second waits, and goes on from where the first stopped."""
+    monkeypatch.setattr(host.ProjectionHost, "lease_check_seconds", 0.1)
+    standby = await open_registry("projector")
+    assert registry.projections.leading
+    assert not standby.projections.leading
+
+    first = await register_some(handlers, 0, 9)
+    await registry.projections.wait_for(first, ["worker_directory", "area_reports"], 10)
+    await registry.close()
+    second = await register_some(handlers_for(standby), 100, 9)
+    await standby.projections.wait_for(second, ["worker_directory", "area_reports"], 10)
+
+    assert standby.projections.leading
+    assert len((await snapshot(standby, "worker_directory"))["workers"]) == 18
+    counts = (await snapshot(standby, "area_reports"))["area_month_counts"]
+    community = worker_command(0).area_code
+    assert sum(row[3] for row in counts if row[0] == community and row[2] == "registered") == 18
+
+
+async def test_a_projector_that_loses_its_lease_stops_then_goes_on_when_it_has_it_again(
+    handlers, registry, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL ends the lease's session (a restart, a failover, an operator): the lock is
+    free for another projector, so this one stops following until it holds the lease again."""
+    monkeypatch.setattr(host.ProjectionHost, "lease_check_seconds", 0.1)
+    caplog.set_level(logging.INFO, logger=host.__name__)
+    if registry.engine.dialect.name != "postgresql":
+        pytest.skip("a SQLite lease is a file lock: it lasts as long as the process")
+    first = await register_some(handlers, 0, 4)
+    await registry.projections.wait_for(first, ["worker_directory"], 10)
+    async with registry.engine.connect() as connection:
+        ended = await connection.scalar(
+            text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_locks"
+                " WHERE locktype = 'advisory' AND granted AND pid <> pg_backend_pid()"
+                " AND database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+            )
+        )
+    assert ended == 1
+    deadline = asyncio.get_running_loop().time() + 10
+    while "took the projector lease" not in caplog.text:
+        assert asyncio.get_running_loop().time() < deadline, caplog.text
+        await asyncio.sleep(0.05)
+    assert "lost the projector lease" in caplog.text
+
+    second = await register_some(handlers, 100, 4)
+    await registry.projections.wait_for(second, ["worker_directory", "area_reports"], 10)
+    assert len((await snapshot(registry, "worker_directory"))["workers"]) == 8
+    counts = (await snapshot(registry, "area_reports"))["area_month_counts"]
+    community = worker_command(0).area_code
+    assert sum(row[3] for row in counts if row[0] == community and row[2] == "registered") == 8
