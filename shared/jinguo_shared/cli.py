@@ -30,9 +30,12 @@ from starlette.types import Receive, Scope, Send
 
 from jinguo_contracts.base import CATALOGUE
 from jinguo_shared import telemetry
+from jinguo_shared.db import parked_to_retry
+from jinguo_shared.domain import DomainError
 from jinguo_shared.eventstore import SERVICE_STREAMS
 from jinguo_shared.http.problems import problem
 from jinguo_shared.natsauth import ADMIN_USER
+from jinguo_shared.reactions import ReactionRunner
 from jinguo_shared.runtime import (
     EmbeddedNats,
     Role,
@@ -486,10 +489,26 @@ async def projections(settings: Settings, args: argparse.Namespace) -> None:
                 for letter in await runtime.projections.parked(args.projection):
                     print(json.dumps(letter, default=str, ensure_ascii=False))
             else:
-                await runtime.projections.retry_parked(args.id)
+                await _retry_parked(definition, runtime, args.id)
                 print(f"parked event {args.id} applied")
+        except (LookupError, DomainError) as error:
+            raise UsageError(str(error)) from None
         finally:
             await runtime.close()
+
+
+async def _retry_parked(
+    definition: ServiceDefinition, runtime: ServiceRuntime, letter_id: int
+) -> None:
+    """A policy's parked event goes to the policy (its command again), any other to its
+    projection."""
+    letter = await parked_to_retry(runtime.engine, letter_id)
+    policies = getattr(definition, "policies", None)
+    if letter.projection.startswith("policy:") and policies is not None:
+        runner = ReactionRunner(runtime.name, runtime.engine, runtime.nc, policies(runtime))
+        await runner.retry_parked(letter_id)
+    else:
+        await runtime.projections.retry_parked(letter_id)
 
 
 def export_contracts(directory: Path) -> None:

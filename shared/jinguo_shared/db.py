@@ -21,6 +21,8 @@ from sqlalchemy import (
     Table,
     Text,
     event,
+    select,
+    update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
@@ -262,3 +264,23 @@ dead_letters = Table(
     Column("parked_at", DateTime(timezone=True), nullable=False),
     Column("replayed_at", DateTime(timezone=True), nullable=True),
 )
+
+
+async def parked_to_retry(engine: AsyncEngine, letter_id: int) -> Any:
+    """A dead letter that has not been applied again yet (applying twice would count twice)."""
+    async with engine.connect() as connection:
+        query = select(dead_letters).where(dead_letters.c.id == letter_id)
+        row = (await connection.execute(query)).first()
+    if row is None:
+        raise LookupError(f"no parked event {letter_id}")
+    if row.replayed_at is not None:
+        raise LookupError(f"parked event {letter_id} was already applied at {row.replayed_at}")
+    return row
+
+
+async def mark_retried(connection: AsyncConnection, letter_id: int) -> None:
+    await connection.execute(
+        update(dead_letters)
+        .where(dead_letters.c.id == letter_id)
+        .values(replayed_at=datetime.now(UTC))
+    )

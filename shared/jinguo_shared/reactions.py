@@ -29,7 +29,7 @@ from nats.js.errors import NotFoundError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from jinguo_contracts.base import CATALOGUE, ContractCatalogue, EventContract
-from jinguo_shared.db import dead_letters, writing
+from jinguo_shared.db import dead_letters, mark_retried, parked_to_retry, writing
 from jinguo_shared.domain import DomainError
 from jinguo_shared.envelope import CommandContext, RecordedEvent, decode
 from jinguo_shared.eventstore import SERVICE_STREAMS
@@ -231,6 +231,25 @@ class ReactionRunner:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10.0)
         await message.ack()
+
+    async def retry_parked(self, letter_id: int) -> None:
+        """React again to an event a policy parked (after a fix); it leaves the dead letters when
+        the command succeeds. A refusal (`DomainError`) is raised and the event stays parked."""
+        row = await parked_to_retry(self._engine, letter_id)
+        name = row.projection.removeprefix("policy:")
+        policy = next((p for p in self.policies if p.name == name), None)
+        if policy is None:
+            raise LookupError(f"parked event {letter_id} is not a policy's: {row.projection}")
+        reaction = policy.reaction(row.event_type)
+        if reaction is None:
+            raise LookupError(f"policy {name} no longer reacts to {row.event_type}")
+        message = await self._js.get_msg(row.stream, seq=row.seq, direct=True)
+        assert message.data is not None
+        assert message.subject is not None
+        event = decode(row.stream, row.seq, message.subject, message.data, self._catalogue)
+        await self._react(policy, reaction, event)
+        async with writing(self._engine) as connection:
+            await mark_retried(connection, letter_id)
 
     async def _react(self, policy: Policy, reaction: Reaction, event: RecordedEvent) -> None:
         envelope = event.envelope

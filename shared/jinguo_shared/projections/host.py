@@ -28,6 +28,8 @@ from jinguo_shared.db import (
     dead_letters,
     insert_for,
     kernel_metadata,
+    mark_retried,
+    parked_to_retry,
     projection_checkpoints,
     projection_generations,
     writing,
@@ -513,13 +515,10 @@ class ProjectionHost:
 
     async def retry_parked(self, letter_id: int) -> None:
         """Apply a parked event again (after a fix); it leaves the dead letters when it succeeds."""
-        async with self._engine.connect() as connection:
-            row = (
-                await connection.execute(select(dead_letters).where(dead_letters.c.id == letter_id))
-            ).first()
-        if row is None:
-            raise LookupError(f"no parked event {letter_id}")
-        projection = self._active[row.projection]
+        row = await parked_to_retry(self._engine, letter_id)
+        projection = self._active.get(row.projection)
+        if projection is None:
+            raise LookupError(f"parked event {letter_id} is not a projection's: {row.projection}")
         message = await self._js.get_msg(row.stream, seq=row.seq, direct=True)
         assert message.data is not None
         assert message.subject is not None
@@ -528,11 +527,7 @@ class ProjectionHost:
             event = decode(row.stream, row.seq, message.subject, message.data, self._catalogue)
             projection.apply(event, batch)
             await batch.flush(connection)
-            await connection.execute(
-                update(dead_letters)
-                .where(dead_letters.c.id == letter_id)
-                .values(replayed_at=datetime.now(UTC))
-            )
+            await mark_retried(connection, letter_id)
 
     # consistent reads --------------------------------------------------------------------------
 

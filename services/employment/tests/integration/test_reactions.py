@@ -3,15 +3,21 @@ refused command, and no double suspension."""
 
 from __future__ import annotations
 
+import argparse
 from datetime import UTC, date, datetime
+from typing import Any
 
+import pytest
 from nats.js.errors import NotFoundError
 
 from jinguo_contracts.inspections import EmployerViolationFoundV1, ViolationRectifiedV1
 from jinguo_contracts.orders import ServiceCompletedV1
 from jinguo_employment.bootstrap import handlers_for
-from jinguo_shared.reactions import ReactionRunner
+from jinguo_employment.policies.reactions import InspectionPolicy
+from jinguo_shared import cli
+from jinguo_shared.reactions import ReactionError, ReactionRunner
 from jinguo_shared.runtime import ServiceRuntime
+from jinguo_shared.settings import Settings
 from jinguo_shared.testing import publish, publisher
 
 from .conftest import employer_and_post, eventually
@@ -176,3 +182,37 @@ async def test_a_completed_service_is_recorded_once_as_flexible_employment(
     await eventually(lambda: settled(runner, employment))
     [record] = await employment.store.load("worker", "w-flex")
     assert record.payload.hours == 3.5  # type: ignore[attr-defined]
+
+
+async def test_a_parked_reaction_is_retried_from_the_command_line_once(
+    outside, employment: ServiceRuntime, employment_env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    handlers = handlers_for(employment)
+    employer_id, _, _ = await employer_and_post(handlers)
+    original = InspectionPolicy._reactions["EmployerViolationFound"]
+
+    async def unreachable(*_: Any) -> None:
+        raise ReactionError("the employer register is unreachable")
+
+    monkeypatch.setitem(InspectionPolicy._reactions, "EmployerViolationFound", unreachable)
+    inspections = await publisher(outside, "inspections")
+    await publish(inspections, "inspection", "i5", violation("i5", employer_id), "found-5")
+
+    async def parked() -> bool:
+        return bool(await employment.projections.parked("policy:inspections"))
+
+    await eventually(parked)
+    [letter] = await employment.projections.parked("policy:inspections")
+    assert "unreachable" in letter["error"]
+    assert "EmployerSuspended" not in await types(employment, "employer", employer_id)
+
+    monkeypatch.setitem(InspectionPolicy._reactions, "EmployerViolationFound", original)
+    retry = argparse.Namespace(service="employment", action="retry", id=letter["id"])
+    await cli.projections(Settings(), retry)
+    assert (await types(employment, "employer", employer_id)).count("EmployerSuspended") == 1
+    [letter] = await employment.projections.parked("policy:inspections")
+    assert letter["replayed_at"] is not None
+    with pytest.raises(cli.UsageError, match="already applied"):
+        await cli.projections(Settings(), retry)
+    with pytest.raises(cli.UsageError, match="no parked event 999"):
+        await cli.projections(Settings(), argparse.Namespace(**{**vars(retry), "id": 999}))
