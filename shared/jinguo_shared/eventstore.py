@@ -94,6 +94,16 @@ async def ensure_stream(js: JetStreamContext, spec: StreamSpec, replicas: int) -
         log.info("updated stream %s", spec.name)
 
 
+async def read_event(
+    js: JetStreamContext, stream: str, seq: int, catalogue: ContractCatalogue = CATALOGUE
+) -> RecordedEvent:
+    """One event by its stream sequence (direct get), decoded and upcast."""
+    message = await js.get_msg(stream, seq=seq, direct=True)
+    assert message.data is not None
+    assert message.subject is not None
+    return decode(stream, seq, message.subject, message.data, catalogue)
+
+
 @dataclass(frozen=True, slots=True)
 class AggregateWrite:
     """One aggregate's new events and the version they were decided on."""

@@ -32,7 +32,7 @@ from jinguo_contracts.base import CATALOGUE, ContractCatalogue, EventContract
 from jinguo_shared.db import dead_letters, mark_retried, parked_to_retry, writing
 from jinguo_shared.domain import DomainError
 from jinguo_shared.envelope import CommandContext, RecordedEvent, decode
-from jinguo_shared.eventstore import SERVICE_STREAMS
+from jinguo_shared.eventstore import SERVICE_STREAMS, read_event
 from jinguo_shared.projections.base import disjoint_filters
 from jinguo_shared.telemetry import tracer
 
@@ -243,10 +243,7 @@ class ReactionRunner:
         reaction = policy.reaction(row.event_type)
         if reaction is None:
             raise LookupError(f"policy {name} no longer reacts to {row.event_type}")
-        message = await self._js.get_msg(row.stream, seq=row.seq, direct=True)
-        assert message.data is not None
-        assert message.subject is not None
-        event = decode(row.stream, row.seq, message.subject, message.data, self._catalogue)
+        event = await read_event(self._js, row.stream, row.seq, self._catalogue)
         await self._react(policy, reaction, event)
         async with writing(self._engine) as connection:
             await mark_retried(connection, letter_id)

@@ -35,6 +35,7 @@ from jinguo_shared.db import (
     writing,
 )
 from jinguo_shared.envelope import RecordedEvent, decode
+from jinguo_shared.eventstore import read_event
 from jinguo_shared.projections.base import Projection, disjoint_filters, subject_matches
 from jinguo_shared.projections.batch import ProjectionBatch
 from jinguo_shared.projections.lease import ProjectorLease
@@ -519,12 +520,9 @@ class ProjectionHost:
         projection = self._active.get(row.projection)
         if projection is None:
             raise LookupError(f"parked event {letter_id} is not a projection's: {row.projection}")
-        message = await self._js.get_msg(row.stream, seq=row.seq, direct=True)
-        assert message.data is not None
-        assert message.subject is not None
+        event = await read_event(self._js, row.stream, row.seq, self._catalogue)
         async with writing(self._engine) as connection:
             batch = ProjectionBatch(self.dialect)
-            event = decode(row.stream, row.seq, message.subject, message.data, self._catalogue)
             projection.apply(event, batch)
             await batch.flush(connection)
             await mark_retried(connection, letter_id)
