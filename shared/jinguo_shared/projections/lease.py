@@ -93,14 +93,10 @@ class ProjectorLease:
             fcntl.flock(self._file, fcntl.LOCK_UN)
             os.close(self._file)
             self._file = None
-        if self._connection is not None:
-            with contextlib.suppress(Exception):
-                await self._connection.execute(
-                    text("SELECT pg_advisory_unlock(:key)"), {"key": self._key}
-                )
-            await self._drop_connection()
+        await self._drop_connection()
 
     async def _drop_connection(self) -> None:
+        """Closes the session (not back to the pool), which releases its advisory lock."""
         connection, self._connection = self._connection, None
         if connection is not None:
             with contextlib.suppress(Exception):
