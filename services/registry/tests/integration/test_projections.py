@@ -8,7 +8,7 @@ from datetime import date
 from typing import Any
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import inspect, select, text
 
 from jinguo_registry.bootstrap import handlers_for
 from jinguo_registry.handlers.commands import IssueCertificate, RecordHomeVisit
@@ -55,21 +55,47 @@ async def test_a_read_after_a_position_sees_the_write(handlers, registry) -> Non
     assert len((await snapshot(registry, "certificates"))["certificates"]) == 2
 
 
-@pytest.mark.parametrize("reading", ["one request", "many small requests and chunks"])
+async def indexes(runtime: ServiceRuntime, name: str) -> set[str]:
+    projection = runtime.projections.active(name)
+
+    def found(connection: Any) -> set[str]:
+        inspector = inspect(connection)
+        return {
+            str(index["name"])
+            for table in projection.metadata.tables
+            for index in inspector.get_indexes(table)
+        }
+
+    async with runtime.engine.connect() as connection:
+        return await connection.run_sync(found)
+
+
+@pytest.mark.parametrize(
+    "reading",
+    ["one request", "small requests and chunks", "small chunks, each committed alone"],
+)
 async def test_a_replay_yields_exactly_the_live_tables(
     handlers, registry, reading: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if reading != "one request":
         monkeypatch.setattr(host, "REBUILD_READ_BATCH", 3)
         monkeypatch.setattr(host, "REBUILD_CHUNK", 7)
+    if reading.endswith("alone"):
+        monkeypatch.setattr(host, "REBUILD_COMMIT_SECONDS", 0)
     position = await register_some(handlers, 0, 30)
     names = ["worker_directory", "certificates", "area_reports", "community_directory"]
     await registry.projections.wait_for(position, names, 10)
     live = {name: await snapshot(registry, name) for name in names}
+    live_indexes = {name: await indexes(registry, name) for name in names}
     rebuilt = await registry.projections.rebuild(*names)
     assert [p.generation for p in rebuilt] == [2, 2, 2, 2]
     for name in names:
         assert await snapshot(registry, name) == live[name]
+        # built after the rows went in, under the new generation's names
+        assert await indexes(registry, name) == {
+            index.replace("_g1", "_g2") for index in live_indexes[name]
+        }
+    assert "ix_workers_area_g2" in await indexes(registry, "worker_directory")
     [again] = await registry.projections.rebuild("area_reports")
     assert again.generation == 3
     assert await snapshot(registry, "area_reports") == live["area_reports"]
