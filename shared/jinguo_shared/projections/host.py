@@ -632,8 +632,6 @@ class ProjectionHost:
             return
         total = info.state.messages
         router = _Router(projections, stream)
-        transaction = _RebuildTransaction(self._engine)
-        writing_chunk: asyncio.Task[None] | None = None
         done = 0
         finished = False
         filters = disjoint_filters(subjects)
@@ -650,7 +648,7 @@ class ProjectionHost:
         collecting = gc.isenabled()
         gc.disable()
         try:
-            async with reader:
+            async with reader, _RebuildWrites(self._engine) as writes:
                 while not finished:
                     batches = {p.name: ProjectionBatch(self.dialect) for p in projections}
                     failed: set[str] = set()
@@ -682,36 +680,25 @@ class ProjectionHost:
                             if seq >= target or pending == 0:
                                 finished = True
                                 break
-                    # the previous chunk's SQL runs (in the driver's thread or the database
-                    # server) while this one was read and applied
-                    if writing_chunk is not None:
-                        await writing_chunk
-                    healthy = [p for p in projections if p.name not in failed]
-                    write = functools.partial(
-                        self._write_chunk,
-                        projections=healthy,
-                        batches=batches,
-                        stream=stream,
-                        last=chunk_last,
+                    await writes.write(
+                        functools.partial(
+                            self._write_chunk,
+                            projections=[p for p in projections if p.name not in failed],
+                            batches=batches,
+                            stream=stream,
+                            last=chunk_last,
+                        )
                     )
-                    writing_chunk = asyncio.create_task(transaction.run(write))
                     if failed:
-                        await writing_chunk
-                        await transaction.commit()
+                        await writes.commit()
                         for projection in projections:
                             if projection.name in failed:
                                 await self._isolate(projection, router, stream, items)
                     done += len(items)
                     if progress is not None:
                         progress(stream, done, total)
-                assert writing_chunk is not None
-                await writing_chunk
-                await transaction.commit()
+                await writes.commit()
         finally:
-            if writing_chunk is not None and not writing_chunk.done():
-                writing_chunk.cancel()
-                await asyncio.gather(writing_chunk, return_exceptions=True)
-            await transaction.roll_back()
             if collecting:
                 gc.enable()
 
@@ -798,8 +785,9 @@ class ProjectionHost:
         self._active[name] = projection
 
 
-class _RebuildTransaction:
-    """A rebuild's writes, committed every `REBUILD_COMMIT_SECONDS` rather than every chunk.
+class _RebuildWrites:
+    """A rebuild's writes: each chunk's run while the next chunk is read and applied, and they
+    commit every `REBUILD_COMMIT_SECONDS` rather than every chunk.
 
     A commit writes every page the transaction changed to SQLite's log, and a random key (a
     worker's UUID) changes pages all over its index: committing each chunk wrote the whole
@@ -810,29 +798,46 @@ class _RebuildTransaction:
 
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
-        self._open: contextlib.AsyncExitStack | None = None
+        self._transaction = contextlib.AsyncExitStack()
         self._connection: AsyncConnection | None = None
         self._opened_at = 0.0
+        self._running: asyncio.Task[None] | None = None
 
-    async def run(self, work: Callable[[AsyncConnection], Awaitable[None]]) -> None:
+    async def __aenter__(self) -> _RebuildWrites:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        """Whatever was not committed is undone."""
+        if self._running is not None and not self._running.done():
+            self._running.cancel()
+            await asyncio.gather(self._running, return_exceptions=True)
+        if self._connection is not None:
+            await self._connection.rollback()
+        await self._transaction.aclose()
+
+    async def write(self, work: Callable[[AsyncConnection], Awaitable[None]]) -> None:
+        """Start `work` once the previous chunk's writes are done (and fail if they failed)."""
+        await self._settle()
+        self._running = asyncio.create_task(self._run(work))
+
+    async def commit(self) -> None:
+        await self._settle()
+        self._connection = None
+        await self._transaction.aclose()
+
+    async def _settle(self) -> None:
+        if self._running is not None:
+            running, self._running = self._running, None
+            await running
+
+    async def _run(self, work: Callable[[AsyncConnection], Awaitable[None]]) -> None:
         if self._connection is None:
-            self._open = contextlib.AsyncExitStack()
-            self._connection = await self._open.enter_async_context(writing(self._engine))
+            self._connection = await self._transaction.enter_async_context(writing(self._engine))
             self._opened_at = time.monotonic()
         await work(self._connection)
         if time.monotonic() - self._opened_at >= REBUILD_COMMIT_SECONDS:
-            await self.commit()
-
-    async def commit(self) -> None:
-        if self._open is not None:
-            stack, self._open, self._connection = self._open, None, None
-            await stack.aclose()
-
-    async def roll_back(self) -> None:
-        """Undo what is not committed yet (nothing, after `commit`)."""
-        if self._connection is not None:
-            await self._connection.rollback()
-            await self.commit()
+            self._connection = None
+            await self._transaction.aclose()
 
 
 def _create_tables(connection: Connection, metadata: MetaData) -> None:
