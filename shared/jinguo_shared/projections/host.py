@@ -811,9 +811,12 @@ class _RebuildWrites:
         if self._running is not None and not self._running.done():
             self._running.cancel()
             await asyncio.gather(self._running, return_exceptions=True)
-        if self._connection is not None:
-            await self._connection.rollback()
-        await self._transaction.aclose()
+        try:
+            if self._connection is not None:
+                await self._connection.rollback()
+        finally:
+            self._connection = None
+            await self._transaction.aclose()
 
     async def write(self, work: Callable[[AsyncConnection], Awaitable[None]]) -> None:
         """Start `work` once the previous chunk's writes are done (and fail if they failed)."""

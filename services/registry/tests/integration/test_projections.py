@@ -101,6 +101,39 @@ async def test_a_replay_yields_exactly_the_live_tables(
     assert await snapshot(registry, "area_reports") == live["area_reports"]
 
 
+async def test_a_replay_that_fails_midway_changes_nothing_and_releases_the_database(
+    handlers, registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(host, "REBUILD_READ_BATCH", 3)
+    monkeypatch.setattr(host, "REBUILD_CHUNK", 5)
+    position = await register_some(handlers, 0, 20)
+    await registry.projections.wait_for(position, ["worker_directory"], 10)
+    live = await snapshot(registry, "worker_directory")
+    flush = ProjectionBatch.flush
+    flushes = 0
+
+    async def fail_on_the_third(batch: ProjectionBatch, connection: Any) -> None:
+        nonlocal flushes
+        flushes += 1
+        if flushes == 3:
+            raise RuntimeError("disk full")
+        await flush(batch, connection)
+
+    monkeypatch.setattr(ProjectionBatch, "flush", fail_on_the_third)
+    with pytest.raises(RuntimeError, match="disk full"):
+        await registry.projections.rebuild("worker_directory")
+    assert registry.projections.active("worker_directory").generation == 1
+    assert await snapshot(registry, "worker_directory") == live
+
+    monkeypatch.setattr(ProjectionBatch, "flush", flush)
+    # the failed rebuild's transaction is gone: live writes and the next rebuild go through
+    later = await register_some(handlers, 20, 1)
+    await registry.projections.wait_for(later, ["worker_directory"], 10)
+    [rebuilt] = await registry.projections.rebuild("worker_directory")
+    assert rebuilt.generation == 3
+    assert len((await snapshot(registry, "worker_directory"))["workers"]) == 21
+
+
 async def test_a_replay_until_a_time_keeps_an_as_of_copy_aside(handlers, registry) -> None:
     await register_some(handlers, 0, 4)
     cut = (
