@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import gc
 import os
 import random
 import re
@@ -55,6 +54,7 @@ from bench._common import (
 )
 from bench._events import COMMUNITIES, national_id_parts, person_name, phone
 from jinguo_registry.domain.validation import make_national_id
+from jinguo_shared.cli import freeze_startup_heap
 
 READY_TIMEOUT = 90.0
 _IDS = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{32}")
@@ -447,8 +447,7 @@ async def run(options: argparse.Namespace) -> dict[str, Any]:
                 try:
                     await closed_loop(client, load, 4, 2.0)  # warm-up, not reported
                     # the generator's own full collections would count as server latency
-                    gc.collect()
-                    gc.freeze()
+                    freeze_startup_heap()
                     print(f"open loop: {options.rate:g} requests/s for {options.duration:g} s")
                     cpu_before = system.cpu_seconds()
                     report["open_loop"] = await open_loop(

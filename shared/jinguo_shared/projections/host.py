@@ -815,8 +815,7 @@ class _RebuildWrites:
             if self._connection is not None:
                 await self._connection.rollback()
         finally:
-            self._connection = None
-            await self._transaction.aclose()
+            await self._end()
 
     async def write(self, work: Callable[[AsyncConnection], Awaitable[None]]) -> None:
         """Start `work` once the previous chunk's writes are done (and fail if they failed)."""
@@ -825,8 +824,7 @@ class _RebuildWrites:
 
     async def commit(self) -> None:
         await self._settle()
-        self._connection = None
-        await self._transaction.aclose()
+        await self._end()
 
     async def _settle(self) -> None:
         if self._running is not None:
@@ -839,8 +837,12 @@ class _RebuildWrites:
             self._opened_at = time.monotonic()
         await work(self._connection)
         if time.monotonic() - self._opened_at >= REBUILD_COMMIT_SECONDS:
-            self._connection = None
-            await self._transaction.aclose()
+            await self._end()
+
+    async def _end(self) -> None:
+        """Leave the open transaction: it commits, unless rolled back just before."""
+        self._connection = None
+        await self._transaction.aclose()
 
 
 def _create_tables(connection: Connection, metadata: MetaData) -> None:
