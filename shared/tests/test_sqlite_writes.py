@@ -5,6 +5,7 @@ database is left to a thread."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 import threading
 from pathlib import Path
@@ -14,7 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from jinguo_shared.db import make_engine, writing
-from jinguo_shared.sqlite_inline import WalCheckpointer
+from jinguo_shared.sqlite_inline import PAGE_SIZE, WalCheckpointer
 
 
 async def test_a_writer_waits_for_another_process_without_blocking_the_loop(
@@ -86,22 +87,43 @@ async def test_commits_leave_the_log_to_the_checkpoint_thread(
         async with writing(engine) as connection:
             await connection.execute(
                 text("INSERT INTO notes VALUES (:id, :body)"),
-                [{"id": n, "body": "x" * 1000} for n in range(5000)],
+                [{"id": n, "body": "x" * 1000} for n in range(20_000)],
             )
-        # the commit only appended to the log (past 1,000 pages SQLite would have copied it)
+        # the commit only appended to the log (past 1,000 pages SQLite would have copied it:
+        # this is about 1,300 pages of 16 KiB)
         assert size(path) < 2**20 < size(log)
 
         async def copied_and_emptied() -> None:
-            while size(path) < 4 * 2**20 or size(log) > 0:
+            while size(path) < 16 * 2**20 or size(log) > 0:
                 await asyncio.sleep(0.05)
 
         # the thread copies it into the database, and empties a log grown past the limit
         await asyncio.wait_for(copied_and_emptied(), 10)
         async with engine.connect() as connection:
-            assert (await connection.execute(text("SELECT count(*) FROM notes"))).scalar() == 5000
+            assert (await connection.execute(text("SELECT count(*) FROM notes"))).scalar() == 20_000
     finally:
         await engine.dispose()
     assert not [t for t in threading.enumerate() if t.name == "wal-checkpoint service.db"]
+
+
+async def test_new_files_take_large_pages_and_existing_files_keep_theirs(tmp_path: Path) -> None:
+    existing = tmp_path / "existing.db"
+    with contextlib.closing(sqlite3.connect(existing)) as old:
+        old.execute("PRAGMA page_size=4096")
+        old.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY)")
+        old.execute("INSERT INTO notes VALUES (1)")
+        old.commit()
+    for path, expected in ((tmp_path / "new.db", PAGE_SIZE), (existing, 4096)):
+        engine = make_engine(f"sqlite+aiosqlite:///{path}")
+        try:
+            async with writing(engine) as connection:
+                await connection.execute(text("CREATE TABLE IF NOT EXISTS notes (id INTEGER)"))
+                await connection.execute(text("INSERT INTO notes VALUES (2)"))
+            async with engine.connect() as connection:
+                assert (await connection.execute(text("PRAGMA page_size"))).scalar() == expected
+                assert (await connection.execute(text("PRAGMA journal_mode"))).scalar() == "wal"
+        finally:
+            await engine.dispose()
 
 
 def size(path: Path) -> int:
