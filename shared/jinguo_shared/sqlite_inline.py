@@ -84,6 +84,7 @@ class Connection:
         self.raw = connection
         self._conn = connection
         self._connection = connection  # SQLAlchemy checks it to tell an open connection
+        self._changes_committed = connection.total_changes
 
     @property
     def isolation_level(self) -> str | None:
@@ -101,10 +102,15 @@ class Connection:
         return Cursor(self._conn.cursor())
 
     async def commit(self) -> None:
-        self._conn.commit()
+        if self._conn.total_changes - self._changes_committed >= LARGE_COMMIT_ROWS:
+            await asyncio.to_thread(self._conn.commit)
+        else:
+            self._conn.commit()
+        self._changes_committed = self._conn.total_changes
 
     async def rollback(self) -> None:
         self._conn.rollback()
+        self._changes_committed = self._conn.total_changes
 
     async def create_function(self, *args: Any, **kwargs: Any) -> None:
         self._conn.create_function(*args, **kwargs)
@@ -114,6 +120,13 @@ class Connection:
 
     def stop(self) -> None:
         self._conn.close()
+
+
+LARGE_COMMIT_ROWS = 1_000
+"""A commit of this many changed rows or more (a rebuild's, every couple of seconds) writes
+megabytes to the log: it runs on a thread, which sqlite3 lets run without the GIL, while the
+event loop goes on reading and applying. Small commits stay inline, where they cost less than
+the hand-over to a thread."""
 
 
 class _Immediate:
