@@ -12,7 +12,7 @@ import os
 import socket
 import sys
 import time
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import cast
@@ -220,9 +220,10 @@ async def serve(
         base = f"http://{host}:{port}"
         if children and server.started:
             if demo:
-                lines += await load_demo(settings, definitions, base)
+                lines += await _unless_stopped(server, load_demo(settings, definitions, base))
             lines += _processes(children)
-            print(banner(base, url, settings, pairs, lines), flush=True)
+            if not server.should_exit:
+                print(banner(base, url, settings, pairs, lines), flush=True)
         await task
     finally:
         for watcher in watchers:
@@ -231,6 +232,22 @@ async def serve(
             await child.stop()
         for _, runtime in pairs:
             await runtime.close()
+
+
+async def _unless_stopped(server: uvicorn.Server, work: Awaitable[list[str]]) -> list[str]:
+    """`work`'s lines, or none once Ctrl-C stops the server under it: its requests then fail
+    or are cut short, which is no error to report (what it loaded stays loaded)."""
+    running = asyncio.ensure_future(work)
+    while not running.done() and not server.should_exit:
+        await asyncio.wait({running}, timeout=0.1)
+    running.cancel()
+    try:
+        return await running
+    except (Exception, asyncio.CancelledError):
+        if not server.should_exit:
+            raise
+        log.warning("stopped while loading the demo data; `jinguo up --demo` adds the rest")
+        return []
 
 
 def freeze_startup_heap() -> None:

@@ -18,10 +18,16 @@ from jinguo_shared.runtime import free_port
 
 
 def start_up(
-    data: Path, port: int, log: Path, *args: str, nats_port: int | None = None
+    data: Path,
+    port: int,
+    log: Path,
+    *args: str,
+    nats_port: int | None = None,
+    until: str | None = "Jinguo is running",
 ) -> subprocess.Popen[bytes]:
-    """`jinguo up` on the embedded default (its own nats-server and SQLite files), running once
-    its banner is printed; its output goes to `log` (a file, not a pipe: logs never block it)."""
+    """`jinguo up` on the embedded default (its own nats-server and SQLite files), once `until`
+    appears in its output (its banner by default; None: at once), which goes to `log` (a file,
+    not a pipe: logs never block it)."""
     env = {
         **os.environ,
         "JINGUO_DATA_DIR": str(data),
@@ -38,7 +44,7 @@ def start_up(
             stderr=subprocess.STDOUT,
         )
     deadline = time.monotonic() + 180
-    while "Jinguo is running" not in log.read_text():
+    while until is not None and until not in log.read_text():
         if process.poll() is not None or time.monotonic() > deadline:
             process.kill()
             pytest.fail("jinguo up did not start:\n" + log.read_text())

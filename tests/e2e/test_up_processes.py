@@ -100,6 +100,37 @@ def test_ctrl_c_stops_every_process(up: Up) -> None:
     assert all(_gone(pid, 5) for pid in children), up.log.read_text()
 
 
+def test_ctrl_c_while_the_demo_loads_stops_without_a_traceback(tmp_path: Path) -> None:
+    port = free_port()
+    log = tmp_path / "up.log"
+    process = start_up(tmp_path / "data", port, log, "--demo", until=None)
+    try:
+        deadline = time.monotonic() + 120
+        while not _answers(f"http://127.0.0.1:{port}/registry/health/live"):
+            assert process.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.1)
+        time.sleep(1)  # the demo's POSTs have begun: they follow the first answer at once
+
+        process.send_signal(signal.SIGINT)
+
+        assert process.wait(timeout=30) in (0, 130)
+    finally:
+        if process.poll() is None:
+            process.kill()
+    output = log.read_text()
+    assert "stopped while loading the demo data" in output, output
+    assert "Traceback" not in output, output
+
+
+def _answers(url: str) -> bool:
+    try:
+        httpx.get(url, timeout=1)
+    except httpx.TransportError:
+        return False
+    return True
+
+
 def test_the_projector_stops_when_up_is_killed(up: Up) -> None:
     projector = up.projector()
 
