@@ -523,9 +523,9 @@ async def _retry_parked(
     policies = getattr(definition, "policies", None)
     if letter.projection.startswith("policy:") and policies is not None:
         runner = ReactionRunner(runtime.name, runtime.engine, runtime.nc, policies(runtime))
-        await runner.retry_parked(letter_id)
+        await runner.retry_parked(letter)
     else:
-        await runtime.projections.retry_parked(letter_id)
+        await runtime.projections.retry_parked(letter)
 
 
 def export_contracts(directory: Path) -> None:

@@ -25,7 +25,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Row, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.util.concurrency import await_, greenlet_spawn
 
@@ -266,7 +266,7 @@ dead_letters = Table(
 )
 
 
-async def parked_to_retry(engine: AsyncEngine, letter_id: int) -> Any:
+async def parked_to_retry(engine: AsyncEngine, letter_id: int) -> Row[Any]:
     """A dead letter that has not been applied again yet (applying twice would count twice)."""
     async with engine.connect() as connection:
         query = select(dead_letters).where(dead_letters.c.id == letter_id)

@@ -26,10 +26,11 @@ from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
+from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from jinguo_contracts.base import CATALOGUE, ContractCatalogue, EventContract
-from jinguo_shared.db import dead_letters, mark_retried, parked_to_retry, writing
+from jinguo_shared.db import dead_letters, mark_retried, writing
 from jinguo_shared.domain import DomainError
 from jinguo_shared.envelope import CommandContext, RecordedEvent, decode
 from jinguo_shared.eventstore import SERVICE_STREAMS, read_event
@@ -232,21 +233,21 @@ class ReactionRunner:
                 delay = min(delay * 2, 10.0)
         await message.ack()
 
-    async def retry_parked(self, letter_id: int) -> None:
-        """React again to an event a policy parked (after a fix); it leaves the dead letters when
-        the command succeeds. A refusal (`DomainError`) is raised and the event stays parked."""
-        row = await parked_to_retry(self._engine, letter_id)
-        name = row.projection.removeprefix("policy:")
+    async def retry_parked(self, letter: Row[Any]) -> None:
+        """React again to an event a policy parked (from `parked_to_retry`), after a fix; it
+        leaves the dead letters when the command succeeds. A refusal (`DomainError`) is raised
+        and the event stays parked."""
+        name = letter.projection.removeprefix("policy:")
         policy = next((p for p in self.policies if p.name == name), None)
         if policy is None:
-            raise LookupError(f"parked event {letter_id} is not a policy's: {row.projection}")
-        reaction = policy.reaction(row.event_type)
+            raise LookupError(f"parked event {letter.id} is not a policy's: {letter.projection}")
+        reaction = policy.reaction(letter.event_type)
         if reaction is None:
-            raise LookupError(f"policy {name} no longer reacts to {row.event_type}")
-        event = await read_event(self._js, row.stream, row.seq, self._catalogue)
+            raise LookupError(f"policy {name} no longer reacts to {letter.event_type}")
+        event = await read_event(self._js, letter.stream, letter.seq, self._catalogue)
         await self._react(policy, reaction, event)
         async with writing(self._engine) as connection:
-            await mark_retried(connection, letter_id)
+            await mark_retried(connection, letter.id)
 
     async def _react(self, policy: Policy, reaction: Reaction, event: RecordedEvent) -> None:
         envelope = event.envelope

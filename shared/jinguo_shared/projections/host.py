@@ -22,7 +22,7 @@ from nats.js.errors import NotFoundError
 from opentelemetry.metrics import CallbackOptions, Observation
 from sqlalchemy import MetaData, select, update
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.schema import CreateTable
 
@@ -33,7 +33,6 @@ from jinguo_shared.db import (
     insert_for,
     kernel_metadata,
     mark_retried,
-    parked_to_retry,
     projection_checkpoints,
     projection_generations,
     writing,
@@ -521,18 +520,20 @@ class ProjectionHost:
         async with self._engine.connect() as connection:
             return [dict(row._mapping) for row in await connection.execute(query)]
 
-    async def retry_parked(self, letter_id: int) -> None:
-        """Apply a parked event again (after a fix); it leaves the dead letters when it succeeds."""
-        row = await parked_to_retry(self._engine, letter_id)
-        projection = self._active.get(row.projection)
+    async def retry_parked(self, letter: Row[Any]) -> None:
+        """Apply a parked event (from `parked_to_retry`) again, after a fix; it leaves the dead
+        letters when it succeeds."""
+        projection = self._active.get(letter.projection)
         if projection is None:
-            raise LookupError(f"parked event {letter_id} is not a projection's: {row.projection}")
-        event = await read_event(self._js, row.stream, row.seq, self._catalogue)
+            raise LookupError(
+                f"parked event {letter.id} is not a projection's: {letter.projection}"
+            )
+        event = await read_event(self._js, letter.stream, letter.seq, self._catalogue)
         async with writing(self._engine) as connection:
             batch = ProjectionBatch(self.dialect)
             projection.apply(event, batch)
             await batch.flush(connection)
-            await mark_retried(connection, letter_id)
+            await mark_retried(connection, letter.id)
 
     # consistent reads --------------------------------------------------------------------------
 

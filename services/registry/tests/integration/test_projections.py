@@ -12,6 +12,7 @@ from sqlalchemy import inspect, select, text
 
 from jinguo_registry.bootstrap import handlers_for
 from jinguo_registry.handlers.commands import IssueCertificate, RecordHomeVisit
+from jinguo_shared.db import parked_to_retry
 from jinguo_shared.envelope import RecordedEvent
 from jinguo_shared.projections import host
 from jinguo_shared.projections.batch import ProjectionBatch
@@ -178,7 +179,7 @@ async def test_a_poison_event_is_parked_and_the_projection_goes_on(
     assert "cannot project this visit" in parked["error"]
 
     monkeypatch.setitem(type(directory)._handlers, "HomeVisitRecorded", original)
-    await registry.projections.retry_parked(parked["id"])
+    await registry.projections.retry_parked(await parked_to_retry(registry.engine, parked["id"]))
     visits = (await snapshot(registry, "worker_directory"))["home_visits"]
     assert sorted(v[3] for v in visits) == ["after", "before", "poison"]
 
