@@ -10,7 +10,8 @@
 3. For each database, in a fresh process (so peak RSS is the rebuild's own): `host.prepare()`,
    then `ProjectionHost.rebuild(name)` for every registry projection plus `api_clients`.
    Each rebuild reads the stream once (server-side filtered when the projection has one
-   subject filter, the whole stream otherwise).
+   subject filter, the whole stream otherwise); a long one decodes and applies the events in
+   a planning process of its own (jinguo_shared/projections/planning.py).
 
 Prints, per projection: events read, seconds, events read/s, stream events/s (N / seconds),
 rows written, RSS at 25/50/75/100% progress, the highest RSS sampled every 50 ms, and the
@@ -40,6 +41,7 @@ from bench._common import (
     Stopwatch,
     admin_url,
     cancel_on_sigterm,
+    children_peak_rss_mib,
     chosen_databases,
     database,
     load_average,
@@ -209,6 +211,7 @@ async def measure(
         "rss_at_mib": marks.rss,
         "rss_sampled_max_mib": sampler.highest,
         "ru_maxrss_mib": peak_rss_mib(),
+        "planner_ru_maxrss_mib": children_peak_rss_mib(),
     }
 
 
@@ -396,6 +399,7 @@ def _row(p: dict[str, Any]) -> list[Any]:
         *(marks.get(f"{m:.0%}", float("nan")) for m in MARKS),
         p["rss_sampled_max_mib"],
         p["ru_maxrss_mib"],
+        p["planner_ru_maxrss_mib"],
     ]
 
 
@@ -413,6 +417,7 @@ HEADERS = [
     "@100%",
     "RSS max",
     "ru_maxrss",
+    "planner",
 ]
 
 
@@ -430,7 +435,8 @@ def print_report(report: dict[str, Any]) -> None:
     print(
         "read ev/s = events the rebuild read (server-side filtered for one-subject projections)"
         " per second; stream ev/s = stream length / seconds; RSS in MiB (VmRSS at progress"
-        " marks, highest VmRSS sampled every 50 ms, and the process's ru_maxrss)"
+        " marks, highest VmRSS sampled every 50 ms, the process's ru_maxrss, and the largest"
+        " ru_maxrss of the planning processes so far)"
     )
     c = report["calibration"]
     print(
@@ -449,7 +455,7 @@ def print_report(report: dict[str, Any]) -> None:
                 result["total_seconds"],
                 result["combined_events_read_per_s"],
                 result["combined_stream_events_per_s"],
-                *[""] * 8,
+                *[""] * 9,
             ]
         )
         rows.append(_row(result["one_pass"]))

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from datetime import date, datetime
 from operator import itemgetter
 from typing import Any
 
 import orjson
-from sqlalchemy import JSON, Table, and_, bindparam, delete, update
+from sqlalchemy import JSON, Date, DateTime, Table, and_, bindparam, delete, update
+from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from jinguo_shared.db import insert_for
 
 Row = dict[str, Any]
 Key = tuple[Any, ...]
+Statement = tuple[str, list[Sequence[Any]]]
+"""SQL for the driver and the rows of parameters to execute it with."""
 
 UPSERT, UPDATE, DELETE = "upsert", "update", "delete"
 _FLUSH_ORDER = (DELETE, UPDATE, UPSERT)
@@ -35,6 +39,9 @@ class _TableWrites:
         self.table = table
         self.key_columns = tuple(c.name for c in table.primary_key.columns)
         self.json_columns = frozenset(c.name for c in table.columns if isinstance(c.type, JSON))
+        self.date_columns = frozenset(
+            c.name for c in table.columns if isinstance(c.type, Date | DateTime)
+        )
         self.rows: dict[Key, list[_Write]] = {}
         getter = itemgetter(*self.key_columns)
         self._key_of: Callable[[Mapping[str, Any]], Key] = (
@@ -131,25 +138,33 @@ class ProjectionBatch:
         )
 
     async def flush(self, connection: AsyncConnection) -> None:
+        for sql, parameters in self.statements(connection.dialect):
+            await connection.exec_driver_sql(sql, parameters)
+
+    def statements(self, dialect: Dialect) -> list[Statement]:
+        """The batch as the driver's statements, in order, each with its rows of parameters;
+        the batch is empty afterwards."""
+        statements: list[Statement] = []
         for writes in self._tables.values():
             for groups in writes.rounds():
                 for kind in _FLUSH_ORDER:
                     for (group_kind, shape), rows in groups.items():
                         if group_kind == kind:
-                            await self._flush_group(connection, writes, kind, shape, rows)
+                            statements.append(self._group(dialect, writes, kind, shape, rows))
         for table, counters in self._counters.values():
-            await self._flush_counters(connection, table, list(counters.values()))
+            statements.extend(self._counter_groups(dialect, table, list(counters.values())))
         self._tables.clear()
         self._counters.clear()
+        return statements
 
-    async def _flush_group(
+    def _group(
         self,
-        connection: AsyncConnection,
+        dialect: Dialect,
         writes: _TableWrites,
         kind: str,
         shape: tuple[str, ...],
         rows: list[Row],
-    ) -> None:
+    ) -> Statement:
         table = writes.table
         keys = writes.key_columns
 
@@ -173,15 +188,14 @@ class ProjectionBatch:
                 return update(table).where(condition).values(values)
             return delete(table).where(condition)
 
-        await _execute_many(connection, writes, statement, kind, shape, rows)
+        return _driver_statement(dialect, writes, statement, kind, shape, rows)
 
-    async def _flush_counters(
-        self, connection: AsyncConnection, table: Table, rows: list[Row]
-    ) -> None:
+    def _counter_groups(self, dialect: Dialect, table: Table, rows: list[Row]) -> list[Statement]:
         writes = _TableWrites(table)
         by_shape: dict[tuple[str, ...], list[Row]] = {}
         for row in rows:
             by_shape.setdefault(tuple(sorted(row)), []).append(row)
+        statements = []
         for shape, group in by_shape.items():
 
             def statement(shape: tuple[str, ...] = shape) -> Any:
@@ -195,26 +209,28 @@ class ProjectionBatch:
                     },
                 )
 
-            await _execute_many(connection, writes, statement, "increment", shape, group)
+            statements.append(
+                _driver_statement(dialect, writes, statement, "increment", shape, group)
+            )
+        return statements
 
 
 _compiled: dict[tuple[str, str, str, tuple[str, ...]], tuple[str, list[str]]] = {}
 
 
-async def _execute_many(
-    connection: AsyncConnection,
+def _driver_statement(
+    dialect: Dialect,
     writes: _TableWrites,
     statement: Callable[[], Any],
     kind: str,
     shape: tuple[str, ...],
     rows: list[Row],
-) -> None:
-    """Build and compile once per shape, then hand plain tuples to the driver's executemany.
+) -> Statement:
+    """Build and compile once per shape, then give plain tuples for the driver's executemany.
 
     SQLAlchemy's per-row parameter processing costs more than the database's work here
     (rebuilds write millions of rows), so JSON columns are serialised here instead.
     """
-    dialect = connection.dialect
     key = (dialect.name, writes.table.name, kind, shape)
     cached = _compiled.get(key)
     if cached is None:
@@ -234,12 +250,20 @@ async def _execute_many(
             value = row[name]
             if value is not None:
                 row[name] = orjson.dumps(value).decode()
+    if dialect.name == "sqlite":
+        # the text sqlite3's default adapters would make, made here: strings travel from a
+        # rebuild's planning process at a third of the cost of date objects
+        for name in writes.date_columns.intersection(order):
+            for row in rows:
+                value = row[name]
+                if isinstance(value, datetime):
+                    row[name] = value.isoformat(" ")
+                elif isinstance(value, date):
+                    row[name] = value.isoformat()
     if len(order) == 1:
-        parameters = [(row[order[0]],) for row in rows]
-    else:
-        values_of = itemgetter(*order)
-        parameters = [values_of(row) for row in rows]
-    await connection.exec_driver_sql(sql, parameters)
+        return sql, [(row[order[0]],) for row in rows]
+    values_of = itemgetter(*order)
+    return sql, [values_of(row) for row in rows]
 
 
 def _scalar_default(table: Table, name: str) -> Any:

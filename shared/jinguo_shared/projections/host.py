@@ -39,9 +39,16 @@ from jinguo_shared.db import (
 )
 from jinguo_shared.envelope import RecordedEvent, decode
 from jinguo_shared.eventstore import read_event
-from jinguo_shared.projections.base import Projection, disjoint_filters, subject_matches
+from jinguo_shared.projections.base import Projection, disjoint_filters
 from jinguo_shared.projections.batch import ProjectionBatch
 from jinguo_shared.projections.lease import ProjectorLease
+from jinguo_shared.projections.planning import (
+    ChunkPlan,
+    Item,
+    PlannerSpec,
+    Router,
+    planning_for,
+)
 from jinguo_shared.telemetry import links_from, meter, tracer
 
 log = logging.getLogger(__name__)
@@ -408,7 +415,7 @@ class ProjectionHost:
         """Apply what each projection has not seen yet: one checkpoint read, the writes, and
         one checkpoint write for all of them (the transaction a command may be waiting for)."""
         done = await self._checkpoints(connection, projections, stream)
-        router = _Router(projections, stream)
+        router = Router(projections, stream)
         decoded: dict[int, RecordedEvent] = {}
         advanced: list[tuple[Projection, int]] = []
         for projection in projections:
@@ -631,17 +638,20 @@ class ProjectionHost:
         target = info.state.last_seq
         if target == 0:
             return
-        total = info.state.messages
-        router = _Router(projections, stream)
-        done = 0
-        finished = False
         filters = disjoint_filters(subjects)
         if len(filters) > 1:
             # several filters with wildcards inside make the server search its subject index for
             # every message (under 1,000 events/s in a stream of a million aggregates' subjects):
             # reading the whole stream and routing here is faster
             filters = [f"{filters[0].split('.', 1)[0]}.>"]
-        reader = _StreamReader(self._nc, stream, filters, REBUILD_READ_BATCH)
+        reader = _StreamReader(self._nc, stream, filters, REBUILD_READ_BATCH, last=target)
+        spec = PlannerSpec(
+            [(type(p), p.generation) for p in projections],
+            stream,
+            until,
+            self._catalogue,
+            self._engine.url.drivername,
+        )
         # A chunk's staged rows outlive many automatic collections, and each full one walked them
         # and the whole heap again: a fifth of a rebuild's time. A rebuild makes next to no
         # reference cycles (635 objects left for the collector after a million events): reference
@@ -649,77 +659,76 @@ class ProjectionHost:
         collecting = gc.isenabled()
         gc.disable()
         try:
-            async with reader, _RebuildWrites(self._engine) as writes:
-                while not finished:
-                    batches = {p.name: ProjectionBatch(self.dialect) for p in projections}
-                    failed: set[str] = set()
-                    items: list[tuple[int, str, bytes]] = []
-                    chunk_last = 0
-                    while len(items) < REBUILD_CHUNK and not finished:
-                        messages = await reader.take()
-                        finished = not messages
-                        for seq, pending, subject, data in messages:
-                            if done == 0 and not items:
-                                total = pending + 1  # only what the filters match
-                            event: RecordedEvent | None = None
-                            for projection in router.projections_for(subject):
-                                if projection.name in failed:
-                                    continue
-                                try:
-                                    if event is None:
-                                        event = decode(stream, seq, subject, data, self._catalogue)
-                                    if until is not None and event.envelope.time > until:
-                                        finished = True
-                                        break
-                                    projection.apply(event, batches[projection.name])
-                                except Exception:
-                                    failed.add(projection.name)
-                            if finished:
-                                break
-                            items.append((seq, subject, data))
-                            chunk_last = seq
-                            if seq >= target or pending == 0:
-                                finished = True
-                                break
-                    await writes.write(
-                        functools.partial(
-                            self._write_chunk,
-                            projections=[p for p in projections if p.name not in failed],
-                            batches=batches,
-                            stream=stream,
-                            last=chunk_last,
-                        )
-                    )
-                    if failed:
-                        await writes.commit()
-                        for projection in projections:
-                            if projection.name in failed:
-                                await self._isolate(projection, router, stream, items)
-                    done += len(items)
-                    if progress is not None:
-                        progress(stream, done, total)
-                await writes.commit()
+            async with reader:
+                await self._plan_and_write(projections, spec, reader, progress)
         finally:
             if collecting:
                 gc.enable()
 
-    async def _write_chunk(
+    async def _plan_and_write(
+        self,
+        projections: list[Projection],
+        spec: PlannerSpec,
+        reader: _StreamReader,
+        progress: Progress | None,
+    ) -> None:
+        """Chunk n is planned while chunk n + 1 is read and chunk n - 1 written; with a helper
+        process, chunk n + 1 waits there to be planned next."""
+        stream = spec.stream
+        router = Router(projections, stream)
+        done = 0
+        async with (
+            planning_for(spec, reader.matching) as planning,
+            _RebuildWrites(self._engine) as writes,
+        ):
+            chunk, end = await reader.chunk(REBUILD_CHUNK)
+            await planning.submit(chunk)
+            while chunk:
+                following, end = ([], end) if end else await reader.chunk(REBUILD_CHUNK)
+                if following:
+                    await planning.submit(following)
+                plan = await planning.result()
+                applied = chunk[: plan.applied]
+                await writes.write(
+                    functools.partial(
+                        self._write_plan,
+                        plan=plan,
+                        projections=[p for p in projections if p.name not in plan.failed],
+                        stream=stream,
+                        last=applied[-1][0] if applied else 0,
+                    )
+                )
+                if plan.failed:
+                    await writes.commit()
+                    for projection in projections:
+                        if projection.name in plan.failed:
+                            await self._isolate(projection, router, stream, applied)
+                done += len(applied)
+                if progress is not None:
+                    progress(stream, done, reader.matching)
+                if len(applied) < len(chunk):  # `until` reached
+                    break
+                chunk = following
+            await writes.commit()
+
+    async def _write_plan(
         self,
         connection: AsyncConnection,
+        plan: ChunkPlan,
         projections: list[Projection],
-        batches: dict[str, ProjectionBatch],
         stream: str,
         last: int,
     ) -> None:
         for projection in projections:
-            await batches[projection.name].flush(connection)
+            for sql, parameters in plan.statements[projection.name]:
+                await connection.exec_driver_sql(sql, parameters)
         if last:
             await self._advance(connection, stream, [(p, last) for p in projections])
 
     async def _isolate(
         self,
         projection: Projection,
-        router: _Router,
+        router: Router,
         stream: str,
         items: Sequence[tuple[int, str, bytes]],
     ) -> None:
@@ -897,7 +906,9 @@ class _StreamReader:
 
     REQUEST_EXPIRES_NS = 5_000_000_000
 
-    def __init__(self, nc: NatsClient, stream: str, filters: list[str], batch: int) -> None:
+    def __init__(
+        self, nc: NatsClient, stream: str, filters: list[str], batch: int, last: int
+    ) -> None:
         self._nc = nc
         self._js = nc.jetstream()
         self._stream = stream
@@ -910,7 +921,9 @@ class _StreamReader:
         self._subscription: Any = None
         self._outstanding = 0
         self._received = 0
-        self.empty = False
+        self._last = last
+        self.matching = 0
+        """How many of the stream's messages the filters match (the stream may grow on)."""
 
     async def __aenter__(self) -> _StreamReader:
         self._subscription = await self._nc.subscribe(self._inbox)
@@ -926,7 +939,7 @@ class _StreamReader:
             ),
         )
         self._consumer = info.name or ""
-        self.empty = info.num_pending == 0
+        self.matching = info.num_pending or 0
         return self
 
     async def __aexit__(self, *_: object) -> None:
@@ -960,10 +973,20 @@ class _StreamReader:
             raise nats.errors.Error(f"reading {self._stream}: {headers[9:].strip().decode()}")
         self._ready.set()
 
-    async def take(self, timeout: float = 30.0) -> list[tuple[int, int, str, bytes]]:
-        """The messages received since the last call (none if the consumer matches nothing)."""
-        if self.empty:
-            return []
+    async def chunk(self, size: int) -> tuple[list[Item], bool]:
+        """About `size` more messages as (sequence, subject, data), and whether they are the
+        last up to sequence `last`."""
+        items: list[Item] = []
+        if not self.matching:
+            return items, True
+        while len(items) < size:
+            for seq, pending, subject, data in await self._take():
+                items.append((seq, subject, data))
+                if seq >= self._last or pending == 0:
+                    return items, True
+        return items, False
+
+    async def _take(self, timeout: float = 30.0) -> list[tuple[int, int, str, bytes]]:
         while not self._items:
             if self._outstanding < 1:
                 await self._request()
@@ -1015,34 +1038,6 @@ def _status(headers: bytes | None) -> bytes | None:
     if headers and headers[8:9] == b" ":
         return headers[9:12]
     return None
-
-
-class _Router:
-    """Which projections want a subject; cached per aggregate and event type when no filter
-    names one aggregate id (projections follow kinds of events, not single aggregates)."""
-
-    def __init__(self, projections: Sequence[Projection], stream: str) -> None:
-        self._filters = [(p, p.streams()[stream]) for p in projections]
-        self._cacheable = all(
-            len(tokens) < 3 or tokens[2] in ("*", ">")
-            for _, filters in self._filters
-            for tokens in (f.split(".") for f in filters)
-        )
-        self._routes: dict[tuple[str, str], list[Projection]] = {}
-
-    def projections_for(self, subject: str) -> list[Projection]:
-        tokens = subject.split(".")
-        key = (tokens[1] if len(tokens) > 1 else "", tokens[-1])
-        routed = self._routes.get(key) if self._cacheable else None
-        if routed is None:
-            routed = [
-                p
-                for p, filters in self._filters
-                if p.wants(tokens[-1]) and any(subject_matches(f, subject) for f in filters)
-            ]
-            if self._cacheable and len(tokens) == 4:
-                self._routes[key] = routed
-        return routed
 
 
 def _sequence_and_pending(reply: str) -> tuple[int, int]:

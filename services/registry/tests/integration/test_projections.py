@@ -14,7 +14,7 @@ from jinguo_registry.bootstrap import handlers_for
 from jinguo_registry.handlers.commands import IssueCertificate, RecordHomeVisit
 from jinguo_shared.db import parked_to_retry
 from jinguo_shared.envelope import RecordedEvent
-from jinguo_shared.projections import host
+from jinguo_shared.projections import host, planning
 from jinguo_shared.projections.batch import ProjectionBatch
 from jinguo_shared.runtime import EmbeddedNats, ServiceRuntime
 
@@ -73,7 +73,12 @@ async def indexes(runtime: ServiceRuntime, name: str) -> set[str]:
 
 @pytest.mark.parametrize(
     "reading",
-    ["one request", "small requests and chunks", "small chunks, each committed alone"],
+    [
+        "one request",
+        "small requests and chunks",
+        "small chunks, each committed alone",
+        "small chunks, planned by a helper process",
+    ],
 )
 async def test_a_replay_yields_exactly_the_live_tables(
     handlers, registry, reading: str, monkeypatch: pytest.MonkeyPatch
@@ -83,6 +88,8 @@ async def test_a_replay_yields_exactly_the_live_tables(
         monkeypatch.setattr(host, "REBUILD_CHUNK", 7)
     if reading.endswith("alone"):
         monkeypatch.setattr(host, "REBUILD_COMMIT_SECONDS", 0)
+    if reading.endswith("process"):
+        monkeypatch.setattr(planning, "PROCESS_FROM_EVENTS", 0)
     position = await register_some(handlers, 0, 30)
     names = ["worker_directory", "certificates", "area_reports", "community_directory"]
     await registry.projections.wait_for(position, names, 10)
@@ -110,23 +117,23 @@ async def test_a_replay_that_fails_midway_changes_nothing_and_releases_the_datab
     position = await register_some(handlers, 0, 20)
     await registry.projections.wait_for(position, ["worker_directory"], 10)
     live = await snapshot(registry, "worker_directory")
-    flush = ProjectionBatch.flush
-    flushes = 0
+    write = host.ProjectionHost._write_plan
+    writes = 0
 
-    async def fail_on_the_third(batch: ProjectionBatch, connection: Any) -> None:
-        nonlocal flushes
-        flushes += 1
-        if flushes == 3:
+    async def fail_on_the_third(*args: Any, **kwargs: Any) -> None:
+        nonlocal writes
+        writes += 1
+        if writes == 3:
             raise RuntimeError("disk full")
-        await flush(batch, connection)
+        await write(*args, **kwargs)
 
-    monkeypatch.setattr(ProjectionBatch, "flush", fail_on_the_third)
+    monkeypatch.setattr(host.ProjectionHost, "_write_plan", fail_on_the_third)
     with pytest.raises(RuntimeError, match="disk full"):
         await registry.projections.rebuild("worker_directory")
     assert registry.projections.active("worker_directory").generation == 1
     assert await snapshot(registry, "worker_directory") == live
 
-    monkeypatch.setattr(ProjectionBatch, "flush", flush)
+    monkeypatch.setattr(host.ProjectionHost, "_write_plan", write)
     # the failed rebuild's transaction is gone: live writes and the next rebuild go through
     later = await register_some(handlers, 20, 1)
     await registry.projections.wait_for(later, ["worker_directory"], 10)
@@ -135,7 +142,13 @@ async def test_a_replay_that_fails_midway_changes_nothing_and_releases_the_datab
     assert len((await snapshot(registry, "worker_directory"))["workers"]) == 21
 
 
-async def test_a_replay_until_a_time_keeps_an_as_of_copy_aside(handlers, registry) -> None:
+@pytest.mark.parametrize("planned", ["here", "by a helper process"])
+async def test_a_replay_until_a_time_keeps_an_as_of_copy_aside(
+    handlers, registry, planned: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if planned != "here":
+        monkeypatch.setattr(planning, "PROCESS_FROM_EVENTS", 0)
+        monkeypatch.setattr(host, "REBUILD_CHUNK", 3)
     await register_some(handlers, 0, 4)
     cut = (
         await registry.store.load(
@@ -218,6 +231,28 @@ async def test_a_rebuild_parks_a_poison_event_and_keeps_none_of_its_writes(
         int(position.split(":")[1]) - 1,
     )
     assert await registry.projections.parked("certificates") == []
+
+
+async def test_a_rebuild_planned_by_a_helper_process_parks_a_malformed_event(
+    handlers, registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(planning, "PROCESS_FROM_EVENTS", 0)
+    monkeypatch.setattr(host, "REBUILD_CHUNK", 4)
+    monkeypatch.setattr(registry.projections, "backoff_base", 0.01)
+    await register_some(handlers, 0, 5)
+    worker = await handlers.register_worker(worker_command(30), context("w30"))
+    ack = await registry.nc.jetstream().publish(
+        f"registry.worker.{worker.aggregate_id}.HomeVisitRecorded", b'{"not": "an event"}'
+    )
+    position = await register_some(handlers, 10, 3)
+    await registry.projections.wait_for(position, ["worker_directory"], 10)
+    live = await snapshot(registry, "worker_directory")
+
+    [rebuilt] = await registry.projections.rebuild("worker_directory")
+    assert rebuilt.generation == 2
+    assert await snapshot(registry, "worker_directory") == live
+    parked = await registry.projections.parked("worker_directory")
+    assert {p["seq"] for p in parked} == {ack.seq}
 
 
 async def test_a_projector_killed_between_commit_and_ack_applies_nothing_twice(
