@@ -410,7 +410,7 @@ class ProjectionHost:
         connection: AsyncConnection,
         projections: Sequence[Projection],
         stream: str,
-        items: Sequence[tuple[int, str, bytes]],
+        items: Sequence[Item],
     ) -> None:
         """Apply what each projection has not seen yet: one checkpoint read, the writes, and
         one checkpoint write for all of them (the transaction a command may be waiting for)."""
@@ -730,7 +730,7 @@ class ProjectionHost:
         projection: Projection,
         router: Router,
         stream: str,
-        items: Sequence[tuple[int, str, bytes]],
+        items: Sequence[Item],
     ) -> None:
         """A rebuild chunk failed for this projection: drop what it staged and apply the chunk
         event by event, as live mode does, so the failing events are parked and no half of

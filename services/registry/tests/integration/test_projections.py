@@ -21,6 +21,12 @@ from jinguo_shared.runtime import EmbeddedNats, ServiceRuntime
 from .conftest import context, worker_command
 
 
+def plan_in_a_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    """However small the stream, and with either database."""
+    monkeypatch.setattr(planning, "PROCESS_FROM_EVENTS", 0)
+    monkeypatch.setattr(planning, "PROCESS_FOR_DATABASES", {"sqlite", "postgresql"})
+
+
 async def snapshot(runtime: ServiceRuntime, name: str) -> dict[str, list[tuple[Any, ...]]]:
     projection = runtime.projections.active(name)
     rows = {}
@@ -89,7 +95,7 @@ async def test_a_replay_yields_exactly_the_live_tables(
     if reading.endswith("alone"):
         monkeypatch.setattr(host, "REBUILD_COMMIT_SECONDS", 0)
     if reading.endswith("process"):
-        monkeypatch.setattr(planning, "PROCESS_FROM_EVENTS", 0)
+        plan_in_a_process(monkeypatch)
     position = await register_some(handlers, 0, 30)
     names = ["worker_directory", "certificates", "area_reports", "community_directory"]
     await registry.projections.wait_for(position, names, 10)
@@ -147,7 +153,7 @@ async def test_a_replay_until_a_time_keeps_an_as_of_copy_aside(
     handlers, registry, planned: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if planned != "here":
-        monkeypatch.setattr(planning, "PROCESS_FROM_EVENTS", 0)
+        plan_in_a_process(monkeypatch)
         monkeypatch.setattr(host, "REBUILD_CHUNK", 3)
     await register_some(handlers, 0, 4)
     cut = (
@@ -236,7 +242,7 @@ async def test_a_rebuild_parks_a_poison_event_and_keeps_none_of_its_writes(
 async def test_a_rebuild_planned_by_a_helper_process_parks_a_malformed_event(
     handlers, registry, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(planning, "PROCESS_FROM_EVENTS", 0)
+    plan_in_a_process(monkeypatch)
     monkeypatch.setattr(host, "REBUILD_CHUNK", 4)
     monkeypatch.setattr(registry.projections, "backoff_base", 0.01)
     await register_some(handlers, 0, 5)

@@ -66,21 +66,28 @@ async def test_a_planning_process_that_dies_fails_the_rebuild_with_its_exit_code
     async with ProcessPlanning(planning.pickle.dumps(spec_for("sqlite+aiosqlite"))) as process:
         assert process._process is not None
         process._process.kill()
+
+        async def plan() -> object:  # sending fails if the pipe is closed by then, else reading
+            await process.submit(items)
+            return await process.result()
+
         with pytest.raises(RuntimeError, match="planning process ended with exit code -9"):
-            await process.submit(items)  # fails here if the pipe is already closed ...
-            await process.result()  # ... or here
+            await plan()
 
 
-def test_projections_a_process_cannot_import_are_planned_here(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_long_rebuilds_into_sqlite_are_planned_in_a_process_if_it_can_import_them() -> None:
     class Local(WorkerDirectory):
         name = "local"
 
-    monkeypatch.setattr(planning, "PROCESS_FROM_EVENTS", 0)
     importable: list[tuple[type[Projection], int]] = [(WorkerDirectory, 1)]
     local: list[tuple[type[Projection], int]] = [(Local, 1)]
     spec = PlannerSpec(importable, "REGISTRY", None, CATALOGUE, "sqlite+aiosqlite")
-    assert isinstance(planning_for(spec, 10), ProcessPlanning)
+    assert isinstance(planning_for(spec, 50_000), ProcessPlanning)
+    assert isinstance(planning_for(spec, 49_999), InlinePlanning)
     spec.projections = local
-    assert isinstance(planning_for(spec, 10), InlinePlanning)
+    assert isinstance(planning_for(spec, 50_000), InlinePlanning)
+
+
+def test_rebuilds_into_postgresql_are_planned_here() -> None:
+    spec = PlannerSpec([(WorkerDirectory, 1)], "REGISTRY", None, CATALOGUE, "postgresql+asyncpg")
+    assert isinstance(planning_for(spec, 1_000_000), InlinePlanning)
