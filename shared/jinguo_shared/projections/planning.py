@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import gc
 import logging
 import marshal
@@ -198,7 +199,8 @@ class ProcessPlanning:
             await asyncio.to_thread(process.wait)
             for pipe in (process.stdin, process.stdout):
                 if pipe is not None:
-                    pipe.close()
+                    with contextlib.suppress(BrokenPipeError):  # a frame it did not take
+                        pipe.close()
 
     async def submit(self, items: Sequence[Item]) -> None:
         await self._send(pickle.dumps(items, protocol=pickle.HIGHEST_PROTOCOL))
