@@ -71,7 +71,7 @@ async def tables_after(url: str, writes: list[Write], *, one_batch: bool) -> lis
             await connection.run_sync(metadata.drop_all)
             await connection.run_sync(metadata.create_all)
         async with writing(engine) as connection:
-            batch = ProjectionBatch(engine.dialect.name)
+            batch = ProjectionBatch()
             for write in writes:
                 write(batch)
                 if not one_batch:

@@ -97,8 +97,7 @@ class ProjectionBatch:
     which sums in memory.
     """
 
-    def __init__(self, dialect: str) -> None:
-        self._dialect = dialect
+    def __init__(self) -> None:
         self._tables: dict[str, _TableWrites] = {}
         self._counters: dict[str, tuple[Table, dict[Key, Row]]] = {}
 
@@ -170,7 +169,7 @@ class ProjectionBatch:
 
         def statement() -> Any:
             if kind == UPSERT:
-                insert = insert_for(self._dialect, table)
+                insert = insert_for(dialect.name, table)
                 others = [name for name in shape if name not in keys]
                 if not others:
                     return insert.on_conflict_do_nothing()
@@ -199,7 +198,7 @@ class ProjectionBatch:
         for shape, group in by_shape.items():
 
             def statement(shape: tuple[str, ...] = shape) -> Any:
-                insert = insert_for(self._dialect, table)
+                insert = insert_for(dialect.name, table)
                 return insert.on_conflict_do_update(
                     index_elements=list(writes.key_columns),
                     set_={

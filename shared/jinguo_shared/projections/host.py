@@ -423,7 +423,7 @@ class ProjectionHost:
             fresh = [item for item in items if item[0] > start]
             if not fresh:
                 continue
-            batch = ProjectionBatch(self.dialect)
+            batch = ProjectionBatch()
             for seq, subject, data in fresh:
                 if projection in router.projections_for(subject):
                     event = decoded.get(seq)
@@ -537,7 +537,7 @@ class ProjectionHost:
             )
         event = await read_event(self._js, letter.stream, letter.seq, self._catalogue)
         async with writing(self._engine) as connection:
-            batch = ProjectionBatch(self.dialect)
+            batch = ProjectionBatch()
             projection.apply(event, batch)
             await batch.flush(connection)
             await mark_retried(connection, letter.id)

@@ -71,8 +71,7 @@ class ChunkPlanner:
 
     def plan(self, items: Sequence[Item]) -> ChunkPlan:
         spec = self._spec
-        dialect = self._dialect.name
-        batches = {p.name: ProjectionBatch(dialect) for p in self._projections}
+        batches = {p.name: ProjectionBatch() for p in self._projections}
         failed: set[str] = set()
         applied = 0
         for seq, subject, data in items:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from datetime import date
 
 import pytest
@@ -9,7 +10,6 @@ import pytest
 from jinguo_contracts.base import CATALOGUE
 from jinguo_registry.handlers.commands import RecordHomeVisit
 from jinguo_registry.projections.workers import WorkerDirectory
-from jinguo_shared.projections import planning
 from jinguo_shared.projections.base import Projection
 from jinguo_shared.projections.planning import (
     ChunkPlanner,
@@ -51,7 +51,7 @@ async def test_the_process_plans_every_chunk_as_this_process_would(
     spec = spec_for(drivername)
     here = ChunkPlanner(spec)
     expected = [here.plan(chunk) for chunk in chunks]
-    async with ProcessPlanning(planning.pickle.dumps(spec)) as process:
+    async with ProcessPlanning(pickle.dumps(spec)) as process:
         for chunk in chunks:
             await process.submit(chunk)
         planned = [await process.result() for _ in chunks]
@@ -63,7 +63,7 @@ async def test_a_planning_process_that_dies_fails_the_rebuild_with_its_exit_code
     handlers, registry
 ) -> None:
     items = await raw_events(handlers, registry, 1)
-    async with ProcessPlanning(planning.pickle.dumps(spec_for("sqlite+aiosqlite"))) as process:
+    async with ProcessPlanning(pickle.dumps(spec_for("sqlite+aiosqlite"))) as process:
         assert process._process is not None
         process._process.kill()
 
