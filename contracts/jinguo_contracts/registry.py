@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -220,6 +220,20 @@ class ApiClientIssuedV1(_Agency):
     name: str
     key_hash: str
     scopes: list[str]
+    officer_id: str | None = Field(
+        default=None,
+        description="the officer (经办人) who holds this key and acts with it; None for a system",
+    )
+
+
+class ApiClientKeyRotatedV1(_Agency):
+    """A new key for the same client; the previous one still works until `previous_valid_until`."""
+
+    event_type: ClassVar[str] = "ApiClientKeyRotated"
+    client_id: str
+    key_hash: str
+    previous_key_hash: str
+    previous_valid_until: datetime
 
 
 class ApiClientRevokedV1(_Agency):
@@ -246,5 +260,6 @@ CATALOGUE.register(
     VolunteerRegisteredV1,
     AgencyRegisteredV1,
     ApiClientIssuedV1,
+    ApiClientKeyRotatedV1,
     ApiClientRevokedV1,
 )

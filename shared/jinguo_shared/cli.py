@@ -9,6 +9,7 @@ import gc
 import json
 import logging
 import os
+import signal
 import socket
 import sys
 import time
@@ -591,6 +592,9 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    os.umask(0o077)  # keys, databases and the log: readable by their owner only
+    # SIGTERM (Kubernetes, systemd, kill) stops everything as Ctrl-C does, children included
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     settings = Settings()
     try:
         if args.command == "up":

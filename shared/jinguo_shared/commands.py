@@ -11,11 +11,13 @@ from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import orjson
+from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from jinguo_contracts.base import EventContract
+from jinguo_shared.access import Jurisdiction
 from jinguo_shared.db import DirectSql, DirectTransaction, sqlite_timestamp
-from jinguo_shared.domain import Aggregate, DomainError
+from jinguo_shared.domain import Aggregate, DomainError, NotFoundError, OutsideJurisdictionError
 from jinguo_shared.envelope import CommandContext, RecordedEvent, event_id
 from jinguo_shared.eventstore import AggregateWrite, ConcurrencyConflictError, EventStore
 from jinguo_shared.telemetry import tracer
@@ -93,6 +95,8 @@ class CommandExecutor:
             earlier = await self._earlier_result(idempotency)
             if earlier is not None:
                 return earlier
+        if context.jurisdiction is not None:
+            decide = _within(context.jurisdiction, decide)
         aggregate = await self.load_cached(aggregate_class, aggregate_id)
         from_log = False
         for attempt in range(self._max_attempts):
@@ -155,6 +159,8 @@ class CommandExecutor:
                 earlier = await self._earlier_result(idempotency)
                 if earlier is not None:
                     return earlier
+            if context.jurisdiction is not None:
+                decide = _both_within(context.jurisdiction, decide)
             one = await self.load_cached(first_class, first_id)
             two = await self.load_cached(second_class, second_id)
             from_log = False
@@ -260,14 +266,21 @@ class CommandExecutor:
             return aggregate_class(aggregate_id)
         version, state = rows[0]
         state_type = aggregate_class.state_type
-        return aggregate_class(
-            aggregate_id,
-            # SQLite gives the text; SQLAlchemy's asyncpg set-up decodes json already
-            state_type.model_validate_json(state)
-            if isinstance(state, str)
-            else state_type.model_validate(state),
-            version,
-        )
+        try:
+            return aggregate_class(
+                aggregate_id,
+                # SQLite gives the text; SQLAlchemy's asyncpg set-up decodes json already
+                state_type.model_validate_json(state)
+                if isinstance(state, str)
+                else state_type.model_validate(state),
+                version,
+            )
+        except ValidationError:
+            # cached by an older version of the service: the log has the truth
+            history = await self._store.load(aggregate_class.aggregate_type, aggregate_id)
+            return aggregate_class.from_history(
+                aggregate_id, [e.payload for e in history], history[-1].seq if history else 0
+            )
 
     async def _reload(
         self, aggregate_class: type[AggregateT], aggregate_id: str, context: CommandContext
@@ -340,8 +353,52 @@ class CommandExecutor:
         request_hash, body_text = rows[0]
         if request_hash != idempotency.request_hash:
             raise IdempotencyKeyReusedError(
-                "this Idempotency-Key was already used for a different request",
+                "this Idempotency-Key was already used for another request (another method,"
+                " path or body); send this one with a new key",
                 idempotency_key=idempotency.key,
             )
         body = orjson.loads(body_text) if isinstance(body_text, str) else body_text
         return CommandResult(body["aggregate_id"], body["stream"], body["seq"], replayed=True)
+
+
+def check_within(jurisdiction: Jurisdiction, aggregate: Aggregate[Any]) -> None:
+    """An aggregate outside the caller's jurisdiction does not exist for her (404), and no
+    event she causes may place anything outside it (403)."""
+    area = aggregate.area_code
+    if aggregate.exists and area is not None and not jurisdiction.covers(area):
+        raise NotFoundError(f"{aggregate.aggregate_type} {aggregate.id} does not exist")
+
+
+def check_events_within(jurisdiction: Jurisdiction, aggregate: Aggregate[Any]) -> None:
+    for event in aggregate.pending:
+        area = getattr(event, "area_code", None)
+        if area is not None and not jurisdiction.covers(area):
+            raise OutsideJurisdictionError(
+                f"area {area} is outside your agency's jurisdiction"
+                f" ({jurisdiction.prefix or 'all'}…)",
+                field="area_code",
+            )
+
+
+def _within(
+    jurisdiction: Jurisdiction, decide: Callable[[AggregateT], None]
+) -> Callable[[AggregateT], None]:
+    def guarded(aggregate: AggregateT) -> None:
+        check_within(jurisdiction, aggregate)
+        decide(aggregate)
+        check_events_within(jurisdiction, aggregate)
+
+    return guarded
+
+
+def _both_within(
+    jurisdiction: Jurisdiction, decide: Callable[[AggregateT, OtherT], None]
+) -> Callable[[AggregateT, OtherT], None]:
+    def guarded(one: AggregateT, two: OtherT) -> None:
+        check_within(jurisdiction, one)
+        check_within(jurisdiction, two)
+        decide(one, two)
+        check_events_within(jurisdiction, one)
+        check_events_within(jurisdiction, two)
+
+    return guarded

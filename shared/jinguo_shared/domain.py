@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Generic, Self, TypeVar
+from datetime import date
+from typing import Any, ClassVar, Final, Generic, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
@@ -49,6 +50,47 @@ class InvalidCommandError(DomainError):
     status = 422
 
 
+class OutsideJurisdictionError(DomainError):
+    """A write that would put a record in an area the caller's agency does not cover."""
+
+    code = "outside-jurisdiction"
+    status = 403
+
+
+EARLIEST_DATE: Final = date(1990, 1, 1)
+"""No record of the programme is older: earlier dates are typing errors."""
+PLANNING_YEARS: Final = 10
+"""How far ahead a planned date (an expiry, a course's end) may lie."""
+
+
+def check_past_date(value: date, field: str, today: date) -> date:
+    """The one rule for the day something happened: not after today (in the programme's time
+    zone, which `today` comes from) and not before the programme's records begin."""
+    if value > today:
+        raise InvalidCommandError(
+            f"{field} {value.isoformat()} is in the future (today is {today.isoformat()})",
+            field=field,
+        )
+    if value < EARLIEST_DATE:
+        raise InvalidCommandError(
+            f"{field} {value.isoformat()} is before {EARLIEST_DATE.isoformat()}", field=field
+        )
+    return value
+
+
+def check_planned_date(value: date, field: str, today: date) -> date:
+    """The one rule for a day planned or promised (an expiry, a course's dates, a window):
+    within the programme's records and at most to the end of the year `PLANNING_YEARS` ahead."""
+    latest = date(today.year + PLANNING_YEARS, 12, 31)
+    if not EARLIEST_DATE <= value <= latest:
+        raise InvalidCommandError(
+            f"{field} {value.isoformat()} is outside {EARLIEST_DATE.isoformat()} to"
+            f" {latest.isoformat()}",
+            field=field,
+        )
+    return value
+
+
 class Aggregate(Generic[StateT]):
     """State changes only by applying events; command methods check rules, then `record`."""
 
@@ -75,6 +117,11 @@ class Aggregate(Generic[StateT]):
     @property
     def exists(self) -> bool:
         return self.state is not None
+
+    @property
+    def area_code(self) -> str | None:
+        """Where the aggregate belongs, if its state says: who may act on it follows from it."""
+        return getattr(self.state, "area_code", None)
 
     def record(self, event: EventContract) -> None:
         self.state = self.evolve(self.state, event)

@@ -10,6 +10,7 @@ from uuid import UUID, uuid5
 import orjson
 
 from jinguo_contracts.base import CATALOGUE, ContractCatalogue, EventContract
+from jinguo_shared.access import Jurisdiction
 
 EVENT_ID_NAMESPACE = UUID("5f0c1d2e-8a7b-4c3d-9e10-6a1b2c3d4e5f")
 
@@ -33,6 +34,8 @@ class CommandContext:
     agency_id: str | None = None
     actor: str | None = None
     traceparent: str | None = None
+    jurisdiction: Jurisdiction | None = None
+    """Where the caller may act; None for the system itself (policies, operators' tools)."""
 
 
 @dataclass(slots=True)

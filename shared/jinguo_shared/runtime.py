@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -22,6 +23,7 @@ from fastapi import FastAPI
 from nats.aio.client import Client as NatsClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from jinguo_shared.clock import ProgrammeClock
 from jinguo_shared.commands import CommandExecutor
 from jinguo_shared.crypto import KeyedHasher, PiiVault, load_or_create_key
 from jinguo_shared.db import make_engine
@@ -53,6 +55,7 @@ class ServiceRuntime:
     vault: PiiVault
     hasher: KeyedHasher
     authenticator: Authenticator
+    clock: ProgrammeClock
     reactions: ReactionRunner | None = None
     """The service's policies; running in the projector role only."""
 
@@ -67,6 +70,7 @@ class ServiceRuntime:
     async def close(self) -> None:
         if self.reactions is not None:
             await self.reactions.stop()
+        await self.authenticator.stop()
         await self.projections.stop()
         try:
             await asyncio.wait_for(self.nc.drain(), 10)
@@ -144,6 +148,8 @@ async def open_runtime(
     definition: ServiceDefinition, settings: Settings, nats_url: str, role: Role
 ) -> ServiceRuntime:
     name = definition.name
+    clock = ProgrammeClock(settings.time_zone)
+    secure_data_dir(settings.data_dir)
     keys = settings.data_dir / "keys"
     master = load_or_create_key(
         settings.master_key.get_secret_value() if settings.master_key else None,
@@ -153,7 +159,6 @@ async def open_runtime(
         settings.lookup_key.get_secret_value() if settings.lookup_key else None,
         keys / "lookup.key",
     )
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.database_url(name))
     nc = await connect_nats(settings, nats_url, f"jinguo-{name}-{role}", user=name)
     for spec in owned_streams(name):
@@ -185,7 +190,10 @@ async def open_runtime(
         vault=vault,
         hasher=KeyedHasher(lookup),
         authenticator=Authenticator(engine, host),
+        clock=clock,
     )
+    if role != "tool":
+        runtime.authenticator.start()
     policies = getattr(definition, "policies", None)
     if policies is not None and role in ("projector", "all"):
         runtime.reactions = ReactionRunner(
@@ -197,6 +205,19 @@ async def open_runtime(
         )
         await runtime.reactions.start()
     return runtime
+
+
+def secure_data_dir(directory: Path) -> None:
+    """The data directory holds the keys and every personal record: its owner's alone (0700,
+    files 0600), also when an older version left it readable to others."""
+    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+    directory.chmod(0o700)
+    for parent, folders, files in os.walk(directory):
+        for name, mode in [*((f, 0o700) for f in folders), *((f, 0o600) for f in files)]:
+            path = os.path.join(parent, name)
+            with contextlib.suppress(FileNotFoundError):  # a WAL checkpointed away meanwhile
+                if os.stat(path).st_mode & 0o077:
+                    os.chmod(path, mode)
 
 
 def nats_server_binary() -> str:

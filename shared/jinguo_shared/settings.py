@@ -28,6 +28,14 @@ class Settings(BaseSettings):
     stream_replicas: int = Field(default=1, ge=1, le=5)
     http_host: str = "127.0.0.1"
     http_port: int = 8000
+    http_max_body_bytes: int = Field(
+        default=256 * 1024, ge=1024, description="larger request bodies are refused (413)"
+    )
+    time_zone: str = Field(
+        default="Asia/Shanghai",
+        description="the programme's time zone: what 'today' is, and how a time without an"
+        " offset is read",
+    )
     api_processes: int = Field(
         default=2, ge=1, le=32, description="`jinguo up`: processes serving HTTP on one port"
     )

@@ -37,14 +37,29 @@ def encode_cursor(values: list[Any]) -> str:
     return base64.urlsafe_b64encode(orjson.dumps(values)).decode().rstrip("=")
 
 
+INT64 = range(-(2**63), 2**63)
+"""What a database integer holds: a cursor or position beyond it was never given out."""
+
+
+def _given_out(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int):
+        return value in INT64
+    return (isinstance(value, str) and len(value) <= 200) or value is None
+
+
 def decode_cursor(cursor: str) -> list[Any]:
+    not_ours = HTTPException(400, "the cursor is not one this API gave out")
+    if len(cursor) > 1000:
+        raise not_ours
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         values = orjson.loads(base64.urlsafe_b64decode(padded))
     except (ValueError, orjson.JSONDecodeError):
-        raise HTTPException(400, "the cursor is not one this API gave out") from None
-    if not isinstance(values, list):
-        raise HTTPException(400, "the cursor is not one this API gave out")
+        raise not_ours from None
+    if not isinstance(values, list) or not all(_given_out(v) for v in values):
+        raise not_ours
     return values
 
 
@@ -72,7 +87,7 @@ def seq_after(cursor: str | None) -> int | None:
     if cursor is None:
         return None
     values = decode_cursor(cursor)
-    if len(values) != 1 or not isinstance(values[0], int):
+    if len(values) != 1 or not isinstance(values[0], int) or values[0] < 0:
         raise HTTPException(400, "the cursor is not one this API gave out")
     return int(values[0])
 
@@ -86,9 +101,11 @@ async def read_after(
     after: str | None = Query(
         default=None,
         description="A position a command returned (e.g. REGISTRY:42): wait until it is visible.",
-        pattern=r"^[A-Z_]+:\d+$",
+        pattern=r"^[A-Z_]{1,40}:\d{1,19}$",
     ),
 ) -> str | None:
+    if after is not None and int(after.partition(":")[2]) not in INT64:
+        raise HTTPException(400, "the position is not one this API gave out")
     return after
 
 
@@ -98,23 +115,26 @@ COMMAND_NAMESPACE = uuid.UUID("0b5c2c1e-3c0a-4f7e-9d7e-1f0d8e3b6a21")
 async def command_context(
     request: Request, caller: Caller, key: str | None
 ) -> tuple[CommandContext, IdempotencyKey | None]:
-    """A command id derived from the client and its Idempotency-Key, so a retry is the same
-    command; otherwise a fresh one."""
+    """A command id derived from the client, the method and full path, and its
+    Idempotency-Key, so a retry is the same command; otherwise a fresh one. A key is bound to
+    its route: sent again to another path (or with another body) it is refused, never
+    answered with the first request's result."""
     if key is None:
         command_id = str(uuid.uuid4())
         idempotency = None
     else:
-        command_id = str(uuid.uuid5(COMMAND_NAMESPACE, f"{caller.client_id}/{key}"))
-        idempotency = IdempotencyKey(
-            caller.client_id, key, hashlib.sha256(await request.body()).hexdigest()
-        )
+        route = f"{request.method} {request.url.path}"
+        command_id = str(uuid.uuid5(COMMAND_NAMESPACE, f"{caller.client_id}/{route}/{key}"))
+        fingerprint = hashlib.sha256(route.encode() + b"\n" + await request.body())
+        idempotency = IdempotencyKey(caller.client_id, key, fingerprint.hexdigest())
     correlation = request.headers.get("X-Correlation-Id") or command_id
     context = CommandContext(
         command_id=command_id,
-        correlation_id=correlation,
+        correlation_id=correlation[:200],
         agency_id=caller.agency_id,
         actor=caller.client_id,
         traceparent=current_traceparent(),
+        jurisdiction=caller.jurisdiction,
     )
     return context, idempotency
 
@@ -125,7 +145,9 @@ def require_scope(scope: str) -> Callable[..., Awaitable[Caller]]:
     async def authorised(
         request: Request, authorization: str | None = Header(default=None)
     ) -> Caller:
-        caller = await request.app.state.runtime.authenticator.authenticate(authorization)
+        caller = getattr(request.state, "caller", None)  # authenticated on admission
+        if caller is None:
+            caller = await request.app.state.runtime.authenticator.authenticate(authorization)
         assert isinstance(caller, Caller)
         caller.require(scope)
         return caller

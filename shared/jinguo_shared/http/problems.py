@@ -5,9 +5,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import nats.errors
+import nats.js.errors
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException
 
 from jinguo_shared.domain import DomainError
@@ -17,6 +20,24 @@ log = logging.getLogger(__name__)
 
 PROBLEM_BASE = "https://jinguo.dev/problems/"
 PROBLEM_JSON = "application/problem+json"
+UNAVAILABLE: tuple[type[Exception], ...] = (
+    nats.errors.TimeoutError,
+    nats.errors.NoRespondersError,
+    nats.errors.ConnectionClosedError,
+    nats.errors.ConnectionReconnectingError,
+    nats.errors.NoServersError,
+    nats.errors.OutboundBufferLimitError,
+    nats.errors.StaleConnectionError,
+    nats.js.errors.ServiceUnavailableError,
+    sa_exc.OperationalError,
+    sa_exc.InterfaceError,
+    sa_exc.DisconnectionError,
+    ConnectionError,
+    TimeoutError,
+)
+"""Failures of NATS or the database, not of the request: the client should try again (with the
+same Idempotency-Key, so that a command the log did take is not taken twice)."""
+RETRY_AFTER_SECONDS = 2
 
 
 def problem(
@@ -91,9 +112,11 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def http_error(request: Request, error: HTTPException) -> JSONResponse:
         code = {
             401: "unauthenticated",
+            400: "bad-request",
             403: "forbidden",
             404: "not-found",
             405: "method-not-allowed",
+            413: "request-too-large",
         }.get(error.status_code, "http-error")
         return problem(
             error.status_code,
@@ -103,6 +126,20 @@ def install_problem_handlers(app: FastAPI) -> None:
             request,
             headers=dict(error.headers or {}),
         )
+
+    async def unavailable(request: Request, error: Exception) -> JSONResponse:
+        log.warning("%s on %s: %s", type(error).__name__, request.url.path, error)
+        return problem(
+            503,
+            "unavailable",
+            "Service temporarily unavailable",
+            "the event log or the database cannot be reached; retry with the same Idempotency-Key",
+            request,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+        )
+
+    for kind in UNAVAILABLE:
+        app.add_exception_handler(kind, unavailable)
 
     @app.exception_handler(Exception)
     async def crashed(request: Request, error: Exception) -> JSONResponse:

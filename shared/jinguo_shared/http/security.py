@@ -1,21 +1,36 @@
-"""API keys: `jg_<client id>_<secret>`; services keep only the SHA-256 learned from events."""
+"""API keys: `jg_<client id>_<secret>`; services keep only the SHA-256 learned from events.
+
+A key belongs to one agency and acts only within that agency's jurisdiction; a key bound to an
+officer is that officer's own credential. Revoking a key reaches every process as soon as its
+`api_clients` projection has applied the event: each process watches that projection and
+forgets what it cached when it changes.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
 import hmac
+import logging
 import secrets
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from fastapi import HTTPException
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from jinguo_shared.access import Jurisdiction
 from jinguo_shared.projections.api_clients import ApiClients
 from jinguo_shared.projections.host import ProjectionHost
 
+log = logging.getLogger(__name__)
+
 KEY_PREFIX = "jg_"
+OPERATOR_SCOPE = "platform:admin"
+"""The platform operator's: registers agencies and administers any agency's API clients."""
 
 
 def key_hash(api_key: str) -> str:
@@ -32,54 +47,148 @@ class Caller:
     client_id: str
     agency_id: str
     scopes: frozenset[str]
+    jurisdiction: Jurisdiction | None = None
+    """Where the caller may read and write; None only for the system itself."""
+    officer_id: str | None = None
+    """The officer who holds this key (rights cases are read and worked by officers)."""
     system: bool = False
 
     def require(self, scope: str) -> None:
         if scope not in self.scopes and not self.system:
             raise HTTPException(403, f"this API client lacks the scope {scope}")
 
+    @property
+    def operator(self) -> bool:
+        return self.system or OPERATOR_SCOPE in self.scopes
+
+    def require_administers(self, agency_id: str) -> None:
+        """An agency's admin administers that agency only; the operator any agency."""
+        if not self.operator and agency_id != self.agency_id:
+            raise HTTPException(403, "an API client administers its own agency only")
+
+    def area(self, asked: str | None) -> str | None:
+        """The area prefix a list may filter on, within the jurisdiction (None: no limit)."""
+        if self.jurisdiction is None:
+            return asked
+        return self.jurisdiction.narrow(asked)
+
+    def sees(self, area_code: str | None) -> bool:
+        return self.jurisdiction is None or self.jurisdiction.covers(area_code)
+
 
 SYSTEM = Caller("system", "system", frozenset(), system=True)
 
 
-def _unauthenticated(detail: str) -> HTTPException:
+def unauthenticated(detail: str) -> HTTPException:
     return HTTPException(401, detail, headers={"WWW-Authenticate": 'Bearer realm="jinguo"'})
 
 
-class Authenticator:
-    """Checks a bearer key against the service's own api_clients projection (cached briefly)."""
+@dataclass(frozen=True, slots=True)
+class _Known:
+    caller: Caller | None
+    hashes: tuple[tuple[str, datetime | None], ...]
+    """Key hashes this client accepts, each until when (None: until revoked or rotated)."""
+    until: float
 
-    def __init__(self, engine: AsyncEngine, host: ProjectionHost, ttl: float = 5.0) -> None:
+
+class Authenticator:
+    """Checks a bearer key against the service's own api_clients projection.
+
+    What it read is kept until that projection applies a change (checked every `watch_seconds`
+    by `watch`), and never longer than `ttl`.
+    """
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        host: ProjectionHost,
+        ttl: float = 5.0,
+        watch_seconds: float = 0.1,
+    ) -> None:
         self._engine = engine
         self._host = host
         self._ttl = ttl
-        self._cache: dict[str, tuple[float, Caller | None, str]] = {}
+        self._watch_seconds = watch_seconds
+        self._cache: dict[str, _Known] = {}
+        self._task: asyncio.Task[None] | None = None
 
     async def authenticate(self, authorization: str | None) -> Caller:
         if not authorization or not authorization.startswith("Bearer "):
-            raise _unauthenticated("send an API key as 'Authorization: Bearer jg_…'")
+            raise unauthenticated("send an API key as 'Authorization: Bearer jg_…'")
         api_key = authorization.removeprefix("Bearer ").strip()
         client_id, _, secret = api_key.removeprefix(KEY_PREFIX).partition("_")
-        if not api_key.startswith(KEY_PREFIX) or not client_id or not secret:
-            raise _unauthenticated("malformed API key")
-        cached = self._cache.get(client_id)
-        if cached is None or cached[0] < time.monotonic():
-            caller, stored_hash = await self._load(client_id)
-            cached = (time.monotonic() + self._ttl, caller, stored_hash)
-            self._cache[client_id] = cached
-        _, caller, stored_hash = cached
-        if caller is None or not hmac.compare_digest(stored_hash, key_hash(api_key)):
-            raise _unauthenticated("unknown or revoked API key")
-        return caller
+        if not api_key.startswith(KEY_PREFIX) or not client_id or not secret or len(api_key) > 200:
+            raise unauthenticated("malformed API key")
+        known = self._cache.get(client_id)
+        if known is None or known.until < time.monotonic():
+            known = await self._load(client_id)
+            self._cache[client_id] = known
+        presented = key_hash(api_key)
+        now = datetime.now(UTC)
+        if known.caller is None or not any(
+            hmac.compare_digest(stored, presented) and (until is None or now < until)
+            for stored, until in known.hashes
+        ):
+            raise unauthenticated("unknown or revoked API key")
+        return known.caller
 
-    async def _load(self, client_id: str) -> tuple[Caller | None, str]:
+    def forget(self) -> None:
+        self._cache.clear()
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self.watch(), name="api-clients-watch")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def watch(self) -> None:
+        """Forget cached keys whenever the api_clients projection applies a change."""
+        seen: tuple[int, int] | None = None
+        while True:
+            await asyncio.sleep(self._watch_seconds)
+            try:
+                projection = self._host.active(ApiClients.name)
+                assert isinstance(projection, ApiClients)
+                position = (projection.generation, await projection.last_change(self._engine))
+            except Exception:  # a database hiccup: fall back on the ttl
+                log.debug("cannot read the api_clients projection", exc_info=True)
+                continue
+            if position != seen:
+                if seen is not None:
+                    self.forget()
+                seen = position
+
+    async def _load(self, client_id: str) -> _Known:
+        until = time.monotonic() + self._ttl
         projection = self._host.active(ApiClients.name)
         assert isinstance(projection, ApiClients)
-        clients = projection.clients
+        clients, agencies = projection.clients, projection.agencies
         async with self._engine.connect() as connection:
             row = (
-                await connection.execute(select(clients).where(clients.c.client_id == client_id))
+                await connection.execute(
+                    select(clients, agencies.c.area_code)
+                    .join(agencies, agencies.c.agency_id == clients.c.agency_id)
+                    .where(clients.c.client_id == client_id)
+                )
             ).first()
         if row is None or row.revoked:
-            return None, ""
-        return Caller(row.client_id, row.agency_id, frozenset(row.scopes)), row.key_hash
+            return _Known(None, (), until)
+        caller = Caller(
+            row.client_id,
+            row.agency_id,
+            frozenset(row.scopes),
+            jurisdiction=Jurisdiction.of_area(row.area_code),
+            officer_id=row.officer_id,
+        )
+        hashes: list[tuple[str, datetime | None]] = [(row.key_hash, None)]
+        if row.previous_key_hash is not None and row.previous_valid_until is not None:
+            previous_until = row.previous_valid_until
+            if previous_until.tzinfo is None:  # SQLite keeps the UTC time without its offset
+                previous_until = previous_until.replace(tzinfo=UTC)
+            hashes.append((row.previous_key_hash, previous_until))
+        return _Known(caller, tuple(hashes), until)

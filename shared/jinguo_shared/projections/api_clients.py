@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Column, String
+from sqlalchemy import JSON, BigInteger, Boolean, Column, DateTime, Integer, String, select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from jinguo_contracts.registry import AgencyRegisteredV1, ApiClientIssuedV1, ApiClientRevokedV1
+from jinguo_contracts.registry import (
+    AgencyRegisteredV1,
+    ApiClientIssuedV1,
+    ApiClientKeyRotatedV1,
+    ApiClientRevokedV1,
+)
 from jinguo_shared.envelope import RecordedEvent
 from jinguo_shared.projections.base import Projection, handles
 from jinguo_shared.projections.batch import ProjectionBatch
@@ -23,6 +29,9 @@ class ApiClients(Projection):
             Column("agency_id", String(64), nullable=False),
             Column("key_hash", String(64), nullable=False),
             Column("scopes", JSON, nullable=False),
+            Column("officer_id", String(64), nullable=True),
+            Column("previous_key_hash", String(64), nullable=True),
+            Column("previous_valid_until", DateTime(timezone=True), nullable=True),
             Column("revoked", Boolean, nullable=False, default=False),
         )
         self.agencies = self.table(
@@ -32,25 +41,57 @@ class ApiClients(Projection):
             Column("kind", String(40), nullable=False),
             Column("area_code", String(12), nullable=False),
         )
+        self.changes = self.table(
+            "api_client_changes",
+            Column("id", Integer, primary_key=True),
+            Column("last_seq", BigInteger, nullable=False),
+        )
+        """One row: the last event that changed a client or an agency (what caches watch)."""
+
+    def _changed(self, recorded: RecordedEvent, batch: ProjectionBatch) -> None:
+        batch.upsert(self.changes, {"id": 1, "last_seq": recorded.seq})
+
+    async def last_change(self, engine: AsyncEngine) -> int:
+        async with engine.connect() as connection:
+            return int(await connection.scalar(select(self.changes.c.last_seq)) or 0)
 
     @handles(AgencyRegisteredV1)
-    def _agency(self, e: AgencyRegisteredV1, _: RecordedEvent, batch: ProjectionBatch) -> None:
+    def _agency(self, e: AgencyRegisteredV1, r: RecordedEvent, batch: ProjectionBatch) -> None:
         batch.upsert(
             self.agencies,
             {"agency_id": e.agency_id, "name": e.name, "kind": e.kind, "area_code": e.area_code},
         )
+        self._changed(r, batch)
 
     @handles(ApiClientIssuedV1)
-    def _issued(self, e: ApiClientIssuedV1, _: RecordedEvent, batch: ProjectionBatch) -> None:
+    def _issued(self, e: ApiClientIssuedV1, r: RecordedEvent, batch: ProjectionBatch) -> None:
         row: dict[str, Any] = {
             "client_id": e.client_id,
             "agency_id": e.agency_id,
             "key_hash": e.key_hash,
             "scopes": list(e.scopes),
+            "officer_id": e.officer_id,
+            "previous_key_hash": None,
+            "previous_valid_until": None,
             "revoked": False,
         }
         batch.upsert(self.clients, row)
+        self._changed(r, batch)
+
+    @handles(ApiClientKeyRotatedV1)
+    def _rotated(self, e: ApiClientKeyRotatedV1, r: RecordedEvent, batch: ProjectionBatch) -> None:
+        batch.update(
+            self.clients,
+            {"client_id": e.client_id},
+            {
+                "key_hash": e.key_hash,
+                "previous_key_hash": e.previous_key_hash,
+                "previous_valid_until": e.previous_valid_until,
+            },
+        )
+        self._changed(r, batch)
 
     @handles(ApiClientRevokedV1)
-    def _revoked(self, e: ApiClientRevokedV1, _: RecordedEvent, batch: ProjectionBatch) -> None:
+    def _revoked(self, e: ApiClientRevokedV1, r: RecordedEvent, batch: ProjectionBatch) -> None:
         batch.update(self.clients, {"client_id": e.client_id}, {"revoked": True})
+        self._changed(r, batch)
