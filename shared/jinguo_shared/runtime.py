@@ -79,6 +79,10 @@ class ServiceRuntime:
         await self.engine.dispose()
 
 
+class OutdatedProjectionsError(RuntimeError):
+    pass
+
+
 class ServiceDefinition(Protocol):
     """What a service package offers the runtime (entry point group `jinguo.services`)."""
 
@@ -175,6 +179,15 @@ async def open_runtime(
         max_attempts=settings.projection_max_attempts,
     )
     await host.prepare()
+    outdated = host.outdated() if role != "tool" else []
+    if outdated:
+        await nc.close()
+        await engine.dispose()
+        raise OutdatedProjectionsError(
+            f"{name}: the tables of {', '.join(outdated)} were built by an older version;"
+            f" rebuild them first: jinguo replay {name} --projection <name> (deploy/: the"
+            " replay Job)"
+        )
     if role in ("projector", "all"):
         await host.start()
     elif role == "api":

@@ -8,7 +8,7 @@ import functools
 import gc
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -20,7 +20,7 @@ from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 from opentelemetry.metrics import CallbackOptions, Observation
-from sqlalchemy import MetaData, select, update
+from sqlalchemy import MetaData, inspect, select, update
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -131,6 +131,7 @@ class ProjectionHost:
         self._sql = DirectSql(engine)
         self._stopping = False
         self._lease = ProjectorLease(engine, service)
+        self._outdated: set[str] = set()
         self._lease_task: asyncio.Task[None] | None = None
 
     def _observe_lag(self, _options: CallbackOptions) -> Iterable[Observation]:
@@ -151,6 +152,7 @@ class ProjectionHost:
 
     async def prepare(self) -> None:
         """Kernel tables, a first generation for new projections, and the active tables."""
+        fresh: set[str] = set()
         async with writing(self._engine) as connection:
             await connection.run_sync(kernel_metadata.create_all)
             for name in self._classes:
@@ -168,10 +170,17 @@ class ProjectionHost:
                             created_at=datetime.now(UTC),
                         )
                     )
-        await self.refresh()
+                    fresh.add(name)
+        await self.refresh(fresh)
 
-    async def refresh(self) -> set[str]:
-        """Pick up generations switched by a rebuild (maybe in another process); names changed."""
+    def outdated(self) -> list[str]:
+        """Projections whose live tables lacked a table or column this version defines: their
+        rows were written by an older version and must be rebuilt (`jinguo replay`)."""
+        return sorted(name for name in self._outdated if name in self._active)
+
+    async def refresh(self, fresh: Collection[str] = ()) -> set[str]:
+        """Pick up generations switched by a rebuild (maybe in another process); names changed.
+        Tables of a generation that is not `fresh` should all be there already."""
         async with self._engine.connect() as connection:
             rows = await connection.execute(
                 select(
@@ -184,7 +193,13 @@ class ProjectionHost:
             current = self._active.get(name)
             if current is None or current.generation != generation:
                 instance = self._classes[name](generation)
+                self._outdated.discard(name)
                 async with writing(self._engine) as connection:
+                    if name not in fresh:
+                        missing = await connection.run_sync(_missing_columns, instance.metadata)
+                        if missing:
+                            log.error("projection %s lacks %s", name, ", ".join(missing))
+                            self._outdated.add(name)
                     await connection.run_sync(instance.metadata.create_all)
                 self._active[name] = instance
                 changed.add(name)
@@ -853,6 +868,18 @@ class _RebuildWrites:
         """Leave the open transaction: it commits, unless rolled back just before."""
         self._connection = None
         await self._transaction.aclose()
+
+
+def _missing_columns(connection: Connection, metadata: MetaData) -> list[str]:
+    inspector = inspect(connection)
+    missing = []
+    for table in metadata.sorted_tables:
+        if not inspector.has_table(table.name):
+            missing.append(table.name)
+            continue
+        present = {column["name"] for column in inspector.get_columns(table.name)}
+        missing += [f"{table.name}.{c.name}" for c in table.columns if c.name not in present]
+    return missing
 
 
 def _create_tables(connection: Connection, metadata: MetaData) -> None:
