@@ -13,7 +13,7 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import cast
@@ -31,6 +31,7 @@ from starlette.types import Receive, Scope, Send
 
 from jinguo_contracts.base import CATALOGUE
 from jinguo_shared import telemetry
+from jinguo_shared.clock import ProgrammeClock
 from jinguo_shared.db import parked_to_retry
 from jinguo_shared.domain import DomainError
 from jinguo_shared.eventstore import SERVICE_STREAMS
@@ -111,6 +112,39 @@ STOP_LIMIT = 20
 """Seconds a process of `jinguo up` gets to finish in-flight work when asked to stop."""
 
 
+class Stopping:
+    """Ctrl-C and SIGTERM (Kubernetes, systemd, `kill`) alike: stop serving, then let everything
+    end in order (children, runtimes, nats-server). Before the server serves, or on a second
+    signal, what is running is cancelled instead."""
+
+    def __init__(self) -> None:
+        self.server: uvicorn.Server | None = None
+        self._main = asyncio.current_task()
+        self.signalled = False
+
+    def install(self) -> None:
+        loop = asyncio.get_running_loop()
+        for number in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(number, self._received)
+
+    def _received(self) -> None:
+        if self.server is not None and not self.signalled:
+            self.server.should_exit = True
+        elif self._main is not None:
+            self._main.cancel()
+        self.signalled = True
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's own signal handling raises the signal again once it has stopped, which
+    SIGTERM's default action turns into an exit that skips every clean-up: `Stopping` handles
+    the signals instead."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
 class ChildProcess:
     """A process of `jinguo up` besides the first: `jinguo serve all` in a role. It stops when
     its stdin closes, i.e. with the first process however that one ends."""
@@ -156,6 +190,8 @@ class ChildProcess:
 async def up(settings: Settings, *, demo: bool) -> int:
     """NATS; every service's API in this process and `api_processes - 1` more sharing its port
     (SO_REUSEPORT); every service's projector and policies in one more process."""
+    stopping = Stopping()
+    stopping.install()
     telemetry.configure("jinguo-api", settings.log_format, settings.log_level)
     host, port = settings.http_host, settings.http_port
     if _port_open(port, host):
@@ -168,6 +204,7 @@ async def up(settings: Settings, *, demo: bool) -> int:
             discover_services(),
             "api",
             url,
+            stopping,
             host=host,
             port=port,
             children=children,
@@ -182,6 +219,7 @@ async def serve(
     definitions: Sequence[ServiceDefinition],
     role: Role,
     url: str,
+    stopping: Stopping,
     *,
     host: str,
     port: int,
@@ -193,7 +231,7 @@ async def serve(
     """Serve HTTP for these services in one process. As `jinguo up`'s first process, start the
     others once the tables exist, then seed the development key and maybe the demo."""
     pairs = [(d, await open_runtime(d, settings, url, role)) for d in definitions]
-    server = uvicorn.Server(
+    server = stopping.server = _Server(
         uvicorn.Config(
             compose_app(pairs),
             host=host,
@@ -279,6 +317,8 @@ async def serve_one(settings: Settings, args: argparse.Namespace) -> None:
     everything = args.service == "all"
     definitions = discover_services() if everything else [pick_service(args.service)]
     name = "jinguo" if everything else f"jinguo-{args.service}"
+    stopping = Stopping()
+    stopping.install()
     telemetry.configure(f"{name}-{args.role}", settings.log_format, settings.log_level)
     async with nats_url(settings) as url:
         await serve(
@@ -286,6 +326,7 @@ async def serve_one(settings: Settings, args: argparse.Namespace) -> None:
             definitions,
             cast(Role, args.role),
             url,
+            stopping,
             host=args.host or settings.http_host,
             port=args.port or settings.http_port,
             stop_with_stdin=args.stop_with_stdin,
@@ -367,6 +408,16 @@ class ProgressBar:
         sys.stderr.flush()
 
 
+def until_instant(settings: Settings, text: str | None) -> datetime | None:
+    """`--until` as an instant: without an offset, in the programme's time zone."""
+    if text is None:
+        return None
+    try:
+        return ProgrammeClock(settings.time_zone).parse_instant(text)
+    except ValueError as error:
+        raise UsageError(f"--until: {error}") from None
+
+
 async def replay(
     settings: Settings, service: str, projection: str | None, until: datetime | None
 ) -> None:
@@ -385,6 +436,8 @@ async def replay(
             )
             sys.stderr.write("\n")
             state = "kept aside as of " + until.isoformat() if until else "now active"
+            if until is not None:
+                state += f" (list them: jinguo projections as-of {service})"
             print(f"rebuilt in {time.monotonic() - bar.started:.1f} s, {state}:")
             for done in rebuilt:
                 tables = ", ".join(sorted(done.metadata.tables))
@@ -474,9 +527,10 @@ async def _export(js: nats.js.JetStreamContext, stream: str, path: Path) -> None
 
 
 async def _import(js: nats.js.JetStreamContext, path: Path) -> None:
-    """Publish exported events again; their ids make a second import a no-op (within the
-    duplicate window) and the envelope is kept byte for byte."""
-    imported = skipped = 0
+    """Publish exported events again, skipping every event whose id a stream already holds
+    (however old: the server's duplicate window covers two minutes only). The envelope is kept
+    byte for byte."""
+    records = []
     with path.open() as source:
         for number, line in enumerate(source, start=1):
             if not line.strip():
@@ -486,16 +540,55 @@ async def _import(js: nats.js.JetStreamContext, path: Path) -> None:
                 subject, event = record["subject"], record["event"]
                 if not CATALOGUE.knows(event["type"]):
                     raise ValueError(f"unknown event type {event['type']!r}")
-            except (ValueError, KeyError, TypeError) as error:
+                stream = SERVICE_STREAMS[subject.split(".", 1)[0]].name
+                if not isinstance(event["id"], str) or not event["id"]:
+                    raise ValueError("an event needs its id")
+            except (ValueError, KeyError, TypeError, AttributeError) as error:
                 raise UsageError(f"{path}:{number}: not an exported event ({error})") from None
-            ack = await js.publish(
-                subject, orjson.dumps(event), headers={"Nats-Msg-Id": event["id"]}
-            )
-            if ack.duplicate:
-                skipped += 1
-            else:
-                imported += 1
-    print(f"imported {imported:,} events ({skipped:,} already present) from {path}")
+            records.append((stream, subject, event))
+    present: dict[str, set[str]] = {}
+    for stream in dict.fromkeys(stream for stream, _, _ in records):
+        present[stream] = await _event_ids(js, stream)
+    imported = skipped = 0
+    for stream, subject, event in records:
+        if event["id"] in present[stream]:
+            skipped += 1
+            continue
+        ack = await js.publish(
+            subject, orjson.dumps(event), stream=stream, headers={"Nats-Msg-Id": event["id"]}
+        )
+        present[stream].add(event["id"])
+        if ack.duplicate:
+            skipped += 1
+        else:
+            imported += 1
+    print(f"imported {imported:,} events, skipped {skipped:,} already present, from {path}")
+
+
+async def _event_ids(js: nats.js.JetStreamContext, stream: str) -> set[str]:
+    """The id of every event in the stream, read from the headers alone."""
+    info = await js.stream_info(stream)
+    if info.state.messages == 0:
+        return set()
+    [spec] = [spec for spec in SERVICE_STREAMS.values() if spec.name == stream]
+    subscription = await js.subscribe(
+        spec.subjects[0],
+        stream=stream,
+        ordered_consumer=True,
+        deliver_policy=DeliverPolicy.ALL,
+        headers_only=True,
+    )
+    ids: set[str] = set()
+    try:
+        async for message in subscription.messages:
+            event_id = (message.headers or {}).get("Nats-Msg-Id")
+            if event_id:
+                ids.add(event_id)
+            if message.metadata.num_pending == 0:
+                break
+    finally:
+        await subscription.unsubscribe()
+    return ids
 
 
 async def projections(settings: Settings, args: argparse.Namespace) -> None:
@@ -506,6 +599,19 @@ async def projections(settings: Settings, args: argparse.Namespace) -> None:
             if args.action == "parked":
                 for letter in await runtime.projections.parked(args.projection):
                     print(json.dumps(letter, default=str, ensure_ascii=False))
+            elif args.action == "as-of":
+                copies = await runtime.projections.as_of_copies()
+                for copy in copies:
+                    print(
+                        f"{copy['projection']:<24} generation {copy['generation']:<4}"
+                        f" as of {copy['until'].isoformat() if copy['until'] else '-'}"
+                        f"  built {copy['created_at']:%Y-%m-%d %H:%M:%S %Z}"
+                    )
+                if not copies:
+                    print(f"{args.service} keeps no as-of copies")
+            elif args.action == "drop":
+                await runtime.projections.drop_as_of(args.projection, args.generation)
+                print(f"dropped {args.projection} generation {args.generation}")
             else:
                 await _retry_parked(definition, runtime, args.id)
                 print(f"parked event {args.id} applied")
@@ -557,8 +663,8 @@ def parser() -> argparse.ArgumentParser:
     rebuild.add_argument("--projection")
     rebuild.add_argument(
         "--until",
-        type=datetime.fromisoformat,
-        help="ISO time: build an 'as of' copy instead of switching over",
+        help="ISO 8601 date or time (without an offset: in JINGUO_TIME_ZONE, a date meaning its"
+        " end of day): build an 'as of' copy instead of switching over",
     )
 
     log = commands.add_parser("events", help="look at the log")
@@ -576,7 +682,7 @@ def parser() -> argparse.ArgumentParser:
     load = actions.add_parser("import", help="NDJSON from `export` back into the log")
     load.add_argument("file")
 
-    dead = commands.add_parser("projections", help="parked (dead-letter) events")
+    dead = commands.add_parser("projections", help="parked (dead-letter) events, as-of copies")
     dead_actions = dead.add_subparsers(dest="action", required=True)
     parked = dead_actions.add_parser("parked")
     parked.add_argument("service")
@@ -584,6 +690,12 @@ def parser() -> argparse.ArgumentParser:
     retry = dead_actions.add_parser("retry")
     retry.add_argument("service")
     retry.add_argument("id", type=int)
+    as_of = dead_actions.add_parser("as-of", help="copies `replay --until` kept aside")
+    as_of.add_argument("service")
+    drop = dead_actions.add_parser("drop", help="drop an as-of copy")
+    drop.add_argument("service")
+    drop.add_argument("projection")
+    drop.add_argument("generation", type=int)
 
     contracts = commands.add_parser("contracts", help="export the event JSON Schemas")
     contracts.add_argument("directory", type=Path)
@@ -593,8 +705,6 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     os.umask(0o077)  # keys, databases and the log: readable by their owner only
-    # SIGTERM (Kubernetes, systemd, kill) stops everything as Ctrl-C does, children included
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
     settings = Settings()
     try:
         if args.command == "up":
@@ -602,7 +712,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "serve":
             uvloop.run(serve_one(settings, args))
         elif args.command == "replay":
-            uvloop.run(replay(settings, args.service, args.projection, args.until))
+            until = until_instant(settings, args.until)
+            uvloop.run(replay(settings, args.service, args.projection, until))
         elif args.command == "events":
             uvloop.run(events(settings, args))
         elif args.command == "projections":
@@ -612,7 +723,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as error:
         print(f"jinguo: {error}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, asyncio.CancelledError):
         return 130
     return 0
 

@@ -87,17 +87,20 @@ def up(tmp_path: Path) -> Iterator[Up]:
         process.wait()
 
 
-def test_ctrl_c_stops_every_process(up: Up) -> None:
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_ctrl_c_or_sigterm_stops_every_process(up: Up, stop: signal.Signals) -> None:
+    """Kubernetes and systemd send SIGTERM: it stops nats-server and the children too."""
     children = up.children()
     assert any("nats-server" in c for c in children.values())
     assert up.projector() in children
     assert len(up.in_role("api")) == 1  # and this one: two serve HTTP
     assert "worker_directory:REGISTRY" in _lag_seen_by_the_api(up)
 
-    up.process.send_signal(signal.SIGINT)
+    up.process.send_signal(stop)
 
     assert up.process.wait(timeout=30) in (0, 130)
     assert all(_gone(pid, 5) for pid in children), up.log.read_text()
+    assert "Traceback" not in up.log.read_text()
 
 
 def test_ctrl_c_while_the_demo_loads_stops_without_a_traceback(tmp_path: Path) -> None:

@@ -533,6 +533,54 @@ class ProjectionHost:
             ],
         )
 
+    # as-of copies ------------------------------------------------------------------------------
+
+    async def as_of_copies(self) -> list[dict[str, Any]]:
+        """Copies kept aside by `rebuild(until=...)`: projection, generation, until, built."""
+        query = (
+            select(
+                projection_generations.c.projection,
+                projection_generations.c.generation,
+                projection_generations.c.until,
+                projection_generations.c.created_at,
+            )
+            .where(projection_generations.c.status == "as_of")
+            .order_by(projection_generations.c.projection, projection_generations.c.generation)
+        )
+        async with self._engine.connect() as connection:
+            rows = [dict(row._mapping) for row in await connection.execute(query)]
+        for row in rows:
+            for column in ("until", "created_at"):
+                if row[column] is not None and row[column].tzinfo is None:
+                    row[column] = row[column].replace(tzinfo=UTC)  # SQLite drops the offset
+        return rows
+
+    async def drop_as_of(self, name: str, generation: int) -> None:
+        """Drop an as-of copy's tables; the live and previous generations cannot be dropped."""
+        if name not in self._classes:
+            raise LookupError(f"{self.service} has no projection {name!r}")
+        async with writing(self._engine) as connection:
+            status = await connection.scalar(
+                select(projection_generations.c.status).where(
+                    projection_generations.c.projection == name,
+                    projection_generations.c.generation == generation,
+                )
+            )
+            if status != "as_of":
+                raise LookupError(
+                    f"{name} generation {generation} is not an as-of copy"
+                    + (f" (it is {status})" if status else "")
+                )
+            await connection.run_sync(self._classes[name](generation).metadata.drop_all)
+            await connection.execute(
+                update(projection_generations)
+                .where(
+                    projection_generations.c.projection == name,
+                    projection_generations.c.generation == generation,
+                )
+                .values(status="dropped")
+            )
+
     # dead letters ------------------------------------------------------------------------------
 
     async def parked(self, name: str | None = None) -> list[dict[str, Any]]:
@@ -604,6 +652,10 @@ class ProjectionHost:
         transactions keep it fast; the live generation serves meanwhile, and the live runner
         moves to the new one as soon as it becomes active.
         """
+        if until is not None:
+            if until.tzinfo is None:
+                raise ValueError("`until` needs an offset: a time without one is ambiguous")
+            until = until.astimezone(UTC)
         projections = [await self._new_generation(name, until) for name in names]
         streams: dict[str, list[str]] = {}
         for projection in projections:
