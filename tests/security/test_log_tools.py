@@ -1,0 +1,154 @@
+"""The operators' log tools never corrupt the log: an import appends no event whose id the
+stream holds however old it is, and a replay "as of" a time without an offset is read in the
+programme's time zone, never silently built from every event."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import nats
+from nats.js.api import StorageType, StreamConfig
+
+from jinguo_registry.bootstrap import RegistryService, handlers_for
+from jinguo_registry.domain.validation import make_national_id
+from jinguo_registry.handlers.commands import RegisterWorker
+from jinguo_shared.envelope import CommandContext
+from jinguo_shared.natsauth import ADMIN_USER
+from jinguo_shared.runtime import EmbeddedNats
+from jinguo_shared.testing import runtimes
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def jinguo(*args: str) -> subprocess.CompletedProcess[str]:
+    """The `jinguo` command as an operator runs it, with the test's environment."""
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "jinguo"), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def worker(n: int) -> RegisterWorker:
+    return RegisterWorker(
+        name=f"导入{n}",
+        national_id=make_national_id("110101", datetime(1975, 1, 1 + n).date(), n, female=True),
+        phone=f"139{n:08d}",
+        area_code="110101001001",
+    )
+
+
+def context(command_id: str) -> CommandContext:
+    return CommandContext(command_id=command_id, correlation_id=command_id, actor="test")
+
+
+async def test_import_skips_events_already_in_the_stream_however_old(
+    nats_server: EmbeddedNats, jinguo_env: dict[str, str], tmp_path: Path
+) -> None:
+    admin = await nats.connect(nats_server.url, **nats_server.connect_options(ADMIN_USER))
+    js = admin.jetstream()
+    # a duplicate window of one second stands for "written longer ago than the window"
+    await js.add_stream(
+        StreamConfig(
+            name="REGISTRY",
+            subjects=["registry.>"],
+            storage=StorageType.FILE,
+            duplicate_window=1,
+            allow_direct=True,
+        )
+    )
+    try:
+        async with runtimes(RegistryService(), nats_server.url) as open_registry:
+            registry = await open_registry("tool")
+            handlers = handlers_for(registry)
+            for n in range(3):
+                await handlers.register_worker(worker(n), context(f"import-{n}"))
+        exported = tmp_path / "registry.ndjson"
+        assert jinguo("events", "export", "registry", str(exported)).returncode == 0
+        await asyncio.sleep(1.5)
+
+        again = jinguo("events", "import", str(exported))
+
+        assert again.returncode == 0, again.stderr
+        assert "imported 0 events, skipped 3 already present" in again.stdout
+        assert (await js.stream_info("REGISTRY")).state.messages == 3
+
+        lines = exported.read_text().splitlines()
+        exported.write_text("\n".join([*lines, lines[0]]) + "\n")  # one twice in the file
+        assert "imported 0 events, skipped 4" in jinguo("events", "import", str(exported)).stdout
+    finally:
+        await admin.close()
+
+
+async def test_import_of_a_foreign_line_is_a_readable_error_and_appends_nothing(
+    nats_server: EmbeddedNats, jinguo_env: dict[str, str], tmp_path: Path
+) -> None:
+    broken = tmp_path / "broken.ndjson"
+    broken.write_text('{"subject": "registry.worker.w1.WorkerRegistered", "event": {}}\n')
+
+    answer = jinguo("events", "import", str(broken))
+
+    assert answer.returncode == 2
+    assert f"{broken}:1: not an exported event" in answer.stderr
+    assert "Traceback" not in answer.stderr
+
+
+async def test_replay_until_a_time_without_offset_reads_it_in_the_programme_zone(
+    nats_server: EmbeddedNats, jinguo_env: dict[str, str]
+) -> None:
+    async with runtimes(RegistryService(), nats_server.url) as open_registry:
+        registry = await open_registry("tool")
+        handlers = handlers_for(registry)
+        for n in range(3):
+            await handlers.register_worker(worker(n), context(f"until-{n}"))
+    yesterday = datetime.now(SHANGHAI) - timedelta(days=1)
+
+    before = jinguo(
+        "replay", "registry", "--projection", "worker_directory",
+        "--until", yesterday.strftime("%Y-%m-%dT%H:%M:%S"),
+    )  # fmt: skip
+    later = jinguo(
+        "replay", "registry", "--projection", "worker_directory",
+        "--until", (yesterday + timedelta(days=2)).date().isoformat(),
+    )  # fmt: skip
+
+    assert before.returncode == 0, before.stderr
+    assert later.returncode == 0, later.stderr
+    async with runtimes(RegistryService(), nats_server.url) as open_registry:
+        registry = await open_registry("tool")
+        copies = await registry.projections.as_of_copies()
+        assert [c["generation"] for c in copies] == [2, 3]
+        first, second = copies
+        assert first["until"] == yesterday.replace(microsecond=0).astimezone(UTC)
+        assert second["until"].astimezone(SHANGHAI).time().isoformat() == "23:59:59.999999"
+        rows = {}
+        for copy in copies:
+            directory = type(registry.projections.active("worker_directory"))(copy["generation"])
+            async with registry.engine.connect() as connection:
+                rows[copy["generation"]] = len(
+                    (await connection.execute(directory.workers.select())).all()
+                )
+        assert rows == {2: 0, 3: 3}
+
+    listed = jinguo("projections", "as-of", "registry")
+    assert "worker_directory" in listed.stdout
+    assert "generation 2" in listed.stdout
+    dropped = jinguo("projections", "drop", "registry", "worker_directory", "2")
+    assert dropped.returncode == 0, dropped.stderr
+    refused = jinguo("projections", "drop", "registry", "worker_directory", "1")
+    assert refused.returncode == 2
+    assert "is not an as-of copy (it is active)" in refused.stderr
+    assert "generation 2" not in jinguo("projections", "as-of", "registry").stdout
+
+
+async def test_replay_refuses_an_until_that_is_no_time(jinguo_env: dict[str, str]) -> None:
+    answer = jinguo("replay", "registry", "--until", "30/06/2026")
+
+    assert answer.returncode == 2
+    assert "--until: '30/06/2026' is not an ISO 8601 date or time" in answer.stderr
