@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine
 from pathlib import Path
@@ -33,6 +36,41 @@ from jinguo_shared.runtime import (
 from jinguo_shared.settings import Settings
 
 POSTGRES_ENV = "JINGUO_TEST_POSTGRES_URL"
+
+
+def start_up(
+    data: Path,
+    port: int,
+    log: Path,
+    *args: str,
+    nats_port: int | None = None,
+    until: str | None = "Jinguo is running",
+) -> subprocess.Popen[bytes]:
+    """`jinguo up` on the embedded default (its own nats-server and SQLite files), once `until`
+    appears in its output (its banner by default; None: at once), which goes to `log` (a file,
+    not a pipe: logs never block it)."""
+    env = {
+        **os.environ,
+        "JINGUO_DATA_DIR": str(data),
+        "JINGUO_HTTP_PORT": str(port),
+        "JINGUO_NATS_PORT": str(nats_port or free_port()),
+    }
+    for name in [n for n in env if n == "JINGUO_NATS_URL" or n.endswith("_DATABASE_URL")]:
+        env.pop(name)
+    with log.open("w") as output:
+        process = subprocess.Popen(
+            [str(Path(sys.executable).parent / "jinguo"), "up", *args],
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
+    deadline = time.monotonic() + 180
+    while until is not None and until not in log.read_text():
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            pytest.fail("jinguo up did not start:\n" + log.read_text())
+        time.sleep(0.1)
+    return process
 
 
 @pytest.fixture
