@@ -23,6 +23,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from jinguo_shared.access import Jurisdiction
+from jinguo_shared.db import DirectSql
 from jinguo_shared.projections.api_clients import ApiClients
 from jinguo_shared.projections.host import ProjectionHost
 
@@ -111,6 +112,7 @@ class Authenticator:
         self._watch_seconds = watch_seconds
         self._cache: dict[str, _Known] = {}
         self._task: asyncio.Task[None] | None = None
+        self._sql = DirectSql(engine)
 
     async def authenticate(self, authorization: str | None) -> Caller:
         if not authorization or not authorization.startswith("Bearer "):
@@ -154,7 +156,7 @@ class Authenticator:
             try:
                 projection = self._host.active(ApiClients.name)
                 assert isinstance(projection, ApiClients)
-                position = (projection.generation, await projection.last_change(self._engine))
+                position = (projection.generation, await projection.last_change(self._sql))
             except Exception:  # a database hiccup: fall back on the ttl
                 log.debug("cannot read the api_clients projection", exc_info=True)
                 continue

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, Column, DateTime, Integer, String, select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy import JSON, BigInteger, Boolean, Column, DateTime, Integer, String
 
 from jinguo_contracts.registry import (
     AgencyRegisteredV1,
@@ -13,6 +12,7 @@ from jinguo_contracts.registry import (
     ApiClientKeyRotatedV1,
     ApiClientRevokedV1,
 )
+from jinguo_shared.db import DirectSql
 from jinguo_shared.envelope import RecordedEvent
 from jinguo_shared.projections.base import Projection, handles
 from jinguo_shared.projections.batch import ProjectionBatch
@@ -51,9 +51,9 @@ class ApiClients(Projection):
     def _changed(self, recorded: RecordedEvent, batch: ProjectionBatch) -> None:
         batch.upsert(self.changes, {"id": 1, "last_seq": recorded.seq})
 
-    async def last_change(self, engine: AsyncEngine) -> int:
-        async with engine.connect() as connection:
-            return int(await connection.scalar(select(self.changes.c.last_seq)) or 0)
+    async def last_change(self, sql: DirectSql) -> int:
+        rows = await sql.fetch(f"SELECT last_seq FROM {self.changes.name}")
+        return int(rows[0][0]) if rows else 0
 
     @handles(AgencyRegisteredV1)
     def _agency(self, e: AgencyRegisteredV1, r: RecordedEvent, batch: ProjectionBatch) -> None:
