@@ -20,7 +20,7 @@ from nats.aio.client import Client as NatsClient
 
 from jinguo_contracts.base import EventContract
 from jinguo_shared.envelope import CommandContext
-from jinguo_shared.eventstore import SERVICE_STREAMS, EventStore, ensure_stream
+from jinguo_shared.eventstore import EventStore
 from jinguo_shared.natsauth import ADMIN_USER
 from jinguo_shared.runtime import (
     EmbeddedNats,
@@ -37,10 +37,12 @@ POSTGRES_ENV = "JINGUO_TEST_POSTGRES_URL"
 
 @pytest.fixture
 async def nats_server(tmp_path: Path) -> AsyncIterator[EmbeddedNats]:
+    """The embedded nats-server with every stream provisioned, as `jinguo up` starts it."""
     # inside the data dir of `jinguo_env`, where runtimes find their users' passwords
     server = EmbeddedNats(tmp_path / "data" / "nats", free_port(), sync="always")
     await server.start()
     try:
+        await server.provision()
         yield server
     finally:
         server.stop()
@@ -133,7 +135,6 @@ async def outside(nats_server: EmbeddedNats) -> AsyncIterator[NatsClient]:
 
 async def publisher(nc: NatsClient, service: str) -> EventStore:
     """Another service's event store, on the same NATS: tests publish its events for real."""
-    await ensure_stream(nc.jetstream(), SERVICE_STREAMS[service], 1)
     return EventStore(nc, service, vault=None)
 
 
