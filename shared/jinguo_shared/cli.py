@@ -36,6 +36,7 @@ from jinguo_shared.domain import DomainError
 from jinguo_shared.eventstore import SERVICE_STREAMS, Provisioned, provision_streams
 from jinguo_shared.http.problems import problem
 from jinguo_shared.natsauth import ADMIN_USER
+from jinguo_shared.projections.host import RebuildSlotsTakenError
 from jinguo_shared.reactions import ReactionRunner
 from jinguo_shared.runtime import (
     EmbeddedNats,
@@ -658,7 +659,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             uvloop.run(projections(settings, args))
         elif args.command == "contracts":
             export_contracts(args.directory)
-    except (UsageError, StreamsNotProvisionedError) as error:
+    except (UsageError, StreamsNotProvisionedError, RebuildSlotsTakenError) as error:
         print(f"jinguo: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -126,7 +126,7 @@ class Difference:
         return f"{self.setting} is {_shown(self.found)}, expected {_shown(self.wanted)}"
 
     @property
-    def weakening(self) -> str | None:
+    def refusal(self) -> str | None:
         """Why provisioning must leave this to an operator, if it must."""
         if self.setting in IMMUTABLE_SETTINGS or (
             self.setting == "retention" and "workqueue" in (self.found, self.wanted)
@@ -206,7 +206,7 @@ async def provision_streams(
             done.append(Provisioned(spec.name, "created"))
             continue
         found = differences(config, wanted)
-        refusals = [why for difference in found if (why := difference.weakening)]
+        refusals = [why for difference in found if (why := difference.refusal)]
         if refusals:
             done.append(Provisioned(spec.name, "refused", "; ".join(refusals)))
         elif found:

@@ -114,12 +114,12 @@ async def test_what_cannot_be_fixed_in_place_is_refused_and_left_alone(
 
 def test_provisioning_never_lowers_replicas() -> None:
     """What a mistaken JINGUO_STREAM_REPLICAS=1 against a 3-server cluster would ask for."""
-    assert Difference("num_replicas", 3, 1).weakening == (
+    assert Difference("num_replicas", 3, 1).refusal == (
         "num_replicas is 3, expected 1: lowering replicas is left to an operator"
         " (JINGUO_STREAM_REPLICAS?)"
     )
-    assert Difference("num_replicas", 1, 3).weakening is None
-    assert Difference("max_msgs", 1, -1).weakening is None
+    assert Difference("num_replicas", 1, 3).refusal is None
+    assert Difference("max_msgs", 1, -1).refusal is None
 
 
 async def test_a_service_user_reads_no_stream_outside_its_lane(
