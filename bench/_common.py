@@ -107,6 +107,7 @@ async def nats_server(store_dir: Path, sync: str) -> AsyncIterator[EmbeddedNats]
     server = EmbeddedNats(store_dir, free_port(), sync=sync)
     await server.start()
     try:
+        await server.provision()
         yield server
     finally:
         server.stop()

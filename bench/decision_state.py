@@ -72,7 +72,7 @@ from jinguo_shared.commands import CommandExecutor
 from jinguo_shared.crypto import KeyedHasher, PiiVault
 from jinguo_shared.db import aggregate_states, insert_for, kernel_metadata, make_engine
 from jinguo_shared.envelope import CommandContext
-from jinguo_shared.eventstore import SERVICE_STREAMS, EventStore, ensure_stream
+from jinguo_shared.eventstore import EventStore
 from jinguo_shared.runtime import EmbeddedNats
 
 MASTER_KEY = b"\x02" * 32
@@ -229,9 +229,9 @@ async def run_one(size: int, kind: str, options: argparse.Namespace) -> dict[str
                 await connection.run_sync(kernel_metadata.create_all)
             server = EmbeddedNats(workdir / "nats", free_port(), sync="always")
             await server.start()
+            await server.provision()
             nc = await nats.connect(admin_url(server), name="bench-decision-state")
             try:
-                await ensure_stream(nc.jetstream(), SERVICE_STREAMS["registry"], 1)
                 service = Service(engine, nc)
 
                 # 1. real commands, production fsync

@@ -55,7 +55,7 @@ from jinguo_shared.commands import CommandExecutor
 from jinguo_shared.crypto import PiiVault
 from jinguo_shared.db import make_engine
 from jinguo_shared.envelope import CommandContext
-from jinguo_shared.eventstore import SERVICE_STREAMS, EventStore, ensure_stream
+from jinguo_shared.eventstore import EventStore
 from jinguo_shared.projections.api_clients import ApiClients
 from jinguo_shared.projections.host import ProjectionHost
 
@@ -117,8 +117,6 @@ async def run_one(kind: str, options: argparse.Namespace, workdir: Path) -> dict
         nc = await nats.connect(admin_url(server))
         host = ProjectionHost("orders", engine, nc, [ApiClients, *OrdersService.projections])
         try:
-            for stream in ("orders", "registry"):  # the pool follows the registry's too
-                await ensure_stream(nc.jetstream(), SERVICE_STREAMS[stream], 1)
             await host.prepare()
             pool = host.active(DispatchPool.name)
             quality = host.active(Quality.name)

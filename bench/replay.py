@@ -57,7 +57,6 @@ from bench._events import EventSource, Publisher, create_vault_tables
 from jinguo_registry.bootstrap import RegistryService
 from jinguo_shared.db import make_engine
 from jinguo_shared.envelope import decode
-from jinguo_shared.eventstore import SERVICE_STREAMS, ensure_stream
 from jinguo_shared.projections.api_clients import ApiClients
 from jinguo_shared.projections.host import ProjectionHost
 
@@ -107,7 +106,6 @@ async def fill(
     await create_vault_tables(vault_url)
     source = EventSource(total, vault_url, processes=processes)
     try:
-        await ensure_stream(nc.jetstream(), SERVICE_STREAMS["registry"], 1)
         publisher = Publisher(nc, in_flight, keep_seqs=False)
         clock = Stopwatch()
         done = 0

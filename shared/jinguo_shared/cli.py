@@ -34,15 +34,17 @@ from jinguo_shared import telemetry
 from jinguo_shared.clock import ProgrammeClock
 from jinguo_shared.db import parked_to_retry
 from jinguo_shared.domain import DomainError
-from jinguo_shared.eventstore import SERVICE_STREAMS
+from jinguo_shared.eventstore import SERVICE_STREAMS, Provisioned, provision_streams
 from jinguo_shared.http.problems import problem
 from jinguo_shared.natsauth import ADMIN_USER
+from jinguo_shared.projections.host import RebuildSlotsTakenError
 from jinguo_shared.reactions import ReactionRunner
 from jinguo_shared.runtime import (
     EmbeddedNats,
     Role,
     ServiceDefinition,
     ServiceRuntime,
+    StreamsNotProvisionedError,
     _port_open,
     connect_nats,
     discover_services,
@@ -59,8 +61,9 @@ class UsageError(Exception):
 
 
 @contextlib.asynccontextmanager
-async def nats_url(settings: Settings) -> AsyncIterator[str]:
-    """The configured NATS, else the embedded one (started here if `jinguo up` is not running)."""
+async def nats_url(settings: Settings, provision: bool = True) -> AsyncIterator[str]:
+    """The configured NATS, else the embedded one (started here if `jinguo up` is not running,
+    and its streams provisioned: here, this process is its operator)."""
     if settings.nats_url:
         yield settings.nats_url
         return
@@ -70,6 +73,8 @@ async def nats_url(settings: Settings) -> AsyncIterator[str]:
         return
     await embedded.start()
     try:
+        if provision:
+            _report_provisioned(await embedded.provision(settings.stream_replicas), quiet=True)
         yield embedded.url
     finally:
         embedded.stop()
@@ -489,6 +494,41 @@ async def events(settings: Settings, args: argparse.Namespace) -> None:
             await nc.close()
 
 
+async def streams(settings: Settings) -> None:
+    """`jinguo streams provision`, as the admin NATS user: the configured one
+    (JINGUO_NATS_USER/PASSWORD or CREDS), else the embedded server's."""
+    async with nats_url(settings, provision=False) as url:
+        nc = await connect_nats(settings, url, "jinguo-streams", user=ADMIN_USER)
+        try:
+            try:
+                await nc.request("$JS.API.INFO", b"", timeout=5)
+            except TimeoutError:
+                raise UsageError(
+                    "no answer from the JetStream API: provisioning needs the admin NATS user"
+                    " (JINGUO_NATS_USER and JINGUO_NATS_PASSWORD, or JINGUO_NATS_CREDS)"
+                ) from None
+            done = await provision_streams(
+                nc, list(SERVICE_STREAMS.values()), settings.stream_replicas
+            )
+        finally:
+            await nc.close()
+    _report_provisioned(done, quiet=False)
+
+
+def _report_provisioned(done: Sequence[Provisioned], *, quiet: bool) -> None:
+    for stream in done:
+        if not quiet:
+            print(stream)
+        elif stream.outcome != "as it was":
+            log.info("stream %s", stream)
+    refused = [stream.stream for stream in done if stream.outcome == "refused"]
+    if refused:
+        raise UsageError(
+            f"left {', '.join(refused)} as they are: fix them by hand (see above), then run"
+            " `jinguo streams provision` again"
+        )
+
+
 def _line(stream: str, seq: int, subject: str, data: bytes) -> str:
     return orjson.dumps(
         {"stream": stream, "seq": seq, "subject": subject, "event": orjson.loads(data)}
@@ -667,6 +707,14 @@ def parser() -> argparse.ArgumentParser:
         " end of day): build an 'as of' copy instead of switching over",
     )
 
+    provisioning = commands.add_parser(
+        "streams", help="create and configure the streams (admin NATS user)"
+    )
+    provisioning.add_subparsers(dest="action", required=True).add_parser(
+        "provision",
+        help="create missing streams, bring the others to their settings; never weakens one",
+    )
+
     log = commands.add_parser("events", help="look at the log")
     actions = log.add_subparsers(dest="action", required=True)
     tail = actions.add_parser("tail", help="follow a subject, e.g. registry.worker.>")
@@ -714,13 +762,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "replay":
             until = until_instant(settings, args.until)
             uvloop.run(replay(settings, args.service, args.projection, until))
+        elif args.command == "streams":
+            uvloop.run(streams(settings))
         elif args.command == "events":
             uvloop.run(events(settings, args))
         elif args.command == "projections":
             uvloop.run(projections(settings, args))
         elif args.command == "contracts":
             export_contracts(args.directory)
-    except UsageError as error:
+    except (UsageError, StreamsNotProvisionedError, RebuildSlotsTakenError) as error:
         print(f"jinguo: {error}", file=sys.stderr)
         return 2
     except (KeyboardInterrupt, asyncio.CancelledError):

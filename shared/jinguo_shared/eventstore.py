@@ -6,10 +6,10 @@ import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, Literal
 
 import orjson
 from nats.aio.client import Client as NatsClient
-from nats.js.api import StorageType, StreamConfig
 from nats.js.client import JetStreamContext
 from nats.js.errors import BadRequestError, NotFoundError
 
@@ -28,7 +28,8 @@ log = logging.getLogger(__name__)
 
 WRONG_LAST_SEQUENCE = 10071
 BATCH_DUPLICATE_MSG_ID = 10201
-DUPLICATE_WINDOW_SECONDS = 120.0
+STREAM_NOT_FOUND = 10059
+DUPLICATE_WINDOW_NS = 120 * 10**9
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +37,7 @@ class StreamSpec:
     name: str
     subjects: tuple[str, ...]
     owner: str
-    """The one service that writes the stream (and creates it on start)."""
+    """The one service that writes the stream."""
     confidential: bool = False
     """Readable by its owner only: no other service's NATS user may consume or get from it."""
 
@@ -60,38 +61,182 @@ def stream_owners() -> list[str]:
     return sorted({spec.owner for spec in SERVICE_STREAMS.values()})
 
 
-def stream_config(spec: StreamSpec, replicas: int) -> StreamConfig:
-    return StreamConfig(
-        name=spec.name,
-        subjects=list(spec.subjects),
-        storage=StorageType.FILE,
-        num_replicas=replicas,
-        duplicate_window=DUPLICATE_WINDOW_SECONDS,
-        allow_direct=True,
-        allow_atomic=True,
-        deny_delete=True,
-        deny_purge=True,
-    )
+STREAMS_BY_NAME = {spec.name: spec for spec in SERVICE_STREAMS.values()}
 
 
-async def ensure_stream(js: JetStreamContext, spec: StreamSpec, replicas: int) -> None:
-    """Create the stream, or bring its settings in line; safe at every start-up."""
-    wanted = stream_config(spec, replicas)
+# provisioning --------------------------------------------------------------------------------
+#
+# Streams are created and configured by an operator with the admin user (`jinguo streams
+# provision`); services may not, and check at start that theirs are as provisioned. The
+# settings are compared as the JetStream API spells them, unset and default alike as None, so
+# fields nats-py does not know are checked too.
+
+IMMUTABLE_SETTINGS = (
+    "storage",
+    "sealed",
+    "allow_msg_ttl",
+    "allow_msg_counter",
+    "allow_msg_schedules",
+    "persist_mode",
+)
+"""Settings the server will not change on an existing stream (to the value wanted)."""
+
+
+def stream_settings(spec: StreamSpec, replicas: int) -> dict[str, Any]:
+    """Every stream: its subjects, on file, no limit, nothing deleted, purged, copied in,
+    rolled up or expiring, duplicates caught for 2 minutes, direct get and atomic batches."""
+    return {
+        "subjects": sorted(spec.subjects),
+        "storage": "file",
+        "retention": "limits",
+        "num_replicas": replicas,
+        "max_consumers": -1,
+        "max_msgs": -1,
+        "max_bytes": -1,
+        "max_age": None,
+        "max_msgs_per_subject": -1,
+        "max_msg_size": -1,
+        "duplicate_window": DUPLICATE_WINDOW_NS,
+        "allow_direct": True,
+        "allow_atomic": True,
+        "deny_delete": True,
+        "deny_purge": True,
+        "no_ack": None,
+        "sealed": None,
+        "sources": None,
+        "mirror": None,
+        "republish": None,
+        "subject_transform": None,
+        "allow_rollup_hdrs": None,
+        "allow_msg_ttl": None,
+        "subject_delete_marker_ttl": None,
+        "allow_msg_schedules": None,
+        "allow_msg_counter": None,
+        "persist_mode": None,
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class Difference:
+    setting: str
+    found: Any
+    wanted: Any
+
+    def __str__(self) -> str:
+        return f"{self.setting} is {_shown(self.found)}, expected {_shown(self.wanted)}"
+
+    @property
+    def refusal(self) -> str | None:
+        """Why provisioning must leave this to an operator, if it must."""
+        if self.setting in IMMUTABLE_SETTINGS or (
+            self.setting == "retention" and "workqueue" in (self.found, self.wanted)
+        ):
+            return f"{self} (the server cannot change it on an existing stream)"
+        if self.setting == "num_replicas" and (self.found or 0) > self.wanted:
+            return f"{self}: lowering replicas is left to an operator (JINGUO_STREAM_REPLICAS?)"
+        return None
+
+
+def _normal(setting: str, value: Any) -> Any:
+    if value in (None, False, 0, "", [], {}) or (setting == "persist_mode" and value == "default"):
+        return None
+    return sorted(value) if setting == "subjects" else value
+
+
+def _shown(value: Any) -> str:
+    return "unset" if value is None else orjson.dumps(value).decode()
+
+
+def differences(config: dict[str, Any], wanted: dict[str, Any]) -> list[Difference]:
+    return [
+        Difference(setting, found, value)
+        for setting, value in wanted.items()
+        if (found := _normal(setting, config.get(setting))) != value
+    ]
+
+
+class StreamApiError(RuntimeError):
+    pass
+
+
+async def _stream_api(nc: NatsClient, subject: str, body: dict[str, Any] | None = None) -> Any:
+    reply = await nc.request(subject, orjson.dumps(body) if body else b"", timeout=5)
+    answer = orjson.loads(reply.data)
+    error = answer.get("error")
+    if error:
+        raise StreamApiError(f"{error.get('err_code')}: {error.get('description')}")
+    return answer
+
+
+async def stream_config(nc: NatsClient, stream: str) -> dict[str, Any] | None:
+    """The stream's configuration as the server holds it, or None if there is no such stream."""
     try:
-        info = await js.stream_info(spec.name)
-    except NotFoundError:
-        await js.add_stream(wanted)
-        log.info("created stream %s", spec.name)
-        return
-    current = info.config
-    if (
-        sorted(current.subjects or []) != sorted(wanted.subjects or [])
-        or current.num_replicas != replicas
-        or not current.allow_direct
-        or not current.allow_atomic
-    ):
-        await js.update_stream(wanted)
-        log.info("updated stream %s", spec.name)
+        info = await _stream_api(nc, f"$JS.API.STREAM.INFO.{stream}")
+    except StreamApiError as error:
+        if str(error).startswith(f"{STREAM_NOT_FOUND}:"):
+            return None
+        raise
+    config: dict[str, Any] = info["config"]
+    return config
+
+
+@dataclass(frozen=True, slots=True)
+class Provisioned:
+    stream: str
+    outcome: Literal["created", "updated", "as it was", "refused"]
+    detail: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.stream:<12} {self.outcome}" + (f": {self.detail}" if self.detail else "")
+
+
+async def provision_streams(
+    nc: NatsClient, specs: Sequence[StreamSpec], replicas: int
+) -> list[Provisioned]:
+    """Create the missing streams and bring the others to `stream_settings`, with an admin
+    connection. A stream that could only be fixed by weakening it, or not in place, is left
+    as it is and reported refused."""
+    done: list[Provisioned] = []
+    for spec in specs:
+        wanted = stream_settings(spec, replicas)
+        config = await stream_config(nc, spec.name)
+        if config is None:
+            body = {"name": spec.name, **{k: v for k, v in wanted.items() if v is not None}}
+            await _stream_api(nc, f"$JS.API.STREAM.CREATE.{spec.name}", body)
+            done.append(Provisioned(spec.name, "created"))
+            continue
+        found = differences(config, wanted)
+        refusals = [why for difference in found if (why := difference.refusal)]
+        if refusals:
+            done.append(Provisioned(spec.name, "refused", "; ".join(refusals)))
+        elif found:
+            merged = {k: v for k, v in {**config, **wanted}.items() if v is not None}
+            try:
+                await _stream_api(nc, f"$JS.API.STREAM.UPDATE.{spec.name}", merged)
+            except StreamApiError as error:
+                done.append(Provisioned(spec.name, "refused", f"the server said {error}"))
+                continue
+            done.append(Provisioned(spec.name, "updated", "; ".join(map(str, found))))
+        else:
+            done.append(Provisioned(spec.name, "as it was"))
+    return done
+
+
+async def stream_problems(nc: NatsClient, streams: Sequence[str], replicas: int) -> list[str]:
+    """What is wrong with these streams, one line each: missing, or not as provisioned."""
+    problems = []
+    for stream in streams:
+        try:
+            config = await stream_config(nc, stream)
+        except TimeoutError:
+            problems.append(f"{stream}: no answer to its info (may this NATS user read it?)")
+            continue
+        if config is None:
+            problems.append(f"{stream}: missing")
+            continue
+        wanted = stream_settings(STREAMS_BY_NAME[stream], replicas)
+        problems += [f"{stream}: {difference}" for difference in differences(config, wanted)]
+    return problems
 
 
 async def read_event(

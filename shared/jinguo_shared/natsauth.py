@@ -1,105 +1,173 @@
-"""Who may do what on NATS: one user per service, derived from the streams each one owns.
+"""Who may do what on NATS: one user per service, allowed exactly the streams and consumers of
+its lane, and the names of those consumers.
 
-The same definitions feed the embedded nats-server (`EmbeddedNats`) and are checked against the
-Helm values in deploy/nats/values.yaml (tests/deploy), so production and development enforce one
-policy. A service may publish its own events, create and update only its own streams, use the
-JetStream API to consume and get from any stream that is not confidential, and subscribe only
-to its own inbox prefix. A confidential stream (RIGHTS) can be read by its owner only.
+A service's lane is read from its definition: the streams it writes, the streams its
+projections and policies read, and the consumers it names on each. The runtime names its
+consumers with the functions below, and the permissions are generated from the same lanes, for
+the embedded nats-server (`EmbeddedNats`) and for the Helm values in deploy/nats/values.yaml
+(`python -m jinguo_shared.natsauth` prints them; tests/deploy compares), so production and
+development enforce one policy. README.md, "NATS permissions", tabulates it and
+tests/security probes every cell on a real server.
 
-Deliberately absent: `$JS.API.>` wholesale (a stream that sources or mirrors a confidential one
-copies it server-side; snapshots dump it; delete and purge destroy the log), `_INBOX.>` (every
-other user's replies and push deliveries) and core subscriptions to event subjects.
+A service user may publish its own events; read the info of, and get messages from, the
+streams of its lane; create, look up, delete, pull from and acknowledge its own consumers; and
+subscribe to its own inbox prefix. Nothing else of the JetStream API: no stream management
+(an update can add `sources` or shrink limits whatever the deny flags say; an operator
+provisions the streams, `jinguo streams provision`), no stream list (it names RIGHTS), no
+consumer of another name (another service's could be deleted and recreated to filter nothing).
 """
 
 from __future__ import annotations
 
 import os
 import secrets
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from jinguo_shared.eventstore import SERVICE_STREAMS, owned_streams, stream_owners
+from jinguo_shared.eventstore import owned_streams, stream_owners
+from jinguo_shared.projections.api_clients import ApiClients
+
+if TYPE_CHECKING:
+    from jinguo_shared.projections.base import Projection
+    from jinguo_shared.reactions import Policy
 
 ACCOUNT = "JINGUO"
 ADMIN_USER = "admin"
-"""Operators' user: the whole account, confidential streams included (break-glass tools)."""
+"""Operators' user: the whole account, confidential streams included (break-glass tools and
+`jinguo streams provision`)."""
 
-_COMMON_ALLOW = (
-    "$JS.API.INFO",
-    "$JS.API.STREAM.INFO.*",
-    "$JS.API.STREAM.NAMES",
-    "$JS.API.STREAM.LIST",
-    "$JS.API.STREAM.MSG.GET.*",
-    "$JS.API.DIRECT.GET.*",
-    "$JS.API.DIRECT.GET.*.>",
-    "$JS.API.CONSUMER.>",
-    "$JS.ACK.>",
-    "$JS.FC.>",
-)
+REBUILD_SLOTS = 4
+"""Rebuild readers (`jinguo replay`) of one service that may read one stream at a time."""
+
+CONSUMER_VERBS = ("CREATE", "INFO", "DELETE", "MSG.NEXT")
+"""What a user may do with its own consumers: `$JS.API.CONSUMER.<verb>.<stream>.<name>`."""
+
+
+def projections_consumer(service: str, stream: str) -> str:
+    """The durable consumer that feeds every projection of a service from one stream."""
+    return f"{service}_projections_{stream}".lower()
+
+
+def policy_consumer(service: str, policy: str) -> str:
+    return f"{service}_policy_{policy}".lower()
+
+
+def rebuild_consumers(service: str, stream: str) -> tuple[str, ...]:
+    """The named slots a rebuild reader takes one of (`create`, so never shared)."""
+    return tuple(f"{service}_rebuild_{stream}_{n}".lower() for n in range(1, REBUILD_SLOTS + 1))
+
+
+class LaneDefinition(Protocol):
+    """What a service definition (entry point `jinguo.services`) says about its NATS use; a
+    reacting one also lists `policy_types`."""
+
+    name: str
+    projections: Sequence[type[Projection]]
+
+
+def service_projections(definition: LaneDefinition) -> list[type[Projection]]:
+    """Every projection a service runs: the kernel's `api_clients`, then its own."""
+    return [ApiClients, *definition.projections]
+
+
+def policy_types(definition: LaneDefinition) -> Sequence[type[Policy]]:
+    types: Sequence[type[Policy]] = getattr(definition, "policy_types", ())
+    return types
+
+
+@dataclass(frozen=True)
+class Lane:
+    """The streams a service writes, and the consumers it names on each stream it reads."""
+
+    service: str
+    writes: tuple[str, ...]
+    consumers: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def streams(self) -> list[str]:
+        """Every stream the service reads or writes."""
+        return sorted({*self.writes, *self.consumers})
+
+
+def service_lane(service: str, definition: LaneDefinition | None) -> Lane:
+    """`service`'s lane; without its definition (not installed), it only writes."""
+    names: dict[str, set[str]] = {}
+    if definition is not None:
+        for projection in service_projections(definition):
+            for stream in projection.streams():
+                names.setdefault(stream, set()).update(
+                    [projections_consumer(service, stream), *rebuild_consumers(service, stream)]
+                )
+        for policy in policy_types(definition):
+            names.setdefault(policy.stream(), set()).add(policy_consumer(service, policy.name))
+    return Lane(
+        service,
+        tuple(spec.name for spec in owned_streams(service)),
+        {stream: tuple(sorted(names[stream])) for stream in sorted(names)},
+    )
+
+
+def lanes(definitions: Iterable[LaneDefinition]) -> dict[str, Lane]:
+    """The lane of every stream owner (each has a NATS user), from the installed services."""
+    installed = {definition.name: definition for definition in definitions}
+    return {service: service_lane(service, installed.get(service)) for service in stream_owners()}
 
 
 def inbox_prefix(service: str) -> str:
     return f"_INBOX.{service}"
 
 
-def confidential_denials(stream: str) -> list[str]:
-    """Every JetStream API, ack and flow-control subject that names `stream`.
-
-    (A consequence of the patterns: no consumer on any stream may be named like the stream.)
-    """
-    return [
-        f"$JS.API.STREAM.*.{stream}",
-        f"$JS.API.STREAM.*.{stream}.>",
-        f"$JS.API.STREAM.MSG.GET.{stream}",
-        f"$JS.API.DIRECT.GET.{stream}",
-        f"$JS.API.DIRECT.GET.{stream}.>",
-        f"$JS.API.CONSUMER.*.{stream}",
-        f"$JS.API.CONSUMER.*.{stream}.>",
-        f"$JS.API.CONSUMER.*.*.{stream}",
-        f"$JS.API.CONSUMER.*.*.{stream}.>",
-        f"$JS.ACK.{stream}.>",
-        f"$JS.FC.{stream}.>",
-    ]
-
-
-def service_permissions(service: str) -> dict[str, Any]:
+def service_permissions(lane: Lane) -> dict[str, Any]:
     """The `permissions` block of a service's NATS user (nats-server config layout)."""
-    owned = owned_streams(service)
-    allow = [subject for spec in owned for subject in spec.subjects]
-    allow.append("$JS.API.INFO")
-    for spec in owned:
-        allow += [f"$JS.API.STREAM.CREATE.{spec.name}", f"$JS.API.STREAM.UPDATE.{spec.name}"]
-    allow += [s for s in _COMMON_ALLOW if s != "$JS.API.INFO"]
-    deny = [
-        subject
-        for spec in SERVICE_STREAMS.values()
-        if spec.confidential and spec.owner != service
-        for subject in confidential_denials(spec.name)
-    ]
-    publish: dict[str, list[str]] = {"allow": allow}
-    if deny:
-        publish["deny"] = deny
-    return {"publish": publish, "subscribe": {"allow": [f"{inbox_prefix(service)}.>"]}}
+    allow = [subject for spec in owned_streams(lane.service) for subject in spec.subjects]
+    for stream in lane.streams:
+        allow += [f"$JS.API.STREAM.INFO.{stream}", f"$JS.API.DIRECT.GET.{stream}"]
+    for stream, names in lane.consumers.items():
+        for name in names:
+            allow += [f"$JS.API.CONSUMER.{verb}.{stream}.{name}" for verb in CONSUMER_VERBS]
+            allow.append(f"$JS.ACK.{stream}.{name}.>")
+    return {
+        "publish": {"allow": allow},
+        "subscribe": {"allow": [f"{inbox_prefix(lane.service)}.>"]},
+    }
 
 
 def nats_users() -> list[str]:
     return [*stream_owners(), ADMIN_USER]
 
 
-def accounts_config(passwords: Mapping[str, str]) -> dict[str, Any]:
+def accounts_config(passwords: Mapping[str, str], by_service: Mapping[str, Lane]) -> dict[str, Any]:
     """The `accounts` block: one user per stream owner plus the admin, in account JINGUO."""
-    users: list[dict[str, Any]] = []
-    for service in stream_owners():
-        users.append(
-            {
-                "user": service,
-                "password": passwords[service],
-                "permissions": service_permissions(service),
-            }
-        )
+    users: list[dict[str, Any]] = [
+        {
+            "user": service,
+            "password": passwords[service],
+            "permissions": service_permissions(by_service[service]),
+        }
+        for service in stream_owners()
+    ]
     users.append({"user": ADMIN_USER, "password": passwords[ADMIN_USER]})
     return {ACCOUNT: {"jetstream": "enabled", "users": users}}
+
+
+def helm_users(by_service: Mapping[str, Lane]) -> str:
+    """The service users of deploy/nats/values.yaml (`config.merge.accounts.JINGUO.users`),
+    as YAML indented to sit there; each password comes from the environment."""
+    lines = []
+    for service in stream_owners():
+        permissions = service_permissions(by_service[service])
+        lines += [
+            f"- user: {service}",
+            f"  password: << ${service.upper()}_NATS_PASSWORD >>",
+            "  permissions:",
+        ]
+        for action in ("publish", "subscribe"):
+            lines += [f"    {action}:", "      allow:"]
+            lines += [f"        - {subject}" for subject in permissions[action]["allow"]]
+        lines.append("")
+    return "\n".join(" " * 10 + line if line else "" for line in lines)
 
 
 class NatsPasswords:
@@ -128,3 +196,9 @@ class NatsPasswords:
                     handle.write(existing + "\n")
             passwords[user] = existing
         return passwords
+
+
+if __name__ == "__main__":
+    from jinguo_shared.runtime import discover_services
+
+    print(helm_users(lanes(discover_services())))

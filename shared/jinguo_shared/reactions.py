@@ -34,6 +34,7 @@ from jinguo_shared.db import dead_letters, mark_retried, writing
 from jinguo_shared.domain import DomainError
 from jinguo_shared.envelope import CommandContext, RecordedEvent, decode
 from jinguo_shared.eventstore import SERVICE_STREAMS, read_event
+from jinguo_shared.natsauth import policy_consumer
 from jinguo_shared.projections.base import disjoint_filters
 from jinguo_shared.telemetry import tracer
 
@@ -115,7 +116,7 @@ class ReactionRunner:
         self._stopping = False
 
     def durable_name(self, policy: Policy) -> str:
-        return f"{self.service}_policy_{policy.name}".lower()
+        return policy_consumer(self.service, policy.name)
 
     async def start(self) -> None:
         for policy in self.policies:
@@ -141,7 +142,7 @@ class ReactionRunner:
             except asyncio.CancelledError:
                 raise
             except NotFoundError as missing:
-                # the other service has not created its stream yet: wait for it, quietly
+                # the stream is gone (not provisioned again yet): wait for it, quietly
                 if delay == self.backoff_base:
                     log.info("policy %s waits: %s", policy.name, missing.description)
             except Exception:
@@ -155,6 +156,7 @@ class ReactionRunner:
         stream = policy.stream()
         durable = self.durable_name(policy)
         config = ConsumerConfig(
+            name=durable,
             durable_name=durable,
             filter_subjects=disjoint_filters(policy.subjects),
             deliver_policy=DeliverPolicy.ALL,

@@ -27,10 +27,24 @@ from jinguo_shared.clock import ProgrammeClock
 from jinguo_shared.commands import CommandExecutor
 from jinguo_shared.crypto import KeyedHasher, PiiVault, load_or_create_key
 from jinguo_shared.db import make_engine
-from jinguo_shared.eventstore import EventStore, ensure_stream, owned_streams
+from jinguo_shared.eventstore import (
+    SERVICE_STREAMS,
+    EventStore,
+    Provisioned,
+    provision_streams,
+    stream_problems,
+)
 from jinguo_shared.http.security import Authenticator
-from jinguo_shared.natsauth import ADMIN_USER, NatsPasswords, accounts_config, inbox_prefix
-from jinguo_shared.projections.api_clients import ApiClients
+from jinguo_shared.natsauth import (
+    ADMIN_USER,
+    NatsPasswords,
+    accounts_config,
+    inbox_prefix,
+    lanes,
+    policy_types,
+    service_lane,
+    service_projections,
+)
 from jinguo_shared.projections.base import Projection
 from jinguo_shared.projections.host import ProjectionHost
 from jinguo_shared.reactions import Policy, ReactionRunner
@@ -83,12 +97,23 @@ class OutdatedProjectionsError(RuntimeError):
     pass
 
 
+class StreamsNotProvisionedError(RuntimeError):
+    pass
+
+
+PROVISION_HINT = (
+    "provision them with the admin NATS user: `jinguo streams provision` (Kubernetes: the"
+    " streams-provision Job, deploy/README.md)"
+)
+
+
 class ServiceDefinition(Protocol):
     """What a service package offers the runtime (entry point group `jinguo.services`)."""
 
     name: str
     prefix: str
     projections: Sequence[type[Projection]]
+    """Its read models; with the kernel's, they name its NATS lane (`jinguo_shared.natsauth`)."""
 
     def create_app(self, runtime: ServiceRuntime) -> FastAPI: ...
 
@@ -100,7 +125,10 @@ class ServiceDefinition(Protocol):
 
 
 class ReactingService(Protocol):
-    """A service that also reacts to other services' events (optional `policies`)."""
+    """A service that also reacts to other services' events (optional `policies`). Its
+    `policy_types` say which, without a runtime: their consumers are in its NATS lane."""
+
+    policy_types: Sequence[type[Policy]]
 
     def policies(self, runtime: ServiceRuntime) -> Sequence[Policy]: ...
 
@@ -165,15 +193,23 @@ async def open_runtime(
     )
     engine = make_engine(settings.database_url(name))
     nc = await connect_nats(settings, nats_url, f"jinguo-{name}-{role}", user=name)
-    for spec in owned_streams(name):
-        await ensure_stream(nc.jetstream(), spec, settings.stream_replicas)
+    lane = service_lane(name, definition)
+    problems = await stream_problems(nc, lane.streams, settings.stream_replicas)
+    if problems:
+        await nc.close()
+        await engine.dispose()
+        raise StreamsNotProvisionedError(
+            f"{name} cannot start: the streams it writes or reads are not as provisioned:\n  "
+            + "\n  ".join(problems)
+            + f"\n{PROVISION_HINT}"
+        )
     vault = PiiVault(engine, master)
     store = EventStore(nc, name, vault)
     host = ProjectionHost(
         name,
         engine,
         nc,
-        [ApiClients, *definition.projections],
+        service_projections(definition),
         batch_size=settings.projection_batch_size,
         linger=settings.projection_linger_seconds,
         max_attempts=settings.projection_max_attempts,
@@ -213,11 +249,24 @@ async def open_runtime(
             name,
             engine,
             nc,
-            policies(runtime),
+            declared_policies(definition, policies(runtime)),
             max_attempts=settings.projection_max_attempts,
         )
         await runtime.reactions.start()
     return runtime
+
+
+def declared_policies(definition: ServiceDefinition, policies: Sequence[Policy]) -> list[Policy]:
+    """The policies, once each is known to be in the service's `policy_types`: the NATS user
+    may create only the consumers those name."""
+    declared = set(policy_types(definition))
+    undeclared = [type(p).__name__ for p in policies if type(p) not in declared]
+    if undeclared:
+        raise TypeError(
+            f"{definition.name}: policies {', '.join(undeclared)} are missing from its"
+            " definition's `policy_types`, so its NATS user may not consume for them"
+        )
+    return list(policies)
 
 
 def secure_data_dir(directory: Path) -> None:
@@ -285,7 +334,7 @@ class EmbeddedNats:
             "listen": f"127.0.0.1:{self.port}",
             "server_name": "jinguo-embedded",
             "jetstream": jetstream,
-            "accounts": accounts_config(passwords),
+            "accounts": accounts_config(passwords, lanes(discover_services())),
         }
         config = self.store_dir / "nats-server.conf"
         fd = os.open(config, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -313,6 +362,14 @@ class EmbeddedNats:
                 return
             await asyncio.sleep(0.025)
         raise RuntimeError("nats-server did not start within 5 s")
+
+    async def provision(self, replicas: int = 1) -> list[Provisioned]:
+        """Every stream, as `jinguo streams provision` makes them (as the admin user)."""
+        nc = await nats.connect(self.url, **self.connect_options(ADMIN_USER))
+        try:
+            return await provision_streams(nc, list(SERVICE_STREAMS.values()), replicas)
+        finally:
+            await nc.close()
 
     def stop(self, kill: bool = False) -> None:
         if self.process is None:

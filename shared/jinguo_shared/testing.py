@@ -23,7 +23,7 @@ from nats.aio.client import Client as NatsClient
 
 from jinguo_contracts.base import EventContract
 from jinguo_shared.envelope import CommandContext
-from jinguo_shared.eventstore import SERVICE_STREAMS, EventStore, ensure_stream
+from jinguo_shared.eventstore import EventStore
 from jinguo_shared.natsauth import ADMIN_USER
 from jinguo_shared.runtime import (
     EmbeddedNats,
@@ -75,10 +75,12 @@ def start_up(
 
 @pytest.fixture
 async def nats_server(tmp_path: Path) -> AsyncIterator[EmbeddedNats]:
+    """The embedded nats-server with every stream provisioned, as `jinguo up` starts it."""
     # inside the data dir of `jinguo_env`, where runtimes find their users' passwords
     server = EmbeddedNats(tmp_path / "data" / "nats", free_port(), sync="always")
     await server.start()
     try:
+        await server.provision()
         yield server
     finally:
         server.stop()
@@ -171,7 +173,6 @@ async def outside(nats_server: EmbeddedNats) -> AsyncIterator[NatsClient]:
 
 async def publisher(nc: NatsClient, service: str) -> EventStore:
     """Another service's event store, on the same NATS: tests publish its events for real."""
-    await ensure_stream(nc.jetstream(), SERVICE_STREAMS[service], 1)
     return EventStore(nc, service, vault=None)
 
 

@@ -12,12 +12,13 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import nats
-from nats.js.api import StorageType, StreamConfig
+import orjson
 
 from jinguo_registry.bootstrap import RegistryService, handlers_for
 from jinguo_registry.domain.validation import make_national_id
 from jinguo_registry.handlers.commands import RegisterWorker
 from jinguo_shared.envelope import CommandContext
+from jinguo_shared.eventstore import stream_config
 from jinguo_shared.natsauth import ADMIN_USER
 from jinguo_shared.runtime import EmbeddedNats
 from jinguo_shared.testing import runtimes
@@ -53,22 +54,17 @@ async def test_import_skips_events_already_in_the_stream_however_old(
 ) -> None:
     admin = await nats.connect(nats_server.url, **nats_server.connect_options(ADMIN_USER))
     js = admin.jetstream()
-    # a duplicate window of one second stands for "written longer ago than the window"
-    await js.add_stream(
-        StreamConfig(
-            name="REGISTRY",
-            subjects=["registry.>"],
-            storage=StorageType.FILE,
-            duplicate_window=1,
-            allow_direct=True,
-        )
-    )
     try:
         async with runtimes(RegistryService(), nats_server.url) as open_registry:
             registry = await open_registry("tool")
             handlers = handlers_for(registry)
             for n in range(3):
                 await handlers.register_worker(worker(n), context(f"import-{n}"))
+        # a duplicate window of one second stands for "written longer ago than the window"
+        config = await stream_config(admin, "REGISTRY")
+        assert config is not None
+        config["duplicate_window"] = 1_000_000_000
+        await admin.request("$JS.API.STREAM.UPDATE.REGISTRY", orjson.dumps(config), timeout=5)
         exported = tmp_path / "registry.ndjson"
         assert jinguo("events", "export", "registry", str(exported)).returncode == 0
         await asyncio.sleep(1.5)

@@ -37,6 +37,7 @@ class EmploymentService:
         CourseRegister,
         EmploymentReports,
     )
+    policy_types: Sequence[type[Policy]] = (InspectionPolicy, OrdersPolicy)
 
     def create_app(self, runtime: ServiceRuntime) -> FastAPI:
         return create_app(runtime, handlers_for(runtime), queries_for(runtime))

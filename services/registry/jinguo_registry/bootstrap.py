@@ -44,6 +44,7 @@ class RegistryService:
         AreaReports,
         CommunityDirectory,
     )
+    policy_types: Sequence[type[Policy]] = (ReemploymentPolicy,)
 
     def create_app(self, runtime: ServiceRuntime) -> FastAPI:
         queries = RegistryQueries(runtime.engine, runtime.projections, runtime.vault)

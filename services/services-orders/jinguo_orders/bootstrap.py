@@ -45,6 +45,7 @@ class OrdersService:
         TimeBankLedger,
         ResidentErasure,
     )
+    policy_types: Sequence[type[Policy]] = (EmploymentPolicy,)
 
     def create_app(self, runtime: ServiceRuntime) -> FastAPI:
         return create_app(runtime, handlers_for(runtime), queries_for(runtime))

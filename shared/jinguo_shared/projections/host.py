@@ -8,6 +8,7 @@ import functools
 import gc
 import logging
 import time
+import uuid
 from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -39,6 +40,7 @@ from jinguo_shared.db import (
 )
 from jinguo_shared.envelope import RecordedEvent, decode
 from jinguo_shared.eventstore import read_event
+from jinguo_shared.natsauth import projections_consumer, rebuild_consumers
 from jinguo_shared.projections.base import Projection, disjoint_filters
 from jinguo_shared.projections.batch import ProjectionBatch
 from jinguo_shared.projections.lease import ProjectorLease
@@ -67,6 +69,7 @@ REBUILD_COMMIT_SECONDS = 2.0
 a live writer to the same SQLite file waits while a rebuild runs."""
 REBUILD_READ_BATCH = 2_500
 """Messages per pull request while rebuilding; two are out at a time."""
+CONSUMER_ALREADY_EXISTS = 10148
 
 
 class ConsistencyTimeoutError(Exception):
@@ -321,7 +324,7 @@ class ProjectionHost:
                 self.lag[(projection.name, stream)] = info.num_pending + info.num_ack_pending
 
     def durable_name(self, stream: str) -> str:
-        return f"{self.service}_projections_{stream}".lower()
+        return projections_consumer(self.service, stream)
 
     async def checkpoint(
         self, projection: Projection, stream: str, connection: AsyncConnection | None = None
@@ -361,6 +364,7 @@ class ProjectionHost:
         await self._js.add_consumer(
             stream,
             ConsumerConfig(
+                name=durable,
                 durable_name=durable,
                 filter_subjects=subjects,
                 deliver_policy=DeliverPolicy.BY_START_SEQUENCE,
@@ -648,7 +652,7 @@ class ProjectionHost:
         `until`).
 
         One pass over each stream feeds every named projection, so an event is read and
-        decoded once however many projections want it. An ordered push consumer and large
+        decoded once however many projections want it. A pull consumer of its own and large
         transactions keep it fast; the live generation serves meanwhile, and the live runner
         moves to the new one as soon as it becomes active.
         """
@@ -711,7 +715,14 @@ class ProjectionHost:
             # every message (under 1,000 events/s in a stream of a million aggregates' subjects):
             # reading the whole stream and routing here is faster
             filters = [f"{filters[0].split('.', 1)[0]}.>"]
-        reader = _StreamReader(self._nc, stream, filters, REBUILD_READ_BATCH, last=target)
+        reader = _StreamReader(
+            self._nc,
+            stream,
+            filters,
+            REBUILD_READ_BATCH,
+            last=target,
+            slots=rebuild_consumers(self.service, stream),
+        )
         spec = PlannerSpec(
             [(type(p), p.generation) for p in projections],
             stream,
@@ -968,9 +979,18 @@ def _dead_letter(
     }
 
 
+class RebuildSlotsTakenError(RuntimeError):
+    pass
+
+
 class _StreamReader:
-    """Reads a stream in order through an ephemeral pull consumer, `batch` messages per
+    """Reads a stream in order through a pull consumer of its own, `batch` messages per
     request with two requests out: memory stays bounded however long the stream.
+
+    The consumer is one of the service's rebuild slots (`natsauth.rebuild_consumers`: its NATS
+    user may create no other name), taken with the `create` action, which the server refuses
+    for a slot another reader holds; it is deleted at the end, and one a crashed reader left
+    goes by itself once idle for `INACTIVE_SECONDS`.
 
     The messages are taken straight from the connection's protocol parser as
     (stream sequence, pending, subject, data): a rebuild reads millions, and nats-py's
@@ -984,15 +1004,23 @@ class _StreamReader:
     """
 
     REQUEST_EXPIRES_NS = 5_000_000_000
+    INACTIVE_SECONDS = 300
 
     def __init__(
-        self, nc: NatsClient, stream: str, filters: list[str], batch: int, last: int
+        self,
+        nc: NatsClient,
+        stream: str,
+        filters: list[str],
+        batch: int,
+        last: int,
+        slots: Sequence[str],
     ) -> None:
         self._nc = nc
         self._js = nc.jetstream()
         self._stream = stream
         self._filters = filters
         self._batch = batch
+        self._slots = slots
         self._items: list[tuple[int, int, str, bytes]] = []
         self._ready = asyncio.Event()
         self._inbox = nc.new_inbox()
@@ -1007,19 +1035,40 @@ class _StreamReader:
     async def __aenter__(self) -> _StreamReader:
         self._subscription = await self._nc.subscribe(self._inbox)
         _RawDelivery.on(self._nc).route(self._subscription._id, self._receive)
-        info = await self._js.add_consumer(
-            self._stream,
-            ConsumerConfig(
-                filter_subjects=self._filters,
-                deliver_policy=DeliverPolicy.ALL,
-                ack_policy=AckPolicy.NONE,
-                inactive_threshold=300,
-                mem_storage=True,
-            ),
-        )
-        self._consumer = info.name or ""
-        self.matching = info.num_pending or 0
+        created = await self._take_slot()
+        self._consumer = created["name"]
+        self.matching = created.get("num_pending") or 0
         return self
+
+    async def _take_slot(self) -> dict[str, Any]:
+        config = ConsumerConfig(
+            filter_subjects=self._filters,
+            deliver_policy=DeliverPolicy.ALL,
+            ack_policy=AckPolicy.NONE,
+            inactive_threshold=self.INACTIVE_SECONDS,
+            mem_storage=True,
+            # `create` answers with an existing consumer of the same configuration: this
+            # one is like no other
+            description=f"jinguo replay {uuid.uuid4()}",
+        )
+        for name in self._slots:
+            config.name = name
+            request = {"stream_name": self._stream, "config": config.as_dict(), "action": "create"}
+            reply = await self._nc.request(
+                f"$JS.API.CONSUMER.CREATE.{self._stream}.{name}", orjson.dumps(request), timeout=5
+            )
+            answer: dict[str, Any] = orjson.loads(reply.data)
+            error = answer.get("error")
+            if error is None:
+                return answer
+            if error.get("err_code") != CONSUMER_ALREADY_EXISTS:
+                raise nats.errors.Error(f"reading {self._stream}: {error.get('description')}")
+        raise RebuildSlotsTakenError(
+            f"every rebuild slot on {self._stream} is taken ({', '.join(self._slots)}):"
+            f" {len(self._slots)} rebuilds are reading it, or one that stopped without"
+            f" releasing its slot holds it until idle for {self.INACTIVE_SECONDS} s; wait, or"
+            f" remove a stale one as the admin NATS user: nats consumer rm {self._stream} <slot>"
+        )
 
     async def __aexit__(self, *_: object) -> None:
         _RawDelivery.on(self._nc).unroute(self._subscription._id)

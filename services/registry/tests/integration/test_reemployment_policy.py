@@ -8,7 +8,7 @@ from datetime import date
 import nats
 
 from jinguo_contracts.employment import PostFilledV1
-from jinguo_shared.eventstore import SERVICE_STREAMS, EventStore, ensure_stream
+from jinguo_shared.eventstore import EventStore
 from jinguo_shared.runtime import EmbeddedNats, ServiceRuntime
 
 from .conftest import context, worker_command
@@ -36,7 +36,6 @@ async def test_a_filled_post_records_the_reemployment_once(
     worker = await handlers.register_worker(worker_command(1), context("w1"))
     # the employment service's own connection: the registry's user may not write its stream
     nc = await nats.connect(nats_server.url, **nats_server.connect_options("employment"))
-    await ensure_stream(nc.jetstream(), SERVICE_STREAMS["employment"], 1)
     employment = EventStore(nc, "employment", vault=None)
     await employment.append("post", "post-0", 0, [filled("nobody", "pl-0")], context("refused"))
     await employment.append(

@@ -12,7 +12,7 @@ from jinguo_contracts.registry import AgencyRegisteredV1, ApiClientIssuedV1
 from jinguo_rights.bootstrap import RightsService, deadline_policy, handlers_for
 from jinguo_rights.handlers.commands import RightsHandlers
 from jinguo_shared.envelope import CommandContext
-from jinguo_shared.eventstore import SERVICE_STREAMS, EventStore, ensure_stream
+from jinguo_shared.eventstore import EventStore
 from jinguo_shared.http.security import key_hash, new_api_key
 from jinguo_shared.runtime import ServiceRuntime, connect_nats
 from jinguo_shared.settings import Settings
@@ -32,12 +32,6 @@ async def open_rights(
 ) -> AsyncIterator[Opener]:
     """Opens rights runtimes (each like a process of its own); closes them all at the end."""
     monkeypatch.setenv("JINGUO_RIGHTS_DATABASE_URL", database_url)
-    # the registry's stream, as the registry creates it: rights learns API clients from it
-    nc = await connect_nats(Settings(), jinguo_env["JINGUO_NATS_URL"], "test", user="registry")
-    try:
-        await ensure_stream(nc.jetstream(), SERVICE_STREAMS["registry"], 1)
-    finally:
-        await nc.close()
     async with runtimes(RightsService(), jinguo_env["JINGUO_NATS_URL"]) as opener:
         yield opener
 

@@ -30,7 +30,7 @@ from jinguo_rights.handlers.commands import (
     RightsHandlers,
 )
 from jinguo_shared.commands import CommandResult
-from jinguo_shared.envelope import decode
+from jinguo_shared.eventstore import read_event
 from jinguo_shared.runtime import EmbeddedNats, ServiceRuntime
 
 from .conftest import TODAY, context
@@ -267,15 +267,10 @@ async def test_an_inspection_publishes_violations_employment_may_read(
     # what employment sees, with its own NATS user: the violation, then the rectification
     employment = await nats.connect(nats_server.url, **nats_server.connect_options("employment"))
     try:
-        feed = await employment.jetstream().pull_subscribe(
-            "inspections.inspection.*.*", durable="employment_policies", stream="INSPECTIONS"
-        )
-        messages = await feed.fetch(10, timeout=2)
         events = [
-            decode("INSPECTIONS", m.metadata.sequence.stream, m.subject, m.data) for m in messages
+            await read_event(employment.jetstream(), "INSPECTIONS", seq)
+            for seq in range(1, rectified.seq + 1)
         ]
-        for message in messages:
-            await message.ack()
     finally:
         await employment.close()
     kinds = [(e.type, getattr(e.payload, "employer_id", None)) for e in events]
