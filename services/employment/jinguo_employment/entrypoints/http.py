@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from jinguo_employment.handlers import commands as c
 from jinguo_employment.handlers.commands import EmploymentHandlers
 from jinguo_employment.projections.queries import EmploymentQueries
+from jinguo_shared.domain import check_planned_date
 from jinguo_shared.http.conventions import (
     Accepted,
     Cursor,
@@ -293,7 +294,9 @@ def create_router(
         limit: Limit = 100,
     ) -> list[Row]:
         await runtime.visible(after, "placements")
-        return await queries.follow_ups_due(on=on or date.today(), area=area, limit=limit)
+        today = runtime.clock.today()
+        day = today if on is None else check_planned_date(on, "on", today)
+        return await queries.follow_ups_due(on=day, area=area, limit=limit)
 
     @router.get("/placements/{placement_id}", summary="A placement")
     async def placement(placement_id: str, caller: Reader, after: After) -> Row:
@@ -362,7 +365,7 @@ def create_router(
             category=category,
             after_seq=seq_after(cursor),
             limit=limit,
-            today=date.today(),
+            today=runtime.clock.today(),
         )
         return page(rows, limit, lambda r: [r["seq"]])
 

@@ -171,13 +171,14 @@ def profile_of(post: dict[str, object]) -> PostProfile:
 
 
 class EmploymentHandlers:
-    """One method per command; `today` is injected so that rules about dates stay testable."""
+    """One method per command; `today` (the programme's business date) is injected so that
+    rules about dates stay testable."""
 
     def __init__(
         self,
         executor: CommandExecutor,
         queries: EmploymentQueries,
-        today: Callable[[], date] = date.today,
+        today: Callable[[], date],
     ) -> None:
         self._executor = executor
         self._queries = queries
@@ -380,6 +381,7 @@ class EmploymentHandlers:
                 r,
                 placement_id=placement_id,
                 start_date=c.start_date,
+                today=today,
                 employer_suspended=employer_suspended,
                 worker_is_priority=c.worker_id in priority,
                 waiting_priority_candidates=waiting_priority,
@@ -400,6 +402,7 @@ class EmploymentHandlers:
         self, placement_id: str, c: FollowUp, ctx: CommandContext, key: IdempotencyKey | None = None
     ) -> CommandResult:
         worker_id = await self._placement_worker(placement_id)
+        today = self._today()
         return await self._executor.execute(
             WorkerRecord,
             worker_id,
@@ -408,6 +411,7 @@ class EmploymentHandlers:
                 month=c.month,
                 still_employed=c.still_employed,
                 on=c.followed_up_on,
+                today=today,
             ),
             ctx,
             key,
@@ -421,11 +425,16 @@ class EmploymentHandlers:
         key: IdempotencyKey | None = None,
     ) -> CommandResult:
         worker_id = await self._placement_worker(placement_id)
+        today = self._today()
         return await self._executor.execute(
             WorkerRecord,
             worker_id,
             lambda r: r.end_placement(
-                placement_id=placement_id, reason=c.reason, ended_on=c.ended_on, notes=c.notes
+                placement_id=placement_id,
+                reason=c.reason,
+                ended_on=c.ended_on,
+                notes=c.notes,
+                today=today,
             ),
             ctx,
             key,
@@ -460,6 +469,7 @@ class EmploymentHandlers:
     async def schedule_course(
         self, c: ScheduleCourse, ctx: CommandContext, key: IdempotencyKey | None = None
     ) -> CommandResult:
+        today = self._today()
         return await self._executor.execute(
             Course,
             derived_id("course", ctx.command_id),
@@ -474,6 +484,7 @@ class EmploymentHandlers:
                 ends_on=c.ends_on,
                 subsidy_per_trainee=c.subsidy_per_trainee,
                 kind=c.kind,
+                today=today,
             ),
             ctx,
             key,
@@ -527,11 +538,16 @@ class EmploymentHandlers:
         ctx: CommandContext,
         key: IdempotencyKey | None = None,
     ) -> CommandResult:
+        today = self._today()
         return await self._executor.execute(
             Course,
             course_id,
             lambda course: course.complete(
-                worker_id=c.worker_id, passed=c.passed, score=c.score, on=c.completed_on
+                worker_id=c.worker_id,
+                passed=c.passed,
+                score=c.score,
+                on=c.completed_on,
+                today=today,
             ),
             ctx,
             key,
@@ -548,11 +564,16 @@ class EmploymentHandlers:
             "ZJ"
             + uuid.UUID(derived_id("certificate", f"{course_id}/{c.worker_id}")).hex[:14].upper()
         )
+        today = self._today()
         return await self._executor.execute(
             Course,
             course_id,
             lambda course: course.award_certificate(
-                worker_id=c.worker_id, certificate_no=number, level=c.level, on=c.awarded_on
+                worker_id=c.worker_id,
+                certificate_no=number,
+                level=c.level,
+                on=c.awarded_on,
+                today=today,
             ),
             ctx,
             key,
@@ -565,10 +586,13 @@ class EmploymentHandlers:
         ctx: CommandContext,
         key: IdempotencyKey | None = None,
     ) -> CommandResult:
+        today = self._today()
         return await self._executor.execute(
             Course,
             course_id,
-            lambda course: course.grant_subsidy(worker_id=c.worker_id, on=c.granted_on),
+            lambda course: course.grant_subsidy(
+                worker_id=c.worker_id, on=c.granted_on, today=today
+            ),
             ctx,
             key,
         )
