@@ -39,6 +39,7 @@ Reader = Annotated[Caller, Depends(require_scope("employment:read"))]
 Key = IdempotencyKeyHeader
 After = ReadAfter
 Area = Annotated[str | None, Query(pattern=r"^\d{2,12}$")]
+Id = Annotated[str, Path(min_length=1, max_length=64)]
 SEEKER_PROJECTIONS = ("seeker_pool",)
 
 
@@ -87,7 +88,7 @@ def create_router(
         summary="Suspend an employer: its open posts are suspended, it cannot publish",
     )
     async def suspend_employer(
-        employer_id: str,
+        employer_id: Id,
         body: c.SuspendEmployer,
         request: Request,
         response: Response,
@@ -100,7 +101,7 @@ def create_router(
 
     @router.post("/employers/{employer_id}/reinstate", summary="Reinstate an employer")
     async def reinstate_employer(
-        employer_id: str,
+        employer_id: Id,
         body: c.ReinstateEmployer,
         request: Request,
         response: Response,
@@ -127,7 +128,7 @@ def create_router(
         return page(rows, limit, lambda r: [r["seq"]])
 
     @router.get("/employers/{employer_id}", summary="An employer")
-    async def employer(employer_id: str, caller: Reader, after: After) -> Row:
+    async def employer(employer_id: Id, caller: Reader, after: After) -> Row:
         await runtime.visible(after, "post_board")
         found = await queries.employer(employer_id)
         if found is None:
@@ -145,7 +146,7 @@ def create_router(
 
     @router.post("/posts/{post_id}/close", summary="Close a post")
     async def close_post(
-        post_id: str,
+        post_id: Id,
         body: c.ClosePost,
         request: Request,
         response: Response,
@@ -157,7 +158,7 @@ def create_router(
 
     @router.post("/posts/{post_id}/suspend", summary="Suspend a post")
     async def suspend_post(
-        post_id: str,
+        post_id: Id,
         body: c.ClosePost,
         request: Request,
         response: Response,
@@ -175,7 +176,7 @@ def create_router(
         occupation: Annotated[str | None, Query(pattern=r"^\d-\d{2}-\d{2}-\d{2}$")] = None,
         kind: Annotated[Literal["public_welfare", "market"] | None, Query()] = None,
         status: Annotated[Literal["open", "suspended", "closed"] | None, Query()] = None,
-        employer_id: str | None = None,
+        employer_id: Annotated[str | None, Query(max_length=64)] = None,
         cursor: Cursor = None,
         limit: Limit = 50,
     ) -> Page[Row]:
@@ -192,7 +193,7 @@ def create_router(
         return page(rows, limit, lambda r: [r["seq"]])
 
     @router.get("/posts/{post_id}", summary="A post with its candidates")
-    async def post(post_id: str, caller: Reader, after: After) -> Row:
+    async def post(post_id: Id, caller: Reader, after: After) -> Row:
         await runtime.visible(after, "post_board")
         found = await queries.post(post_id)
         if found is None:
@@ -203,7 +204,7 @@ def create_router(
         "/posts/{post_id}/matches",
         summary="Candidates ranked for a post, with the reasons for each score",
     )
-    async def matches(post_id: str, caller: Reader, after: After, limit: Limit = 20) -> Matches:
+    async def matches(post_id: Id, caller: Reader, after: After, limit: Limit = 20) -> Matches:
         await runtime.visible(after, "post_board", *SEEKER_PROJECTIONS)
         ranked = await handlers.matches(post_id, limit)
         return Matches(
@@ -222,7 +223,7 @@ def create_router(
         summary="Recommend a candidate (records the score and reasons; decides nothing)",
     )
     async def recommend(
-        post_id: str,
+        post_id: Id,
         body: c.CandidateInput,
         request: Request,
         response: Response,
@@ -236,7 +237,7 @@ def create_router(
 
     @router.post("/posts/{post_id}/applications", status_code=201, summary="Record an application")
     async def apply(
-        post_id: str,
+        post_id: Id,
         body: c.CandidateInput,
         request: Request,
         response: Response,
@@ -254,7 +255,7 @@ def create_router(
         summary="Fill a post with a worker (就业安置): a person decides",
     )
     async def fill(
-        post_id: str,
+        post_id: Id,
         body: c.FillPost,
         request: Request,
         response: Response,
@@ -299,7 +300,7 @@ def create_router(
         return await queries.follow_ups_due(on=day, area=area, limit=limit)
 
     @router.get("/placements/{placement_id}", summary="A placement")
-    async def placement(placement_id: str, caller: Reader, after: After) -> Row:
+    async def placement(placement_id: Id, caller: Reader, after: After) -> Row:
         await runtime.visible(after, "placements")
         found = await queries.placement(placement_id)
         if found is None:
@@ -312,7 +313,7 @@ def create_router(
         summary="Record a follow-up at 3, 6 or 12 months (就业稳定性)",
     )
     async def follow_up(
-        placement_id: str,
+        placement_id: Id,
         body: c.FollowUp,
         request: Request,
         response: Response,
@@ -326,7 +327,7 @@ def create_router(
 
     @router.post("/placements/{placement_id}/end", summary="End a placement, with the reason")
     async def end_placement(
-        placement_id: str,
+        placement_id: Id,
         body: c.EndPlacement,
         request: Request,
         response: Response,
@@ -370,7 +371,7 @@ def create_router(
         return page(rows, limit, lambda r: [r["seq"]])
 
     @router.get("/seekers/{worker_id}", summary="A seeker: profile, certificates, placements")
-    async def seeker(worker_id: str, caller: Reader, after: After) -> Row:
+    async def seeker(worker_id: Id, caller: Reader, after: After) -> Row:
         await runtime.visible(after, *SEEKER_PROJECTIONS, "placements")
         found = await queries.seeker_row(worker_id)
         if found is None:
@@ -390,7 +391,7 @@ def create_router(
 
     @router.post("/courses/{course_id}/enrolments", status_code=201, summary="Enrol a worker")
     async def enrol(
-        course_id: str,
+        course_id: Id,
         body: c.CandidateInput,
         request: Request,
         response: Response,
@@ -406,8 +407,8 @@ def create_router(
         "/courses/{course_id}/enrolments/{worker_id}/withdraw", summary="Withdraw a trainee"
     )
     async def withdraw(
-        course_id: str,
-        worker_id: str,
+        course_id: Id,
+        worker_id: Id,
         body: c.Withdraw,
         request: Request,
         response: Response,
@@ -423,7 +424,7 @@ def create_router(
         summary="Record a trainee's result (pass or fail, score)",
     )
     async def complete(
-        course_id: str,
+        course_id: Id,
         body: c.CompleteTraining,
         request: Request,
         response: Response,
@@ -439,7 +440,7 @@ def create_router(
         summary="Award a certificate to a trainee who passed",
     )
     async def award(
-        course_id: str,
+        course_id: Id,
         body: c.AwardCertificate,
         request: Request,
         response: Response,
@@ -455,7 +456,7 @@ def create_router(
         summary="Grant the training subsidy (once per trainee and course)",
     )
     async def subsidy(
-        course_id: str,
+        course_id: Id,
         body: c.GrantSubsidy,
         request: Request,
         response: Response,
@@ -479,7 +480,7 @@ def create_router(
         return page(rows, limit, lambda r: [r["seq"]])
 
     @router.get("/courses/{course_id}", summary="A course with its trainees")
-    async def course(course_id: str, caller: Reader, after: After) -> Row:
+    async def course(course_id: Id, caller: Reader, after: After) -> Row:
         await runtime.visible(after, "courses")
         found = await queries.course(course_id)
         if found is None:

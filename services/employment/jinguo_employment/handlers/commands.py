@@ -6,9 +6,9 @@ import uuid
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from jinguo_contracts.employment import CourseKind, PostKind, Requirements, Wage, WageUnit
 from jinguo_contracts.registry import HoursType
@@ -25,6 +25,7 @@ from jinguo_shared.envelope import CommandContext
 
 Name = Field(min_length=1, max_length=200)
 Text = Field(min_length=1, max_length=2000)
+Skill = Annotated[str, StringConstraints(min_length=1, max_length=60)]
 
 
 class Command(BaseModel):
@@ -51,7 +52,7 @@ class WageInput(Command):
 
 
 class RequirementsInput(Command):
-    skills: list[str] = Field(default_factory=list, max_length=20)
+    skills: list[Skill] = Field(default_factory=list, max_length=20)
     vocational_certificate: bool = False
     min_level: int | None = Field(default=None, ge=1, le=5)
     notes: str | None = Field(default=None, max_length=2000)
