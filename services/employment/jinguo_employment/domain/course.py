@@ -44,6 +44,7 @@ class Trainee(BaseModel):
 
 
 class CourseState(AggregateState):
+    area_code: str
     trade: str
     occupation_code: str
     seats: int
@@ -65,6 +66,7 @@ class Course(Aggregate[CourseState]):
     def evolve(cls, state: CourseState | None, event: EventContract) -> CourseState:
         if isinstance(event, CourseScheduledV1):
             return CourseState(
+                area_code=event.area_code,
                 trade=event.trade,
                 occupation_code=event.occupation_code,
                 seats=event.seats,

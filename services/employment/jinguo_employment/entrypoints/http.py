@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from jinguo_employment.handlers import commands as c
 from jinguo_employment.handlers.commands import EmploymentHandlers
 from jinguo_employment.projections.queries import EmploymentQueries
+from jinguo_shared.access import OutsideJurisdictionQueryError
 from jinguo_shared.domain import check_planned_date
 from jinguo_shared.http.conventions import (
     Accepted,
@@ -123,7 +124,7 @@ def create_router(
     ) -> Page[Row]:
         await runtime.visible(after, "post_board")
         rows = await queries.employers(
-            area=area, status=status, after_seq=seq_after(cursor), limit=limit
+            area=caller.area(area), status=status, after_seq=seq_after(cursor), limit=limit
         )
         return page(rows, limit, lambda r: [r["seq"]])
 
@@ -131,7 +132,7 @@ def create_router(
     async def employer(employer_id: Id, caller: Reader, after: After) -> Row:
         await runtime.visible(after, "post_board")
         found = await queries.employer(employer_id)
-        if found is None:
+        if found is None or not caller.sees(found["area_code"]):
             raise HTTPException(404, f"no employer {employer_id}")
         return found
 
@@ -182,7 +183,7 @@ def create_router(
     ) -> Page[Row]:
         await runtime.visible(after, "post_board")
         rows = await queries.posts(
-            area=area,
+            area=caller.area(area),
             occupation=occupation,
             kind=kind,
             status=status,
@@ -195,8 +196,8 @@ def create_router(
     @router.get("/posts/{post_id}", summary="A post with its candidates")
     async def post(post_id: Id, caller: Reader, after: After) -> Row:
         await runtime.visible(after, "post_board")
-        found = await queries.post(post_id)
-        if found is None:
+        found = await queries.post(post_id, area=caller.area(None))
+        if found is None or not caller.sees(found["area_code"]):
             raise HTTPException(404, f"no post {post_id}")
         return found
 
@@ -206,7 +207,7 @@ def create_router(
     )
     async def matches(post_id: Id, caller: Reader, after: After, limit: Limit = 20) -> Matches:
         await runtime.visible(after, "post_board", *SEEKER_PROJECTIONS)
-        ranked = await handlers.matches(post_id, limit)
+        ranked = await handlers.matches(post_id, limit, caller.area(None))
         return Matches(
             post_id=post_id,
             items=[
@@ -282,7 +283,7 @@ def create_router(
     ) -> Page[Row]:
         await runtime.visible(after, "placements")
         rows = await queries.placements(
-            area=area, status=status, after_seq=seq_after(cursor), limit=limit
+            area=caller.area(area), status=status, after_seq=seq_after(cursor), limit=limit
         )
         return page(rows, limit, lambda r: [r["seq"]])
 
@@ -297,13 +298,13 @@ def create_router(
         await runtime.visible(after, "placements")
         today = runtime.clock.today()
         day = today if on is None else check_planned_date(on, "on", today)
-        return await queries.follow_ups_due(on=day, area=area, limit=limit)
+        return await queries.follow_ups_due(on=day, area=caller.area(area), limit=limit)
 
     @router.get("/placements/{placement_id}", summary="A placement")
     async def placement(placement_id: Id, caller: Reader, after: After) -> Row:
         await runtime.visible(after, "placements")
         found = await queries.placement(placement_id)
-        if found is None:
+        if found is None or not caller.sees(found["area_code"]):
             raise HTTPException(404, f"no placement {placement_id}")
         return found
 
@@ -362,7 +363,7 @@ def create_router(
     ) -> Page[Row]:
         await runtime.visible(after, *SEEKER_PROJECTIONS)
         rows = await queries.seekers(
-            area=area,
+            area=caller.area(area),
             category=category,
             after_seq=seq_after(cursor),
             limit=limit,
@@ -373,8 +374,8 @@ def create_router(
     @router.get("/seekers/{worker_id}", summary="A seeker: profile, certificates, placements")
     async def seeker(worker_id: Id, caller: Reader, after: After) -> Row:
         await runtime.visible(after, *SEEKER_PROJECTIONS, "placements")
-        found = await queries.seeker_row(worker_id)
-        if found is None:
+        found = await queries.seeker_row(worker_id, caller.area(None))
+        if found is None or not caller.sees(found["area_code"]):
             raise HTTPException(404, f"no seeker {worker_id}")
         return found
 
@@ -476,14 +477,16 @@ def create_router(
         limit: Limit = 50,
     ) -> Page[Row]:
         await runtime.visible(after, "courses")
-        rows = await queries.courses(area=area, kind=kind, after_seq=seq_after(cursor), limit=limit)
+        rows = await queries.courses(
+            area=caller.area(area), kind=kind, after_seq=seq_after(cursor), limit=limit
+        )
         return page(rows, limit, lambda r: [r["seq"]])
 
     @router.get("/courses/{course_id}", summary="A course with its trainees")
     async def course(course_id: Id, caller: Reader, after: After) -> Row:
         await runtime.visible(after, "courses")
-        found = await queries.course(course_id)
-        if found is None:
+        found = await queries.course(course_id, caller.area(None))
+        if found is None or not caller.sees(found["area_code"]):
             raise HTTPException(404, f"no course {course_id}")
         return found
 
@@ -497,6 +500,7 @@ def create_router(
         month_from: MonthFrom = "2000-01",
         month_to: MonthTo = "2999-12",
     ) -> Report:
+        reported(caller, area_code)
         await runtime.visible(after, "employment_reports")
         rows = await queries.report(area_code, month_from, month_to)
         return report(area_code, month_from, month_to, rows)
@@ -511,6 +515,7 @@ def create_router(
         caller: Reader,
         after: After,
     ) -> YearSummary:
+        reported(caller, area_code)
         await runtime.visible(after, "employment_reports")
         totals: dict[str, int] = {}
         for row in await queries.report(area_code, f"{year}-01", f"{year}-12"):
@@ -518,6 +523,15 @@ def create_router(
         return summarise(area_code, year, totals)
 
     return router
+
+
+def reported(caller: Caller, area_code: str) -> None:
+    """A report covers one area: it must lie inside the caller's jurisdiction, not around it."""
+    if not caller.sees(area_code):
+        raise OutsideJurisdictionQueryError(
+            f"area {area_code} is outside or wider than your agency's jurisdiction",
+            jurisdiction=caller.jurisdiction.prefix if caller.jurisdiction else None,
+        )
 
 
 def _rate(part: int, whole: int) -> float | None:

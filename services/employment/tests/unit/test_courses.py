@@ -207,3 +207,7 @@ def test_completion_certificate_and_subsidy_happened_no_later_than_today() -> No
         c.grant_subsidy(worker_id="w1", on=tomorrow, today=LATER)
     assert refused.value.extensions == {"field": "granted_on"}
     assert [type(e) for e in c.pending] == [TrainingCompletedV1]
+
+
+def test_a_course_belongs_to_its_area_so_the_executor_guards_it() -> None:
+    assert course().area_code == "110101"
