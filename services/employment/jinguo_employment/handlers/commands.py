@@ -336,7 +336,7 @@ class EmploymentHandlers:
     async def _seeker(self, worker_id: str, ctx: CommandContext) -> dict[str, Any]:
         """The seeker a command names; one outside the caller's jurisdiction does not exist."""
         seeker = await self._queries.seeker_profile(worker_id)
-        if seeker is None or seeker["status"] == "erased" or not sees(ctx, seeker["area_code"]):
+        if seeker is None or not sees(ctx, seeker["area_code"]):
             raise NotFoundError(
                 f"worker {worker_id} is not in the seeker pool (registered in the registry?"
                 " pass ?after=REGISTRY:<seq> to wait for it)",
@@ -429,6 +429,8 @@ class EmploymentHandlers:
         placement = await self._queries.placement(placement_id, settle=True)
         if placement is None or not sees(ctx, placement["area_code"]):
             raise NotFoundError(f"no placement {placement_id}")
+        if placement["worker_id"] is None:
+            raise NotFoundError(f"the worker placed in {placement_id} was erased")
         return str(placement["worker_id"])
 
     async def follow_up(
@@ -554,7 +556,10 @@ class EmploymentHandlers:
         key: IdempotencyKey | None,
     ) -> CommandResult:
         """A command about one trainee: one living outside the caller's jurisdiction is not
-        enrolled, as far as the caller can tell (her withdrawal records no area to check)."""
+        enrolled, as far as the caller can tell (her withdrawal records no area to check), and
+        an erased one is not enrolled for anyone."""
+        if await self._queries.is_erased(worker_id):
+            raise NotFoundError(f"worker {worker_id} was erased", field="worker_id")
 
         def guarded(course: Course) -> None:
             trainee = course.state.trainees.get(worker_id) if course.state else None

@@ -39,6 +39,10 @@ def within(column: Any, area: str | None) -> Any:
     return and_(column >= low, column < high)
 
 
+PLACEMENT_PERSONAL = ("override_reason",)
+"""Staff's free text about the placed worker, gone with her id when she is erased."""
+
+
 class EmploymentQueries:
     def __init__(self, engine: AsyncEngine, host: ProjectionHost) -> None:
         self._engine = engine
@@ -61,6 +65,28 @@ class EmploymentQueries:
         """Wait, bounded, until the projection has applied all this service's log holds."""
         await self._host.wait_for_head(SERVICE_STREAMS["employment"].name, [projection], 10.0)
 
+    async def _unlinked(self, rows: list[Row], *personal: str) -> list[Row]:
+        """Rows about an erased worker keep their facts (the figures stay right) but no
+        longer say whom they were about."""
+        ids = {row["worker_id"] for row in rows}
+        if not ids:
+            return rows
+        erased = self._projection(SeekerPool).erased
+        gone = {
+            worker_id
+            for (worker_id,) in await self._all(
+                select(erased.c.worker_id).where(erased.c.worker_id.in_(ids))
+            )
+        }
+        for row in rows:
+            if row["worker_id"] in gone:
+                row.update(dict.fromkeys(("worker_id", *personal)))
+        return rows
+
+    async def is_erased(self, worker_id: str) -> bool:
+        erased = self._projection(SeekerPool).erased
+        return bool(await self._all(select(erased).where(erased.c.worker_id == worker_id)))
+
     async def posts_seen(self, position: str, timeout: float = 10.0) -> None:
         """Wait until the post board has applied everything up to `position`, so that a list
         of an employer's posts taken after it misses none published before."""
@@ -79,7 +105,7 @@ class EmploymentQueries:
                 type_coerce(table.c.hours_types, String),
                 type_coerce(table.c.skills, String),
                 table.c.registered_on,
-            ).where(table.c.worker_id == worker_id, table.c.status != "erased"),
+            ).where(table.c.worker_id == worker_id),
             pool,
             lambda t: t.c.worker_id == worker_id,
             today,
@@ -136,10 +162,7 @@ class EmploymentQueries:
         pool: SeekerPool = self._projection(SeekerPool)
         table = pool.seekers
         query = (
-            select(table)
-            .where(table.c.status != "erased", within(table.c.area_code, area))
-            .order_by(table.c.seq)
-            .limit(limit)
+            select(table).where(within(table.c.area_code, area)).order_by(table.c.seq).limit(limit)
         )
         if category:
             query = query.where(
@@ -159,8 +182,8 @@ class EmploymentQueries:
     ) -> list[Seeker]:
         """Seekers who want the post's occupation or are certified in it, in the post's
         district (in its city when the district has fewer than `enough`) and inside `area`,
-        not erased, and (for a full-time post) not already employed full time: the SQL
-        prefilter; scoring happens in Python on what is left.
+        and (for a full-time post) not already employed full time: the SQL prefilter; scoring
+        happens in Python on what is left. An erased worker has no row left to match.
 
         The occupation index leads (the city is compared on a substring, which no index
         serves, so the planner cannot prefer the far less selective area index)."""
@@ -177,7 +200,6 @@ class EmploymentQueries:
         here = (
             occupations.c.occupation_code == post.occupation_code,
             func.substr(seekers.c.area_code, 1, digits) == post.area_code[:digits],
-            seekers.c.status != "erased",
             within(seekers.c.area_code, area),
         )
         wanting = (
@@ -397,7 +419,7 @@ class EmploymentQueries:
         if not rows and settle:
             await self._settle(PlacementRegister.name)
             rows = await self._rows(query)
-        return rows[0] if rows else None
+        return (await self._unlinked(rows, *PLACEMENT_PERSONAL))[0] if rows else None
 
     async def placements(
         self, *, area: str | None, status: str | None, after_seq: int | None, limit: int
@@ -409,11 +431,13 @@ class EmploymentQueries:
             query = query.where(table.c.status == status)
         if after_seq is not None:
             query = query.where(table.c.seq > after_seq)
-        return await self._rows(query)
+        return await self._unlinked(await self._rows(query), *PLACEMENT_PERSONAL)
 
     async def follow_ups_due(self, *, on: date, area: str | None, limit: int) -> list[Row]:
-        """Placements with a 3-, 6- or 12-month follow-up due by `on` and not yet recorded."""
+        """Placements with a 3-, 6- or 12-month follow-up due by `on` and not yet recorded;
+        nobody follows up an erased worker."""
         table = self._projection(PlacementRegister).placements
+        erased = self._projection(SeekerPool).erased
         due = or_(
             *(
                 and_(table.c[f"due_{m}"] <= on, table.c[f"followed_{m}"].is_(None))
@@ -422,7 +446,11 @@ class EmploymentQueries:
         )
         query = (
             select(table)
-            .where(due, within(table.c.area_code, area))
+            .where(
+                due,
+                within(table.c.area_code, area),
+                table.c.worker_id.not_in(select(erased.c.worker_id)),
+            )
             .order_by(table.c.due_3, table.c.placement_id)
             .limit(limit)
         )
@@ -458,7 +486,7 @@ class EmploymentQueries:
         if not rows:
             return None
         course = rows[0]
-        course["trainees"] = await self._rows(
+        trainees = await self._rows(
             select(register.trainees)
             .where(
                 register.trainees.c.course_id == course_id,
@@ -466,6 +494,7 @@ class EmploymentQueries:
             )
             .order_by(register.trainees.c.worker_id)
         )
+        course["trainees"] = await self._unlinked(trainees, "area_code", "certificate_no")
         return course
 
     # reports -----------------------------------------------------------------------
