@@ -165,6 +165,14 @@ def sees(context: CommandContext, area_code: str | None) -> bool:
     return context.jurisdiction is None or context.jurisdiction.covers(area_code)
 
 
+def unknown_seeker(worker_id: str) -> NotFoundError:
+    return NotFoundError(
+        f"worker {worker_id} is not in the seeker pool (registered in the registry? pass"
+        " ?after=REGISTRY:<seq> to wait for it)",
+        field="worker_id",
+    )
+
+
 def profile_of(post: dict[str, object]) -> PostProfile:
     requirements = post["requirements"]
     assert isinstance(requirements, dict)
@@ -337,11 +345,7 @@ class EmploymentHandlers:
         """The seeker a command names; one outside the caller's jurisdiction does not exist."""
         seeker = await self._queries.seeker_profile(worker_id)
         if seeker is None or not sees(ctx, seeker["area_code"]):
-            raise NotFoundError(
-                f"worker {worker_id} is not in the seeker pool (registered in the registry?"
-                " pass ?after=REGISTRY:<seq> to wait for it)",
-                field="worker_id",
-            )
+            raise unknown_seeker(worker_id)
         return seeker
 
     async def recommend(
@@ -355,10 +359,9 @@ class EmploymentHandlers:
         if post is None or not sees(ctx, post["area_code"]):
             raise NotFoundError(f"no post {post_id}")
         today = self._today()
-        await self._seeker(c.worker_id, ctx)
         seeker = await self._queries.seeker(c.worker_id, today)
-        if seeker is None:
-            raise NotFoundError(f"worker {c.worker_id} is not in the seeker pool")
+        if seeker is None or not sees(ctx, seeker.area_code):
+            raise unknown_seeker(c.worker_id)
         score, reasons = assess(profile_of(post), seeker, today, explain=True)
         return await self._executor.execute(
             Post,
