@@ -181,26 +181,30 @@ class EmploymentQueries:
         self, post: PostProfile, today: date, area: str | None = None, enough: int = 100
     ) -> list[Seeker]:
         """Seekers who want the post's occupation or are certified in it, in the post's
-        district (in its city when the district has fewer than `enough`) and inside `area`,
-        and (for a full-time post) not already employed full time: the SQL prefilter; scoring
-        happens in Python on what is left. An erased worker has no row left to match.
+        district (in its city when the district has fewer than `enough`) and inside `area`
+        (the reader's, which holds the post), and (for a full-time post) not already employed
+        full time: the SQL prefilter; scoring happens in Python on what is left. An erased
+        worker has no row left to match.
 
         The occupation index leads (the city is compared on a substring, which no index
         serves, so the planner cannot prefer the far less selective area index)."""
+        confined = len(area or "")
+        if not post.area_code.startswith(area or ""):
+            return []
         pool: SeekerPool = self._projection(SeekerPool)
-        found = await self._candidates_in(post, today, pool, len(post.area_code[:6]), area)
-        if len(found) < enough and len(post.area_code) > 4:
-            found = await self._candidates_in(post, today, pool, 4, area)
+        found = await self._candidates_in(post, today, pool, max(len(post.area_code[:6]), confined))
+        if len(found) < enough and len(post.area_code) > 4 and confined < 6:
+            found = await self._candidates_in(post, today, pool, max(4, confined))
         return found
 
     async def _candidates_in(
-        self, post: PostProfile, today: date, pool: SeekerPool, digits: int, area: str | None
+        self, post: PostProfile, today: date, pool: SeekerPool, digits: int
     ) -> list[Seeker]:
+        """Seekers whose area shares the post's first `digits` digits."""
         seekers, occupations = pool.seekers, pool.occupations
         here = (
             occupations.c.occupation_code == post.occupation_code,
             func.substr(seekers.c.area_code, 1, digits) == post.area_code[:digits],
-            within(seekers.c.area_code, area),
         )
         wanting = (
             select(occupations.c.worker_id)
