@@ -24,6 +24,7 @@ from jinguo_contracts.registry import (
     ApiClientIssuedV1,
     DesiredWork,
     WorkerCategoryAssessedV1,
+    WorkerErasedV1,
     WorkerRegisteredV1,
 )
 from jinguo_employment.bootstrap import EmploymentService
@@ -190,7 +191,7 @@ async def dongcheng(
     http: httpx.AsyncClient,
 ) -> Dongcheng:
     today = employment.clock.today()
-    worker, other, neighbour = "w-dongcheng", "w-dongcheng-2", "w-xicheng"
+    worker, other, neighbour = "w-dongcheng-1", "w-dongcheng-2", "w-xicheng"
     await register_worker(registry, worker, "110101001001", priority=True)
     await register_worker(registry, other, "110101002003", priority=False)
     registered = await register_worker(registry, neighbour, "110102001001", priority=True)
@@ -693,3 +694,41 @@ async def test_oversized_and_malformed_input_is_refused_on_every_write(
     assert beyond.status_code == 422
     assert beyond.json()["field"] == "on"
     assert await stream_end(employment) == before
+
+
+async def test_an_erased_worker_is_linked_to_nothing_employment_serves(
+    employment: ServiceRuntime,
+    registry: EventStore,
+    http: httpx.AsyncClient,
+    agencies: dict[str, Agency],
+    dongcheng: Dongcheng,
+) -> None:
+    d, as_dongcheng = dongcheng, agencies["dongcheng"].headers
+    report_before = (await http.get("/reports/areas/110101", headers=as_dongcheng)).json()
+    erased = await publish(
+        registry, "worker", d.worker, WorkerErasedV1(worker_id=d.worker, reason="本人申请"), "erase"
+    )
+    await caught_up(employment, erased)
+    served = [
+        (await http.get(path, headers=as_dongcheng)).text
+        for path in (
+            f"/posts/{d.post}",
+            f"/placements/{d.placement}",
+            "/placements",
+            f"/courses/{d.course}",
+            "/seekers",
+        )
+    ]
+    assert all(d.worker not in text for text in served)
+    assert (await http.get(f"/seekers/{d.worker}", headers=as_dongcheng)).status_code == 404
+    placement = (await http.get(f"/placements/{d.placement}", headers=as_dongcheng)).json()
+    assert (placement["worker_id"], placement["post_id"]) == (None, d.post)
+    [trainee] = (await http.get(f"/courses/{d.course}", headers=as_dongcheng)).json()["trainees"]
+    assert trainee == {**trainee, "worker_id": None, "area_code": None, "certificate_no": None}
+    assert trainee["status"] == "passed"
+    report_after = (await http.get("/reports/areas/110101", headers=as_dongcheng)).json()
+    assert report_after == report_before
+    again = await http.post(
+        f"/courses/{d.course}/enrolments", json={"worker_id": d.worker}, headers=as_dongcheng
+    )
+    assert again.status_code == 404
