@@ -24,7 +24,7 @@ def queries_for(runtime: ServiceRuntime) -> EmploymentQueries:
 
 
 def handlers_for(runtime: ServiceRuntime) -> EmploymentHandlers:
-    return EmploymentHandlers(runtime.executor, queries_for(runtime))
+    return EmploymentHandlers(runtime.executor, queries_for(runtime), runtime.clock.today)
 
 
 class EmploymentService:

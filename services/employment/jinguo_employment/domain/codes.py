@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Final
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, StringConstraints
 
 OCCUPATION_CODE_SYSTEM: Final = "GB/T 6565-2015"
 PROVINCES: Final = frozenset(
@@ -63,6 +63,9 @@ def common_area_level(one: str, other: str) -> int:
     return shared
 
 
-AreaCode = Annotated[str, AfterValidator(check_area_code)]
-OccupationCode = Annotated[str, AfterValidator(check_occupation_code)]
-CreditCode = Annotated[str, AfterValidator(check_credit_code)]
+# the lengths bound what is read at all (with room for stray spaces); the checks decide
+AreaCode = Annotated[str, StringConstraints(max_length=20), AfterValidator(check_area_code)]
+OccupationCode = Annotated[
+    str, StringConstraints(max_length=20), AfterValidator(check_occupation_code)
+]
+CreditCode = Annotated[str, StringConstraints(max_length=30), AfterValidator(check_credit_code)]

@@ -26,6 +26,8 @@ from jinguo_shared.domain import (
     InvalidCommandError,
     NotFoundError,
     RuleViolationError,
+    check_past_date,
+    check_planned_date,
 )
 
 
@@ -42,6 +44,7 @@ class Trainee(BaseModel):
 
 
 class CourseState(AggregateState):
+    area_code: str
     trade: str
     occupation_code: str
     seats: int
@@ -63,6 +66,7 @@ class Course(Aggregate[CourseState]):
     def evolve(cls, state: CourseState | None, event: EventContract) -> CourseState:
         if isinstance(event, CourseScheduledV1):
             return CourseState(
+                area_code=event.area_code,
                 trade=event.trade,
                 occupation_code=event.occupation_code,
                 seats=event.seats,
@@ -107,9 +111,12 @@ class Course(Aggregate[CourseState]):
         ends_on: date,
         subsidy_per_trainee: int,
         kind: CourseKind,
+        today: date,
     ) -> None:
         if self.exists:
             raise AlreadyExistsError(f"course {self.id} was already scheduled", existing_id=self.id)
+        check_planned_date(starts_on, "starts_on", today)
+        check_planned_date(ends_on, "ends_on", today)
         if ends_on < starts_on:
             raise InvalidCommandError("ends_on is before starts_on", field="ends_on")
         if seats < 1:
@@ -169,7 +176,8 @@ class Course(Aggregate[CourseState]):
             )
         )
 
-    def complete(self, *, worker_id: str, passed: bool, score: int, on: date) -> None:
+    def complete(self, *, worker_id: str, passed: bool, score: int, on: date, today: date) -> None:
+        check_past_date(on, "completed_on", today)
         state, trainee = self._trainee(worker_id)
         if trainee.status in ("passed", "failed"):
             if (trainee.status == "passed") == passed:
@@ -195,8 +203,9 @@ class Course(Aggregate[CourseState]):
         )
 
     def award_certificate(
-        self, *, worker_id: str, certificate_no: str, level: int, on: date
+        self, *, worker_id: str, certificate_no: str, level: int, on: date, today: date
     ) -> None:
+        check_past_date(on, "awarded_on", today)
         state, trainee = self._trainee(worker_id)
         if trainee.certificate_no is not None:
             return
@@ -218,8 +227,9 @@ class Course(Aggregate[CourseState]):
             )
         )
 
-    def grant_subsidy(self, *, worker_id: str, on: date) -> None:
+    def grant_subsidy(self, *, worker_id: str, on: date, today: date) -> None:
         """Once per trainee and course, for those who passed."""
+        check_past_date(on, "granted_on", today)
         state, trainee = self._trainee(worker_id)
         if trainee.subsidy_granted:
             return

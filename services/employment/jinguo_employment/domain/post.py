@@ -30,6 +30,7 @@ from jinguo_shared.domain import (
     AlreadyExistsError,
     InvalidCommandError,
     RuleViolationError,
+    check_past_date,
 )
 
 PostStatus = Literal["open", "suspended", "closed"]
@@ -196,6 +197,7 @@ def fill_post(
     *,
     placement_id: str,
     start_date: date,
+    today: date,
     employer_suspended: bool,
     worker_is_priority: bool,
     waiting_priority_candidates: list[str],
@@ -203,6 +205,7 @@ def fill_post(
 ) -> None:
     """A person places a worker: never more placements than openings, never two full-time
     placements for one worker, and public-welfare posts go first to the hard to employ."""
+    check_past_date(start_date, "start_date", today)
     state = post._open()
     worker_id = record.id
     if employer_suspended:

@@ -21,6 +21,7 @@ from jinguo_shared.domain import (
     InvalidCommandError,
     NotFoundError,
     RuleViolationError,
+    check_past_date,
 )
 
 FOLLOW_UP_MONTHS = (3, 6, 12)
@@ -135,7 +136,10 @@ class WorkerRecord(Aggregate[WorkerRecordState]):
             )
         )
 
-    def follow_up(self, *, placement_id: str, month: int, still_employed: bool, on: date) -> None:
+    def follow_up(
+        self, *, placement_id: str, month: int, still_employed: bool, on: date, today: date
+    ) -> None:
+        check_past_date(on, "followed_up_on", today)
         placement = self._placement(placement_id)
         if month not in FOLLOW_UP_MONTHS:
             raise InvalidCommandError("follow-ups are at 3, 6 or 12 months", field="month")
@@ -164,8 +168,9 @@ class WorkerRecord(Aggregate[WorkerRecordState]):
         )
 
     def end_placement(
-        self, *, placement_id: str, reason: str, ended_on: date, notes: str | None
+        self, *, placement_id: str, reason: str, ended_on: date, notes: str | None, today: date
     ) -> None:
+        check_past_date(ended_on, "ended_on", today)
         placement = self._placement(placement_id)
         if placement.ended_on is not None:
             return

@@ -12,6 +12,8 @@ from pydantic import BaseModel
 from jinguo_employment.handlers import commands as c
 from jinguo_employment.handlers.commands import EmploymentHandlers
 from jinguo_employment.projections.queries import EmploymentQueries
+from jinguo_shared.access import OutsideJurisdictionQueryError
+from jinguo_shared.domain import check_planned_date
 from jinguo_shared.http.conventions import (
     Accepted,
     Cursor,
@@ -38,6 +40,7 @@ Reader = Annotated[Caller, Depends(require_scope("employment:read"))]
 Key = IdempotencyKeyHeader
 After = ReadAfter
 Area = Annotated[str | None, Query(pattern=r"^\d{2,12}$")]
+Id = Annotated[str, Path(min_length=1, max_length=64)]
 SEEKER_PROJECTIONS = ("seeker_pool",)
 
 
@@ -86,7 +89,7 @@ def create_router(
         summary="Suspend an employer: its open posts are suspended, it cannot publish",
     )
     async def suspend_employer(
-        employer_id: str,
+        employer_id: Id,
         body: c.SuspendEmployer,
         request: Request,
         response: Response,
@@ -99,7 +102,7 @@ def create_router(
 
     @router.post("/employers/{employer_id}/reinstate", summary="Reinstate an employer")
     async def reinstate_employer(
-        employer_id: str,
+        employer_id: Id,
         body: c.ReinstateEmployer,
         request: Request,
         response: Response,
@@ -121,15 +124,15 @@ def create_router(
     ) -> Page[Row]:
         await runtime.visible(after, "post_board")
         rows = await queries.employers(
-            area=area, status=status, after_seq=seq_after(cursor), limit=limit
+            area=caller.area(area), status=status, after_seq=seq_after(cursor), limit=limit
         )
         return page(rows, limit, lambda r: [r["seq"]])
 
     @router.get("/employers/{employer_id}", summary="An employer")
-    async def employer(employer_id: str, caller: Reader, after: After) -> Row:
+    async def employer(employer_id: Id, caller: Reader, after: After) -> Row:
         await runtime.visible(after, "post_board")
         found = await queries.employer(employer_id)
-        if found is None:
+        if found is None or not caller.sees(found["area_code"]):
             raise HTTPException(404, f"no employer {employer_id}")
         return found
 
@@ -144,7 +147,7 @@ def create_router(
 
     @router.post("/posts/{post_id}/close", summary="Close a post")
     async def close_post(
-        post_id: str,
+        post_id: Id,
         body: c.ClosePost,
         request: Request,
         response: Response,
@@ -156,7 +159,7 @@ def create_router(
 
     @router.post("/posts/{post_id}/suspend", summary="Suspend a post")
     async def suspend_post(
-        post_id: str,
+        post_id: Id,
         body: c.ClosePost,
         request: Request,
         response: Response,
@@ -174,13 +177,13 @@ def create_router(
         occupation: Annotated[str | None, Query(pattern=r"^\d-\d{2}-\d{2}-\d{2}$")] = None,
         kind: Annotated[Literal["public_welfare", "market"] | None, Query()] = None,
         status: Annotated[Literal["open", "suspended", "closed"] | None, Query()] = None,
-        employer_id: str | None = None,
+        employer_id: Annotated[str | None, Query(max_length=64)] = None,
         cursor: Cursor = None,
         limit: Limit = 50,
     ) -> Page[Row]:
         await runtime.visible(after, "post_board")
         rows = await queries.posts(
-            area=area,
+            area=caller.area(area),
             occupation=occupation,
             kind=kind,
             status=status,
@@ -191,10 +194,10 @@ def create_router(
         return page(rows, limit, lambda r: [r["seq"]])
 
     @router.get("/posts/{post_id}", summary="A post with its candidates")
-    async def post(post_id: str, caller: Reader, after: After) -> Row:
+    async def post(post_id: Id, caller: Reader, after: After) -> Row:
         await runtime.visible(after, "post_board")
-        found = await queries.post(post_id)
-        if found is None:
+        found = await queries.post(post_id, area=caller.area(None))
+        if found is None or not caller.sees(found["area_code"]):
             raise HTTPException(404, f"no post {post_id}")
         return found
 
@@ -202,9 +205,9 @@ def create_router(
         "/posts/{post_id}/matches",
         summary="Candidates ranked for a post, with the reasons for each score",
     )
-    async def matches(post_id: str, caller: Reader, after: After, limit: Limit = 20) -> Matches:
+    async def matches(post_id: Id, caller: Reader, after: After, limit: Limit = 20) -> Matches:
         await runtime.visible(after, "post_board", *SEEKER_PROJECTIONS)
-        ranked = await handlers.matches(post_id, limit)
+        ranked = await handlers.matches(post_id, limit, caller.area(None))
         return Matches(
             post_id=post_id,
             items=[
@@ -221,7 +224,7 @@ def create_router(
         summary="Recommend a candidate (records the score and reasons; decides nothing)",
     )
     async def recommend(
-        post_id: str,
+        post_id: Id,
         body: c.CandidateInput,
         request: Request,
         response: Response,
@@ -235,7 +238,7 @@ def create_router(
 
     @router.post("/posts/{post_id}/applications", status_code=201, summary="Record an application")
     async def apply(
-        post_id: str,
+        post_id: Id,
         body: c.CandidateInput,
         request: Request,
         response: Response,
@@ -253,7 +256,7 @@ def create_router(
         summary="Fill a post with a worker (就业安置): a person decides",
     )
     async def fill(
-        post_id: str,
+        post_id: Id,
         body: c.FillPost,
         request: Request,
         response: Response,
@@ -280,7 +283,7 @@ def create_router(
     ) -> Page[Row]:
         await runtime.visible(after, "placements")
         rows = await queries.placements(
-            area=area, status=status, after_seq=seq_after(cursor), limit=limit
+            area=caller.area(area), status=status, after_seq=seq_after(cursor), limit=limit
         )
         return page(rows, limit, lambda r: [r["seq"]])
 
@@ -293,13 +296,15 @@ def create_router(
         limit: Limit = 100,
     ) -> list[Row]:
         await runtime.visible(after, "placements")
-        return await queries.follow_ups_due(on=on or date.today(), area=area, limit=limit)
+        today = runtime.clock.today()
+        day = today if on is None else check_planned_date(on, "on", today)
+        return await queries.follow_ups_due(on=day, area=caller.area(area), limit=limit)
 
     @router.get("/placements/{placement_id}", summary="A placement")
-    async def placement(placement_id: str, caller: Reader, after: After) -> Row:
+    async def placement(placement_id: Id, caller: Reader, after: After) -> Row:
         await runtime.visible(after, "placements")
         found = await queries.placement(placement_id)
-        if found is None:
+        if found is None or not caller.sees(found["area_code"]):
             raise HTTPException(404, f"no placement {placement_id}")
         return found
 
@@ -309,7 +314,7 @@ def create_router(
         summary="Record a follow-up at 3, 6 or 12 months (就业稳定性)",
     )
     async def follow_up(
-        placement_id: str,
+        placement_id: Id,
         body: c.FollowUp,
         request: Request,
         response: Response,
@@ -323,7 +328,7 @@ def create_router(
 
     @router.post("/placements/{placement_id}/end", summary="End a placement, with the reason")
     async def end_placement(
-        placement_id: str,
+        placement_id: Id,
         body: c.EndPlacement,
         request: Request,
         response: Response,
@@ -358,19 +363,19 @@ def create_router(
     ) -> Page[Row]:
         await runtime.visible(after, *SEEKER_PROJECTIONS)
         rows = await queries.seekers(
-            area=area,
+            area=caller.area(area),
             category=category,
             after_seq=seq_after(cursor),
             limit=limit,
-            today=date.today(),
+            today=runtime.clock.today(),
         )
         return page(rows, limit, lambda r: [r["seq"]])
 
     @router.get("/seekers/{worker_id}", summary="A seeker: profile, certificates, placements")
-    async def seeker(worker_id: str, caller: Reader, after: After) -> Row:
+    async def seeker(worker_id: Id, caller: Reader, after: After) -> Row:
         await runtime.visible(after, *SEEKER_PROJECTIONS, "placements")
-        found = await queries.seeker_row(worker_id)
-        if found is None:
+        found = await queries.seeker_row(worker_id, caller.area(None))
+        if found is None or not caller.sees(found["area_code"]):
             raise HTTPException(404, f"no seeker {worker_id}")
         return found
 
@@ -387,7 +392,7 @@ def create_router(
 
     @router.post("/courses/{course_id}/enrolments", status_code=201, summary="Enrol a worker")
     async def enrol(
-        course_id: str,
+        course_id: Id,
         body: c.CandidateInput,
         request: Request,
         response: Response,
@@ -403,8 +408,8 @@ def create_router(
         "/courses/{course_id}/enrolments/{worker_id}/withdraw", summary="Withdraw a trainee"
     )
     async def withdraw(
-        course_id: str,
-        worker_id: str,
+        course_id: Id,
+        worker_id: Id,
         body: c.Withdraw,
         request: Request,
         response: Response,
@@ -420,7 +425,7 @@ def create_router(
         summary="Record a trainee's result (pass or fail, score)",
     )
     async def complete(
-        course_id: str,
+        course_id: Id,
         body: c.CompleteTraining,
         request: Request,
         response: Response,
@@ -436,7 +441,7 @@ def create_router(
         summary="Award a certificate to a trainee who passed",
     )
     async def award(
-        course_id: str,
+        course_id: Id,
         body: c.AwardCertificate,
         request: Request,
         response: Response,
@@ -452,7 +457,7 @@ def create_router(
         summary="Grant the training subsidy (once per trainee and course)",
     )
     async def subsidy(
-        course_id: str,
+        course_id: Id,
         body: c.GrantSubsidy,
         request: Request,
         response: Response,
@@ -472,14 +477,16 @@ def create_router(
         limit: Limit = 50,
     ) -> Page[Row]:
         await runtime.visible(after, "courses")
-        rows = await queries.courses(area=area, kind=kind, after_seq=seq_after(cursor), limit=limit)
+        rows = await queries.courses(
+            area=caller.area(area), kind=kind, after_seq=seq_after(cursor), limit=limit
+        )
         return page(rows, limit, lambda r: [r["seq"]])
 
     @router.get("/courses/{course_id}", summary="A course with its trainees")
-    async def course(course_id: str, caller: Reader, after: After) -> Row:
+    async def course(course_id: Id, caller: Reader, after: After) -> Row:
         await runtime.visible(after, "courses")
-        found = await queries.course(course_id)
-        if found is None:
+        found = await queries.course(course_id, caller.area(None))
+        if found is None or not caller.sees(found["area_code"]):
             raise HTTPException(404, f"no course {course_id}")
         return found
 
@@ -493,6 +500,7 @@ def create_router(
         month_from: MonthFrom = "2000-01",
         month_to: MonthTo = "2999-12",
     ) -> Report:
+        reported(caller, area_code)
         await runtime.visible(after, "employment_reports")
         rows = await queries.report(area_code, month_from, month_to)
         return report(area_code, month_from, month_to, rows)
@@ -507,6 +515,7 @@ def create_router(
         caller: Reader,
         after: After,
     ) -> YearSummary:
+        reported(caller, area_code)
         await runtime.visible(after, "employment_reports")
         totals: dict[str, int] = {}
         for row in await queries.report(area_code, f"{year}-01", f"{year}-12"):
@@ -514,6 +523,15 @@ def create_router(
         return summarise(area_code, year, totals)
 
     return router
+
+
+def reported(caller: Caller, area_code: str) -> None:
+    """A report covers one area: it must lie inside the caller's jurisdiction, not around it."""
+    if not caller.sees(area_code):
+        raise OutsideJurisdictionQueryError(
+            f"area {area_code} is outside or wider than your agency's jurisdiction",
+            jurisdiction=caller.jurisdiction.prefix if caller.jurisdiction else None,
+        )
 
 
 def _rate(part: int, whole: int) -> float | None:

@@ -6,9 +6,9 @@ import uuid
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import date
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from jinguo_contracts.employment import CourseKind, PostKind, Requirements, Wage, WageUnit
 from jinguo_contracts.registry import HoursType
@@ -16,15 +16,16 @@ from jinguo_employment.domain.codes import AreaCode, CreditCode, OccupationCode
 from jinguo_employment.domain.course import Course
 from jinguo_employment.domain.employer import Employer
 from jinguo_employment.domain.matching import Match, PostProfile, assess, rank
-from jinguo_employment.domain.post import Post, fill_post
+from jinguo_employment.domain.post import Post, PriorityCandidateWaitingError, fill_post
 from jinguo_employment.domain.worker_record import WorkerRecord
 from jinguo_employment.projections.queries import EmploymentQueries
 from jinguo_shared.commands import CommandExecutor, CommandResult, IdempotencyKey
-from jinguo_shared.domain import NotFoundError
+from jinguo_shared.domain import AlreadyExistsError, NotFoundError
 from jinguo_shared.envelope import CommandContext
 
 Name = Field(min_length=1, max_length=200)
 Text = Field(min_length=1, max_length=2000)
+Skill = Annotated[str, StringConstraints(min_length=1, max_length=60)]
 
 
 class Command(BaseModel):
@@ -51,7 +52,7 @@ class WageInput(Command):
 
 
 class RequirementsInput(Command):
-    skills: list[str] = Field(default_factory=list, max_length=20)
+    skills: list[Skill] = Field(default_factory=list, max_length=20)
     vocational_certificate: bool = False
     min_level: int | None = Field(default=None, ge=1, le=5)
     notes: str | None = Field(default=None, max_length=2000)
@@ -148,11 +149,27 @@ def derived_id(namespace: str, value: str) -> str:
 
 def step(context: CommandContext, purpose: str) -> CommandContext:
     """A follow-on command of this one: its id derives from the first, so a retry repeats it
-    exactly (and the executor recognises what was already appended)."""
+    exactly (and the executor recognises what was already appended). It runs as the system:
+    the rule decides which records follow (an employer's posts, wherever they are), not the
+    caller, whose jurisdiction the first command was checked against."""
     return replace(
         context,
         command_id=derived_id(purpose, context.command_id),
         causation_id=context.causation_id or context.command_id,
+        jurisdiction=None,
+    )
+
+
+def sees(context: CommandContext, area_code: str | None) -> bool:
+    """Whether the caller may know of a record in this area; for the others, it does not exist."""
+    return context.jurisdiction is None or context.jurisdiction.covers(area_code)
+
+
+def unknown_seeker(worker_id: str) -> NotFoundError:
+    return NotFoundError(
+        f"worker {worker_id} is not in the seeker pool (registered in the registry? pass"
+        " ?after=REGISTRY:<seq> to wait for it)",
+        field="worker_id",
     )
 
 
@@ -171,13 +188,14 @@ def profile_of(post: dict[str, object]) -> PostProfile:
 
 
 class EmploymentHandlers:
-    """One method per command; `today` is injected so that rules about dates stay testable."""
+    """One method per command; `today` (the programme's business date) is injected so that
+    rules about dates stay testable."""
 
     def __init__(
         self,
         executor: CommandExecutor,
         queries: EmploymentQueries,
-        today: Callable[[], date] = date.today,
+        today: Callable[[], date],
     ) -> None:
         self._executor = executor
         self._queries = queries
@@ -188,9 +206,17 @@ class EmploymentHandlers:
     async def register_employer(
         self, c: RegisterEmployer, ctx: CommandContext, key: IdempotencyKey | None = None
     ) -> CommandResult:
+        employer_id = derived_id("employer", c.credit_code)
+        known = await self._executor.load_cached(Employer, employer_id)
+        if known.exists and not sees(ctx, known.area_code):
+            # one credit code, one employer: say so, but not where or under which id
+            raise AlreadyExistsError(
+                "an employer with this credit code is already registered outside your"
+                " jurisdiction; an agency covering both areas can publish its posts here"
+            )
         return await self._executor.execute(
             Employer,
-            derived_id("employer", c.credit_code),
+            employer_id,
             lambda e: e.register(name=c.name, credit_code=c.credit_code, area_code=c.area_code),
             ctx,
             key,
@@ -261,7 +287,7 @@ class EmploymentHandlers:
         self, c: PublishPost, ctx: CommandContext, key: IdempotencyKey | None = None
     ) -> CommandResult:
         employer = await self._executor.load_cached(Employer, c.employer_id)
-        if employer.state is None:
+        if employer.state is None or not sees(ctx, employer.state.area_code):
             raise NotFoundError(f"no employer {c.employer_id}", field="employer_id")
         state = employer.state
         today = self._today()
@@ -300,25 +326,27 @@ class EmploymentHandlers:
             Post, post_id, lambda p: p.suspend(reason=c.reason), ctx, key
         )
 
-    async def matches(self, post_id: str, limit: int) -> list[Match]:
-        post = await self._queries.post(post_id)
-        if post is None:
+    async def matches(self, post_id: str, limit: int, area: str | None = None) -> list[Match]:
+        """The best seekers for a post, among those living inside `area` (the reader's)."""
+        post = await self._queries.post(post_id, area=area)
+        if post is None or not post["area_code"].startswith(area or ""):
             raise NotFoundError(f"no post {post_id}")
         profile = profile_of(post)
         today = self._today()
         placed = {c["worker_id"] for c in post["candidates"] if c["how"] == "placed"}
         seekers = [
-            s for s in await self._queries.candidates(profile, today) if s.worker_id not in placed
+            s
+            for s in await self._queries.candidates(profile, today, area)
+            if s.worker_id not in placed
         ]
         return rank(profile, seekers, today, limit)
 
-    async def _known_seeker(self, worker_id: str) -> None:
-        if await self._queries.seeker_row(worker_id) is None:
-            raise NotFoundError(
-                f"worker {worker_id} is not in the seeker pool (registered in the registry?"
-                " pass ?after=REGISTRY:<seq> to wait for it)",
-                field="worker_id",
-            )
+    async def _seeker(self, worker_id: str, ctx: CommandContext) -> dict[str, Any]:
+        """The seeker a command names; one outside the caller's jurisdiction does not exist."""
+        seeker = await self._queries.seeker_profile(worker_id)
+        if seeker is None or not sees(ctx, seeker["area_code"]):
+            raise unknown_seeker(worker_id)
+        return seeker
 
     async def recommend(
         self,
@@ -328,13 +356,12 @@ class EmploymentHandlers:
         key: IdempotencyKey | None = None,
     ) -> CommandResult:
         post = await self._queries.post(post_id, settle=True)
-        if post is None:
+        if post is None or not sees(ctx, post["area_code"]):
             raise NotFoundError(f"no post {post_id}")
         today = self._today()
         seeker = await self._queries.seeker(c.worker_id, today)
-        if seeker is None:
-            await self._known_seeker(c.worker_id)
-            raise NotFoundError(f"worker {c.worker_id} is not in the seeker pool")
+        if seeker is None or not sees(ctx, seeker.area_code):
+            raise unknown_seeker(c.worker_id)
         score, reasons = assess(profile_of(post), seeker, today, explain=True)
         return await self._executor.execute(
             Post,
@@ -351,7 +378,7 @@ class EmploymentHandlers:
         ctx: CommandContext,
         key: IdempotencyKey | None = None,
     ) -> CommandResult:
-        await self._known_seeker(c.worker_id)
+        await self._seeker(c.worker_id, ctx)
         return await self._executor.execute(
             Post, post_id, lambda p: p.receive_application(worker_id=c.worker_id), ctx, key
         )
@@ -359,8 +386,9 @@ class EmploymentHandlers:
     async def fill_post(
         self, post_id: str, c: FillPost, ctx: CommandContext, key: IdempotencyKey | None = None
     ) -> tuple[CommandResult, str]:
-        """Returns the result and the placement id."""
-        await self._known_seeker(c.worker_id)
+        """Returns the result and the placement id. The caller must see both the post and the
+        worker: a placement relates two records, and neither may lie outside her jurisdiction."""
+        await self._seeker(c.worker_id, ctx)
         today = self._today()
         post = await self._executor.load_cached(Post, post_id)
         if post.state is None:
@@ -372,34 +400,47 @@ class EmploymentHandlers:
         busy = await self._queries.employed_full_time(waiting)
         waiting_priority = [w for w in waiting if w in priority and w not in busy]
         placement_id = derived_id("placement", ctx.command_id)
-        result = await self._executor.execute_together(
-            (Post, post_id),
-            (WorkerRecord, c.worker_id),
-            lambda p, r: fill_post(
-                p,
-                r,
-                placement_id=placement_id,
-                start_date=c.start_date,
-                employer_suspended=employer_suspended,
-                worker_is_priority=c.worker_id in priority,
-                waiting_priority_candidates=waiting_priority,
-                override_reason=c.override_reason,
-            ),
-            ctx,
-            key,
-        )
+        try:
+            result = await self._executor.execute_together(
+                (Post, post_id),
+                (WorkerRecord, c.worker_id),
+                lambda p, r: fill_post(
+                    p,
+                    r,
+                    placement_id=placement_id,
+                    start_date=c.start_date,
+                    today=today,
+                    employer_suspended=employer_suspended,
+                    worker_is_priority=c.worker_id in priority,
+                    waiting_priority_candidates=waiting_priority,
+                    override_reason=c.override_reason,
+                ),
+                ctx,
+                key,
+            )
+        except PriorityCandidateWaitingError as refused:
+            # the rule counts every waiting candidate; the answer names only those she may see
+            areas = await self._queries.seeker_areas(waiting_priority)
+            refused.extensions["waiting_candidates"] = [
+                w for w in waiting_priority if sees(ctx, areas.get(w))
+            ]
+            raise
         return result, placement_id
 
-    async def _placement_worker(self, placement_id: str) -> str:
+    async def _placement_worker(self, placement_id: str, ctx: CommandContext) -> str:
+        """The worker placed; a placement belongs to its post's area."""
         placement = await self._queries.placement(placement_id, settle=True)
-        if placement is None:
+        if placement is None or not sees(ctx, placement["area_code"]):
             raise NotFoundError(f"no placement {placement_id}")
+        if placement["worker_id"] is None:
+            raise NotFoundError(f"the worker placed in {placement_id} was erased")
         return str(placement["worker_id"])
 
     async def follow_up(
         self, placement_id: str, c: FollowUp, ctx: CommandContext, key: IdempotencyKey | None = None
     ) -> CommandResult:
-        worker_id = await self._placement_worker(placement_id)
+        worker_id = await self._placement_worker(placement_id, ctx)
+        today = self._today()
         return await self._executor.execute(
             WorkerRecord,
             worker_id,
@@ -408,6 +449,7 @@ class EmploymentHandlers:
                 month=c.month,
                 still_employed=c.still_employed,
                 on=c.followed_up_on,
+                today=today,
             ),
             ctx,
             key,
@@ -420,12 +462,17 @@ class EmploymentHandlers:
         ctx: CommandContext,
         key: IdempotencyKey | None = None,
     ) -> CommandResult:
-        worker_id = await self._placement_worker(placement_id)
+        worker_id = await self._placement_worker(placement_id, ctx)
+        today = self._today()
         return await self._executor.execute(
             WorkerRecord,
             worker_id,
             lambda r: r.end_placement(
-                placement_id=placement_id, reason=c.reason, ended_on=c.ended_on, notes=c.notes
+                placement_id=placement_id,
+                reason=c.reason,
+                ended_on=c.ended_on,
+                notes=c.notes,
+                today=today,
             ),
             ctx,
             key,
@@ -460,6 +507,7 @@ class EmploymentHandlers:
     async def schedule_course(
         self, c: ScheduleCourse, ctx: CommandContext, key: IdempotencyKey | None = None
     ) -> CommandResult:
+        today = self._today()
         return await self._executor.execute(
             Course,
             derived_id("course", ctx.command_id),
@@ -474,6 +522,7 @@ class EmploymentHandlers:
                 ends_on=c.ends_on,
                 subsidy_per_trainee=c.subsidy_per_trainee,
                 kind=c.kind,
+                today=today,
             ),
             ctx,
             key,
@@ -486,10 +535,7 @@ class EmploymentHandlers:
         ctx: CommandContext,
         key: IdempotencyKey | None = None,
     ) -> CommandResult:
-        seeker = await self._queries.seeker_row(c.worker_id)
-        if seeker is None or seeker["status"] == "erased":
-            await self._known_seeker(c.worker_id)
-            raise NotFoundError(f"worker {c.worker_id} was erased", field="worker_id")
+        seeker = await self._seeker(c.worker_id, ctx)
         today = self._today()
         return await self._executor.execute(
             Course,
@@ -504,6 +550,28 @@ class EmploymentHandlers:
             key,
         )
 
+    async def _on_trainee(
+        self,
+        course_id: str,
+        worker_id: str,
+        decide: Callable[[Course], None],
+        ctx: CommandContext,
+        key: IdempotencyKey | None,
+    ) -> CommandResult:
+        """A command about one trainee: one living outside the caller's jurisdiction is not
+        enrolled, as far as the caller can tell (her withdrawal records no area to check), and
+        an erased one is not enrolled for anyone."""
+        if await self._queries.is_erased(worker_id):
+            raise NotFoundError(f"worker {worker_id} was erased", field="worker_id")
+
+        def guarded(course: Course) -> None:
+            trainee = course.state.trainees.get(worker_id) if course.state else None
+            if trainee is not None and not sees(ctx, trainee.area_code):
+                raise NotFoundError(f"worker {worker_id} is not enrolled in course {course.id}")
+            decide(course)
+
+        return await self._executor.execute(Course, course_id, guarded, ctx, key)
+
     async def withdraw(
         self,
         course_id: str,
@@ -512,9 +580,9 @@ class EmploymentHandlers:
         ctx: CommandContext,
         key: IdempotencyKey | None = None,
     ) -> CommandResult:
-        return await self._executor.execute(
-            Course,
+        return await self._on_trainee(
             course_id,
+            worker_id,
             lambda course: course.withdraw(worker_id=worker_id, reason=c.reason),
             ctx,
             key,
@@ -527,11 +595,16 @@ class EmploymentHandlers:
         ctx: CommandContext,
         key: IdempotencyKey | None = None,
     ) -> CommandResult:
-        return await self._executor.execute(
-            Course,
+        today = self._today()
+        return await self._on_trainee(
             course_id,
+            c.worker_id,
             lambda course: course.complete(
-                worker_id=c.worker_id, passed=c.passed, score=c.score, on=c.completed_on
+                worker_id=c.worker_id,
+                passed=c.passed,
+                score=c.score,
+                on=c.completed_on,
+                today=today,
             ),
             ctx,
             key,
@@ -548,11 +621,16 @@ class EmploymentHandlers:
             "ZJ"
             + uuid.UUID(derived_id("certificate", f"{course_id}/{c.worker_id}")).hex[:14].upper()
         )
-        return await self._executor.execute(
-            Course,
+        today = self._today()
+        return await self._on_trainee(
             course_id,
+            c.worker_id,
             lambda course: course.award_certificate(
-                worker_id=c.worker_id, certificate_no=number, level=c.level, on=c.awarded_on
+                worker_id=c.worker_id,
+                certificate_no=number,
+                level=c.level,
+                on=c.awarded_on,
+                today=today,
             ),
             ctx,
             key,
@@ -565,10 +643,13 @@ class EmploymentHandlers:
         ctx: CommandContext,
         key: IdempotencyKey | None = None,
     ) -> CommandResult:
-        return await self._executor.execute(
-            Course,
+        today = self._today()
+        return await self._on_trainee(
             course_id,
-            lambda course: course.grant_subsidy(worker_id=c.worker_id, on=c.granted_on),
+            c.worker_id,
+            lambda course: course.grant_subsidy(
+                worker_id=c.worker_id, on=c.granted_on, today=today
+            ),
             ctx,
             key,
         )

@@ -320,6 +320,7 @@ class CourseRegister(Projection):
             "trainees",
             Column("course_id", String(36), primary_key=True),
             Column("worker_id", String(36), primary_key=True),
+            Column("area_code", String(12), nullable=False),
             Column("status", String(10), nullable=False),
             Column("score", Integer),
             Column("certificate_no", String(40)),
@@ -356,6 +357,7 @@ class CourseRegister(Projection):
             {
                 "course_id": e.course_id,
                 "worker_id": e.worker_id,
+                "area_code": e.area_code,
                 "status": "enrolled",
                 "score": None,
                 "certificate_no": None,

@@ -2,15 +2,21 @@
 service's own: who wants what work, where, with which certificates and priority status.
 
 Employment never calls the registry. Tables fed by different streams are kept apart, so the
-pool is the same whichever stream a consumer reads first. It holds ids, no personal data.
+pool is the same whichever stream a consumer reads first. It holds ids, no sealed personal data;
+when the registry erases a worker, her row and her hard-to-employ status go, and she is listed
+among the erased, which every read of employment's other tables consults (those rows are keyed
+by posts, courses and placements, so a replay may write them after her erasure).
 """
 
 from __future__ import annotations
+
+from typing import get_args
 
 from sqlalchemy import JSON, BigInteger, Boolean, Column, Date, Index, Integer, String
 
 from jinguo_contracts.employment import CertificateAwardedV1, PlacementEndedV1, PlacementStartedV1
 from jinguo_contracts.registry import (
+    Category,
     CertificateIssuedV1,
     CertificateRevokedV1,
     WorkerCategoryAssessedV1,
@@ -77,6 +83,9 @@ class SeekerPool(Projection):
             Column("hours_type", String(12), nullable=False),
             Column("start_date", Date, nullable=False),
             Column("ended_on", Date),
+        )
+        self.erased = self.table(
+            "erased_workers", Column("worker_id", String(36), primary_key=True)
         )
 
     @handles(WorkerRegisteredV1)
@@ -163,7 +172,11 @@ class SeekerPool(Projection):
 
     @handles(WorkerErasedV1)
     def _erased(self, e: WorkerErasedV1, _: RecordedEvent, b: ProjectionBatch) -> None:
-        b.update(self.seekers, {"worker_id": e.worker_id}, {"status": "erased"})
+        """Her birth date, gender, community, skills and statuses go with her row."""
+        b.delete(self.seekers, {"worker_id": e.worker_id})
+        for category in get_args(Category):
+            b.delete(self.categories, {"worker_id": e.worker_id, "category": category})
+        b.upsert(self.erased, {"worker_id": e.worker_id})
 
     @handles(PlacementStartedV1)
     def _placed(self, e: PlacementStartedV1, _: RecordedEvent, b: ProjectionBatch) -> None:

@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any
 
 import orjson
-from sqlalchemy import Select, String, and_, func, or_, select, type_coerce
+from sqlalchemy import Select, String, and_, func, or_, select, true, type_coerce
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from jinguo_employment.domain.matching import PostProfile, Seeker
@@ -29,6 +29,18 @@ def _json(value: Any) -> Any:
 def area_range(prefix: str) -> tuple[str, str]:
     """Codes starting with `prefix` sort between these two: an index range, unlike LIKE."""
     return prefix, prefix + "~"
+
+
+def within(column: Any, area: str | None) -> Any:
+    """`column` holds an area code inside `area` (a prefix; None or "" for everywhere)."""
+    if not area:
+        return true()
+    low, high = area_range(area)
+    return and_(column >= low, column < high)
+
+
+PLACEMENT_PERSONAL = ("override_reason",)
+"""Staff's free text about the placed worker, gone with her id when she is erased."""
 
 
 class EmploymentQueries:
@@ -53,6 +65,28 @@ class EmploymentQueries:
         """Wait, bounded, until the projection has applied all this service's log holds."""
         await self._host.wait_for_head(SERVICE_STREAMS["employment"].name, [projection], 10.0)
 
+    async def _unlinked(self, rows: list[Row], *personal: str) -> list[Row]:
+        """Rows about an erased worker keep their facts (the figures stay right) but no
+        longer say whom they were about."""
+        ids = {row["worker_id"] for row in rows}
+        if not ids:
+            return rows
+        erased = self._projection(SeekerPool).erased
+        gone = {
+            worker_id
+            for (worker_id,) in await self._all(
+                select(erased.c.worker_id).where(erased.c.worker_id.in_(ids))
+            )
+        }
+        for row in rows:
+            if row["worker_id"] in gone:
+                row.update(dict.fromkeys(("worker_id", *personal)))
+        return rows
+
+    async def is_erased(self, worker_id: str) -> bool:
+        erased = self._projection(SeekerPool).erased
+        return bool(await self._all(select(erased).where(erased.c.worker_id == worker_id)))
+
     async def posts_seen(self, position: str, timeout: float = 10.0) -> None:
         """Wait until the post board has applied everything up to `position`, so that a list
         of an employer's posts taken after it misses none published before."""
@@ -71,19 +105,26 @@ class EmploymentQueries:
                 type_coerce(table.c.hours_types, String),
                 type_coerce(table.c.skills, String),
                 table.c.registered_on,
-            ).where(table.c.worker_id == worker_id, table.c.status != "erased"),
+            ).where(table.c.worker_id == worker_id),
             pool,
             lambda t: t.c.worker_id == worker_id,
             today,
         )
         return seekers[0] if seekers else None
 
-    async def seeker_row(self, worker_id: str) -> Row | None:
+    async def seeker_profile(self, worker_id: str) -> Row | None:
+        """The seeker's own row: where she lives, what work she wants."""
         pool: SeekerPool = self._projection(SeekerPool)
         rows = await self._rows(select(pool.seekers).where(pool.seekers.c.worker_id == worker_id))
-        if not rows:
+        return rows[0] if rows else None
+
+    async def seeker_row(self, worker_id: str, area: str | None = None) -> Row | None:
+        """The seeker with what she holds, and her placements and flexible work inside `area`
+        (a placement belongs to its post's area, flexible work to its order's)."""
+        pool: SeekerPool = self._projection(SeekerPool)
+        seeker = await self.seeker_profile(worker_id)
+        if seeker is None:
             return None
-        seeker = rows[0]
         seeker["categories"] = await self._rows(
             select(pool.categories).where(pool.categories.c.worker_id == worker_id)
         )
@@ -93,12 +134,18 @@ class EmploymentQueries:
         register: PlacementRegister = self._projection(PlacementRegister)
         seeker["placements"] = await self._rows(
             select(register.placements)
-            .where(register.placements.c.worker_id == worker_id)
+            .where(
+                register.placements.c.worker_id == worker_id,
+                within(register.placements.c.area_code, area),
+            )
             .order_by(register.placements.c.start_date)
         )
         seeker["flexible_employment"] = await self._rows(
             select(register.flexible)
-            .where(register.flexible.c.worker_id == worker_id)
+            .where(
+                register.flexible.c.worker_id == worker_id,
+                within(register.flexible.c.area_code, area),
+            )
             .order_by(register.flexible.c.completed_on)
         )
         return seeker
@@ -114,10 +161,9 @@ class EmploymentQueries:
     ) -> list[Row]:
         pool: SeekerPool = self._projection(SeekerPool)
         table = pool.seekers
-        query = select(table).where(table.c.status != "erased").order_by(table.c.seq).limit(limit)
-        if area:
-            low, high = area_range(area)
-            query = query.where(table.c.area_code >= low, table.c.area_code < high)
+        query = (
+            select(table).where(within(table.c.area_code, area)).order_by(table.c.seq).limit(limit)
+        )
         if category:
             query = query.where(
                 table.c.worker_id.in_(
@@ -131,28 +177,34 @@ class EmploymentQueries:
             query = query.where(table.c.seq > after_seq)
         return await self._rows(query)
 
-    async def candidates(self, post: PostProfile, today: date, enough: int = 100) -> list[Seeker]:
+    async def candidates(
+        self, post: PostProfile, today: date, area: str | None = None, enough: int = 100
+    ) -> list[Seeker]:
         """Seekers who want the post's occupation or are certified in it, in the post's
-        district (in its city when the district has fewer than `enough`), not erased, and
-        (for a full-time post) not already employed full time: the SQL prefilter; scoring
-        happens in Python on what is left.
+        district (in its city when the district has fewer than `enough`) and inside `area`
+        (the reader's, which holds the post), and (for a full-time post) not already employed
+        full time: the SQL prefilter; scoring happens in Python on what is left. An erased
+        worker has no row left to match.
 
         The occupation index leads (the city is compared on a substring, which no index
         serves, so the planner cannot prefer the far less selective area index)."""
+        confined = len(area or "")
+        if not post.area_code.startswith(area or ""):
+            return []
         pool: SeekerPool = self._projection(SeekerPool)
-        found = await self._candidates_in(post, today, pool, len(post.area_code[:6]))
-        if len(found) < enough and len(post.area_code) > 4:
-            found = await self._candidates_in(post, today, pool, 4)
+        found = await self._candidates_in(post, today, pool, max(len(post.area_code[:6]), confined))
+        if len(found) < enough and len(post.area_code) > 4 and confined < 6:
+            found = await self._candidates_in(post, today, pool, max(4, confined))
         return found
 
     async def _candidates_in(
         self, post: PostProfile, today: date, pool: SeekerPool, digits: int
     ) -> list[Seeker]:
+        """Seekers whose area shares the post's first `digits` digits."""
         seekers, occupations = pool.seekers, pool.occupations
         here = (
             occupations.c.occupation_code == post.occupation_code,
             func.substr(seekers.c.area_code, 1, digits) == post.area_code[:digits],
-            seekers.c.status != "erased",
         )
         wanting = (
             select(occupations.c.worker_id)
@@ -261,6 +313,15 @@ class EmploymentQueries:
             )
         return seekers
 
+    async def seeker_areas(self, worker_ids: list[str]) -> dict[str, str]:
+        pool: SeekerPool = self._projection(SeekerPool)
+        rows = await self._all(
+            select(pool.seekers.c.worker_id, pool.seekers.c.area_code).where(
+                pool.seekers.c.worker_id.in_(worker_ids)
+            )
+        )
+        return dict(rows)
+
     async def priority_workers(self, worker_ids: list[str], today: date) -> set[str]:
         if not worker_ids:
             return set()
@@ -278,10 +339,8 @@ class EmploymentQueries:
         self, *, area: str | None, status: str | None, after_seq: int | None, limit: int
     ) -> list[Row]:
         table = self._projection(PostBoard).employers
-        query = select(table).order_by(table.c.seq).limit(limit)
-        if area:
-            low, high = area_range(area)
-            query = query.where(table.c.area_code >= low, table.c.area_code < high)
+        query = select(table).where(within(table.c.area_code, area)).order_by(table.c.seq)
+        query = query.limit(limit)
         if status:
             query = query.where(table.c.status == status)
         if after_seq is not None:
@@ -305,10 +364,8 @@ class EmploymentQueries:
         limit: int = 50,
     ) -> list[Row]:
         table = self._projection(PostBoard).posts
-        query = select(table).order_by(table.c.seq).limit(limit)
-        if area:
-            low, high = area_range(area)
-            query = query.where(table.c.area_code >= low, table.c.area_code < high)
+        query = select(table).where(within(table.c.area_code, area)).order_by(table.c.seq)
+        query = query.limit(limit)
         for column, value in (
             (table.c.occupation_code, occupation),
             (table.c.kind, kind),
@@ -321,9 +378,14 @@ class EmploymentQueries:
             query = query.where(table.c.seq > after_seq)
         return await self._rows(query)
 
-    async def post(self, post_id: str, *, settle: bool = False) -> Row | None:
-        """With `settle`, as `placement`: for a command about a post published a moment ago."""
+    async def post(
+        self, post_id: str, *, settle: bool = False, area: str | None = None
+    ) -> Row | None:
+        """The post with its candidates who live inside `area` (the others are none of the
+        reader's business). With `settle`, as `placement`: for a command about a post
+        published a moment ago."""
         board: PostBoard = self._projection(PostBoard)
+        pool: SeekerPool = self._projection(SeekerPool)
         query = select(board.posts).where(board.posts.c.post_id == post_id)
         rows = await self._rows(query)
         if not rows and settle:
@@ -332,10 +394,12 @@ class EmploymentQueries:
         if not rows:
             return None
         post = rows[0]
+        candidates, seekers = board.candidates, pool.seekers
         post["candidates"] = await self._rows(
-            select(board.candidates)
-            .where(board.candidates.c.post_id == post_id)
-            .order_by(board.candidates.c.seq)
+            select(candidates)
+            .join(seekers, seekers.c.worker_id == candidates.c.worker_id)
+            .where(candidates.c.post_id == post_id, within(seekers.c.area_code, area))
+            .order_by(candidates.c.seq)
         )
         return post
 
@@ -359,35 +423,41 @@ class EmploymentQueries:
         if not rows and settle:
             await self._settle(PlacementRegister.name)
             rows = await self._rows(query)
-        return rows[0] if rows else None
+        return (await self._unlinked(rows, *PLACEMENT_PERSONAL))[0] if rows else None
 
     async def placements(
         self, *, area: str | None, status: str | None, after_seq: int | None, limit: int
     ) -> list[Row]:
         table = self._projection(PlacementRegister).placements
-        query = select(table).order_by(table.c.seq).limit(limit)
-        if area:
-            low, high = area_range(area)
-            query = query.where(table.c.area_code >= low, table.c.area_code < high)
+        query = select(table).where(within(table.c.area_code, area)).order_by(table.c.seq)
+        query = query.limit(limit)
         if status:
             query = query.where(table.c.status == status)
         if after_seq is not None:
             query = query.where(table.c.seq > after_seq)
-        return await self._rows(query)
+        return await self._unlinked(await self._rows(query), *PLACEMENT_PERSONAL)
 
     async def follow_ups_due(self, *, on: date, area: str | None, limit: int) -> list[Row]:
-        """Placements with a 3-, 6- or 12-month follow-up due by `on` and not yet recorded."""
+        """Placements with a 3-, 6- or 12-month follow-up due by `on` and not yet recorded;
+        nobody follows up an erased worker."""
         table = self._projection(PlacementRegister).placements
+        erased = self._projection(SeekerPool).erased
         due = or_(
             *(
                 and_(table.c[f"due_{m}"] <= on, table.c[f"followed_{m}"].is_(None))
                 for m in (3, 6, 12)
             )
         )
-        query = select(table).where(due).order_by(table.c.due_3, table.c.placement_id).limit(limit)
-        if area:
-            low, high = area_range(area)
-            query = query.where(table.c.area_code >= low, table.c.area_code < high)
+        query = (
+            select(table)
+            .where(
+                due,
+                within(table.c.area_code, area),
+                table.c.worker_id.not_in(select(erased.c.worker_id)),
+            )
+            .order_by(table.c.due_3, table.c.placement_id)
+            .limit(limit)
+        )
         rows = await self._rows(query)
         for row in rows:
             row["due"] = [
@@ -403,17 +473,16 @@ class EmploymentQueries:
         self, *, area: str | None, kind: str | None, after_seq: int | None, limit: int
     ) -> list[Row]:
         table = self._projection(CourseRegister).courses
-        query = select(table).order_by(table.c.seq).limit(limit)
-        if area:
-            low, high = area_range(area)
-            query = query.where(table.c.area_code >= low, table.c.area_code < high)
+        query = select(table).where(within(table.c.area_code, area)).order_by(table.c.seq)
+        query = query.limit(limit)
         if kind:
             query = query.where(table.c.kind == kind)
         if after_seq is not None:
             query = query.where(table.c.seq > after_seq)
         return await self._rows(query)
 
-    async def course(self, course_id: str) -> Row | None:
+    async def course(self, course_id: str, area: str | None = None) -> Row | None:
+        """The course with its trainees who live inside `area`."""
         register: CourseRegister = self._projection(CourseRegister)
         rows = await self._rows(
             select(register.courses).where(register.courses.c.course_id == course_id)
@@ -421,11 +490,15 @@ class EmploymentQueries:
         if not rows:
             return None
         course = rows[0]
-        course["trainees"] = await self._rows(
+        trainees = await self._rows(
             select(register.trainees)
-            .where(register.trainees.c.course_id == course_id)
+            .where(
+                register.trainees.c.course_id == course_id,
+                within(register.trainees.c.area_code, area),
+            )
             .order_by(register.trainees.c.worker_id)
         )
+        course["trainees"] = await self._unlinked(trainees, "area_code", "certificate_no")
         return course
 
     # reports -----------------------------------------------------------------------

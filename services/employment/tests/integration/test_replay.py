@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -51,7 +51,7 @@ async def test_a_replay_yields_exactly_the_live_tables(outside, employment: Serv
             area_code="110101",
             seats=6,
             starts_on=date(2026, 3, 1),
-            ends_on=date(2099, 4, 30),
+            ends_on=employment.clock.today() + timedelta(days=60),
             subsidy_per_trainee=1200,
         ),
         context("course"),

@@ -19,6 +19,8 @@ from jinguo_employment.domain.course import Course, CourseFullError
 from jinguo_shared.domain import InvalidCommandError, NotFoundError, RuleViolationError
 
 TODAY = date(2026, 9, 1)
+LATER = date(2026, 12, 15)
+"""The day facts of the course are recorded on, after they happened."""
 
 
 def course(*events: EventContract, seats: int = 2, subsidy: int = 1200) -> Course:
@@ -86,17 +88,23 @@ def test_no_enrolment_after_the_course_ended() -> None:
 
 def test_only_those_who_passed_are_certified_and_only_once() -> None:
     c = course(enrolled("w1"), enrolled("w2", 2), completed("w1"), completed("w2", passed=False))
-    c.award_certificate(worker_id="w1", certificate_no="C-1", level=5, on=date(2026, 11, 2))
-    c.award_certificate(worker_id="w1", certificate_no="C-1", level=5, on=date(2026, 11, 2))
+    c.award_certificate(
+        worker_id="w1", certificate_no="C-1", level=5, on=date(2026, 11, 2), today=LATER
+    )
+    c.award_certificate(
+        worker_id="w1", certificate_no="C-1", level=5, on=date(2026, 11, 2), today=LATER
+    )
     with pytest.raises(RuleViolationError):
-        c.award_certificate(worker_id="w2", certificate_no="C-2", level=5, on=date(2026, 11, 2))
+        c.award_certificate(
+            worker_id="w2", certificate_no="C-2", level=5, on=date(2026, 11, 2), today=LATER
+        )
     assert [type(e) for e in c.pending] == [CertificateAwardedV1]
 
 
 def test_the_subsidy_is_granted_once_per_trainee_and_course() -> None:
     c = course(enrolled("w1"), completed("w1"))
-    c.grant_subsidy(worker_id="w1", on=date(2026, 11, 5))
-    c.grant_subsidy(worker_id="w1", on=date(2026, 11, 6))
+    c.grant_subsidy(worker_id="w1", on=date(2026, 11, 5), today=LATER)
+    c.grant_subsidy(worker_id="w1", on=date(2026, 11, 6), today=LATER)
     [granted] = c.pending
     assert isinstance(granted, TrainingSubsidyGrantedV1)
     assert granted.amount == 1200
@@ -107,24 +115,24 @@ def test_the_subsidy_is_granted_once_per_trainee_and_course() -> None:
             course_id="c1", worker_id="w1", amount=1200, area_code="1", granted_on=TODAY
         ),
     )
-    again.grant_subsidy(worker_id="w1", on=date(2026, 12, 1))
+    again.grant_subsidy(worker_id="w1", on=date(2026, 12, 1), today=LATER)
     assert again.pending == []
 
 
 def test_no_subsidy_for_a_failed_or_unknown_trainee() -> None:
     c = course(enrolled("w1"), completed("w1", passed=False))
     with pytest.raises(RuleViolationError):
-        c.grant_subsidy(worker_id="w1", on=TODAY)
+        c.grant_subsidy(worker_id="w1", on=TODAY, today=LATER)
     with pytest.raises(NotFoundError):
-        c.grant_subsidy(worker_id="nobody", on=TODAY)
+        c.grant_subsidy(worker_id="nobody", on=TODAY, today=LATER)
 
 
 def test_completion_is_recorded_once_and_cannot_flip() -> None:
     c = course(enrolled("w1"), completed("w1"))
-    c.complete(worker_id="w1", passed=True, score=90, on=date(2026, 10, 31))
+    c.complete(worker_id="w1", passed=True, score=90, on=date(2026, 10, 31), today=LATER)
     assert c.pending == []
     with pytest.raises(RuleViolationError):
-        c.complete(worker_id="w1", passed=False, score=20, on=date(2026, 10, 31))
+        c.complete(worker_id="w1", passed=False, score=20, on=date(2026, 10, 31), today=LATER)
 
 
 def test_a_course_ends_after_it_starts() -> None:
@@ -140,4 +148,66 @@ def test_a_course_ends_after_it_starts() -> None:
             ends_on=date(2026, 8, 1),
             subsidy_per_trainee=0,
             kind="syb",
+            today=TODAY,
         )
+
+
+def schedule(starts_on: date, ends_on: date) -> Course:
+    scheduled = Course("c3")
+    scheduled.schedule(
+        title="家政服务员培训班",
+        trade="家政服务",
+        occupation_code="4-10-01-06",
+        provider="东城区职业技能培训学校",
+        area_code="110101",
+        seats=20,
+        starts_on=starts_on,
+        ends_on=ends_on,
+        subsidy_per_trainee=1200,
+        kind="vocational",
+        today=TODAY,
+    )
+    return scheduled
+
+
+@pytest.mark.parametrize(
+    ("starts_on", "ends_on", "field"),
+    [
+        (date(1989, 12, 31), date(2026, 10, 1), "starts_on"),
+        (date(2026, 9, 1), date(2037, 1, 1), "ends_on"),
+    ],
+)
+def test_a_course_is_planned_within_the_programme_years(
+    starts_on: date, ends_on: date, field: str
+) -> None:
+    with pytest.raises(InvalidCommandError) as refused:
+        schedule(starts_on, ends_on)
+    assert refused.value.extensions == {"field": field}
+
+
+def test_a_course_may_be_planned_up_to_the_end_of_the_tenth_year_ahead() -> None:
+    [scheduled] = schedule(date(2036, 12, 1), date(2036, 12, 31)).pending
+    assert isinstance(scheduled, CourseScheduledV1)
+
+
+def test_completion_certificate_and_subsidy_happened_no_later_than_today() -> None:
+    c = course(enrolled("w1"))
+    # found: a course completion dated 2027-06-30 was accepted
+    with pytest.raises(InvalidCommandError) as refused:
+        c.complete(worker_id="w1", passed=True, score=90, on=date(2027, 6, 30), today=LATER)
+    assert refused.value.extensions == {"field": "completed_on"}
+    with pytest.raises(InvalidCommandError):
+        c.complete(worker_id="w1", passed=True, score=90, on=date(1989, 1, 1), today=LATER)
+    c.complete(worker_id="w1", passed=True, score=90, on=LATER, today=LATER)
+    tomorrow = date(2026, 12, 16)
+    with pytest.raises(InvalidCommandError) as refused:
+        c.award_certificate(worker_id="w1", certificate_no="C-1", level=5, on=tomorrow, today=LATER)
+    assert refused.value.extensions == {"field": "awarded_on"}
+    with pytest.raises(InvalidCommandError) as refused:
+        c.grant_subsidy(worker_id="w1", on=tomorrow, today=LATER)
+    assert refused.value.extensions == {"field": "granted_on"}
+    assert [type(e) for e in c.pending] == [TrainingCompletedV1]
+
+
+def test_a_course_belongs_to_its_area_so_the_executor_guards_it() -> None:
+    assert course().area_code == "110101"

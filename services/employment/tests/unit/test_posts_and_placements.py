@@ -86,7 +86,7 @@ def fill(p: Post, r: WorkerRecord, placement: str = "pl1", **rules: object) -> N
         "override_reason": None,
     }
     options.update(rules)
-    fill_post(p, r, placement_id=placement, start_date=TODAY, **options)  # type: ignore[arg-type]
+    fill_post(p, r, placement_id=placement, start_date=TODAY, today=TODAY, **options)  # type: ignore[arg-type]
 
 
 def started(placement: str = "pl0", hours_type: str = "full_time") -> PlacementStartedV1:
@@ -260,14 +260,58 @@ def test_posts_suspended_with_their_employer_reopen_with_it() -> None:
 def test_follow_ups_come_when_due_and_once_each() -> None:
     r = record("w1", started())
     with pytest.raises(InvalidCommandError):
-        r.follow_up(placement_id="pl0", month=3, still_employed=True, on=date(2026, 4, 4))
-    r.follow_up(placement_id="pl0", month=3, still_employed=True, on=date(2026, 4, 5))
-    r.follow_up(placement_id="pl0", month=3, still_employed=True, on=date(2026, 4, 6))
+        r.follow_up(
+            placement_id="pl0", month=3, still_employed=True, on=date(2026, 4, 4), today=TODAY
+        )
+    r.follow_up(placement_id="pl0", month=3, still_employed=True, on=date(2026, 4, 5), today=TODAY)
+    r.follow_up(placement_id="pl0", month=3, still_employed=True, on=date(2026, 4, 6), today=TODAY)
     with pytest.raises(InvalidCommandError):
-        r.follow_up(placement_id="pl0", month=4, still_employed=True, on=TODAY)
+        r.follow_up(placement_id="pl0", month=4, still_employed=True, on=TODAY, today=TODAY)
     assert [type(e) for e in r.pending] == [PlacementFollowedUpV1]
 
 
 def test_months_are_added_on_the_calendar() -> None:
     assert add_months(date(2026, 8, 31), 6) == date(2027, 2, 28)
     assert add_months(date(2027, 11, 30), 3) == date(2028, 2, 29)
+
+
+# business dates -----------------------------------------------------------------------------------
+
+
+def test_a_placement_starts_no_later_than_today() -> None:
+    p, r = post(), record()
+    # found: a placement starting 2031-01-01 was accepted
+    with pytest.raises(InvalidCommandError) as refused:
+        fill_post(
+            p,
+            r,
+            placement_id="pl1",
+            start_date=date(2031, 1, 1),
+            today=TODAY,
+            employer_suspended=False,
+            worker_is_priority=False,
+            waiting_priority_candidates=[],
+            override_reason=None,
+        )
+    assert refused.value.extensions == {"field": "start_date"}
+    assert (p.pending, r.pending) == ([], [])
+
+
+def test_follow_ups_and_ends_happened_no_later_than_today() -> None:
+    r = record("w1", started())
+    with pytest.raises(InvalidCommandError) as refused:
+        r.follow_up(
+            placement_id="pl0", month=3, still_employed=True, on=date(2026, 11, 2), today=TODAY
+        )
+    assert refused.value.extensions == {"field": "followed_up_on"}
+    with pytest.raises(InvalidCommandError) as refused:
+        r.end_placement(
+            placement_id="pl0",
+            reason="resigned",
+            ended_on=date(2026, 11, 2),
+            notes=None,
+            today=TODAY,
+        )
+    assert refused.value.extensions == {"field": "ended_on"}
+    r.end_placement(placement_id="pl0", reason="resigned", ended_on=TODAY, notes=None, today=TODAY)
+    assert [type(e) for e in r.pending] == [PlacementEndedV1]
