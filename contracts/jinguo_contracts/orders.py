@@ -191,6 +191,11 @@ class WorkerBookedV1(_Schedule):
     order_id: str
     window_start: datetime
     window_end: datetime
+    area_code: str | None = Field(
+        default=None,
+        description="12-digit community code the worker lives in, as the registry said when she"
+        " was booked (absent in bookings recorded before it was kept)",
+    )
 
 
 class WorkerReleasedV1(_Schedule):

@@ -279,7 +279,12 @@ class ScheduleState(AggregateState):
 class WorkerSchedule(Aggregate[ScheduleState]):
     """A worker as dispatch sees her: what she is certified for and when she is booked.
     Booking her and assigning the order are appended together, each with its own
-    optimistic check, so two concurrent dispatches can never both book one window."""
+    optimistic check, so two concurrent dispatches can never both book one window.
+
+    Her area is not kept in the state: she may move district (the registry says so, not this
+    log), and a stale area would hide her from her new district. Each booking records where
+    she lives when booked, so a booking outside the caller's jurisdiction is refused, and
+    giving a window back follows the order's move, whoever's jurisdiction she lives in."""
 
     aggregate_type = "worker"
     state_type = ScheduleState
@@ -343,10 +348,26 @@ class WorkerSchedule(Aggregate[ScheduleState]):
                     order_id=order_id,
                 )
 
-    def book(self, *, order_id: str, start: datetime, end: datetime, required: list[str]) -> None:
+    def book(
+        self,
+        *,
+        order_id: str,
+        start: datetime,
+        end: datetime,
+        required: list[str],
+        area_code: str,
+    ) -> None:
+        """`area_code` is where she lives now (the registry's word): booking her is acting
+        in that area, so only an agency whose jurisdiction covers it may."""
         self.check_available(start, end, required)
         self.record(
-            WorkerBookedV1(worker_id=self.id, order_id=order_id, window_start=start, window_end=end)
+            WorkerBookedV1(
+                worker_id=self.id,
+                order_id=order_id,
+                window_start=start,
+                window_end=end,
+                area_code=area_code,
+            )
         )
 
     def release(self, order_id: str) -> None:
@@ -354,7 +375,9 @@ class WorkerSchedule(Aggregate[ScheduleState]):
             self.record(WorkerReleasedV1(worker_id=self.id, order_id=order_id))
 
 
-def assign_worker(order: Order, schedule: WorkerSchedule, how: AssignedHow) -> None:
+def assign_worker(
+    order: Order, schedule: WorkerSchedule, how: AssignedHow, worker_area: str
+) -> None:
     """Assign the order and book the worker's window: both or neither."""
     state = order.require_state()
     order.assign(worker_id=schedule.id, how=how)
@@ -363,6 +386,7 @@ def assign_worker(order: Order, schedule: WorkerSchedule, how: AssignedHow) -> N
         start=state.window_start,
         end=state.window_end,
         required=state.required_certificates,
+        area_code=worker_area,
     )
 
 

@@ -49,6 +49,7 @@ def settlement_id(area_code: str, month: str) -> str:
 
 
 class SettlementState(AggregateState):
+    area_code: str
     total_owed: int
 
 
@@ -59,7 +60,7 @@ class Settlement(Aggregate[SettlementState]):
     @classmethod
     def evolve(cls, state: SettlementState | None, event: EventContract) -> SettlementState:
         assert isinstance(event, SettlementIssuedV1)
-        return SettlementState(total_owed=event.total_owed)
+        return SettlementState(area_code=event.area_code, total_owed=event.total_owed)
 
     def issue(
         self, *, area_code: str, month: str, lines: list[SettlementLine], today: date

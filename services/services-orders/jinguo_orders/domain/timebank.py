@@ -16,6 +16,8 @@ class NotEnoughHoursError(RuleViolationError):
 
 
 class TimeBankState(AggregateState):
+    area_code: str
+    """The volunteer's, as of her last entry: whose agency keeps her account."""
     balance: float = 0.0
     entries: list[str] = Field(default_factory=list)
 
@@ -28,16 +30,18 @@ class TimeBank(Aggregate[TimeBankState]):
 
     @classmethod
     def evolve(cls, state: TimeBankState | None, event: EventContract) -> TimeBankState:
-        state = state or TimeBankState()
         match event:
             case VolunteerHoursEarnedV1():
                 delta = event.hours
             case VolunteerHoursSpentV1():
                 delta = -event.hours
             case _:
-                return state
+                raise AssertionError(f"{event.event_type} is not a time bank event")
+        balance, entries = (state.balance, state.entries) if state else (0.0, [])
         return TimeBankState(
-            balance=round(state.balance + delta, 2), entries=[*state.entries, event.entry_id]
+            area_code=event.area_code,
+            balance=round(balance + delta, 2),
+            entries=[*entries, event.entry_id],
         )
 
     @property

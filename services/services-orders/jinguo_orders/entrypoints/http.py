@@ -12,6 +12,7 @@ from jinguo_orders.domain.settlement import statement
 from jinguo_orders.handlers import commands as c
 from jinguo_orders.handlers.commands import OrdersHandlers
 from jinguo_orders.projections.queries import OrdersQueries
+from jinguo_shared.access import OutsideJurisdictionQueryError
 from jinguo_shared.http.conventions import (
     Accepted,
     IdempotencyKeyHeader,
@@ -67,6 +68,13 @@ def create_router(
     async def consistent(after: str | None, *projections: str) -> None:
         await runtime.visible(after, *(projections or ALL))
 
+    def seen_by(caller: Caller, row: Row | None, missing: str) -> Row:
+        """A record outside the caller's jurisdiction answers exactly as one that does not
+        exist."""
+        if row is None or not caller.sees(row["area_code"]):
+            raise HTTPException(404, missing)
+        return row
+
     # catalogue -----------------------------------------------------------------------
 
     @router.put(
@@ -81,6 +89,14 @@ def create_router(
         caller: Writer,
         key: Key,
     ) -> Accepted:
+        if not caller.operator:
+            # one price list for the whole programme: it sets what every district's settlement
+            # owes, so no single agency may change it for all the others
+            raise HTTPException(
+                403,
+                "the service catalogue is the programme's: only the platform operator"
+                " (platform:admin) offers services or changes their prices",
+            )
         ctx, idem = await command_context(request, caller, key)
         return accepted(await handlers.offer_service(service_code, body, ctx, idem), response)
 
@@ -106,14 +122,16 @@ def create_router(
             if len(values) != 1 or not isinstance(values[0], str):
                 raise HTTPException(400, "the cursor is not one this API gave out")
             after_id = values[0]
-        rows = await queries.residents(tier=tier, after_id=after_id, limit=limit)
+        rows = await queries.residents(
+            tier=tier, within=caller.area(None), after_id=after_id, limit=limit
+        )
         next_cursor = encode_cursor([rows[-1]["resident_id"]]) if len(rows) == limit else None
         return Page[Row](items=rows, next_cursor=next_cursor)
 
     @router.get("/volunteers", summary="Volunteers who may bank hours (志愿者)")
     async def volunteers(caller: Reader, after: After, limit: Limit = 50) -> list[Row]:
         await consistent(after, "orders_community")
-        return await queries.volunteers(limit)
+        return await queries.volunteers(within=caller.area(None), limit=limit)
 
     # orders -----------------------------------------------------------------------
 
@@ -154,7 +172,11 @@ def create_router(
                 raise HTTPException(400, "the cursor is not one this API gave out")
             after_seq = values[0]
         rows = await queries.orders(
-            status=status, area=area, worker_id=worker_id, after_seq=after_seq, limit=limit
+            status=status,
+            within=caller.area(area),
+            worker_id=worker_id,
+            after_seq=after_seq,
+            limit=limit,
         )
         next_cursor = encode_cursor([rows[-1]["seq"]]) if len(rows) == limit else None
         return Page[Row](items=rows, next_cursor=next_cursor)
@@ -162,18 +184,13 @@ def create_router(
     @router.get("/orders/{order_id}", summary="An order")
     async def order(order_id: str, caller: Reader, after: After) -> Row:
         await consistent(after, "order_board")
-        found = await queries.order(order_id)
-        if found is None:
-            raise HTTPException(404, f"no order {order_id}")
-        return found
+        return seen_by(caller, await queries.order(order_id), f"no order {order_id}")
 
     @router.get("/orders/{order_id}/history", summary="Who did what to an order, and when")
     async def history(order_id: str, caller: Reader, after: After) -> list[Row]:
         await consistent(after, "order_board")
-        rows = await queries.history(order_id)
-        if not rows:
-            raise HTTPException(404, f"no order {order_id}")
-        return rows
+        seen_by(caller, await queries.order(order_id), f"no order {order_id}")
+        return await queries.history(order_id)
 
     @router.post("/orders/{order_id}/dispatch", summary="Assign automatically (自动派单)")
     async def dispatch(
@@ -295,10 +312,14 @@ def create_router(
         summary="Workers or providers by satisfaction and completed work (优秀服务员, 示范岗)",
     )
     async def rankings(
-        kind: Literal["worker", "provider"], caller: Reader, after: After, limit: Limit = 20
+        kind: Literal["worker", "provider"],
+        caller: Reader,
+        after: After,
+        area: Annotated[str | None, Query(pattern=r"^\d{2,12}$")] = None,
+        limit: Limit = 20,
     ) -> list[Row]:
-        await consistent(after, "quality")
-        return await queries.rankings(kind, limit)
+        await consistent(after, "quality", "dispatch_pool")
+        return await queries.rankings(kind, within=caller.area(area), limit=limit)
 
     # settlement -----------------------------------------------------------------------
 
@@ -309,6 +330,10 @@ def create_router(
     async def settlement(
         area_code: Area12, month: Month, caller: Reader, after: After
     ) -> Statement:
+        if not caller.sees(area_code):
+            raise OutsideJurisdictionQueryError(
+                f"area {area_code} is outside your agency's jurisdiction"
+            )
         await consistent(after, "settlements")
         issued = await queries.settlement(area_code, month)
         if issued is not None:
@@ -373,7 +398,8 @@ def create_router(
 
     @router.get("/time-bank/{volunteer_id}", summary="A volunteer's balance and ledger")
     async def time_bank(volunteer_id: str, caller: Reader, after: After) -> TimeBankOut:
-        await consistent(after, "time_bank")
+        await consistent(after, "time_bank", "orders_community")
+        seen_by(caller, await queries.volunteer(volunteer_id), f"no volunteer {volunteer_id}")
         balance, entries = await queries.time_bank(volunteer_id)
         return TimeBankOut(volunteer_id=volunteer_id, balance=balance, entries=entries)
 

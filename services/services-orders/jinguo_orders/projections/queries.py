@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, select
+from sqlalchemy import Column, ColumnElement, Select, and_, exists, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from jinguo_orders.domain.dispatch import Candidate
@@ -22,6 +22,11 @@ from jinguo_shared.crypto import PiiVault
 from jinguo_shared.projections.host import ProjectionHost
 
 Row = dict[str, Any]
+
+
+def under(column: Column[Any], prefix: str) -> ColumnElement[bool]:
+    """Area codes starting with `prefix` (area codes are digits, and "~" sorts after them)."""
+    return column.between(prefix, prefix + "~")
 
 
 class OrdersQueries:
@@ -55,7 +60,9 @@ class OrdersQueries:
         rows = await self._rows(select(table).where(table.c.resident_id == resident_id))
         return rows[0] if rows else None
 
-    async def residents(self, *, tier: str | None, after_id: str | None, limit: int) -> list[Row]:
+    async def residents(
+        self, *, tier: str | None, within: str | None, after_id: str | None, limit: int
+    ) -> list[Row]:
         table = self._projection(Community).residents
         query = (
             select(table)
@@ -63,15 +70,20 @@ class OrdersQueries:
             .order_by(table.c.resident_id)
             .limit(limit)
         )
+        if within is not None:
+            query = query.where(under(table.c.area_code, within))
         if tier is not None:
             query = query.where(table.c.price_tier == tier)
         if after_id is not None:
             query = query.where(table.c.resident_id > after_id)
         return await self._rows(query)
 
-    async def volunteers(self, limit: int) -> list[Row]:
+    async def volunteers(self, *, within: str | None, limit: int) -> list[Row]:
         table = self._projection(Community).volunteers
-        return await self._rows(select(table).order_by(table.c.volunteer_id).limit(limit))
+        query = select(table).order_by(table.c.volunteer_id).limit(limit)
+        if within is not None:
+            query = query.where(under(table.c.area_code, within))
+        return await self._rows(query)
 
     async def volunteer(self, volunteer_id: str) -> Row | None:
         table = self._projection(Community).volunteers
@@ -91,7 +103,7 @@ class OrdersQueries:
         self,
         *,
         status: str | None,
-        area: str | None,
+        within: str | None,
         worker_id: str | None,
         after_seq: int | None,
         limit: int,
@@ -100,8 +112,8 @@ class OrdersQueries:
         query = select(table).order_by(table.c.seq).limit(limit)
         if status is not None:
             query = query.where(table.c.status == status)
-        if area is not None:
-            query = query.where(table.c.area_code.between(area, area + "~"))
+        if within is not None:
+            query = query.where(under(table.c.area_code, within))
         if worker_id is not None:
             query = query.where(table.c.worker_id == worker_id)
         if after_seq is not None:
@@ -121,10 +133,12 @@ class OrdersQueries:
         start: datetime,
         end: datetime,
         *,
-        city_wide: bool = False,
+        within: str | None,
+        in_district: bool,
     ) -> list[Candidate]:
-        """Registered workers still in dispatch, holding the required certificates and free in
-        the window as far as the pool knows; the booking itself re-checks all of it."""
+        """Registered workers living `within` the area prefix (None: anywhere), in the order's
+        district or outside it, still in dispatch, holding the required certificates and free
+        in the window as far as the pool knows; the booking itself re-checks all of it."""
         pool: DispatchPool = self._projection(DispatchPool)
         quality: Quality = self._projection(Quality)
         w, p = pool.workers, quality.performers
@@ -141,8 +155,10 @@ class OrdersQueries:
                 ),
             )
         )
-        if not city_wide:
-            query = query.where(w.c.district == area_code[:6])
+        district = area_code[:6]
+        query = query.where(w.c.district == district if in_district else w.c.district != district)
+        if within is not None:
+            query = query.where(under(w.c.area_code, within))
         for code in required:
             q = pool.qualifications.alias()
             query = query.where(
@@ -159,16 +175,26 @@ class OrdersQueries:
             for r in await self._rows(query)
         ]
 
-    async def providers_for(self, service_code: str, area_code: str) -> list[str]:
+    async def providers_for(
+        self, service_code: str, area_code: str, *, within: str | None
+    ) -> list[str]:
         table = self._projection(DispatchPool).providers
-        rows = await self._rows(
+        query = (
             select(table.c.provider_id, table.c.area_code, table.c.services)
             .where(table.c.suspended.is_(False))
             .order_by(table.c.provider_id)
         )
+        if within is not None:
+            query = query.where(under(table.c.area_code, within))
+        rows = await self._rows(query)
         offering = [r for r in rows if service_code in (r["services"] or [])]
         offering.sort(key=lambda r: r["area_code"][:6] != area_code[:6])
         return [r["provider_id"] for r in offering]
+
+    async def pool_worker(self, worker_id: str) -> Row | None:
+        table = self._projection(DispatchPool).workers
+        rows = await self._rows(select(table).where(table.c.worker_id == worker_id))
+        return rows[0] if rows else None
 
     async def provider(self, provider_id: str) -> Row | None:
         table = self._projection(DispatchPool).providers
@@ -199,9 +225,20 @@ class OrdersQueries:
         )
         return rows[0] if rows else None
 
-    async def rankings(self, kind: str, limit: int) -> list[Row]:
+    async def rankings(self, kind: str, *, within: str | None, limit: int) -> list[Row]:
+        """Performers living (workers) or based (providers) within the area prefix."""
         table = self._projection(Quality).performers
-        rows = await self._rows(select(table).where(table.c.kind == kind))
+        pool: DispatchPool = self._projection(DispatchPool)
+        home = pool.workers if kind == "worker" else pool.providers
+        home_id = home.c.worker_id if kind == "worker" else home.c.provider_id
+        query = (
+            select(table, home.c.area_code)
+            .join(home, home_id == table.c.performer_id)
+            .where(table.c.kind == kind)
+        )
+        if within is not None:
+            query = query.where(under(home.c.area_code, within))
+        rows = await self._rows(query)
         for row in rows:
             row["satisfaction"] = (
                 round(row["rating_sum"] / row["ratings"], 2) if row["ratings"] else None

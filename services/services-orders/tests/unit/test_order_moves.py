@@ -32,6 +32,7 @@ from jinguo_orders.domain.order import (
 )
 from jinguo_shared.domain import AlreadyExistsError, InvalidCommandError
 
+AREA = "110101001001"
 START = datetime(2026, 9, 1, 9, tzinfo=UTC)
 END = START + timedelta(hours=2)
 PLACED = OrderPlacedV1(
@@ -174,10 +175,10 @@ QUALIFIED = WorkerQualifiedV1(worker_id="w1", occupation_code="4-10-01-06", cert
 
 def test_assigning_books_the_worker_and_needs_her_certificate() -> None:
     order, worker = order_in("placed"), schedule(QUALIFIED)
-    assign_worker(order, worker, "auto")
+    assign_worker(order, worker, "auto", AREA)
     assert [type(e) for e in order.pending + worker.pending] == [OrderAssignedV1, WorkerBookedV1]
     with pytest.raises(WorkerUnavailableError, match="lacks"):
-        assign_worker(order_in("placed"), schedule(), "auto")
+        assign_worker(order_in("placed"), schedule(), "auto", AREA)
 
 
 def test_a_worker_is_never_booked_in_overlapping_windows() -> None:
@@ -185,19 +186,19 @@ def test_a_worker_is_never_booked_in_overlapping_windows() -> None:
         worker_id="w1", order_id="o0", window_start=START + timedelta(hours=1), window_end=END
     )
     with pytest.raises(WorkerUnavailableError, match="booked"):
-        assign_worker(order_in("placed"), schedule(QUALIFIED, booked), "auto")
+        assign_worker(order_in("placed"), schedule(QUALIFIED, booked), "auto", AREA)
     back_to_back = WorkerBookedV1(
         worker_id="w1", order_id="o0", window_start=END, window_end=END + timedelta(hours=1)
     )
-    assign_worker(order_in("placed"), schedule(QUALIFIED, back_to_back), "auto")
+    assign_worker(order_in("placed"), schedule(QUALIFIED, back_to_back), "auto", AREA)
     released = WorkerReleasedV1(worker_id="w1", order_id="o0")
-    assign_worker(order_in("placed"), schedule(QUALIFIED, booked, released), "auto")
+    assign_worker(order_in("placed"), schedule(QUALIFIED, booked, released), "auto", AREA)
 
 
 def test_a_worker_in_a_full_time_post_is_out_of_dispatch() -> None:
     left = WorkerLeftDispatchV1(worker_id="w1", reason="全日制岗位", placement_id="p1")
     with pytest.raises(WorkerUnavailableError, match="left dispatch"):
-        assign_worker(order_in("placed"), schedule(QUALIFIED, left), "dispatcher")
+        assign_worker(order_in("placed"), schedule(QUALIFIED, left), "dispatcher", AREA)
 
 
 def test_rejection_sends_the_order_back_to_dispatch() -> None:
