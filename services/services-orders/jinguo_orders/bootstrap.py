@@ -30,7 +30,7 @@ def queries_for(runtime: ServiceRuntime) -> OrdersQueries:
 
 
 def handlers_for(runtime: ServiceRuntime) -> OrdersHandlers:
-    return OrdersHandlers(runtime.executor, queries_for(runtime))
+    return OrdersHandlers(runtime.executor, queries_for(runtime), runtime.clock)
 
 
 class OrdersService:

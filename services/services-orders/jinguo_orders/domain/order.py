@@ -8,6 +8,10 @@ being booked twice.
 
 A completed, cancelled or no-show order never moves again; a completed one can still be rated
 once and followed up (回访) once.
+
+Times come in the programme's time zone, and `today` is the programme's: a service window is
+planned (`check_planned_date`), a start, a completion and a follow-up call happened
+(`check_past_date`).
 """
 
 from __future__ import annotations
@@ -45,6 +49,8 @@ from jinguo_shared.domain import (
     AlreadyExistsError,
     InvalidCommandError,
     RuleViolationError,
+    check_past_date,
+    check_planned_date,
 )
 
 OrderStatus = Literal[
@@ -158,9 +164,12 @@ class Order(Aggregate[OrderState]):
         market_price: int,
         low_cost_price: int,
         required_certificates: list[str],
+        today: date,
     ) -> None:
         if self.exists:
             raise AlreadyExistsError(f"order {self.id} was already placed", existing_id=self.id)
+        check_planned_date(window_start.date(), "window_start", today)
+        check_planned_date(window_end.date(), "window_end", today)
         if window_end <= window_start:
             raise InvalidCommandError("the window ends before it starts", field="window_end")
         self.record(
@@ -209,13 +218,15 @@ class Order(Aggregate[OrderState]):
             )
         )
 
-    def start(self, at: datetime) -> None:
+    def start(self, at: datetime, today: date) -> None:
         self._in("started", "accepted")
+        check_past_date(at.date(), "at", today)
         self.record(ServiceStartedV1(order_id=self.id, started_at=at))
 
-    def complete(self, at: datetime) -> None:
+    def complete(self, at: datetime, today: date) -> None:
         state = self._in("completed", "in_service")
         assert state.started_at is not None
+        check_past_date(at.date(), "at", today)
         if at < state.started_at:
             raise InvalidCommandError("completed before it started", field="completed_at")
         self.record(
@@ -253,10 +264,13 @@ class Order(Aggregate[OrderState]):
             )
         )
 
-    def record_follow_up(self, *, called_on: date, satisfied: bool, notes: str | None) -> None:
+    def record_follow_up(
+        self, *, called_on: date, satisfied: bool, notes: str | None, today: date
+    ) -> None:
         state = self._in("followed up", "completed")
         if state.followed_up:
             raise OrderMoveError(f"order {self.id} was already followed up")
+        check_past_date(called_on, "called_on", today)
         self.record(
             FollowUpCallRecordedV1(
                 order_id=self.id, called_on=called_on, satisfied=satisfied, notes=notes

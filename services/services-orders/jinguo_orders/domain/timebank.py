@@ -8,7 +8,13 @@ from pydantic import Field
 
 from jinguo_contracts.base import EventContract
 from jinguo_contracts.orders import VolunteerHoursEarnedV1, VolunteerHoursSpentV1
-from jinguo_shared.domain import Aggregate, AggregateState, InvalidCommandError, RuleViolationError
+from jinguo_shared.domain import (
+    Aggregate,
+    AggregateState,
+    InvalidCommandError,
+    RuleViolationError,
+    check_past_date,
+)
 
 
 class NotEnoughHoursError(RuleViolationError):
@@ -54,8 +60,16 @@ class TimeBank(Aggregate[TimeBankState]):
         return self.state is None or entry_id not in self.state.entries
 
     def earn(
-        self, *, entry_id: str, hours: float, activity: str, served_on: date, area_code: str
+        self,
+        *,
+        entry_id: str,
+        hours: float,
+        activity: str,
+        served_on: date,
+        area_code: str,
+        today: date,
     ) -> None:
+        check_past_date(served_on, "served_on", today)
         if self._new_entry(entry_id, hours):
             self.record(
                 VolunteerHoursEarnedV1(
@@ -69,8 +83,16 @@ class TimeBank(Aggregate[TimeBankState]):
             )
 
     def spend(
-        self, *, entry_id: str, hours: float, purpose: str, spent_on: date, area_code: str
+        self,
+        *,
+        entry_id: str,
+        hours: float,
+        purpose: str,
+        spent_on: date,
+        area_code: str,
+        today: date,
     ) -> None:
+        check_past_date(spent_on, "spent_on", today)
         if not self._new_entry(entry_id, hours):
             return
         if hours > self.balance:

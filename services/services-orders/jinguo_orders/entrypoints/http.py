@@ -8,11 +8,12 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Query, Request, Response
 from pydantic import BaseModel
 
-from jinguo_orders.domain.settlement import statement
+from jinguo_orders.domain.settlement import month_start, statement
 from jinguo_orders.handlers import commands as c
 from jinguo_orders.handlers.commands import OrdersHandlers
 from jinguo_orders.projections.queries import OrdersQueries
 from jinguo_shared.access import OutsideJurisdictionQueryError
+from jinguo_shared.domain import check_planned_date
 from jinguo_shared.http.conventions import (
     Accepted,
     IdempotencyKeyHeader,
@@ -35,7 +36,7 @@ Key = IdempotencyKeyHeader
 After = ReadAfter
 ServiceCode = Annotated[str, Path(pattern=r"^[a-z][a-z_]{1,39}$")]
 Area12 = Annotated[str, Path(pattern=r"^\d{12}$")]
-Month = Annotated[str, Path(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
+Month = Annotated[str, Path(pattern=c.MONTH)]
 ALL = (
     "order_board",
     "dispatch_pool",
@@ -334,6 +335,7 @@ def create_router(
             raise OutsideJurisdictionQueryError(
                 f"area {area_code} is outside your agency's jurisdiction"
             )
+        check_planned_date(month_start(month), "month", runtime.clock.today())
         await consistent(after, "settlements")
         issued = await queries.settlement(area_code, month)
         if issued is not None:

@@ -23,6 +23,7 @@ from jinguo_orders.domain.order import (
 from jinguo_orders.domain.settlement import Settlement, settlement_id, statement
 from jinguo_orders.domain.timebank import TimeBank
 from jinguo_orders.projections.queries import OrdersQueries
+from jinguo_shared.clock import ProgrammeClock
 from jinguo_shared.commands import CommandExecutor, CommandResult, IdempotencyKey, check_within
 from jinguo_shared.domain import (
     InvalidCommandError,
@@ -35,6 +36,7 @@ from jinguo_shared.envelope import CommandContext
 Text = Field(min_length=1, max_length=2000)
 Id = Field(min_length=1, max_length=64)
 OCCUPATION = r"^\d-\d{2}-\d{2}-\d{2}$"
+MONTH = r"^[1-9]\d{3}-(0[1-9]|1[0-2])$"
 
 
 class Command(BaseModel):
@@ -94,7 +96,7 @@ class RecordFollowUp(Command):
 
 class IssueSettlement(Command):
     area_code: str = Field(pattern=r"^\d{12}$")
-    month: str = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
+    month: str = Field(pattern=MONTH)
 
 
 class EarnHours(Command):
@@ -135,15 +137,26 @@ def tier_for(resident: dict[str, object], on: date) -> PriceTier:
 
 
 class OrdersHandlers:
+    """Times are recorded in the programme's time zone, so the day of a service, of its
+    completion and of the month it is settled in is the programme's, never the server's."""
+
     def __init__(
         self,
         executor: CommandExecutor,
         queries: OrdersQueries,
+        clock: ProgrammeClock,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._executor = executor
         self._queries = queries
+        self._clock = clock
         self._now = now
+
+    def _local(self, moment: datetime) -> datetime:
+        return moment.astimezone(self._clock.zone)
+
+    def _today(self) -> date:
+        return self._local(self._now()).date()
 
     # catalogue -----------------------------------------------------------------------
 
@@ -178,7 +191,8 @@ class OrdersHandlers:
         if resident is None or resident["erased"] or not covered(ctx, resident["area_code"]):
             raise NotFoundError(f"no resident {c.resident_id}", field="resident_id")
         offered = service.state
-        tier = tier_for(resident, c.window_start.date())
+        start, end, today = self._local(c.window_start), self._local(c.window_end), self._today()
+        tier = tier_for(resident, start.date())
         return await self._executor.execute(
             Order,
             derived_id("order", ctx.command_id),
@@ -187,13 +201,14 @@ class OrdersHandlers:
                 service_code=c.service_code,
                 area_code=str(resident["area_code"]),
                 address=c.address,
-                window_start=c.window_start,
-                window_end=c.window_end,
+                window_start=start,
+                window_end=end,
                 notes=c.notes,
                 price_tier=tier,
                 market_price=offered.market_price,
                 low_cost_price=offered.low_cost_price,
                 required_certificates=offered.required_certificates,
+                today=today,
             ),
             ctx,
             key,
@@ -319,14 +334,14 @@ class OrdersHandlers:
     async def start(
         self, order_id: str, c: AtTime, ctx: CommandContext, key: IdempotencyKey | None = None
     ) -> CommandResult:
-        at = c.at or self._now()
-        return await self._move(order_id, lambda o: o.start(at), ctx, key, releases=False)
+        at, today = self._local(c.at or self._now()), self._today()
+        return await self._move(order_id, lambda o: o.start(at, today), ctx, key, releases=False)
 
     async def complete(
         self, order_id: str, c: AtTime, ctx: CommandContext, key: IdempotencyKey | None = None
     ) -> CommandResult:
-        at = c.at or self._now()
-        return await self._move(order_id, lambda o: o.complete(at), ctx, key, releases=False)
+        at, today = self._local(c.at or self._now()), self._today()
+        return await self._move(order_id, lambda o: o.complete(at, today), ctx, key, releases=False)
 
     async def cancel(
         self, order_id: str, c: CancelOrder, ctx: CommandContext, key: IdempotencyKey | None = None
@@ -356,10 +371,11 @@ class OrdersHandlers:
         ctx: CommandContext,
         key: IdempotencyKey | None = None,
     ) -> CommandResult:
+        today = self._today()
         return await self._move(
             order_id,
             lambda o: o.record_follow_up(
-                called_on=c.called_on, satisfied=c.satisfied, notes=c.notes
+                called_on=c.called_on, satisfied=c.satisfied, notes=c.notes, today=today
             ),
             ctx,
             key,
@@ -376,7 +392,7 @@ class OrdersHandlers:
                 f"area {c.area_code} is outside your agency's jurisdiction", field="area_code"
             )
         lines = statement(await self._queries.delivered(c.area_code, c.month))
-        today = self._now().date()
+        today = self._today()
         return await self._executor.execute(
             Settlement,
             settlement_id(c.area_code, c.month),
@@ -400,7 +416,7 @@ class OrdersHandlers:
         ctx: CommandContext,
         key: IdempotencyKey | None = None,
     ) -> CommandResult:
-        area = await self._volunteer_area(volunteer_id, ctx)
+        area, today = await self._volunteer_area(volunteer_id, ctx), self._today()
         return await self._executor.execute(
             TimeBank,
             volunteer_id,
@@ -410,6 +426,7 @@ class OrdersHandlers:
                 activity=c.activity,
                 served_on=c.served_on,
                 area_code=area,
+                today=today,
             ),
             ctx,
             key,
@@ -422,7 +439,7 @@ class OrdersHandlers:
         ctx: CommandContext,
         key: IdempotencyKey | None = None,
     ) -> CommandResult:
-        area = await self._volunteer_area(volunteer_id, ctx)
+        area, today = await self._volunteer_area(volunteer_id, ctx), self._today()
         return await self._executor.execute(
             TimeBank,
             volunteer_id,
@@ -432,6 +449,7 @@ class OrdersHandlers:
                 purpose=c.purpose,
                 spent_on=c.spent_on,
                 area_code=area,
+                today=today,
             ),
             ctx,
             key,
