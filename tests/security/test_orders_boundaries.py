@@ -479,3 +479,74 @@ async def test_only_the_platform_operator_changes_the_catalogue(world: World) ->
         "housekeeping": 80,
     }
     await world.ok("PUT", "/services/cleaning", world.operator, prices)
+
+
+async def test_oversized_and_malformed_input_on_every_write_is_refused(world: World) -> None:
+    east, operator = world.east.headers, world.operator
+    placed, done = world.east.orders["placed"], world.east.orders["completed"]
+    volunteer = world.east.volunteer
+    day = LAST_MONTH.isoformat()
+    service = {"category": "cleaning", "name": "保洁", "market_price": 60, "low_cost_price": 20}
+    order = {
+        "resident_id": world.east.resident,
+        "service_code": "cleaning",
+        "address": "x",
+        "window_start": NINE.isoformat(),
+        "window_end": (NINE + timedelta(hours=1)).isoformat(),
+    }
+    long = "长" * 2001
+    attempts: list[tuple[str, str, dict[str, str], Any]] = [
+        ("PUT", "/services/cleaning", operator, service | {"name": long}),
+        ("PUT", "/services/cleaning", operator, service | {"required_certificates": [long]}),
+        (
+            "PUT",
+            "/services/cleaning",
+            operator,
+            service | {"required_certificates": [f"4-10-01-{n:02d}" for n in range(11)]},
+        ),
+        ("PUT", f"/services/{'x' * 41}", operator, service),
+        ("POST", "/orders", east, order | {"address": long}),
+        ("POST", "/orders", east, order | {"notes": long}),
+        ("POST", "/orders", east, order | {"resident_id": "r" * 65}),
+        ("POST", "/orders", east, order | {"window_start": "2026-13-01T09:00:00+08:00"}),
+        ("POST", f"/orders/{placed}/assign", east, {"worker_id": "w" * 65}),
+        ("POST", f"/orders/{placed}/reject", east, {"reason": long}),
+        ("POST", f"/orders/{placed}/cancel", east, {"by": "staff", "reason": long}),
+        ("POST", f"/orders/{placed}/no-show", east, {"party": "worker", "notes": long}),
+        ("POST", f"/orders/{'o' * 65}/dispatch", east, None),
+        ("POST", f"/orders/{done}/rating", east, {"score": 5, "comment": long}),
+        ("POST", f"/orders/{done}/rating", east, {"score": 6}),
+        (
+            "POST",
+            f"/orders/{done}/follow-up",
+            east,
+            {"called_on": day, "satisfied": True, "notes": long},
+        ),
+        ("POST", "/settlements", east, {"area_code": "1" * 13, "month": MONTH}),
+        ("POST", "/settlements", east, {"area_code": world.east.community, "month": "0000-01"}),
+        (
+            "POST",
+            f"/time-bank/{volunteer}/earned",
+            east,
+            {"entry_id": "e" * 65, "hours": 1, "activity": "x", "served_on": day},
+        ),
+        (
+            "POST",
+            f"/time-bank/{volunteer}/spent",
+            east,
+            {"entry_id": "s", "hours": 1, "purpose": long, "spent_on": day},
+        ),
+        ("GET", f"/orders?worker_id={'w' * 65}", east, None),
+        ("GET", f"/orders?cursor={'c' * 1001}", east, None),
+    ]
+    js = world.runtime.nc.jetstream()
+    before = (await js.stream_info("ORDERS")).state.last_seq
+    for method, path, headers, body in attempts:
+        answer = await world.send(method, path, headers, body)
+        assert answer.status_code == 422, (method, path, answer.text)
+        assert answer.headers["content-type"] == "application/problem+json"
+    malformed = await world.http.post(
+        "/orders", content=b'{"resident_id": ', headers=east | {"Content-Type": "application/json"}
+    )
+    assert malformed.status_code == 422, malformed.text
+    assert (await js.stream_info("ORDERS")).state.last_seq == before

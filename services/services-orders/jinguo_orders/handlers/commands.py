@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from functools import partial
+from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -35,7 +36,7 @@ from jinguo_shared.envelope import CommandContext
 
 Text = Field(min_length=1, max_length=2000)
 Id = Field(min_length=1, max_length=64)
-OCCUPATION = r"^\d-\d{2}-\d{2}-\d{2}$"
+OccupationCode = Annotated[str, Field(pattern=r"^\d-\d{2}-\d{2}-\d{2}$")]
 MONTH = r"^[1-9]\d{3}-(0[1-9]|1[0-2])$"
 
 
@@ -48,7 +49,7 @@ class OfferService(Command):
     name: str = Field(min_length=1, max_length=200)
     market_price: int = Field(ge=0, le=100_000, description="yuan (元) per visit")
     low_cost_price: int = Field(ge=0, le=100_000, description="yuan (元) per visit")
-    required_certificates: list[str] = Field(default_factory=list, max_length=10)
+    required_certificates: list[OccupationCode] = Field(default_factory=list, max_length=10)
 
 
 class PlaceOrder(Command):
