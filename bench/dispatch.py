@@ -133,7 +133,6 @@ async def run_one(kind: str, options: argparse.Namespace, workdir: Path) -> dict
                     "worker_id": f"w{n:06d}",
                     "area_code": (area := rng.choice(places)),
                     "district": area[:6],
-                    "erased": False,
                 }
                 for n in range(options.workers)
             ]
@@ -157,7 +156,6 @@ async def run_one(kind: str, options: argparse.Namespace, workdir: Path) -> dict
                     "price_tier": rng.choice(("free", "low_cost", "market", "market")),
                     "reason": "none",
                     "valid_until": None,
-                    "erased": False,
                 }
                 for n in range(options.orders)
             ]

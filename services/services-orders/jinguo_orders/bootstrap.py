@@ -16,7 +16,6 @@ from jinguo_orders.projections.views import (
     DispatchPool,
     OrderBoard,
     Quality,
-    ResidentErasure,
     Settlements,
     TimeBankLedger,
 )
@@ -43,7 +42,6 @@ class OrdersService:
         Quality,
         Settlements,
         TimeBankLedger,
-        ResidentErasure,
     )
 
     def create_app(self, runtime: ServiceRuntime) -> FastAPI:

@@ -243,12 +243,16 @@ class Order(Aggregate[OrderState]):
         )
 
     def cancel(self, *, by: CancelledBy, reason: str) -> None:
-        self._in("cancelled", "placed", "assigned", "accepted")
-        self.record(OrderCancelledV1(order_id=self.id, by=by, reason=reason))
+        state = self._in("cancelled", "placed", "assigned", "accepted")
+        self.record(
+            OrderCancelledV1(order_id=self.id, resident_id=state.resident_id, by=by, reason=reason)
+        )
 
     def no_show(self, *, party: NoShowParty, notes: str | None) -> None:
-        self._in("marked no-show", "assigned", "accepted")
-        self.record(OrderNoShowV1(order_id=self.id, party=party, notes=notes))
+        state = self._in("marked no-show", "assigned", "accepted")
+        self.record(
+            OrderNoShowV1(order_id=self.id, resident_id=state.resident_id, party=party, notes=notes)
+        )
 
     def rate(self, *, score: int, comment: str | None) -> None:
         state = self._in("rated", "completed")
@@ -257,6 +261,7 @@ class Order(Aggregate[OrderState]):
         self.record(
             OrderRatedV1(
                 order_id=self.id,
+                resident_id=state.resident_id,
                 score=score,
                 comment=comment,
                 worker_id=state.worker_id,
@@ -273,7 +278,11 @@ class Order(Aggregate[OrderState]):
         check_past_date(called_on, "called_on", today)
         self.record(
             FollowUpCallRecordedV1(
-                order_id=self.id, called_on=called_on, satisfied=satisfied, notes=notes
+                order_id=self.id,
+                resident_id=state.resident_id,
+                called_on=called_on,
+                satisfied=satisfied,
+                notes=notes,
             )
         )
 

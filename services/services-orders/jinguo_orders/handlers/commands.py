@@ -189,7 +189,7 @@ class OrdersHandlers:
                 f"no service {c.service_code} in the catalogue", field="service_code"
             )
         resident = await self._queries.resident(c.resident_id)
-        if resident is None or resident["erased"] or not covered(ctx, resident["area_code"]):
+        if resident is None or not covered(ctx, resident["area_code"]):
             raise NotFoundError(f"no resident {c.resident_id}", field="resident_id")
         offered = service.state
         start, end, today = self._local(c.window_start), self._local(c.window_end), self._today()
@@ -289,7 +289,7 @@ class OrdersHandlers:
             )
         assert c.worker_id is not None
         worker = await self._queries.pool_worker(c.worker_id)
-        if worker is None or worker["erased"] or not covered(ctx, worker["area_code"]):
+        if worker is None or not covered(ctx, worker["area_code"]):
             raise NotFoundError(f"no worker {c.worker_id}", field="worker_id")
         area = str(worker["area_code"])
         return await self._executor.execute_together(

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Column, ColumnElement, Select, and_, exists, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from jinguo_contracts.base import CATALOGUE
 from jinguo_orders.domain.dispatch import Candidate
 from jinguo_orders.domain.settlement import Delivered
 from jinguo_orders.projections.views import (
@@ -22,6 +24,8 @@ from jinguo_shared.crypto import PiiVault
 from jinguo_shared.projections.host import ProjectionHost
 
 Row = dict[str, Any]
+WORKERS_WORDS: dict[str, tuple[str, ...]] = {"OrderRejected": ("reason",)}
+"""What the assigned worker said, by event type: unread once the registry erases her."""
 
 
 def under(column: Column[Any], prefix: str) -> ColumnElement[bool]:
@@ -35,12 +39,34 @@ class OrdersQueries:
         self._host = host
         self._vault = vault
 
-    async def _unseal(self, rows: list[Row]) -> list[Row]:
-        """Addresses are sealed with the resident's key: gone once she is erased."""
+    async def _erased(
+        self, residents: Iterable[str | None], workers: Iterable[str | None]
+    ) -> tuple[set[str], set[str]]:
+        """Which of these residents and workers the registry has erased."""
+        marks: list[set[str]] = []
+        for table, ids in (
+            (self._projection(Community).erased, {i for i in residents if i is not None}),
+            (self._projection(DispatchPool).erased, {i for i in workers if i is not None}),
+        ):
+            (column,) = table.primary_key.columns
+            found = await self._rows(select(column).where(column.in_(ids))) if ids else []
+            marks.append({row[column.name] for row in found})
+        return marks[0], marks[1]
+
+    async def _present(self, rows: list[Row]) -> list[Row]:
+        """Orders as served: address and notes unsealed with the resident's key (gone once she
+        is erased), and no resident or worker the registry erased named in them."""
+        residents, workers = await self._erased(
+            (r["resident_id"] for r in rows), (r["worker_id"] for r in rows)
+        )
         await self._vault.prepare({r["resident_id"] for r in rows}, create=False, fresh=True)
         for row in rows:
             for name in ("address", "notes"):
                 row[name] = self._vault.unseal(row["resident_id"], row[name])
+            if row["resident_id"] in residents:
+                row["resident_id"] = None
+            if row["worker_id"] in workers:
+                row["worker_id"] = None
         return rows
 
     def _projection(self, klass: type[Any]) -> Any:
@@ -64,12 +90,7 @@ class OrdersQueries:
         self, *, tier: str | None, within: str | None, after_id: str | None, limit: int
     ) -> list[Row]:
         table = self._projection(Community).residents
-        query = (
-            select(table)
-            .where(table.c.erased.is_(False))
-            .order_by(table.c.resident_id)
-            .limit(limit)
-        )
+        query = select(table).order_by(table.c.resident_id).limit(limit)
         if within is not None:
             query = query.where(under(table.c.area_code, within))
         if tier is not None:
@@ -97,7 +118,7 @@ class OrdersQueries:
     async def order(self, order_id: str) -> Row | None:
         table = self._projection(OrderBoard).orders
         rows = await self._rows(select(table).where(table.c.order_id == order_id))
-        return (await self._unseal(rows))[0] if rows else None
+        return (await self._present(rows))[0] if rows else None
 
     async def orders(
         self,
@@ -115,16 +136,48 @@ class OrdersQueries:
         if within is not None:
             query = query.where(under(table.c.area_code, within))
         if worker_id is not None:
-            query = query.where(table.c.worker_id == worker_id)
+            erased = self._projection(DispatchPool).erased
+            query = query.where(
+                table.c.worker_id == worker_id, ~exists().where(erased.c.worker_id == worker_id)
+            )
         if after_seq is not None:
             query = query.where(table.c.seq > after_seq)
-        return await self._unseal(await self._rows(query))
+        return await self._present(await self._rows(query))
 
     async def history(self, order_id: str) -> list[Row]:
-        table = self._projection(OrderBoard).history
-        return await self._rows(
-            select(table).where(table.c.order_id == order_id).order_by(table.c.seq)
+        """Who did what to the order; what the resident said is unsealed with her key, and
+        a resident or worker the registry erased is named nowhere, nor are her words."""
+        board: OrderBoard = self._projection(OrderBoard)
+        rows = await self._rows(
+            select(board.history)
+            .where(board.history.c.order_id == order_id)
+            .order_by(board.history.c.seq)
         )
+        owner = await self._rows(
+            select(board.orders.c.resident_id).where(board.orders.c.order_id == order_id)
+        )
+        resident_id = owner[0]["resident_id"] if owner else None
+        residents, workers = await self._erased(
+            [resident_id], (r["detail"].get("worker_id") for r in rows)
+        )
+        if resident_id is not None:
+            await self._vault.prepare({resident_id}, create=False, fresh=True)
+        for row in rows:
+            detail = row["detail"]
+            for name in CATALOGUE.latest(row["event_type"]).pii_fields() & detail.keys():
+                sealed = detail[name]
+                detail[name] = (
+                    None
+                    if resident_id is None or resident_id in residents
+                    else self._vault.unseal(resident_id, sealed)
+                )
+            if resident_id in residents and "resident_id" in detail:
+                detail["resident_id"] = None
+            if detail.get("worker_id") in workers:
+                detail["worker_id"] = None
+                for name in WORKERS_WORDS.get(row["event_type"], ()):
+                    detail[name] = None
+        return rows
 
     async def candidates(
         self,
@@ -146,7 +199,6 @@ class OrdersQueries:
             select(w.c.worker_id, w.c.area_code, p.c.rating_sum, p.c.ratings, p.c.completed)
             .outerjoin(p, and_(p.c.kind == "worker", p.c.performer_id == w.c.worker_id))
             .where(
-                w.c.erased.is_(False),
                 ~exists().where(pool.departures.c.worker_id == w.c.worker_id),
                 ~exists().where(
                     pool.bookings.c.worker_id == w.c.worker_id,

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from jinguo_contracts.employment import CertificateAwardedV1, PostFilledV1
-from jinguo_contracts.registry import ResidentErasedV1, VolunteerRegisteredV1
+from jinguo_contracts.registry import VolunteerRegisteredV1
 from jinguo_orders.bootstrap import handlers_for, queries_for
 from jinguo_orders.domain.order import WorkerUnavailableError
 from jinguo_orders.domain.timebank import NotEnoughHoursError
@@ -272,34 +272,6 @@ async def snapshot(runtime: ServiceRuntime, name: str) -> dict[str, list[tuple[A
             result = await connection.execute(select(table))
             rows[table.name.rsplit("_g", 1)[0]] = sorted(tuple(str(v) for v in r) for r in result)
     return rows
-
-
-async def test_a_resident_erased_by_the_registry_is_erased_from_her_orders(
-    outside: Any, orders: ServiceRuntime
-) -> None:
-    handlers = handlers_for(orders)
-    queries = queries_for(orders)
-    registry = await publisher(outside, "registry")
-    await register_resident(registry, "r-gone", "free")
-    position = await register_resident(registry, "r-kept", "free")
-    await catalogue(handlers)
-    await caught_up(orders, position)
-    gone = await place(handlers, "r-gone", "e1")
-    kept = await place(handlers, "r-kept", "e2", NINE + timedelta(days=1))
-    position = await publish(
-        registry,
-        "resident",
-        "r-gone",
-        ResidentErasedV1(resident_id="r-gone", reason="本人申请"),
-        "erase-r-gone",
-    )
-    placed = (await orders.nc.jetstream().stream_info("ORDERS")).state.last_seq
-    await caught_up(orders, position, f"ORDERS:{placed}")
-    erased, still = await queries.order(gone), await queries.order(kept)
-    assert erased is not None
-    assert still is not None
-    assert erased["address"] is None
-    assert still["address"] == "东四北大街 1 号"
 
 
 async def test_today_is_the_programme_s_day_not_the_server_s(
