@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -54,14 +54,11 @@ def community(district: str) -> str:
 
 @dataclass
 class District:
-    """One district's agency key and its records."""
+    """One district's agency key and its records (as `register_district` names them)."""
 
+    code: str
     key: str
-    resident: str
-    worker: str
-    provider: str
-    volunteer: str
-    orders: dict[str, str]
+    orders: dict[str, str] = field(default_factory=dict)
     """Order ids by the state they were left in."""
 
     @property
@@ -70,7 +67,23 @@ class District:
 
     @property
     def community(self) -> str:
-        return community(self.resident.split("-")[1])
+        return community(self.code)
+
+    @property
+    def resident(self) -> str:
+        return f"r-{self.code}"
+
+    @property
+    def worker(self) -> str:
+        return f"w-{self.code}"
+
+    @property
+    def provider(self) -> str:
+        return f"p-{self.code}"
+
+    @property
+    def volunteer(self) -> str:
+        return f"v-{self.code}"
 
 
 @dataclass
@@ -276,8 +289,8 @@ async def world(
             world = World(
                 http,
                 runtime,
-                District(keys["east"], "r-110101", "w-110101", "p-110101", "v-110101", {}),
-                District(keys["west"], "r-110102", "w-110102", "p-110102", "v-110102", {}),
+                District(DONGCHENG, keys["east"]),
+                District(XICHENG, keys["west"]),
                 headers("city"),
                 headers("operator"),
             )

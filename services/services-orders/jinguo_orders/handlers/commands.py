@@ -291,11 +291,10 @@ class OrdersHandlers:
         worker = await self._queries.pool_worker(c.worker_id)
         if worker is None or not covered(ctx, worker["area_code"]):
             raise NotFoundError(f"no worker {c.worker_id}", field="worker_id")
-        area = str(worker["area_code"])
         return await self._executor.execute_together(
             (Order, order_id),
             (WorkerSchedule, c.worker_id),
-            lambda o, w: assign_worker(o, w, "dispatcher", area),
+            partial(assign_worker, how="dispatcher", worker_area=worker["area_code"]),
             ctx,
             key,
         )

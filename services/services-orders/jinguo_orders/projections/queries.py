@@ -156,22 +156,23 @@ class OrdersQueries:
         owner = await self._rows(
             select(board.orders.c.resident_id).where(board.orders.c.order_id == order_id)
         )
-        resident_id = owner[0]["resident_id"] if owner else None
+        resident_id: str | None = owner[0]["resident_id"] if owner else None
         residents, workers = await self._erased(
             [resident_id], (r["detail"].get("worker_id") for r in rows)
         )
+        if resident_id in residents:
+            resident_id = None
         if resident_id is not None:
             await self._vault.prepare({resident_id}, create=False, fresh=True)
         for row in rows:
             detail = row["detail"]
+            # words recorded before they were sealed are in clear: hidden all the same
             for name in CATALOGUE.latest(row["event_type"]).pii_fields() & detail.keys():
                 sealed = detail[name]
                 detail[name] = (
-                    None
-                    if resident_id is None or resident_id in residents
-                    else self._vault.unseal(resident_id, sealed)
+                    None if resident_id is None else self._vault.unseal(resident_id, sealed)
                 )
-            if resident_id in residents and "resident_id" in detail:
+            if resident_id is None and "resident_id" in detail:
                 detail["resident_id"] = None
             if detail.get("worker_id") in workers:
                 detail["worker_id"] = None
