@@ -51,6 +51,7 @@ from jinguo_orders.bootstrap import OrdersService
 from jinguo_orders.handlers.commands import OfferService, OrdersHandlers, PlaceOrder
 from jinguo_orders.projections.queries import OrdersQueries
 from jinguo_orders.projections.views import Community, DispatchPool, Quality
+from jinguo_shared.clock import ProgrammeClock
 from jinguo_shared.commands import CommandExecutor
 from jinguo_shared.crypto import PiiVault
 from jinguo_shared.db import make_engine
@@ -130,7 +131,6 @@ async def run_one(kind: str, options: argparse.Namespace, workdir: Path) -> dict
                     "worker_id": f"w{n:06d}",
                     "area_code": (area := rng.choice(places)),
                     "district": area[:6],
-                    "erased": False,
                 }
                 for n in range(options.workers)
             ]
@@ -154,7 +154,6 @@ async def run_one(kind: str, options: argparse.Namespace, workdir: Path) -> dict
                     "price_tier": rng.choice(("free", "low_cost", "market", "market")),
                     "reason": "none",
                     "valid_until": None,
-                    "erased": False,
                 }
                 for n in range(options.orders)
             ]
@@ -170,7 +169,7 @@ async def run_one(kind: str, options: argparse.Namespace, workdir: Path) -> dict
             store = EventStore(nc, "orders", None)
             executor = CommandExecutor(engine, store)
             queries = OrdersQueries(engine, host, PiiVault(engine, bytes(32)))
-            handlers = OrdersHandlers(executor, queries, now=lambda: MONDAY)
+            handlers = OrdersHandlers(executor, queries, ProgrammeClock(), now=lambda: MONDAY)
             for code, category, name, market, low, required in CATALOGUE:
                 await handlers.offer_service(
                     code,

@@ -55,6 +55,17 @@ class _Order(EventContract):
     order_id: str
 
 
+class _ResidentsWords(_Order):
+    """A move whose free text speaks of the resident: it is sealed with her key, so her
+    erasure makes it unreadable everywhere."""
+
+    pii_subject_field: ClassVar[str | None] = "resident_id"
+    resident_id: str | None = Field(
+        default=None,
+        description="whose key seals the text (absent in events recorded before it was sealed)",
+    )
+
+
 class ServiceCompletedV1(_Order):
     """A worker (or a provider's team) finished delivering an ordered community service."""
 
@@ -125,35 +136,35 @@ class ServiceStartedV1(_Order):
     started_at: datetime
 
 
-class OrderCancelledV1(_Order):
+class OrderCancelledV1(_ResidentsWords):
     event_type: ClassVar[str] = "OrderCancelled"
     by: CancelledBy
-    reason: str
+    reason: Pii
 
 
-class OrderNoShowV1(_Order):
+class OrderNoShowV1(_ResidentsWords):
     event_type: ClassVar[str] = "OrderNoShow"
     party: NoShowParty
-    notes: str | None = None
+    notes: OptionalPii
 
 
-class OrderRatedV1(_Order):
+class OrderRatedV1(_ResidentsWords):
     """满意程度: the resident's rating of a completed order."""
 
     event_type: ClassVar[str] = "OrderRated"
     score: int = Field(ge=1, le=5)
-    comment: str | None = None
+    comment: OptionalPii
     worker_id: str | None = None
     provider_id: str | None = None
 
 
-class FollowUpCallRecordedV1(_Order):
+class FollowUpCallRecordedV1(_ResidentsWords):
     """回访: staff called the resident after the service."""
 
     event_type: ClassVar[str] = "FollowUpCallRecorded"
     called_on: date
     satisfied: bool
-    notes: str | None = None
+    notes: OptionalPii
 
 
 class _Schedule(EventContract):
@@ -191,6 +202,11 @@ class WorkerBookedV1(_Schedule):
     order_id: str
     window_start: datetime
     window_end: datetime
+    area_code: str | None = Field(
+        default=None,
+        description="12-digit community code the worker lives in, as the registry said when she"
+        " was booked (absent in bookings recorded before it was kept)",
+    )
 
 
 class WorkerReleasedV1(_Schedule):

@@ -16,7 +16,6 @@ from jinguo_orders.projections.views import (
     DispatchPool,
     OrderBoard,
     Quality,
-    ResidentErasure,
     Settlements,
     TimeBankLedger,
 )
@@ -30,7 +29,7 @@ def queries_for(runtime: ServiceRuntime) -> OrdersQueries:
 
 
 def handlers_for(runtime: ServiceRuntime) -> OrdersHandlers:
-    return OrdersHandlers(runtime.executor, queries_for(runtime))
+    return OrdersHandlers(runtime.executor, queries_for(runtime), runtime.clock)
 
 
 class OrdersService:
@@ -43,7 +42,6 @@ class OrdersService:
         Quality,
         Settlements,
         TimeBankLedger,
-        ResidentErasure,
     )
     policy_types: Sequence[type[Policy]] = (EmploymentPolicy,)
 

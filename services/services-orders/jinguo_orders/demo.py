@@ -13,8 +13,9 @@ from __future__ import annotations
 import asyncio
 import random
 from collections import Counter
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Final
+from zoneinfo import ZoneInfo
 
 import httpx
 
@@ -29,6 +30,8 @@ CATALOGUE: Final = (
     ("patient_escort", "patient_escort", "陪护", 150, 60, ()),
     ("maternity_nurse", "maternity_nurse", "月嫂", 300, 150, ()),
 )
+BEIJING: Final = ZoneInfo("Asia/Shanghai")
+"""The demo's community lives in Beijing: its services happen in daytime there."""
 BLOCK: Final = 20_000_000
 COMPLETED: Final = 14
 OPEN_STATES: Final = (
@@ -112,14 +115,14 @@ async def load_orders_demo(
         )
     helped = [r for r in residents if r["price_tier"] != "market"] or residents
     others = [r for r in residents if r["price_tier"] == "market"] or residents
-    today = date.today()
+    today = datetime.now(BEIJING).date()
     last_month = today.replace(day=1) - timedelta(days=1)
     delivered: Counter[str] = Counter()
     states: Counter[str] = Counter()
 
     async def order(resident: dict[str, Any], day: date, hour: int) -> str:
         service = rng.choice(CATALOGUE)[0]
-        start = datetime(day.year, day.month, day.day, hour, tzinfo=UTC)
+        start = datetime(day.year, day.month, day.day, hour, tzinfo=BEIJING)
         placed = await api.send(
             "POST",
             "/orders",
@@ -144,7 +147,7 @@ async def load_orders_demo(
         if not await dispatched(order_id):
             states["placed"] += 1
             continue
-        start = datetime(day.year, day.month, day.day, 8 + 2 * (n % 5), tzinfo=UTC)
+        start = datetime(day.year, day.month, day.day, 8 + 2 * (n % 5), tzinfo=BEIJING)
         await api.send("POST", f"/orders/{order_id}/accept")
         await api.send("POST", f"/orders/{order_id}/start", {"at": start.isoformat()})
         await api.send(

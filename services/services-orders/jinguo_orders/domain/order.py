@@ -8,6 +8,10 @@ being booked twice.
 
 A completed, cancelled or no-show order never moves again; a completed one can still be rated
 once and followed up (回访) once.
+
+Times come in the programme's time zone, and `today` is the programme's: a service window is
+planned (`check_planned_date`), a start, a completion and a follow-up call happened
+(`check_past_date`).
 """
 
 from __future__ import annotations
@@ -45,6 +49,8 @@ from jinguo_shared.domain import (
     AlreadyExistsError,
     InvalidCommandError,
     RuleViolationError,
+    check_past_date,
+    check_planned_date,
 )
 
 OrderStatus = Literal[
@@ -158,9 +164,12 @@ class Order(Aggregate[OrderState]):
         market_price: int,
         low_cost_price: int,
         required_certificates: list[str],
+        today: date,
     ) -> None:
         if self.exists:
             raise AlreadyExistsError(f"order {self.id} was already placed", existing_id=self.id)
+        check_planned_date(window_start.date(), "window_start", today)
+        check_planned_date(window_end.date(), "window_end", today)
         if window_end <= window_start:
             raise InvalidCommandError("the window ends before it starts", field="window_end")
         self.record(
@@ -209,13 +218,15 @@ class Order(Aggregate[OrderState]):
             )
         )
 
-    def start(self, at: datetime) -> None:
+    def start(self, at: datetime, today: date) -> None:
         self._in("started", "accepted")
+        check_past_date(at.date(), "at", today)
         self.record(ServiceStartedV1(order_id=self.id, started_at=at))
 
-    def complete(self, at: datetime) -> None:
+    def complete(self, at: datetime, today: date) -> None:
         state = self._in("completed", "in_service")
         assert state.started_at is not None
+        check_past_date(at.date(), "at", today)
         if at < state.started_at:
             raise InvalidCommandError("completed before it started", field="completed_at")
         self.record(
@@ -232,12 +243,16 @@ class Order(Aggregate[OrderState]):
         )
 
     def cancel(self, *, by: CancelledBy, reason: str) -> None:
-        self._in("cancelled", "placed", "assigned", "accepted")
-        self.record(OrderCancelledV1(order_id=self.id, by=by, reason=reason))
+        state = self._in("cancelled", "placed", "assigned", "accepted")
+        self.record(
+            OrderCancelledV1(order_id=self.id, resident_id=state.resident_id, by=by, reason=reason)
+        )
 
     def no_show(self, *, party: NoShowParty, notes: str | None) -> None:
-        self._in("marked no-show", "assigned", "accepted")
-        self.record(OrderNoShowV1(order_id=self.id, party=party, notes=notes))
+        state = self._in("marked no-show", "assigned", "accepted")
+        self.record(
+            OrderNoShowV1(order_id=self.id, resident_id=state.resident_id, party=party, notes=notes)
+        )
 
     def rate(self, *, score: int, comment: str | None) -> None:
         state = self._in("rated", "completed")
@@ -246,6 +261,7 @@ class Order(Aggregate[OrderState]):
         self.record(
             OrderRatedV1(
                 order_id=self.id,
+                resident_id=state.resident_id,
                 score=score,
                 comment=comment,
                 worker_id=state.worker_id,
@@ -253,13 +269,20 @@ class Order(Aggregate[OrderState]):
             )
         )
 
-    def record_follow_up(self, *, called_on: date, satisfied: bool, notes: str | None) -> None:
+    def record_follow_up(
+        self, *, called_on: date, satisfied: bool, notes: str | None, today: date
+    ) -> None:
         state = self._in("followed up", "completed")
         if state.followed_up:
             raise OrderMoveError(f"order {self.id} was already followed up")
+        check_past_date(called_on, "called_on", today)
         self.record(
             FollowUpCallRecordedV1(
-                order_id=self.id, called_on=called_on, satisfied=satisfied, notes=notes
+                order_id=self.id,
+                resident_id=state.resident_id,
+                called_on=called_on,
+                satisfied=satisfied,
+                notes=notes,
             )
         )
 
@@ -279,7 +302,12 @@ class ScheduleState(AggregateState):
 class WorkerSchedule(Aggregate[ScheduleState]):
     """A worker as dispatch sees her: what she is certified for and when she is booked.
     Booking her and assigning the order are appended together, each with its own
-    optimistic check, so two concurrent dispatches can never both book one window."""
+    optimistic check, so two concurrent dispatches can never both book one window.
+
+    Her area is not kept in the state: she may move district (the registry says so, not this
+    log), and a stale area would hide her from her new district. Each booking records where
+    she lives when booked, so a booking outside the caller's jurisdiction is refused, and
+    giving a window back follows the order's move, whoever's jurisdiction she lives in."""
 
     aggregate_type = "worker"
     state_type = ScheduleState
@@ -343,10 +371,26 @@ class WorkerSchedule(Aggregate[ScheduleState]):
                     order_id=order_id,
                 )
 
-    def book(self, *, order_id: str, start: datetime, end: datetime, required: list[str]) -> None:
+    def book(
+        self,
+        *,
+        order_id: str,
+        start: datetime,
+        end: datetime,
+        required: list[str],
+        area_code: str,
+    ) -> None:
+        """`area_code` is where she lives now (the registry's word): booking her is acting
+        in that area, so only an agency whose jurisdiction covers it may."""
         self.check_available(start, end, required)
         self.record(
-            WorkerBookedV1(worker_id=self.id, order_id=order_id, window_start=start, window_end=end)
+            WorkerBookedV1(
+                worker_id=self.id,
+                order_id=order_id,
+                window_start=start,
+                window_end=end,
+                area_code=area_code,
+            )
         )
 
     def release(self, order_id: str) -> None:
@@ -354,7 +398,9 @@ class WorkerSchedule(Aggregate[ScheduleState]):
             self.record(WorkerReleasedV1(worker_id=self.id, order_id=order_id))
 
 
-def assign_worker(order: Order, schedule: WorkerSchedule, how: AssignedHow) -> None:
+def assign_worker(
+    order: Order, schedule: WorkerSchedule, how: AssignedHow, worker_area: str
+) -> None:
     """Assign the order and book the worker's window: both or neither."""
     state = order.require_state()
     order.assign(worker_id=schedule.id, how=how)
@@ -363,6 +409,7 @@ def assign_worker(order: Order, schedule: WorkerSchedule, how: AssignedHow) -> N
         start=state.window_start,
         end=state.window_end,
         required=state.required_certificates,
+        area_code=worker_area,
     )
 
 

@@ -13,7 +13,13 @@ from datetime import date
 from jinguo_contracts.base import EventContract
 from jinguo_contracts.orders import SettlementIssuedV1, SettlementLine
 from jinguo_contracts.registry import PriceTier
-from jinguo_shared.domain import Aggregate, AggregateState, AlreadyExistsError, InvalidCommandError
+from jinguo_shared.domain import (
+    Aggregate,
+    AggregateState,
+    AlreadyExistsError,
+    InvalidCommandError,
+    check_planned_date,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,11 +50,18 @@ def statement(delivered: Iterable[Delivered]) -> list[SettlementLine]:
     ]
 
 
+def month_start(month: str) -> date:
+    """The first day of a `YYYY-MM` month."""
+    year, number = (int(part) for part in month.split("-"))
+    return date(year, number, 1)
+
+
 def settlement_id(area_code: str, month: str) -> str:
     return f"{area_code}-{month}"
 
 
 class SettlementState(AggregateState):
+    area_code: str
     total_owed: int
 
 
@@ -59,16 +72,17 @@ class Settlement(Aggregate[SettlementState]):
     @classmethod
     def evolve(cls, state: SettlementState | None, event: EventContract) -> SettlementState:
         assert isinstance(event, SettlementIssuedV1)
-        return SettlementState(total_owed=event.total_owed)
+        return SettlementState(area_code=event.area_code, total_owed=event.total_owed)
 
     def issue(
         self, *, area_code: str, month: str, lines: list[SettlementLine], today: date
     ) -> None:
-        """A month is settled once, and only after it has ended."""
+        """A month is settled once, and only after it has ended (`today` is the programme's)."""
         if self.exists:
             raise AlreadyExistsError(f"{month} is already settled for {area_code}")
-        year, number = (int(part) for part in month.split("-"))
-        if (today.year, today.month) <= (year, number):
+        first = month_start(month)
+        check_planned_date(first, "month", today)
+        if (today.year, today.month) <= (first.year, first.month):
             raise InvalidCommandError(f"{month} has not ended yet", field="month")
         self.record(
             SettlementIssuedV1(

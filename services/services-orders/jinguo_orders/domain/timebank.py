@@ -8,7 +8,13 @@ from pydantic import Field
 
 from jinguo_contracts.base import EventContract
 from jinguo_contracts.orders import VolunteerHoursEarnedV1, VolunteerHoursSpentV1
-from jinguo_shared.domain import Aggregate, AggregateState, InvalidCommandError, RuleViolationError
+from jinguo_shared.domain import (
+    Aggregate,
+    AggregateState,
+    InvalidCommandError,
+    RuleViolationError,
+    check_past_date,
+)
 
 
 class NotEnoughHoursError(RuleViolationError):
@@ -16,6 +22,8 @@ class NotEnoughHoursError(RuleViolationError):
 
 
 class TimeBankState(AggregateState):
+    area_code: str
+    """The volunteer's, as of her last entry: whose agency keeps her account."""
     balance: float = 0.0
     entries: list[str] = Field(default_factory=list)
 
@@ -28,16 +36,18 @@ class TimeBank(Aggregate[TimeBankState]):
 
     @classmethod
     def evolve(cls, state: TimeBankState | None, event: EventContract) -> TimeBankState:
-        state = state or TimeBankState()
         match event:
             case VolunteerHoursEarnedV1():
                 delta = event.hours
             case VolunteerHoursSpentV1():
                 delta = -event.hours
             case _:
-                return state
+                raise AssertionError(f"{event.event_type} is not a time bank event")
+        balance, entries = (state.balance, state.entries) if state else (0.0, [])
         return TimeBankState(
-            balance=round(state.balance + delta, 2), entries=[*state.entries, event.entry_id]
+            area_code=event.area_code,
+            balance=round(balance + delta, 2),
+            entries=[*entries, event.entry_id],
         )
 
     @property
@@ -50,8 +60,16 @@ class TimeBank(Aggregate[TimeBankState]):
         return self.state is None or entry_id not in self.state.entries
 
     def earn(
-        self, *, entry_id: str, hours: float, activity: str, served_on: date, area_code: str
+        self,
+        *,
+        entry_id: str,
+        hours: float,
+        activity: str,
+        served_on: date,
+        area_code: str,
+        today: date,
     ) -> None:
+        check_past_date(served_on, "served_on", today)
         if self._new_entry(entry_id, hours):
             self.record(
                 VolunteerHoursEarnedV1(
@@ -65,8 +83,16 @@ class TimeBank(Aggregate[TimeBankState]):
             )
 
     def spend(
-        self, *, entry_id: str, hours: float, purpose: str, spent_on: date, area_code: str
+        self,
+        *,
+        entry_id: str,
+        hours: float,
+        purpose: str,
+        spent_on: date,
+        area_code: str,
+        today: date,
     ) -> None:
+        check_past_date(spent_on, "spent_on", today)
         if not self._new_entry(entry_id, hours):
             return
         if hours > self.balance:

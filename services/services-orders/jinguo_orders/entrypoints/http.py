@@ -8,10 +8,12 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Query, Request, Response
 from pydantic import BaseModel
 
-from jinguo_orders.domain.settlement import statement
+from jinguo_orders.domain.settlement import month_start, statement
 from jinguo_orders.handlers import commands as c
 from jinguo_orders.handlers.commands import OrdersHandlers
 from jinguo_orders.projections.queries import OrdersQueries
+from jinguo_shared.access import OutsideJurisdictionQueryError
+from jinguo_shared.domain import check_planned_date
 from jinguo_shared.http.conventions import (
     Accepted,
     IdempotencyKeyHeader,
@@ -21,8 +23,9 @@ from jinguo_shared.http.conventions import (
     accepted,
     command_context,
     decode_cursor,
-    encode_cursor,
+    page,
     require_scope,
+    seq_after,
 )
 from jinguo_shared.http.security import Caller
 from jinguo_shared.runtime import ServiceRuntime
@@ -34,7 +37,12 @@ Key = IdempotencyKeyHeader
 After = ReadAfter
 ServiceCode = Annotated[str, Path(pattern=r"^[a-z][a-z_]{1,39}$")]
 Area12 = Annotated[str, Path(pattern=r"^\d{12}$")]
-Month = Annotated[str, Path(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
+Month = Annotated[str, Path(pattern=c.MONTH)]
+OrderId = Annotated[str, Path(min_length=1, max_length=64)]
+VolunteerId = Annotated[str, Path(min_length=1, max_length=64)]
+PageCursor = Annotated[
+    str | None, Query(max_length=1000, description="next_cursor of the previous page")
+]
 ALL = (
     "order_board",
     "dispatch_pool",
@@ -67,6 +75,13 @@ def create_router(
     async def consistent(after: str | None, *projections: str) -> None:
         await runtime.visible(after, *(projections or ALL))
 
+    def seen_by(caller: Caller, row: Row | None, missing: str) -> Row:
+        """A record outside the caller's jurisdiction answers exactly as one that does not
+        exist."""
+        if row is None or not caller.sees(row["area_code"]):
+            raise HTTPException(404, missing)
+        return row
+
     # catalogue -----------------------------------------------------------------------
 
     @router.put(
@@ -81,6 +96,14 @@ def create_router(
         caller: Writer,
         key: Key,
     ) -> Accepted:
+        if not caller.operator:
+            # one price list for the whole programme: it sets what every district's settlement
+            # owes, so no single agency may change it for all the others
+            raise HTTPException(
+                403,
+                "the service catalogue is the programme's: only the platform operator"
+                " (platform:admin) offers services or changes their prices",
+            )
         ctx, idem = await command_context(request, caller, key)
         return accepted(await handlers.offer_service(service_code, body, ctx, idem), response)
 
@@ -96,7 +119,7 @@ def create_router(
         caller: Reader,
         after: After,
         tier: Annotated[Literal["free", "low_cost", "market"] | None, Query()] = None,
-        cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
+        cursor: PageCursor = None,
         limit: Limit = 50,
     ) -> Page[Row]:
         await consistent(after, "orders_community")
@@ -106,14 +129,15 @@ def create_router(
             if len(values) != 1 or not isinstance(values[0], str):
                 raise HTTPException(400, "the cursor is not one this API gave out")
             after_id = values[0]
-        rows = await queries.residents(tier=tier, after_id=after_id, limit=limit)
-        next_cursor = encode_cursor([rows[-1]["resident_id"]]) if len(rows) == limit else None
-        return Page[Row](items=rows, next_cursor=next_cursor)
+        rows = await queries.residents(
+            tier=tier, within=caller.area(None), after_id=after_id, limit=limit
+        )
+        return page(rows, limit, lambda row: [row["resident_id"]])
 
     @router.get("/volunteers", summary="Volunteers who may bank hours (志愿者)")
     async def volunteers(caller: Reader, after: After, limit: Limit = 50) -> list[Row]:
         await consistent(after, "orders_community")
-        return await queries.volunteers(limit)
+        return await queries.volunteers(within=caller.area(None), limit=limit)
 
     # orders -----------------------------------------------------------------------
 
@@ -142,42 +166,39 @@ def create_router(
             Query(),
         ] = None,
         area: Annotated[str | None, Query(pattern=r"^\d{2,12}$")] = None,
-        worker_id: str | None = None,
-        cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
+        worker_id: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+        cursor: PageCursor = None,
         limit: Limit = 50,
     ) -> Page[Row]:
         await consistent(after, "order_board")
-        after_seq = None
-        if cursor is not None:
-            values = decode_cursor(cursor)
-            if len(values) != 1 or not isinstance(values[0], int):
-                raise HTTPException(400, "the cursor is not one this API gave out")
-            after_seq = values[0]
         rows = await queries.orders(
-            status=status, area=area, worker_id=worker_id, after_seq=after_seq, limit=limit
+            status=status,
+            within=caller.area(area),
+            worker_id=worker_id,
+            after_seq=seq_after(cursor),
+            limit=limit,
         )
-        next_cursor = encode_cursor([rows[-1]["seq"]]) if len(rows) == limit else None
-        return Page[Row](items=rows, next_cursor=next_cursor)
+        return page(rows, limit, lambda row: [row["seq"]])
 
     @router.get("/orders/{order_id}", summary="An order")
-    async def order(order_id: str, caller: Reader, after: After) -> Row:
+    async def order(order_id: OrderId, caller: Reader, after: After) -> Row:
         await consistent(after, "order_board")
-        found = await queries.order(order_id)
-        if found is None:
-            raise HTTPException(404, f"no order {order_id}")
-        return found
+        return seen_by(caller, await queries.order(order_id), f"no order {order_id}")
 
     @router.get("/orders/{order_id}/history", summary="Who did what to an order, and when")
-    async def history(order_id: str, caller: Reader, after: After) -> list[Row]:
+    async def history(order_id: OrderId, caller: Reader, after: After) -> list[Row]:
         await consistent(after, "order_board")
-        rows = await queries.history(order_id)
-        if not rows:
-            raise HTTPException(404, f"no order {order_id}")
-        return rows
+        seen_by(caller, await queries.order(order_id), f"no order {order_id}")
+        return await queries.history(order_id)
 
     @router.post("/orders/{order_id}/dispatch", summary="Assign automatically (自动派单)")
     async def dispatch(
-        order_id: str, request: Request, response: Response, caller: Writer, key: Key, after: After
+        order_id: OrderId,
+        request: Request,
+        response: Response,
+        caller: Writer,
+        key: Key,
+        after: After,
     ) -> Accepted:
         await consistent(after, "dispatch_pool", "quality")
         ctx, idem = await command_context(request, caller, key)
@@ -185,7 +206,7 @@ def create_router(
 
     @router.post("/orders/{order_id}/assign", summary="Assign by a dispatcher (人工派单)")
     async def assign(
-        order_id: str,
+        order_id: OrderId,
         body: c.AssignOrder,
         request: Request,
         response: Response,
@@ -199,14 +220,14 @@ def create_router(
 
     @router.post("/orders/{order_id}/accept", summary="The assignee accepts")
     async def accept(
-        order_id: str, request: Request, response: Response, caller: Writer, key: Key
+        order_id: OrderId, request: Request, response: Response, caller: Writer, key: Key
     ) -> Accepted:
         ctx, idem = await command_context(request, caller, key)
         return accepted(await handlers.accept(order_id, ctx, idem), response)
 
     @router.post("/orders/{order_id}/reject", summary="The assignee declines: back to dispatch")
     async def reject(
-        order_id: str,
+        order_id: OrderId,
         body: c.Reason,
         request: Request,
         response: Response,
@@ -218,7 +239,7 @@ def create_router(
 
     @router.post("/orders/{order_id}/start", summary="The service starts")
     async def start(
-        order_id: str,
+        order_id: OrderId,
         body: c.AtTime,
         request: Request,
         response: Response,
@@ -230,7 +251,7 @@ def create_router(
 
     @router.post("/orders/{order_id}/complete", summary="The service is complete")
     async def complete(
-        order_id: str,
+        order_id: OrderId,
         body: c.AtTime,
         request: Request,
         response: Response,
@@ -242,7 +263,7 @@ def create_router(
 
     @router.post("/orders/{order_id}/cancel", summary="Cancelled by the resident or staff")
     async def cancel(
-        order_id: str,
+        order_id: OrderId,
         body: c.CancelOrder,
         request: Request,
         response: Response,
@@ -254,7 +275,7 @@ def create_router(
 
     @router.post("/orders/{order_id}/no-show", summary="The worker or the resident did not show")
     async def no_show(
-        order_id: str,
+        order_id: OrderId,
         body: c.MarkNoShow,
         request: Request,
         response: Response,
@@ -266,7 +287,7 @@ def create_router(
 
     @router.post("/orders/{order_id}/rating", summary="The resident rates the service (1–5)")
     async def rate(
-        order_id: str,
+        order_id: OrderId,
         body: c.RateOrder,
         request: Request,
         response: Response,
@@ -278,7 +299,7 @@ def create_router(
 
     @router.post("/orders/{order_id}/follow-up", summary="Record the follow-up call (回访)")
     async def follow_up(
-        order_id: str,
+        order_id: OrderId,
         body: c.RecordFollowUp,
         request: Request,
         response: Response,
@@ -295,10 +316,14 @@ def create_router(
         summary="Workers or providers by satisfaction and completed work (优秀服务员, 示范岗)",
     )
     async def rankings(
-        kind: Literal["worker", "provider"], caller: Reader, after: After, limit: Limit = 20
+        kind: Literal["worker", "provider"],
+        caller: Reader,
+        after: After,
+        area: Annotated[str | None, Query(pattern=r"^\d{2,12}$")] = None,
+        limit: Limit = 20,
     ) -> list[Row]:
-        await consistent(after, "quality")
-        return await queries.rankings(kind, limit)
+        await consistent(after, "quality", "dispatch_pool")
+        return await queries.rankings(kind, within=caller.area(area), limit=limit)
 
     # settlement -----------------------------------------------------------------------
 
@@ -309,6 +334,11 @@ def create_router(
     async def settlement(
         area_code: Area12, month: Month, caller: Reader, after: After
     ) -> Statement:
+        if not caller.sees(area_code):
+            raise OutsideJurisdictionQueryError(
+                f"area {area_code} is outside your agency's jurisdiction"
+            )
+        check_planned_date(month_start(month), "month", runtime.clock.today())
         await consistent(after, "settlements")
         issued = await queries.settlement(area_code, month)
         if issued is not None:
@@ -345,7 +375,7 @@ def create_router(
 
     @router.post("/time-bank/{volunteer_id}/earned", summary="Bank a volunteer's hours")
     async def earn(
-        volunteer_id: str,
+        volunteer_id: VolunteerId,
         body: c.EarnHours,
         request: Request,
         response: Response,
@@ -359,7 +389,7 @@ def create_router(
 
     @router.post("/time-bank/{volunteer_id}/spent", summary="Draw on banked hours")
     async def spend(
-        volunteer_id: str,
+        volunteer_id: VolunteerId,
         body: c.SpendHours,
         request: Request,
         response: Response,
@@ -372,8 +402,9 @@ def create_router(
         return accepted(await handlers.spend_hours(volunteer_id, body, ctx, idem), response)
 
     @router.get("/time-bank/{volunteer_id}", summary="A volunteer's balance and ledger")
-    async def time_bank(volunteer_id: str, caller: Reader, after: After) -> TimeBankOut:
-        await consistent(after, "time_bank")
+    async def time_bank(volunteer_id: VolunteerId, caller: Reader, after: After) -> TimeBankOut:
+        await consistent(after, "time_bank", "orders_community")
+        seen_by(caller, await queries.volunteer(volunteer_id), f"no volunteer {volunteer_id}")
         balance, entries = await queries.time_bank(volunteer_id)
         return TimeBankOut(volunteer_id=volunteer_id, balance=balance, entries=entries)
 

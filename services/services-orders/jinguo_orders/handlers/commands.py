@@ -5,6 +5,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime
+from functools import partial
+from typing import Annotated
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
@@ -22,13 +24,20 @@ from jinguo_orders.domain.order import (
 from jinguo_orders.domain.settlement import Settlement, settlement_id, statement
 from jinguo_orders.domain.timebank import TimeBank
 from jinguo_orders.projections.queries import OrdersQueries
-from jinguo_shared.commands import CommandExecutor, CommandResult, IdempotencyKey
-from jinguo_shared.domain import InvalidCommandError, NotFoundError, RuleViolationError
+from jinguo_shared.clock import ProgrammeClock
+from jinguo_shared.commands import CommandExecutor, CommandResult, IdempotencyKey, check_within
+from jinguo_shared.domain import (
+    InvalidCommandError,
+    NotFoundError,
+    OutsideJurisdictionError,
+    RuleViolationError,
+)
 from jinguo_shared.envelope import CommandContext
 
 Text = Field(min_length=1, max_length=2000)
 Id = Field(min_length=1, max_length=64)
-OCCUPATION = r"^\d-\d{2}-\d{2}-\d{2}$"
+OccupationCode = Annotated[str, Field(pattern=r"^\d-\d{2}-\d{2}-\d{2}$")]
+MONTH = r"^[1-9]\d{3}-(0[1-9]|1[0-2])$"
 
 
 class Command(BaseModel):
@@ -40,7 +49,7 @@ class OfferService(Command):
     name: str = Field(min_length=1, max_length=200)
     market_price: int = Field(ge=0, le=100_000, description="yuan (元) per visit")
     low_cost_price: int = Field(ge=0, le=100_000, description="yuan (元) per visit")
-    required_certificates: list[str] = Field(default_factory=list, max_length=10)
+    required_certificates: list[OccupationCode] = Field(default_factory=list, max_length=10)
 
 
 class PlaceOrder(Command):
@@ -88,7 +97,7 @@ class RecordFollowUp(Command):
 
 class IssueSettlement(Command):
     area_code: str = Field(pattern=r"^\d{12}$")
-    month: str = Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")
+    month: str = Field(pattern=MONTH)
 
 
 class EarnHours(Command):
@@ -109,6 +118,15 @@ def derived_id(namespace: str, value: str) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"jinguo:orders:{namespace}:{value}"))
 
 
+def within(ctx: CommandContext) -> str | None:
+    """The area prefix the command may reach (None: the system, everywhere)."""
+    return ctx.jurisdiction.prefix if ctx.jurisdiction is not None else None
+
+
+def covered(ctx: CommandContext, area_code: str) -> bool:
+    return ctx.jurisdiction is None or ctx.jurisdiction.covers(area_code)
+
+
 def tier_for(resident: dict[str, object], on: date) -> PriceTier:
     """The tier the registry last gave, unless it has lapsed by the day of the service."""
     valid_until = resident["valid_until"]
@@ -120,15 +138,26 @@ def tier_for(resident: dict[str, object], on: date) -> PriceTier:
 
 
 class OrdersHandlers:
+    """Times are recorded in the programme's time zone, so the day of a service, of its
+    completion and of the month it is settled in is the programme's, never the server's."""
+
     def __init__(
         self,
         executor: CommandExecutor,
         queries: OrdersQueries,
+        clock: ProgrammeClock,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._executor = executor
         self._queries = queries
+        self._clock = clock
         self._now = now
+
+    def _local(self, moment: datetime) -> datetime:
+        return moment.astimezone(self._clock.zone)
+
+    def _today(self) -> date:
+        return self._local(self._now()).date()
 
     # catalogue -----------------------------------------------------------------------
 
@@ -160,10 +189,11 @@ class OrdersHandlers:
                 f"no service {c.service_code} in the catalogue", field="service_code"
             )
         resident = await self._queries.resident(c.resident_id)
-        if resident is None or resident["erased"]:
+        if resident is None or not covered(ctx, resident["area_code"]):
             raise NotFoundError(f"no resident {c.resident_id}", field="resident_id")
         offered = service.state
-        tier = tier_for(resident, c.window_start.date())
+        start, end, today = self._local(c.window_start), self._local(c.window_end), self._today()
+        tier = tier_for(resident, start.date())
         return await self._executor.execute(
             Order,
             derived_id("order", ctx.command_id),
@@ -172,52 +202,62 @@ class OrdersHandlers:
                 service_code=c.service_code,
                 area_code=str(resident["area_code"]),
                 address=c.address,
-                window_start=c.window_start,
-                window_end=c.window_end,
+                window_start=start,
+                window_end=end,
                 notes=c.notes,
                 price_tier=tier,
                 market_price=offered.market_price,
                 low_cost_price=offered.low_cost_price,
                 required_certificates=offered.required_certificates,
+                today=today,
             ),
             ctx,
             key,
         )
 
-    async def _order(self, order_id: str) -> Order:
+    async def _order(self, order_id: str, ctx: CommandContext) -> Order:
+        """The order as last decided on; one outside the caller's jurisdiction does not
+        exist for her."""
         order = await self._executor.load_cached(Order, order_id)
         order.require_state()
+        if ctx.jurisdiction is not None:
+            check_within(ctx.jurisdiction, order)
         return order
 
     async def dispatch(
         self, order_id: str, ctx: CommandContext, key: IdempotencyKey | None = None
     ) -> CommandResult:
-        """Automatic assignment: the best-ranked free, qualified worker; when another dispatch
-        books her first, the next one; a provider offering the service when no worker is free."""
-        order = await self._order(order_id)
+        """Automatic assignment: the best-ranked free, qualified worker of the order's
+        district, then of the rest of the caller's jurisdiction (never beyond it); when another
+        dispatch books her first, the next one; a provider offering the service when no worker
+        is free."""
+        order = await self._order(order_id, ctx)
         state = order.require_state()
         if state.status != "placed":
             order.assign(worker_id="-", how="auto")  # refused with the order's state
-        for city_wide in (False, True):
+        for in_district in (True, False):
             found = await self._queries.candidates(
                 state.area_code,
                 state.required_certificates,
                 state.window_start,
                 state.window_end,
-                city_wide=city_wide,
+                within=within(ctx),
+                in_district=in_district,
             )
             for candidate in rank(state.area_code, found)[:20]:
                 try:
                     return await self._executor.execute_together(
                         (Order, order_id),
                         (WorkerSchedule, candidate.worker_id),
-                        lambda o, w: assign_worker(o, w, "auto"),
+                        partial(assign_worker, how="auto", worker_area=candidate.area_code),
                         ctx,
                         key,
                     )
                 except WorkerUnavailableError:
                     continue
-        providers = await self._queries.providers_for(state.service_code, state.area_code)
+        providers = await self._queries.providers_for(
+            state.service_code, state.area_code, within=within(ctx)
+        )
         if providers:
             provider_id = providers[0]
             return await self._executor.execute(
@@ -234,10 +274,11 @@ class OrdersHandlers:
             raise InvalidCommandError(
                 "name exactly one of worker_id and provider_id", field="worker_id"
             )
+        await self._order(order_id, ctx)
         if c.provider_id is not None:
             provider_id = c.provider_id
             found = await self._queries.provider(provider_id)
-            if found is None or found["suspended"]:
+            if found is None or found["suspended"] or not covered(ctx, found["area_code"]):
                 raise NotFoundError(f"no active provider {provider_id}", field="provider_id")
             return await self._executor.execute(
                 Order,
@@ -247,10 +288,13 @@ class OrdersHandlers:
                 key,
             )
         assert c.worker_id is not None
+        worker = await self._queries.pool_worker(c.worker_id)
+        if worker is None or not covered(ctx, worker["area_code"]):
+            raise NotFoundError(f"no worker {c.worker_id}", field="worker_id")
         return await self._executor.execute_together(
             (Order, order_id),
             (WorkerSchedule, c.worker_id),
-            lambda o, w: assign_worker(o, w, "dispatcher"),
+            partial(assign_worker, how="dispatcher", worker_area=worker["area_code"]),
             ctx,
             key,
         )
@@ -264,7 +308,7 @@ class OrdersHandlers:
         *,
         releases: bool,
     ) -> CommandResult:
-        order = await self._order(order_id)
+        order = await self._order(order_id, ctx)
         worker_id = order.require_state().worker_id
         if not releases or worker_id is None:
             return await self._executor.execute(Order, order_id, act, ctx, key)
@@ -290,14 +334,14 @@ class OrdersHandlers:
     async def start(
         self, order_id: str, c: AtTime, ctx: CommandContext, key: IdempotencyKey | None = None
     ) -> CommandResult:
-        at = c.at or self._now()
-        return await self._move(order_id, lambda o: o.start(at), ctx, key, releases=False)
+        at, today = self._local(c.at or self._now()), self._today()
+        return await self._move(order_id, lambda o: o.start(at, today), ctx, key, releases=False)
 
     async def complete(
         self, order_id: str, c: AtTime, ctx: CommandContext, key: IdempotencyKey | None = None
     ) -> CommandResult:
-        at = c.at or self._now()
-        return await self._move(order_id, lambda o: o.complete(at), ctx, key, releases=False)
+        at, today = self._local(c.at or self._now()), self._today()
+        return await self._move(order_id, lambda o: o.complete(at, today), ctx, key, releases=False)
 
     async def cancel(
         self, order_id: str, c: CancelOrder, ctx: CommandContext, key: IdempotencyKey | None = None
@@ -327,10 +371,11 @@ class OrdersHandlers:
         ctx: CommandContext,
         key: IdempotencyKey | None = None,
     ) -> CommandResult:
+        today = self._today()
         return await self._move(
             order_id,
             lambda o: o.record_follow_up(
-                called_on=c.called_on, satisfied=c.satisfied, notes=c.notes
+                called_on=c.called_on, satisfied=c.satisfied, notes=c.notes, today=today
             ),
             ctx,
             key,
@@ -342,8 +387,12 @@ class OrdersHandlers:
     async def issue_settlement(
         self, c: IssueSettlement, ctx: CommandContext, key: IdempotencyKey | None = None
     ) -> CommandResult:
+        if not covered(ctx, c.area_code):
+            raise OutsideJurisdictionError(
+                f"area {c.area_code} is outside your agency's jurisdiction", field="area_code"
+            )
         lines = statement(await self._queries.delivered(c.area_code, c.month))
-        today = self._now().date()
+        today = self._today()
         return await self._executor.execute(
             Settlement,
             settlement_id(c.area_code, c.month),
@@ -354,9 +403,9 @@ class OrdersHandlers:
 
     # time bank -----------------------------------------------------------------------
 
-    async def _volunteer_area(self, volunteer_id: str) -> str:
+    async def _volunteer_area(self, volunteer_id: str, ctx: CommandContext) -> str:
         volunteer = await self._queries.volunteer(volunteer_id)
-        if volunteer is None:
+        if volunteer is None or not covered(ctx, volunteer["area_code"]):
             raise NotFoundError(f"no volunteer {volunteer_id}", field="volunteer_id")
         return str(volunteer["area_code"])
 
@@ -367,7 +416,7 @@ class OrdersHandlers:
         ctx: CommandContext,
         key: IdempotencyKey | None = None,
     ) -> CommandResult:
-        area = await self._volunteer_area(volunteer_id)
+        area, today = await self._volunteer_area(volunteer_id, ctx), self._today()
         return await self._executor.execute(
             TimeBank,
             volunteer_id,
@@ -377,6 +426,7 @@ class OrdersHandlers:
                 activity=c.activity,
                 served_on=c.served_on,
                 area_code=area,
+                today=today,
             ),
             ctx,
             key,
@@ -389,7 +439,7 @@ class OrdersHandlers:
         ctx: CommandContext,
         key: IdempotencyKey | None = None,
     ) -> CommandResult:
-        area = await self._volunteer_area(volunteer_id)
+        area, today = await self._volunteer_area(volunteer_id, ctx), self._today()
         return await self._executor.execute(
             TimeBank,
             volunteer_id,
@@ -399,6 +449,7 @@ class OrdersHandlers:
                 purpose=c.purpose,
                 spent_on=c.spent_on,
                 area_code=area,
+                today=today,
             ),
             ctx,
             key,

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, select
+from sqlalchemy import Column, ColumnElement, Select, and_, exists, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from jinguo_contracts.base import CATALOGUE
 from jinguo_orders.domain.dispatch import Candidate
 from jinguo_orders.domain.settlement import Delivered
 from jinguo_orders.projections.views import (
@@ -22,6 +24,13 @@ from jinguo_shared.crypto import PiiVault
 from jinguo_shared.projections.host import ProjectionHost
 
 Row = dict[str, Any]
+WORKERS_WORDS: dict[str, tuple[str, ...]] = {"OrderRejected": ("reason",)}
+"""What the assigned worker said, by event type: unread once the registry erases her."""
+
+
+def under(column: Column[Any], prefix: str) -> ColumnElement[bool]:
+    """Area codes starting with `prefix` (area codes are digits, and "~" sorts after them)."""
+    return column.between(prefix, prefix + "~")
 
 
 class OrdersQueries:
@@ -30,12 +39,34 @@ class OrdersQueries:
         self._host = host
         self._vault = vault
 
-    async def _unseal(self, rows: list[Row]) -> list[Row]:
-        """Addresses are sealed with the resident's key: gone once she is erased."""
+    async def _erased(
+        self, residents: Iterable[str | None], workers: Iterable[str | None]
+    ) -> tuple[set[str], set[str]]:
+        """Which of these residents and workers the registry has erased."""
+        marks: list[set[str]] = []
+        for table, ids in (
+            (self._projection(Community).erased, {i for i in residents if i is not None}),
+            (self._projection(DispatchPool).erased, {i for i in workers if i is not None}),
+        ):
+            (column,) = table.primary_key.columns
+            found = await self._rows(select(column).where(column.in_(ids))) if ids else []
+            marks.append({row[column.name] for row in found})
+        return marks[0], marks[1]
+
+    async def _present(self, rows: list[Row]) -> list[Row]:
+        """Orders as served: address and notes unsealed with the resident's key (gone once she
+        is erased), and no resident or worker the registry erased named in them."""
+        residents, workers = await self._erased(
+            (r["resident_id"] for r in rows), (r["worker_id"] for r in rows)
+        )
         await self._vault.prepare({r["resident_id"] for r in rows}, create=False, fresh=True)
         for row in rows:
             for name in ("address", "notes"):
                 row[name] = self._vault.unseal(row["resident_id"], row[name])
+            if row["resident_id"] in residents:
+                row["resident_id"] = None
+            if row["worker_id"] in workers:
+                row["worker_id"] = None
         return rows
 
     def _projection(self, klass: type[Any]) -> Any:
@@ -55,23 +86,25 @@ class OrdersQueries:
         rows = await self._rows(select(table).where(table.c.resident_id == resident_id))
         return rows[0] if rows else None
 
-    async def residents(self, *, tier: str | None, after_id: str | None, limit: int) -> list[Row]:
+    async def residents(
+        self, *, tier: str | None, within: str | None, after_id: str | None, limit: int
+    ) -> list[Row]:
         table = self._projection(Community).residents
-        query = (
-            select(table)
-            .where(table.c.erased.is_(False))
-            .order_by(table.c.resident_id)
-            .limit(limit)
-        )
+        query = select(table).order_by(table.c.resident_id).limit(limit)
+        if within is not None:
+            query = query.where(under(table.c.area_code, within))
         if tier is not None:
             query = query.where(table.c.price_tier == tier)
         if after_id is not None:
             query = query.where(table.c.resident_id > after_id)
         return await self._rows(query)
 
-    async def volunteers(self, limit: int) -> list[Row]:
+    async def volunteers(self, *, within: str | None, limit: int) -> list[Row]:
         table = self._projection(Community).volunteers
-        return await self._rows(select(table).order_by(table.c.volunteer_id).limit(limit))
+        query = select(table).order_by(table.c.volunteer_id).limit(limit)
+        if within is not None:
+            query = query.where(under(table.c.area_code, within))
+        return await self._rows(query)
 
     async def volunteer(self, volunteer_id: str) -> Row | None:
         table = self._projection(Community).volunteers
@@ -85,13 +118,13 @@ class OrdersQueries:
     async def order(self, order_id: str) -> Row | None:
         table = self._projection(OrderBoard).orders
         rows = await self._rows(select(table).where(table.c.order_id == order_id))
-        return (await self._unseal(rows))[0] if rows else None
+        return (await self._present(rows))[0] if rows else None
 
     async def orders(
         self,
         *,
         status: str | None,
-        area: str | None,
+        within: str | None,
         worker_id: str | None,
         after_seq: int | None,
         limit: int,
@@ -100,19 +133,52 @@ class OrdersQueries:
         query = select(table).order_by(table.c.seq).limit(limit)
         if status is not None:
             query = query.where(table.c.status == status)
-        if area is not None:
-            query = query.where(table.c.area_code.between(area, area + "~"))
+        if within is not None:
+            query = query.where(under(table.c.area_code, within))
         if worker_id is not None:
-            query = query.where(table.c.worker_id == worker_id)
+            erased = self._projection(DispatchPool).erased
+            query = query.where(
+                table.c.worker_id == worker_id, ~exists().where(erased.c.worker_id == worker_id)
+            )
         if after_seq is not None:
             query = query.where(table.c.seq > after_seq)
-        return await self._unseal(await self._rows(query))
+        return await self._present(await self._rows(query))
 
     async def history(self, order_id: str) -> list[Row]:
-        table = self._projection(OrderBoard).history
-        return await self._rows(
-            select(table).where(table.c.order_id == order_id).order_by(table.c.seq)
+        """Who did what to the order; what the resident said is unsealed with her key, and
+        a resident or worker the registry erased is named nowhere, nor are her words."""
+        board: OrderBoard = self._projection(OrderBoard)
+        rows = await self._rows(
+            select(board.history)
+            .where(board.history.c.order_id == order_id)
+            .order_by(board.history.c.seq)
         )
+        owner = await self._rows(
+            select(board.orders.c.resident_id).where(board.orders.c.order_id == order_id)
+        )
+        resident_id: str | None = owner[0]["resident_id"] if owner else None
+        residents, workers = await self._erased(
+            [resident_id], (r["detail"].get("worker_id") for r in rows)
+        )
+        if resident_id in residents:
+            resident_id = None
+        if resident_id is not None:
+            await self._vault.prepare({resident_id}, create=False, fresh=True)
+        for row in rows:
+            detail = row["detail"]
+            # words recorded before they were sealed are in clear: hidden all the same
+            for name in CATALOGUE.latest(row["event_type"]).pii_fields() & detail.keys():
+                sealed = detail[name]
+                detail[name] = (
+                    None if resident_id is None else self._vault.unseal(resident_id, sealed)
+                )
+            if resident_id is None and "resident_id" in detail:
+                detail["resident_id"] = None
+            if detail.get("worker_id") in workers:
+                detail["worker_id"] = None
+                for name in WORKERS_WORDS.get(row["event_type"], ()):
+                    detail[name] = None
+        return rows
 
     async def candidates(
         self,
@@ -121,10 +187,12 @@ class OrdersQueries:
         start: datetime,
         end: datetime,
         *,
-        city_wide: bool = False,
+        within: str | None,
+        in_district: bool,
     ) -> list[Candidate]:
-        """Registered workers still in dispatch, holding the required certificates and free in
-        the window as far as the pool knows; the booking itself re-checks all of it."""
+        """Registered workers living `within` the area prefix (None: anywhere), in the order's
+        district or outside it, still in dispatch, holding the required certificates and free
+        in the window as far as the pool knows; the booking itself re-checks all of it."""
         pool: DispatchPool = self._projection(DispatchPool)
         quality: Quality = self._projection(Quality)
         w, p = pool.workers, quality.performers
@@ -132,7 +200,6 @@ class OrdersQueries:
             select(w.c.worker_id, w.c.area_code, p.c.rating_sum, p.c.ratings, p.c.completed)
             .outerjoin(p, and_(p.c.kind == "worker", p.c.performer_id == w.c.worker_id))
             .where(
-                w.c.erased.is_(False),
                 ~exists().where(pool.departures.c.worker_id == w.c.worker_id),
                 ~exists().where(
                     pool.bookings.c.worker_id == w.c.worker_id,
@@ -141,8 +208,10 @@ class OrdersQueries:
                 ),
             )
         )
-        if not city_wide:
-            query = query.where(w.c.district == area_code[:6])
+        district = area_code[:6]
+        query = query.where(w.c.district == district if in_district else w.c.district != district)
+        if within is not None:
+            query = query.where(under(w.c.area_code, within))
         for code in required:
             q = pool.qualifications.alias()
             query = query.where(
@@ -159,16 +228,26 @@ class OrdersQueries:
             for r in await self._rows(query)
         ]
 
-    async def providers_for(self, service_code: str, area_code: str) -> list[str]:
+    async def providers_for(
+        self, service_code: str, area_code: str, *, within: str | None
+    ) -> list[str]:
         table = self._projection(DispatchPool).providers
-        rows = await self._rows(
+        query = (
             select(table.c.provider_id, table.c.area_code, table.c.services)
             .where(table.c.suspended.is_(False))
             .order_by(table.c.provider_id)
         )
+        if within is not None:
+            query = query.where(under(table.c.area_code, within))
+        rows = await self._rows(query)
         offering = [r for r in rows if service_code in (r["services"] or [])]
         offering.sort(key=lambda r: r["area_code"][:6] != area_code[:6])
         return [r["provider_id"] for r in offering]
+
+    async def pool_worker(self, worker_id: str) -> Row | None:
+        table = self._projection(DispatchPool).workers
+        rows = await self._rows(select(table).where(table.c.worker_id == worker_id))
+        return rows[0] if rows else None
 
     async def provider(self, provider_id: str) -> Row | None:
         table = self._projection(DispatchPool).providers
@@ -199,9 +278,20 @@ class OrdersQueries:
         )
         return rows[0] if rows else None
 
-    async def rankings(self, kind: str, limit: int) -> list[Row]:
+    async def rankings(self, kind: str, *, within: str | None, limit: int) -> list[Row]:
+        """Performers living (workers) or based (providers) within the area prefix."""
         table = self._projection(Quality).performers
-        rows = await self._rows(select(table).where(table.c.kind == kind))
+        pool: DispatchPool = self._projection(DispatchPool)
+        home = pool.workers if kind == "worker" else pool.providers
+        home_id = home.c.worker_id if kind == "worker" else home.c.provider_id
+        query = (
+            select(table, home.c.area_code)
+            .join(home, home_id == table.c.performer_id)
+            .where(table.c.kind == kind)
+        )
+        if within is not None:
+            query = query.where(under(home.c.area_code, within))
+        rows = await self._rows(query)
         for row in rows:
             row["satisfaction"] = (
                 round(row["rating_sum"] / row["ratings"], 2) if row["ratings"] else None

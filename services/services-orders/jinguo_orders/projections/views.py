@@ -1,5 +1,10 @@
 """The services-orders read models. Tables fed by different streams are kept apart, so each
-projection is the same whichever stream a consumer reads first. Only ids and sealed PII here."""
+projection is the same whichever stream a consumer reads first. Only ids and sealed PII here.
+
+A person the registry erases leaves no row of hers in the tables the registry's stream feeds
+(her community, her eligibility), only a mark that she was erased; orders' own tables keep
+their figures, and the queries stop naming her wherever they meet the mark.
+"""
 
 from __future__ import annotations
 
@@ -107,7 +112,8 @@ class OrderBoard(Projection):
         b.upsert(self.services, e.model_dump(mode="json"))
 
     def _remember(self, order_id: str, at: RecordedEvent, b: ProjectionBatch) -> None:
-        detail = at.payload.model_dump(mode="json", exclude={"order_id", *at.payload.pii_fields()})
+        """Personal fields stay sealed here: the query unseals them while she is not erased."""
+        detail = at.payload.model_dump(mode="json", exclude={"order_id"})
         b.upsert(
             self.history,
             {
@@ -191,9 +197,11 @@ class DispatchPool(Projection):
             Column("worker_id", String(64), primary_key=True),
             Column("area_code", String(12), nullable=False),
             Column("district", String(6), nullable=False),
-            Column("erased", Boolean, nullable=False),
         )
         Index(f"ix_pool_district_g{self.generation}", self.workers.c.district)
+        self.erased = self.table(
+            "erased_workers", Column("worker_id", String(64), primary_key=True)
+        )
         self.qualifications = self.table(
             "pool_qualifications",
             Column("occupation_code", String(12), primary_key=True),
@@ -232,7 +240,6 @@ class DispatchPool(Projection):
                 "worker_id": e.worker_id,
                 "area_code": e.area_code,
                 "district": e.area_code[:6],
-                "erased": False,
             },
         )
 
@@ -247,7 +254,8 @@ class DispatchPool(Projection):
 
     @handles(WorkerErasedV1)
     def _erased(self, e: WorkerErasedV1, _: RecordedEvent, b: ProjectionBatch) -> None:
-        b.update(self.workers, {"worker_id": e.worker_id}, {"erased": True})
+        b.delete(self.workers, {"worker_id": e.worker_id})
+        b.upsert(self.erased, {"worker_id": e.worker_id})
 
     @handles(ProviderRegisteredV1)
     def _provider(self, e: ProviderRegisteredV1, _: RecordedEvent, b: ProjectionBatch) -> None:
@@ -297,7 +305,11 @@ class DispatchPool(Projection):
 
 
 class Community(Projection):
-    """Residents with the price tier the registry last gave them, and volunteers."""
+    """Residents with the price tier the registry last gave them, and volunteers.
+
+    A resident erased by the registry (`ResidentErased`) is erased here too: her row goes, and
+    her key in this service's vault, so the addresses and words sealed in her orders become
+    unreadable in the log and in every projection; a replay deletes the same."""
 
     name = "orders_community"
     subjects = ("registry.resident.>", "registry.volunteer.>")
@@ -310,7 +322,9 @@ class Community(Projection):
             Column("price_tier", String(10), nullable=False),
             Column("reason", String(40), nullable=False),
             Column("valid_until", Date),
-            Column("erased", Boolean, nullable=False),
+        )
+        self.erased = self.table(
+            "erased_residents", Column("resident_id", String(64), primary_key=True)
         )
         self.volunteers = self.table(
             "volunteers",
@@ -328,7 +342,6 @@ class Community(Projection):
                 "price_tier": "market",
                 "reason": "none",
                 "valid_until": None,
-                "erased": False,
             },
         )
 
@@ -344,7 +357,9 @@ class Community(Projection):
 
     @handles(ResidentErasedV1)
     def _erased(self, e: ResidentErasedV1, _: RecordedEvent, b: ProjectionBatch) -> None:
-        b.update(self.residents, {"resident_id": e.resident_id}, {"erased": True})
+        b.delete(self.residents, {"resident_id": e.resident_id})
+        b.upsert(self.erased, {"resident_id": e.resident_id})
+        b.delete(pii_keys, {"subject_id": e.resident_id})
 
     @handles(VolunteerRegisteredV1)
     def _volunteer(self, e: VolunteerRegisteredV1, _: RecordedEvent, b: ProjectionBatch) -> None:
@@ -526,19 +541,3 @@ class TimeBankLedger(Projection):
             {"volunteer_id": e.volunteer_id},
             {"centihours": centihours if earned else -centihours},
         )
-
-
-class ResidentErasure(Projection):
-    """A resident erased by the registry (`ResidentErased`) is erased here too: her key in this
-    service's vault goes, so the address and notes sealed in her orders become unreadable in the
-    log and in every projection. It keeps no table of its own; a replay deletes the same keys."""
-
-    name = "resident_erasure"
-    subjects = ("registry.resident.*.ResidentErased",)
-
-    def define(self) -> None:
-        pass
-
-    @handles(ResidentErasedV1)
-    def _erased(self, e: ResidentErasedV1, _: RecordedEvent, b: ProjectionBatch) -> None:
-        b.delete(pii_keys, {"subject_id": e.resident_id})

@@ -6,12 +6,13 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import select
 
 from jinguo_contracts.employment import CertificateAwardedV1, PostFilledV1
-from jinguo_contracts.registry import ResidentErasedV1, VolunteerRegisteredV1
+from jinguo_contracts.registry import VolunteerRegisteredV1
 from jinguo_orders.bootstrap import handlers_for, queries_for
 from jinguo_orders.domain.order import WorkerUnavailableError
 from jinguo_orders.domain.timebank import NotEnoughHoursError
@@ -26,6 +27,7 @@ from jinguo_orders.handlers.commands import (
     PlaceOrder,
     RateOrder,
     Reason,
+    RecordFollowUp,
     SpendHours,
 )
 from jinguo_shared.domain import RuleViolationError
@@ -272,29 +274,30 @@ async def snapshot(runtime: ServiceRuntime, name: str) -> dict[str, list[tuple[A
     return rows
 
 
-async def test_a_resident_erased_by_the_registry_is_erased_from_her_orders(
+async def test_today_is_the_programme_s_day_not_the_server_s(
     outside: Any, orders: ServiceRuntime
 ) -> None:
-    handlers = handlers_for(orders)
-    queries = queries_for(orders)
+    """06:30 in Beijing is still yesterday in UTC: a service completed and followed up that
+    morning is dated that day, and settled in the month of Beijing's calendar."""
+    morning = datetime(2026, 9, 1, 6, 30, tzinfo=ZoneInfo("Asia/Shanghai"))
+    handlers = OrdersHandlers(orders.executor, queries_for(orders), orders.clock, lambda: morning)
     registry = await publisher(outside, "registry")
-    await register_resident(registry, "r-gone", "free")
-    position = await register_resident(registry, "r-kept", "free")
+    await register_worker(registry, "w-z")
+    await handlers.qualify_worker("w-z", HOUSEKEEPING, "C-z", context("q-z"))
+    position = await register_resident(registry, "r-z", "free")
     await catalogue(handlers)
     await caught_up(orders, position)
-    gone = await place(handlers, "r-gone", "e1")
-    kept = await place(handlers, "r-kept", "e2", NINE + timedelta(days=1))
-    position = await publish(
-        registry,
-        "resident",
-        "r-gone",
-        ResidentErasedV1(resident_id="r-gone", reason="本人申请"),
-        "erase-r-gone",
+    order_id = await place(handlers, "r-z", "z1", morning - timedelta(hours=1))
+    await handlers.dispatch(order_id, context("d-z1"))
+    await handlers.accept(order_id, context("a-z1"))
+    await handlers.start(order_id, AtTime(at=morning - timedelta(minutes=30)), context("s-z1"))
+    done = await handlers.complete(order_id, AtTime(), context("c-z1"))
+    await handlers.follow_up(
+        order_id,
+        RecordFollowUp(called_on=date(2026, 9, 1), satisfied=True),
+        context("f-z1"),
     )
-    placed = (await orders.nc.jetstream().stream_info("ORDERS")).state.last_seq
-    await caught_up(orders, position, f"ORDERS:{placed}")
-    erased, still = await queries.order(gone), await queries.order(kept)
-    assert erased is not None
-    assert still is not None
-    assert erased["address"] is None
-    assert still["address"] == "东四北大街 1 号"
+    await caught_up(orders, done.position)
+    (line,) = await queries_for(orders).delivered(COMMUNITY, "2026-09")
+    assert line.completed_on == date(2026, 9, 1)
+    assert await queries_for(orders).delivered(COMMUNITY, "2026-08") == []

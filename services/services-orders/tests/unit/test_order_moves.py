@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -32,8 +32,10 @@ from jinguo_orders.domain.order import (
 )
 from jinguo_shared.domain import AlreadyExistsError, InvalidCommandError
 
+AREA = "110101001001"
 START = datetime(2026, 9, 1, 9, tzinfo=UTC)
 END = START + timedelta(hours=2)
+TODAY = END.date()
 PLACED = OrderPlacedV1(
     order_id="o1",
     resident_id="r1",
@@ -75,8 +77,8 @@ MOVES: dict[str, tuple[Callable[[Order], None], set[str], str]] = {
     "assign": (lambda o: o.assign(worker_id="w2", how="dispatcher"), {"placed"}, "assigned"),
     "accept": (lambda o: o.accept(), {"assigned"}, "accepted"),
     "reject": (lambda o: o.reject("太远"), {"assigned"}, "placed"),
-    "start": (lambda o: o.start(START), {"accepted"}, "in_service"),
-    "complete": (lambda o: o.complete(END), {"in_service"}, "completed"),
+    "start": (lambda o: o.start(START, TODAY), {"accepted"}, "in_service"),
+    "complete": (lambda o: o.complete(END, TODAY), {"in_service"}, "completed"),
     "cancel": (
         lambda o: o.cancel(by="staff", reason="重复下单"),
         {"placed", "assigned", "accepted"},
@@ -114,7 +116,7 @@ def test_each_move_is_allowed_exactly_from_its_states(status: str, move: str) ->
 
 def test_completion_carries_the_tier_fixed_when_the_order_was_placed() -> None:
     order = order_in("in_service")
-    order.complete(END)
+    order.complete(END, TODAY)
     (done,) = order.pending
     assert isinstance(done, ServiceCompletedV1)
     assert (done.price_tier, done.worker_id, done.hours) == ("free", "w1", 2.0)
@@ -125,9 +127,9 @@ def test_a_completed_order_is_rated_and_followed_up_once() -> None:
     order.rate(score=5, comment="很细心")
     with pytest.raises(OrderMoveError):
         order.rate(score=4, comment=None)
-    order.record_follow_up(called_on=END.date(), satisfied=True, notes=None)
+    order.record_follow_up(called_on=TODAY, satisfied=True, notes=None, today=TODAY)
     with pytest.raises(OrderMoveError):
-        order.record_follow_up(called_on=END.date(), satisfied=True, notes=None)
+        order.record_follow_up(called_on=TODAY, satisfied=True, notes=None, today=TODAY)
     for status in ("placed", "cancelled", "in_service"):
         with pytest.raises(OrderMoveError):
             order_in(status).rate(score=5, comment=None)
@@ -153,6 +155,7 @@ def _place_args() -> dict[str, object]:
         "market_price": 80,
         "low_cost_price": 30,
         "required_certificates": [],
+        "today": TODAY,
     }
 
 
@@ -174,10 +177,10 @@ QUALIFIED = WorkerQualifiedV1(worker_id="w1", occupation_code="4-10-01-06", cert
 
 def test_assigning_books_the_worker_and_needs_her_certificate() -> None:
     order, worker = order_in("placed"), schedule(QUALIFIED)
-    assign_worker(order, worker, "auto")
+    assign_worker(order, worker, "auto", AREA)
     assert [type(e) for e in order.pending + worker.pending] == [OrderAssignedV1, WorkerBookedV1]
     with pytest.raises(WorkerUnavailableError, match="lacks"):
-        assign_worker(order_in("placed"), schedule(), "auto")
+        assign_worker(order_in("placed"), schedule(), "auto", AREA)
 
 
 def test_a_worker_is_never_booked_in_overlapping_windows() -> None:
@@ -185,19 +188,19 @@ def test_a_worker_is_never_booked_in_overlapping_windows() -> None:
         worker_id="w1", order_id="o0", window_start=START + timedelta(hours=1), window_end=END
     )
     with pytest.raises(WorkerUnavailableError, match="booked"):
-        assign_worker(order_in("placed"), schedule(QUALIFIED, booked), "auto")
+        assign_worker(order_in("placed"), schedule(QUALIFIED, booked), "auto", AREA)
     back_to_back = WorkerBookedV1(
         worker_id="w1", order_id="o0", window_start=END, window_end=END + timedelta(hours=1)
     )
-    assign_worker(order_in("placed"), schedule(QUALIFIED, back_to_back), "auto")
+    assign_worker(order_in("placed"), schedule(QUALIFIED, back_to_back), "auto", AREA)
     released = WorkerReleasedV1(worker_id="w1", order_id="o0")
-    assign_worker(order_in("placed"), schedule(QUALIFIED, booked, released), "auto")
+    assign_worker(order_in("placed"), schedule(QUALIFIED, booked, released), "auto", AREA)
 
 
 def test_a_worker_in_a_full_time_post_is_out_of_dispatch() -> None:
     left = WorkerLeftDispatchV1(worker_id="w1", reason="全日制岗位", placement_id="p1")
     with pytest.raises(WorkerUnavailableError, match="left dispatch"):
-        assign_worker(order_in("placed"), schedule(QUALIFIED, left), "dispatcher")
+        assign_worker(order_in("placed"), schedule(QUALIFIED, left), "dispatcher", AREA)
 
 
 def test_rejection_sends_the_order_back_to_dispatch() -> None:
@@ -207,3 +210,42 @@ def test_rejection_sends_the_order_back_to_dispatch() -> None:
     assert order.state is not None
     assert order.state.worker_id is None
     order.assign(worker_id="w2", how="dispatcher")
+
+
+def test_a_service_window_is_planned_within_the_programme_s_dates() -> None:
+    for start in (datetime(1989, 12, 31, 9, tzinfo=UTC), datetime(2037, 1, 1, 9, tzinfo=UTC)):
+        with pytest.raises(InvalidCommandError) as refused:
+            Order("o4").place(
+                **{**_place_args(), "window_start": start, "window_end": start + timedelta(hours=1)}
+            )
+        assert refused.value.extensions["field"] == "window_start"
+    last = datetime(2036, 12, 31, 20, tzinfo=UTC)
+    Order("o5").place(
+        **{**_place_args(), "window_start": last, "window_end": last + timedelta(hours=1)}
+    )
+    with pytest.raises(InvalidCommandError) as refused:
+        Order("o6").place(
+            **{**_place_args(), "window_start": last, "window_end": last + timedelta(days=2)}
+        )
+    assert refused.value.extensions["field"] == "window_end"
+
+
+def test_a_start_a_completion_and_a_follow_up_call_are_not_in_the_future() -> None:
+    tomorrow = START + timedelta(days=1)
+    with pytest.raises(InvalidCommandError, match="in the future"):
+        order_in("accepted").start(tomorrow, TODAY)
+    with pytest.raises(InvalidCommandError, match="in the future"):
+        order_in("in_service").complete(tomorrow, TODAY)
+    with pytest.raises(InvalidCommandError, match="in the future"):
+        order_in("completed").record_follow_up(
+            called_on=TODAY + timedelta(days=1), satisfied=True, notes=None, today=TODAY
+        )
+    with pytest.raises(InvalidCommandError, match="before 1990"):
+        order_in("completed").record_follow_up(
+            called_on=date(1989, 12, 31), satisfied=True, notes=None, today=TODAY
+        )
+    order = order_in("accepted")
+    order.start(tomorrow, tomorrow.date())
+    order.complete(tomorrow + timedelta(hours=1), tomorrow.date())
+    assert order.state is not None
+    assert order.state.status == "completed"

@@ -12,6 +12,8 @@ from jinguo_orders.domain.settlement import Delivered, Settlement, statement
 from jinguo_orders.domain.timebank import NotEnoughHoursError, TimeBank
 from jinguo_shared.domain import AlreadyExistsError, InvalidCommandError
 
+TODAY = date(2026, 9, 1)
+
 
 def test_a_small_month_settled_by_hand() -> None:
     delivered = [
@@ -39,22 +41,86 @@ def test_a_small_month_settled_by_hand() -> None:
         )
 
 
-def test_a_month_is_settled_only_after_it_ends() -> None:
-    with pytest.raises(InvalidCommandError):
+def test_a_month_is_settled_only_after_it_ends_and_within_the_programme_s_dates() -> None:
+    with pytest.raises(InvalidCommandError, match="has not ended"):
         Settlement("s").issue(area_code="1", month="2026-08", lines=[], today=date(2026, 8, 31))
+    for month in ("1989-12", "2037-01"):
+        with pytest.raises(InvalidCommandError) as refused:
+            Settlement("s").issue(area_code="1", month=month, lines=[], today=TODAY)
+        assert refused.value.extensions["field"] == "month"
+    settled = Settlement("s")
+    settled.issue(area_code="1", month="1990-01", lines=[], today=TODAY)
+    assert settled.state is not None
+    assert settled.state.area_code == "1"
+
+
+def test_hours_are_banked_and_drawn_on_days_that_have_happened() -> None:
+    bank = TimeBank("v1")
+    for on in (date(2026, 9, 2), date(1989, 12, 31)):
+        with pytest.raises(InvalidCommandError) as refused:
+            bank.earn(entry_id="e", hours=1, activity="x", served_on=on, area_code="1", today=TODAY)
+        assert refused.value.extensions["field"] == "served_on"
+    bank.earn(entry_id="e", hours=1, activity="x", served_on=TODAY, area_code="1", today=TODAY)
+    with pytest.raises(InvalidCommandError) as refused:
+        bank.spend(
+            entry_id="s",
+            hours=1,
+            purpose="x",
+            spent_on=date(2026, 9, 2),
+            area_code="1",
+            today=TODAY,
+        )
+    assert refused.value.extensions["field"] == "spent_on"
+    assert bank.state is not None
+    assert (bank.state.area_code, bank.balance) == ("1", 1)
 
 
 def test_the_time_bank_never_goes_below_zero() -> None:
     bank = TimeBank("v1")
-    bank.earn(entry_id="e1", hours=3, activity="陪护", served_on=date(2026, 8, 1), area_code="1")
-    bank.spend(entry_id="s1", hours=2.5, purpose="送餐", spent_on=date(2026, 8, 2), area_code="1")
+    bank.earn(
+        entry_id="e1",
+        hours=3,
+        activity="陪护",
+        served_on=date(2026, 8, 1),
+        area_code="1",
+        today=TODAY,
+    )
+    bank.spend(
+        entry_id="s1",
+        hours=2.5,
+        purpose="送餐",
+        spent_on=date(2026, 8, 2),
+        area_code="1",
+        today=TODAY,
+    )
     assert bank.balance == 0.5
     with pytest.raises(NotEnoughHoursError):
-        bank.spend(entry_id="s2", hours=1, purpose="保洁", spent_on=date(2026, 8, 3), area_code="1")
-    bank.earn(entry_id="e1", hours=3, activity="陪护", served_on=date(2026, 8, 1), area_code="1")
+        bank.spend(
+            entry_id="s2",
+            hours=1,
+            purpose="保洁",
+            spent_on=date(2026, 8, 3),
+            area_code="1",
+            today=TODAY,
+        )
+    bank.earn(
+        entry_id="e1",
+        hours=3,
+        activity="陪护",
+        served_on=date(2026, 8, 1),
+        area_code="1",
+        today=TODAY,
+    )
     assert bank.balance == 0.5, "an entry is booked once"
     with pytest.raises(InvalidCommandError):
-        bank.earn(entry_id="e2", hours=-1, activity="x", served_on=date(2026, 8, 1), area_code="1")
+        bank.earn(
+            entry_id="e2",
+            hours=-1,
+            activity="x",
+            served_on=date(2026, 8, 1),
+            area_code="1",
+            today=TODAY,
+        )
     replayed = TimeBank.from_history("v1", bank.pending, 3)
     assert replayed.balance == 0.5
     assert isinstance(bank.pending[0], VolunteerHoursEarnedV1)
