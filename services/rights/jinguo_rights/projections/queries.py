@@ -145,6 +145,7 @@ class RightsQueries:
             for name in SEALED_CASE_FIELDS:
                 row[name] = self._vault.unseal(row["complainant_id"], row[name])
             open_case = row["status"] != "closed"
+            counted_to = max(row["due_on"], today) if open_case else row["closed_on"]
             row["deadline"] = {
                 "due_on": row["due_on"],
                 "working_days_left": (
@@ -154,6 +155,9 @@ class RightsQueries:
                     self._policy.overdue_days(row["due_on"], today) if open_case else 0
                 ),
                 "escalated_on": row.pop("escalated_on"),
+                "years_without_holidays": self._policy.calendar.years_without_holidays(
+                    row["opened_on"], counted_to
+                ),
             }
             row.pop("opened_seq", None)
             if not full:
