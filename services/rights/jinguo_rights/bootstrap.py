@@ -56,6 +56,7 @@ def handlers_for(runtime: ServiceRuntime, policy: DeadlinePolicy | None = None) 
         runtime.executor,
         CommandExecutor(runtime.engine, inspections),
         policy or deadline_policy(),
+        today=runtime.clock.today,
     )
 
 

@@ -38,6 +38,7 @@ from jinguo_shared.domain import (
     InvalidCommandError,
     NotFoundError,
     RuleViolationError,
+    check_past_date,
 )
 
 
@@ -169,8 +170,7 @@ class Case(Aggregate[CaseState]):
     def open(self, new: NewCase, *, policy: DeadlinePolicy, today: date) -> None:
         if self.exists:
             raise AlreadyExistsError(f"case {self.id} already exists", existing_id=self.id)
-        if new.opened_on > today:
-            raise InvalidCommandError("opened_on cannot be in the future", field="opened_on")
+        check_past_date(new.opened_on, "opened_on", today)
         if new.respondent_kind != "employer" and new.respondent_employer_id is not None:
             raise InvalidCommandError(
                 "respondent_employer_id is for employers only", field="respondent_employer_id"
@@ -206,8 +206,7 @@ class Case(Aggregate[CaseState]):
 
     def _check_on_or_after_opening(self, day: date, today: date, name: str) -> None:
         state = self.require_state()
-        if day > today:
-            raise InvalidCommandError(f"{name} cannot be in the future", field=name)
+        check_past_date(day, name, today)
         if day < state.opened_on:
             raise InvalidCommandError(f"{name} is before the case was opened", field=name)
 

@@ -143,7 +143,7 @@ class RightsHandlers:
         cases: CommandExecutor,
         inspections: CommandExecutor,
         policy: DeadlinePolicy,
-        today: Callable[[], date] = date.today,
+        today: Callable[[], date],
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._cases = cases

@@ -4,14 +4,16 @@ a real nats-server and both databases."""
 from __future__ import annotations
 
 import asyncio
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import nats
 import pytest
 from sqlalchemy import select
 
 from jinguo_contracts.inspections import Finding
+from jinguo_rights.bootstrap import handlers_for
 from jinguo_rights.domain.cases import Viewer
 from jinguo_rights.handlers.commands import (
     AnswerReferral,
@@ -30,8 +32,10 @@ from jinguo_rights.handlers.commands import (
     RightsHandlers,
 )
 from jinguo_shared.commands import CommandResult
+from jinguo_shared.domain import InvalidCommandError
 from jinguo_shared.envelope import decode
 from jinguo_shared.runtime import EmbeddedNats, ServiceRuntime
+from jinguo_shared.testing import Opener
 
 from .conftest import TODAY, context
 
@@ -170,6 +174,22 @@ async def test_deadlines_overdue_due_soon_extension_escalation(
         0,
         0,
     )
+
+
+async def test_today_is_the_date_in_the_programme_time_zone(
+    open_rights: Opener, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # UTC+14: for ten hours of every day its date is not the server's UTC date
+    monkeypatch.setenv("JINGUO_TIME_ZONE", "Pacific/Kiritimati")
+    runtime = await open_rights()
+    handlers = handlers_for(runtime)
+    today = datetime.now(ZoneInfo("Pacific/Kiritimati")).date()
+    ann, _, _ = await staff(handlers)
+    opened = await handlers.open_case(ann, intake(today.isoformat()), context())
+    assert opened.events[0].opened_on == today  # type: ignore[attr-defined]
+    tomorrow = (today + timedelta(days=1)).isoformat()
+    with pytest.raises(InvalidCommandError, match=f"today is {today.isoformat()}"):
+        await handlers.open_case(ann, intake(tomorrow), context())
 
 
 async def test_only_the_rights_user_can_read_the_case_stream(

@@ -6,6 +6,7 @@ from datetime import date
 
 import pytest
 
+from jinguo_contracts.inspections import Finding
 from jinguo_contracts.rights import CaseClosedV1, CaseOpenedV1
 from jinguo_rights.domain.calendar import CHINA_2026
 from jinguo_rights.domain.cases import (
@@ -19,6 +20,7 @@ from jinguo_rights.domain.cases import (
     access_basis,
 )
 from jinguo_rights.domain.deadlines import DeadlinePolicy
+from jinguo_rights.domain.inspections import Inspection
 from jinguo_shared.domain import InvalidCommandError, NotFoundError, RuleViolationError
 
 D = date.fromisoformat
@@ -68,6 +70,37 @@ def test_opening_fixes_the_time_limit_and_the_due_date_in_the_event() -> None:
         Case("x").open(new_case(opened_on=D("2026-11-24")), policy=POLICY, today=TODAY)
     with pytest.raises(InvalidCommandError, match="employers only"):
         Case("x").open(new_case(respondent_kind="person"), policy=POLICY, today=TODAY)
+
+
+def test_every_date_follows_one_rule_from_1990_to_today() -> None:
+    with pytest.raises(InvalidCommandError, match="today is 2026-11-23") as future:
+        Case("x").open(new_case(opened_on=D("2026-11-24")), policy=POLICY, today=TODAY)
+    assert future.value.extensions["field"] == "opened_on"
+    with pytest.raises(InvalidCommandError, match="before 1990-01-01"):
+        Case("x").open(new_case(opened_on=D("1989-12-31")), policy=POLICY, today=TODAY)
+    old = Case("old")
+    old.open(new_case(opened_on=D("1995-03-01")), policy=POLICY, today=TODAY)
+    assert old.state is not None
+    assert old.state.due_on == D("1995-04-12")
+    case = opened()
+    with pytest.raises(InvalidCommandError, match="future") as late:
+        case.record_action(
+            action_id="a", action="mediation", taken_on=D("2026-11-24"), notes="x", today=TODAY
+        )
+    assert late.value.extensions["field"] == "taken_on"
+    inspection = Inspection("i1")
+    for inspected_on in (D("1989-06-01"), D("2026-11-24")):
+        with pytest.raises(InvalidCommandError) as refused:
+            inspection.record_inspection(
+                agency_id="fed",
+                employer_id="emp-1",
+                employer_name="某公司",
+                area_code="110101001",
+                inspected_on=inspected_on,
+                findings=[Finding(topic="equal_pay", compliant=False)],
+                today=TODAY,
+            )
+        assert refused.value.extensions["field"] == "inspected_on"
 
 
 def test_need_to_know_for_every_role() -> None:
