@@ -16,7 +16,17 @@ from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Query, Request, Response
+from fastapi import (
+    APIRouter,
+    Depends,
+    FastAPI,
+    Header,
+    HTTPException,
+    Path,
+    Query,
+    Request,
+    Response,
+)
 from pydantic import BaseModel
 
 from jinguo_contracts.rights import CaseCategory, Channel
@@ -64,6 +74,7 @@ Purpose = Annotated[
     ),
 ]
 Limit = Annotated[int, Query(ge=1, le=50)]
+RecordId = Annotated[str, Path(min_length=1, max_length=64)]
 Key = IdempotencyKeyHeader
 After = ReadAfter
 CASE_PROJECTIONS = ("case_files",)
@@ -160,7 +171,7 @@ def create_router(
 
     @router.post("/cases/{case_id}/assignment", summary="Assign to an officer (supervisors)")
     async def assign(
-        case_id: str,
+        case_id: RecordId,
         body: c.AssignCase,
         request: Request,
         response: Response,
@@ -178,7 +189,7 @@ def create_router(
         summary="Record an action: mediation, legal aid, police, court, protection order…",
     )
     async def record_action(
-        case_id: str,
+        case_id: RecordId,
         body: c.RecordAction,
         request: Request,
         response: Response,
@@ -194,7 +205,7 @@ def create_router(
         "/cases/{case_id}/referrals", status_code=201, summary="Refer to another agency (转介)"
     )
     async def refer(
-        case_id: str,
+        case_id: RecordId,
         body: c.ReferCase,
         request: Request,
         response: Response,
@@ -211,8 +222,8 @@ def create_router(
         summary="Accept or reject a referral (the receiving agency)",
     )
     async def answer_referral(
-        case_id: str,
-        referral_id: str,
+        case_id: RecordId,
+        referral_id: RecordId,
         body: c.AnswerReferral,
         request: Request,
         response: Response,
@@ -231,7 +242,7 @@ def create_router(
         summary="Extend the time limit, with a reason (延期)",
     )
     async def extend(
-        case_id: str,
+        case_id: RecordId,
         body: c.ExtendDeadline,
         request: Request,
         response: Response,
@@ -245,7 +256,7 @@ def create_router(
 
     @router.post("/cases/{case_id}/closure", summary="Close with an outcome (办结)")
     async def close(
-        case_id: str,
+        case_id: RecordId,
         body: c.CloseCase,
         request: Request,
         response: Response,
@@ -259,7 +270,7 @@ def create_router(
 
     @router.post("/cases/{case_id}/reopening", summary="Reopen with a reason (supervisors)")
     async def reopen(
-        case_id: str,
+        case_id: RecordId,
         body: c.ReopenCase,
         request: Request,
         response: Response,
@@ -301,7 +312,7 @@ def create_router(
 
     @router.get("/cases/{case_id}", summary="A case file; the read is recorded (CaseViewed)")
     async def read_case(
-        case_id: str,
+        case_id: RecordId,
         request: Request,
         caller: Reader,
         officer: OfficerHeader,
@@ -453,7 +464,7 @@ def create_router(
 
     @router.get("/cases/{case_id}/access-log", summary="Every read of a case (supervisors)")
     async def case_access_log(
-        case_id: str,
+        case_id: RecordId,
         caller: Reader,
         officer: OfficerHeader,
         after: After,
@@ -471,7 +482,7 @@ def create_router(
         summary="Every read of every case of one complainant, for her to see (supervisors)",
     )
     async def complainant_access_log(
-        complainant_id: str,
+        complainant_id: RecordId,
         caller: Reader,
         officer: OfficerHeader,
         after: After,
@@ -509,7 +520,7 @@ def create_router(
         summary="The employer put the violations right (整改完成)",
     )
     async def rectify(
-        inspection_id: str,
+        inspection_id: RecordId,
         body: c.RectifyViolation,
         request: Request,
         response: Response,
@@ -528,7 +539,7 @@ def create_router(
         after: After,
         limit: Annotated[int, Query(ge=1, le=200)] = 50,
         cursor: Cursor = None,
-        employer_id: str | None = None,
+        employer_id: Annotated[str | None, Query(max_length=64)] = None,
         status: Literal["compliant", "violation", "rectified"] | None = None,
         area: Annotated[str | None, Query(pattern=r"^\d{2,12}$")] = None,
     ) -> Page[Row]:
@@ -549,7 +560,7 @@ def create_router(
     async def report(
         caller: Reader,
         after: After,
-        agency_id: str | None = None,
+        agency_id: Annotated[str | None, Query(max_length=64)] = None,
         area: Annotated[str | None, Query(pattern=r"^\d{2,12}$")] = None,
         opened_from: Annotated[date | None, Query(alias="from")] = None,
         opened_to: Annotated[date | None, Query(alias="to")] = None,

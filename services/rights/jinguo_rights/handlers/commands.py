@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from jinguo_contracts.inspections import Finding
+from jinguo_contracts.inspections import Finding, ViolationTopic
 from jinguo_contracts.rights import (
     AccessBasis,
     ActionKind,
@@ -49,7 +49,9 @@ class Command(BaseModel):
 
 class Complainant(Command):
     worker_id: str | None = Field(
-        default=None, max_length=64, description="her registry worker id, if she is registered"
+        default=None,
+        pattern=r"^[A-Za-z0-9_-]{1,64}$",
+        description="her registry worker id, if she is registered",
     )
     name: str = Field(min_length=1, max_length=100)
     phone: str | None = Field(default=None, pattern=r"^1[3-9]\d{9}$")
@@ -111,12 +113,18 @@ class AppointOfficer(Command):
     role: OfficerRole
 
 
+class InspectionFinding(Command):
+    topic: ViolationTopic
+    compliant: bool
+    note: str = Field(default="", max_length=500, description="what was checked; no personal data")
+
+
 class RecordInspection(Command):
     employer_id: str = Field(min_length=1, max_length=64)
     employer_name: str = Field(min_length=1, max_length=200)
     area_code: str = AreaCode
     inspected_on: date
-    findings: list[Finding] = Field(min_length=1, max_length=5)
+    findings: list[InspectionFinding] = Field(min_length=1, max_length=5)
 
     @model_validator(mode="after")
     def _distinct_topics(self) -> RecordInspection:
@@ -417,7 +425,7 @@ class RightsHandlers:
                 employer_name=c.employer_name,
                 area_code=c.area_code,
                 inspected_on=c.inspected_on,
-                findings=list(c.findings),
+                findings=[Finding(**f.model_dump()) for f in c.findings],
                 today=self.today(),
             ),
             ctx,

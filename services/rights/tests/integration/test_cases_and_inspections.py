@@ -12,7 +12,6 @@ import nats
 import pytest
 from sqlalchemy import select
 
-from jinguo_contracts.inspections import Finding
 from jinguo_rights.bootstrap import handlers_for
 from jinguo_rights.domain.cases import Viewer
 from jinguo_rights.handlers.commands import (
@@ -22,6 +21,7 @@ from jinguo_rights.handlers.commands import (
     CloseCase,
     Complainant,
     ExtendDeadline,
+    InspectionFinding,
     OpenCase,
     RecordAction,
     RecordInspection,
@@ -248,9 +248,11 @@ async def test_an_inspection_publishes_violations_employment_may_read(
             area_code="110101003",
             inspected_on=D("2026-11-10"),
             findings=[
-                Finding(topic="labour_contract", compliant=True),
-                Finding(topic="equal_pay", compliant=False, note="同岗女工工资低于男工"),
-                Finding(topic="protected_periods", compliant=False, note="孕期延长工作时间"),
+                InspectionFinding(topic="labour_contract", compliant=True),
+                InspectionFinding(topic="equal_pay", compliant=False, note="同岗女工工资低于男工"),
+                InspectionFinding(
+                    topic="protected_periods", compliant=False, note="孕期延长工作时间"
+                ),
             ],
         ),
         context(),
@@ -267,7 +269,7 @@ async def test_an_inspection_publishes_violations_employment_may_read(
             employer_name="东城区某养老驿站",
             area_code="110101001",
             inspected_on=D("2026-11-11"),
-            findings=[Finding(topic="working_hours", compliant=True)],
+            findings=[InspectionFinding(topic="working_hours", compliant=True)],
         ),
         context(),
     )
@@ -396,7 +398,7 @@ async def test_a_replay_rebuilds_every_projection_to_exactly_the_live_state(
             employer_name="某物业公司",
             area_code="110101002",
             inspected_on=D("2026-11-12"),
-            findings=[Finding(topic="social_insurance", compliant=False)],
+            findings=[InspectionFinding(topic="social_insurance", compliant=False)],
         ),
         context(),
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
+from pydantic import ValidationError
 
 from jinguo_contracts.inspections import Finding
 from jinguo_contracts.rights import CaseClosedV1, CaseOpenedV1
@@ -21,6 +22,7 @@ from jinguo_rights.domain.cases import (
 )
 from jinguo_rights.domain.deadlines import DeadlinePolicy
 from jinguo_rights.domain.inspections import Inspection
+from jinguo_rights.handlers.commands import RecordInspection
 from jinguo_shared.domain import InvalidCommandError, NotFoundError, RuleViolationError
 
 D = date.fromisoformat
@@ -205,3 +207,17 @@ def test_only_domestic_violence_ends_with_violence_stopped_and_escalation_is_onc
     assert case.escalate_if_overdue(policy=POLICY, today=TODAY)
     with pytest.raises(InvalidCommandError):
         case.extend_deadline(extra_days=31, reason="太久", policy=POLICY, today=TODAY)
+
+
+def test_an_inspection_note_has_a_maximum_length() -> None:
+    finding = {"topic": "equal_pay", "compliant": False}
+    body = {
+        "employer_id": "emp-1",
+        "employer_name": "某公司",
+        "area_code": "110101001",
+        "inspected_on": "2026-11-20",
+    }
+    RecordInspection.model_validate(body | {"findings": [finding | {"note": "查" * 500}]})
+    with pytest.raises(ValidationError) as refused:
+        RecordInspection.model_validate(body | {"findings": [finding | {"note": "查" * 501}]})
+    assert refused.value.errors()[0]["loc"] == ("findings", 0, "note")
