@@ -406,19 +406,21 @@ class CaseHolders:
 def access_basis(case: CaseHolders, viewer: Viewer, *, emergency: bool) -> AccessBasis | None:
     """The grounds on which `viewer` may see the case, or None: everyone else gets a 404.
 
-    Its assigned officer, that agency's supervisors, and any agency that accepted a referral;
-    anyone else only in an emergency, which is flagged.
+    Its assigned officer, that agency's supervisors, and any agency that accepted a referral.
+    In an emergency (always flagged) any officer of the owning agency, and a supervisor of
+    another agency: an officer elsewhere must ask her supervisor.
     """
     if viewer.role is None:
         return None
-    if viewer.agency_id == case.agency_id:
+    own_agency = viewer.agency_id == case.agency_id
+    if own_agency:
         if case.officer_id == viewer.officer_id:
             return "assigned_officer"
         if viewer.supervisor:
             return "supervisor"
     if viewer.agency_id in case.accepted_referral_agencies:
         return "accepted_referral"
-    if emergency:
+    if emergency and (own_agency or viewer.supervisor):
         return "emergency"
     return None
 

@@ -216,6 +216,8 @@ class RightsQueries:
         complainant_id: str | None = None,
         case_agency_id: str,
         emergency: bool | None = None,
+        after_seq: int | None = None,
+        limit: int | None = None,
     ) -> list[Row]:
         views = self._projection(CaseViews).views
         query = select(views).where(views.c.case_agency_id == case_agency_id).order_by(views.c.seq)
@@ -225,6 +227,10 @@ class RightsQueries:
             query = query.where(views.c.complainant_id == complainant_id)
         if emergency is not None:
             query = query.where(views.c.emergency == emergency)
+        if after_seq is not None:
+            query = query.where(views.c.seq > after_seq)
+        if limit is not None:
+            query = query.limit(limit)
         return await self._rows(query)
 
     async def officers(self, agency_id: str) -> list[Row]:

@@ -112,7 +112,12 @@ def test_need_to_know_for_every_role() -> None:
     assert access_basis(holders, OTTO, emergency=False) is None
     assert access_basis(holders, CAT, emergency=False) is None
     assert access_basis(holders, NOBODY, emergency=True) is None
-    assert access_basis(holders, CAT, emergency=True) == "emergency"
+    # an emergency: any officer of the owning agency, only a supervisor of another one
+    assert access_basis(holders, OTTO, emergency=True) == "emergency"
+    assert access_basis(holders, CAT, emergency=True) is None
+    boss = Viewer("aid", "boss", "supervisor")
+    assert access_basis(holders, boss, emergency=False) is None
+    assert access_basis(holders, boss, emergency=True) == "emergency"
     referred = CaseHolders("fed", "ann", frozenset({"aid"}))
     assert access_basis(referred, CAT, emergency=False) == "accepted_referral"
     # a supervisor of another agency is nobody here
