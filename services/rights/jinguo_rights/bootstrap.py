@@ -16,7 +16,7 @@ from jinguo_rights.domain.deadlines import DeadlinePolicy
 from jinguo_rights.entrypoints.http import create_app
 from jinguo_rights.handlers.commands import RightsHandlers
 from jinguo_rights.projections.cases import RIGHTS_PROJECTIONS
-from jinguo_rights.projections.queries import RightsQueries
+from jinguo_rights.projections.queries import AgencyDirectory, RightsQueries
 from jinguo_shared.commands import CommandExecutor
 from jinguo_shared.eventstore import EventStore
 from jinguo_shared.projections.base import Projection
@@ -57,6 +57,7 @@ def handlers_for(runtime: ServiceRuntime, policy: DeadlinePolicy | None = None) 
         CommandExecutor(runtime.engine, inspections),
         policy or deadline_policy(),
         today=runtime.clock.today,
+        agency_area=AgencyDirectory(runtime.engine, runtime.projections).area_of,
     )
 
 

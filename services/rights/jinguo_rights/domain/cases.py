@@ -30,6 +30,7 @@ from jinguo_contracts.rights import (
     Urgency,
 )
 from jinguo_rights.domain.deadlines import DeadlinePolicy
+from jinguo_shared.access import Jurisdiction
 from jinguo_shared.domain import (
     Aggregate,
     AggregateState,
@@ -56,6 +57,8 @@ class ReferralState(BaseModel):
 
 class CaseState(AggregateState):
     agency_id: str
+    area_code: str
+    """Who may act on the case follows from it (the executor checks the caller's jurisdiction)."""
     complainant_id: str
     channel: Channel
     category: CaseCategory
@@ -98,6 +101,7 @@ class Case(Aggregate[CaseState]):
         if isinstance(event, CaseOpenedV1):
             return CaseState(
                 agency_id=event.agency_id,
+                area_code=event.area_code,
                 complainant_id=event.complainant_id,
                 channel=event.channel,
                 category=event.category,
@@ -147,6 +151,7 @@ class Case(Aggregate[CaseState]):
         state = self.require_state()
         return CaseHolders(
             agency_id=state.agency_id,
+            area_code=state.area_code,
             officer_id=state.officer_id,
             accepted_referral_agencies=frozenset(
                 r.to_agency_id for r in state.referrals.values() if r.status == "accepted"
@@ -236,14 +241,30 @@ class Case(Aggregate[CaseState]):
         )
 
     def refer(
-        self, *, referral_id: str, to_agency_id: str, reason: str, referred_on: date, today: date
+        self,
+        *,
+        referral_id: str,
+        to_agency_id: str,
+        to_agency_area: str | None,
+        reason: str,
+        referred_on: date,
+        today: date,
     ) -> None:
+        """Only to an agency whose jurisdiction covers the case's area (`to_agency_area` is
+        that agency's area code, None when there is no such agency)."""
         state = self._open_state()
         if referral_id in state.referrals:
             return
         if to_agency_id == state.agency_id:
             raise InvalidCommandError(
                 "a case cannot be referred to the agency that owns it", field="to_agency_id"
+            )
+        if to_agency_area is None:
+            raise InvalidCommandError(f"there is no agency {to_agency_id}", field="to_agency_id")
+        if not Jurisdiction.of_area(to_agency_area).covers(state.area_code):
+            raise InvalidCommandError(
+                f"agency {to_agency_id} ({to_agency_area}) does not cover the case's area",
+                field="to_agency_id",
             )
         if any(
             r.to_agency_id == to_agency_id and r.status != "rejected"
@@ -382,12 +403,14 @@ SUPERVISORS: frozenset[AccessBasis] = frozenset({"supervisor"})
 
 @dataclass(frozen=True, slots=True)
 class Viewer:
-    """Who is asking: the agency (from its API client) and the officer it names."""
+    """Who is asking: the officer and her agency, both from the officer's own API key."""
 
     agency_id: str
     officer_id: str
     role: OfficerRole | None
     """None when the agency has not appointed this officer in the rights service."""
+    jurisdiction: Jurisdiction | None = None
+    """Where her agency works: a case outside it does not exist for her. None: the system."""
 
     @property
     def supervisor(self) -> bool:
@@ -399,6 +422,7 @@ class CaseHolders:
     """What decides who may see a case."""
 
     agency_id: str
+    area_code: str
     officer_id: str | None
     accepted_referral_agencies: frozenset[str]
 
@@ -408,9 +432,12 @@ def access_basis(case: CaseHolders, viewer: Viewer, *, emergency: bool) -> Acces
 
     Its assigned officer, that agency's supervisors, and any agency that accepted a referral.
     In an emergency (always flagged) any officer of the owning agency, and a supervisor of
-    another agency: an officer elsewhere must ask her supervisor.
+    another agency: an officer elsewhere must ask her supervisor. Never outside the viewer's
+    jurisdiction.
     """
     if viewer.role is None:
+        return None
+    if viewer.jurisdiction is not None and not viewer.jurisdiction.covers(case.area_code):
         return None
     own_agency = viewer.agency_id == case.agency_id
     if own_agency:

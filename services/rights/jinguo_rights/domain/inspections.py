@@ -24,6 +24,7 @@ from jinguo_shared.domain import (
 
 class InspectionState(AggregateState):
     agency_id: str
+    area_code: str
     employer_id: str
     inspected_on: date
     violations: list[str]
@@ -39,6 +40,7 @@ class Inspection(Aggregate[InspectionState]):
         if isinstance(event, InspectionRecordedV1):
             return InspectionState(
                 agency_id=event.agency_id,
+                area_code=event.area_code,
                 employer_id=event.employer_id,
                 inspected_on=event.inspected_on,
                 violations=[f.topic for f in event.findings if not f.compliant],

@@ -158,7 +158,7 @@ def create_router(
 
     async def viewer_of(caller: Caller) -> Viewer:
         assert caller.officer_id is not None  # checked by officer_key
-        return await handlers.viewer(caller.agency_id, caller.officer_id)
+        return await handlers.viewer(caller.agency_id, caller.officer_id, caller.jurisdiction)
 
     # officers ----------------------------------------------------------------------------------
 
@@ -317,7 +317,7 @@ def create_router(
         today = handlers.today()
         escalated: list[str] = []
         position = None
-        for case_id in await queries.overdue_case_ids(caller.agency_id, today):
+        for case_id in await queries.overdue_case_ids(caller.agency_id, caller.area(None), today):
             ctx, _ = await context(request, caller, None)
             # one command id per case and day: two sweeps at once escalate once
             ctx = dataclasses.replace(
@@ -363,11 +363,19 @@ def create_router(
         purpose: str,
         limit: int,
         cursor: str | None,
+        area: str | None,
         **filters: Any,
     ) -> Page[Row]:
+        """A page of the cases the viewer may see, within her jurisdiction (an `area` outside
+        it is refused), each one recorded as read."""
         today = handlers.today()
         rows = await queries.visible_cases(
-            viewer, today=today, after_seq=seq_after(cursor), limit=limit, **filters
+            viewer,
+            today=today,
+            after_seq=seq_after(cursor),
+            limit=limit,
+            area=caller.area(area),
+            **filters,
         )
         next_cursor = encode_cursor([rows[-1]["opened_seq"]]) if len(rows) == limit else None
         bases = {row["case_id"]: queries.listed_basis(row, viewer) for row in rows}
@@ -471,7 +479,7 @@ def create_router(
                 403, f"{caller.officer_id} is not an appointed officer of your agency"
             )
         await runtime.visible(after, *CASE_PROJECTIONS)
-        return await queries.referrals_to(caller.agency_id, status)
+        return await queries.referrals_to(caller.agency_id, status, caller.area(None))
 
     # access history ----------------------------------------------------------------------------
 
@@ -589,7 +597,7 @@ def create_router(
         rows = await queries.inspections(
             employer_id=employer_id,
             status=status,
-            area=area,
+            area=caller.area(area),
             after_seq=seq_after(cursor),
             limit=limit,
         )
@@ -610,7 +618,7 @@ def create_router(
         await runtime.visible(after, "case_files", "inspection_register")
         figures = await queries.report(
             agency_id=agency_id,
-            area=area,
+            area=caller.area(area),
             opened_from=opened_from,
             opened_to=opened_to,
             today=handlers.today(),

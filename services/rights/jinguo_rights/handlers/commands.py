@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -33,6 +33,7 @@ from jinguo_rights.domain.cases import (
 )
 from jinguo_rights.domain.deadlines import DeadlinePolicy
 from jinguo_rights.domain.inspections import Inspection
+from jinguo_shared.access import Jurisdiction
 from jinguo_shared.commands import CommandExecutor, CommandResult, IdempotencyKey
 from jinguo_shared.envelope import CommandContext
 
@@ -152,12 +153,14 @@ class RightsHandlers:
         inspections: CommandExecutor,
         policy: DeadlinePolicy,
         today: Callable[[], date],
+        agency_area: Callable[[str], Awaitable[str | None]],
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._cases = cases
         self._inspections = inspections
         self.policy = policy
         self.today = today
+        self._agency_area = agency_area
         self._now = now
 
     # officers and viewers ----------------------------------------------------------------------
@@ -166,13 +169,15 @@ class RightsHandlers:
     def officer_key(agency_id: str, officer_id: str) -> str:
         return derived_id("officer", agency_id, officer_id)
 
-    async def viewer(self, agency_id: str, officer_id: str) -> Viewer:
+    async def viewer(
+        self, agency_id: str, officer_id: str, jurisdiction: Jurisdiction | None = None
+    ) -> Viewer:
         officer = await self._cases.load_cached(Officer, self.officer_key(agency_id, officer_id))
         state: OfficerState | None = officer.state
         role: OfficerRole | None = None
         if state is not None:
             role = "supervisor" if state.role == "supervisor" else "officer"
-        return Viewer(agency_id, officer_id, role)
+        return Viewer(agency_id, officer_id, role, jurisdiction)
 
     async def appoint_officer(
         self,
@@ -277,12 +282,15 @@ class RightsHandlers:
         ctx: CommandContext,
         key: IdempotencyKey | None = None,
     ) -> CommandResult:
+        to_agency_area = await self._agency_area(c.to_agency_id)
+
         def decide(case: Case) -> None:
             case.check_access(viewer, HANDLERS)
             today = self.today()
             case.refer(
                 referral_id=derived_id("referral", ctx.command_id),
                 to_agency_id=c.to_agency_id,
+                to_agency_area=to_agency_area,
                 reason=c.reason,
                 referred_on=today,
                 today=today,

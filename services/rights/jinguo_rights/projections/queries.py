@@ -16,10 +16,29 @@ from jinguo_rights.domain.cases import CaseHolders, Viewer, access_basis
 from jinguo_rights.domain.deadlines import DeadlinePolicy
 from jinguo_rights.projections.cases import CaseFiles, CaseViews, InspectionRegister, OfficerRoster
 from jinguo_shared.crypto import PiiVault
+from jinguo_shared.projections.api_clients import ApiClients
 from jinguo_shared.projections.host import ProjectionHost
 
 Row = dict[str, Any]
 SEALED_CASE_FIELDS = ("complainant_name", "complainant_phone", "respondent_name", "summary")
+
+
+class AgencyDirectory:
+    """The partner agencies and their areas, as every service learns them (api_clients)."""
+
+    def __init__(self, engine: AsyncEngine, host: ProjectionHost) -> None:
+        self._engine = engine
+        self._host = host
+
+    async def area_of(self, agency_id: str) -> str | None:
+        projection = self._host.active(ApiClients.name)
+        assert isinstance(projection, ApiClients)
+        agencies = projection.agencies
+        async with self._engine.connect() as connection:
+            area: str | None = await connection.scalar(
+                select(agencies.c.area_code).where(agencies.c.agency_id == agency_id)
+            )
+        return area
 
 
 class RightsQueries:
@@ -56,6 +75,7 @@ class RightsQueries:
         row = rows[0]
         return row, CaseHolders(
             agency_id=row["agency_id"],
+            area_code=row["area_code"],
             officer_id=row["officer_id"],
             accepted_referral_agencies=frozenset(r["to_agency_id"] for r in accepted),
         )
@@ -117,14 +137,15 @@ class RightsQueries:
         foreign = row["agency_id"] != viewer.agency_id
         holders = CaseHolders(
             agency_id=row["agency_id"],
+            area_code=row["area_code"],
             officer_id=row["officer_id"],
             accepted_referral_agencies=frozenset({viewer.agency_id}) if foreign else frozenset(),
         )
         return access_basis(holders, viewer, emergency=False)
 
-    async def overdue_case_ids(self, agency_id: str, today: date) -> list[str]:
+    async def overdue_case_ids(self, agency_id: str, area: str | None, today: date) -> list[str]:
         cases = self._projection(CaseFiles).cases
-        rows = await self._rows(
+        query = (
             select(cases.c.case_id)
             .where(
                 cases.c.agency_id == agency_id,
@@ -133,7 +154,9 @@ class RightsQueries:
             )
             .order_by(cases.c.due_on)
         )
-        return [r["case_id"] for r in rows]
+        if area:
+            query = query.where(cases.c.area_code.startswith(area))
+        return [r["case_id"] for r in await self._rows(query)]
 
     # presenting a case (after its read is recorded) --------------------------------------------
 
@@ -189,9 +212,10 @@ class RightsQueries:
 
     # referrals, access log, officers -------------------------------------------------------------
 
-    async def referrals_to(self, agency_id: str, status: str | None) -> list[Row]:
+    async def referrals_to(self, agency_id: str, status: str | None, area: str | None) -> list[Row]:
         """What a receiving agency sees before it accepts: the referral, not the case."""
-        referrals = self._projection(CaseFiles).referrals
+        files: CaseFiles = self._projection(CaseFiles)
+        referrals = files.referrals
         query = (
             select(
                 referrals.c.referral_id,
@@ -207,6 +231,12 @@ class RightsQueries:
         )
         if status:
             query = query.where(referrals.c.status == status)
+        if area:
+            query = query.where(
+                referrals.c.case_id.in_(
+                    select(files.cases.c.case_id).where(files.cases.c.area_code.startswith(area))
+                )
+            )
         return await self._rows(query)
 
     async def views(

@@ -12,6 +12,7 @@ import nats
 import pytest
 from sqlalchemy import select
 
+from jinguo_contracts.registry import AgencyRegisteredV1
 from jinguo_rights.bootstrap import handlers_for
 from jinguo_rights.domain.cases import Viewer
 from jinguo_rights.handlers.commands import (
@@ -34,7 +35,9 @@ from jinguo_rights.handlers.commands import (
 from jinguo_shared.commands import CommandResult
 from jinguo_shared.domain import InvalidCommandError
 from jinguo_shared.envelope import decode
-from jinguo_shared.runtime import EmbeddedNats, ServiceRuntime
+from jinguo_shared.eventstore import EventStore
+from jinguo_shared.runtime import EmbeddedNats, ServiceRuntime, connect_nats
+from jinguo_shared.settings import Settings
 from jinguo_shared.testing import Opener
 
 from .conftest import TODAY, context
@@ -385,6 +388,23 @@ async def scenario(handlers: RightsHandlers) -> CommandResult:
     return results[-1]
 
 
+@pytest.fixture
+async def known_agencies(jinguo_env: dict[str, str], rights: ServiceRuntime) -> None:
+    """FED and AID as the registry registers them: a referral goes only to a known agency."""
+    nc = await connect_nats(Settings(), jinguo_env["JINGUO_NATS_URL"], "test", user="registry")
+    try:
+        store = EventStore(nc, "registry", None)
+        for agency_id, kind in ((FED, "womens_federation"), (AID, "legal_aid")):
+            registered = AgencyRegisteredV1(
+                agency_id=agency_id, name=agency_id, kind=kind, area_code="110101"
+            )
+            seq = await store.append("agency", agency_id, 0, [registered], context())
+        await rights.projections.wait_for(f"REGISTRY:{seq}", ["api_clients"], 10)
+    finally:
+        await nc.close()
+
+
+@pytest.mark.usefixtures("known_agencies")
 async def test_a_replay_rebuilds_every_projection_to_exactly_the_live_state(
     handlers: RightsHandlers, rights: ServiceRuntime
 ) -> None:
@@ -418,9 +438,6 @@ async def test_a_worker_erased_by_the_registry_is_erased_from_her_cases(
 ) -> None:
     from jinguo_contracts.registry import WorkerErasedV1
     from jinguo_rights.bootstrap import queries_for
-    from jinguo_shared.eventstore import EventStore
-    from jinguo_shared.runtime import connect_nats
-    from jinguo_shared.settings import Settings
 
     ann, _, _ = await staff(handlers)
     registered = await handlers.open_case(

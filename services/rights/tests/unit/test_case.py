@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 import pytest
@@ -23,6 +24,7 @@ from jinguo_rights.domain.cases import (
 from jinguo_rights.domain.deadlines import DeadlinePolicy
 from jinguo_rights.domain.inspections import Inspection
 from jinguo_rights.handlers.commands import RecordInspection
+from jinguo_shared.access import Jurisdiction
 from jinguo_shared.domain import InvalidCommandError, NotFoundError, RuleViolationError
 
 D = date.fromisoformat
@@ -106,7 +108,7 @@ def test_every_date_follows_one_rule_from_1990_to_today() -> None:
 
 
 def test_need_to_know_for_every_role() -> None:
-    holders = CaseHolders("fed", "ann", frozenset())
+    holders = CaseHolders("fed", "110101001001", "ann", frozenset())
     assert access_basis(holders, ANN, emergency=False) == "assigned_officer"
     assert access_basis(holders, SAM, emergency=False) == "supervisor"
     assert access_basis(holders, OTTO, emergency=False) is None
@@ -118,16 +120,70 @@ def test_need_to_know_for_every_role() -> None:
     boss = Viewer("aid", "boss", "supervisor")
     assert access_basis(holders, boss, emergency=False) is None
     assert access_basis(holders, boss, emergency=True) == "emergency"
-    referred = CaseHolders("fed", "ann", frozenset({"aid"}))
+    referred = CaseHolders("fed", "110101001001", "ann", frozenset({"aid"}))
     assert access_basis(referred, CAT, emergency=False) == "accepted_referral"
     # a supervisor of another agency is nobody here
     assert access_basis(holders, Viewer("street", "boss", "supervisor"), emergency=False) is None
 
 
+def test_outside_her_jurisdiction_a_case_does_not_exist_even_for_its_officers() -> None:
+    holders = CaseHolders("fed", "110101001001", "ann", frozenset({"aid"}))
+    district, street, elsewhere = (
+        Jurisdiction.of_area(code) for code in ("110101", "110101001", "110102")
+    )
+    for jurisdiction in (district, street, Jurisdiction.of_area("110000")):
+        assert access_basis(holders, replace(ANN, jurisdiction=jurisdiction), emergency=False)
+    far = [replace(v, jurisdiction=elsewhere) for v in (ANN, SAM, OTTO, CAT)]
+    for viewer in far:
+        assert access_basis(holders, viewer, emergency=False) is None
+        assert access_basis(holders, viewer, emergency=True) is None
+    inside = CaseHolders("fed", "110101002001", "ann", frozenset())
+    assert access_basis(inside, replace(SAM, jurisdiction=street), emergency=True) is None
+
+
+def test_a_case_is_referred_only_to_an_agency_covering_its_area() -> None:
+    case = opened()  # in community 110101001001
+    for area in ("110102", "110101002", "120000"):
+        with pytest.raises(InvalidCommandError, match="does not cover"):
+            case.refer(
+                referral_id="r1",
+                to_agency_id="aid",
+                to_agency_area=area,
+                reason="转介",
+                referred_on=TODAY,
+                today=TODAY,
+            )
+    with pytest.raises(InvalidCommandError, match="no agency"):
+        case.refer(
+            referral_id="r1",
+            to_agency_id="ghost",
+            to_agency_area=None,
+            reason="转介",
+            referred_on=TODAY,
+            today=TODAY,
+        )
+    for area in ("110000", "110100", "110101", "110101001"):
+        fresh = opened()
+        fresh.refer(
+            referral_id="r1",
+            to_agency_id="aid",
+            to_agency_area=area,
+            reason="转介",
+            referred_on=TODAY,
+            today=TODAY,
+        )
+        assert fresh.pending
+
+
 def test_a_referral_opens_the_case_to_the_agency_only_once_accepted() -> None:
     case = opened()
     case.refer(
-        referral_id="r1", to_agency_id="aid", reason="法律援助", referred_on=TODAY, today=TODAY
+        referral_id="r1",
+        to_agency_id="aid",
+        to_agency_area="110101",
+        reason="法律援助",
+        referred_on=TODAY,
+        today=TODAY,
     )
     with pytest.raises(NotFoundError):
         case.check_access(CAT, HANDLERS | {"accepted_referral"})
@@ -162,11 +218,21 @@ def test_a_referral_opens_the_case_to_the_agency_only_once_accepted() -> None:
         )
     with pytest.raises(RuleViolationError, match="already referred"):
         case.refer(
-            referral_id="r2", to_agency_id="aid", reason="again", referred_on=TODAY, today=TODAY
+            referral_id="r2",
+            to_agency_id="aid",
+            to_agency_area="110101",
+            reason="again",
+            referred_on=TODAY,
+            today=TODAY,
         )
     with pytest.raises(InvalidCommandError):
         case.refer(
-            referral_id="r3", to_agency_id="fed", reason="self", referred_on=TODAY, today=TODAY
+            referral_id="r3",
+            to_agency_id="fed",
+            to_agency_area="110101",
+            reason="self",
+            referred_on=TODAY,
+            today=TODAY,
         )
 
 
