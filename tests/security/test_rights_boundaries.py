@@ -395,6 +395,40 @@ async def test_a_case_is_referred_only_to_an_agency_covering_its_area(
     assert is_problem(answered, 404)
 
 
+# reports --------------------------------------------------------------------------------------
+
+
+async def test_reports_of_another_agency_are_refused_and_shared_ones_hide_small_counts(
+    http: httpx.AsyncClient, agencies: dict[str, Agency], case: dict[str, str]
+) -> None:
+    fed, street, west = agencies["fed"], agencies["street"], agencies["west"]
+    for holder in ("reader", "sam"):
+        theirs = await http.get(
+            "/reports", params={"agency_id": street.agency_id}, headers=fed.headers(holder)
+        )
+        assert is_problem(theirs, 403), theirs.text
+    own = await http.get(
+        "/reports",
+        params={"agency_id": fed.agency_id, "after": case["after"]},
+        headers=fed.headers("reader"),
+    )
+    assert own.status_code == 200, own.text
+    assert (own.json()["cases"], own.json()["by_category"]["domestic_violence"]) == (1, 1)
+    # shared across the agencies of a jurisdiction: one case in the street is "<5", and
+    # nothing beside it adds up to it
+    for agency in (street, agencies["city"], fed):
+        shared = await http.get("/reports", headers=agency.headers("reader"))
+        figures = shared.json()
+        assert figures["cases"] == "<5", figures
+        assert figures["by_category"]["domestic_violence"] == "<5"
+        assert figures["by_channel"]["hotline_12338"] == "<5"
+        assert figures["closure_rate"] == "withheld"
+        assert "small_counts" in figures
+        assert 1 not in [*figures["by_category"].values(), *figures["by_channel"].values()]
+    elsewhere = (await http.get("/reports", headers=west.headers("reader"))).json()
+    assert (elsewhere["area"], elsewhere["cases"]) == ("110102", 0)
+
+
 # dates and sizes ------------------------------------------------------------------------------
 
 

@@ -606,7 +606,11 @@ def create_router(
 
     # reports ----------------------------------------------------------------------------------
 
-    @router.get("/reports", summary="Figures per agency and area (办结率, satisfaction, …)")
+    @router.get(
+        "/reports",
+        summary="Figures (办结率, satisfaction, …): exact for your agency's own cases; without"
+        " agency_id, shared across the agencies of your jurisdiction with small counts hidden",
+    )
     async def report(
         caller: Reader,
         after: After,
@@ -615,13 +619,21 @@ def create_router(
         opened_from: Annotated[date | None, Query(alias="from")] = None,
         opened_to: Annotated[date | None, Query(alias="to")] = None,
     ) -> Row:
+        if agency_id is not None and agency_id != caller.agency_id:
+            raise ForbiddenError(
+                "a report of another agency's cases is refused; leave agency_id out for the"
+                " figures shared by the agencies of your jurisdiction",
+                field="agency_id",
+            )
+        area = caller.area(area)
         await runtime.visible(after, "case_files", "inspection_register")
         figures = await queries.report(
             agency_id=agency_id,
-            area=caller.area(area),
+            area=area,
             opened_from=opened_from,
             opened_to=opened_to,
             today=handlers.today(),
+            shared=agency_id is None,
         )
         return {
             "agency_id": agency_id,

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from jinguo_contracts.rights import AccessBasis
 from jinguo_rights.domain.cases import CaseHolders, Viewer, access_basis
 from jinguo_rights.domain.deadlines import DeadlinePolicy
+from jinguo_rights.domain.reports import CaseCounts, case_figures, summary
 from jinguo_rights.projections.cases import CaseFiles, CaseViews, InspectionRegister, OfficerRoster
 from jinguo_shared.crypto import PiiVault
 from jinguo_shared.projections.api_clients import ApiClients
@@ -304,9 +305,11 @@ class RightsQueries:
         opened_from: date | None,
         opened_to: date | None,
         today: date,
+        shared: bool,
     ) -> Row:
         """Figures as the seeds report them, for cases opened in the period (and inspections
-        made in it): every one of them recomputable from the events."""
+        made in it): every one of them recomputable from the events. `shared` figures (across
+        agencies) hide small counts of cases; inspections concern employers and stay exact."""
         files: CaseFiles = self._projection(CaseFiles)
         cases = files.cases
         conditions: list[ColumnElement[bool]] = []
@@ -330,6 +333,7 @@ class RightsQueries:
                 cases.c.working_days_taken,
                 cases.c.on_time,
                 cases.c.escalated_on,
+                cases.c.opened_on,
             ).where(*conditions)
         )
         legal_aid = {
@@ -342,33 +346,32 @@ class RightsQueries:
         }
         closed = [r for r in rows if r["status"] == "closed"]
         asked = [r for r in closed if r["complainant_satisfied"] is not None]
-        satisfied = sum(1 for r in asked if r["complainant_satisfied"])
-        days = [r["working_days_taken"] for r in closed]
-        dv_stopped = sum(1 for r in closed if r["outcome"] == "violence_stopped")
-        figures: Row = {
-            "cases": len(rows),
-            "by_channel": dict(sorted(Counter(r["channel"] for r in rows).items())),
-            "by_category": dict(sorted(Counter(r["category"] for r in rows).items())),
-            "closed": len(closed),
-            "closure_rate": _percent(len(closed), len(rows)),
-            "closed_on_time": sum(1 for r in closed if r["on_time"]),
-            "average_working_days_to_close": round(sum(days) / len(days), 1) if days else None,
-            "open": len(rows) - len(closed),
-            "overdue": sum(1 for r in rows if r["status"] != "closed" and r["due_on"] < today),
-            "escalated": sum(1 for r in rows if r["escalated_on"] is not None),
-            "satisfaction_asked": len(asked),
-            "satisfied": satisfied,
-            "satisfaction_rate": _percent(satisfied, len(asked)),
-            "domestic_violence_stopped": dv_stopped,
-            "legal_aid_cases": len(legal_aid),
-        }
-        figures.update(await self._inspection_figures(agency_id, area, opened_from, opened_to))
-        figures["summary"] = (
-            f"{figures['cases']} cases, {figures['closure_rate'] or 0:g}% closed;"
-            f" {dv_stopped} domestic-violence incidents stopped;"
-            f" {figures['legal_aid_cases']} legal-aid cases;"
-            f" {figures['inspections']} inspections, {figures['violations_found']} with violations"
+        counts = CaseCounts(
+            cases=len(rows),
+            by_channel=Counter(r["channel"] for r in rows),
+            by_category=Counter(r["category"] for r in rows),
+            closed=len(closed),
+            closed_on_time=sum(1 for r in closed if r["on_time"]),
+            working_days_to_close=sum(r["working_days_taken"] for r in closed),
+            overdue=sum(1 for r in rows if r["status"] != "closed" and r["due_on"] < today),
+            escalated=sum(1 for r in rows if r["escalated_on"] is not None),
+            satisfaction_asked=len(asked),
+            satisfied=sum(1 for r in asked if r["complainant_satisfied"]),
+            domestic_violence_stopped=sum(1 for r in closed if r["outcome"] == "violence_stopped"),
+            legal_aid_cases=len(legal_aid),
         )
+        figures = case_figures(counts, shared=shared)
+        figures.update(await self._inspection_figures(agency_id, area, opened_from, opened_to))
+        figures["summary"] = summary(figures)
+        first = min((r["opened_on"] for r in rows), default=today)
+        figures["years_without_holidays"] = self._policy.calendar.years_without_holidays(
+            first, today
+        )
+        if shared:
+            figures["small_counts"] = (
+                'counts of 1 to 4 cases are shown as "<5"; "withheld" marks a figure from which'
+                " one of them could be worked out"
+            )
         return figures
 
     async def _inspection_figures(
@@ -392,7 +395,3 @@ class RightsQueries:
             "violations_by_topic": dict(sorted(topics.items())),
             "violations_rectified": sum(1 for r in rows if r["status"] == "rectified"),
         }
-
-
-def _percent(part: int, whole: int) -> float | None:
-    return round(100 * part / whole, 1) if whole else None

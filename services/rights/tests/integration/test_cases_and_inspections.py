@@ -169,7 +169,7 @@ async def test_deadlines_overdue_due_soon_extension_escalation(
         None,
     )
     report = await queries.report(
-        agency_id=FED, area="110101", opened_from=None, opened_to=None, today=TODAY
+        agency_id=FED, area="110101", opened_from=None, opened_to=None, today=TODAY, shared=False
     )
     assert (report["cases"], report["closed"], report["overdue"], report["escalated"]) == (
         2,
@@ -318,7 +318,7 @@ async def test_an_inspection_publishes_violations_employment_may_read(
 
     await rights.projections.wait_for(rectified.position, ["inspection_register"], 10)
     report = await queries_for(rights, handlers).report(
-        agency_id=FED, area=None, opened_from=None, opened_to=None, today=TODAY
+        agency_id=FED, area=None, opened_from=None, opened_to=None, today=TODAY, shared=False
     )
     assert (report["inspections"], report["violations_found"], report["violations_rectified"]) == (
         2,
