@@ -10,6 +10,7 @@ supervisor cy). Ann opens a domestic-violence case in a community of dora's stre
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -20,13 +21,13 @@ import httpx
 import pytest
 
 from jinguo_contracts.base import EventContract
-from jinguo_contracts.registry import AgencyRegisteredV1, ApiClientIssuedV1
+from jinguo_contracts.registry import AgencyRegisteredV1, ApiClientIssuedV1, WorkerErasedV1
 from jinguo_rights.bootstrap import RightsService
 from jinguo_shared.envelope import CommandContext
 from jinguo_shared.eventstore import EventStore
 from jinguo_shared.http.security import key_hash, new_api_key
 from jinguo_shared.runtime import ServiceRuntime
-from jinguo_shared.testing import publisher, runtimes
+from jinguo_shared.testing import publish, publisher, runtimes
 
 COMMUNITY = "110101001001"
 """In street 110101001 of Dongcheng (110101), Beijing (110000)."""
@@ -427,6 +428,53 @@ async def test_reports_of_another_agency_are_refused_and_shared_ones_hide_small_
         assert 1 not in [*figures["by_category"].values(), *figures["by_channel"].values()]
     elsewhere = (await http.get("/reports", headers=west.headers("reader"))).json()
     assert (elsewhere["area"], elsewhere["cases"]) == ("110102", 0)
+
+
+# erasure --------------------------------------------------------------------------------------
+
+
+async def test_an_erased_complainant_is_no_longer_linked_to_her_cases(
+    http: httpx.AsyncClient, rights: ServiceRuntime, agencies: dict[str, Agency], outside: Any
+) -> None:
+    fed = agencies["fed"]
+    worker_id = f"w{uuid.uuid4().hex}"
+    hers = intake(days_ago(rights, 2), complainant={"worker_id": worker_id, "name": "王桂英"})
+    opened = await http.post("/cases", json=hers, headers=fed.headers("ann"))
+    assert opened.status_code == 201, opened.text
+    case_id = opened.json()["id"]
+    seen = await read(http, fed, "ann", case_id, after=opened.json()["position"])
+    history = f"/complainants/{worker_id}/access-log"
+    listed = await http.get(
+        history, params={"after": seen.json()["access"]["recorded_at"]}, headers=fed.headers("sam")
+    )
+    assert len(listed.json()) == 1
+
+    registry = await publisher(outside, "registry")
+    await publish(
+        registry,
+        "worker",
+        worker_id,
+        WorkerErasedV1(worker_id=worker_id, reason="本人申请"),
+        worker_id,
+    )
+    for _ in range(1000):  # until the erasure policy has unlinked her case (bounded)
+        if (await http.get(history, headers=fed.headers("sam"))).json() == []:
+            break
+        await asyncio.sleep(0.02)
+    assert (await http.get(history, headers=fed.headers("sam"))).json() == []
+    case = (await read(http, fed, "sam", case_id)).json()
+    assert worker_id not in str(case)
+    assert (case["complainant_worker_id"], case["complainant_name"], case["summary"]) == (
+        None,
+        None,
+        None,
+    )
+    report = await http.get(
+        "/reports", params={"agency_id": fed.agency_id}, headers=fed.headers("sam")
+    )
+    assert report.json()["cases"] == 1
+    again = await http.post("/cases", json=hers, headers=fed.headers("ann"))
+    assert is_problem(again, 422)
 
 
 # dates and sizes ------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from jinguo_contracts.rights import (
     CaseAssignedV1,
     CaseCategory,
     CaseClosedV1,
+    CaseComplainantErasedV1,
     CaseDeadlineExtendedV1,
     CaseEscalatedV1,
     CaseOpenedV1,
@@ -23,6 +24,8 @@ from jinguo_contracts.rights import (
     CaseReopenedV1,
     CaseViewedV1,
     Channel,
+    ComplainantCaseOpenedV1,
+    ComplainantErasedV1,
     OfficerAppointedV1,
     OfficerRole,
     Outcome,
@@ -145,6 +148,8 @@ class Case(Aggregate[CaseState]):
                     "time_limit_days": event.time_limit_days,
                 }
             )
+        if isinstance(event, CaseComplainantErasedV1):
+            return state.model_copy(update={"complainant_id": event.complainant_id})
         return state
 
     def holders(self) -> CaseHolders:
@@ -374,6 +379,18 @@ class Case(Aggregate[CaseState]):
             )
         )
 
+    def erase_complainant(self, *, stand_in: str) -> None:
+        """Unlink the case from its erased complainant: `stand_in` (derived from the case, naming
+        no one) becomes its complainant; the case, its facts and its figures stay."""
+        state = self.require_state()
+        if state.complainant_id == stand_in:
+            return
+        self.record(
+            CaseComplainantErasedV1(
+                case_id=self.id, complainant_id=stand_in, action_ids=list(state.action_ids)
+            )
+        )
+
     def reopen(
         self, *, reason: str, reopened_on: date, policy: DeadlinePolicy, today: date
     ) -> None:
@@ -392,6 +409,34 @@ class Case(Aggregate[CaseState]):
                 due_on=policy.due_on(reopened_on, limit),
             )
         )
+
+
+class ComplainantState(AggregateState):
+    erased: bool = False
+
+
+class RegisteredComplainant(Aggregate[ComplainantState]):
+    """A registered worker as complainant. Opening a case for her and erasing her both pass
+    here, so no case can name her once she is erased, and none opened before escapes."""
+
+    aggregate_type = "complainant"
+    state_type = ComplainantState
+
+    @classmethod
+    def evolve(cls, state: ComplainantState | None, event: EventContract) -> ComplainantState:
+        return ComplainantState(erased=isinstance(event, ComplainantErasedV1))
+
+    def record_case(self, case_id: str) -> None:
+        if self.state is not None and self.state.erased:
+            raise InvalidCommandError(
+                f"worker {self.id} was erased: a case cannot name her as complainant again",
+                field="complainant.worker_id",
+            )
+        self.record(ComplainantCaseOpenedV1(complainant_id=self.id, case_id=case_id))
+
+    def erase(self) -> None:
+        if self.state is None or not self.state.erased:
+            self.record(ComplainantErasedV1(complainant_id=self.id))
 
 
 # need to know ------------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from jinguo_rights.domain.cases import (
     NewCase,
     Officer,
     OfficerState,
+    RegisteredComplainant,
     Viewer,
 )
 from jinguo_rights.domain.deadlines import DeadlinePolicy
@@ -230,7 +231,17 @@ class RightsHandlers:
             if viewer.role == "officer":
                 case.assign(officer_id=viewer.officer_id, assigned_on=new.opened_on, today=today)
 
-        return await self._cases.execute(Case, case_id, decide, ctx, key)
+        worker_id = c.complainant.worker_id
+        if worker_id is None:
+            return await self._cases.execute(Case, case_id, decide, ctx, key)
+
+        def decide_for_worker(case: Case, complainant: RegisteredComplainant) -> None:
+            complainant.record_case(case_id)
+            decide(case)
+
+        return await self._cases.execute_together(
+            (Case, case_id), (RegisteredComplainant, worker_id), decide_for_worker, ctx, key
+        )
 
     async def assign(
         self,
@@ -386,6 +397,19 @@ class RightsHandlers:
             case.reopen(reason=c.reason, reopened_on=today, policy=self.policy, today=today)
 
         return await self._cases.execute(Case, case_id, decide, ctx, key)
+
+    async def erase_complainant(self, worker_id: str, ctx: CommandContext) -> CommandResult:
+        """The registry erased her: from this command on, no case can name her."""
+        return await self._cases.execute(
+            RegisteredComplainant, worker_id, RegisteredComplainant.erase, ctx
+        )
+
+    async def unlink_complainant(self, case_id: str, ctx: CommandContext) -> CommandResult:
+        """A case of an erased complainant stops naming her (see `Case.erase_complainant`)."""
+        stand_in = derived_id("erased-complainant", case_id)
+        return await self._cases.execute(
+            Case, case_id, lambda case: case.erase_complainant(stand_in=stand_in), ctx
+        )
 
     async def record_view(
         self,

@@ -255,7 +255,12 @@ class RightsQueries:
         if case_id is not None:
             query = query.where(views.c.case_id == case_id)
         if complainant_id is not None:
-            query = query.where(views.c.complainant_id == complainant_id)
+            cases = self._projection(CaseFiles).cases
+            query = query.where(
+                views.c.case_id.in_(
+                    select(cases.c.case_id).where(cases.c.complainant_id == complainant_id)
+                )
+            )
         if emergency is not None:
             query = query.where(views.c.emergency == emergency)
         if after_seq is not None:
@@ -263,6 +268,16 @@ class RightsQueries:
         if limit is not None:
             query = query.limit(limit)
         return await self._rows(query)
+
+    async def cases_of_complainant(self, worker_id: str) -> list[str]:
+        """The cases still naming a registered complainant (by her worker id)."""
+        cases = self._projection(CaseFiles).cases
+        rows = await self._rows(
+            select(cases.c.case_id).where(
+                or_(cases.c.complainant_id == worker_id, cases.c.complainant_worker_id == worker_id)
+            )
+        )
+        return [r["case_id"] for r in rows]
 
     async def officers(self, agency_id: str) -> list[Row]:
         officers = self._projection(OfficerRoster).officers
