@@ -55,7 +55,6 @@ from jinguo_shared.http.security import Caller
 from jinguo_shared.runtime import ServiceRuntime
 
 Row = dict[str, Any]
-Writer = Annotated[Caller, Depends(require_scope("rights:write"))]
 Reader = Annotated[Caller, Depends(require_scope("rights:read"))]
 Admin = Annotated[Caller, Depends(require_scope("rights:admin"))]
 

@@ -9,7 +9,12 @@ import pytest
 from pydantic import ValidationError
 
 from jinguo_contracts.inspections import Finding
-from jinguo_contracts.rights import CaseClosedV1, CaseOpenedV1
+from jinguo_contracts.rights import (
+    CaseActionRecordedV1,
+    CaseClosedV1,
+    CaseComplainantErasedV1,
+    CaseOpenedV1,
+)
 from jinguo_rights.domain.calendar import CHINA_2026
 from jinguo_rights.domain.cases import (
     HANDLERS,
@@ -18,6 +23,7 @@ from jinguo_rights.domain.cases import (
     CaseHolders,
     ForbiddenError,
     NewCase,
+    RegisteredComplainant,
     Viewer,
     access_basis,
 )
@@ -292,3 +298,29 @@ def test_an_inspection_note_has_a_maximum_length() -> None:
     with pytest.raises(ValidationError) as refused:
         RecordInspection.model_validate(body | {"findings": [finding | {"note": "查" * 501}]})
     assert refused.value.errors()[0]["loc"] == ("findings", 0, "note")
+
+
+def test_an_erased_complainant_is_unlinked_and_named_by_no_new_case() -> None:
+    case = opened()
+    case.record_action(action_id="a1", action="mediation", taken_on=TODAY, notes="x", today=TODAY)
+    case.erase_complainant(stand_in="stand-in")
+    erased = case.pending[-1]
+    assert isinstance(erased, CaseComplainantErasedV1)
+    assert (erased.complainant_id, erased.action_ids) == ("stand-in", ["a1"])
+    case.erase_complainant(stand_in="stand-in")  # once only
+    assert case.pending[-1] is erased
+    case.record_action(action_id="a2", action="counselling", taken_on=TODAY, notes="y", today=TODAY)
+    later = case.pending[-1]
+    assert isinstance(later, CaseActionRecordedV1)
+    assert later.complainant_id == "stand-in"
+
+    complainant = RegisteredComplainant("w1")
+    complainant.record_case("case-1")
+    complainant.erase()
+    complainant.erase()
+    assert [e.event_type for e in complainant.pending] == [
+        "ComplainantCaseOpened",
+        "ComplainantErased",
+    ]
+    with pytest.raises(InvalidCommandError, match="erased"):
+        complainant.record_case("case-2")
