@@ -205,8 +205,8 @@ async def test_a_case_is_opened_worked_and_read_only_with_the_officers_own_key(
     ]
     assert [w.status_code for w in writes] == [403, 403, 403]
     # an officer's key acts as her and nobody else: naming another officer is refused
-    impersonating = await read(http, fed, "ann", case_id, after=case["after"])
-    assert impersonating.status_code == 200
+    hers = await read(http, fed, "ann", case_id, after=case["after"])
+    assert hers.status_code == 200
     as_sam = await http.get(
         f"/cases/{case_id}",
         params={"purpose": "检查"},
