@@ -140,6 +140,17 @@ class CaseReopenedV1(_Case):
     due_on: date
 
 
+class CaseComplainantErasedV1(_Case):
+    """The complainant was erased (registry `WorkerErased`): the case no longer names her.
+
+    From now on the case's complainant is `complainant_id`, an id derived from the case that
+    names no one; what was sealed with her key is gone with it."""
+
+    event_type: ClassVar[str] = "CaseComplainantErased"
+    complainant_id: str
+    action_ids: list[str] = Field(description="the actions whose notes were sealed for her")
+
+
 class CaseViewedV1(EventContract):
     """Every read of a case: who, when, why, and on what grounds (an emergency is flagged)."""
 
@@ -155,6 +166,25 @@ class CaseViewedV1(EventContract):
     purpose: str
     viewed_at: datetime
     emergency: bool
+
+
+class _Complainant(EventContract):
+    """A registered worker as complainant: what keeps erasing her in step with new cases."""
+
+    service: ClassVar[str] = "rights"
+    aggregate: ClassVar[str] = "complainant"
+    complainant_id: str = Field(description="her registry worker id")
+
+
+class ComplainantCaseOpenedV1(_Complainant):
+    event_type: ClassVar[str] = "ComplainantCaseOpened"
+    case_id: str
+
+
+class ComplainantErasedV1(_Complainant):
+    """The registry erased her: no case may name her again, and her cases are unlinked."""
+
+    event_type: ClassVar[str] = "ComplainantErased"
 
 
 class OfficerAppointedV1(EventContract):
@@ -179,6 +209,9 @@ CATALOGUE.register(
     CaseEscalatedV1,
     CaseClosedV1,
     CaseReopenedV1,
+    CaseComplainantErasedV1,
     CaseViewedV1,
+    ComplainantCaseOpenedV1,
+    ComplainantErasedV1,
     OfficerAppointedV1,
 )

@@ -15,11 +15,13 @@ from jinguo_rights.domain.calendar import CHINA_2026, WorkingCalendar
 from jinguo_rights.domain.deadlines import DeadlinePolicy
 from jinguo_rights.entrypoints.http import create_app
 from jinguo_rights.handlers.commands import RightsHandlers
+from jinguo_rights.policies.erasure import ComplainantErasurePolicy
 from jinguo_rights.projections.cases import RIGHTS_PROJECTIONS
-from jinguo_rights.projections.queries import RightsQueries
+from jinguo_rights.projections.queries import AgencyDirectory, RightsQueries
 from jinguo_shared.commands import CommandExecutor
 from jinguo_shared.eventstore import EventStore
 from jinguo_shared.projections.base import Projection
+from jinguo_shared.reactions import Policy
 from jinguo_shared.runtime import ServiceRuntime
 
 INSPECTIONS = "inspections"
@@ -56,6 +58,8 @@ def handlers_for(runtime: ServiceRuntime, policy: DeadlinePolicy | None = None) 
         runtime.executor,
         CommandExecutor(runtime.engine, inspections),
         policy or deadline_policy(),
+        today=runtime.clock.today,
+        agency_area=AgencyDirectory(runtime.engine, runtime.projections).area_of,
     )
 
 
@@ -71,6 +75,11 @@ class RightsService:
     def create_app(self, runtime: ServiceRuntime) -> FastAPI:
         handlers = handlers_for(runtime)
         return create_app(runtime, handlers, queries_for(runtime, handlers))
+
+    def policies(self, runtime: ServiceRuntime) -> Sequence[Policy]:
+        handlers = handlers_for(runtime)
+        queries = queries_for(runtime, handlers)
+        return [ComplainantErasurePolicy(handlers, queries, runtime.projections)]
 
     async def seed_development(self, runtime: ServiceRuntime) -> list[str]:
         return []

@@ -1,12 +1,14 @@
-"""Demo data for the rights service, loaded through its own HTTP API (and the registry's, to
-issue the legal-aid centre an API client).
+"""Demo data for the rights service, loaded through its own HTTP API, by officers holding keys
+of their own that the registry issues (with the development key, the platform operator's).
 
-Choices come from a seeded ``random.Random`` and dates count from a fixed reference day,
-except the newest cases, opened on the day of loading so that some are due soon. Every POST of
-the development agency carries ``Idempotency-Key: rights-demo-<seed>-<n>``, so loading twice
-changes nothing; the legal-aid centre gets a new API client per load and only answers referrals
-(idempotent) and reads cases (each read is recorded, as every read is). The people and their
-stories are made up.
+The cases belong to the district women's federation of the registry demo (北京市东城区妇女联合会),
+whose supervisor and officers work them; the district legal-aid centre answers referrals. Choices
+come from a seeded ``random.Random`` and dates count from a fixed reference day, except the
+newest cases, opened on the day of loading so that some are due soon. Every POST carries
+``Idempotency-Key: rights-demo-<seed>-<n>`` and each officer's key belongs to the same API client
+on every load, so loading twice adds nothing: the second load gives the demo's clients new keys
+(a key is shown once and kept nowhere), finds every POST already done, and reads no case again
+(every read is recorded). The people and their stories are made up.
 """
 
 from __future__ import annotations
@@ -19,7 +21,12 @@ from typing import Any, Final
 
 import httpx
 
+from jinguo_shared.clock import ProgrammeClock
+from jinguo_shared.settings import Settings
+
 REFERENCE_DAY: Final = date(2026, 11, 1)
+FEDERATION: Final = "北京市东城区妇女联合会"
+"""The registry demo's district women's federation: it owns the demo cases."""
 SUPERVISOR: Final = "zhao.min"
 OFFICERS: Final = ("li.hong", "wang.fang", "chen.jing")
 LAWYER: Final = "liu.lawyer"
@@ -132,25 +139,26 @@ class RightsDemo:
 
 
 class _Api:
-    """Posts as one agency and officer; the development agency's POSTs are keyed."""
+    """Calls as the demo's key holders; every POST is keyed, so a second load repeats none."""
 
-    def __init__(self, client: httpx.AsyncClient, seed: int, key: str | None = None) -> None:
+    def __init__(self, client: httpx.AsyncClient, seed: int) -> None:
         self._client = client
         self._seed = seed
         self._count = 0
-        self._headers = {"Authorization": f"Bearer {key}"} if key else {}
+        self.keys: dict[str, str] = {}
+        self.reloading = False
+        """Whether an earlier load issued the demo's clients (so it did the rest too)."""
 
     async def call(
-        self, method: str, path: str, officer: str | None, body: Any = None, **params: Any
+        self, holder: str, method: str, path: str, body: Any = None, **params: Any
     ) -> Any:
-        headers = dict(self._headers)
-        if officer is not None:
-            headers["Jinguo-Officer"] = officer
-        if method == "POST" and not self._headers:
+        headers = {"Authorization": f"Bearer {self.keys[holder]}"}
+        if method == "POST":
             self._count += 1
             headers["Idempotency-Key"] = f"rights-demo-{self._seed}-{self._count}"
+        given = {name: value for name, value in params.items() if value is not None}
         response = await self._client.request(
-            method, path, json=body, params=params or None, headers=headers
+            method, path, json=body, params=given or None, headers=headers
         )
         if not response.is_success:
             raise RuntimeError(
@@ -158,51 +166,78 @@ class _Api:
             )
         return response.json()
 
+    async def issue(
+        self, holder: str, agency_id: str, scopes: list[str], officer_id: str | None
+    ) -> None:
+        """A key for `holder` from the registry (with the development key); on a later load the
+        same client gets a new key, which replaces the one issued before at once."""
+        clients = f"/registry/agencies/{agency_id}/clients"
+        issued = await self._post(
+            clients,
+            {"name": f"rights demo: {holder}", "scopes": scopes, "officer_id": officer_id},
+            f"rights-demo-{self._seed}-client-{agency_id}-{holder}",
+        )
+        api_key = issued["api_key"]
+        if api_key is None:
+            self.reloading = True
+            rotated = await self._post(
+                f"{clients}/{issued['client_id']}/rotation", {"grace_seconds": 0}, None
+            )
+            api_key = rotated["api_key"]
+        self.keys[holder] = api_key
+        for _ in range(200):  # until the rights service has learnt the key from the registry
+            known = await self._client.get(
+                "/rights/officers", headers={"Authorization": f"Bearer {api_key}"}
+            )
+            if known.status_code == 200:
+                return
+            await asyncio.sleep(0.05)
+        raise RuntimeError(f"demo data: the rights service did not learn {holder}'s key")
 
-async def _legal_aid_client(client: httpx.AsyncClient) -> tuple[str, str] | None:
-    """The district legal-aid centre (from the registry demo) and a fresh API key for it."""
+    async def _post(self, path: str, body: Any, key: str | None) -> Any:
+        headers = {"Idempotency-Key": key} if key else {}
+        response = await self._client.post(path, json=body, headers=headers)
+        if not response.is_success:
+            raise RuntimeError(f"demo data: POST {path} answered {response.text}")
+        return response.json()
+
+
+async def _staff(api: _Api, client: httpx.AsyncClient) -> tuple[str, str | None]:
+    """Keys for the federation's and the legal-aid centre's officers, who are appointed with
+    their agency's own admin key; the two agencies' ids (no centre: no referrals)."""
     agencies = (await client.get("/registry/agencies")).json()
+    federation = next((a for a in agencies if a.get("name") == FEDERATION), None)
+    if federation is None:
+        raise RuntimeError(f"demo data: no agency {FEDERATION} (load the registry demo first)")
     centre = next((a for a in agencies if a.get("kind") == "legal_aid"), None)
-    if centre is None:
-        return None
-    issued = await client.post(
-        f"/registry/agencies/{centre['agency_id']}/clients",
-        json={"name": "rights demo", "scopes": ["rights:admin", "rights:read", "rights:write"]},
-    )
-    if not issued.is_success:
-        raise RuntimeError(f"demo data: issuing a legal-aid client answered {issued.text}")
-    key = issued.json()["api_key"]
-    for _ in range(200):  # until the rights service has learnt the new client from the registry
-        known = await client.get("/rights/officers", headers={"Authorization": f"Bearer {key}"})
-        if known.status_code == 200:
-            return centre["agency_id"], key
-        await asyncio.sleep(0.05)
-    raise RuntimeError("demo data: the rights service did not learn the legal-aid client")
+    staff = {SUPERVISOR: "supervisor", **dict.fromkeys(OFFICERS, "officer")}
+    teams = [("federation", federation["agency_id"], staff)]
+    if centre is not None:
+        aid_staff = {LAWYER: "officer", LEGAL_AID_DIRECTOR: "supervisor"}
+        teams.append(("legal aid", centre["agency_id"], aid_staff))
+    for name, agency_id, members in teams:
+        await api.issue(f"{name} admin", agency_id, ["rights:admin", "rights:read"], None)
+        for officer, role in members.items():
+            await api.issue(officer, agency_id, ["rights:read", "rights:write"], officer)
+            await api.call(f"{name} admin", "PUT", f"/rights/officers/{officer}", {"role": role})
+    return federation["agency_id"], centre["agency_id"] if centre else None
 
 
-def _days_later(start: date, rng: random.Random, least: int, most: int) -> date:
-    return min(start + timedelta(days=rng.randint(least, most)), date.today())
+def _days_later(start: date, rng: random.Random, least: int, most: int, until: date) -> date:
+    return min(start + timedelta(days=rng.randint(least, most)), until)
 
 
 async def load_rights_demo(
     client: httpx.AsyncClient, *, seed: int = 2026, cases: int = 48
 ) -> RightsDemo:
-    """Cases in every state, referrals, overdue cases and inspections, for the development
-    agency (its supervisor and officers) and the district legal-aid centre."""
+    """Cases in every state, referrals, overdue cases and inspections, for the federation (its
+    supervisor and officers) and the district legal-aid centre."""
     rng = random.Random(f"{seed}:rights")
     demo = RightsDemo()
-    fed = _Api(client, seed)
-    await fed.call("PUT", f"/rights/officers/{SUPERVISOR}", None, {"role": "supervisor"})
-    for officer in OFFICERS:
-        await fed.call("PUT", f"/rights/officers/{officer}", None, {"role": "officer"})
-    legal_aid = await _legal_aid_client(client)
-    aid: _Api | None = None
-    if legal_aid is not None:
-        aid = _Api(client, seed, legal_aid[1])
-        await aid.call("PUT", f"/rights/officers/{LAWYER}", None, {"role": "officer"})
-        await aid.call(
-            "PUT", f"/rights/officers/{LEGAL_AID_DIRECTOR}", None, {"role": "supervisor"}
-        )
+    api = _Api(client, seed)
+    _, centre = await _staff(api, client)
+    # fixed once the reference day has passed, so a later load sends the same bodies
+    until = min(REFERENCE_DAY, ProgrammeClock(Settings().time_zone).today())
     workers = (await client.get("/registry/workers", params={"limit": 30})).json().get("items", [])
 
     position = ""
@@ -216,7 +251,7 @@ async def load_rights_demo(
         if category == "domestic_violence":
             urgency = rng.choice(("normal", "urgent", "urgent", "emergency"))
         recent = n >= cases - 6
-        opened_on = date.today() if recent else REFERENCE_DAY - timedelta(days=rng.randint(1, 120))
+        opened_on = REFERENCE_DAY - timedelta(days=rng.randint(1, 120))
         by_supervisor = rng.random() < 0.12
         officer = SUPERVISOR if by_supervisor else rng.choice(OFFICERS)
         worker = rng.choice(workers) if workers and rng.random() < 0.3 else None
@@ -226,32 +261,29 @@ async def load_rights_demo(
             if category == "labour"
             else {"kind": "person", "name": rng.choice(SURNAMES) + "某"}
         )
-        opened = await fed.call(
-            "POST",
-            "/rights/cases",
-            officer,
-            {
-                "channel": channel,
-                "category": category,
-                "urgency": urgency,
-                "area_code": rng.choice(COMMUNITIES),
-                "complainant": {
-                    "worker_id": worker["worker_id"] if worker else None,
-                    "name": rng.choice(SURNAMES) + rng.choice(GIVEN),
-                    "phone": f"13{rng.randint(5, 9)}{rng.randrange(10**8):08d}",
-                },
-                "respondent": respondent,
-                "summary": rng.choice(STORIES[category]),
-                "opened_on": opened_on.isoformat(),
+        intake: dict[str, Any] = {
+            "channel": channel,
+            "category": category,
+            "urgency": urgency,
+            "area_code": rng.choice(COMMUNITIES),
+            "complainant": {
+                "worker_id": worker["worker_id"] if worker else None,
+                "name": rng.choice(SURNAMES) + rng.choice(GIVEN),
+                "phone": f"13{rng.randint(5, 9)}{rng.randrange(10**8):08d}",
             },
-        )
+            "respondent": respondent,
+            "summary": rng.choice(STORIES[category]),
+        }
+        if not recent:  # the newest are opened on the day of the first load
+            intake["opened_on"] = opened_on.isoformat()
+        opened = await api.call(officer, "POST", "/rights/cases", intake)
         case_id = opened["id"]
         position = opened["position"]
         demo.cases += 1
         if by_supervisor and rng.random() < 0.6:
             officer = rng.choice(OFFICERS)
-            await fed.call(
-                "POST", f"/rights/cases/{case_id}/assignment", SUPERVISOR, {"officer_id": officer}
+            await api.call(
+                SUPERVISOR, "POST", f"/rights/cases/{case_id}/assignment", {"officer_id": officer}
             )
         state = "in progress" if officer != SUPERVISOR else "unassigned"
         if recent:
@@ -260,49 +292,47 @@ async def load_rights_demo(
         fate = rng.random()
         for _ in range(rng.randint(0 if fate > 0.85 else 1, 2)):
             action = rng.choice(ACTIONS[category])
-            await fed.call(
+            await api.call(
+                officer,
                 "POST",
                 f"/rights/cases/{case_id}/actions",
-                officer,
                 {
                     "action": action,
-                    "taken_on": _days_later(opened_on, rng, 0, 6).isoformat(),
+                    "taken_on": _days_later(opened_on, rng, 0, 6, until).isoformat(),
                     "notes": ACTION_NOTES[action],
                 },
             )
-        if aid is not None and legal_aid is not None and fate < 0.15:
-            referral = await fed.call(
+        if centre is not None and fate < 0.15:
+            referral = await api.call(
+                officer,
                 "POST",
                 f"/rights/cases/{case_id}/referrals",
-                officer,
-                {"to_agency_id": legal_aid[0], "reason": "当事人经济困难，申请法律援助"},
+                {"to_agency_id": centre, "reason": "当事人经济困难，申请法律援助"},
             )
             demo.referrals += 1
             if fate < 0.05:
                 state = "referral pending"
                 demo.states[state] = demo.states.get(state, 0) + 1
                 continue
-            inbox = await aid.call(
-                "GET", "/rights/referrals", LAWYER, status="pending", after=referral["position"]
-            )
+            inbox = await api.call(LAWYER, "GET", "/rights/referrals", after=referral["position"])
             for item in inbox:
                 if item["case_id"] == case_id:
                     accepted = fate >= 0.08
-                    await aid.call(
+                    await api.call(
+                        LAWYER,
                         "POST",
                         f"/rights/cases/{case_id}/referrals/{item['referral_id']}/answer",
-                        LAWYER,
                         {
                             "accepted": accepted,
                             "reason": "符合法律援助条件" if accepted else "不属于本中心受理范围",
                         },
                     )
         if fate < 0.7 and officer != SUPERVISOR:
-            closed_on = _days_later(opened_on, rng, 2, 40)
-            await fed.call(
+            closed_on = _days_later(opened_on, rng, 2, 40, until)
+            await api.call(
+                officer,
                 "POST",
                 f"/rights/cases/{case_id}/closure",
-                officer,
                 {
                     "outcome": rng.choice(OUTCOMES[category]),
                     "complainant_satisfied": rng.choices((True, False, None), (85, 8, 7))[0],
@@ -311,49 +341,54 @@ async def load_rights_demo(
             )
             state = "closed"
             if rng.random() < 0.08:
-                await fed.call(
+                await api.call(
+                    SUPERVISOR,
                     "POST",
                     f"/rights/cases/{case_id}/reopening",
-                    SUPERVISOR,
                     {"reason": "当事人反映调解协议未履行"},
                 )
                 state = "reopened"
         elif fate < 0.8:
-            await fed.call(
+            await api.call(
+                officer,
                 "POST",
                 f"/rights/cases/{case_id}/deadline-extensions",
-                officer if officer != SUPERVISOR else SUPERVISOR,
                 {"extra_days": rng.choice((10, 15, 20)), "reason": "等待劳动仲裁/法院结果"},
             )
             state = "extended"
         demo.states[state] = demo.states.get(state, 0) + 1
         case_ids.append((case_id, officer))
 
-    escalations = await fed.call(
-        "POST", "/rights/deadlines/escalations", SUPERVISOR, after=position or None
+    escalations = await api.call(
+        SUPERVISOR, "POST", "/rights/deadlines/escalations", after=position or None
     )
     demo.escalated = len(escalations["escalated"])
-    # reads, each recorded: the supervisor's overdue list, an officer's own cases, an emergency
-    await fed.call("GET", "/rights/deadlines/overdue", SUPERVISOR, purpose="督办超期案件", limit=20)
-    for case_id, officer in case_ids[:5]:
-        if officer != SUPERVISOR:
-            await fed.call("GET", f"/rights/cases/{case_id}", officer, purpose="案件回访")
-    if aid is not None and case_ids:
-        await aid.call(
-            "GET",
-            f"/rights/cases/{case_ids[-1][0]}",
-            LAWYER,
-            purpose="紧急：当事人来电称正遭受暴力，需核实住址联系方式",
-            emergency="true",
-        )
+    if not api.reloading:
+        # reads, each recorded: the supervisor's overdue list, officers' own cases, and an
+        # emergency read by the legal-aid centre's director (a supervisor, with a reason)
+        await api.call(SUPERVISOR, "GET", "/rights/deadlines/overdue", purpose="督办超期案件")
+        for case_id, officer in case_ids[:5]:
+            if officer != SUPERVISOR:
+                await api.call(officer, "GET", f"/rights/cases/{case_id}", purpose="案件回访")
+        if centre is not None and case_ids:
+            await api.call(
+                LEGAL_AID_DIRECTOR,
+                "GET",
+                f"/rights/cases/{case_ids[-1][0]}",
+                purpose="紧急：当事人来电称正遭受暴力，需核实住址联系方式",
+                emergency="true",
+            )
 
-    await _inspections(fed, rng, demo)
-    demo.report = await fed.call("GET", "/rights/reports", None, area="110101")
+    inspected = await _inspections(api, rng, demo, until)
+    report = await client.get("/rights/reports", params={"area": "110101", "after": inspected})
+    demo.report = report.json()
     return demo
 
 
-async def _inspections(fed: _Api, rng: random.Random, demo: RightsDemo) -> None:
+async def _inspections(api: _Api, rng: random.Random, demo: RightsDemo, until: date) -> str:
+    """Inspections of the demo employers; the position of the last one."""
     topics = list(FINDING_NOTES)
+    position = ""
     for employer_id, name in EMPLOYERS:
         checked = rng.sample(topics, rng.randint(2, 5))
         findings = [
@@ -361,10 +396,10 @@ async def _inspections(fed: _Api, rng: random.Random, demo: RightsDemo) -> None:
             for topic in checked
         ]
         inspected_on = REFERENCE_DAY - timedelta(days=rng.randint(5, 90))
-        recorded = await fed.call(
+        recorded = await api.call(
+            rng.choice(OFFICERS),
             "POST",
             "/rights/inspections",
-            rng.choice(OFFICERS),
             {
                 "employer_id": employer_id,
                 "employer_name": name,
@@ -374,14 +409,17 @@ async def _inspections(fed: _Api, rng: random.Random, demo: RightsDemo) -> None:
             },
         )
         demo.inspections += 1
+        position = recorded["position"]
         if all(f["compliant"] for f in findings):
             continue
         demo.violations += 1
         if rng.random() < 0.5:
-            await fed.call(
+            rectified = await api.call(
+                rng.choice(OFFICERS),
                 "POST",
                 f"/rights/inspections/{recorded['id']}/rectification",
-                rng.choice(OFFICERS),
-                {"rectified_on": _days_later(inspected_on, rng, 7, 30).isoformat()},
+                {"rectified_on": _days_later(inspected_on, rng, 7, 30, until).isoformat()},
             )
+            position = rectified["position"]
             demo.rectified += 1
+    return position

@@ -3,6 +3,8 @@
 Time limits of rights cases are counted in working days (工作日). The calendar is data, not
 code: the State Council publishes the next year's holidays every November, and an operator adds
 them with `JINGUO_RIGHTS_CALENDAR` (a JSON file: {"holidays": [...], "workdays": [...]}).
+A year whose holidays the calendar does not know still counts its weekends, and is named as
+such wherever a deadline or a report depends on it.
 """
 
 from __future__ import annotations
@@ -13,7 +15,8 @@ from datetime import date, timedelta
 from typing import Any
 
 MAX_SPAN_DAYS = 3660
-"""No time limit is anywhere near ten years: a longer walk means a broken calendar."""
+"""No time limit is anywhere near ten years: a longer walk finding no working day means a
+broken calendar."""
 
 
 class CalendarError(ValueError):
@@ -78,16 +81,26 @@ class WorkingCalendar:
 
     def working_days_between(self, start: date, end: date) -> int:
         """Working days in (start, end]: how many working days `end` is after `start`;
-        negative when `end` comes first."""
+        negative when `end` comes first. Counted, not walked, so any span costs the same."""
         if end < start:
             return -self.working_days_between(end, start)
-        if (end - start).days > MAX_SPAN_DAYS:
-            raise CalendarError("span longer than ten years")
-        return sum(
-            1
-            for offset in range(1, (end - start).days + 1)
-            if self.is_working_day(start + timedelta(days=offset))
-        )
+        days = (end - start).days
+        weeks, rest = divmod(days, 7)
+        first = (start.weekday() + 1) % 7
+        weekdays = weeks * 5 + sum(1 for n in range(rest) if (first + n) % 7 < 5)
+        moved_off = sum(1 for d in self.holidays if start < d <= end and d.weekday() < 5)
+        moved_on = sum(1 for d in self.workdays if start < d <= end and d.weekday() >= 5)
+        return weekdays - moved_off + moved_on
+
+    @property
+    def years(self) -> frozenset[int]:
+        """The years whose public holidays the calendar knows; other years count weekends only."""
+        return frozenset(d.year for d in self.holidays)
+
+    def years_without_holidays(self, first: date, last: date) -> list[int]:
+        """The years from `first` to `last` whose holidays are unknown (weekends still count)."""
+        known = self.years
+        return [year for year in range(first.year, last.year + 1) if year not in known]
 
 
 def _days(*spans: tuple[str, str]) -> Iterable[date]:

@@ -15,6 +15,7 @@ from jinguo_contracts.rights import (
     CaseAssignedV1,
     CaseCategory,
     CaseClosedV1,
+    CaseComplainantErasedV1,
     CaseDeadlineExtendedV1,
     CaseEscalatedV1,
     CaseOpenedV1,
@@ -23,6 +24,8 @@ from jinguo_contracts.rights import (
     CaseReopenedV1,
     CaseViewedV1,
     Channel,
+    ComplainantCaseOpenedV1,
+    ComplainantErasedV1,
     OfficerAppointedV1,
     OfficerRole,
     Outcome,
@@ -30,6 +33,7 @@ from jinguo_contracts.rights import (
     Urgency,
 )
 from jinguo_rights.domain.deadlines import DeadlinePolicy
+from jinguo_shared.access import Jurisdiction
 from jinguo_shared.domain import (
     Aggregate,
     AggregateState,
@@ -38,6 +42,7 @@ from jinguo_shared.domain import (
     InvalidCommandError,
     NotFoundError,
     RuleViolationError,
+    check_past_date,
 )
 
 
@@ -55,6 +60,8 @@ class ReferralState(BaseModel):
 
 class CaseState(AggregateState):
     agency_id: str
+    area_code: str
+    """Who may act on the case follows from it (the executor checks the caller's jurisdiction)."""
     complainant_id: str
     channel: Channel
     category: CaseCategory
@@ -97,6 +104,7 @@ class Case(Aggregate[CaseState]):
         if isinstance(event, CaseOpenedV1):
             return CaseState(
                 agency_id=event.agency_id,
+                area_code=event.area_code,
                 complainant_id=event.complainant_id,
                 channel=event.channel,
                 category=event.category,
@@ -140,12 +148,15 @@ class Case(Aggregate[CaseState]):
                     "time_limit_days": event.time_limit_days,
                 }
             )
+        if isinstance(event, CaseComplainantErasedV1):
+            return state.model_copy(update={"complainant_id": event.complainant_id})
         return state
 
     def holders(self) -> CaseHolders:
         state = self.require_state()
         return CaseHolders(
             agency_id=state.agency_id,
+            area_code=state.area_code,
             officer_id=state.officer_id,
             accepted_referral_agencies=frozenset(
                 r.to_agency_id for r in state.referrals.values() if r.status == "accepted"
@@ -169,8 +180,7 @@ class Case(Aggregate[CaseState]):
     def open(self, new: NewCase, *, policy: DeadlinePolicy, today: date) -> None:
         if self.exists:
             raise AlreadyExistsError(f"case {self.id} already exists", existing_id=self.id)
-        if new.opened_on > today:
-            raise InvalidCommandError("opened_on cannot be in the future", field="opened_on")
+        check_past_date(new.opened_on, "opened_on", today)
         if new.respondent_kind != "employer" and new.respondent_employer_id is not None:
             raise InvalidCommandError(
                 "respondent_employer_id is for employers only", field="respondent_employer_id"
@@ -206,8 +216,7 @@ class Case(Aggregate[CaseState]):
 
     def _check_on_or_after_opening(self, day: date, today: date, name: str) -> None:
         state = self.require_state()
-        if day > today:
-            raise InvalidCommandError(f"{name} cannot be in the future", field=name)
+        check_past_date(day, name, today)
         if day < state.opened_on:
             raise InvalidCommandError(f"{name} is before the case was opened", field=name)
 
@@ -237,14 +246,30 @@ class Case(Aggregate[CaseState]):
         )
 
     def refer(
-        self, *, referral_id: str, to_agency_id: str, reason: str, referred_on: date, today: date
+        self,
+        *,
+        referral_id: str,
+        to_agency_id: str,
+        to_agency_area: str | None,
+        reason: str,
+        referred_on: date,
+        today: date,
     ) -> None:
+        """Only to an agency whose jurisdiction covers the case's area (`to_agency_area` is
+        that agency's area code, None when there is no such agency)."""
         state = self._open_state()
         if referral_id in state.referrals:
             return
         if to_agency_id == state.agency_id:
             raise InvalidCommandError(
                 "a case cannot be referred to the agency that owns it", field="to_agency_id"
+            )
+        if to_agency_area is None:
+            raise InvalidCommandError(f"there is no agency {to_agency_id}", field="to_agency_id")
+        if not Jurisdiction.of_area(to_agency_area).covers(state.area_code):
+            raise InvalidCommandError(
+                f"agency {to_agency_id} ({to_agency_area}) does not cover the case's area",
+                field="to_agency_id",
             )
         if any(
             r.to_agency_id == to_agency_id and r.status != "rejected"
@@ -354,6 +379,18 @@ class Case(Aggregate[CaseState]):
             )
         )
 
+    def erase_complainant(self, *, stand_in: str) -> None:
+        """Unlink the case from its erased complainant: `stand_in` (derived from the case, naming
+        no one) becomes its complainant; the case, its facts and its figures stay."""
+        state = self.require_state()
+        if state.complainant_id == stand_in:
+            return
+        self.record(
+            CaseComplainantErasedV1(
+                case_id=self.id, complainant_id=stand_in, action_ids=list(state.action_ids)
+            )
+        )
+
     def reopen(
         self, *, reason: str, reopened_on: date, policy: DeadlinePolicy, today: date
     ) -> None:
@@ -374,6 +411,34 @@ class Case(Aggregate[CaseState]):
         )
 
 
+class ComplainantState(AggregateState):
+    erased: bool = False
+
+
+class RegisteredComplainant(Aggregate[ComplainantState]):
+    """A registered worker as complainant. Opening a case for her and erasing her both pass
+    here, so no case can name her once she is erased, and none opened before escapes."""
+
+    aggregate_type = "complainant"
+    state_type = ComplainantState
+
+    @classmethod
+    def evolve(cls, state: ComplainantState | None, event: EventContract) -> ComplainantState:
+        return ComplainantState(erased=isinstance(event, ComplainantErasedV1))
+
+    def record_case(self, case_id: str) -> None:
+        if self.state is not None and self.state.erased:
+            raise InvalidCommandError(
+                f"worker {self.id} was erased: a case cannot name her as complainant again",
+                field="complainant.worker_id",
+            )
+        self.record(ComplainantCaseOpenedV1(complainant_id=self.id, case_id=case_id))
+
+    def erase(self) -> None:
+        if self.state is None or not self.state.erased:
+            self.record(ComplainantErasedV1(complainant_id=self.id))
+
+
 # need to know ------------------------------------------------------------------------------------
 
 HANDLERS: frozenset[AccessBasis] = frozenset({"assigned_officer", "supervisor"})
@@ -383,12 +448,14 @@ SUPERVISORS: frozenset[AccessBasis] = frozenset({"supervisor"})
 
 @dataclass(frozen=True, slots=True)
 class Viewer:
-    """Who is asking: the agency (from its API client) and the officer it names."""
+    """Who is asking: the officer and her agency, both from the officer's own API key."""
 
     agency_id: str
     officer_id: str
     role: OfficerRole | None
     """None when the agency has not appointed this officer in the rights service."""
+    jurisdiction: Jurisdiction | None = None
+    """Where her agency works: a case outside it does not exist for her. None: the system."""
 
     @property
     def supervisor(self) -> bool:
@@ -400,6 +467,7 @@ class CaseHolders:
     """What decides who may see a case."""
 
     agency_id: str
+    area_code: str
     officer_id: str | None
     accepted_referral_agencies: frozenset[str]
 
@@ -407,19 +475,24 @@ class CaseHolders:
 def access_basis(case: CaseHolders, viewer: Viewer, *, emergency: bool) -> AccessBasis | None:
     """The grounds on which `viewer` may see the case, or None: everyone else gets a 404.
 
-    Its assigned officer, that agency's supervisors, and any agency that accepted a referral;
-    anyone else only in an emergency, which is flagged.
+    Its assigned officer, that agency's supervisors, and any agency that accepted a referral.
+    In an emergency (always flagged) any officer of the owning agency, and a supervisor of
+    another agency: an officer elsewhere must ask her supervisor. Never outside the viewer's
+    jurisdiction.
     """
     if viewer.role is None:
         return None
-    if viewer.agency_id == case.agency_id:
+    if viewer.jurisdiction is not None and not viewer.jurisdiction.covers(case.area_code):
+        return None
+    own_agency = viewer.agency_id == case.agency_id
+    if own_agency:
         if case.officer_id == viewer.officer_id:
             return "assigned_officer"
         if viewer.supervisor:
             return "supervisor"
     if viewer.agency_id in case.accepted_referral_agencies:
         return "accepted_referral"
-    if emergency:
+    if emergency and (own_agency or viewer.supervisor):
         return "emergency"
     return None
 

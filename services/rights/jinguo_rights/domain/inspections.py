@@ -18,11 +18,13 @@ from jinguo_shared.domain import (
     InvalidCommandError,
     NotFoundError,
     RuleViolationError,
+    check_past_date,
 )
 
 
 class InspectionState(AggregateState):
     agency_id: str
+    area_code: str
     employer_id: str
     inspected_on: date
     violations: list[str]
@@ -38,6 +40,7 @@ class Inspection(Aggregate[InspectionState]):
         if isinstance(event, InspectionRecordedV1):
             return InspectionState(
                 agency_id=event.agency_id,
+                area_code=event.area_code,
                 employer_id=event.employer_id,
                 inspected_on=event.inspected_on,
                 violations=[f.topic for f in event.findings if not f.compliant],
@@ -66,8 +69,7 @@ class Inspection(Aggregate[InspectionState]):
         """A finding of non-compliance is published at once for employment to act on."""
         if self.exists:
             raise AlreadyExistsError(f"inspection {self.id} already exists", existing_id=self.id)
-        if inspected_on > today:
-            raise InvalidCommandError("inspected_on cannot be in the future", field="inspected_on")
+        check_past_date(inspected_on, "inspected_on", today)
         topics = [f.topic for f in findings]
         if len(set(topics)) != len(topics):
             raise InvalidCommandError("each topic is inspected once", field="findings")
@@ -99,8 +101,7 @@ class Inspection(Aggregate[InspectionState]):
             raise RuleViolationError(f"inspection {self.id} found no violation to rectify")
         if state.rectified:
             return
-        if rectified_on > today:
-            raise InvalidCommandError("rectified_on cannot be in the future", field="rectified_on")
+        check_past_date(rectified_on, "rectified_on", today)
         if rectified_on < state.inspected_on:
             raise InvalidCommandError("rectified_on is before the inspection", field="rectified_on")
         self.record(

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from jinguo_contracts.inspections import Finding
+from jinguo_contracts.inspections import Finding, ViolationTopic
 from jinguo_contracts.rights import (
     AccessBasis,
     ActionKind,
@@ -29,10 +29,12 @@ from jinguo_rights.domain.cases import (
     NewCase,
     Officer,
     OfficerState,
+    RegisteredComplainant,
     Viewer,
 )
 from jinguo_rights.domain.deadlines import DeadlinePolicy
 from jinguo_rights.domain.inspections import Inspection
+from jinguo_shared.access import Jurisdiction
 from jinguo_shared.commands import CommandExecutor, CommandResult, IdempotencyKey
 from jinguo_shared.envelope import CommandContext
 
@@ -49,7 +51,9 @@ class Command(BaseModel):
 
 class Complainant(Command):
     worker_id: str | None = Field(
-        default=None, max_length=64, description="her registry worker id, if she is registered"
+        default=None,
+        pattern=r"^[A-Za-z0-9_-]{1,64}$",
+        description="her registry worker id, if she is registered",
     )
     name: str = Field(min_length=1, max_length=100)
     phone: str | None = Field(default=None, pattern=r"^1[3-9]\d{9}$")
@@ -111,12 +115,18 @@ class AppointOfficer(Command):
     role: OfficerRole
 
 
+class InspectionFinding(Command):
+    topic: ViolationTopic
+    compliant: bool
+    note: str = Field(default="", max_length=500, description="what was checked; no personal data")
+
+
 class RecordInspection(Command):
     employer_id: str = Field(min_length=1, max_length=64)
     employer_name: str = Field(min_length=1, max_length=200)
     area_code: str = AreaCode
     inspected_on: date
-    findings: list[Finding] = Field(min_length=1, max_length=5)
+    findings: list[InspectionFinding] = Field(min_length=1, max_length=5)
 
     @model_validator(mode="after")
     def _distinct_topics(self) -> RecordInspection:
@@ -143,13 +153,15 @@ class RightsHandlers:
         cases: CommandExecutor,
         inspections: CommandExecutor,
         policy: DeadlinePolicy,
-        today: Callable[[], date] = date.today,
+        today: Callable[[], date],
+        agency_area: Callable[[str], Awaitable[str | None]],
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._cases = cases
         self._inspections = inspections
         self.policy = policy
         self.today = today
+        self._agency_area = agency_area
         self._now = now
 
     # officers and viewers ----------------------------------------------------------------------
@@ -158,13 +170,15 @@ class RightsHandlers:
     def officer_key(agency_id: str, officer_id: str) -> str:
         return derived_id("officer", agency_id, officer_id)
 
-    async def viewer(self, agency_id: str, officer_id: str) -> Viewer:
+    async def viewer(
+        self, agency_id: str, officer_id: str, jurisdiction: Jurisdiction | None = None
+    ) -> Viewer:
         officer = await self._cases.load_cached(Officer, self.officer_key(agency_id, officer_id))
         state: OfficerState | None = officer.state
         role: OfficerRole | None = None
         if state is not None:
             role = "supervisor" if state.role == "supervisor" else "officer"
-        return Viewer(agency_id, officer_id, role)
+        return Viewer(agency_id, officer_id, role, jurisdiction)
 
     async def appoint_officer(
         self,
@@ -217,7 +231,17 @@ class RightsHandlers:
             if viewer.role == "officer":
                 case.assign(officer_id=viewer.officer_id, assigned_on=new.opened_on, today=today)
 
-        return await self._cases.execute(Case, case_id, decide, ctx, key)
+        worker_id = c.complainant.worker_id
+        if worker_id is None:
+            return await self._cases.execute(Case, case_id, decide, ctx, key)
+
+        def decide_for_worker(case: Case, complainant: RegisteredComplainant) -> None:
+            complainant.record_case(case_id)
+            decide(case)
+
+        return await self._cases.execute_together(
+            (Case, case_id), (RegisteredComplainant, worker_id), decide_for_worker, ctx, key
+        )
 
     async def assign(
         self,
@@ -269,12 +293,15 @@ class RightsHandlers:
         ctx: CommandContext,
         key: IdempotencyKey | None = None,
     ) -> CommandResult:
+        to_agency_area = await self._agency_area(c.to_agency_id)
+
         def decide(case: Case) -> None:
             case.check_access(viewer, HANDLERS)
             today = self.today()
             case.refer(
                 referral_id=derived_id("referral", ctx.command_id),
                 to_agency_id=c.to_agency_id,
+                to_agency_area=to_agency_area,
                 reason=c.reason,
                 referred_on=today,
                 today=today,
@@ -371,6 +398,19 @@ class RightsHandlers:
 
         return await self._cases.execute(Case, case_id, decide, ctx, key)
 
+    async def erase_complainant(self, worker_id: str, ctx: CommandContext) -> CommandResult:
+        """The registry erased her: from this command on, no case can name her."""
+        return await self._cases.execute(
+            RegisteredComplainant, worker_id, RegisteredComplainant.erase, ctx
+        )
+
+    async def unlink_complainant(self, case_id: str, ctx: CommandContext) -> CommandResult:
+        """A case of an erased complainant stops naming her (see `Case.erase_complainant`)."""
+        stand_in = derived_id("erased-complainant", case_id)
+        return await self._cases.execute(
+            Case, case_id, lambda case: case.erase_complainant(stand_in=stand_in), ctx
+        )
+
     async def record_view(
         self,
         viewer: Viewer,
@@ -417,7 +457,7 @@ class RightsHandlers:
                 employer_name=c.employer_name,
                 area_code=c.area_code,
                 inspected_on=c.inspected_on,
-                findings=list(c.findings),
+                findings=[Finding(**f.model_dump()) for f in c.findings],
                 today=self.today(),
             ),
             ctx,

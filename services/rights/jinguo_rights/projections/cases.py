@@ -19,6 +19,7 @@ from jinguo_contracts.rights import (
     CaseActionRecordedV1,
     CaseAssignedV1,
     CaseClosedV1,
+    CaseComplainantErasedV1,
     CaseDeadlineExtendedV1,
     CaseEscalatedV1,
     CaseOpenedV1,
@@ -245,19 +246,43 @@ class CaseFiles(Projection):
         )
         self._count(batch, e.case_id, "reopenings")
 
+    @handles(CaseComplainantErasedV1)
+    def _complainant_erased(
+        self, e: CaseComplainantErasedV1, _: RecordedEvent, batch: ProjectionBatch
+    ) -> None:
+        """Nothing here names her any more; what was sealed for her goes (her key is gone)."""
+        batch.update(
+            self.cases,
+            {"case_id": e.case_id},
+            {
+                "complainant_id": e.complainant_id,
+                "complainant_worker_id": None,
+                "complainant_name": None,
+                "complainant_phone": None,
+                "respondent_name": None,
+                "summary": None,
+            },
+        )
+        for action_id in e.action_ids:
+            batch.update(
+                self.actions,
+                {"case_id": e.case_id, "action_id": action_id},
+                {"complainant_id": e.complainant_id, "notes": None},
+            )
+
 
 class CaseViews(Projection):
-    """Every read of every case: the history a complainant may ask for."""
+    """Every read of every case: the history a complainant may ask for. Reads are found by
+    case; whose case it is comes from case_files, so erasing her there unlinks them too."""
 
     name = "case_access_log"
     subjects = ("rights.access.>",)
 
     def define(self) -> None:
         self.views = self.table(
-            "case_views",
+            "case_reads",
             Column("seq", BigInteger, primary_key=True),
             Column("case_id", Id, nullable=False, index=True),
-            Column("complainant_id", Id, nullable=False, index=True),
             Column("case_agency_id", Id, nullable=False),
             Column("viewer_agency_id", Id, nullable=False),
             Column("officer_id", String(64), nullable=False),
@@ -274,7 +299,6 @@ class CaseViews(Projection):
             {
                 "seq": event.seq,
                 "case_id": e.case_id,
-                "complainant_id": e.complainant_id,
                 "case_agency_id": e.case_agency_id,
                 "viewer_agency_id": e.viewer_agency_id,
                 "officer_id": e.officer_id,

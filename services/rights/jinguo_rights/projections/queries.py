@@ -14,12 +14,32 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from jinguo_contracts.rights import AccessBasis
 from jinguo_rights.domain.cases import CaseHolders, Viewer, access_basis
 from jinguo_rights.domain.deadlines import DeadlinePolicy
+from jinguo_rights.domain.reports import CaseCounts, case_figures, summary
 from jinguo_rights.projections.cases import CaseFiles, CaseViews, InspectionRegister, OfficerRoster
 from jinguo_shared.crypto import PiiVault
+from jinguo_shared.projections.api_clients import ApiClients
 from jinguo_shared.projections.host import ProjectionHost
 
 Row = dict[str, Any]
 SEALED_CASE_FIELDS = ("complainant_name", "complainant_phone", "respondent_name", "summary")
+
+
+class AgencyDirectory:
+    """The partner agencies and their areas, as every service learns them (api_clients)."""
+
+    def __init__(self, engine: AsyncEngine, host: ProjectionHost) -> None:
+        self._engine = engine
+        self._host = host
+
+    async def area_of(self, agency_id: str) -> str | None:
+        projection = self._host.active(ApiClients.name)
+        assert isinstance(projection, ApiClients)
+        agencies = projection.agencies
+        async with self._engine.connect() as connection:
+            area: str | None = await connection.scalar(
+                select(agencies.c.area_code).where(agencies.c.agency_id == agency_id)
+            )
+        return area
 
 
 class RightsQueries:
@@ -56,6 +76,7 @@ class RightsQueries:
         row = rows[0]
         return row, CaseHolders(
             agency_id=row["agency_id"],
+            area_code=row["area_code"],
             officer_id=row["officer_id"],
             accepted_referral_agencies=frozenset(r["to_agency_id"] for r in accepted),
         )
@@ -117,14 +138,15 @@ class RightsQueries:
         foreign = row["agency_id"] != viewer.agency_id
         holders = CaseHolders(
             agency_id=row["agency_id"],
+            area_code=row["area_code"],
             officer_id=row["officer_id"],
             accepted_referral_agencies=frozenset({viewer.agency_id}) if foreign else frozenset(),
         )
         return access_basis(holders, viewer, emergency=False)
 
-    async def overdue_case_ids(self, agency_id: str, today: date) -> list[str]:
+    async def overdue_case_ids(self, agency_id: str, area: str | None, today: date) -> list[str]:
         cases = self._projection(CaseFiles).cases
-        rows = await self._rows(
+        query = (
             select(cases.c.case_id)
             .where(
                 cases.c.agency_id == agency_id,
@@ -133,7 +155,9 @@ class RightsQueries:
             )
             .order_by(cases.c.due_on)
         )
-        return [r["case_id"] for r in rows]
+        if area:
+            query = query.where(cases.c.area_code.startswith(area))
+        return [r["case_id"] for r in await self._rows(query)]
 
     # presenting a case (after its read is recorded) --------------------------------------------
 
@@ -145,6 +169,7 @@ class RightsQueries:
             for name in SEALED_CASE_FIELDS:
                 row[name] = self._vault.unseal(row["complainant_id"], row[name])
             open_case = row["status"] != "closed"
+            counted_to = max(row["due_on"], today) if open_case else row["closed_on"]
             row["deadline"] = {
                 "due_on": row["due_on"],
                 "working_days_left": (
@@ -154,6 +179,9 @@ class RightsQueries:
                     self._policy.overdue_days(row["due_on"], today) if open_case else 0
                 ),
                 "escalated_on": row.pop("escalated_on"),
+                "years_without_holidays": self._policy.calendar.years_without_holidays(
+                    row["opened_on"], counted_to
+                ),
             }
             row.pop("opened_seq", None)
             if not full:
@@ -185,9 +213,10 @@ class RightsQueries:
 
     # referrals, access log, officers -------------------------------------------------------------
 
-    async def referrals_to(self, agency_id: str, status: str | None) -> list[Row]:
+    async def referrals_to(self, agency_id: str, status: str | None, area: str | None) -> list[Row]:
         """What a receiving agency sees before it accepts: the referral, not the case."""
-        referrals = self._projection(CaseFiles).referrals
+        files: CaseFiles = self._projection(CaseFiles)
+        referrals = files.referrals
         query = (
             select(
                 referrals.c.referral_id,
@@ -203,6 +232,12 @@ class RightsQueries:
         )
         if status:
             query = query.where(referrals.c.status == status)
+        if area:
+            query = query.where(
+                referrals.c.case_id.in_(
+                    select(files.cases.c.case_id).where(files.cases.c.area_code.startswith(area))
+                )
+            )
         return await self._rows(query)
 
     async def views(
@@ -212,16 +247,37 @@ class RightsQueries:
         complainant_id: str | None = None,
         case_agency_id: str,
         emergency: bool | None = None,
+        after_seq: int | None = None,
+        limit: int | None = None,
     ) -> list[Row]:
         views = self._projection(CaseViews).views
         query = select(views).where(views.c.case_agency_id == case_agency_id).order_by(views.c.seq)
         if case_id is not None:
             query = query.where(views.c.case_id == case_id)
         if complainant_id is not None:
-            query = query.where(views.c.complainant_id == complainant_id)
+            cases = self._projection(CaseFiles).cases
+            query = query.where(
+                views.c.case_id.in_(
+                    select(cases.c.case_id).where(cases.c.complainant_id == complainant_id)
+                )
+            )
         if emergency is not None:
             query = query.where(views.c.emergency == emergency)
+        if after_seq is not None:
+            query = query.where(views.c.seq > after_seq)
+        if limit is not None:
+            query = query.limit(limit)
         return await self._rows(query)
+
+    async def cases_of_complainant(self, worker_id: str) -> list[str]:
+        """The cases still naming a registered complainant (by her worker id)."""
+        cases = self._projection(CaseFiles).cases
+        rows = await self._rows(
+            select(cases.c.case_id).where(
+                or_(cases.c.complainant_id == worker_id, cases.c.complainant_worker_id == worker_id)
+            )
+        )
+        return [r["case_id"] for r in rows]
 
     async def officers(self, agency_id: str) -> list[Row]:
         officers = self._projection(OfficerRoster).officers
@@ -264,9 +320,11 @@ class RightsQueries:
         opened_from: date | None,
         opened_to: date | None,
         today: date,
+        shared: bool,
     ) -> Row:
         """Figures as the seeds report them, for cases opened in the period (and inspections
-        made in it): every one of them recomputable from the events."""
+        made in it): every one of them recomputable from the events. `shared` figures (across
+        agencies) hide small counts of cases; inspections concern employers and stay exact."""
         files: CaseFiles = self._projection(CaseFiles)
         cases = files.cases
         conditions: list[ColumnElement[bool]] = []
@@ -290,6 +348,7 @@ class RightsQueries:
                 cases.c.working_days_taken,
                 cases.c.on_time,
                 cases.c.escalated_on,
+                cases.c.opened_on,
             ).where(*conditions)
         )
         legal_aid = {
@@ -302,33 +361,32 @@ class RightsQueries:
         }
         closed = [r for r in rows if r["status"] == "closed"]
         asked = [r for r in closed if r["complainant_satisfied"] is not None]
-        satisfied = sum(1 for r in asked if r["complainant_satisfied"])
-        days = [r["working_days_taken"] for r in closed]
-        dv_stopped = sum(1 for r in closed if r["outcome"] == "violence_stopped")
-        figures: Row = {
-            "cases": len(rows),
-            "by_channel": dict(sorted(Counter(r["channel"] for r in rows).items())),
-            "by_category": dict(sorted(Counter(r["category"] for r in rows).items())),
-            "closed": len(closed),
-            "closure_rate": _percent(len(closed), len(rows)),
-            "closed_on_time": sum(1 for r in closed if r["on_time"]),
-            "average_working_days_to_close": round(sum(days) / len(days), 1) if days else None,
-            "open": len(rows) - len(closed),
-            "overdue": sum(1 for r in rows if r["status"] != "closed" and r["due_on"] < today),
-            "escalated": sum(1 for r in rows if r["escalated_on"] is not None),
-            "satisfaction_asked": len(asked),
-            "satisfied": satisfied,
-            "satisfaction_rate": _percent(satisfied, len(asked)),
-            "domestic_violence_stopped": dv_stopped,
-            "legal_aid_cases": len(legal_aid),
-        }
-        figures.update(await self._inspection_figures(agency_id, area, opened_from, opened_to))
-        figures["summary"] = (
-            f"{figures['cases']} cases, {figures['closure_rate'] or 0:g}% closed;"
-            f" {dv_stopped} domestic-violence incidents stopped;"
-            f" {figures['legal_aid_cases']} legal-aid cases;"
-            f" {figures['inspections']} inspections, {figures['violations_found']} with violations"
+        counts = CaseCounts(
+            cases=len(rows),
+            by_channel=Counter(r["channel"] for r in rows),
+            by_category=Counter(r["category"] for r in rows),
+            closed=len(closed),
+            closed_on_time=sum(1 for r in closed if r["on_time"]),
+            working_days_to_close=sum(r["working_days_taken"] for r in closed),
+            overdue=sum(1 for r in rows if r["status"] != "closed" and r["due_on"] < today),
+            escalated=sum(1 for r in rows if r["escalated_on"] is not None),
+            satisfaction_asked=len(asked),
+            satisfied=sum(1 for r in asked if r["complainant_satisfied"]),
+            domestic_violence_stopped=sum(1 for r in closed if r["outcome"] == "violence_stopped"),
+            legal_aid_cases=len(legal_aid),
         )
+        figures = case_figures(counts, shared=shared)
+        figures.update(await self._inspection_figures(agency_id, area, opened_from, opened_to))
+        figures["summary"] = summary(figures)
+        first = min((r["opened_on"] for r in rows), default=today)
+        figures["years_without_holidays"] = self._policy.calendar.years_without_holidays(
+            first, today
+        )
+        if shared:
+            figures["small_counts"] = (
+                'counts of 1 to 4 cases are shown as "<5"; "withheld" marks a figure from which'
+                " one of them could be worked out"
+            )
         return figures
 
     async def _inspection_figures(
@@ -352,7 +410,3 @@ class RightsQueries:
             "violations_by_topic": dict(sorted(topics.items())),
             "violations_rectified": sum(1 for r in rows if r["status"] == "rectified"),
         }
-
-
-def _percent(part: int, whole: int) -> float | None:
-    return round(100 * part / whole, 1) if whole else None

@@ -8,6 +8,7 @@ from datetime import date
 import httpx
 import pytest
 
+from jinguo_contracts.base import EventContract
 from jinguo_contracts.registry import AgencyRegisteredV1, ApiClientIssuedV1
 from jinguo_rights.bootstrap import RightsService, deadline_policy, handlers_for
 from jinguo_rights.handlers.commands import RightsHandlers
@@ -48,55 +49,68 @@ def handlers(rights: ServiceRuntime) -> RightsHandlers:
     return fixed
 
 
+OFFICERS = ("ann", "otto", "sam", "bob", "cat", "dora", "nobody")
+"""Each agency issues every one of them a key of her own (appointed or not in rights)."""
+
+
 @dataclass
 class Agency:
     agency_id: str
     api_key: str
+    """The agency's own key: every rights scope, bound to no officer."""
+    officer_keys: dict[str, str]
 
     def headers(self, officer: str | None = None) -> dict[str, str]:
-        headers = {"Authorization": f"Bearer {self.api_key}"}
-        if officer is not None:
-            headers["Jinguo-Officer"] = officer
-        return headers
+        key = self.api_key if officer is None else self.officer_keys[officer]
+        return {"Authorization": f"Bearer {key}"}
+
+
+def api_client(
+    agency_id: str, name: str, scopes: list[str], officer_id: str | None = None
+) -> tuple[ApiClientIssuedV1, str]:
+    """A client as the registry issues it, and its key (shown once)."""
+    client_id = uuid.uuid4().hex
+    api_key = new_api_key(client_id)
+    issued = ApiClientIssuedV1(
+        agency_id=agency_id,
+        client_id=client_id,
+        name=name,
+        key_hash=key_hash(api_key),
+        scopes=scopes,
+        officer_id=officer_id,
+    )
+    return issued, api_key
 
 
 @pytest.fixture
 async def agencies(jinguo_env: dict[str, str], rights: ServiceRuntime) -> dict[str, Agency]:
-    """Three agencies with API clients, published as the registry publishes them (with the
-    registry's own NATS user), and learnt by the rights service's api_clients projection."""
+    """Three agencies with an API client each and one per officer, published as the registry
+    publishes them (with the registry's own NATS user), and learnt by the rights service's
+    api_clients projection."""
     nc = await connect_nats(Settings(), jinguo_env["JINGUO_NATS_URL"], "test", user="registry")
     made: dict[str, Agency] = {}
+    scopes = ["rights:admin", "rights:read", "rights:write"]
     try:
         store = EventStore(nc, "registry", None)
         position = ""
-        for name, kind in (
-            ("womens_federation", "womens_federation"),
-            ("street_office", "street_office"),
-            ("legal_aid", "legal_aid"),
+        for name, kind, area_code in (
+            ("womens_federation", "womens_federation", "110101"),
+            ("street_office", "street_office", "110101001"),
+            ("legal_aid", "legal_aid", "110101"),
         ):
             agency_id = str(uuid.uuid4())
-            client_id = uuid.uuid4().hex
-            api_key = new_api_key(client_id)
-            seq = await store.append(
-                "agency",
-                agency_id,
-                0,
-                [
-                    AgencyRegisteredV1(
-                        agency_id=agency_id, name=name, kind=kind, area_code="110101"
-                    ),
-                    ApiClientIssuedV1(
-                        agency_id=agency_id,
-                        client_id=client_id,
-                        name=name,
-                        key_hash=key_hash(api_key),
-                        scopes=["rights:admin", "rights:read", "rights:write"],
-                    ),
-                ],
-                context(),
-            )
+            own, api_key = api_client(agency_id, name, scopes)
+            events: list[EventContract] = [
+                AgencyRegisteredV1(agency_id=agency_id, name=name, kind=kind, area_code=area_code),
+                own,
+            ]
+            officer_keys = {}
+            for officer in OFFICERS:
+                issued, officer_keys[officer] = api_client(agency_id, officer, scopes, officer)
+                events.append(issued)
+            seq = await store.append("agency", agency_id, 0, events, context())
             position = f"REGISTRY:{seq}"
-            made[name] = Agency(agency_id, api_key)
+            made[name] = Agency(agency_id, api_key, officer_keys)
         await rights.projections.wait_for(position, ["api_clients"], 10)
     finally:
         await nc.close()

@@ -38,6 +38,7 @@ async def setup(http: httpx.AsyncClient, agencies: dict[str, Agency]) -> dict[st
     await appoint(http, fed, "otto", "officer")
     await appoint(http, fed, "sam", "supervisor")
     await appoint(http, street, "bob", "officer")
+    await appoint(http, street, "dora", "supervisor")
     position = await appoint(http, aid, "cat", "officer")
     opened = await http.post(
         "/cases", json=CASE, headers=fed.headers("ann") | {"Idempotency-Key": "case-1"}
@@ -114,19 +115,25 @@ async def test_visibility_for_every_role(
     # the street office, never referred, still sees nothing
     assert (await read(http, street, "bob", case_id)).status_code == 404
 
-    # an emergency access by anyone appointed, with a stated reason, is allowed and flagged
-    too_short = await read(http, street, "bob", case_id, emergency="true", purpose="急")
+    # an emergency: any officer of the owning agency, or a supervisor of another, with a reason
+    assert (await read(http, street, "bob", case_id, emergency="true")).status_code == 404
+    too_short = await read(http, street, "dora", case_id, emergency="true", purpose="急")
     assert too_short.status_code == 422
     emergency = await read(
         http,
         street,
-        "bob",
+        "dora",
         case_id,
         emergency="true",
         purpose="110转来：当事人正在遭受暴力，需核实住址",
     )
     assert emergency.status_code == 200, emergency.text
     assert emergency.json()["access"]["basis"] == "emergency"
+    colleague = await read(
+        http, fed, "otto", case_id, emergency="true", purpose="承办人休假，当事人来电求助"
+    )
+    assert colleague.status_code == 200, colleague.text
+    assert colleague.json()["access"]["basis"] == "emergency"
 
 
 async def test_every_read_of_a_case_leaves_a_case_viewed(
@@ -139,7 +146,7 @@ async def test_every_read_of_a_case_leaves_a_case_viewed(
         await read(http, fed, "sam", case_id, purpose="督办检查"),
         await read(http, fed, "otto", case_id, purpose="随便看看"),  # refused: not recorded
         await read(
-            http, street, "bob", case_id, emergency="true", purpose="紧急：当事人失联，需联系方式"
+            http, street, "dora", case_id, emergency="true", purpose="紧急：当事人失联，需联系方式"
         ),
     ]
     assert [r.status_code for r in reads] == [200, 200, 404, 200]
@@ -161,7 +168,7 @@ async def test_every_read_of_a_case_leaves_a_case_viewed(
     assert views == [
         ("ann", "assigned_officer", "首次回访", False),
         ("sam", "supervisor", "督办检查", False),
-        ("bob", "emergency", "紧急：当事人失联，需联系方式", True),
+        ("dora", "emergency", "紧急：当事人失联，需联系方式", True),
         ("ann", "assigned_officer", "每日工作清单", False),
         ("sam", "supervisor", "期限提醒", False),
     ]
@@ -169,7 +176,18 @@ async def test_every_read_of_a_case_leaves_a_case_viewed(
     flagged = await http.get(
         f"/cases/{case_id}/access-log", params={"emergency": "true"}, headers=fed.headers("sam")
     )
-    assert [v["officer_id"] for v in flagged.json()] == ["bob"]
+    assert [v["officer_id"] for v in flagged.json()] == ["dora"]
+    # and across all of the agency's cases, a page at a time
+    agency_wide = await http.get(
+        "/access-log", params={"emergency": "true", "limit": 1}, headers=fed.headers("sam")
+    )
+    assert agency_wide.status_code == 200, agency_wide.text
+    [emergency_read] = agency_wide.json()["items"]
+    assert (emergency_read["case_id"], emergency_read["viewer_agency_id"]) == (
+        case_id,
+        street.agency_id,
+    )
+    assert (await http.get("/access-log", headers=fed.headers("ann"))).status_code == 403
 
     # her whole access history, by complainant
     complainant = (await read(http, fed, "sam", case_id)).json()["complainant_id"]
@@ -230,8 +248,8 @@ async def test_who_may_change_a_case(http: httpx.AsyncClient, agencies: dict[str
     assert bad.status_code == 422
     assert {e["field"] for e in bad.json()["errors"]} == {"channel", "complainant.phone"}
     no_officer = await http.post("/cases", json=CASE, headers=fed.headers())
-    assert no_officer.status_code == 422
-    assert no_officer.json()["errors"][0]["field"] == "Jinguo-Officer"
+    assert no_officer.status_code == 403
+    assert no_officer.json()["type"].endswith("/forbidden")
 
 
 async def test_a_retried_intake_opens_one_case(

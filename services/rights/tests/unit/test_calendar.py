@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
@@ -85,3 +85,48 @@ def test_time_limits_by_channel_category_and_urgency() -> None:
     assert policy.overdue_days(D("2026-09-30"), D("2026-10-09")) == 2
     assert policy.overdue_days(D("2026-10-20"), D("2026-10-09")) == 0
     assert policy.working_days_left(D("2026-10-20"), D("2026-10-09")) == 8  # Sat 10th worked
+
+
+def walked(calendar: WorkingCalendar, start: date, end: date) -> int:
+    """Working days in (start, end] counted one day at a time: what the arithmetic must equal."""
+    return sum(
+        1
+        for n in range(1, (end - start).days + 1)
+        if calendar.is_working_day(start + timedelta(days=n))
+    )
+
+
+@pytest.mark.parametrize("calendar", [WorkingCalendar(), CHINA_2026], ids=["plain", "china"])
+def test_working_days_in_every_year_a_record_can_carry(calendar: WorkingCalendar) -> None:
+    for year in range(1990, 2037):
+        for start in (date(year, 1, 1), date(year, 2, 13), date(year, 9, 30), date(year, 12, 31)):
+            end = start + timedelta(days=40)
+            assert calendar.working_days_between(start, end) == walked(calendar, start, end)
+            for days in (0, 1, 5, 10, 30, 60):
+                due = calendar.add_working_days(start, days)
+                assert calendar.working_days_between(start, due) == days
+                assert calendar.is_working_day(due) or days == 0
+    # whole spans from the first year to the last, both ways, in one step each
+    first, last = date(1990, 1, 1), date(2036, 12, 31)
+    assert calendar.working_days_between(first, last) == walked(calendar, first, last)
+    assert calendar.working_days_between(last, first) == -walked(calendar, first, last)
+
+
+def test_a_case_opened_long_ago_is_overdue_by_a_number_not_an_error() -> None:
+    policy = DeadlinePolicy(CHINA_2026)
+    due = policy.due_on(D("1995-03-01"), 10)
+    assert due == D("1995-03-15")
+    assert policy.overdue_days(due, D("2026-11-23")) == walked(CHINA_2026, due, D("2026-11-23"))
+    assert policy.working_days_left(due, D("2036-06-30")) < -10_000
+
+
+def test_years_without_a_holiday_calendar_are_named() -> None:
+    assert CHINA_2026.years == frozenset({2026})
+    assert CHINA_2026.years_without_holidays(D("2024-12-30"), D("2027-01-05")) == [2024, 2025, 2027]
+    assert CHINA_2026.years_without_holidays(D("2026-01-01"), D("2026-12-31")) == []
+    configured = CHINA_2026.merged(WorkingCalendar.from_mapping({"holidays": ["2027-01-01"]}))
+    assert configured.years_without_holidays(D("2026-11-01"), D("2027-02-01")) == []
+    assert WorkingCalendar().years_without_holidays(D("1990-01-01"), D("1991-01-01")) == [
+        1990,
+        1991,
+    ]

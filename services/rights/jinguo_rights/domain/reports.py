@@ -1,0 +1,240 @@
+"""The case figures of a rights report, exact for the agency's own cases, protected where they
+are shared across agencies.
+
+Small counts of domestic violence in one community identify people, so a shared figure of 1 to
+4 cases is shown as "<5". Hiding it is not enough when the other figures add up to it (cases =
+closed + open, a breakdown by category, a rate): someone who adds and subtracts the shown
+figures must not be able to work out any count of 1 to 4, shown or not. Where they could,
+further figures are "withheld", the smallest first, until none can.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final, get_args
+
+from jinguo_contracts.rights import CaseCategory, Channel
+
+LESS_THAN_FIVE: Final = "<5"
+WITHHELD: Final = "withheld"
+SMALL: Final = range(1, 5)
+UNBOUNDED: Final = 10**15
+"""As good as no upper bound: more cases than any report holds."""
+CHANNELS: Final[tuple[str, ...]] = get_args(Channel)
+CATEGORIES: Final[tuple[str, ...]] = get_args(CaseCategory)
+
+Figure = int | str
+"""A count, or what is shown instead of it: "<5" or "withheld"."""
+
+
+@dataclass(frozen=True, slots=True)
+class Sum:
+    """`total` is the sum of `parts`: what someone can add and subtract."""
+
+    total: str
+    parts: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class CaseCounts:
+    """The counts a report is made of, as the read model gives them."""
+
+    cases: int
+    by_channel: Mapping[str, int]
+    by_category: Mapping[str, int]
+    closed: int
+    closed_on_time: int
+    working_days_to_close: int
+    """Summed over the closed cases."""
+    overdue: int
+    escalated: int
+    satisfaction_asked: int
+    satisfied: int
+    domestic_violence_stopped: int
+    legal_aid_cases: int
+
+    def cells(self) -> dict[str, int]:
+        """Every count of cases the report shows, and those it implies (the differences)."""
+        cells = {
+            "cases": self.cases,
+            **{f"channel:{c}": self.by_channel.get(c, 0) for c in CHANNELS},
+            **{f"category:{c}": self.by_category.get(c, 0) for c in CATEGORIES},
+            "closed": self.closed,
+            "open": self.cases - self.closed,
+            "closed_on_time": self.closed_on_time,
+            "overdue": self.overdue,
+            "escalated": self.escalated,
+            "satisfaction_asked": self.satisfaction_asked,
+            "satisfied": self.satisfied,
+            "domestic_violence_stopped": self.domestic_violence_stopped,
+            "legal_aid_cases": self.legal_aid_cases,
+        }
+        for rest, (total, part) in IMPLIED.items():
+            cells[rest] = cells[total] - cells[part]
+        return cells
+
+
+IMPLIED: Final[dict[str, tuple[str, str]]] = {
+    "closed_late": ("closed", "closed_on_time"),
+    "open_in_time": ("open", "overdue"),
+    "not_escalated": ("cases", "escalated"),
+    "not_asked": ("closed", "satisfaction_asked"),
+    "not_satisfied": ("satisfaction_asked", "satisfied"),
+    "closed_otherwise": ("closed", "domestic_violence_stopped"),
+    "domestic_violence_not_stopped": ("category:domestic_violence", "domestic_violence_stopped"),
+    "without_legal_aid": ("cases", "legal_aid_cases"),
+}
+"""Counts a report does not show but implies: each is its total less its shown part."""
+SUMS: Final[tuple[Sum, ...]] = (
+    Sum("cases", tuple(f"channel:{c}" for c in CHANNELS)),
+    Sum("cases", tuple(f"category:{c}" for c in CATEGORIES)),
+    Sum("cases", ("closed", "open")),
+    *(Sum(total, (part, rest)) for rest, (total, part) in IMPLIED.items()),
+)
+SHOWN: Final[tuple[str, ...]] = (
+    "cases",
+    *(f"channel:{c}" for c in CHANNELS),
+    *(f"category:{c}" for c in CATEGORIES),
+    "closed",
+    "open",
+    "closed_on_time",
+    "overdue",
+    "escalated",
+    "satisfaction_asked",
+    "satisfied",
+    "domestic_violence_stopped",
+    "legal_aid_cases",
+)
+
+
+def protect(
+    counts: Mapping[str, int], shown: Collection[str], sums: Sequence[Sum]
+) -> dict[str, Figure]:
+    """Each shown count as it may be shared: itself, "<5" for 1 to 4, or "withheld" where the
+    `sums` would otherwise let someone work out a count of 1 to 4 (shown or implied)."""
+    small = {name for name, value in counts.items() if value in SMALL}
+    withheld: set[str] = set()
+    while True:
+        bounds = _bounds(counts, shown, small, withheld, sums)
+        pinned = {name for name in small if bounds[name][0] == bounds[name][1]}
+        if not pinned:
+            break
+        hidden = _next_to_withhold(pinned, counts, shown, small | withheld, sums)
+        if hidden is None:
+            break
+        withheld.add(hidden)
+    return {
+        name: LESS_THAN_FIVE if name in small else WITHHELD if name in withheld else counts[name]
+        for name in shown
+    }
+
+
+def _bounds(
+    counts: Mapping[str, int],
+    shown: Collection[str],
+    small: set[str],
+    withheld: set[str],
+    sums: Sequence[Sum],
+) -> dict[str, tuple[int, int]]:
+    """What the shown figures tell of each count: the narrowest range adding and subtracting
+    along the sums gives (a withheld figure is known not to be below 5)."""
+    bounds: dict[str, tuple[int, int]] = {}
+    for name, value in counts.items():
+        if name not in shown:
+            bounds[name] = (0, UNBOUNDED)
+        elif name in small:
+            bounds[name] = (1, 4)
+        elif name in withheld:
+            bounds[name] = (5, UNBOUNDED)
+        else:
+            bounds[name] = (value, value)
+    for _ in range(100):
+        changed = False
+        for total_sum in sums:
+            names = total_sum.parts
+            lows = [bounds[p][0] for p in names]
+            highs = [bounds[p][1] for p in names]
+            low, high = bounds[total_sum.total]
+            narrowed = {total_sum.total: (max(low, sum(lows)), min(high, sum(highs)))}
+            for index, part in enumerate(names):
+                others_low = sum(lows) - lows[index]
+                others_high = sum(h for i, h in enumerate(highs) if i != index)
+                narrowed[part] = (
+                    max(lows[index], low - others_high),
+                    min(highs[index], high - others_low),
+                )
+            for name, bound in narrowed.items():
+                if bound != bounds[name]:
+                    bounds[name] = bound
+                    changed = True
+        if not changed:
+            break
+    return bounds
+
+
+def _next_to_withhold(
+    pinned: set[str],
+    counts: Mapping[str, int],
+    shown: Collection[str],
+    hidden: set[str],
+    sums: Sequence[Sum],
+) -> str | None:
+    """The smallest shown count of 5 or more, in a sum with a count that can be worked out
+    (a part before a total), else in any sum; None when nothing is left to withhold."""
+    related = [s for s in sums if pinned & {s.total, *s.parts}]
+    for pool in (
+        {p for s in related for p in s.parts},
+        {n for s in related for n in (s.total, *s.parts)},
+        {n for s in sums for n in (s.total, *s.parts)},
+    ):
+        candidates = [n for n in pool if n in shown and n not in hidden and counts[n] >= 5]
+        if candidates:
+            return min(candidates, key=lambda n: (counts[n], n))
+    return None
+
+
+def case_figures(counts: CaseCounts, *, shared: bool) -> dict[str, Any]:
+    """The report's case figures: exact for the agency's own cases, protected when `shared`."""
+    cells = counts.cells()
+    shown = protect(cells, SHOWN, SUMS) if shared else {n: cells[n] for n in SHOWN}
+
+    def rate(part: str, whole: str) -> float | str | None:
+        numerator, denominator = shown[part], shown[whole]
+        if isinstance(numerator, int) and isinstance(denominator, int):
+            return round(100 * numerator / denominator, 1) if denominator else None
+        return WITHHELD
+
+    closed = shown["closed"]
+    average: float | str | None = WITHHELD
+    if isinstance(closed, int):
+        average = round(counts.working_days_to_close / closed, 1) if closed else None
+    return {
+        "cases": shown["cases"],
+        "by_channel": {c: shown[f"channel:{c}"] for c in CHANNELS},
+        "by_category": {c: shown[f"category:{c}"] for c in CATEGORIES},
+        "closed": closed,
+        "closure_rate": rate("closed", "cases"),
+        "closed_on_time": shown["closed_on_time"],
+        "average_working_days_to_close": average,
+        "open": shown["open"],
+        "overdue": shown["overdue"],
+        "escalated": shown["escalated"],
+        "satisfaction_asked": shown["satisfaction_asked"],
+        "satisfied": shown["satisfied"],
+        "satisfaction_rate": rate("satisfied", "satisfaction_asked"),
+        "domestic_violence_stopped": shown["domestic_violence_stopped"],
+        "legal_aid_cases": shown["legal_aid_cases"],
+    }
+
+
+def summary(figures: Mapping[str, Any]) -> str:
+    """One line as the seeds report it: "38 cases, 100% closed; …"."""
+    rate = figures["closure_rate"]
+    closure = "share closed withheld" if rate == WITHHELD else f"{rate or 0:g}% closed"
+    return (
+        f"{figures['cases']} cases, {closure};"
+        f" {figures['domestic_violence_stopped']} domestic-violence incidents stopped;"
+        f" {figures['legal_aid_cases']} legal-aid cases;"
+        f" {figures['inspections']} inspections, {figures['violations_found']} with violations"
+    )
