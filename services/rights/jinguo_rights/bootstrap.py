@@ -71,6 +71,7 @@ class RightsService:
     name = "rights"
     prefix = "/rights"
     projections: Sequence[type[Projection]] = RIGHTS_PROJECTIONS
+    policy_types: Sequence[type[Policy]] = (ComplainantErasurePolicy,)
 
     def create_app(self, runtime: ServiceRuntime) -> FastAPI:
         handlers = handlers_for(runtime)
