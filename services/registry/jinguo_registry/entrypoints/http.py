@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Awaitable, Callable
-from datetime import date
+from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import (
@@ -18,6 +19,7 @@ from fastapi import (
 )
 from pydantic import BaseModel
 
+from jinguo_registry.domain.organisations import Grantor
 from jinguo_registry.handlers import commands as c
 from jinguo_registry.handlers.commands import RegistryHandlers
 from jinguo_registry.projections.queries import RegistryQueries
@@ -39,15 +41,18 @@ from jinguo_shared.http.conventions import (
     require_scope,
     seq_after,
 )
-from jinguo_shared.http.security import Caller
+from jinguo_shared.http.security import OPERATOR_SCOPE, Caller
 from jinguo_shared.runtime import ServiceRuntime
 
 Row = dict[str, Any]
 Writer = Annotated[Caller, Depends(require_scope("registry:write"))]
 Reader = Annotated[Caller, Depends(require_scope("registry:read"))]
 Admin = Annotated[Caller, Depends(require_scope("registry:admin"))]
+Operator = Annotated[Caller, Depends(require_scope(OPERATOR_SCOPE))]
 Key = IdempotencyKeyHeader
 After = ReadAfter
+AgencyId = Annotated[str, Path(min_length=1, max_length=64)]
+ClientId = Annotated[str, Path(min_length=1, max_length=64)]
 
 
 class IssuedClient(BaseModel):
@@ -56,6 +61,15 @@ class IssuedClient(BaseModel):
     client_id: str
     api_key: str | None
     """Shown only in the first answer; a retried request cannot show it again."""
+
+
+class RotatedKey(IssuedClient):
+    previous_valid_until: datetime | None
+    """Until when the key it replaces still works (in the first answer only, like the key)."""
+
+
+def grantor(caller: Caller) -> Grantor:
+    return Grantor(caller.scopes, operator=caller.operator)
 
 
 def create_router(
@@ -346,14 +360,19 @@ def create_router(
 
     # agencies and API clients -------------------------------------------------------------------
 
-    @router.post("/agencies", status_code=201, summary="Register a partner agency")
+    @router.post(
+        "/agencies",
+        status_code=201,
+        summary="Register a partner agency (the platform operator only, in any area)",
+    )
     async def register_agency(
-        body: c.RegisterAgency, request: Request, response: Response, caller: Admin, key: Key
+        body: c.RegisterAgency, request: Request, response: Response, caller: Operator, key: Key
     ) -> Accepted:
         ctx, idem = await command_context(request, caller, key)
+        ctx = dataclasses.replace(ctx, jurisdiction=None)  # the platform's, not an area's
         return accepted(await handlers.register_agency(body, ctx, idem), response)
 
-    @router.get("/agencies", summary="Partner agencies")
+    @router.get("/agencies", summary="Partner agencies (all of them: partners refer to each other)")
     async def list_agencies(caller: Reader, after: After) -> list[Row]:
         await runtime.visible(after, "api_clients")
         return await queries.agencies()
@@ -361,18 +380,22 @@ def create_router(
     @router.post(
         "/agencies/{agency_id}/clients",
         status_code=201,
-        summary="Issue an API client; its key is shown once",
+        summary="Issue an API client of your own agency, perhaps to one officer; its key is"
+        " shown once",
     )
     async def issue_client(
-        agency_id: str,
+        agency_id: AgencyId,
         body: c.IssueApiClient,
         request: Request,
         response: Response,
         caller: Admin,
         key: Key,
     ) -> IssuedClient:
+        caller.require_administers(agency_id)
         ctx, idem = await command_context(request, caller, key)
-        result, client_id, api_key = await handlers.issue_api_client(agency_id, body, ctx, idem)
+        result, client_id, api_key = await handlers.issue_api_client(
+            agency_id, body, ctx, idem, grantor=grantor(caller)
+        )
         accepted(result, response)
         return IssuedClient(
             id=result.aggregate_id,
@@ -381,20 +404,54 @@ def create_router(
             api_key=None if result.replayed else api_key,
         )
 
-    @router.post("/agencies/{agency_id}/clients/{client_id}/revoke", summary="Revoke an API client")
+    @router.post(
+        "/agencies/{agency_id}/clients/{client_id}/rotation",
+        status_code=201,
+        summary="A new key for an API client of your own agency; the old one works for"
+        " grace_seconds more",
+    )
+    async def rotate_key(
+        agency_id: AgencyId,
+        client_id: ClientId,
+        body: c.RotateApiKey,
+        request: Request,
+        response: Response,
+        caller: Admin,
+        key: Key,
+    ) -> RotatedKey:
+        caller.require_administers(agency_id)
+        ctx, idem = await command_context(request, caller, key)
+        result, api_key, previous_valid_until = await handlers.rotate_api_key(
+            agency_id, client_id, body, ctx, idem, grantor=grantor(caller)
+        )
+        accepted(result, response)
+        return RotatedKey(
+            id=result.aggregate_id,
+            position=result.position,
+            client_id=client_id,
+            api_key=None if result.replayed else api_key,
+            previous_valid_until=None if result.replayed else previous_valid_until,
+        )
+
+    @router.post(
+        "/agencies/{agency_id}/clients/{client_id}/revoke",
+        summary="Revoke an API client of your own agency",
+    )
     async def revoke_client(
-        agency_id: str,
-        client_id: str,
+        agency_id: AgencyId,
+        client_id: ClientId,
         body: c.RevokeApiClient,
         request: Request,
         response: Response,
         caller: Admin,
         key: Key,
     ) -> Accepted:
+        caller.require_administers(agency_id)
         ctx, idem = await command_context(request, caller, key)
-        return accepted(
-            await handlers.revoke_api_client(agency_id, client_id, body, ctx, idem), response
+        result = await handlers.revoke_api_client(
+            agency_id, client_id, body, ctx, idem, grantor=grantor(caller)
         )
+        return accepted(result, response)
 
     return router
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import date
-from typing import Literal
+from datetime import UTC, date, datetime, timedelta
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -17,7 +17,7 @@ from jinguo_contracts.registry import (
     EligibilityReason,
     PriceTier,
 )
-from jinguo_registry.domain.organisations import Agency, Provider, Volunteer
+from jinguo_registry.domain.organisations import Agency, Grantor, Provider, Volunteer
 from jinguo_registry.domain.resident import Resident
 from jinguo_registry.domain.validation import AreaCode, MobileNumber, NationalId, OccupationCode
 from jinguo_registry.domain.worker import Worker
@@ -143,9 +143,17 @@ class RegisterAgency(Command):
     area_code: AreaCode
 
 
+OfficerId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.@-]{1,64}$")]
+Scope = Annotated[str, Field(min_length=1, max_length=40)]
+MAX_GRACE_SECONDS = 30 * 24 * 3600
+
+
 class IssueApiClient(Command):
     name: str = Name
-    scopes: list[str] = Field(min_length=1)
+    scopes: list[Scope] = Field(min_length=1, max_length=20)
+    officer_id: OfficerId | None = Field(
+        default=None, description="the officer (经办人) who holds this key and acts with it"
+    )
 
     @model_validator(mode="after")
     def _distinct(self) -> IssueApiClient:
@@ -156,6 +164,12 @@ class IssueApiClient(Command):
 
 class RevokeApiClient(Command):
     reason: str = Text
+
+
+class RotateApiKey(Command):
+    grace_seconds: int = Field(
+        ge=0, le=MAX_GRACE_SECONDS, description="how long the key it replaces still works"
+    )
 
 
 def derived_id(namespace: str, value: str) -> str:
@@ -454,6 +468,8 @@ class RegistryHandlers:
         c: IssueApiClient,
         ctx: CommandContext,
         key: IdempotencyKey | None = None,
+        *,
+        grantor: Grantor,
     ) -> tuple[CommandResult, str, str]:
         """Returns the result, the client id and the key (shown this once)."""
         client_id = uuid.UUID(derived_id("client", ctx.command_id)).hex
@@ -462,12 +478,44 @@ class RegistryHandlers:
             Agency,
             agency_id,
             lambda a: a.issue_client(
-                client_id=client_id, name=c.name, key_hash=key_hash(api_key), scopes=c.scopes
+                client_id=client_id,
+                name=c.name,
+                key_hash=key_hash(api_key),
+                scopes=c.scopes,
+                officer_id=c.officer_id,
+                grantor=grantor,
             ),
             ctx,
             key,
         )
         return result, client_id, api_key
+
+    async def rotate_api_key(
+        self,
+        agency_id: str,
+        client_id: str,
+        c: RotateApiKey,
+        ctx: CommandContext,
+        key: IdempotencyKey | None = None,
+        *,
+        grantor: Grantor,
+    ) -> tuple[CommandResult, str, datetime]:
+        """Returns the result, the new key (shown this once) and until when the old one works."""
+        api_key = new_api_key(client_id)
+        previous_valid_until = datetime.now(UTC) + timedelta(seconds=c.grace_seconds)
+        result = await self._executor.execute(
+            Agency,
+            agency_id,
+            lambda a: a.rotate_key(
+                client_id=client_id,
+                key_hash=key_hash(api_key),
+                previous_valid_until=previous_valid_until,
+                grantor=grantor,
+            ),
+            ctx,
+            key,
+        )
+        return result, api_key, previous_valid_until
 
     async def revoke_api_client(
         self,
@@ -476,11 +524,13 @@ class RegistryHandlers:
         c: RevokeApiClient,
         ctx: CommandContext,
         key: IdempotencyKey | None = None,
+        *,
+        grantor: Grantor,
     ) -> CommandResult:
         return await self._executor.execute(
             Agency,
             agency_id,
-            lambda a: a.revoke_client(client_id=client_id, reason=c.reason),
+            lambda a: a.revoke_client(client_id=client_id, reason=c.reason, grantor=grantor),
             ctx,
             key,
         )
