@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
 
 import httpx
@@ -20,6 +21,7 @@ from fastapi import HTTPException
 
 from jinguo_registry.bootstrap import DEV_KEY_FILE, RegistryService
 from jinguo_registry.domain.organisations import SCOPES
+from jinguo_registry.domain.validation import make_national_id
 from jinguo_shared.runtime import ServiceRuntime
 from jinguo_shared.testing import runtimes
 
@@ -253,3 +255,332 @@ async def test_an_agency_admin_cannot_take_over_the_operators_key(world: World) 
     )
     assert (rotated.status_code, revoked.status_code) == (403, 403)
     assert "api_key" not in rotated.json()
+
+
+# --- jurisdiction: reads and writes of people and organisations ----------------------------
+
+
+@dataclass
+class District:
+    """What one district's agency registered, with its key."""
+
+    agency: Agency
+    area: str
+    worker: str
+    national_id: str
+    certificate: str
+    resident: str
+    provider: str
+    volunteer: str
+
+    @property
+    def community(self) -> str:
+        return f"{self.area}001001"
+
+
+async def created(world: World, by: Agency, path: str, body: dict[str, Any]) -> str:
+    answer = await world.http.post(path, json=body, headers=by.headers)
+    assert answer.status_code == 201, answer.text
+    return str(answer.json()["id"])
+
+
+async def register_district(world: World, by: Agency, area: str, n: int) -> District:
+    community = f"{area}001001"
+    yesterday = world.runtime.clock.today() - timedelta(days=1)
+    national_id = make_national_id(area, date(1975, 3, n), n, female=True)
+    worker = await created(
+        world,
+        by,
+        "/workers",
+        {
+            "name": f"测试{n}",
+            "national_id": national_id,
+            "phone": f"1380000{n:04d}",
+            "area_code": community,
+            "skills": ["家政"],
+        },
+    )
+    await created(
+        world,
+        by,
+        f"/workers/{worker}/categories",
+        {
+            "category": "minimum_living_allowance",
+            "evidence": "低保证",
+            "valid_until": str(yesterday + timedelta(days=200)),
+        },
+    )
+    certificate = f"R-{n}"
+    await created(
+        world,
+        by,
+        f"/workers/{worker}/certificates",
+        {"kind": "reemployment_preference", "number": certificate, "issued_on": str(yesterday)},
+    )
+    await created(
+        world,
+        by,
+        f"/workers/{worker}/home-visits",
+        {"visited_on": str(yesterday), "visitor": "社工", "notes": "家中有老人"},
+    )
+    resident = await created(
+        world,
+        by,
+        "/residents",
+        {
+            "name": f"居民{n}",
+            "national_id": make_national_id(area, date(1940, 5, n), n, female=True),
+            "phone": f"1390000{n:04d}",
+            "area_code": community,
+            "address": "某胡同 1 号",
+        },
+    )
+    provider = await created(
+        world,
+        by,
+        "/providers",
+        {
+            "name": f"家政服务社{n}",
+            "credit_code": f"92{area}MA0000000{n}",
+            "area_code": community,
+            "services": ["housekeeping"],
+        },
+    )
+    volunteer = await created(
+        world,
+        by,
+        "/volunteers",
+        {"name": f"志愿者{n}", "phone": f"1370000{n:04d}", "area_code": community},
+    )
+    return District(by, area, worker, national_id, certificate, resident, provider, volunteer)
+
+
+@dataclass
+class Districts:
+    world: World
+    east: District
+    west: District
+
+    async def position(self) -> str:
+        info = await self.world.runtime.nc.jetstream().stream_info("REGISTRY")
+        return f"REGISTRY:{info.state.last_seq}"
+
+
+@pytest.fixture
+async def districts(world: World) -> Districts:
+    east = await register_district(world, world.east, EAST, 1)
+    west = await register_district(world, world.west, WEST, 2)
+    return Districts(world, east, west)
+
+
+LISTS = {
+    "/workers": "worker_id",
+    "/certificates": "worker_id",
+    "/residents": "resident_id",
+    "/providers": "provider_id",
+    "/volunteers": "volunteer_id",
+}
+
+
+def ids_of(district: District, path: str) -> str:
+    return {
+        "/workers": district.worker,
+        "/certificates": district.worker,
+        "/residents": district.resident,
+        "/providers": district.provider,
+        "/volunteers": district.volunteer,
+    }[path]
+
+
+async def listed(world: World, by: Agency, path: str, **params: str) -> httpx.Response:
+    return await world.http.get(path, params={"limit": "200", **params}, headers=by.headers)
+
+
+async def test_lists_show_only_the_callers_jurisdiction(districts: Districts) -> None:
+    world, east, west = districts.world, districts.east, districts.west
+    after = await districts.position()
+    for path, id_field in LISTS.items():
+        for params in ({}, {"area": "11"}, {"area": "1101"}):  # none, or a wider one asked
+            answer = await listed(world, west.agency, path, after=after, **params)
+            assert answer.status_code == 200, answer.text
+            shown = {row[id_field] for row in answer.json()["items"]}
+            assert ids_of(west, path) in shown, path
+            assert ids_of(east, path) not in shown, (path, params)
+        outside = await listed(world, west.agency, path, area=EAST)
+        assert outside.status_code == 403, path
+        assert outside.json()["type"].endswith("/outside-jurisdiction")
+        city = await listed(world, world.city, path, after=after)
+        assert {ids_of(east, path), ids_of(west, path)} <= {
+            row[id_field] for row in city.json()["items"]
+        }
+
+
+async def test_a_dossier_outside_the_jurisdiction_does_not_exist(districts: Districts) -> None:
+    world, east, west = districts.world, districts.east, districts.west
+    after = await districts.position()
+    outside = await world.http.get(
+        f"/workers/{east.worker}", params={"after": after}, headers=west.agency.headers
+    )
+    nobody = await world.http.get(
+        "/workers/00000000-0000-0000-0000-000000000000", headers=west.agency.headers
+    )
+    assert (outside.status_code, nobody.status_code) == (404, 404)
+    assert outside.json()["type"] == nobody.json()["type"]
+    assert "测试1" not in outside.text
+    for by in (east.agency, world.city):
+        seen = await world.http.get(f"/workers/{east.worker}", headers=by.headers)
+        assert seen.status_code == 200
+        assert seen.json()["name"] == "测试1"
+
+
+async def test_reports_outside_or_wider_than_the_jurisdiction_are_refused(
+    districts: Districts,
+) -> None:
+    world, west = districts.world, districts.west
+    after = await districts.position()
+    for area in (EAST, CITY, "110000", f"{EAST}001"):
+        refused = await world.http.get(f"/reports/areas/{area}", headers=west.agency.headers)
+        assert refused.status_code == 403, area
+        assert refused.json()["type"].endswith("/outside-jurisdiction")
+    own = await world.http.get(
+        f"/reports/areas/{WEST}", params={"after": after}, headers=west.agency.headers
+    )
+    assert own.status_code == 200
+    assert own.json()["totals"]["registered"] == 1
+    for area in (EAST, WEST, CITY):
+        assert (
+            await world.http.get(f"/reports/areas/{area}", headers=world.city.headers)
+        ).status_code == 200
+
+
+async def test_no_write_reaches_a_record_outside_the_jurisdiction(districts: Districts) -> None:
+    world, east, west = districts.world, districts.east, districts.west
+    day = str(world.runtime.clock.today() - timedelta(days=1))
+    attacks: list[tuple[str, str, dict[str, Any]]] = [
+        ("PATCH", f"/workers/{east.worker}", {"phone": "13912345678"}),
+        (
+            "POST",
+            f"/workers/{east.worker}/categories",
+            {"category": "disabled", "evidence": "x", "valid_until": "2030-01-01"},
+        ),
+        (
+            "POST",
+            f"/workers/{east.worker}/certificates",
+            {"kind": "tax_relief", "number": "T-9", "issued_on": day},
+        ),
+        ("POST", f"/workers/{east.worker}/certificates/{east.certificate}/revoke", {"reason": "x"}),
+        (
+            "POST",
+            f"/workers/{east.worker}/home-visits",
+            {"visited_on": day, "visitor": "x", "notes": "x"},
+        ),
+        (
+            "POST",
+            f"/workers/{east.worker}/reemployment",
+            {"post_id": "p", "placement_id": "pl", "employer_name": "x", "started_on": day},
+        ),
+        ("POST", f"/workers/{east.worker}/erase", {"reason": "x"}),
+        (
+            "POST",
+            f"/residents/{east.resident}/eligibility",
+            {"price_tier": "free", "reason": "minimum_living_allowance"},
+        ),
+        ("POST", f"/residents/{east.resident}/erase", {"reason": "x"}),
+        (
+            "POST",
+            f"/providers/{east.provider}/grade",
+            {"grade": 1, "graded_on": day, "assessor": "x"},
+        ),
+        ("POST", f"/providers/{east.provider}/suspend", {"reason": "x"}),
+    ]
+    before = await world.stream_length()
+    for method, path, body in attacks:
+        answer = await world.http.request(method, path, json=body, headers=west.agency.headers)
+        assert answer.status_code == 404, (path, answer.text)
+    assert await world.stream_length() == before
+
+
+async def test_no_write_places_a_record_outside_the_jurisdiction(districts: Districts) -> None:
+    world, west = districts.world, districts.west
+    community = f"{EAST}002003"
+    placements: list[tuple[str, dict[str, Any]]] = [
+        (
+            "/workers",
+            {
+                "name": "外区",
+                "national_id": make_national_id(WEST, date(1980, 1, 9), 9, female=True),
+                "phone": "13800009999",
+                "area_code": community,
+            },
+        ),
+        (
+            "/residents",
+            {
+                "name": "外区",
+                "national_id": make_national_id(WEST, date(1950, 1, 9), 9, female=True),
+                "phone": "13800009998",
+                "area_code": community,
+                "address": "某胡同 2 号",
+            },
+        ),
+        (
+            "/providers",
+            {"name": "外区服务社", "credit_code": "92110102MA00000099", "area_code": community},
+        ),
+        ("/volunteers", {"name": "外区", "phone": "13800009997", "area_code": community}),
+    ]
+    before = await world.stream_length()
+    for path, body in placements:
+        answer = await world.http.post(path, json=body, headers=west.agency.headers)
+        assert answer.status_code == 403, (path, answer.text)
+        assert answer.json()["type"].endswith("/outside-jurisdiction")
+    moved = await world.http.patch(
+        f"/workers/{west.worker}", json={"area_code": community}, headers=west.agency.headers
+    )
+    assert moved.status_code == 403
+    assert await world.stream_length() == before
+
+
+async def test_registering_someone_registered_elsewhere_tells_nothing_about_her(
+    districts: Districts,
+) -> None:
+    """West's office has her ID card in hand and tries to register her: it learns that she is
+    registered with an agency outside its jurisdiction, and nothing else (no worker id, no
+    area, none of her data), and nothing is recorded."""
+    world, east, west = districts.world, districts.east, districts.west
+    before = await world.stream_length()
+    answer = await world.http.post(
+        "/workers",
+        json={
+            "name": "测试1",
+            "national_id": east.national_id,
+            "phone": "13800000001",
+            "area_code": f"{WEST}001001",
+        },
+        headers=west.agency.headers,
+    )
+    assert answer.status_code == 409, answer.text
+    problem = answer.json()
+    assert problem["type"].endswith("/registered-elsewhere")
+    assert "existing_id" not in problem
+    for secret in (east.worker, EAST, east.community):
+        assert secret not in answer.text
+    assert await world.stream_length() == before
+    # her own agency is told who she is, as before
+    again = await world.http.post(
+        "/workers",
+        json={
+            "name": "测试1",
+            "national_id": east.national_id,
+            "phone": "13800000001",
+            "area_code": east.community,
+        },
+        headers=east.agency.headers,
+    )
+    assert (again.status_code, again.json()["existing_id"]) == (409, east.worker)
+
+
+async def test_the_agency_directory_is_shared(districts: Districts) -> None:
+    world, east, west = districts.world, districts.east, districts.west
+    agencies = await world.http.get("/agencies", headers=west.agency.headers)
+    assert east.agency.agency_id in {a["agency_id"] for a in agencies.json()}

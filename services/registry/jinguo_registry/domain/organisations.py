@@ -58,6 +58,7 @@ BOOTSTRAP = Grantor(frozenset(), operator=True, bootstrap=True)
 
 
 class ProviderState(AggregateState):
+    area_code: str
     suspended: bool = False
     grade: int | None = None
 
@@ -69,7 +70,7 @@ class Provider(Aggregate[ProviderState]):
     @classmethod
     def evolve(cls, state: ProviderState | None, event: EventContract) -> ProviderState:
         if isinstance(event, ProviderRegisteredV1):
-            return ProviderState()
+            return ProviderState(area_code=event.area_code)
         assert state is not None
         if isinstance(event, ProviderGradedV1):
             return state.model_copy(update={"grade": event.grade})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Awaitable, Callable
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import (
@@ -23,6 +23,7 @@ from jinguo_registry.domain.organisations import Grantor
 from jinguo_registry.handlers import commands as c
 from jinguo_registry.handlers.commands import RegistryHandlers
 from jinguo_registry.projections.queries import RegistryQueries
+from jinguo_shared.access import OutsideJurisdictionQueryError
 from jinguo_shared.http.conventions import (
     Accepted,
     Cursor,
@@ -215,19 +216,21 @@ def create_router(
     ) -> Page[Row]:
         await runtime.visible(after, "worker_directory")
         rows = await queries.workers(
-            area=area,
+            area=caller.area(area),
             category=category,
             status=status,
             after_seq=seq_after(cursor),
             limit=limit,
-            today=date.today(),
+            today=runtime.clock.today(),
         )
         return page(rows, limit, lambda r: [r["registered_seq"]])
 
-    @router.get("/workers/{worker_id}", summary="A worker's full dossier")
+    @router.get(
+        "/workers/{worker_id}", summary="A worker's full dossier (404 outside your jurisdiction)"
+    )
     async def worker_dossier(worker_id: str, caller: Reader, after: After) -> Row:
         await runtime.visible(after, "worker_directory", "certificates")
-        dossier = await queries.dossier(worker_id)
+        dossier = await queries.dossier(worker_id, caller.sees)
         if dossier is None:
             raise HTTPException(404, f"no worker {worker_id}")
         return dossier
@@ -256,7 +259,7 @@ def create_router(
                 raise HTTPException(400, "the cursor is not one this API gave out")
             position = (str(values[0]), str(values[1]))
         rows = await queries.certificates(
-            area=area, kind=kind, status=status, after=position, limit=limit
+            area=caller.area(area), kind=kind, status=status, after=position, limit=limit
         )
         return page(rows, limit, lambda r: [r["worker_id"], r["number"]])
 
@@ -268,6 +271,10 @@ def create_router(
         month_from: MonthFrom = "2000-01",
         month_to: MonthTo = "2999-12",
     ) -> Report:
+        if not caller.sees(area_code):  # outside, or wider than the jurisdiction
+            raise OutsideJurisdictionQueryError(
+                f"area {area_code} is not within your agency's jurisdiction"
+            )
         await runtime.visible(after, "area_reports")
         rows = await queries.report(area_code, month_from, month_to)
         return report(area_code, month_from, month_to, rows)
@@ -475,7 +482,7 @@ def _community_list(
         await runtime.visible(after, "community_directory")
         rows = await queries.community(
             kind,
-            area=area,
+            area=caller.area(area),
             status=status,
             tier=price_tier,
             after_seq=seq_after(cursor),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -23,9 +23,11 @@ from jinguo_registry.domain.validation import AreaCode, MobileNumber, NationalId
 from jinguo_registry.domain.worker import Worker
 from jinguo_shared.commands import CommandExecutor, CommandResult, IdempotencyKey
 from jinguo_shared.crypto import KeyedHasher, PiiVault
+from jinguo_shared.domain import Aggregate, DomainError, NotFoundError
 from jinguo_shared.envelope import CommandContext
 from jinguo_shared.http.security import key_hash, new_api_key
 
+AggregateT = TypeVar("AggregateT", bound=Aggregate[Any])
 Name = Field(min_length=1, max_length=100)
 Text = Field(min_length=1, max_length=2000)
 
@@ -172,6 +174,14 @@ class RotateApiKey(Command):
     )
 
 
+class RegisteredElsewhereError(DomainError):
+    """A registration met a record outside the caller's jurisdiction: saying so is all the
+    caller learns, neither its id nor where it is."""
+
+    code = "registered-elsewhere"
+    status = 409
+
+
 def derived_id(namespace: str, value: str) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"jinguo:{namespace}:{value}"))
 
@@ -199,10 +209,27 @@ class RegistryHandlers:
     def resident_id_for(self, national_id: str) -> str:
         return str(uuid.UUID(self._hasher.digest(f"resident:{national_id}")[:32]))
 
+    async def _register(
+        self,
+        aggregate_class: type[AggregateT],
+        aggregate_id: str,
+        decide: Callable[[AggregateT], None],
+        ctx: CommandContext,
+        key: IdempotencyKey | None,
+        who: str,
+    ) -> CommandResult:
+        try:
+            return await self._executor.execute(aggregate_class, aggregate_id, decide, ctx, key)
+        except NotFoundError:  # registering finds nothing missing: the record is out of sight
+            raise RegisteredElsewhereError(
+                f"{who} is already registered outside your agency's jurisdiction; the agency"
+                " that registered it can change its area"
+            ) from None
+
     async def register_worker(
         self, c: RegisterWorker, ctx: CommandContext, key: IdempotencyKey | None = None
     ) -> CommandResult:
-        return await self._executor.execute(
+        return await self._register(
             Worker,
             self.worker_id_for(c.national_id),
             lambda w: w.register(
@@ -216,6 +243,7 @@ class RegistryHandlers:
             ),
             ctx,
             key,
+            "a worker with this national ID",
         )
 
     async def update_worker_profile(
@@ -351,7 +379,7 @@ class RegistryHandlers:
     async def register_resident(
         self, c: RegisterResident, ctx: CommandContext, key: IdempotencyKey | None = None
     ) -> CommandResult:
-        return await self._executor.execute(
+        return await self._register(
             Resident,
             self.resident_id_for(c.national_id),
             lambda r: r.register(
@@ -363,6 +391,7 @@ class RegistryHandlers:
             ),
             ctx,
             key,
+            "a resident with this national ID",
         )
 
     async def change_eligibility(
@@ -395,7 +424,7 @@ class RegistryHandlers:
     async def register_provider(
         self, c: RegisterProvider, ctx: CommandContext, key: IdempotencyKey | None = None
     ) -> CommandResult:
-        return await self._executor.execute(
+        return await self._register(
             Provider,
             derived_id("provider", c.credit_code),
             lambda p: p.register(
@@ -407,6 +436,7 @@ class RegistryHandlers:
             ),
             ctx,
             key,
+            "a provider with this credit code",
         )
 
     async def grade_provider(
