@@ -584,3 +584,138 @@ async def test_the_agency_directory_is_shared(districts: Districts) -> None:
     world, east, west = districts.world, districts.east, districts.west
     agencies = await world.http.get("/agencies", headers=west.agency.headers)
     assert east.agency.agency_id in {a["agency_id"] for a in agencies.json()}
+
+
+# --- oversized and malformed input ---------------------------------------------------------
+
+LONG = "长" * 2001
+"""Longer than any text field takes (2,000 characters at most)."""
+
+
+def oversized_requests(d: District, client_id: str) -> list[tuple[str, str, dict[str, Any], str]]:
+    """(method, path, body, the field named in the problem) for every write endpoint."""
+    worker, agency = f"/workers/{d.worker}", f"/agencies/{d.agency.agency_id}"
+    person = {"name": "王", "phone": "13800000000", "area_code": d.community}
+    national_id = make_national_id(d.area, date(1970, 1, 1), 77, female=True)
+    return [
+        ("POST", "/workers", {**person, "national_id": national_id, "skills": [LONG]}, "skills.0"),
+        (
+            "POST",
+            "/workers",
+            {**person, "national_id": national_id, "skills": ["x"] * 31},
+            "skills",
+        ),
+        (
+            "POST",
+            "/workers",
+            {**person, "national_id": national_id, "desired_work": {"hours_types": ["hourly"] * 6}},
+            "desired_work.hours_types",
+        ),
+        ("PATCH", worker, {"skills": ["家政", "x" * 51]}, "skills.1"),
+        (
+            "POST",
+            f"{worker}/categories",
+            {"category": "disabled", "evidence": LONG, "valid_until": "2030-01-01"},
+            "evidence",
+        ),
+        (
+            "POST",
+            f"{worker}/certificates",
+            {"kind": "tax_relief", "number": "N" * 41, "issued_on": "2026-01-01"},
+            "number",
+        ),
+        ("POST", f"{worker}/certificates/{d.certificate}/revoke", {"reason": LONG}, "reason"),
+        (
+            "POST",
+            f"{worker}/home-visits",
+            {"visited_on": "2026-01-01", "visitor": "x" * 101, "notes": "ok"},
+            "visitor",
+        ),
+        (
+            "POST",
+            f"{worker}/reemployment",
+            {
+                "post_id": "p" * 65,
+                "placement_id": "q",
+                "employer_name": "x",
+                "started_on": "2026-01-01",
+            },
+            "post_id",
+        ),
+        ("POST", f"{worker}/erase", {"reason": LONG}, "reason"),
+        (
+            "POST",
+            "/residents",
+            {**person, "national_id": national_id, "address": "址" * 301},
+            "address",
+        ),
+        (
+            "POST",
+            f"/residents/{d.resident}/eligibility",
+            {"price_tier": "free", "reason": "x" * 1000},
+            "reason",
+        ),
+        ("POST", f"/residents/{d.resident}/erase", {"reason": LONG}, "reason"),
+        (
+            "POST",
+            "/providers",
+            {
+                "name": "服务社",
+                "credit_code": "92110102MA00000077",
+                "area_code": d.community,
+                "services": ["s" * 51],
+            },
+            "services.0",
+        ),
+        (
+            "POST",
+            f"/providers/{d.provider}/grade",
+            {"grade": 3, "graded_on": "2026-01-01", "assessor": "x" * 101},
+            "assessor",
+        ),
+        ("POST", f"/providers/{d.provider}/suspend", {"reason": LONG}, "reason"),
+        ("POST", "/volunteers", {**person, "skills": ["x" * 51]}, "skills.0"),
+        ("POST", "/volunteers", {**person, "team": "x" * 101}, "team"),
+        (
+            "POST",
+            "/agencies",
+            {"name": "x" * 201, "kind": "legal_aid", "area_code": d.area},
+            "name",
+        ),
+        ("POST", f"{agency}/clients", {"name": "x", "scopes": ["s" * 41]}, "scopes.0"),
+        (
+            "POST",
+            f"{agency}/clients",
+            {"name": "x", "scopes": [f"registry:read{n}" for n in range(21)]},
+            "scopes",
+        ),
+        (
+            "POST",
+            f"{agency}/clients/{client_id}/rotation",
+            {"grace_seconds": 10**30},
+            "grace_seconds",
+        ),
+        ("POST", f"{agency}/clients/{client_id}/revoke", {"reason": LONG}, "reason"),
+        ("POST", f"/workers/{'w' * 65}/erase", {"reason": "x"}, "worker_id"),
+    ]
+
+
+async def test_oversized_input_is_a_problem_naming_the_field_and_records_nothing(
+    districts: Districts,
+) -> None:
+    """Found: skills items had no length limit; a request could make an event larger than
+    NATS's 1 MB limit, answered 500."""
+    world, west = districts.world, districts.west
+    operator = world.operator
+    client_id = west.agency.key.split("_")[1]
+    before = await world.stream_length()
+    for method, path, body, field in oversized_requests(west, client_id):
+        by = operator if path == "/agencies" else west.agency
+        answer = await world.http.request(method, path, json=body, headers=by.headers)
+        assert answer.status_code == 422, (path, field, answer.text)
+        assert answer.headers["content-type"] == "application/problem+json"
+        assert field in [e["field"] for e in answer.json()["errors"]], (path, answer.text)
+    huge = {"name": "王", "national_id": "x", "skills": ["x" * 50] * 6000}
+    too_large = await world.http.post("/workers", json=huge, headers=west.agency.headers)
+    assert too_large.status_code == 413
+    assert await world.stream_length() == before

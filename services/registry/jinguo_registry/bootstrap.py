@@ -32,7 +32,7 @@ DEV_AGENCY_AREA = "110101"
 
 
 def handlers_for(runtime: ServiceRuntime) -> RegistryHandlers:
-    return RegistryHandlers(runtime.executor, runtime.hasher, runtime.vault)
+    return RegistryHandlers(runtime.executor, runtime.hasher, runtime.vault, runtime.clock.today)
 
 
 class RegistryService:

@@ -25,6 +25,7 @@ from jinguo_shared.domain import (
     InvalidCommandError,
     NotFoundError,
     RuleViolationError,
+    check_past_date,
 )
 
 SERVICE_SCOPES = ("registry", "employment", "orders", "rights")
@@ -101,8 +102,7 @@ class Provider(Aggregate[ProviderState]):
         state = self.require_state()
         if state.suspended:
             raise RuleViolationError(f"provider {self.id} is suspended and cannot be graded")
-        if graded_on > today:
-            raise InvalidCommandError("graded_on cannot be in the future", field="graded_on")
+        check_past_date(graded_on, "graded_on", today)
         self.record(
             ProviderGradedV1(
                 provider_id=self.id, grade=grade, graded_on=graded_on, assessor=assessor

@@ -19,6 +19,7 @@ from jinguo_shared.domain import (
     AlreadyExistsError,
     InvalidCommandError,
     NotFoundError,
+    check_planned_date,
 )
 
 REASONS_FOR_TIER: dict[str, frozenset[str]] = {
@@ -93,8 +94,10 @@ class Resident(Aggregate[ResidentState]):
             raise InvalidCommandError(
                 f"the {price_tier} tier is granted for: {allowed}", field="reason"
             )
-        if valid_until is not None and valid_until <= today:
-            raise InvalidCommandError("valid_until must be in the future", field="valid_until")
+        if valid_until is not None:
+            check_planned_date(valid_until, "valid_until", today)
+            if valid_until <= today:
+                raise InvalidCommandError("valid_until must be in the future", field="valid_until")
         if (state.price_tier, state.reason, state.valid_until) == (price_tier, reason, valid_until):
             return
         self.record(

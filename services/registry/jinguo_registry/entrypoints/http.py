@@ -52,8 +52,9 @@ Admin = Annotated[Caller, Depends(require_scope("registry:admin"))]
 Operator = Annotated[Caller, Depends(require_scope(OPERATOR_SCOPE))]
 Key = IdempotencyKeyHeader
 After = ReadAfter
-AgencyId = Annotated[str, Path(min_length=1, max_length=64)]
-ClientId = Annotated[str, Path(min_length=1, max_length=64)]
+Id = Annotated[str, Path(min_length=1, max_length=64)]
+
+CertificateNumber = Annotated[str, Path(min_length=3, max_length=40, pattern=r"^[A-Za-z0-9-]+$")]
 
 
 class IssuedClient(BaseModel):
@@ -89,7 +90,7 @@ def create_router(
 
     @router.patch("/workers/{worker_id}", summary="Update a worker's profile")
     async def update_worker(
-        worker_id: str,
+        worker_id: Id,
         body: c.UpdateWorkerProfile,
         request: Request,
         response: Response,
@@ -105,7 +106,7 @@ def create_router(
         summary="Assess a hard-to-employ category (就业困难人员认定)",
     )
     async def assess_category(
-        worker_id: str,
+        worker_id: Id,
         body: c.AssessCategory,
         request: Request,
         response: Response,
@@ -121,7 +122,7 @@ def create_router(
         summary="Issue a certificate (就业失业登记证, 再就业优惠证, 职业资格证书…)",
     )
     async def issue_certificate(
-        worker_id: str,
+        worker_id: Id,
         body: c.IssueCertificate,
         request: Request,
         response: Response,
@@ -135,8 +136,8 @@ def create_router(
         "/workers/{worker_id}/certificates/{number}/revoke", summary="Revoke a certificate"
     )
     async def revoke_certificate(
-        worker_id: str,
-        number: str,
+        worker_id: Id,
+        number: CertificateNumber,
         body: c.RevokeCertificate,
         request: Request,
         response: Response,
@@ -154,7 +155,7 @@ def create_router(
         summary="Record a home visit (入户走访)",
     )
     async def record_home_visit(
-        worker_id: str,
+        worker_id: Id,
         body: c.RecordHomeVisit,
         request: Request,
         response: Response,
@@ -170,7 +171,7 @@ def create_router(
         summary="Record re-employment (再就业)",
     )
     async def record_reemployment(
-        worker_id: str,
+        worker_id: Id,
         body: c.RecordReemployment,
         request: Request,
         response: Response,
@@ -184,7 +185,7 @@ def create_router(
         "/workers/{worker_id}/erase", summary="Erase a worker's personal data (destroys her key)"
     )
     async def erase_worker(
-        worker_id: str,
+        worker_id: Id,
         body: c.Erase,
         request: Request,
         response: Response,
@@ -228,7 +229,7 @@ def create_router(
     @router.get(
         "/workers/{worker_id}", summary="A worker's full dossier (404 outside your jurisdiction)"
     )
-    async def worker_dossier(worker_id: str, caller: Reader, after: After) -> Row:
+    async def worker_dossier(worker_id: Id, caller: Reader, after: After) -> Row:
         await runtime.visible(after, "worker_directory", "certificates")
         dossier = await queries.dossier(worker_id, caller.sees)
         if dossier is None:
@@ -293,7 +294,7 @@ def create_router(
         summary="Change eligibility for free or low-cost services (低保, 特困, 优抚…)",
     )
     async def change_eligibility(
-        resident_id: str,
+        resident_id: Id,
         body: c.ChangeEligibility,
         request: Request,
         response: Response,
@@ -305,7 +306,7 @@ def create_router(
 
     @router.post("/residents/{resident_id}/erase", summary="Erase a resident's personal data")
     async def erase_resident(
-        resident_id: str,
+        resident_id: Id,
         body: c.Erase,
         request: Request,
         response: Response,
@@ -324,7 +325,7 @@ def create_router(
 
     @router.post("/providers/{provider_id}/grade", summary="Grade a provider (GB/T 31772)")
     async def grade_provider(
-        provider_id: str,
+        provider_id: Id,
         body: c.GradeProvider,
         request: Request,
         response: Response,
@@ -336,7 +337,7 @@ def create_router(
 
     @router.post("/providers/{provider_id}/suspend", summary="Suspend a provider")
     async def suspend_provider(
-        provider_id: str,
+        provider_id: Id,
         body: c.SuspendProvider,
         request: Request,
         response: Response,
@@ -391,7 +392,7 @@ def create_router(
         " shown once",
     )
     async def issue_client(
-        agency_id: AgencyId,
+        agency_id: Id,
         body: c.IssueApiClient,
         request: Request,
         response: Response,
@@ -418,8 +419,8 @@ def create_router(
         " grace_seconds more",
     )
     async def rotate_key(
-        agency_id: AgencyId,
-        client_id: ClientId,
+        agency_id: Id,
+        client_id: Id,
         body: c.RotateApiKey,
         request: Request,
         response: Response,
@@ -445,8 +446,8 @@ def create_router(
         summary="Revoke an API client of your own agency",
     )
     async def revoke_client(
-        agency_id: AgencyId,
-        client_id: ClientId,
+        agency_id: Id,
+        client_id: Id,
         body: c.RevokeApiClient,
         request: Request,
         response: Response,

@@ -15,6 +15,7 @@ from jinguo_contracts.registry import (
     CertificateKind,
     DesiredWork,
     EligibilityReason,
+    HoursType,
     PriceTier,
 )
 from jinguo_registry.domain.organisations import Agency, Grantor, Provider, Volunteer
@@ -30,6 +31,8 @@ from jinguo_shared.http.security import key_hash, new_api_key
 AggregateT = TypeVar("AggregateT", bound=Aggregate[Any])
 Name = Field(min_length=1, max_length=100)
 Text = Field(min_length=1, max_length=2000)
+Skill = Annotated[str, Field(min_length=1, max_length=50)]
+ServiceCode = Annotated[str, Field(min_length=1, max_length=50)]
 
 
 class Command(BaseModel):
@@ -38,9 +41,7 @@ class Command(BaseModel):
 
 class DesiredWorkInput(Command):
     occupation_codes: list[OccupationCode] = Field(default_factory=list, max_length=20)
-    hours_types: list[Literal["full_time", "part_time", "hourly", "seasonal", "temporary"]] = Field(
-        default_factory=list
-    )
+    hours_types: list[HoursType] = Field(default_factory=list, max_length=5)
 
     def contract(self) -> DesiredWork:
         return DesiredWork(occupation_codes=self.occupation_codes, hours_types=self.hours_types)
@@ -52,14 +53,14 @@ class RegisterWorker(Command):
     phone: MobileNumber
     area_code: AreaCode
     hukou: Literal["local", "migrant"] = "local"
-    skills: list[str] = Field(default_factory=list, max_length=30)
+    skills: list[Skill] = Field(default_factory=list, max_length=30)
     desired_work: DesiredWorkInput = Field(default_factory=DesiredWorkInput)
 
 
 class UpdateWorkerProfile(Command):
     phone: MobileNumber | None = None
     area_code: AreaCode | None = None
-    skills: list[str] | None = Field(default=None, max_length=30)
+    skills: list[Skill] | None = Field(default=None, max_length=30)
     desired_work: DesiredWorkInput | None = None
 
 
@@ -117,7 +118,7 @@ class RegisterProvider(Command):
     name: str = Field(min_length=1, max_length=200)
     credit_code: str = Field(pattern=r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$")
     area_code: AreaCode
-    services: list[str] = Field(default_factory=list, max_length=30)
+    services: list[ServiceCode] = Field(default_factory=list, max_length=30)
     women_led: bool = False
 
 
@@ -135,7 +136,7 @@ class RegisterVolunteer(Command):
     name: str = Name
     phone: MobileNumber
     area_code: AreaCode
-    skills: list[str] = Field(default_factory=list, max_length=30)
+    skills: list[Skill] = Field(default_factory=list, max_length=30)
     team: str | None = Field(default=None, max_length=100)
 
 
@@ -187,14 +188,15 @@ def derived_id(namespace: str, value: str) -> str:
 
 
 class RegistryHandlers:
-    """One method per command; `today` is injected so that rules about dates stay testable."""
+    """One method per command. `today` is the programme's day (`runtime.clock.today`, in its
+    time zone), never the server's UTC date."""
 
     def __init__(
         self,
         executor: CommandExecutor,
         hasher: KeyedHasher,
         vault: PiiVault,
-        today: Callable[[], date] = date.today,
+        today: Callable[[], date],
     ) -> None:
         self._executor = executor
         self._hasher = hasher
@@ -354,6 +356,7 @@ class RegistryHandlers:
         ctx: CommandContext,
         key: IdempotencyKey | None = None,
     ) -> CommandResult:
+        today = self._today()
         return await self._executor.execute(
             Worker,
             worker_id,
@@ -362,6 +365,7 @@ class RegistryHandlers:
                 placement_id=c.placement_id,
                 employer_name=c.employer_name,
                 started_on=c.started_on,
+                today=today,
             ),
             ctx,
             key,

@@ -79,6 +79,29 @@ PROVIDER = ProviderRegisteredV1(
 )
 
 
+def test_an_eligibility_ends_at_most_ten_years_ahead() -> None:
+    resident = Resident.from_history("r1", [RESIDENT], 1)
+    with pytest.raises(InvalidCommandError) as refused:
+        resident.change_eligibility(
+            price_tier="free",
+            reason="minimum_living_allowance",
+            valid_until=date(2040, 1, 1),
+            today=TODAY,
+        )
+    assert refused.value.extensions["field"] == "valid_until"
+    assert resident.pending == []
+
+
+def test_a_provider_is_graded_on_a_day_past() -> None:
+    provider = Provider.from_history("p1", [PROVIDER], 1)
+    for day in (date(2026, 11, 2), date(1985, 1, 1)):
+        with pytest.raises(InvalidCommandError) as refused:
+            provider.grade(grade=4, graded_on=day, assessor="区商务局", today=TODAY)
+        assert refused.value.extensions["field"] == "graded_on"
+    provider.grade(grade=4, graded_on=TODAY, assessor="区商务局", today=TODAY)
+    assert len(provider.pending) == 1
+
+
 def test_a_suspended_provider_cannot_be_graded() -> None:
     provider = Provider.from_history(
         "p1", [PROVIDER, ProviderSuspendedV1(provider_id="p1", reason="complaints")], 2
