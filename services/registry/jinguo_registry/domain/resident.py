@@ -54,8 +54,8 @@ class Resident(Aggregate[ResidentState]):
                     "valid_until": event.valid_until,
                 }
             )
-        if isinstance(event, ResidentErasedV1):
-            return state.model_copy(update={"erased": True})
+        if isinstance(event, ResidentErasedV1):  # her area stays, as for a worker
+            return ResidentState(area_code=state.area_code, erased=True)
         return state
 
     def register(

@@ -76,8 +76,8 @@ class Worker(Aggregate[WorkerState]):
             case WorkerReemployedV1():
                 placements = [*state.placement_ids, event.placement_id]
                 return state.model_copy(update={"placement_ids": placements})
-            case WorkerErasedV1():
-                return state.model_copy(update={"erased": True})
+            case WorkerErasedV1():  # her area stays: who may still ask about her follows from it
+                return WorkerState(area_code=state.area_code, erased=True)
         return state
 
     def _live(self) -> WorkerState:

@@ -211,7 +211,7 @@ def create_router(
             | None,
             Query(),
         ] = None,
-        status: Annotated[Literal["registered", "reemployed", "erased"] | None, Query()] = None,
+        status: Annotated[Literal["registered", "reemployed"] | None, Query()] = None,
         cursor: Cursor = None,
         limit: Limit = 50,
     ) -> Page[Row]:
@@ -473,9 +473,7 @@ def _community_list(
         caller: Reader,
         after: After,
         area: Annotated[str | None, Query(pattern=r"^\d{2,12}$")] = None,
-        status: Annotated[
-            str | None, Query(pattern=r"^(registered|erased|active|suspended)$")
-        ] = None,
+        status: Annotated[str | None, Query(pattern=r"^(registered|active|suspended)$")] = None,
         price_tier: Annotated[Literal["free", "low_cost", "market"] | None, Query()] = None,
         cursor: Cursor = None,
         limit: Limit = 50,

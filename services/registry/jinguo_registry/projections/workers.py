@@ -156,16 +156,20 @@ class WorkerDirectory(Projection):
 
     @handles(WorkerErasedV1)
     def _erased(self, e: WorkerErasedV1, _: RecordedEvent, b: ProjectionBatch) -> None:
-        b.update(
-            self.workers,
-            {"worker_id": e.worker_id},
-            {"name": None, "national_id": None, "phone": None, "status": "erased"},
-        )
+        """Nothing of hers stays: her birth date, gender and community would still single her
+        out, her categories (低保…) and visits still describe her. Counts stay in AreaReports."""
+        b.delete(self.workers, {"worker_id": e.worker_id})
+        for table in (self.categories, self.visits, self.reemployments):
+            b.delete_all(table, "worker_id", e.worker_id)
 
 
 class CertificateRegister(Projection):
     name = "certificates"
-    subjects = ("registry.worker.*.CertificateIssued", "registry.worker.*.CertificateRevoked")
+    subjects = (
+        "registry.worker.*.CertificateIssued",
+        "registry.worker.*.CertificateRevoked",
+        "registry.worker.*.WorkerErased",
+    )
 
     def define(self) -> None:
         self.certificates = self.table(
@@ -209,3 +213,8 @@ class CertificateRegister(Projection):
             {"worker_id": e.worker_id, "number": e.number},
             {"status": "revoked", "revoked_reason": e.reason},
         )
+
+    @handles(WorkerErasedV1)
+    def _erased(self, e: WorkerErasedV1, _: RecordedEvent, b: ProjectionBatch) -> None:
+        """A certificate's number and dates under her id say who she is and what she holds."""
+        b.delete_all(self.certificates, "worker_id", e.worker_id)

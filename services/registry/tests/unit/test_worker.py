@@ -213,6 +213,30 @@ def test_an_erased_worker_takes_no_more_commands() -> None:
     assert worker.pending == []
 
 
+def test_erasing_leaves_only_her_area_in_the_decision_state() -> None:
+    """The cached state is a row in the service database: it keeps no category (低保…),
+    certificate or visit of hers, only what guards who may still ask about her."""
+    assessed = WorkerCategoryAssessedV1(
+        worker_id="w1",
+        category="minimum_living_allowance",
+        evidence="低保证",
+        valid_until=date(2027, 1, 1),
+        area_code="110101001001",
+    )
+    worker = given(registered(), assessed, vocational())
+    worker.erase(reason="her request")
+    assert worker.state is not None
+    assert worker.state.model_dump() == {
+        "area_code": "110101001001",
+        "categories": {},
+        "certificates": {},
+        "revoked_certificates": [],
+        "visit_ids": [],
+        "placement_ids": [],
+        "erased": True,
+    }
+
+
 def test_commands_on_an_unknown_worker_are_not_found() -> None:
     with pytest.raises(NotFoundError):
         given().update_profile(phone="13800138000", area_code=None, skills=None, desired_work=None)
