@@ -10,6 +10,7 @@ people. Over real HTTP (the registry's app), a real nats-server, SQLite and Post
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -19,10 +20,12 @@ import httpx
 import pytest
 from fastapi import HTTPException
 
-from jinguo_registry.bootstrap import DEV_KEY_FILE, RegistryService
-from jinguo_registry.domain.organisations import SCOPES
+from jinguo_registry.bootstrap import DEV_KEY_FILE, RegistryService, handlers_for, issue_agency_key
+from jinguo_registry.domain.organisations import BOOTSTRAP, SCOPES
 from jinguo_registry.domain.validation import make_national_id
-from jinguo_shared.runtime import ServiceRuntime
+from jinguo_registry.handlers.commands import IssueApiClient, RegisterAgency, RevokeApiClient
+from jinguo_shared.envelope import CommandContext
+from jinguo_shared.runtime import ServiceRuntime, discover_services
 from jinguo_shared.testing import runtimes
 
 EAST, WEST, CITY = "110101", "110102", "110100"
@@ -719,3 +722,49 @@ async def test_oversized_input_is_a_problem_naming_the_field_and_records_nothing
     too_large = await world.http.post("/workers", json=huge, headers=west.agency.headers)
     assert too_large.status_code == 413
     assert await world.stream_length() == before
+
+
+# --- revocation reaches every service ------------------------------------------------------
+
+
+async def test_a_revoked_key_is_refused_by_every_service_once_the_revocation_is_visible(
+    jinguo_env: dict[str, str],
+) -> None:
+    """Found: a revoked key kept working for up to 5 s (each process cached it). Every
+    service learns clients from its own api_clients projection; here each runs as two
+    processes (a projector and an API process) that have both cached the key as valid, for an
+    hour if nothing else made them forget it. Once the revocation's position is visible to a
+    service, both its processes refuse the key. (bench/revocation.py measures the delay under
+    `jinguo up`.)"""
+    async with contextlib.AsyncExitStack() as stack:
+        processes: list[tuple[str, ServiceRuntime]] = []
+        for definition in discover_services():
+            opener = await stack.enter_async_context(
+                runtimes(definition, jinguo_env["JINGUO_NATS_URL"])
+            )
+            for role in ("all", "api"):
+                runtime = await opener(role)
+                runtime.authenticator._ttl = 3600  # only the revocation may make it forget
+                processes.append((f"{definition.name} ({role})", runtime))
+        registry = processes[0][1]
+        issued = await issue_agency_key(
+            registry,
+            RegisterAgency(name="东城区妇联", kind="womens_federation", area_code=EAST),
+            IssueApiClient(name="partner", scopes=["registry:read", "rights:read"]),
+        )
+        for name, runtime in processes:
+            assert await answered_eventually(runtime, issued.api_key, accepted=True), name
+
+        revoked = await handlers_for(registry).revoke_api_client(
+            issued.agency_id,
+            issued.client_id,
+            RevokeApiClient(reason="leaked"),
+            CommandContext(command_id="revoke", correlation_id="revoke", actor="test"),
+            grantor=BOOTSTRAP,
+        )
+        still_accepted = []
+        for name, runtime in processes:
+            await runtime.projections.wait_for(revoked.position, ["api_clients"], 15)
+            if not await answered_eventually(runtime, issued.api_key, accepted=False):
+                still_accepted.append(name)
+        assert still_accepted == []
