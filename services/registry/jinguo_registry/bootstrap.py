@@ -20,7 +20,7 @@ from jinguo_registry.policies.reemployment import ReemploymentPolicy
 from jinguo_registry.projections.community import CommunityDirectory
 from jinguo_registry.projections.queries import RegistryQueries
 from jinguo_registry.projections.reports import AreaReports
-from jinguo_registry.projections.workers import CertificateRegister, WorkerDirectory
+from jinguo_registry.projections.workers import CertificateRegister, ErasedKeys, WorkerDirectory
 from jinguo_shared.domain import AlreadyExistsError
 from jinguo_shared.envelope import CommandContext
 from jinguo_shared.projections.base import Projection
@@ -43,6 +43,7 @@ class RegistryService:
         CertificateRegister,
         AreaReports,
         CommunityDirectory,
+        ErasedKeys,
     )
 
     def create_app(self, runtime: ServiceRuntime) -> FastAPI:

@@ -53,7 +53,6 @@ Operator = Annotated[Caller, Depends(require_scope(OPERATOR_SCOPE))]
 Key = IdempotencyKeyHeader
 After = ReadAfter
 Id = Annotated[str, Path(min_length=1, max_length=64)]
-
 CertificateNumber = Annotated[str, Path(min_length=3, max_length=40, pattern=r"^[A-Za-z0-9-]+$")]
 
 
