@@ -218,6 +218,7 @@ class RegistryEvents:
                             "name": "bench",
                             "key_hash": f"{rng.getrandbits(256):064x}",
                             "scopes": ["registry:read", "registry:write"],
+                            "officer_id": None,
                         },
                     )
                 )
