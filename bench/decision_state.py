@@ -68,6 +68,7 @@ from jinguo_registry.handlers.commands import (
     RegisterWorker,
     RegistryHandlers,
 )
+from jinguo_shared.clock import ProgrammeClock
 from jinguo_shared.commands import CommandExecutor
 from jinguo_shared.crypto import KeyedHasher, PiiVault
 from jinguo_shared.db import aggregate_states, insert_for, kernel_metadata, make_engine
@@ -119,7 +120,9 @@ class Service:
         self.vault = PiiVault(engine, MASTER_KEY)
         self.store = EventStore(nc, "registry", self.vault)
         self.executor = CommandExecutor(engine, self.store)
-        self.handlers = RegistryHandlers(self.executor, KeyedHasher(LOOKUP_KEY), self.vault)
+        self.handlers = RegistryHandlers(
+            self.executor, KeyedHasher(LOOKUP_KEY), self.vault, ProgrammeClock().today
+        )
 
 
 def context() -> CommandContext:

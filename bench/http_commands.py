@@ -53,10 +53,12 @@ from bench._common import (
     write_json,
 )
 from bench._events import COMMUNITIES, national_id_parts, person_name, phone
+from jinguo_registry.bootstrap import DEV_AGENCY_AREA
 from jinguo_registry.domain.validation import make_national_id
 from jinguo_shared.cli import freeze_startup_heap
 
 READY_TIMEOUT = 90.0
+DEV_COMMUNITIES = [c for c in COMMUNITIES if c.startswith(DEV_AGENCY_AREA)]
 _IDS = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{32}")
 EXIT_LIMIT = 20.0
 
@@ -111,7 +113,8 @@ class Load:
                 "name": person_name(self.rng),
                 "national_id": make_national_id(district, born, sequence, female),
                 "phone": phone(self.rng),
-                "area_code": self.rng.choice([c for c in COMMUNITIES if c.startswith(district)]),
+                # where she lives: within the development key's jurisdiction
+                "area_code": self.rng.choice(DEV_COMMUNITIES),
                 "hukou": "migrant" if self.rng.random() < 0.15 else "local",
                 "skills": self.rng.sample(["家政", "保洁", "养老护理", "育婴", "月嫂"], 2),
                 "desired_work": {"occupation_codes": ["4-10-01-05"], "hours_types": ["hourly"]},

@@ -134,9 +134,11 @@ class PiiVault:
         return AESGCM(key).decrypt(blob[:12], blob[12:], subject_id.encode()).decode()
 
     async def erase(self, subject_id: str) -> None:
+        """Delete the person's key, leaving no copy of it in the database's files."""
         self._cache.pop(subject_id, None)
         async with self._sql.transaction() as transaction:
             await transaction.execute("DELETE FROM pii_keys WHERE subject_id = ?", subject_id)
+        await self._sql.scrub("pii_keys")
 
 
 def _keys_of(count: int) -> str:

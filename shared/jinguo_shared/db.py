@@ -171,6 +171,17 @@ class DirectSql:
                 raise
             self._writer.execute("COMMIT")
 
+    async def scrub(self, table: str) -> None:
+        """After deleting rows that must leave no copy behind (an erased person's key): SQLite
+        zeroed them as it deleted (`secure_delete`), and a truncating checkpoint removes the
+        log's earlier images of their pages; on PostgreSQL, VACUUM (never inside a transaction)
+        removes the dead tuples."""
+        if self.sqlite:
+            await asyncio.wrap_future(sqlite_inline.WalCheckpointer.truncate(self._sqlite()))
+            return
+        async with self._pooled() as driver:
+            await driver.execute(f"VACUUM {table}")
+
 
 class DirectTransaction:
     def __init__(self, direct: DirectSql, connection: Any) -> None:

@@ -8,11 +8,16 @@ SQLite: in WAL mode readers never wait, and writers first take the database's wr
 `BEGIN IMMEDIATE` without waiting (busy_timeout 0), sleeping on the event loop between tries
 (see `jinguo_shared.db.writing`). A commit does not fsync (synchronous=NORMAL); moving the
 WAL into the database file does, and that runs on a thread of its own (`WalCheckpointer`).
+
+Deleted rows are overwritten with zeros (`secure_delete`): an erased person's key must leave no
+copy in the file. What the WAL still holds of the pages before the deletion goes with a
+truncating checkpoint (`WalCheckpointer.truncate`), which follows every deletion of keys.
 """
 
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import logging
 import os
 import sqlite3
@@ -25,9 +30,15 @@ from urllib.parse import quote
 log = logging.getLogger(__name__)
 
 
+KEY_DELETION = "DELETE FROM pii_keys"
+"""How a projection erasing people (through SQLAlchemy) starts its statement: the commit that
+follows it asks for a truncating checkpoint."""
+
+
 class Cursor:
-    def __init__(self, cursor: sqlite3.Cursor) -> None:
+    def __init__(self, cursor: sqlite3.Cursor, connection: Connection) -> None:
         self._cursor = cursor
+        self._connection = connection
 
     async def __aenter__(self) -> Cursor:
         return self
@@ -56,6 +67,8 @@ class Cursor:
         self._cursor.arraysize = value
 
     async def execute(self, sql: str, parameters: Sequence[Any] | None = None) -> Cursor:
+        if sql.startswith(KEY_DELETION):
+            self._connection.erasing = True
         if parameters is None:
             self._cursor.execute(sql)
         else:
@@ -63,6 +76,8 @@ class Cursor:
         return self
 
     async def executemany(self, sql: str, parameters: Iterable[Sequence[Any]]) -> Cursor:
+        if sql.startswith(KEY_DELETION):
+            self._connection.erasing = True
         self._cursor.executemany(sql, parameters)
         return self
 
@@ -80,11 +95,14 @@ class Cursor:
 
 
 class Connection:
-    def __init__(self, connection: sqlite3.Connection) -> None:
+    def __init__(self, connection: sqlite3.Connection, path: str) -> None:
         self.raw = connection
         self._conn = connection
         self._connection = connection  # SQLAlchemy checks it to tell an open connection
+        self._path = path
         self._changes_committed = connection.total_changes
+        self.erasing = False
+        """The open transaction deletes personal-data keys."""
 
     @property
     def isolation_level(self) -> str | None:
@@ -99,7 +117,7 @@ class Connection:
         return _Immediate()
 
     def cursor(self) -> Cursor:
-        return Cursor(self._conn.cursor())
+        return Cursor(self._conn.cursor(), self)
 
     async def commit(self) -> None:
         if self._conn.total_changes - self._changes_committed >= LARGE_COMMIT_ROWS:
@@ -107,10 +125,14 @@ class Connection:
         else:
             self._conn.commit()
         self._changes_committed = self._conn.total_changes
+        if self.erasing:
+            self.erasing = False
+            WalCheckpointer.truncate(self._path)
 
     async def rollback(self) -> None:
         self._conn.rollback()
         self._changes_committed = self._conn.total_changes
+        self.erasing = False
 
     async def create_function(self, *args: Any, **kwargs: Any) -> None:
         self._conn.create_function(*args, **kwargs)
@@ -164,7 +186,7 @@ def connector(path: str) -> Callable[[], Awaitable[Connection]]:
     """
 
     async def connect() -> Connection:
-        return Connection(open_connection(path))
+        return Connection(open_connection(path), path)
 
     return connect
 
@@ -177,6 +199,7 @@ def open_connection(path: str) -> sqlite3.Connection:
     connection.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
     connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     connection.execute("PRAGMA wal_autocheckpoint=0")  # see WalCheckpointer
+    connection.execute("PRAGMA secure_delete=ON")
     return connection
 
 
@@ -218,6 +241,7 @@ class WalCheckpointer:
 
     INTERVAL = 0.2
     LOG_LIMIT = 64 * 2**20
+    TRUNCATE_TIMEOUT = 30.0
     _running: ClassVar[dict[str, WalCheckpointer]] = {}
     _lock: ClassVar[threading.Lock] = threading.Lock()
 
@@ -225,6 +249,8 @@ class WalCheckpointer:
         self._path = path
         self._engines = 0
         self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._truncations: list[concurrent.futures.Future[None]] = []
         self._thread = threading.Thread(
             target=self._run, name=f"wal-checkpoint {os.path.basename(path)}", daemon=True
         )
@@ -250,7 +276,23 @@ class WalCheckpointer:
                 return
             del cls._running[path]
         checkpointer._stop.set()
+        checkpointer._wake.set()
         checkpointer._thread.join()
+
+    @classmethod
+    def truncate(cls, path: str) -> concurrent.futures.Future[None]:
+        """Copy the whole log into the database and cut the log to nothing, at once (waiting for
+        readers still on older pages): after an erasure, the log's earlier images of the pages
+        hold what was deleted. The future resolves when that is done."""
+        future: concurrent.futures.Future[None] = concurrent.futures.Future()
+        with cls._lock:
+            checkpointer = cls._running.get(path)
+            if checkpointer is None:
+                future.set_exception(LookupError(f"no engine is open on {path}"))
+                return future
+            checkpointer._truncations.append(future)
+        checkpointer._wake.set()
+        return future
 
     def _run(self) -> None:
         wal = f"{self._path}-wal"
@@ -258,26 +300,34 @@ class WalCheckpointer:
         seen: tuple[int, int] | None = None
         try:
             while True:
-                stopping = self._stop.wait(self.INTERVAL)
+                self._wake.wait(self.INTERVAL)
+                self._wake.clear()
+                stopping = self._stop.is_set()
+                with self._lock:
+                    truncations, self._truncations = self._truncations, []
                 try:
                     status = os.stat(wal)
                 except FileNotFoundError:
                     status = None
                 mark = (status.st_mtime_ns, status.st_size) if status else None
-                if status is not None and (mark != seen or stopping):
+                if truncations:
+                    try:
+                        connection = connection or self._connect()
+                        self._empty_log(connection)
+                    except sqlite3.Error as error:
+                        log.warning("could not empty the log of %s: %s", self._path, error)
+                        for future in truncations:
+                            future.set_exception(error)
+                    else:
+                        for future in truncations:
+                            future.set_result(None)
+                elif status is not None and (mark != seen or stopping):
                     seen = mark
                     # a log grown past the limit (writers kept appending while earlier
                     # checkpoints ran) is emptied: writers wait for that, on their event loop
                     mode = "TRUNCATE" if status.st_size > self.LOG_LIMIT else "PASSIVE"
                     try:
-                        if connection is None:  # a log exists, so does the database
-                            connection = sqlite3.connect(
-                                f"file:{quote(self._path)}?mode=rw",
-                                uri=True,
-                                isolation_level=None,
-                                check_same_thread=False,
-                            )
-                            connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+                        connection = connection or self._connect()
                         connection.execute(f"PRAGMA wal_checkpoint({mode})").fetchall()
                     except sqlite3.Error as error:  # another process's checkpoint, say
                         log.debug("checkpoint of %s deferred: %s", self._path, error)
@@ -286,3 +336,23 @@ class WalCheckpointer:
         finally:
             if connection is not None:
                 connection.close()
+
+    def _connect(self) -> sqlite3.Connection:
+        connection = sqlite3.connect(
+            f"file:{quote(self._path)}?mode=rw",
+            uri=True,
+            isolation_level=None,
+            check_same_thread=False,
+        )
+        connection.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+        return connection
+
+    def _empty_log(self, connection: sqlite3.Connection) -> None:
+        deadline = time.monotonic() + self.TRUNCATE_TIMEOUT
+        while True:
+            busy, _, _ = connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            if not busy:
+                return
+            if time.monotonic() > deadline:
+                raise sqlite3.OperationalError("readers kept using the log")
+            time.sleep(0.01)

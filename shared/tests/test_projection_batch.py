@@ -34,13 +34,16 @@ Write = Callable[[ProjectionBatch], None]
 
 
 def random_writes(seed: int, count: int) -> list[Write]:
-    """Upserts with varying columns, updates, deletes and increments on a few keys, so that
-    the same row is written several times in one batch in every order."""
+    """Upserts with varying columns, updates, deletes (one row, or all of an area) and
+    increments on a few keys, so that the same row is written several times in one batch in
+    every order."""
     rng = random.Random(seed)
     writes: list[Write] = []
     for step in range(count):
         key = {"area": rng.choice(["A", "B"]), "person": rng.randrange(6)}
-        kind = rng.choice(["upsert", "upsert_partial", "update", "update", "delete", "count"])
+        kind = rng.choice(
+            ["upsert", "upsert_partial", "update", "update", "delete", "delete_all", "count"]
+        )
         if kind == "upsert":
             row = {**key, "name": f"n{step}", "tags": [step], "seen_on": date(2026, 1, 1 + step)}
             writes.append(lambda b, row=row: b.upsert(people, row))
@@ -54,6 +57,8 @@ def random_writes(seed: int, count: int) -> list[Write]:
             writes.append(lambda b, key=key, values=values: b.update(people, key, values))
         elif kind == "delete":
             writes.append(lambda b, key=key: b.delete(people, key))
+        elif kind == "delete_all":
+            writes.append(lambda b, area=key["area"]: b.delete_all(people, "area", area))
         else:
             column = rng.choice(["registered", "left"])
             writes.append(

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import httpx
 from fastapi import FastAPI
 
-from jinguo_registry.domain.organisations import SCOPES
+from jinguo_registry.domain.organisations import BOOTSTRAP, PLATFORM_ADMIN, SCOPES
 from jinguo_registry.entrypoints.http import create_app
 from jinguo_registry.handlers.commands import (
     IssueApiClient,
@@ -20,7 +20,7 @@ from jinguo_registry.policies.reemployment import ReemploymentPolicy
 from jinguo_registry.projections.community import CommunityDirectory
 from jinguo_registry.projections.queries import RegistryQueries
 from jinguo_registry.projections.reports import AreaReports
-from jinguo_registry.projections.workers import CertificateRegister, WorkerDirectory
+from jinguo_registry.projections.workers import CertificateRegister, ErasedKeys, WorkerDirectory
 from jinguo_shared.domain import AlreadyExistsError
 from jinguo_shared.envelope import CommandContext
 from jinguo_shared.projections.base import Projection
@@ -32,7 +32,7 @@ DEV_AGENCY_AREA = "110101"
 
 
 def handlers_for(runtime: ServiceRuntime) -> RegistryHandlers:
-    return RegistryHandlers(runtime.executor, runtime.hasher, runtime.vault)
+    return RegistryHandlers(runtime.executor, runtime.hasher, runtime.vault, runtime.clock.today)
 
 
 class RegistryService:
@@ -43,6 +43,7 @@ class RegistryService:
         CertificateRegister,
         AreaReports,
         CommunityDirectory,
+        ErasedKeys,
     )
     policy_types: Sequence[type[Policy]] = (ReemploymentPolicy,)
 
@@ -54,7 +55,8 @@ class RegistryService:
         return [ReemploymentPolicy(handlers_for(runtime))]
 
     async def seed_development(self, runtime: ServiceRuntime) -> list[str]:
-        """On first start only: a development agency and an API key with every scope."""
+        """On first start only: a development agency and the platform operator's key, with
+        every scope."""
         key_file = runtime.settings.data_dir / DEV_KEY_FILE
         if key_file.exists():
             return [f"API key (development): {key_file.read_text().strip()}  [{key_file}]"]
@@ -65,7 +67,7 @@ class RegistryService:
                 kind="womens_federation",
                 area_code=DEV_AGENCY_AREA,
             ),
-            IssueApiClient(name="development", scopes=sorted(SCOPES)),
+            IssueApiClient(name="development", scopes=sorted(SCOPES | {PLATFORM_ADMIN})),
         )
         await runtime.projections.wait_for(issued.position, ["api_clients"], 30)
         key_file.write_text(issued.api_key + "\n")
@@ -94,8 +96,9 @@ class IssuedKey:
 async def issue_agency_key(
     runtime: ServiceRuntime, agency: RegisterAgency, client: IssueApiClient
 ) -> IssuedKey:
-    """The agency (registered once per name and area) and a new API client of it. Also how an
-    operator creates the first key of a deployment (`jinguo-registry issue-key`)."""
+    """The agency (registered once per name and area) and a new API client of it, issued by the
+    bootstrap step (it alone may grant platform:admin). Also how an operator creates the first
+    key of a deployment (`jinguo-registry issue-key`)."""
     handlers = handlers_for(runtime)
     try:
         agency_id = (
@@ -106,7 +109,7 @@ async def issue_agency_key(
     except AlreadyExistsError as exists:
         agency_id = str(exists.extensions["existing_id"])
     result, client_id, api_key = await handlers.issue_api_client(
-        agency_id, client, _system_context(f"client-{uuid.uuid4()}")
+        agency_id, client, _system_context(f"client-{uuid.uuid4()}"), grantor=BOOTSTRAP
     )
     return IssuedKey(agency_id, client_id, api_key, result.position)
 

@@ -111,6 +111,8 @@ class Authenticator:
         self._ttl = ttl
         self._watch_seconds = watch_seconds
         self._cache: dict[str, _Known] = {}
+        self._forgotten = 0
+        """How many times the cache was cleared: a read that a clearing overtook is not kept."""
         self._task: asyncio.Task[None] | None = None
         self._sql = DirectSql(engine)
 
@@ -123,8 +125,10 @@ class Authenticator:
             raise unauthenticated("malformed API key")
         known = self._cache.get(client_id)
         if known is None or known.until < time.monotonic():
+            forgotten = self._forgotten
             known = await self._load(client_id)
-            self._cache[client_id] = known
+            if forgotten == self._forgotten:
+                self._cache[client_id] = known
         presented = key_hash(api_key)
         now = datetime.now(UTC)
         if known.caller is None or not any(
@@ -136,6 +140,7 @@ class Authenticator:
 
     def forget(self) -> None:
         self._cache.clear()
+        self._forgotten += 1
 
     def start(self) -> None:
         if self._task is None:
@@ -161,8 +166,8 @@ class Authenticator:
                 log.debug("cannot read the api_clients projection", exc_info=True)
                 continue
             if position != seen:
-                if seen is not None:
-                    self.forget()
+                # the first reading too: what was cached before it may predate a change
+                self.forget()
                 seen = position
 
     async def _load(self, client_id: str) -> _Known:

@@ -43,6 +43,8 @@ class _TableWrites:
             c.name for c in table.columns if isinstance(c.type, Date | DateTime)
         )
         self.rows: dict[Key, list[_Write]] = {}
+        self.deletions: dict[str, list[Any]] = {}
+        """Column -> values: every row holding one goes, before the rows written here."""
         getter = itemgetter(*self.key_columns)
         self._key_of: Callable[[Mapping[str, Any]], Key] = (
             getter if len(self.key_columns) > 1 else lambda row: (getter(row),)
@@ -72,6 +74,14 @@ class _TableWrites:
 
     def delete(self, key: Row) -> None:
         self.rows[self.key_of(key)] = [_Write(DELETE, dict(key))]
+
+    def delete_all(self, column: str, value: Any) -> None:
+        self.rows = {
+            key: writes
+            for key, writes in self.rows.items()
+            if not any(column in w.values and w.values[column] == value for w in writes)
+        }
+        self.deletions.setdefault(column, []).append(value)
 
     def rounds(self) -> list[dict[tuple[str, tuple[str, ...]], list[Row]]]:
         """Writes grouped by kind and columns: the n-th write of every row in round n.
@@ -118,6 +128,11 @@ class ProjectionBatch:
     def delete(self, table: Table, key: Row) -> None:
         self._writes(table).delete(key)
 
+    def delete_all(self, table: Table, column: str, value: Any) -> None:
+        """Delete every row whose `column` holds `value` (not only by its key: a person's
+        visits, say), those written earlier in this batch included."""
+        self._writes(table).delete_all(column, value)
+
     def increment(self, table: Table, key: Row, deltas: Mapping[str, int]) -> None:
         counters = self._counters.get(table.name)
         if counters is None:
@@ -132,9 +147,9 @@ class ProjectionBatch:
                 row[column] = row.get(column, 0) + delta
 
     def __len__(self) -> int:
-        return sum(len(w.rows) for w in self._tables.values()) + sum(
-            len(rows) for _, rows in self._counters.values()
-        )
+        return sum(
+            len(w.rows) + sum(map(len, w.deletions.values())) for w in self._tables.values()
+        ) + sum(len(rows) for _, rows in self._counters.values())
 
     async def flush(self, connection: AsyncConnection) -> None:
         for sql, parameters in self.statements(connection.dialect):
@@ -145,6 +160,8 @@ class ProjectionBatch:
         the batch is empty afterwards."""
         statements: list[Statement] = []
         for writes in self._tables.values():
+            for column, values in writes.deletions.items():
+                statements.append(self._delete_all(dialect, writes, column, values))
             for groups in writes.rounds():
                 for kind in _FLUSH_ORDER:
                     for (group_kind, shape), rows in groups.items():
@@ -188,6 +205,19 @@ class ProjectionBatch:
             return delete(table).where(condition)
 
         return _driver_statement(dialect, writes, statement, kind, shape, rows)
+
+    def _delete_all(
+        self, dialect: Dialect, writes: _TableWrites, column: str, values: list[Any]
+    ) -> Statement:
+        table = writes.table
+        return _driver_statement(
+            dialect,
+            writes,
+            lambda: delete(table).where(table.c[column] == bindparam(column)),
+            "delete_all",
+            (column,),
+            [{column: value} for value in values],
+        )
 
     def _counter_groups(self, dialect: Dialect, table: Table, rows: list[Row]) -> list[Statement]:
         writes = _TableWrites(table)

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import date
-
-from pydantic import Field
+from dataclasses import dataclass
+from datetime import date, datetime
 
 from jinguo_contracts.base import EventContract
 from jinguo_contracts.registry import (
     AgencyKind,
     AgencyRegisteredV1,
     ApiClientIssuedV1,
+    ApiClientKeyRotatedV1,
     ApiClientRevokedV1,
     ProviderGradedV1,
     ProviderRegisteredV1,
@@ -21,19 +21,45 @@ from jinguo_shared.domain import (
     Aggregate,
     AggregateState,
     AlreadyExistsError,
+    DomainError,
     InvalidCommandError,
     NotFoundError,
     RuleViolationError,
+    check_past_date,
 )
 
 SERVICE_SCOPES = ("registry", "employment", "orders", "rights")
 SCOPES = frozenset(
     f"{service}:{access}" for service in SERVICE_SCOPES for access in ("read", "write")
 ) | {"registry:admin", "rights:admin"}
-"""`rights:admin` lets an agency appoint its case officers and supervisors in the rights service."""
+"""What an agency's admin may grant. `rights:admin` lets an agency appoint its case officers and
+supervisors in the rights service."""
+PLATFORM_ADMIN = "platform:admin"
+"""The platform operator's scope (the kernel's `OPERATOR_SCOPE`): held by the bootstrap key
+only, the one `jinguo up` creates for development or `jinguo-registry issue-key` for a
+deployment; never granted over the API."""
+
+
+class NotPermittedError(DomainError):
+    code = "forbidden"
+    status = 403
+
+
+@dataclass(frozen=True, slots=True)
+class Grantor:
+    """Who administers an agency's API clients: one of the agency's own keys (it grants and
+    re-keys only what it holds itself), the platform operator, or the bootstrap step."""
+
+    scopes: frozenset[str]
+    operator: bool = False
+    bootstrap: bool = False
+
+
+BOOTSTRAP = Grantor(frozenset(), operator=True, bootstrap=True)
 
 
 class ProviderState(AggregateState):
+    area_code: str
     suspended: bool = False
     grade: int | None = None
 
@@ -45,7 +71,7 @@ class Provider(Aggregate[ProviderState]):
     @classmethod
     def evolve(cls, state: ProviderState | None, event: EventContract) -> ProviderState:
         if isinstance(event, ProviderRegisteredV1):
-            return ProviderState()
+            return ProviderState(area_code=event.area_code)
         assert state is not None
         if isinstance(event, ProviderGradedV1):
             return state.model_copy(update={"grade": event.grade})
@@ -76,8 +102,7 @@ class Provider(Aggregate[ProviderState]):
         state = self.require_state()
         if state.suspended:
             raise RuleViolationError(f"provider {self.id} is suspended and cannot be graded")
-        if graded_on > today:
-            raise InvalidCommandError("graded_on cannot be in the future", field="graded_on")
+        check_past_date(graded_on, "graded_on", today)
         self.record(
             ProviderGradedV1(
                 provider_id=self.id, grade=grade, graded_on=graded_on, assessor=assessor
@@ -123,9 +148,14 @@ class Volunteer(Aggregate[VolunteerState]):
         )
 
 
+class ClientState(AggregateState):
+    key_hash: str
+    scopes: list[str]
+    revoked: bool = False
+
+
 class AgencyState(AggregateState):
-    clients: list[str] = Field(default_factory=list)
-    revoked: list[str] = Field(default_factory=list)
+    clients: dict[str, ClientState]
 
 
 class Agency(Aggregate[AgencyState]):
@@ -135,13 +165,19 @@ class Agency(Aggregate[AgencyState]):
     @classmethod
     def evolve(cls, state: AgencyState | None, event: EventContract) -> AgencyState:
         if isinstance(event, AgencyRegisteredV1):
-            return AgencyState()
+            return AgencyState(clients={})
         assert state is not None
+        clients = dict(state.clients)
         if isinstance(event, ApiClientIssuedV1):
-            return state.model_copy(update={"clients": [*state.clients, event.client_id]})
-        if isinstance(event, ApiClientRevokedV1):
-            return state.model_copy(update={"revoked": [*state.revoked, event.client_id]})
-        return state
+            clients[event.client_id] = ClientState(key_hash=event.key_hash, scopes=event.scopes)
+        elif isinstance(event, ApiClientKeyRotatedV1):
+            rotated = clients[event.client_id].model_copy(update={"key_hash": event.key_hash})
+            clients[event.client_id] = rotated
+        elif isinstance(event, ApiClientRevokedV1):
+            clients[event.client_id] = clients[event.client_id].model_copy(update={"revoked": True})
+        else:
+            return state
+        return AgencyState(clients=clients)
 
     def register(self, *, name: str, kind: AgencyKind, area_code: str) -> None:
         if self.exists:
@@ -150,15 +186,34 @@ class Agency(Aggregate[AgencyState]):
             AgencyRegisteredV1(agency_id=self.id, name=name, kind=kind, area_code=area_code)
         )
 
-    def issue_client(self, *, client_id: str, name: str, key_hash: str, scopes: list[str]) -> None:
+    def issue_client(
+        self,
+        *,
+        client_id: str,
+        name: str,
+        key_hash: str,
+        scopes: list[str],
+        officer_id: str | None,
+        grantor: Grantor,
+    ) -> None:
         state = self.require_state()
         if client_id in state.clients:
             return
-        unknown = sorted(set(scopes) - SCOPES)
-        if unknown:
-            raise InvalidCommandError(f"unknown scopes: {', '.join(unknown)}", field="scopes")
         if not scopes:
             raise InvalidCommandError("a client needs at least one scope", field="scopes")
+        unknown = sorted(set(scopes) - SCOPES - {PLATFORM_ADMIN})
+        if unknown:
+            raise InvalidCommandError(f"unknown scopes: {', '.join(unknown)}", field="scopes")
+        if PLATFORM_ADMIN in scopes and not grantor.bootstrap:
+            raise NotPermittedError(
+                f"{PLATFORM_ADMIN} is held by the platform's bootstrap key only", field="scopes"
+            )
+        beyond = sorted(set(scopes) - grantor.scopes)
+        if beyond and not grantor.operator:
+            raise NotPermittedError(
+                f"a key grants only scopes it holds itself; this one lacks {', '.join(beyond)}",
+                field="scopes",
+            )
         self.record(
             ApiClientIssuedV1(
                 agency_id=self.id,
@@ -166,12 +221,42 @@ class Agency(Aggregate[AgencyState]):
                 name=name,
                 key_hash=key_hash,
                 scopes=sorted(scopes),
+                officer_id=officer_id,
             )
         )
 
-    def revoke_client(self, *, client_id: str, reason: str) -> None:
-        state = self.require_state()
-        if client_id not in state.clients:
+    def _client(self, client_id: str) -> ClientState:
+        client = self.require_state().clients.get(client_id)
+        if client is None:
             raise NotFoundError(f"agency {self.id} has no API client {client_id}")
-        if client_id not in state.revoked:
+        return client
+
+    def rotate_key(
+        self, *, client_id: str, key_hash: str, previous_valid_until: datetime, grantor: Grantor
+    ) -> None:
+        """A new key for the client; the one it replaces works until `previous_valid_until`."""
+        client = self._client(client_id)
+        if client.revoked:
+            raise RuleViolationError(f"API client {client_id} was revoked: issue a new one")
+        beyond = sorted(set(client.scopes) - grantor.scopes)
+        if beyond and not grantor.operator:
+            raise NotPermittedError(
+                f"only a key holding every scope of client {client_id} may rotate its key;"
+                f" this one lacks {', '.join(beyond)}"
+            )
+        self.record(
+            ApiClientKeyRotatedV1(
+                agency_id=self.id,
+                client_id=client_id,
+                key_hash=key_hash,
+                previous_key_hash=client.key_hash,
+                previous_valid_until=previous_valid_until,
+            )
+        )
+
+    def revoke_client(self, *, client_id: str, reason: str, grantor: Grantor) -> None:
+        client = self._client(client_id)
+        if PLATFORM_ADMIN in client.scopes and not grantor.operator:
+            raise NotPermittedError(f"only the platform operator revokes a {PLATFORM_ADMIN} key")
+        if not client.revoked:
             self.record(ApiClientRevokedV1(agency_id=self.id, client_id=client_id, reason=reason))

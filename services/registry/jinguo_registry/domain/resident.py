@@ -19,6 +19,7 @@ from jinguo_shared.domain import (
     AlreadyExistsError,
     InvalidCommandError,
     NotFoundError,
+    check_planned_date,
 )
 
 REASONS_FOR_TIER: dict[str, frozenset[str]] = {
@@ -53,8 +54,8 @@ class Resident(Aggregate[ResidentState]):
                     "valid_until": event.valid_until,
                 }
             )
-        if isinstance(event, ResidentErasedV1):
-            return state.model_copy(update={"erased": True})
+        if isinstance(event, ResidentErasedV1):  # her area stays, as for a worker
+            return ResidentState(area_code=state.area_code, erased=True)
         return state
 
     def register(
@@ -93,8 +94,10 @@ class Resident(Aggregate[ResidentState]):
             raise InvalidCommandError(
                 f"the {price_tier} tier is granted for: {allowed}", field="reason"
             )
-        if valid_until is not None and valid_until <= today:
-            raise InvalidCommandError("valid_until must be in the future", field="valid_until")
+        if valid_until is not None:
+            check_planned_date(valid_until, "valid_until", today)
+            if valid_until <= today:
+                raise InvalidCommandError("valid_until must be in the future", field="valid_until")
         if (state.price_tier, state.reason, state.valid_until) == (price_tier, reason, valid_until):
             return
         self.record(

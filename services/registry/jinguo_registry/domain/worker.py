@@ -31,6 +31,8 @@ from jinguo_shared.domain import (
     AlreadyExistsError,
     InvalidCommandError,
     NotFoundError,
+    check_past_date,
+    check_planned_date,
 )
 
 
@@ -74,8 +76,8 @@ class Worker(Aggregate[WorkerState]):
             case WorkerReemployedV1():
                 placements = [*state.placement_ids, event.placement_id]
                 return state.model_copy(update={"placement_ids": placements})
-            case WorkerErasedV1():
-                return state.model_copy(update={"erased": True})
+            case WorkerErasedV1():  # her area stays: who may still ask about her follows from it
+                return WorkerState(area_code=state.area_code, erased=True)
         return state
 
     def _live(self) -> WorkerState:
@@ -142,6 +144,7 @@ class Worker(Aggregate[WorkerState]):
         self, *, category: Category, evidence: str, valid_until: date, today: date
     ) -> None:
         state = self._live()
+        check_planned_date(valid_until, "valid_until", today)
         if valid_until <= today:
             raise InvalidCommandError("valid_until must be in the future", field="valid_until")
         if state.categories.get(category) == valid_until:
@@ -172,10 +175,13 @@ class Worker(Aggregate[WorkerState]):
             raise AlreadyExistsError(
                 f"certificate {number} was already issued to this worker", existing_id=number
             )
-        if issued_on > today:
-            raise InvalidCommandError("issued_on cannot be in the future", field="issued_on")
-        if valid_until is not None and valid_until <= issued_on:
-            raise InvalidCommandError("valid_until must be after issued_on", field="valid_until")
+        check_past_date(issued_on, "issued_on", today)
+        if valid_until is not None:
+            check_planned_date(valid_until, "valid_until", today)
+            if valid_until <= issued_on:
+                raise InvalidCommandError(
+                    "valid_until must be after issued_on", field="valid_until"
+                )
         if kind == "vocational" and occupation_code is None:
             raise InvalidCommandError(
                 "a vocational certificate needs its occupation_code", field="occupation_code"
@@ -222,8 +228,7 @@ class Worker(Aggregate[WorkerState]):
         state = self._live()
         if visit_id in state.visit_ids:
             return
-        if visited_on > today:
-            raise InvalidCommandError("visited_on cannot be in the future", field="visited_on")
+        check_past_date(visited_on, "visited_on", today)
         self.record(
             HomeVisitRecordedV1(
                 worker_id=self.id,
@@ -235,12 +240,19 @@ class Worker(Aggregate[WorkerState]):
         )
 
     def record_reemployment(
-        self, *, post_id: str, placement_id: str, employer_name: str, started_on: date
+        self,
+        *,
+        post_id: str,
+        placement_id: str,
+        employer_name: str,
+        started_on: date,
+        today: date,
     ) -> None:
         """Idempotent per placement: the employment service's PostFilled may arrive twice."""
         state = self._live()
         if placement_id in state.placement_ids:
             return
+        check_past_date(started_on, "started_on", today)
         self.record(
             WorkerReemployedV1(
                 worker_id=self.id,

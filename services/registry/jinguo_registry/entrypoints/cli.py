@@ -6,6 +6,8 @@
 The first API key of a deployment cannot come over HTTP (every request needs one). Run it with
 the registry's own settings (e.g. `kubectl exec deploy/registry-api -- jinguo-registry ...`):
 it registers the agency once per name and area, issues a client of it and prints its key, once.
+Without --scope the key is the platform operator's: every scope and platform:admin, which
+registers agencies and administers any agency's clients, and which no API request can grant.
 """
 
 from __future__ import annotations
@@ -19,12 +21,14 @@ import uvloop
 from pydantic import BaseModel, ValidationError
 
 from jinguo_registry.bootstrap import issue_agency_key, service
-from jinguo_registry.domain.organisations import SCOPES
+from jinguo_registry.domain.organisations import PLATFORM_ADMIN, SCOPES
 from jinguo_registry.handlers.commands import IssueApiClient, RegisterAgency
 from jinguo_shared.cli import nats_url
 from jinguo_shared.domain import DomainError
 from jinguo_shared.runtime import open_runtime
 from jinguo_shared.settings import Settings
+
+GRANTABLE = SCOPES | {PLATFORM_ADMIN}
 
 
 def parser() -> argparse.ArgumentParser:
@@ -39,7 +43,7 @@ def parser() -> argparse.ArgumentParser:
         "--scope",
         action="append",
         dest="scopes",
-        help=f"repeatable; default: every scope ({', '.join(sorted(SCOPES))})",
+        help=f"repeatable; default: every scope ({', '.join(sorted(GRANTABLE))})",
     )
     return top
 
@@ -69,12 +73,12 @@ async def issue_key(settings: Settings, args: argparse.Namespace) -> None:
         RegisterAgency, AGENCY_OPTIONS, name=args.agency, kind=args.kind, area_code=args.area
     )
     client = _validated(
-        IssueApiClient, CLIENT_OPTIONS, name=args.client, scopes=args.scopes or sorted(SCOPES)
+        IssueApiClient, CLIENT_OPTIONS, name=args.client, scopes=args.scopes or sorted(GRANTABLE)
     )
-    unknown = sorted(set(client.scopes) - SCOPES)
+    unknown = sorted(set(client.scopes) - GRANTABLE)
     if unknown:  # checked before the agency is registered: bad input leaves nothing behind
         raise UsageError(
-            f"--scope: unknown {', '.join(unknown)}; known: {', '.join(sorted(SCOPES))}"
+            f"--scope: unknown {', '.join(unknown)}; known: {', '.join(sorted(GRANTABLE))}"
         )
     async with nats_url(settings) as url:
         runtime = await open_runtime(service, settings, url, "tool")

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Awaitable, Callable
-from datetime import date
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import (
@@ -18,9 +19,11 @@ from fastapi import (
 )
 from pydantic import BaseModel
 
+from jinguo_registry.domain.organisations import Grantor
 from jinguo_registry.handlers import commands as c
 from jinguo_registry.handlers.commands import RegistryHandlers
 from jinguo_registry.projections.queries import RegistryQueries
+from jinguo_shared.access import OutsideJurisdictionQueryError
 from jinguo_shared.http.conventions import (
     Accepted,
     Cursor,
@@ -39,15 +42,18 @@ from jinguo_shared.http.conventions import (
     require_scope,
     seq_after,
 )
-from jinguo_shared.http.security import Caller
+from jinguo_shared.http.security import OPERATOR_SCOPE, Caller
 from jinguo_shared.runtime import ServiceRuntime
 
 Row = dict[str, Any]
 Writer = Annotated[Caller, Depends(require_scope("registry:write"))]
 Reader = Annotated[Caller, Depends(require_scope("registry:read"))]
 Admin = Annotated[Caller, Depends(require_scope("registry:admin"))]
+Operator = Annotated[Caller, Depends(require_scope(OPERATOR_SCOPE))]
 Key = IdempotencyKeyHeader
 After = ReadAfter
+Id = Annotated[str, Path(min_length=1, max_length=64)]
+CertificateNumber = Annotated[str, Path(min_length=3, max_length=40, pattern=r"^[A-Za-z0-9-]+$")]
 
 
 class IssuedClient(BaseModel):
@@ -56,6 +62,15 @@ class IssuedClient(BaseModel):
     client_id: str
     api_key: str | None
     """Shown only in the first answer; a retried request cannot show it again."""
+
+
+class RotatedKey(IssuedClient):
+    previous_valid_until: datetime | None
+    """Until when the key it replaces still works (in the first answer only, like the key)."""
+
+
+def grantor(caller: Caller) -> Grantor:
+    return Grantor(caller.scopes, operator=caller.operator)
 
 
 def create_router(
@@ -74,7 +89,7 @@ def create_router(
 
     @router.patch("/workers/{worker_id}", summary="Update a worker's profile")
     async def update_worker(
-        worker_id: str,
+        worker_id: Id,
         body: c.UpdateWorkerProfile,
         request: Request,
         response: Response,
@@ -90,7 +105,7 @@ def create_router(
         summary="Assess a hard-to-employ category (就业困难人员认定)",
     )
     async def assess_category(
-        worker_id: str,
+        worker_id: Id,
         body: c.AssessCategory,
         request: Request,
         response: Response,
@@ -106,7 +121,7 @@ def create_router(
         summary="Issue a certificate (就业失业登记证, 再就业优惠证, 职业资格证书…)",
     )
     async def issue_certificate(
-        worker_id: str,
+        worker_id: Id,
         body: c.IssueCertificate,
         request: Request,
         response: Response,
@@ -120,8 +135,8 @@ def create_router(
         "/workers/{worker_id}/certificates/{number}/revoke", summary="Revoke a certificate"
     )
     async def revoke_certificate(
-        worker_id: str,
-        number: str,
+        worker_id: Id,
+        number: CertificateNumber,
         body: c.RevokeCertificate,
         request: Request,
         response: Response,
@@ -139,7 +154,7 @@ def create_router(
         summary="Record a home visit (入户走访)",
     )
     async def record_home_visit(
-        worker_id: str,
+        worker_id: Id,
         body: c.RecordHomeVisit,
         request: Request,
         response: Response,
@@ -155,7 +170,7 @@ def create_router(
         summary="Record re-employment (再就业)",
     )
     async def record_reemployment(
-        worker_id: str,
+        worker_id: Id,
         body: c.RecordReemployment,
         request: Request,
         response: Response,
@@ -169,7 +184,7 @@ def create_router(
         "/workers/{worker_id}/erase", summary="Erase a worker's personal data (destroys her key)"
     )
     async def erase_worker(
-        worker_id: str,
+        worker_id: Id,
         body: c.Erase,
         request: Request,
         response: Response,
@@ -195,25 +210,27 @@ def create_router(
             | None,
             Query(),
         ] = None,
-        status: Annotated[Literal["registered", "reemployed", "erased"] | None, Query()] = None,
+        status: Annotated[Literal["registered", "reemployed"] | None, Query()] = None,
         cursor: Cursor = None,
         limit: Limit = 50,
     ) -> Page[Row]:
         await runtime.visible(after, "worker_directory")
         rows = await queries.workers(
-            area=area,
+            area=caller.area(area),
             category=category,
             status=status,
             after_seq=seq_after(cursor),
             limit=limit,
-            today=date.today(),
+            today=runtime.clock.today(),
         )
         return page(rows, limit, lambda r: [r["registered_seq"]])
 
-    @router.get("/workers/{worker_id}", summary="A worker's full dossier")
-    async def worker_dossier(worker_id: str, caller: Reader, after: After) -> Row:
+    @router.get(
+        "/workers/{worker_id}", summary="A worker's full dossier (404 outside your jurisdiction)"
+    )
+    async def worker_dossier(worker_id: Id, caller: Reader, after: After) -> Row:
         await runtime.visible(after, "worker_directory", "certificates")
-        dossier = await queries.dossier(worker_id)
+        dossier = await queries.dossier(worker_id, caller.sees)
         if dossier is None:
             raise HTTPException(404, f"no worker {worker_id}")
         return dossier
@@ -242,7 +259,7 @@ def create_router(
                 raise HTTPException(400, "the cursor is not one this API gave out")
             position = (str(values[0]), str(values[1]))
         rows = await queries.certificates(
-            area=area, kind=kind, status=status, after=position, limit=limit
+            area=caller.area(area), kind=kind, status=status, after=position, limit=limit
         )
         return page(rows, limit, lambda r: [r["worker_id"], r["number"]])
 
@@ -254,6 +271,10 @@ def create_router(
         month_from: MonthFrom = "2000-01",
         month_to: MonthTo = "2999-12",
     ) -> Report:
+        if not caller.sees(area_code):  # outside, or wider than the jurisdiction
+            raise OutsideJurisdictionQueryError(
+                f"area {area_code} is not within your agency's jurisdiction"
+            )
         await runtime.visible(after, "area_reports")
         rows = await queries.report(area_code, month_from, month_to)
         return report(area_code, month_from, month_to, rows)
@@ -272,7 +293,7 @@ def create_router(
         summary="Change eligibility for free or low-cost services (低保, 特困, 优抚…)",
     )
     async def change_eligibility(
-        resident_id: str,
+        resident_id: Id,
         body: c.ChangeEligibility,
         request: Request,
         response: Response,
@@ -284,7 +305,7 @@ def create_router(
 
     @router.post("/residents/{resident_id}/erase", summary="Erase a resident's personal data")
     async def erase_resident(
-        resident_id: str,
+        resident_id: Id,
         body: c.Erase,
         request: Request,
         response: Response,
@@ -303,7 +324,7 @@ def create_router(
 
     @router.post("/providers/{provider_id}/grade", summary="Grade a provider (GB/T 31772)")
     async def grade_provider(
-        provider_id: str,
+        provider_id: Id,
         body: c.GradeProvider,
         request: Request,
         response: Response,
@@ -315,7 +336,7 @@ def create_router(
 
     @router.post("/providers/{provider_id}/suspend", summary="Suspend a provider")
     async def suspend_provider(
-        provider_id: str,
+        provider_id: Id,
         body: c.SuspendProvider,
         request: Request,
         response: Response,
@@ -346,14 +367,19 @@ def create_router(
 
     # agencies and API clients -------------------------------------------------------------------
 
-    @router.post("/agencies", status_code=201, summary="Register a partner agency")
+    @router.post(
+        "/agencies",
+        status_code=201,
+        summary="Register a partner agency (the platform operator only, in any area)",
+    )
     async def register_agency(
-        body: c.RegisterAgency, request: Request, response: Response, caller: Admin, key: Key
+        body: c.RegisterAgency, request: Request, response: Response, caller: Operator, key: Key
     ) -> Accepted:
         ctx, idem = await command_context(request, caller, key)
+        ctx = dataclasses.replace(ctx, jurisdiction=None)  # the platform's, not an area's
         return accepted(await handlers.register_agency(body, ctx, idem), response)
 
-    @router.get("/agencies", summary="Partner agencies")
+    @router.get("/agencies", summary="Partner agencies (all of them: partners refer to each other)")
     async def list_agencies(caller: Reader, after: After) -> list[Row]:
         await runtime.visible(after, "api_clients")
         return await queries.agencies()
@@ -361,18 +387,22 @@ def create_router(
     @router.post(
         "/agencies/{agency_id}/clients",
         status_code=201,
-        summary="Issue an API client; its key is shown once",
+        summary="Issue an API client of your own agency, perhaps to one officer; its key is"
+        " shown once",
     )
     async def issue_client(
-        agency_id: str,
+        agency_id: Id,
         body: c.IssueApiClient,
         request: Request,
         response: Response,
         caller: Admin,
         key: Key,
     ) -> IssuedClient:
+        caller.require_administers(agency_id)
         ctx, idem = await command_context(request, caller, key)
-        result, client_id, api_key = await handlers.issue_api_client(agency_id, body, ctx, idem)
+        result, client_id, api_key = await handlers.issue_api_client(
+            agency_id, body, ctx, idem, grantor=grantor(caller)
+        )
         accepted(result, response)
         return IssuedClient(
             id=result.aggregate_id,
@@ -381,20 +411,54 @@ def create_router(
             api_key=None if result.replayed else api_key,
         )
 
-    @router.post("/agencies/{agency_id}/clients/{client_id}/revoke", summary="Revoke an API client")
+    @router.post(
+        "/agencies/{agency_id}/clients/{client_id}/rotation",
+        status_code=201,
+        summary="A new key for an API client of your own agency; the old one works for"
+        " grace_seconds more",
+    )
+    async def rotate_key(
+        agency_id: Id,
+        client_id: Id,
+        body: c.RotateApiKey,
+        request: Request,
+        response: Response,
+        caller: Admin,
+        key: Key,
+    ) -> RotatedKey:
+        caller.require_administers(agency_id)
+        ctx, idem = await command_context(request, caller, key)
+        result, api_key, previous_valid_until = await handlers.rotate_api_key(
+            agency_id, client_id, body, ctx, idem, grantor=grantor(caller)
+        )
+        accepted(result, response)
+        return RotatedKey(
+            id=result.aggregate_id,
+            position=result.position,
+            client_id=client_id,
+            api_key=None if result.replayed else api_key,
+            previous_valid_until=None if result.replayed else previous_valid_until,
+        )
+
+    @router.post(
+        "/agencies/{agency_id}/clients/{client_id}/revoke",
+        summary="Revoke an API client of your own agency",
+    )
     async def revoke_client(
-        agency_id: str,
-        client_id: str,
+        agency_id: Id,
+        client_id: Id,
         body: c.RevokeApiClient,
         request: Request,
         response: Response,
         caller: Admin,
         key: Key,
     ) -> Accepted:
+        caller.require_administers(agency_id)
         ctx, idem = await command_context(request, caller, key)
-        return accepted(
-            await handlers.revoke_api_client(agency_id, client_id, body, ctx, idem), response
+        result = await handlers.revoke_api_client(
+            agency_id, client_id, body, ctx, idem, grantor=grantor(caller)
         )
+        return accepted(result, response)
 
     return router
 
@@ -408,9 +472,7 @@ def _community_list(
         caller: Reader,
         after: After,
         area: Annotated[str | None, Query(pattern=r"^\d{2,12}$")] = None,
-        status: Annotated[
-            str | None, Query(pattern=r"^(registered|erased|active|suspended)$")
-        ] = None,
+        status: Annotated[str | None, Query(pattern=r"^(registered|active|suspended)$")] = None,
         price_tier: Annotated[Literal["free", "low_cost", "market"] | None, Query()] = None,
         cursor: Cursor = None,
         limit: Limit = 50,
@@ -418,7 +480,7 @@ def _community_list(
         await runtime.visible(after, "community_directory")
         rows = await queries.community(
             kind,
-            area=area,
+            area=caller.area(area),
             status=status,
             tier=price_tier,
             after_seq=seq_after(cursor),

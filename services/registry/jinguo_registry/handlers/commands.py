@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import date
-from typing import Literal
+from datetime import UTC, date, datetime, timedelta
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -15,19 +15,24 @@ from jinguo_contracts.registry import (
     CertificateKind,
     DesiredWork,
     EligibilityReason,
+    HoursType,
     PriceTier,
 )
-from jinguo_registry.domain.organisations import Agency, Provider, Volunteer
+from jinguo_registry.domain.organisations import Agency, Grantor, Provider, Volunteer
 from jinguo_registry.domain.resident import Resident
 from jinguo_registry.domain.validation import AreaCode, MobileNumber, NationalId, OccupationCode
 from jinguo_registry.domain.worker import Worker
 from jinguo_shared.commands import CommandExecutor, CommandResult, IdempotencyKey
 from jinguo_shared.crypto import KeyedHasher, PiiVault
+from jinguo_shared.domain import Aggregate, DomainError, NotFoundError
 from jinguo_shared.envelope import CommandContext
 from jinguo_shared.http.security import key_hash, new_api_key
 
+AggregateT = TypeVar("AggregateT", bound=Aggregate[Any])
 Name = Field(min_length=1, max_length=100)
 Text = Field(min_length=1, max_length=2000)
+Skill = Annotated[str, Field(min_length=1, max_length=50)]
+ServiceCode = Annotated[str, Field(min_length=1, max_length=50)]
 
 
 class Command(BaseModel):
@@ -36,9 +41,7 @@ class Command(BaseModel):
 
 class DesiredWorkInput(Command):
     occupation_codes: list[OccupationCode] = Field(default_factory=list, max_length=20)
-    hours_types: list[Literal["full_time", "part_time", "hourly", "seasonal", "temporary"]] = Field(
-        default_factory=list
-    )
+    hours_types: list[HoursType] = Field(default_factory=list, max_length=5)
 
     def contract(self) -> DesiredWork:
         return DesiredWork(occupation_codes=self.occupation_codes, hours_types=self.hours_types)
@@ -50,14 +53,14 @@ class RegisterWorker(Command):
     phone: MobileNumber
     area_code: AreaCode
     hukou: Literal["local", "migrant"] = "local"
-    skills: list[str] = Field(default_factory=list, max_length=30)
+    skills: list[Skill] = Field(default_factory=list, max_length=30)
     desired_work: DesiredWorkInput = Field(default_factory=DesiredWorkInput)
 
 
 class UpdateWorkerProfile(Command):
     phone: MobileNumber | None = None
     area_code: AreaCode | None = None
-    skills: list[str] | None = Field(default=None, max_length=30)
+    skills: list[Skill] | None = Field(default=None, max_length=30)
     desired_work: DesiredWorkInput | None = None
 
 
@@ -115,7 +118,7 @@ class RegisterProvider(Command):
     name: str = Field(min_length=1, max_length=200)
     credit_code: str = Field(pattern=r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$")
     area_code: AreaCode
-    services: list[str] = Field(default_factory=list, max_length=30)
+    services: list[ServiceCode] = Field(default_factory=list, max_length=30)
     women_led: bool = False
 
 
@@ -133,7 +136,7 @@ class RegisterVolunteer(Command):
     name: str = Name
     phone: MobileNumber
     area_code: AreaCode
-    skills: list[str] = Field(default_factory=list, max_length=30)
+    skills: list[Skill] = Field(default_factory=list, max_length=30)
     team: str | None = Field(default=None, max_length=100)
 
 
@@ -143,9 +146,17 @@ class RegisterAgency(Command):
     area_code: AreaCode
 
 
+OfficerId = Annotated[str, Field(pattern=r"^[A-Za-z0-9_.@-]{1,64}$")]
+Scope = Annotated[str, Field(min_length=1, max_length=40)]
+MAX_GRACE_SECONDS = 30 * 24 * 3600
+
+
 class IssueApiClient(Command):
     name: str = Name
-    scopes: list[str] = Field(min_length=1)
+    scopes: list[Scope] = Field(min_length=1, max_length=20)
+    officer_id: OfficerId | None = Field(
+        default=None, description="the officer (经办人) who holds this key and acts with it"
+    )
 
     @model_validator(mode="after")
     def _distinct(self) -> IssueApiClient:
@@ -158,19 +169,34 @@ class RevokeApiClient(Command):
     reason: str = Text
 
 
+class RotateApiKey(Command):
+    grace_seconds: int = Field(
+        ge=0, le=MAX_GRACE_SECONDS, description="how long the key it replaces still works"
+    )
+
+
+class RegisteredElsewhereError(DomainError):
+    """A registration met a record outside the caller's jurisdiction: saying so is all the
+    caller learns, neither its id nor where it is."""
+
+    code = "registered-elsewhere"
+    status = 409
+
+
 def derived_id(namespace: str, value: str) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"jinguo:{namespace}:{value}"))
 
 
 class RegistryHandlers:
-    """One method per command; `today` is injected so that rules about dates stay testable."""
+    """One method per command. `today` is the programme's day (`runtime.clock.today`, in its
+    time zone), never the server's UTC date."""
 
     def __init__(
         self,
         executor: CommandExecutor,
         hasher: KeyedHasher,
         vault: PiiVault,
-        today: Callable[[], date] = date.today,
+        today: Callable[[], date],
     ) -> None:
         self._executor = executor
         self._hasher = hasher
@@ -185,10 +211,27 @@ class RegistryHandlers:
     def resident_id_for(self, national_id: str) -> str:
         return str(uuid.UUID(self._hasher.digest(f"resident:{national_id}")[:32]))
 
+    async def _register(
+        self,
+        aggregate_class: type[AggregateT],
+        aggregate_id: str,
+        decide: Callable[[AggregateT], None],
+        ctx: CommandContext,
+        key: IdempotencyKey | None,
+        who: str,
+    ) -> CommandResult:
+        try:
+            return await self._executor.execute(aggregate_class, aggregate_id, decide, ctx, key)
+        except NotFoundError:  # registering finds nothing missing: the record is out of sight
+            raise RegisteredElsewhereError(
+                f"{who} is already registered outside your agency's jurisdiction; the agency"
+                " that registered it can change its area"
+            ) from None
+
     async def register_worker(
         self, c: RegisterWorker, ctx: CommandContext, key: IdempotencyKey | None = None
     ) -> CommandResult:
-        return await self._executor.execute(
+        return await self._register(
             Worker,
             self.worker_id_for(c.national_id),
             lambda w: w.register(
@@ -202,6 +245,7 @@ class RegistryHandlers:
             ),
             ctx,
             key,
+            "a worker with this national ID",
         )
 
     async def update_worker_profile(
@@ -312,6 +356,7 @@ class RegistryHandlers:
         ctx: CommandContext,
         key: IdempotencyKey | None = None,
     ) -> CommandResult:
+        today = self._today()
         return await self._executor.execute(
             Worker,
             worker_id,
@@ -320,6 +365,7 @@ class RegistryHandlers:
                 placement_id=c.placement_id,
                 employer_name=c.employer_name,
                 started_on=c.started_on,
+                today=today,
             ),
             ctx,
             key,
@@ -337,7 +383,7 @@ class RegistryHandlers:
     async def register_resident(
         self, c: RegisterResident, ctx: CommandContext, key: IdempotencyKey | None = None
     ) -> CommandResult:
-        return await self._executor.execute(
+        return await self._register(
             Resident,
             self.resident_id_for(c.national_id),
             lambda r: r.register(
@@ -349,6 +395,7 @@ class RegistryHandlers:
             ),
             ctx,
             key,
+            "a resident with this national ID",
         )
 
     async def change_eligibility(
@@ -381,7 +428,7 @@ class RegistryHandlers:
     async def register_provider(
         self, c: RegisterProvider, ctx: CommandContext, key: IdempotencyKey | None = None
     ) -> CommandResult:
-        return await self._executor.execute(
+        return await self._register(
             Provider,
             derived_id("provider", c.credit_code),
             lambda p: p.register(
@@ -393,6 +440,7 @@ class RegistryHandlers:
             ),
             ctx,
             key,
+            "a provider with this credit code",
         )
 
     async def grade_provider(
@@ -454,6 +502,8 @@ class RegistryHandlers:
         c: IssueApiClient,
         ctx: CommandContext,
         key: IdempotencyKey | None = None,
+        *,
+        grantor: Grantor,
     ) -> tuple[CommandResult, str, str]:
         """Returns the result, the client id and the key (shown this once)."""
         client_id = uuid.UUID(derived_id("client", ctx.command_id)).hex
@@ -462,12 +512,44 @@ class RegistryHandlers:
             Agency,
             agency_id,
             lambda a: a.issue_client(
-                client_id=client_id, name=c.name, key_hash=key_hash(api_key), scopes=c.scopes
+                client_id=client_id,
+                name=c.name,
+                key_hash=key_hash(api_key),
+                scopes=c.scopes,
+                officer_id=c.officer_id,
+                grantor=grantor,
             ),
             ctx,
             key,
         )
         return result, client_id, api_key
+
+    async def rotate_api_key(
+        self,
+        agency_id: str,
+        client_id: str,
+        c: RotateApiKey,
+        ctx: CommandContext,
+        key: IdempotencyKey | None = None,
+        *,
+        grantor: Grantor,
+    ) -> tuple[CommandResult, str, datetime]:
+        """Returns the result, the new key (shown this once) and until when the old one works."""
+        api_key = new_api_key(client_id)
+        previous_valid_until = datetime.now(UTC) + timedelta(seconds=c.grace_seconds)
+        result = await self._executor.execute(
+            Agency,
+            agency_id,
+            lambda a: a.rotate_key(
+                client_id=client_id,
+                key_hash=key_hash(api_key),
+                previous_valid_until=previous_valid_until,
+                grantor=grantor,
+            ),
+            ctx,
+            key,
+        )
+        return result, api_key, previous_valid_until
 
     async def revoke_api_client(
         self,
@@ -476,11 +558,13 @@ class RegistryHandlers:
         c: RevokeApiClient,
         ctx: CommandContext,
         key: IdempotencyKey | None = None,
+        *,
+        grantor: Grantor,
     ) -> CommandResult:
         return await self._executor.execute(
             Agency,
             agency_id,
-            lambda a: a.revoke_client(client_id=client_id, reason=c.reason),
+            lambda a: a.revoke_client(client_id=client_id, reason=c.reason, grantor=grantor),
             ctx,
             key,
         )

@@ -97,11 +97,8 @@ class CommunityDirectory(Projection):
 
     @handles(ResidentErasedV1)
     def _resident_erased(self, e: ResidentErasedV1, _: RecordedEvent, b: ProjectionBatch) -> None:
-        b.update(
-            self.residents,
-            {"resident_id": e.resident_id},
-            {"name": None, "phone": None, "address": None, "status": "erased"},
-        )
+        """Her birth date, community and 低保/特困 status would stay linked to her id."""
+        b.delete(self.residents, {"resident_id": e.resident_id})
 
     @handles(ProviderRegisteredV1)
     def _provider(self, e: ProviderRegisteredV1, at: RecordedEvent, b: ProjectionBatch) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -81,13 +82,14 @@ class RegistryQueries:
             if row["national_id"]:
                 row["national_id"] = mask_national_id(row["national_id"])
 
-    async def dossier(self, worker_id: str) -> Row | None:
+    async def dossier(self, worker_id: str, sees: Callable[[str], bool]) -> Row | None:
+        """None also when `sees` says her area is out of the caller's sight."""
         directory: WorkerDirectory = self._projection(WorkerDirectory)
         register: CertificateRegister = self._projection(CertificateRegister)
         rows = await self._rows(
             select(directory.workers).where(directory.workers.c.worker_id == worker_id)
         )
-        if not rows:
+        if not rows or not sees(rows[0]["area_code"]):
             return None
         worker = rows[0]
         await self._present_workers(rows)

@@ -8,12 +8,14 @@ from jinguo_contracts.registry import (
     CertificateIssuedV1,
     CertificateRevokedV1,
     HomeVisitRecordedV1,
+    ResidentErasedV1,
     WorkerCategoryAssessedV1,
     WorkerErasedV1,
     WorkerProfileUpdatedV1,
     WorkerReemployedV1,
     WorkerRegisteredV1,
 )
+from jinguo_shared.db import pii_keys
 from jinguo_shared.envelope import RecordedEvent
 from jinguo_shared.projections.base import Projection, handles
 from jinguo_shared.projections.batch import ProjectionBatch
@@ -156,16 +158,20 @@ class WorkerDirectory(Projection):
 
     @handles(WorkerErasedV1)
     def _erased(self, e: WorkerErasedV1, _: RecordedEvent, b: ProjectionBatch) -> None:
-        b.update(
-            self.workers,
-            {"worker_id": e.worker_id},
-            {"name": None, "national_id": None, "phone": None, "status": "erased"},
-        )
+        """Nothing of hers stays: her birth date, gender and community would still single her
+        out, her categories (低保…) and visits still describe her. Counts stay in AreaReports."""
+        b.delete(self.workers, {"worker_id": e.worker_id})
+        for table in (self.categories, self.visits, self.reemployments):
+            b.delete_all(table, "worker_id", e.worker_id)
 
 
 class CertificateRegister(Projection):
     name = "certificates"
-    subjects = ("registry.worker.*.CertificateIssued", "registry.worker.*.CertificateRevoked")
+    subjects = (
+        "registry.worker.*.CertificateIssued",
+        "registry.worker.*.CertificateRevoked",
+        "registry.worker.*.WorkerErased",
+    )
 
     def define(self) -> None:
         self.certificates = self.table(
@@ -209,3 +215,28 @@ class CertificateRegister(Projection):
             {"worker_id": e.worker_id, "number": e.number},
             {"status": "revoked", "revoked_reason": e.reason},
         )
+
+    @handles(WorkerErasedV1)
+    def _erased(self, e: WorkerErasedV1, _: RecordedEvent, b: ProjectionBatch) -> None:
+        """A certificate's number and dates under her id say who she is and what she holds."""
+        b.delete_all(self.certificates, "worker_id", e.worker_id)
+
+
+class ErasedKeys(Projection):
+    """Deletes the key of every person erased, again: the command that erases her deletes it
+    at once, but a process that died between the event and the deletion would leave it, and
+    a database restored from a backup brings it back (with the checkpoint of that day, so the
+    erasures made since are applied again). It keeps no table of its own."""
+
+    name = "erased_keys"
+    subjects = ("registry.worker.*.WorkerErased", "registry.resident.*.ResidentErased")
+
+    def define(self) -> None:
+        pass
+
+    @handles(WorkerErasedV1, ResidentErasedV1)
+    def _erased(
+        self, e: WorkerErasedV1 | ResidentErasedV1, _: RecordedEvent, b: ProjectionBatch
+    ) -> None:
+        subject_id = e.worker_id if isinstance(e, WorkerErasedV1) else e.resident_id
+        b.delete(pii_keys, {"subject_id": subject_id})

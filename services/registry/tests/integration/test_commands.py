@@ -9,11 +9,13 @@ from datetime import date
 import pytest
 from sqlalchemy import delete
 
+from jinguo_registry.bootstrap import handlers_for
 from jinguo_registry.domain.worker import Worker
 from jinguo_registry.handlers.commands import AssessCategory, Erase, RecordHomeVisit
+from jinguo_shared.clock import ProgrammeClock
 from jinguo_shared.commands import ContentionError, IdempotencyKey, IdempotencyKeyReusedError
 from jinguo_shared.db import aggregate_states
-from jinguo_shared.domain import AlreadyExistsError
+from jinguo_shared.domain import AlreadyExistsError, InvalidCommandError
 from jinguo_shared.runtime import ServiceRuntime
 
 from .conftest import context, worker_command
@@ -153,3 +155,24 @@ async def test_the_decision_state_cache_never_goes_back(handlers, registry) -> N
     stale.version = worker.seq
     await handlers._executor._save(stale, None, worker)
     assert (await handlers._executor.load_cached(Worker, worker.aggregate_id)).version == visit.seq
+
+
+async def test_commands_take_the_programmes_day_from_the_runtimes_clock(registry) -> None:
+    """Found: "today" was the server's UTC date, so at 06:00 in Beijing a visit made that day
+    was refused as being in the future. The handlers ask the runtime's programme clock."""
+
+    class FarAhead(ProgrammeClock):
+        def today(self) -> date:
+            return date(2031, 3, 1)
+
+    registry.clock = FarAhead()
+    handlers = handlers_for(registry)
+    worker = await handlers.register_worker(worker_command(21), context("c1"))
+    visit = RecordHomeVisit(visited_on=date(2031, 2, 28), visitor="社工", notes="ok")
+    await handlers.record_home_visit(worker.aggregate_id, visit, context("c2"))
+    with pytest.raises(InvalidCommandError, match="visited_on"):
+        await handlers.record_home_visit(
+            worker.aggregate_id,
+            RecordHomeVisit(visited_on=date(2031, 3, 2), visitor="社工", notes="ok"),
+            context("c3"),
+        )

@@ -40,7 +40,8 @@ async def test_an_operator_issues_the_first_key_and_the_api_accepts_it(
     assert code == 0, err
     first = printed_key(out)
     caller = await wait_until_known(registry, first)
-    assert "registry:admin" in caller.scopes
+    assert {"registry:admin", "platform:admin"} <= caller.scopes
+    assert caller.operator
 
     code, out, err = await run(
         "issue-key",
@@ -58,6 +59,7 @@ async def test_an_operator_issues_the_first_key_and_the_api_accepts_it(
     assert code == 0, err
     second = await wait_until_known(registry, printed_key(out))
     assert second.scopes == frozenset({"registry:read"})
+    assert not second.operator
     assert second.agency_id == caller.agency_id  # the same agency, a second client
 
 

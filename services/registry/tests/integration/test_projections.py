@@ -11,8 +11,9 @@ import pytest
 from sqlalchemy import inspect, select, text
 
 from jinguo_registry.bootstrap import handlers_for
+from jinguo_registry.domain.worker import Worker
 from jinguo_registry.handlers.commands import IssueCertificate, RecordHomeVisit
-from jinguo_shared.db import parked_to_retry
+from jinguo_shared.db import parked_to_retry, pii_keys
 from jinguo_shared.envelope import RecordedEvent
 from jinguo_shared.projections import host, planning
 from jinguo_shared.projections.batch import ProjectionBatch
@@ -388,3 +389,27 @@ async def test_a_projector_that_loses_its_lease_stops_then_goes_on_when_it_has_i
     counts = (await snapshot(registry, "area_reports"))["area_month_counts"]
     community = worker_command(0).area_code
     assert sum(row[3] for row in counts if row[0] == community and row[2] == "registered") == 8
+
+
+async def test_the_projector_deletes_a_key_that_an_erasure_left_behind(
+    handlers, registry: ServiceRuntime
+) -> None:
+    """The process that erased her died after appending WorkerErased and before deleting her
+    key (or the database came back from a backup taken before): the projector deletes it."""
+    worker = await handlers.register_worker(worker_command(40), context("r40"))
+    await handlers._executor.execute(
+        Worker, worker.aggregate_id, lambda w: w.erase(reason="her request"), context("e40")
+    )
+
+    async def key_left() -> bool:
+        async with registry.engine.connect() as connection:
+            found = await connection.scalar(
+                select(pii_keys.c.subject_id).where(pii_keys.c.subject_id == worker.aggregate_id)
+            )
+        return found is not None
+
+    for _ in range(200):  # until the projector has applied the erasure (bounded: 10 s)
+        if not await key_left():
+            break
+        await asyncio.sleep(0.05)
+    assert not await key_left()

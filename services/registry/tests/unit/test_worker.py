@@ -194,7 +194,11 @@ def test_reemployment_is_recorded_once_per_placement() -> None:
     )
     worker = given(registered(), reemployed)
     worker.record_reemployment(
-        post_id="p1", placement_id="pl1", employer_name="家政公司", started_on=date(2026, 10, 8)
+        post_id="p1",
+        placement_id="pl1",
+        employer_name="家政公司",
+        started_on=date(2026, 10, 8),
+        today=TODAY,
     )
     assert worker.pending == []
 
@@ -209,6 +213,84 @@ def test_an_erased_worker_takes_no_more_commands() -> None:
     assert worker.pending == []
 
 
+def test_erasing_leaves_only_her_area_in_the_decision_state() -> None:
+    """The cached state is a row in the service database: it keeps no category (低保…),
+    certificate or visit of hers, only what guards who may still ask about her."""
+    assessed = WorkerCategoryAssessedV1(
+        worker_id="w1",
+        category="minimum_living_allowance",
+        evidence="低保证",
+        valid_until=date(2027, 1, 1),
+        area_code="110101001001",
+    )
+    worker = given(registered(), assessed, vocational())
+    worker.erase(reason="her request")
+    assert worker.state is not None
+    assert worker.state.model_dump() == {
+        "area_code": "110101001001",
+        "categories": {},
+        "certificates": {},
+        "revoked_certificates": [],
+        "visit_ids": [],
+        "placement_ids": [],
+        "erased": True,
+    }
+
+
 def test_commands_on_an_unknown_worker_are_not_found() -> None:
     with pytest.raises(NotFoundError):
         given().update_profile(phone="13800138000", area_code=None, skills=None, desired_work=None)
+
+
+# one rule for dates: a fact happened by today and not before 1990; a plan lies within ten years
+
+
+def test_a_day_something_happened_is_neither_in_the_future_nor_before_1990() -> None:
+    live = given(registered())
+    for day in (date(2026, 11, 2), date(1989, 12, 31)):
+        with pytest.raises(InvalidCommandError) as visit:
+            live.record_home_visit(
+                visit_id="v1", visited_on=day, visitor="社区", notes="…", today=TODAY
+            )
+        assert visit.value.extensions["field"] == "visited_on"
+        with pytest.raises(InvalidCommandError) as certificate:
+            live.issue_certificate(
+                kind="tax_relief",
+                number="T-1",
+                issued_on=day,
+                valid_until=None,
+                occupation_code=None,
+                level=None,
+                today=TODAY,
+            )
+        assert certificate.value.extensions["field"] == "issued_on"
+        with pytest.raises(InvalidCommandError) as placement:
+            live.record_reemployment(
+                post_id="p1", placement_id="pl9", employer_name="x", started_on=day, today=TODAY
+            )
+        assert placement.value.extensions["field"] == "started_on"
+    assert live.pending == []
+
+
+def test_an_expiry_lies_at_most_ten_years_ahead() -> None:
+    live = given(registered())
+    with pytest.raises(InvalidCommandError) as assessed:
+        live.assess_category(
+            category="disabled", evidence="证", valid_until=date(2037, 1, 1), today=TODAY
+        )
+    assert assessed.value.extensions["field"] == "valid_until"
+    with pytest.raises(InvalidCommandError) as certified:
+        live.issue_certificate(
+            kind="tax_relief",
+            number="T-1",
+            issued_on=TODAY,
+            valid_until=date(9999, 12, 31),
+            occupation_code=None,
+            level=None,
+            today=TODAY,
+        )
+    assert certified.value.extensions["field"] == "valid_until"
+    live.assess_category(
+        category="disabled", evidence="证", valid_until=date(2036, 12, 31), today=TODAY
+    )
+    assert len(live.pending) == 1
