@@ -202,6 +202,26 @@ def eventually(read: Any, wanted: Any, seconds: float = 30.0) -> Any:
         time.sleep(0.2)
 
 
+def officer_key(http: httpx.Client, officer_id: str) -> str:
+    """A key of the development agency bound to one of its officers: inspections are recorded
+    by an officer with a credential of her own."""
+    [agency] = [a for a in http.get("/registry/agencies").json() if "开发" in a["name"]]
+    issued = created(
+        http.post(
+            f"/registry/agencies/{agency['agency_id']}/clients",
+            json={
+                "name": officer_id,
+                "scopes": ["rights:read", "rights:write"],
+                "officer_id": officer_id,
+            },
+        )
+    )
+    key = str(issued["api_key"])
+    probe = {"Authorization": f"Bearer {key}"}
+    assert eventually(lambda: http.get("/rights/officers", headers=probe).status_code, 200) == 200
+    return key
+
+
 def test_an_inspection_suspends_the_employer_and_its_posts_until_rectified(
     system: tuple[httpx.Client, str],
 ) -> None:
@@ -231,7 +251,7 @@ def test_an_inspection_suspends_the_employer_and_its_posts_until_rectified(
             },
         )
     )
-    officer = {"Jinguo-Officer": "zhao.inspector"}
+    officer = {"Authorization": f"Bearer {officer_key(http, 'zhao.inspector')}"}
     appointed = http.put("/rights/officers/zhao.inspector", json={"role": "officer"})
     assert appointed.status_code in (200, 201), appointed.text
     inspection = created(

@@ -142,12 +142,11 @@ async def command_context(
 def require_scope(scope: str) -> Callable[..., Awaitable[Caller]]:
     """A dependency authenticating the bearer key and checking one scope."""
 
-    async def authorised(
-        request: Request, authorization: str | None = Header(default=None)
-    ) -> Caller:
+    async def authorised(request: Request) -> Caller:
         caller = getattr(request.state, "caller", None)  # authenticated on admission
         if caller is None:
-            caller = await request.app.state.runtime.authenticator.authenticate(authorization)
+            authenticator = request.app.state.runtime.authenticator
+            caller = await authenticator.authenticate(request.headers.get("authorization"))
         assert isinstance(caller, Caller)
         caller.require(scope)
         return caller
@@ -159,7 +158,9 @@ IdempotencyKeyHeader = Annotated[str | None, Depends(idempotency_key)]
 ReadAfter = Annotated[str | None, Depends(read_after)]
 
 
-Cursor = Annotated[str | None, Query(description="next_cursor of the previous page")]
+Cursor = Annotated[
+    str | None, Query(max_length=1000, description="next_cursor of the previous page")
+]
 Limit = Annotated[int, Query(ge=1, le=200)]
 MonthFrom = Annotated[str, Query(alias="from", pattern=r"^\d{4}-\d{2}$")]
 MonthTo = Annotated[str, Query(alias="to", pattern=r"^\d{4}-\d{2}$")]

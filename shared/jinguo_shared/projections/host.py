@@ -635,13 +635,22 @@ class ProjectionHost:
         await self.wait_for(f"{stream}:{info.state.last_seq}", names, timeout)
 
     async def _reached(self, projection: Projection, position: Position) -> bool:
-        if await self.checkpoint(projection, position.stream) >= position.seq:
+        """Whether the projection has applied every event of its own up to the position: its
+        checkpoint is there, or no event its filters match lies between the two. (A consumer's
+        pending count is no proof: the server may report 0 for an event just appended.)"""
+        done = await self.checkpoint(projection, position.stream)
+        if done >= position.seq:
             return True
-        try:
-            info = await self._js.consumer_info(position.stream, self.durable_name(position.stream))
-        except NotFoundError:
-            return False
-        return bool(info.num_pending == 0 and info.num_ack_pending == 0)
+        for subject in projection.streams()[position.stream]:
+            try:
+                found = await self._js.get_msg(
+                    position.stream, seq=done + 1, subject=subject, next=True, direct=True
+                )
+            except NotFoundError:
+                continue
+            if found.seq is not None and found.seq <= position.seq:
+                return False
+        return True
 
     # rebuild -----------------------------------------------------------------------------------
 

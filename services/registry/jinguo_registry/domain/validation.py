@@ -17,7 +17,7 @@ import re
 from datetime import date
 from typing import Annotated, Final, Literal
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, Field
 
 __all__ = [
     "PROVINCE_CODES",
@@ -253,7 +253,8 @@ def check_occupation_code(value: str) -> str:
 
 # --- pydantic types -----------------------------------------------------------------------
 
-NationalId = Annotated[str, AfterValidator(check_national_id)]
-MobileNumber = Annotated[str, AfterValidator(check_mobile)]
-AreaCode = Annotated[str, AfterValidator(check_area_code)]
-OccupationCode = Annotated[str, AfterValidator(check_occupation_code)]
+# each bounded before it is checked: spaces and separators people type fit, a megabyte does not
+NationalId = Annotated[str, Field(max_length=32), AfterValidator(check_national_id)]
+MobileNumber = Annotated[str, Field(max_length=24), AfterValidator(check_mobile)]
+AreaCode = Annotated[str, Field(max_length=24), AfterValidator(check_area_code)]
+OccupationCode = Annotated[str, Field(max_length=24), AfterValidator(check_occupation_code)]

@@ -16,6 +16,7 @@ from jinguo_shared.access import OutsideJurisdictionQueryError
 from jinguo_shared.domain import check_planned_date
 from jinguo_shared.http.conventions import (
     Accepted,
+    Cursor,
     IdempotencyKeyHeader,
     Limit,
     Page,
@@ -40,9 +41,6 @@ Area12 = Annotated[str, Path(pattern=r"^\d{12}$")]
 Month = Annotated[str, Path(pattern=c.MONTH)]
 OrderId = Annotated[str, Path(min_length=1, max_length=64)]
 VolunteerId = Annotated[str, Path(min_length=1, max_length=64)]
-PageCursor = Annotated[
-    str | None, Query(max_length=1000, description="next_cursor of the previous page")
-]
 ALL = (
     "order_board",
     "dispatch_pool",
@@ -119,7 +117,7 @@ def create_router(
         caller: Reader,
         after: After,
         tier: Annotated[Literal["free", "low_cost", "market"] | None, Query()] = None,
-        cursor: PageCursor = None,
+        cursor: Cursor = None,
         limit: Limit = 50,
     ) -> Page[Row]:
         await consistent(after, "orders_community")
@@ -167,7 +165,7 @@ def create_router(
         ] = None,
         area: Annotated[str | None, Query(pattern=r"^\d{2,12}$")] = None,
         worker_id: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
-        cursor: PageCursor = None,
+        cursor: Cursor = None,
         limit: Limit = 50,
     ) -> Page[Row]:
         await consistent(after, "order_board")
