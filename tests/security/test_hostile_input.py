@@ -83,8 +83,9 @@ def unbounded(document: dict[str, Any], schema: dict[str, Any], where: str) -> l
     """Every string without maxLength (or an enum, a date) and every list without maxItems."""
     schema = resolve(document, schema)
     found: list[str] = []
+    limits = {k: v for k, v in schema.items() if k in ("maxLength", "maxItems")}
     for option in schema.get("anyOf", []) + schema.get("allOf", []) + schema.get("oneOf", []):
-        found += unbounded(document, option, where)
+        found += unbounded(document, {**limits, **resolve(document, option)}, where)
     kind = schema.get("type")
     if kind == "string" and not (
         "maxLength" in schema

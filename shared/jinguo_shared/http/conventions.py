@@ -37,6 +37,7 @@ def encode_cursor(values: list[Any]) -> str:
     return base64.urlsafe_b64encode(orjson.dumps(values)).decode().rstrip("=")
 
 
+CURSOR_MAX_LENGTH = 1000
 INT64 = range(-(2**63), 2**63)
 """What a database integer holds: a cursor or position beyond it was never given out."""
 
@@ -51,7 +52,7 @@ def _given_out(value: Any) -> bool:
 
 def decode_cursor(cursor: str) -> list[Any]:
     not_ours = HTTPException(400, "the cursor is not one this API gave out")
-    if len(cursor) > 1000:
+    if len(cursor) > CURSOR_MAX_LENGTH:
         raise not_ours
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
@@ -159,7 +160,12 @@ ReadAfter = Annotated[str | None, Depends(read_after)]
 
 
 Cursor = Annotated[
-    str | None, Query(max_length=1000, description="next_cursor of the previous page")
+    str | None,
+    Query(
+        description="next_cursor of the previous page",
+        # enforced by `decode_cursor`, whose refusal of a cursor it never gave out is a 400
+        json_schema_extra={"maxLength": CURSOR_MAX_LENGTH},
+    ),
 ]
 Limit = Annotated[int, Query(ge=1, le=200)]
 MonthFrom = Annotated[str, Query(alias="from", pattern=r"^\d{4}-\d{2}$")]
