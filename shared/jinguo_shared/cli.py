@@ -127,10 +127,15 @@ class Stopping:
         self._main = asyncio.current_task()
         self.signalled = False
 
-    def install(self) -> None:
+    def install(self, *, interrupt: bool = True) -> None:
+        """`interrupt=False` for a child of `jinguo up`: Ctrl-C in a terminal reaches the whole
+        group, and a child stops when `jinguo up` closes its stdin, in order."""
         loop = asyncio.get_running_loop()
-        for number in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(number, self._received)
+        loop.add_signal_handler(signal.SIGTERM, self._received)
+        if interrupt:
+            loop.add_signal_handler(signal.SIGINT, self._received)
+        else:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
 
     def _received(self) -> None:
         if self.server is not None and not self.signalled:
@@ -323,7 +328,7 @@ async def serve_one(settings: Settings, args: argparse.Namespace) -> None:
     definitions = discover_services() if everything else [pick_service(args.service)]
     name = "jinguo" if everything else f"jinguo-{args.service}"
     stopping = Stopping()
-    stopping.install()
+    stopping.install(interrupt=not args.stop_with_stdin)
     telemetry.configure(f"{name}-{args.role}", settings.log_format, settings.log_level)
     async with nats_url(settings) as url:
         await serve(

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import json
 import logging
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -350,10 +352,14 @@ class EmbeddedNats:
             )
         config = self.write_config()
         log_file = open(self.store_dir / "nats-server.log", "ab")  # noqa: SIM115, ASYNC230
+        # a session of its own: Ctrl-C in a terminal signals the whole foreground group, and
+        # nats-server must outlive the services draining into it (they stop it last)
         self.process = subprocess.Popen(  # noqa: ASYNC220 (returns at once)
             [nats_server_binary(), "-c", str(config)],
             stdout=log_file,
             stderr=subprocess.STDOUT,
+            start_new_session=True,
+            preexec_fn=_stop_with_parent,
         )
         for _ in range(200):
             if self.process.poll() is not None:
@@ -380,6 +386,16 @@ class EmbeddedNats:
             self.process.terminate()
         self.process.wait(timeout=10)
         self.process = None
+
+
+def _stop_with_parent() -> None:
+    """In the child before exec: Linux sends it SIGTERM should its parent die (kill -9)."""
+    with contextlib.suppress(OSError, AttributeError):
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+PR_SET_PDEATHSIG = 1
 
 
 def free_port() -> int:

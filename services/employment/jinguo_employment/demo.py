@@ -3,18 +3,25 @@
 Employers, courses (enrolled, completed, certified, subsidised), posts, recommendations,
 placements, follow-ups and an ended placement, for the workers the registry demo registered
 (taken from the job-seeker pool, which learns them from the registry's events). Every POST
-carries ``Idempotency-Key: demo-<seed>-<n>``, so loading twice changes nothing. Course and
-placement dates are counted from today, because enrolment and follow-ups follow the calendar.
+carries an ``Idempotency-Key`` made of the seed and the request itself, so loading twice changes
+nothing: the same request is the same command, and a post already worked on (what a post's
+matches are depends on what was done before) is left as it is. Course and placement dates are
+counted from today, because enrolment and follow-ups follow the calendar; on a later day what
+was done already is refused and skipped.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import random
 from datetime import date, timedelta
 from typing import Any, Final
 
 import httpx
+import orjson
+
+from jinguo_shared.clock import ProgrammeClock
 
 EMPLOYERS: Final = (
     ("东城区巾帼家政服务中心", "110101001"),
@@ -44,23 +51,26 @@ POSTS: Final = (
     ("月嫂", "4-10-01-02", "seasonal", "market", 12000, "month"),
 )
 TRAINEES_PER_COURSE: Final = 12
+COURSE_BEGAN_DAYS_AGO: Final = 45
 CREDIT_CHARS: Final = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-BLOCK: Final = 10_000_000
 
 
 class _Api:
     def __init__(self, client: httpx.AsyncClient, seed: int) -> None:
         self._client = client
         self._seed = seed
-        self._count = BLOCK
         self.refused = 0
 
     async def post(self, path: str, body: dict[str, Any], *, refusable: bool = False) -> Any:
-        self._count += 1
+        content = orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
+        digest = hashlib.sha256(path.encode() + b"\n" + content).hexdigest()[:32]
         answer = await self._client.post(
             f"/employment{path}",
-            json=body,
-            headers={"Idempotency-Key": f"demo-{self._seed}-{self._count}"},
+            content=content,
+            headers={
+                "Idempotency-Key": f"demo-{self._seed}-{digest}",
+                "Content-Type": "application/json",
+            },
         )
         if answer.is_success:
             return answer.json()
@@ -94,12 +104,22 @@ async def _seekers(api: _Api, wanted: int) -> list[dict[str, Any]]:
     return seekers
 
 
+async def _first_load_day(api: _Api) -> date:
+    """The day the demo was first loaded (its first course began 45 days before it), else
+    today in the programme's time zone: loaded again, every request is the same as then."""
+    courses = (await api.get("/courses", limit=200))["items"]
+    first = [c for c in courses if c["title"] == COURSES[0][0]]
+    if first:
+        return date.fromisoformat(first[0]["starts_on"]) + timedelta(days=COURSE_BEGAN_DAYS_AGO)
+    return ProgrammeClock().today()
+
+
 async def load_employment_demo(
     client: httpx.AsyncClient, *, seed: int = 2026, expected_workers: int = 300
 ) -> str:
     rng = random.Random(f"{seed}:employment")
     api = _Api(client, seed)
-    today = date.today()
+    today = await _first_load_day(api)
     seekers = await _seekers(api, expected_workers)
     if not seekers:
         return "employment demo: no job seekers in the pool yet; nothing loaded"
@@ -126,7 +146,7 @@ async def load_employment_demo(
                 "provider": "东城区职业技能培训学校",
                 "area_code": "110101",
                 "seats": 30,
-                "starts_on": (today - timedelta(days=45)).isoformat(),
+                "starts_on": (today - timedelta(days=COURSE_BEGAN_DAYS_AGO)).isoformat(),
                 "ends_on": (today + timedelta(days=3)).isoformat(),
                 "subsidy_per_trainee": subsidy,
                 "kind": kind,
@@ -157,8 +177,8 @@ async def load_employment_demo(
                     {**worker, "granted_on": today.isoformat()},
                 )
 
-    placements: list[str] = []
     posts = 0
+    last = ""
     for n, (title, occupation, hours, kind, amount, unit) in enumerate(POSTS):
         post = await api.post(
             "/posts",
@@ -175,9 +195,12 @@ async def load_employment_demo(
             },
         )
         posts += 1
-        matches = (await api.get(f"/posts/{post['id']}/matches", limit=3, after=post["position"]))[
-            "items"
-        ]
+        last = post["position"]
+        started = today - timedelta(days=rng.randint(100, 230))
+        shown = await api.get(f"/posts/{post['id']}", after=post["position"])
+        if shown["candidates"] or shown["openings_left"] < shown["openings"]:
+            continue  # worked on by an earlier load: its matches are others now
+        matches = (await api.get(f"/posts/{post['id']}/matches", limit=3))["items"]
         for match in matches[:2]:
             await api.post(
                 f"/posts/{post['id']}/recommendations",
@@ -185,15 +208,15 @@ async def load_employment_demo(
                 refusable=True,
             )
         if matches:
-            started = today - timedelta(days=rng.randint(100, 230))
             placed = await api.post(
                 f"/posts/{post['id']}/fill",
                 {"worker_id": matches[0]["worker_id"], "start_date": started.isoformat()},
                 refusable=True,
             )
-            if placed is not None:
-                placements.append(placed["placement_id"])
+            last = placed["position"] if placed else last
 
+    listed = await api.get("/placements", limit=200, **({"after": last} if last else {}))
+    placements = [p["placement_id"] for p in listed["items"]]
     followed = 0
     for placement_id in placements:
         placement = await api.get(f"/placements/{placement_id}")

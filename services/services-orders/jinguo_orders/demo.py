@@ -4,13 +4,15 @@ The catalogue; orders in every state (placed, assigned, accepted, in service, co
 followed up, rejected and re-dispatched, cancelled, no-show) for the residents the registry demo
 registered, dispatched automatically to the workers employment certified (or to providers);
 last month's settlement for the community with the most free and low-cost services; and a time
-bank. About 160 requests; every POST carries ``Idempotency-Key: demo-<seed>-<n>``, so loading
-twice changes nothing.
+bank. About 160 requests, each with an ``Idempotency-Key`` made of the seed and the request
+itself, so that sending one again is the same command. Loaded again once all its orders are
+there, it places none: what the next order would be depends on what the first load found.
 """
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import random
 from collections import Counter
 from datetime import date, datetime, timedelta
@@ -18,6 +20,7 @@ from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 import httpx
+import orjson
 
 CATALOGUE: Final = (
     ("housekeeping", "housekeeping", "家政服务", 80, 30, ("4-10-01-06",)),
@@ -32,7 +35,6 @@ CATALOGUE: Final = (
 )
 BEIJING: Final = ZoneInfo("Asia/Shanghai")
 """The demo's community lives in Beijing: its services happen in daytime there."""
-BLOCK: Final = 20_000_000
 COMPLETED: Final = 14
 OPEN_STATES: Final = (
     "placed",
@@ -54,18 +56,21 @@ class _Api:
     def __init__(self, client: httpx.AsyncClient, seed: int) -> None:
         self._client = client
         self._seed = seed
-        self._count = BLOCK
         self.refused = 0
 
     async def send(
         self, method: str, path: str, body: dict[str, Any] | None = None, *, refusable: bool = False
     ) -> Any:
-        self._count += 1
+        content = orjson.dumps(body or {}, option=orjson.OPT_SORT_KEYS)
+        digest = hashlib.sha256(f"{method} {path}\n".encode() + content).hexdigest()[:32]
         answer = await self._client.request(
             method,
             f"/orders{path}",
-            json=body if body is not None else {},
-            headers={"Idempotency-Key": f"demo-{self._seed}-{self._count}"},
+            content=content,
+            headers={
+                "Idempotency-Key": f"demo-{self._seed}-{digest}",
+                "Content-Type": "application/json",
+            },
         )
         if answer.is_success:
             return answer.json()
@@ -113,6 +118,11 @@ async def load_orders_demo(
                 "required_certificates": list(required),
             },
         )
+    placed_before = (await api.get("/orders", limit=200))["items"]
+    if len(placed_before) >= COMPLETED + len(OPEN_STATES):
+        found = Counter(str(o["status"]) for o in placed_before)
+        summary = ", ".join(f"{count} {state}" for state, count in sorted(found.items()))
+        return f"orders demo: {len(CATALOGUE)} services, orders {summary} (loaded before)"
     helped = [r for r in residents if r["price_tier"] != "market"] or residents
     others = [r for r in residents if r["price_tier"] == "market"] or residents
     today = datetime.now(BEIJING).date()
