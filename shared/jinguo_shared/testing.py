@@ -12,7 +12,8 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,8 +23,10 @@ import pytest
 from nats.aio.client import Client as NatsClient
 
 from jinguo_contracts.base import EventContract
+from jinguo_contracts.registry import AgencyKind, AgencyRegisteredV1, ApiClientIssuedV1
 from jinguo_shared.envelope import CommandContext
 from jinguo_shared.eventstore import EventStore
+from jinguo_shared.http.security import key_hash, new_api_key
 from jinguo_shared.natsauth import ADMIN_USER
 from jinguo_shared.runtime import (
     EmbeddedNats,
@@ -185,6 +188,47 @@ async def publish(
     context = CommandContext(command_id=command_id, correlation_id=command_id, actor="test")
     seq = await store.append(aggregate, aggregate_id, expected, [event], context)
     return f"{store.stream}:{seq}"
+
+
+@dataclass(frozen=True)
+class PublishedAgency:
+    agency_id: str
+    keys: dict[str, str]
+    """The API key of each client, by the name it was published under."""
+    position: str
+
+
+async def publish_agency(
+    registry: EventStore,
+    *,
+    name: str,
+    area: str,
+    clients: Mapping[str, tuple[Sequence[str], str | None]],
+    kind: AgencyKind = "street_office",
+) -> PublishedAgency:
+    """An agency of `area` and its API clients (name: scopes and bound officer), published as
+    the registry publishes them, in one batch; each key as it is shown to its holder once."""
+    agency_id = str(uuid.uuid4())
+    events: list[EventContract] = [
+        AgencyRegisteredV1(agency_id=agency_id, name=name, kind=kind, area_code=area)
+    ]
+    keys = {}
+    for holder, (scopes, officer_id) in clients.items():
+        client_id = uuid.uuid4().hex
+        keys[holder] = new_api_key(client_id)
+        events.append(
+            ApiClientIssuedV1(
+                agency_id=agency_id,
+                client_id=client_id,
+                name=holder,
+                key_hash=key_hash(keys[holder]),
+                scopes=list(scopes),
+                officer_id=officer_id,
+            )
+        )
+    context = CommandContext(command_id=agency_id, correlation_id=agency_id, actor="test")
+    seq = await registry.append("agency", agency_id, 0, events, context)
+    return PublishedAgency(agency_id, keys, f"{registry.stream}:{seq}")
 
 
 async def caught_up(runtime: ServiceRuntime, *positions: str) -> None:

@@ -10,7 +10,6 @@ Dongcheng's post) needs a key whose jurisdiction covers both: the city's.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -20,19 +19,15 @@ import httpx
 import pytest
 
 from jinguo_contracts.registry import (
-    AgencyRegisteredV1,
-    ApiClientIssuedV1,
     DesiredWork,
     WorkerCategoryAssessedV1,
     WorkerErasedV1,
     WorkerRegisteredV1,
 )
 from jinguo_employment.bootstrap import EmploymentService
-from jinguo_shared.envelope import CommandContext
 from jinguo_shared.eventstore import EventStore
-from jinguo_shared.http.security import key_hash, new_api_key
 from jinguo_shared.runtime import ServiceRuntime
-from jinguo_shared.testing import caught_up, publish, publisher, runtimes
+from jinguo_shared.testing import caught_up, publish, publish_agency, publisher, runtimes
 
 DONGCHENG, XICHENG, BEIJING = "110101", "110102", "110100"
 SCOPES = ["employment:read", "employment:write"]
@@ -87,29 +82,11 @@ async def agencies(employment: ServiceRuntime, registry: EventStore) -> dict[str
     made: dict[str, Agency] = {}
     position = ""
     for name, area in (("dongcheng", DONGCHENG), ("xicheng", XICHENG), ("beijing", BEIJING)):
-        agency_id, client_id = str(uuid.uuid4()), uuid.uuid4().hex
-        api_key = new_api_key(client_id)
-        context = CommandContext(command_id=agency_id, correlation_id=agency_id, actor="test")
-        seq = await registry.append(
-            "agency",
-            agency_id,
-            0,
-            [
-                AgencyRegisteredV1(
-                    agency_id=agency_id, name=name, kind="street_office", area_code=area
-                ),
-                ApiClientIssuedV1(
-                    agency_id=agency_id,
-                    client_id=client_id,
-                    name=name,
-                    key_hash=key_hash(api_key),
-                    scopes=SCOPES,
-                ),
-            ],
-            context,
+        agency = await publish_agency(
+            registry, name=name, area=area, clients={name: (SCOPES, None)}
         )
-        position = f"REGISTRY:{seq}"
-        made[name] = Agency(name, api_key)
+        position = agency.position
+        made[name] = Agency(name, agency.keys[name])
     await employment.projections.wait_for(position, ["api_clients"], 15)
     return made
 

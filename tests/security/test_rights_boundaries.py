@@ -20,14 +20,11 @@ from typing import Any
 import httpx
 import pytest
 
-from jinguo_contracts.base import EventContract
-from jinguo_contracts.registry import AgencyRegisteredV1, ApiClientIssuedV1, WorkerErasedV1
+from jinguo_contracts.registry import WorkerErasedV1
 from jinguo_rights.bootstrap import RightsService
-from jinguo_shared.envelope import CommandContext
 from jinguo_shared.eventstore import EventStore
-from jinguo_shared.http.security import key_hash, new_api_key
 from jinguo_shared.runtime import ServiceRuntime
-from jinguo_shared.testing import publish, publisher, runtimes
+from jinguo_shared.testing import publish, publish_agency, publisher, runtimes
 
 COMMUNITY = "110101001001"
 """In street 110101001 of Dongcheng (110101), Beijing (110000)."""
@@ -75,22 +72,6 @@ async def http(rights: ServiceRuntime) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-def client(
-    agency_id: str, name: str, scopes: list[str], officer_id: str | None = None
-) -> tuple[ApiClientIssuedV1, str]:
-    client_id = uuid.uuid4().hex
-    api_key = new_api_key(client_id)
-    issued = ApiClientIssuedV1(
-        agency_id=agency_id,
-        client_id=client_id,
-        name=name,
-        key_hash=key_hash(api_key),
-        scopes=scopes,
-        officer_id=officer_id,
-    )
-    return issued, api_key
-
-
 @pytest.fixture
 async def agencies(
     rights: ServiceRuntime, http: httpx.AsyncClient, outside: Any
@@ -101,21 +82,14 @@ async def agencies(
     made: dict[str, Agency] = {}
     position = ""
     for name, (kind, area, officers) in AGENCIES.items():
-        agency_id = str(uuid.uuid4())
-        keys: dict[str, str] = {}
-        events: list[EventContract] = [
-            AgencyRegisteredV1(agency_id=agency_id, name=name, kind=kind, area_code=area)
-        ]
-        for holder, scopes, officer in (
-            ("own", ALL, None),
-            ("reader", ["rights:read"], None),
-            *((officer, WORK, officer) for officer in officers),
-        ):
-            issued, keys[holder] = client(agency_id, holder, scopes, officer)
-            events.append(issued)
-        context = CommandContext(command_id=agency_id, correlation_id=agency_id, actor="test")
-        position = f"REGISTRY:{await registry.append('agency', agency_id, 0, events, context)}"
-        made[name] = Agency(agency_id, keys)
+        clients: dict[str, tuple[list[str], str | None]] = {
+            "own": (ALL, None),
+            "reader": (["rights:read"], None),
+            **{officer: (WORK, officer) for officer in officers},
+        }
+        agency = await publish_agency(registry, name=name, area=area, clients=clients, kind=kind)
+        position = agency.position
+        made[name] = Agency(agency.agency_id, agency.keys)
     await rights.projections.wait_for(position, ["api_clients"], 15)
     for name, (_, _, officers) in AGENCIES.items():
         for officer, role in officers.items():

@@ -8,16 +8,13 @@ from datetime import date
 import httpx
 import pytest
 
-from jinguo_contracts.base import EventContract
-from jinguo_contracts.registry import AgencyRegisteredV1, ApiClientIssuedV1
 from jinguo_rights.bootstrap import RightsService, deadline_policy, handlers_for
 from jinguo_rights.handlers.commands import RightsHandlers
 from jinguo_shared.envelope import CommandContext
 from jinguo_shared.eventstore import EventStore
-from jinguo_shared.http.security import key_hash, new_api_key
 from jinguo_shared.runtime import ServiceRuntime, connect_nats
 from jinguo_shared.settings import Settings
-from jinguo_shared.testing import Opener, runtimes
+from jinguo_shared.testing import Opener, publish_agency, runtimes
 
 TODAY = date(2026, 11, 23)
 
@@ -65,23 +62,6 @@ class Agency:
         return {"Authorization": f"Bearer {key}"}
 
 
-def api_client(
-    agency_id: str, name: str, scopes: list[str], officer_id: str | None = None
-) -> tuple[ApiClientIssuedV1, str]:
-    """A client as the registry issues it, and its key (shown once)."""
-    client_id = uuid.uuid4().hex
-    api_key = new_api_key(client_id)
-    issued = ApiClientIssuedV1(
-        agency_id=agency_id,
-        client_id=client_id,
-        name=name,
-        key_hash=key_hash(api_key),
-        scopes=scopes,
-        officer_id=officer_id,
-    )
-    return issued, api_key
-
-
 @pytest.fixture
 async def agencies(jinguo_env: dict[str, str], rights: ServiceRuntime) -> dict[str, Agency]:
     """Three agencies with an API client each and one per officer, published as the registry
@@ -98,19 +78,19 @@ async def agencies(jinguo_env: dict[str, str], rights: ServiceRuntime) -> dict[s
             ("street_office", "street_office", "110101001"),
             ("legal_aid", "legal_aid", "110101"),
         ):
-            agency_id = str(uuid.uuid4())
-            own, api_key = api_client(agency_id, name, scopes)
-            events: list[EventContract] = [
-                AgencyRegisteredV1(agency_id=agency_id, name=name, kind=kind, area_code=area_code),
-                own,
-            ]
-            officer_keys = {}
-            for officer in OFFICERS:
-                issued, officer_keys[officer] = api_client(agency_id, officer, scopes, officer)
-                events.append(issued)
-            seq = await store.append("agency", agency_id, 0, events, context())
-            position = f"REGISTRY:{seq}"
-            made[name] = Agency(agency_id, api_key, officer_keys)
+            clients: dict[str, tuple[list[str], str | None]] = {
+                name: (scopes, None),
+                **{officer: (scopes, officer) for officer in OFFICERS},
+            }
+            agency = await publish_agency(
+                store, name=name, area=area_code, clients=clients, kind=kind
+            )
+            position = agency.position
+            made[name] = Agency(
+                agency.agency_id,
+                agency.keys[name],
+                {officer: agency.keys[officer] for officer in OFFICERS},
+            )
         await rights.projections.wait_for(position, ["api_clients"], 10)
     finally:
         await nc.close()
