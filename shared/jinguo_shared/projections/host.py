@@ -575,15 +575,18 @@ class ProjectionHost:
                     f"{name} generation {generation} is not an as-of copy"
                     + (f" (it is {status})" if status else "")
                 )
-            await connection.run_sync(self._classes[name](generation).metadata.drop_all)
-            await connection.execute(
-                update(projection_generations)
-                .where(
-                    projection_generations.c.projection == name,
-                    projection_generations.c.generation == generation,
-                )
-                .values(status="dropped")
+            await self._drop(connection, name, generation)
+
+    async def _drop(self, connection: AsyncConnection, name: str, generation: int) -> None:
+        await connection.run_sync(self._classes[name](generation).metadata.drop_all)
+        await connection.execute(
+            update(projection_generations)
+            .where(
+                projection_generations.c.projection == name,
+                projection_generations.c.generation == generation,
             )
+            .values(status="dropped")
+        )
 
     # dead letters ------------------------------------------------------------------------------
 
@@ -869,16 +872,7 @@ class ProjectionHost:
                 .values(status="active")
             )
             for generation in stale:
-                old = self._classes[name](generation)
-                await connection.run_sync(old.metadata.drop_all)
-                await connection.execute(
-                    update(projection_generations)
-                    .where(
-                        projection_generations.c.projection == name,
-                        projection_generations.c.generation == generation,
-                    )
-                    .values(status="dropped")
-                )
+                await self._drop(connection, name, generation)
         self._active[name] = projection
 
 
