@@ -41,6 +41,7 @@ from jinguo_shared.projections.host import RebuildSlotsTakenError
 from jinguo_shared.reactions import ReactionRunner
 from jinguo_shared.runtime import (
     EmbeddedNats,
+    OutdatedProjectionsError,
     Role,
     ServiceDefinition,
     ServiceRuntime,
@@ -775,7 +776,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             uvloop.run(projections(settings, args))
         elif args.command == "contracts":
             export_contracts(args.directory)
-    except (UsageError, StreamsNotProvisionedError, RebuildSlotsTakenError) as error:
+    except (
+        UsageError,
+        StreamsNotProvisionedError,
+        OutdatedProjectionsError,
+        RebuildSlotsTakenError,
+    ) as error:
         print(f"jinguo: {error}", file=sys.stderr)
         return 2
     except (KeyboardInterrupt, asyncio.CancelledError):

@@ -3,6 +3,10 @@ this version reads, and names the rebuild that fixes it."""
 
 from __future__ import annotations
 
+import asyncio
+import sys
+from pathlib import Path
+
 import pytest
 from sqlalchemy import text
 
@@ -25,6 +29,15 @@ async def test_tables_of_an_older_version_are_refused_until_rebuilt(
             await open_registry("api")
         assert "api_clients" in str(refused.value)
         assert "jinguo replay registry --projection" in str(refused.value)
+        serving = await asyncio.create_subprocess_exec(
+            str(Path(sys.executable).parent / "jinguo"),
+            *("serve", "registry", "--role", "api"),
+            stderr=asyncio.subprocess.PIPE,
+        )
+        _, said = await asyncio.wait_for(serving.communicate(), 60)
+        assert serving.returncode == 2
+        assert "\njinguo: registry: the tables of api_clients" in said.decode()
+        assert "Traceback" not in said.decode()
 
         tool = await open_registry("tool")
         await tool.projections.rebuild("api_clients")
