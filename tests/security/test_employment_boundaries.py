@@ -12,22 +12,26 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
 
 from jinguo_contracts.registry import (
-    DesiredWork,
-    WorkerCategoryAssessedV1,
     WorkerErasedV1,
-    WorkerRegisteredV1,
 )
 from jinguo_employment.bootstrap import EmploymentService
 from jinguo_shared.eventstore import EventStore
 from jinguo_shared.runtime import ServiceRuntime
-from jinguo_shared.testing import caught_up, publish, publish_agency, publisher, runtimes
+from jinguo_shared.testing import (
+    caught_up,
+    publish,
+    publish_agency,
+    publish_worker,
+    publisher,
+    runtimes,
+)
 
 DONGCHENG, XICHENG, BEIJING = "110101", "110102", "110100"
 SCOPES = ["employment:read", "employment:write"]
@@ -102,42 +106,15 @@ async def http(employment: ServiceRuntime) -> AsyncIterator[httpx.AsyncClient]:
 async def register_worker(
     registry: EventStore, worker_id: str, area: str, *, priority: bool
 ) -> str:
-    position = await publish(
+    return await publish_worker(
         registry,
-        "worker",
         worker_id,
-        WorkerRegisteredV1(
-            worker_id=worker_id,
-            name="sealed elsewhere",
-            national_id="sealed elsewhere",
-            gender="female",
-            birth_date=date(1977, 3, 8),
-            phone="sealed elsewhere",
-            area_code=area,
-            hukou="local",
-            skills=["养老护理"],
-            desired_work=DesiredWork(
-                occupation_codes=["4-10-01-05"],
-                hours_types=["full_time"],  # type: ignore[list-item]
-            ),
-        ),
-        f"register-{worker_id}",
+        area=area,
+        skills=["养老护理"],
+        occupation_codes=["4-10-01-05"],
+        hours_types=["full_time"],
+        priority=priority,
     )
-    if priority:
-        position = await publish(
-            registry,
-            "worker",
-            worker_id,
-            WorkerCategoryAssessedV1(
-                worker_id=worker_id,
-                category="age_40_50",
-                evidence="户口簿",
-                valid_until=date(2030, 12, 31),
-                area_code=area,
-            ),
-            f"assess-{worker_id}",
-        )
-    return position
 
 
 def created(answer: httpx.Response) -> dict[str, Any]:

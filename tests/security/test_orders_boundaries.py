@@ -24,10 +24,7 @@ from nats.aio.client import Client as NatsClient
 
 from jinguo_contracts.registry import (
     ProviderRegisteredV1,
-    ResidentEligibilityChangedV1,
-    ResidentRegisteredV1,
     VolunteerRegisteredV1,
-    WorkerRegisteredV1,
 )
 from jinguo_orders.bootstrap import OrdersService, handlers_for, queries_for
 from jinguo_orders.entrypoints.http import create_app
@@ -35,7 +32,15 @@ from jinguo_shared.envelope import CommandContext
 from jinguo_shared.eventstore import EventStore
 from jinguo_shared.http.security import OPERATOR_SCOPE
 from jinguo_shared.runtime import ServiceRuntime
-from jinguo_shared.testing import caught_up, publish, publish_agency, publisher, runtimes
+from jinguo_shared.testing import (
+    caught_up,
+    publish,
+    publish_agency,
+    publish_resident,
+    publish_worker,
+    publisher,
+    runtimes,
+)
 
 DONGCHENG, XICHENG = "110101", "110102"
 HOUSEKEEPING = "4-10-01-06"
@@ -128,49 +133,8 @@ async def register_district(registry: EventStore, district: str) -> list[str]:
     area = community(district)
     resident, worker = f"r-{district}", f"w-{district}"
     positions = [
-        await publish(
-            registry,
-            "resident",
-            resident,
-            ResidentRegisteredV1(
-                resident_id=resident,
-                name="x",
-                national_id="x",
-                birth_date=date(1940, 1, 1),
-                phone="x",
-                address="x",
-                area_code=area,
-            ),
-            f"resident-{resident}",
-        ),
-        await publish(
-            registry,
-            "resident",
-            resident,
-            ResidentEligibilityChangedV1(
-                resident_id=resident,
-                price_tier="free",
-                reason="minimum_living_allowance",
-                area_code=area,
-            ),
-            f"tier-{resident}",
-        ),
-        await publish(
-            registry,
-            "worker",
-            worker,
-            WorkerRegisteredV1(
-                worker_id=worker,
-                name="x",
-                national_id="x",
-                gender="female",
-                birth_date=date(1976, 5, 1),
-                phone="x",
-                area_code=area,
-                hukou="local",
-            ),
-            f"worker-{worker}",
-        ),
+        await publish_resident(registry, resident, area=area, tier="free"),
+        await publish_worker(registry, worker, area=area),
         await publish(
             registry,
             "provider",

@@ -2,12 +2,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable, Coroutine
-from datetime import date
 from typing import Any
 
 import pytest
 
-from jinguo_contracts.registry import DesiredWork, WorkerCategoryAssessedV1, WorkerRegisteredV1
+from jinguo_contracts.registry import HoursType
 from jinguo_employment.bootstrap import EmploymentService, handlers_for
 from jinguo_employment.handlers.commands import (
     EmploymentHandlers,
@@ -19,7 +18,7 @@ from jinguo_employment.handlers.commands import (
 from jinguo_shared.envelope import CommandContext
 from jinguo_shared.eventstore import EventStore
 from jinguo_shared.runtime import ServiceRuntime
-from jinguo_shared.testing import Opener, publish, runtimes
+from jinguo_shared.testing import Opener, publish_worker, runtimes
 
 COMMUNITY = "110101001001"
 
@@ -58,42 +57,19 @@ async def register_worker(
     *,
     area: str = COMMUNITY,
     codes: tuple[str, ...] = ("4-10-01-05",),
-    hours: tuple[str, ...] = ("full_time",),
+    hours: tuple[HoursType, ...] = ("full_time",),
     priority: bool = False,
 ) -> str:
-    position = await publish(
+    """A job seeker who wants elderly care work (养老护理) full time."""
+    return await publish_worker(
         registry,
-        "worker",
         worker_id,
-        WorkerRegisteredV1(
-            worker_id=worker_id,
-            name="sealed elsewhere",
-            national_id="sealed elsewhere",
-            gender="female",
-            birth_date=date(1976, 5, 1),
-            phone="sealed elsewhere",
-            area_code=area,
-            hukou="local",
-            skills=["养老护理"],
-            desired_work=DesiredWork(occupation_codes=list(codes), hours_types=list(hours)),  # type: ignore[arg-type]
-        ),
-        f"register-{worker_id}",
+        area=area,
+        skills=["养老护理"],
+        occupation_codes=codes,
+        hours_types=hours,
+        priority=priority,
     )
-    if priority:
-        position = await publish(
-            registry,
-            "worker",
-            worker_id,
-            WorkerCategoryAssessedV1(
-                worker_id=worker_id,
-                category="age_40_50",
-                evidence="户口簿",
-                valid_until=date(2099, 1, 1),
-                area_code=area,
-            ),
-            f"assess-{worker_id}",
-        )
-    return position
 
 
 async def employer_and_post(

@@ -1,20 +1,21 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import date
 
 import pytest
 
-from jinguo_contracts.registry import (
-    ResidentEligibilityChangedV1,
-    ResidentRegisteredV1,
-    WorkerRegisteredV1,
-)
+from jinguo_contracts.registry import PriceTier
 from jinguo_orders.bootstrap import OrdersService
 from jinguo_shared.envelope import CommandContext
 from jinguo_shared.eventstore import EventStore
 from jinguo_shared.runtime import ServiceRuntime
-from jinguo_shared.testing import Opener, publish, runtimes
+from jinguo_shared.testing import (
+    Opener,
+    publish_resident,
+    publish_tier,
+    publish_worker,
+    runtimes,
+)
 
 COMMUNITY = "110101001001"
 
@@ -43,57 +44,16 @@ def context(command_id: str) -> CommandContext:
 
 
 async def register_worker(registry: EventStore, worker_id: str, area: str = COMMUNITY) -> str:
-    return await publish(
-        registry,
-        "worker",
-        worker_id,
-        WorkerRegisteredV1(
-            worker_id=worker_id,
-            name="sealed elsewhere",
-            national_id="sealed elsewhere",
-            gender="female",
-            birth_date=date(1976, 5, 1),
-            phone="sealed elsewhere",
-            area_code=area,
-            hukou="local",
-        ),
-        f"register-{worker_id}",
-    )
+    return await publish_worker(registry, worker_id, area=area)
 
 
 async def register_resident(
-    registry: EventStore, resident_id: str, tier: str = "free", area: str = COMMUNITY
+    registry: EventStore, resident_id: str, tier: PriceTier = "free", area: str = COMMUNITY
 ) -> str:
-    await publish(
-        registry,
-        "resident",
-        resident_id,
-        ResidentRegisteredV1(
-            resident_id=resident_id,
-            name="x",
-            national_id="x",
-            birth_date=date(1940, 1, 1),
-            phone="x",
-            address="x",
-            area_code=area,
-        ),
-        f"resident-{resident_id}",
-    )
-    return await change_tier(registry, resident_id, tier, "1", area)
+    return await publish_resident(registry, resident_id, area=area, tier=tier)
 
 
 async def change_tier(
-    registry: EventStore, resident_id: str, tier: str, n: str, area: str = COMMUNITY
+    registry: EventStore, resident_id: str, tier: PriceTier, n: str, area: str = COMMUNITY
 ) -> str:
-    return await publish(
-        registry,
-        "resident",
-        resident_id,
-        ResidentEligibilityChangedV1(
-            resident_id=resident_id,
-            price_tier=tier,  # type: ignore[arg-type]
-            reason="minimum_living_allowance" if tier == "free" else "none",
-            area_code=area,
-        ),
-        f"tier-{resident_id}-{n}",
-    )
+    return await publish_tier(registry, resident_id, tier=tier, area=area, change=int(n))
