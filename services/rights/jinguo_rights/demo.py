@@ -49,18 +49,6 @@ GIVEN: Final = (
     "素芬",
     "慧敏",
 )
-EMPLOYERS: Final = (
-    ("demo-employer-001", "北京某家政服务有限公司"),
-    ("demo-employer-002", "东城区某物业管理有限公司"),
-    ("demo-employer-003", "北京某餐饮管理有限公司"),
-    ("demo-employer-004", "某连锁超市东四店"),
-    ("demo-employer-005", "北京某保洁服务有限公司"),
-    ("demo-employer-006", "东城区某养老照料中心"),
-    ("demo-employer-007", "北京某服装加工厂"),
-    ("demo-employer-008", "某快递公司东城营业部"),
-    ("demo-employer-009", "北京某月嫂服务中心"),
-    ("demo-employer-010", "东城区某洗衣连锁店"),
-)
 STORIES: Final[dict[str, tuple[str, ...]]] = {
     "labour": (
         "怀孕后被公司要求主动辞职，并被扣发当月工资",
@@ -239,6 +227,7 @@ async def load_rights_demo(
     # fixed once the reference day has passed, so a later load sends the same bodies
     until = min(REFERENCE_DAY, ProgrammeClock(Settings().time_zone).today())
     workers = (await client.get("/registry/workers", params={"limit": 30})).json().get("items", [])
+    employers = await _employers(client)
 
     position = ""
     case_ids: list[tuple[str, str]] = []
@@ -255,7 +244,7 @@ async def load_rights_demo(
         by_supervisor = rng.random() < 0.12
         officer = SUPERVISOR if by_supervisor else rng.choice(OFFICERS)
         worker = rng.choice(workers) if workers and rng.random() < 0.3 else None
-        employer = rng.choice(EMPLOYERS)
+        employer = rng.choice(employers)
         respondent: dict[str, Any] = (
             {"kind": "employer", "name": employer[1], "employer_id": employer[0]}
             if category == "labour"
@@ -379,17 +368,34 @@ async def load_rights_demo(
                 emergency="true",
             )
 
-    inspected = await _inspections(api, rng, demo, until)
+    inspected = await _inspections(api, rng, demo, until, employers)
     report = await client.get("/rights/reports", params={"area": "110101", "after": inspected})
     demo.report = report.json()
     return demo
 
 
-async def _inspections(api: _Api, rng: random.Random, demo: RightsDemo, until: date) -> str:
+async def _employers(client: httpx.AsyncClient) -> list[tuple[str, str, str]]:
+    """The employers the employment demo registered (id, name, street): labour cases and
+    inspections name them, and a violation found suspends one there until it is rectified."""
+    answer = await client.get("/employment/employers", params={"limit": 200})
+    answer.raise_for_status()
+    employers = [(e["employer_id"], e["name"], e["area_code"]) for e in answer.json()["items"]]
+    if not employers:
+        raise RuntimeError("demo data: the rights demo inspects the employment demo's employers")
+    return employers
+
+
+async def _inspections(
+    api: _Api,
+    rng: random.Random,
+    demo: RightsDemo,
+    until: date,
+    employers: list[tuple[str, str, str]],
+) -> str:
     """Inspections of the demo employers; the position of the last one."""
     topics = list(FINDING_NOTES)
     position = ""
-    for employer_id, name in EMPLOYERS:
+    for employer_id, name, street in employers:
         checked = rng.sample(topics, rng.randint(2, 5))
         findings = [
             {"topic": topic, "compliant": rng.random() > 0.2, "note": FINDING_NOTES[topic]}
@@ -403,7 +409,7 @@ async def _inspections(api: _Api, rng: random.Random, demo: RightsDemo, until: d
             {
                 "employer_id": employer_id,
                 "employer_name": name,
-                "area_code": rng.choice(COMMUNITIES)[:9],
+                "area_code": street,
                 "inspected_on": inspected_on.isoformat(),
                 "findings": findings,
             },
