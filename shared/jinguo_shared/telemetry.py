@@ -91,6 +91,7 @@ def configure(service_name: str, log_format: str, log_level: str) -> None:
     root.handlers[:] = [handler]
     root.setLevel(log_level)
     logging.getLogger("nats").setLevel(logging.WARNING)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # the demo's requests, one line each
     resource = Resource.create({"service.name": service_name})
     if not isinstance(trace.get_tracer_provider(), TracerProvider):
         trace.set_tracer_provider(tracer_provider(resource, os.environ))
