@@ -1,4 +1,7 @@
-"""The CloudEvents 1.0 envelope every event travels in (structured JSON mode)."""
+"""The CloudEvents 1.0 envelope every event travels in (structured JSON mode).
+
+Hand-written, not the `cloudevents` SDK: decoding one event here takes ~5.5 µs against ~38 µs
+with the SDK's JSON format (2.2.0, measured 2026-12-05), and a rebuild decodes millions."""
 
 from __future__ import annotations
 
