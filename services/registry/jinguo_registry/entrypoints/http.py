@@ -56,7 +56,9 @@ class RotatedKey(IssuedClient):
     """Until when the key it replaces still works (in the first answer only, like the key)."""
 
 
-def grantor(caller: Caller) -> Grantor:
+def grantor(caller: Caller, agency_id: str) -> Grantor:
+    """The caller as she grants scopes to an agency's API clients, if she administers it."""
+    caller.require_administers(agency_id)
     return Grantor(caller.scopes, operator=caller.operator)
 
 
@@ -305,9 +307,9 @@ def create_router(
     async def issue_client(
         agency_id: Id, body: c.IssueApiClient, command: AdminCommand
     ) -> IssuedClient:
-        command.caller.require_administers(agency_id)
+        granting = grantor(command.caller, agency_id)
         result, client_id, api_key = await handlers.issue_api_client(
-            agency_id, body, command.context, command.key, grantor=grantor(command.caller)
+            agency_id, body, command.context, command.key, grantor=granting
         )
         done = command.accept(result)
         return IssuedClient(
@@ -326,14 +328,9 @@ def create_router(
     async def rotate_key(
         agency_id: Id, client_id: Id, body: c.RotateApiKey, command: AdminCommand
     ) -> RotatedKey:
-        command.caller.require_administers(agency_id)
+        granting = grantor(command.caller, agency_id)
         result, api_key, previous_valid_until = await handlers.rotate_api_key(
-            agency_id,
-            client_id,
-            body,
-            command.context,
-            command.key,
-            grantor=grantor(command.caller),
+            agency_id, client_id, body, command.context, command.key, grantor=granting
         )
         done = command.accept(result)
         return RotatedKey(
@@ -351,14 +348,9 @@ def create_router(
     async def revoke_client(
         agency_id: Id, client_id: Id, body: c.RevokeApiClient, command: AdminCommand
     ) -> Accepted:
-        command.caller.require_administers(agency_id)
+        granting = grantor(command.caller, agency_id)
         result = await handlers.revoke_api_client(
-            agency_id,
-            client_id,
-            body,
-            command.context,
-            command.key,
-            grantor=grantor(command.caller),
+            agency_id, client_id, body, command.context, command.key, grantor=granting
         )
         return command.accept(result)
 
