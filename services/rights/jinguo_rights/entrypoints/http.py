@@ -48,6 +48,7 @@ from jinguo_shared.http.conventions import (
     Page,
     ReadAfter,
     encode_cursor,
+    page,
     require_scope,
     seq_after,
 )
@@ -506,8 +507,7 @@ def create_router(
             after_seq=seq_after(cursor),
             limit=limit,
         )
-        next_cursor = encode_cursor([rows[-1]["seq"]]) if len(rows) == limit else None
-        return Page[Row](items=rows, next_cursor=next_cursor)
+        return page(rows, limit, lambda row: [row["seq"]])
 
     # inspections -------------------------------------------------------------------------------
 
@@ -550,8 +550,7 @@ def create_router(
             after_seq=seq_after(cursor),
             limit=limit,
         )
-        next_cursor = encode_cursor([rows[-1]["seq"]]) if len(rows) == limit else None
-        return Page[Row](items=rows, next_cursor=next_cursor)
+        return page(rows, limit, lambda row: [row["seq"]])
 
     # reports ----------------------------------------------------------------------------------
 
