@@ -1,31 +1,18 @@
-"""The HTTP conventions every service shares: idempotency keys, cursors, consistency tokens."""
+"""The HTTP conventions every service shares: scopes, cursors, consistency tokens, reports."""
 
 from __future__ import annotations
 
 import base64
-import hashlib
-import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Annotated, Any, Generic, TypeVar
 
 import orjson
-from fastapi import Depends, Header, HTTPException, Query, Request, Response
+from fastapi import Depends, HTTPException, Query, Request
 from pydantic import BaseModel
 
-from jinguo_shared.commands import CommandResult, IdempotencyKey
-from jinguo_shared.envelope import CommandContext
 from jinguo_shared.http.security import Caller
-from jinguo_shared.telemetry import current_traceparent
 
 ItemT = TypeVar("ItemT")
-POSITION_HEADER = "Jinguo-Position"
-
-
-class Accepted(BaseModel):
-    """What a command answers: the aggregate and the consistency token for reading it back."""
-
-    id: str
-    position: str
 
 
 class Page(BaseModel, Generic[ItemT]):
@@ -64,17 +51,6 @@ def decode_cursor(cursor: str) -> list[Any]:
     return values
 
 
-async def idempotency_key(
-    key: str | None = Header(
-        default=None,
-        alias="Idempotency-Key",
-        max_length=200,
-        description="Repeat a POST safely: the same key and body give the same answer once.",
-    ),
-) -> str | None:
-    return key
-
-
 def page(
     rows: list[dict[str, Any]], limit: int, cursor_of: Callable[[dict[str, Any]], list[Any]]
 ) -> Page[dict[str, Any]]:
@@ -93,11 +69,6 @@ def seq_after(cursor: str | None) -> int | None:
     return int(values[0])
 
 
-def accepted(result: CommandResult, response: Response) -> Accepted:
-    response.headers[POSITION_HEADER] = result.position
-    return Accepted(id=result.aggregate_id, position=result.position)
-
-
 async def read_after(
     after: str | None = Query(
         default=None,
@@ -108,36 +79,6 @@ async def read_after(
     if after is not None and int(after.partition(":")[2]) not in INT64:
         raise HTTPException(400, "the position is not one this API gave out")
     return after
-
-
-COMMAND_NAMESPACE = uuid.UUID("0b5c2c1e-3c0a-4f7e-9d7e-1f0d8e3b6a21")
-
-
-async def command_context(
-    request: Request, caller: Caller, key: str | None
-) -> tuple[CommandContext, IdempotencyKey | None]:
-    """A command id derived from the client, the method and full path, and its
-    Idempotency-Key, so a retry is the same command; otherwise a fresh one. A key is bound to
-    its route: sent again to another path (or with another body) it is refused, never
-    answered with the first request's result."""
-    if key is None:
-        command_id = str(uuid.uuid4())
-        idempotency = None
-    else:
-        route = f"{request.method} {request.url.path}"
-        command_id = str(uuid.uuid5(COMMAND_NAMESPACE, f"{caller.client_id}/{route}/{key}"))
-        fingerprint = hashlib.sha256(route.encode() + b"\n" + await request.body())
-        idempotency = IdempotencyKey(caller.client_id, key, fingerprint.hexdigest())
-    correlation = request.headers.get("X-Correlation-Id") or command_id
-    context = CommandContext(
-        command_id=command_id,
-        correlation_id=correlation[:200],
-        agency_id=caller.agency_id,
-        actor=caller.client_id,
-        traceparent=current_traceparent(),
-        jurisdiction=caller.jurisdiction,
-    )
-    return context, idempotency
 
 
 def require_scope(scope: str) -> Callable[..., Awaitable[Caller]]:
@@ -155,7 +96,6 @@ def require_scope(scope: str) -> Callable[..., Awaitable[Caller]]:
     return authorised
 
 
-IdempotencyKeyHeader = Annotated[str | None, Depends(idempotency_key)]
 ReadAfter = Annotated[str | None, Depends(read_after)]
 
 

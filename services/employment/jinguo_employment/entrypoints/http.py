@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Query
 from pydantic import BaseModel
 
 from jinguo_employment.handlers import commands as c
@@ -14,18 +14,15 @@ from jinguo_employment.handlers.commands import EmploymentHandlers
 from jinguo_employment.projections.queries import EmploymentQueries
 from jinguo_shared.access import OutsideJurisdictionQueryError
 from jinguo_shared.domain import check_planned_date
+from jinguo_shared.http.commands import Accepted, CommandRequest, command_request
 from jinguo_shared.http.conventions import (
-    Accepted,
     Cursor,
-    IdempotencyKeyHeader,
     Limit,
     MonthFrom,
     MonthTo,
     Page,
     ReadAfter,
     Report,
-    accepted,
-    command_context,
     page,
     report,
     require_scope,
@@ -35,9 +32,10 @@ from jinguo_shared.http.security import Caller
 from jinguo_shared.runtime import ServiceRuntime
 
 Row = dict[str, Any]
-Writer = Annotated[Caller, Depends(require_scope("employment:write"))]
+WriteCommand = Annotated[
+    CommandRequest, Depends(command_request(require_scope("employment:write")))
+]
 Reader = Annotated[Caller, Depends(require_scope("employment:read"))]
-Key = IdempotencyKeyHeader
 After = ReadAfter
 Area = Annotated[str | None, Query(pattern=r"^\d{2,12}$")]
 Id = Annotated[str, Path(min_length=1, max_length=64)]
@@ -78,40 +76,30 @@ def create_router(
     # employers -----------------------------------------------------------------------
 
     @router.post("/employers", status_code=201, summary="Register an employer (用人单位)")
-    async def register_employer(
-        body: c.RegisterEmployer, request: Request, response: Response, caller: Writer, key: Key
-    ) -> Accepted:
-        ctx, idem = await command_context(request, caller, key)
-        return accepted(await handlers.register_employer(body, ctx, idem), response)
+    async def register_employer(body: c.RegisterEmployer, command: WriteCommand) -> Accepted:
+        result = await handlers.register_employer(body, command.context, command.key)
+        return command.accept(result)
 
     @router.post(
         "/employers/{employer_id}/suspend",
         summary="Suspend an employer: its open posts are suspended, it cannot publish",
     )
     async def suspend_employer(
-        employer_id: Id,
-        body: c.SuspendEmployer,
-        request: Request,
-        response: Response,
-        caller: Writer,
-        key: Key,
+        employer_id: Id, body: c.SuspendEmployer, command: WriteCommand
     ) -> Accepted:
-        ctx, idem = await command_context(request, caller, key)
-        result = await handlers.suspend_employer(employer_id, body.reason, ctx, idem)
-        return accepted(result, response)
+        result = await handlers.suspend_employer(
+            employer_id, body.reason, command.context, command.key
+        )
+        return command.accept(result)
 
     @router.post("/employers/{employer_id}/reinstate", summary="Reinstate an employer")
     async def reinstate_employer(
-        employer_id: Id,
-        body: c.ReinstateEmployer,
-        request: Request,
-        response: Response,
-        caller: Writer,
-        key: Key,
+        employer_id: Id, body: c.ReinstateEmployer, command: WriteCommand
     ) -> Accepted:
-        ctx, idem = await command_context(request, caller, key)
-        result = await handlers.reinstate_employer(employer_id, body.reason, ctx, idem)
-        return accepted(result, response)
+        result = await handlers.reinstate_employer(
+            employer_id, body.reason, command.context, command.key
+        )
+        return command.accept(result)
 
     @router.get("/employers", summary="Employers by area and status")
     async def list_employers(
@@ -139,35 +127,19 @@ def create_router(
     # posts -----------------------------------------------------------------------
 
     @router.post("/posts", status_code=201, summary="Publish a post (岗位)")
-    async def publish_post(
-        body: c.PublishPost, request: Request, response: Response, caller: Writer, key: Key
-    ) -> Accepted:
-        ctx, idem = await command_context(request, caller, key)
-        return accepted(await handlers.publish_post(body, ctx, idem), response)
+    async def publish_post(body: c.PublishPost, command: WriteCommand) -> Accepted:
+        result = await handlers.publish_post(body, command.context, command.key)
+        return command.accept(result)
 
     @router.post("/posts/{post_id}/close", summary="Close a post")
-    async def close_post(
-        post_id: Id,
-        body: c.ClosePost,
-        request: Request,
-        response: Response,
-        caller: Writer,
-        key: Key,
-    ) -> Accepted:
-        ctx, idem = await command_context(request, caller, key)
-        return accepted(await handlers.close_post(post_id, body, ctx, idem), response)
+    async def close_post(post_id: Id, body: c.ClosePost, command: WriteCommand) -> Accepted:
+        result = await handlers.close_post(post_id, body, command.context, command.key)
+        return command.accept(result)
 
     @router.post("/posts/{post_id}/suspend", summary="Suspend a post")
-    async def suspend_post(
-        post_id: Id,
-        body: c.ClosePost,
-        request: Request,
-        response: Response,
-        caller: Writer,
-        key: Key,
-    ) -> Accepted:
-        ctx, idem = await command_context(request, caller, key)
-        return accepted(await handlers.suspend_post(post_id, body, ctx, idem), response)
+    async def suspend_post(post_id: Id, body: c.ClosePost, command: WriteCommand) -> Accepted:
+        result = await handlers.suspend_post(post_id, body, command.context, command.key)
+        return command.accept(result)
 
     @router.get("/posts", summary="Posts by area, occupation, kind, status and employer")
     async def list_posts(
@@ -224,50 +196,29 @@ def create_router(
         summary="Recommend a candidate (records the score and reasons; decides nothing)",
     )
     async def recommend(
-        post_id: Id,
-        body: c.CandidateInput,
-        request: Request,
-        response: Response,
-        caller: Writer,
-        key: Key,
-        after: After,
+        post_id: Id, body: c.CandidateInput, command: WriteCommand, after: After
     ) -> Accepted:
         await runtime.visible(after, "post_board", *SEEKER_PROJECTIONS)
-        ctx, idem = await command_context(request, caller, key)
-        return accepted(await handlers.recommend(post_id, body, ctx, idem), response)
+        result = await handlers.recommend(post_id, body, command.context, command.key)
+        return command.accept(result)
 
     @router.post("/posts/{post_id}/applications", status_code=201, summary="Record an application")
     async def apply(
-        post_id: Id,
-        body: c.CandidateInput,
-        request: Request,
-        response: Response,
-        caller: Writer,
-        key: Key,
-        after: After,
+        post_id: Id, body: c.CandidateInput, command: WriteCommand, after: After
     ) -> Accepted:
         await runtime.visible(after, *SEEKER_PROJECTIONS)
-        ctx, idem = await command_context(request, caller, key)
-        return accepted(await handlers.receive_application(post_id, body, ctx, idem), response)
+        result = await handlers.receive_application(post_id, body, command.context, command.key)
+        return command.accept(result)
 
     @router.post(
         "/posts/{post_id}/fill",
         status_code=201,
         summary="Fill a post with a worker (就业安置): a person decides",
     )
-    async def fill(
-        post_id: Id,
-        body: c.FillPost,
-        request: Request,
-        response: Response,
-        caller: Writer,
-        key: Key,
-        after: After,
-    ) -> Placed:
+    async def fill(post_id: Id, body: c.FillPost, command: WriteCommand, after: After) -> Placed:
         await runtime.visible(after, *SEEKER_PROJECTIONS)
-        ctx, idem = await command_context(request, caller, key)
-        result, placement_id = await handlers.fill_post(post_id, body, ctx, idem)
-        done = accepted(result, response)
+        result, placement_id = await handlers.fill_post(post_id, body, command.context, command.key)
+        done = command.accept(result)
         return Placed(id=done.id, position=done.position, placement_id=placement_id)
 
     # placements -----------------------------------------------------------------------
@@ -314,31 +265,19 @@ def create_router(
         summary="Record a follow-up at 3, 6 or 12 months (就业稳定性)",
     )
     async def follow_up(
-        placement_id: Id,
-        body: c.FollowUp,
-        request: Request,
-        response: Response,
-        caller: Writer,
-        key: Key,
-        after: After,
+        placement_id: Id, body: c.FollowUp, command: WriteCommand, after: After
     ) -> Accepted:
         await runtime.visible(after, "placements")
-        ctx, idem = await command_context(request, caller, key)
-        return accepted(await handlers.follow_up(placement_id, body, ctx, idem), response)
+        result = await handlers.follow_up(placement_id, body, command.context, command.key)
+        return command.accept(result)
 
     @router.post("/placements/{placement_id}/end", summary="End a placement, with the reason")
     async def end_placement(
-        placement_id: Id,
-        body: c.EndPlacement,
-        request: Request,
-        response: Response,
-        caller: Writer,
-        key: Key,
-        after: After,
+        placement_id: Id, body: c.EndPlacement, command: WriteCommand, after: After
     ) -> Accepted:
         await runtime.visible(after, "placements")
-        ctx, idem = await command_context(request, caller, key)
-        return accepted(await handlers.end_placement(placement_id, body, ctx, idem), response)
+        result = await handlers.end_placement(placement_id, body, command.context, command.key)
+        return command.accept(result)
 
     # seekers -----------------------------------------------------------------------
 
@@ -384,88 +323,53 @@ def create_router(
     @router.post(
         "/courses", status_code=201, summary="Schedule a course (培训班, vocational or SYB)"
     )
-    async def schedule_course(
-        body: c.ScheduleCourse, request: Request, response: Response, caller: Writer, key: Key
-    ) -> Accepted:
-        ctx, idem = await command_context(request, caller, key)
-        return accepted(await handlers.schedule_course(body, ctx, idem), response)
+    async def schedule_course(body: c.ScheduleCourse, command: WriteCommand) -> Accepted:
+        result = await handlers.schedule_course(body, command.context, command.key)
+        return command.accept(result)
 
     @router.post("/courses/{course_id}/enrolments", status_code=201, summary="Enrol a worker")
     async def enrol(
-        course_id: Id,
-        body: c.CandidateInput,
-        request: Request,
-        response: Response,
-        caller: Writer,
-        key: Key,
-        after: After,
+        course_id: Id, body: c.CandidateInput, command: WriteCommand, after: After
     ) -> Accepted:
         await runtime.visible(after, *SEEKER_PROJECTIONS)
-        ctx, idem = await command_context(request, caller, key)
-        return accepted(await handlers.enrol(course_id, body, ctx, idem), response)
+        result = await handlers.enrol(course_id, body, command.context, command.key)
+        return command.accept(result)
 
     @router.post(
         "/courses/{course_id}/enrolments/{worker_id}/withdraw", summary="Withdraw a trainee"
     )
     async def withdraw(
-        course_id: Id,
-        worker_id: Id,
-        body: c.Withdraw,
-        request: Request,
-        response: Response,
-        caller: Writer,
-        key: Key,
+        course_id: Id, worker_id: Id, body: c.Withdraw, command: WriteCommand
     ) -> Accepted:
-        ctx, idem = await command_context(request, caller, key)
-        return accepted(await handlers.withdraw(course_id, worker_id, body, ctx, idem), response)
+        result = await handlers.withdraw(course_id, worker_id, body, command.context, command.key)
+        return command.accept(result)
 
     @router.post(
         "/courses/{course_id}/completions",
         status_code=201,
         summary="Record a trainee's result (pass or fail, score)",
     )
-    async def complete(
-        course_id: Id,
-        body: c.CompleteTraining,
-        request: Request,
-        response: Response,
-        caller: Writer,
-        key: Key,
-    ) -> Accepted:
-        ctx, idem = await command_context(request, caller, key)
-        return accepted(await handlers.complete(course_id, body, ctx, idem), response)
+    async def complete(course_id: Id, body: c.CompleteTraining, command: WriteCommand) -> Accepted:
+        result = await handlers.complete(course_id, body, command.context, command.key)
+        return command.accept(result)
 
     @router.post(
         "/courses/{course_id}/certificates",
         status_code=201,
         summary="Award a certificate to a trainee who passed",
     )
-    async def award(
-        course_id: Id,
-        body: c.AwardCertificate,
-        request: Request,
-        response: Response,
-        caller: Writer,
-        key: Key,
-    ) -> Accepted:
-        ctx, idem = await command_context(request, caller, key)
-        return accepted(await handlers.award_certificate(course_id, body, ctx, idem), response)
+    async def award(course_id: Id, body: c.AwardCertificate, command: WriteCommand) -> Accepted:
+        result = await handlers.award_certificate(course_id, body, command.context, command.key)
+        return command.accept(result)
 
     @router.post(
         "/courses/{course_id}/subsidies",
         status_code=201,
         summary="Grant the training subsidy (once per trainee and course)",
     )
-    async def subsidy(
-        course_id: Id,
-        body: c.GrantSubsidy,
-        request: Request,
-        response: Response,
-        caller: Writer,
-        key: Key,
-    ) -> Accepted:
-        ctx, idem = await command_context(request, caller, key)
-        return accepted(await handlers.grant_subsidy(course_id, body, ctx, idem), response)
+    async def subsidy(course_id: Id, body: c.GrantSubsidy, command: WriteCommand) -> Accepted:
+        result = await handlers.grant_subsidy(course_id, body, command.context, command.key)
+        return command.accept(result)
 
     @router.get("/courses", summary="Courses by area and kind")
     async def list_courses(

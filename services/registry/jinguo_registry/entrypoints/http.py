@@ -7,16 +7,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import (
-    APIRouter,
-    Depends,
-    FastAPI,
-    HTTPException,
-    Path,
-    Query,
-    Request,
-    Response,
-)
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Query
 from pydantic import BaseModel
 
 from jinguo_registry.domain.organisations import Grantor
@@ -24,18 +15,15 @@ from jinguo_registry.handlers import commands as c
 from jinguo_registry.handlers.commands import RegistryHandlers
 from jinguo_registry.projections.queries import RegistryQueries
 from jinguo_shared.access import OutsideJurisdictionQueryError
+from jinguo_shared.http.commands import Accepted, CommandRequest, command_request
 from jinguo_shared.http.conventions import (
-    Accepted,
     Cursor,
-    IdempotencyKeyHeader,
     Limit,
     MonthFrom,
     MonthTo,
     Page,
     ReadAfter,
     Report,
-    accepted,
-    command_context,
     decode_cursor,
     page,
     report,
@@ -46,11 +34,10 @@ from jinguo_shared.http.security import OPERATOR_SCOPE, Caller
 from jinguo_shared.runtime import ServiceRuntime
 
 Row = dict[str, Any]
-Writer = Annotated[Caller, Depends(require_scope("registry:write"))]
 Reader = Annotated[Caller, Depends(require_scope("registry:read"))]
-Admin = Annotated[Caller, Depends(require_scope("registry:admin"))]
-Operator = Annotated[Caller, Depends(require_scope(OPERATOR_SCOPE))]
-Key = IdempotencyKeyHeader
+WriteCommand = Annotated[CommandRequest, Depends(command_request(require_scope("registry:write")))]
+AdminCommand = Annotated[CommandRequest, Depends(command_request(require_scope("registry:admin")))]
+OperatorCommand = Annotated[CommandRequest, Depends(command_request(require_scope(OPERATOR_SCOPE)))]
 After = ReadAfter
 Id = Annotated[str, Path(min_length=1, max_length=64)]
 CertificateNumber = Annotated[str, Path(min_length=3, max_length=40, pattern=r"^[A-Za-z0-9-]+$")]
@@ -69,7 +56,9 @@ class RotatedKey(IssuedClient):
     """Until when the key it replaces still works (in the first answer only, like the key)."""
 
 
-def grantor(caller: Caller) -> Grantor:
+def grantor(caller: Caller, agency_id: str) -> Grantor:
+    """The caller as she grants scopes to an agency's API clients, if she administers it."""
+    caller.require_administers(agency_id)
     return Grantor(caller.scopes, operator=caller.operator)
 
 
@@ -81,23 +70,16 @@ def create_router(
     # workers -----------------------------------------------------------------------------------
 
     @router.post("/workers", status_code=201, summary="Register a worker (登记)")
-    async def register_worker(
-        body: c.RegisterWorker, request: Request, response: Response, caller: Writer, key: Key
-    ) -> Accepted:
-        ctx, idem = await command_context(request, caller, key)
-        return accepted(await handlers.register_worker(body, ctx, idem), response)
+    async def register_worker(body: c.RegisterWorker, command: WriteCommand) -> Accepted:
+        result = await handlers.register_worker(body, command.context, command.key)
+        return command.accept(result)
 
     @router.patch("/workers/{worker_id}", summary="Update a worker's profile")
     async def update_worker(
-        worker_id: Id,
-        body: c.UpdateWorkerProfile,
-        request: Request,
-        response: Response,
-        caller: Writer,
-        key: Key,
+        worker_id: Id, body: c.UpdateWorkerProfile, command: WriteCommand
     ) -> Accepted:
-        ctx, idem = await command_context(request, caller, key)
-        return accepted(await handlers.update_worker_profile(worker_id, body, ctx, idem), response)
+        result = await handlers.update_worker_profile(worker_id, body, command.context, command.key)
+        return command.accept(result)
 
     @router.post(
         "/workers/{worker_id}/categories",
@@ -105,15 +87,10 @@ def create_router(
         summary="Assess a hard-to-employ category (就业困难人员认定)",
     )
     async def assess_category(
-        worker_id: Id,
-        body: c.AssessCategory,
-        request: Request,
-        response: Response,
-        caller: Writer,
-        key: Key,
+        worker_id: Id, body: c.AssessCategory, command: WriteCommand
     ) -> Accepted:
-        ctx, idem = await command_context(request, caller, key)
-        return accepted(await handlers.assess_category(worker_id, body, ctx, idem), response)
+        result = await handlers.assess_category(worker_id, body, command.context, command.key)
+        return command.accept(result)
 
     @router.post(
         "/workers/{worker_id}/certificates",
@@ -121,32 +98,21 @@ def create_router(
         summary="Issue a certificate (就业失业登记证, 再就业优惠证, 职业资格证书…)",
     )
     async def issue_certificate(
-        worker_id: Id,
-        body: c.IssueCertificate,
-        request: Request,
-        response: Response,
-        caller: Writer,
-        key: Key,
+        worker_id: Id, body: c.IssueCertificate, command: WriteCommand
     ) -> Accepted:
-        ctx, idem = await command_context(request, caller, key)
-        return accepted(await handlers.issue_certificate(worker_id, body, ctx, idem), response)
+        result = await handlers.issue_certificate(worker_id, body, command.context, command.key)
+        return command.accept(result)
 
     @router.post(
         "/workers/{worker_id}/certificates/{number}/revoke", summary="Revoke a certificate"
     )
     async def revoke_certificate(
-        worker_id: Id,
-        number: CertificateNumber,
-        body: c.RevokeCertificate,
-        request: Request,
-        response: Response,
-        caller: Writer,
-        key: Key,
+        worker_id: Id, number: CertificateNumber, body: c.RevokeCertificate, command: WriteCommand
     ) -> Accepted:
-        ctx, idem = await command_context(request, caller, key)
-        return accepted(
-            await handlers.revoke_certificate(worker_id, number, body, ctx, idem), response
+        result = await handlers.revoke_certificate(
+            worker_id, number, body, command.context, command.key
         )
+        return command.accept(result)
 
     @router.post(
         "/workers/{worker_id}/home-visits",
@@ -154,15 +120,10 @@ def create_router(
         summary="Record a home visit (入户走访)",
     )
     async def record_home_visit(
-        worker_id: Id,
-        body: c.RecordHomeVisit,
-        request: Request,
-        response: Response,
-        caller: Writer,
-        key: Key,
+        worker_id: Id, body: c.RecordHomeVisit, command: WriteCommand
     ) -> Accepted:
-        ctx, idem = await command_context(request, caller, key)
-        return accepted(await handlers.record_home_visit(worker_id, body, ctx, idem), response)
+        result = await handlers.record_home_visit(worker_id, body, command.context, command.key)
+        return command.accept(result)
 
     @router.post(
         "/workers/{worker_id}/reemployment",
@@ -170,29 +131,17 @@ def create_router(
         summary="Record re-employment (再就业)",
     )
     async def record_reemployment(
-        worker_id: Id,
-        body: c.RecordReemployment,
-        request: Request,
-        response: Response,
-        caller: Writer,
-        key: Key,
+        worker_id: Id, body: c.RecordReemployment, command: WriteCommand
     ) -> Accepted:
-        ctx, idem = await command_context(request, caller, key)
-        return accepted(await handlers.record_reemployment(worker_id, body, ctx, idem), response)
+        result = await handlers.record_reemployment(worker_id, body, command.context, command.key)
+        return command.accept(result)
 
     @router.post(
         "/workers/{worker_id}/erase", summary="Erase a worker's personal data (destroys her key)"
     )
-    async def erase_worker(
-        worker_id: Id,
-        body: c.Erase,
-        request: Request,
-        response: Response,
-        caller: Admin,
-        key: Key,
-    ) -> Accepted:
-        ctx, idem = await command_context(request, caller, key)
-        return accepted(await handlers.erase_worker(worker_id, body, ctx, idem), response)
+    async def erase_worker(worker_id: Id, body: c.Erase, command: AdminCommand) -> Accepted:
+        result = await handlers.erase_worker(worker_id, body, command.context, command.key)
+        return command.accept(result)
 
     @router.get("/workers", summary="Workers by area, category and status")
     async def list_workers(
@@ -282,80 +231,48 @@ def create_router(
     # residents, providers, volunteers -----------------------------------------------------------
 
     @router.post("/residents", status_code=201, summary="Register a resident (居民)")
-    async def register_resident(
-        body: c.RegisterResident, request: Request, response: Response, caller: Writer, key: Key
-    ) -> Accepted:
-        ctx, idem = await command_context(request, caller, key)
-        return accepted(await handlers.register_resident(body, ctx, idem), response)
+    async def register_resident(body: c.RegisterResident, command: WriteCommand) -> Accepted:
+        result = await handlers.register_resident(body, command.context, command.key)
+        return command.accept(result)
 
     @router.post(
         "/residents/{resident_id}/eligibility",
         summary="Change eligibility for free or low-cost services (低保, 特困, 优抚…)",
     )
     async def change_eligibility(
-        resident_id: Id,
-        body: c.ChangeEligibility,
-        request: Request,
-        response: Response,
-        caller: Writer,
-        key: Key,
+        resident_id: Id, body: c.ChangeEligibility, command: WriteCommand
     ) -> Accepted:
-        ctx, idem = await command_context(request, caller, key)
-        return accepted(await handlers.change_eligibility(resident_id, body, ctx, idem), response)
+        result = await handlers.change_eligibility(resident_id, body, command.context, command.key)
+        return command.accept(result)
 
     @router.post("/residents/{resident_id}/erase", summary="Erase a resident's personal data")
-    async def erase_resident(
-        resident_id: Id,
-        body: c.Erase,
-        request: Request,
-        response: Response,
-        caller: Admin,
-        key: Key,
-    ) -> Accepted:
-        ctx, idem = await command_context(request, caller, key)
-        return accepted(await handlers.erase_resident(resident_id, body, ctx, idem), response)
+    async def erase_resident(resident_id: Id, body: c.Erase, command: AdminCommand) -> Accepted:
+        result = await handlers.erase_resident(resident_id, body, command.context, command.key)
+        return command.accept(result)
 
     @router.post("/providers", status_code=201, summary="Register a service provider")
-    async def register_provider(
-        body: c.RegisterProvider, request: Request, response: Response, caller: Writer, key: Key
-    ) -> Accepted:
-        ctx, idem = await command_context(request, caller, key)
-        return accepted(await handlers.register_provider(body, ctx, idem), response)
+    async def register_provider(body: c.RegisterProvider, command: WriteCommand) -> Accepted:
+        result = await handlers.register_provider(body, command.context, command.key)
+        return command.accept(result)
 
     @router.post("/providers/{provider_id}/grade", summary="Grade a provider (GB/T 31772)")
     async def grade_provider(
-        provider_id: Id,
-        body: c.GradeProvider,
-        request: Request,
-        response: Response,
-        caller: Writer,
-        key: Key,
+        provider_id: Id, body: c.GradeProvider, command: WriteCommand
     ) -> Accepted:
-        ctx, idem = await command_context(request, caller, key)
-        return accepted(await handlers.grade_provider(provider_id, body, ctx, idem), response)
+        result = await handlers.grade_provider(provider_id, body, command.context, command.key)
+        return command.accept(result)
 
     @router.post("/providers/{provider_id}/suspend", summary="Suspend a provider")
     async def suspend_provider(
-        provider_id: Id,
-        body: c.SuspendProvider,
-        request: Request,
-        response: Response,
-        caller: Writer,
-        key: Key,
+        provider_id: Id, body: c.SuspendProvider, command: WriteCommand
     ) -> Accepted:
-        ctx, idem = await command_context(request, caller, key)
-        return accepted(await handlers.suspend_provider(provider_id, body, ctx, idem), response)
+        result = await handlers.suspend_provider(provider_id, body, command.context, command.key)
+        return command.accept(result)
 
     @router.post("/volunteers", status_code=201, summary="Register a volunteer (志愿者)")
-    async def register_volunteer(
-        body: c.RegisterVolunteer,
-        request: Request,
-        response: Response,
-        caller: Writer,
-        key: Key,
-    ) -> Accepted:
-        ctx, idem = await command_context(request, caller, key)
-        return accepted(await handlers.register_volunteer(body, ctx, idem), response)
+    async def register_volunteer(body: c.RegisterVolunteer, command: WriteCommand) -> Accepted:
+        result = await handlers.register_volunteer(body, command.context, command.key)
+        return command.accept(result)
 
     for kind in ("residents", "providers", "volunteers"):
         router.add_api_route(
@@ -372,12 +289,9 @@ def create_router(
         status_code=201,
         summary="Register a partner agency (the platform operator only, in any area)",
     )
-    async def register_agency(
-        body: c.RegisterAgency, request: Request, response: Response, caller: Operator, key: Key
-    ) -> Accepted:
-        ctx, idem = await command_context(request, caller, key)
-        ctx = dataclasses.replace(ctx, jurisdiction=None)  # the platform's, not an area's
-        return accepted(await handlers.register_agency(body, ctx, idem), response)
+    async def register_agency(body: c.RegisterAgency, command: OperatorCommand) -> Accepted:
+        platform = dataclasses.replace(command.context, jurisdiction=None)  # not an area's
+        return command.accept(await handlers.register_agency(body, platform, command.key))
 
     @router.get("/agencies", summary="Partner agencies (all of them: partners refer to each other)")
     async def list_agencies(caller: Reader, after: After) -> list[Row]:
@@ -391,22 +305,16 @@ def create_router(
         " shown once",
     )
     async def issue_client(
-        agency_id: Id,
-        body: c.IssueApiClient,
-        request: Request,
-        response: Response,
-        caller: Admin,
-        key: Key,
+        agency_id: Id, body: c.IssueApiClient, command: AdminCommand
     ) -> IssuedClient:
-        caller.require_administers(agency_id)
-        ctx, idem = await command_context(request, caller, key)
+        granting = grantor(command.caller, agency_id)
         result, client_id, api_key = await handlers.issue_api_client(
-            agency_id, body, ctx, idem, grantor=grantor(caller)
+            agency_id, body, command.context, command.key, grantor=granting
         )
-        accepted(result, response)
+        done = command.accept(result)
         return IssuedClient(
-            id=result.aggregate_id,
-            position=result.position,
+            id=done.id,
+            position=done.position,
             client_id=client_id,
             api_key=None if result.replayed else api_key,
         )
@@ -418,23 +326,16 @@ def create_router(
         " grace_seconds more",
     )
     async def rotate_key(
-        agency_id: Id,
-        client_id: Id,
-        body: c.RotateApiKey,
-        request: Request,
-        response: Response,
-        caller: Admin,
-        key: Key,
+        agency_id: Id, client_id: Id, body: c.RotateApiKey, command: AdminCommand
     ) -> RotatedKey:
-        caller.require_administers(agency_id)
-        ctx, idem = await command_context(request, caller, key)
+        granting = grantor(command.caller, agency_id)
         result, api_key, previous_valid_until = await handlers.rotate_api_key(
-            agency_id, client_id, body, ctx, idem, grantor=grantor(caller)
+            agency_id, client_id, body, command.context, command.key, grantor=granting
         )
-        accepted(result, response)
+        done = command.accept(result)
         return RotatedKey(
-            id=result.aggregate_id,
-            position=result.position,
+            id=done.id,
+            position=done.position,
             client_id=client_id,
             api_key=None if result.replayed else api_key,
             previous_valid_until=None if result.replayed else previous_valid_until,
@@ -445,20 +346,13 @@ def create_router(
         summary="Revoke an API client of your own agency",
     )
     async def revoke_client(
-        agency_id: Id,
-        client_id: Id,
-        body: c.RevokeApiClient,
-        request: Request,
-        response: Response,
-        caller: Admin,
-        key: Key,
+        agency_id: Id, client_id: Id, body: c.RevokeApiClient, command: AdminCommand
     ) -> Accepted:
-        caller.require_administers(agency_id)
-        ctx, idem = await command_context(request, caller, key)
+        granting = grantor(command.caller, agency_id)
         result = await handlers.revoke_api_client(
-            agency_id, client_id, body, ctx, idem, grantor=grantor(caller)
+            agency_id, client_id, body, command.context, command.key, grantor=granting
         )
-        return accepted(result, response)
+        return command.accept(result)
 
     return router
 

@@ -26,7 +26,6 @@ from fastapi import (
     Path,
     Query,
     Request,
-    Response,
 )
 from pydantic import BaseModel
 
@@ -35,19 +34,21 @@ from jinguo_rights.domain.cases import ForbiddenError, Viewer, access_basis
 from jinguo_rights.handlers import commands as c
 from jinguo_rights.handlers.commands import RightsHandlers
 from jinguo_rights.projections.queries import RightsQueries
-from jinguo_shared.commands import IdempotencyKey
 from jinguo_shared.domain import NotFoundError
 from jinguo_shared.envelope import CommandContext
 from jinguo_shared.http.app import service_app
-from jinguo_shared.http.conventions import (
+from jinguo_shared.http.commands import (
     Accepted,
+    CommandRequest,
+    command_context,
+    command_request,
+)
+from jinguo_shared.http.conventions import (
     Cursor,
-    IdempotencyKeyHeader,
     Page,
     ReadAfter,
-    accepted,
-    command_context,
     encode_cursor,
+    page,
     require_scope,
     seq_after,
 )
@@ -56,7 +57,6 @@ from jinguo_shared.runtime import ServiceRuntime
 
 Row = dict[str, Any]
 Reader = Annotated[Caller, Depends(require_scope("rights:read"))]
-Admin = Annotated[Caller, Depends(require_scope("rights:admin"))]
 
 
 def officer_key(scope: str) -> Callable[..., Awaitable[Caller]]:
@@ -90,8 +90,28 @@ def officer_key(scope: str) -> Callable[..., Awaitable[Caller]]:
     return officer
 
 
+def as_officer(caller: Caller, context: CommandContext) -> CommandContext:
+    """The events name the officer acting with her own key, not only the key."""
+    if caller.officer_id is None:
+        return context
+    return dataclasses.replace(context, actor=f"{caller.client_id}/{caller.officer_id}")
+
+
+def command_as_officer(
+    authorised: Callable[..., Awaitable[Caller]],
+) -> Callable[..., Awaitable[CommandRequest]]:
+    async def command(
+        found: CommandRequest = Depends(command_request(authorised)),
+    ) -> CommandRequest:
+        return dataclasses.replace(found, context=as_officer(found.caller, found.context))
+
+    return command
+
+
 OfficerWriter = Annotated[Caller, Depends(officer_key("rights:write"))]
 OfficerReader = Annotated[Caller, Depends(officer_key("rights:read"))]
+OfficerCommand = Annotated[CommandRequest, Depends(command_as_officer(officer_key("rights:write")))]
+AdminCommand = Annotated[CommandRequest, Depends(command_as_officer(require_scope("rights:admin")))]
 Purpose = Annotated[
     str,
     Query(
@@ -102,7 +122,6 @@ Purpose = Annotated[
 ]
 Limit = Annotated[int, Query(ge=1, le=50)]
 RecordId = Annotated[str, Path(min_length=1, max_length=64)]
-Key = IdempotencyKeyHeader
 After = ReadAfter
 CASE_PROJECTIONS = ("case_files",)
 
@@ -117,13 +136,10 @@ def create_router(
 ) -> APIRouter:
     router = APIRouter()
 
-    async def context(
-        request: Request, caller: Caller, key: str | None
-    ) -> tuple[CommandContext, IdempotencyKey | None]:
-        ctx, idem = await command_context(request, caller, key)
-        if caller.officer_id is not None:
-            ctx = dataclasses.replace(ctx, actor=f"{caller.client_id}/{caller.officer_id}")
-        return ctx, idem
+    async def context(request: Request, caller: Caller) -> CommandContext:
+        """A context without an idempotency key, for commands the API issues itself."""
+        ctx, _ = await command_context(request, caller, None)
+        return as_officer(caller, ctx)
 
     async def show(
         viewer: Viewer,
@@ -138,7 +154,7 @@ def create_router(
         """Record a CaseViewed for every case about to be shown, then present them."""
 
         async def record(row: Row) -> str:
-            ctx, _ = await context(request, caller, None)
+            ctx = await context(request, caller)
             result = await handlers.record_view(
                 viewer,
                 row["case_id"],
@@ -166,16 +182,12 @@ def create_router(
         summary="Appoint one of your agency's staff as case officer or supervisor",
     )
     async def appoint_officer(
-        officer_id: Annotated[str, c.OfficerId],
-        body: c.AppointOfficer,
-        request: Request,
-        response: Response,
-        caller: Admin,
-        key: Key,
+        officer_id: Annotated[str, c.OfficerId], body: c.AppointOfficer, command: AdminCommand
     ) -> Accepted:
-        ctx, idem = await context(request, caller, key)
-        result = await handlers.appoint_officer(caller.agency_id, officer_id, body, ctx, idem)
-        return accepted(result, response)
+        result = await handlers.appoint_officer(
+            command.caller.agency_id, officer_id, body, command.context, command.key
+        )
+        return command.accept(result)
 
     @router.get("/officers", summary="Your agency's officers and supervisors")
     async def list_officers(caller: Reader, after: After) -> list[Row]:
@@ -185,29 +197,16 @@ def create_router(
     # cases: commands ---------------------------------------------------------------------------
 
     @router.post("/cases", status_code=201, summary="Open a case (受理): hotline, visit, letter…")
-    async def open_case(
-        body: c.OpenCase,
-        request: Request,
-        response: Response,
-        caller: OfficerWriter,
-        key: Key,
-    ) -> Accepted:
-        viewer = await viewer_of(caller)
-        ctx, idem = await context(request, caller, key)
-        return accepted(await handlers.open_case(viewer, body, ctx, idem), response)
+    async def open_case(body: c.OpenCase, command: OfficerCommand) -> Accepted:
+        viewer = await viewer_of(command.caller)
+        result = await handlers.open_case(viewer, body, command.context, command.key)
+        return command.accept(result)
 
     @router.post("/cases/{case_id}/assignment", summary="Assign to an officer (supervisors)")
-    async def assign(
-        case_id: RecordId,
-        body: c.AssignCase,
-        request: Request,
-        response: Response,
-        caller: OfficerWriter,
-        key: Key,
-    ) -> Accepted:
-        viewer = await viewer_of(caller)
-        ctx, idem = await context(request, caller, key)
-        return accepted(await handlers.assign(viewer, case_id, body, ctx, idem), response)
+    async def assign(case_id: RecordId, body: c.AssignCase, command: OfficerCommand) -> Accepted:
+        viewer = await viewer_of(command.caller)
+        result = await handlers.assign(viewer, case_id, body, command.context, command.key)
+        return command.accept(result)
 
     @router.post(
         "/cases/{case_id}/actions",
@@ -215,49 +214,32 @@ def create_router(
         summary="Record an action: mediation, legal aid, police, court, protection order…",
     )
     async def record_action(
-        case_id: RecordId,
-        body: c.RecordAction,
-        request: Request,
-        response: Response,
-        caller: OfficerWriter,
-        key: Key,
+        case_id: RecordId, body: c.RecordAction, command: OfficerCommand
     ) -> Accepted:
-        viewer = await viewer_of(caller)
-        ctx, idem = await context(request, caller, key)
-        return accepted(await handlers.record_action(viewer, case_id, body, ctx, idem), response)
+        viewer = await viewer_of(command.caller)
+        result = await handlers.record_action(viewer, case_id, body, command.context, command.key)
+        return command.accept(result)
 
     @router.post(
         "/cases/{case_id}/referrals", status_code=201, summary="Refer to another agency (转介)"
     )
-    async def refer(
-        case_id: RecordId,
-        body: c.ReferCase,
-        request: Request,
-        response: Response,
-        caller: OfficerWriter,
-        key: Key,
-    ) -> Accepted:
-        viewer = await viewer_of(caller)
-        ctx, idem = await context(request, caller, key)
-        return accepted(await handlers.refer(viewer, case_id, body, ctx, idem), response)
+    async def refer(case_id: RecordId, body: c.ReferCase, command: OfficerCommand) -> Accepted:
+        viewer = await viewer_of(command.caller)
+        result = await handlers.refer(viewer, case_id, body, command.context, command.key)
+        return command.accept(result)
 
     @router.post(
         "/cases/{case_id}/referrals/{referral_id}/answer",
         summary="Accept or reject a referral (the receiving agency)",
     )
     async def answer_referral(
-        case_id: RecordId,
-        referral_id: RecordId,
-        body: c.AnswerReferral,
-        request: Request,
-        response: Response,
-        caller: OfficerWriter,
-        key: Key,
+        case_id: RecordId, referral_id: RecordId, body: c.AnswerReferral, command: OfficerCommand
     ) -> Accepted:
-        viewer = await viewer_of(caller)
-        ctx, idem = await context(request, caller, key)
-        result = await handlers.answer_referral(viewer, case_id, referral_id, body, ctx, idem)
-        return accepted(result, response)
+        viewer = await viewer_of(command.caller)
+        result = await handlers.answer_referral(
+            viewer, case_id, referral_id, body, command.context, command.key
+        )
+        return command.accept(result)
 
     @router.post(
         "/cases/{case_id}/deadline-extensions",
@@ -265,42 +247,23 @@ def create_router(
         summary="Extend the time limit, with a reason (延期)",
     )
     async def extend(
-        case_id: RecordId,
-        body: c.ExtendDeadline,
-        request: Request,
-        response: Response,
-        caller: OfficerWriter,
-        key: Key,
+        case_id: RecordId, body: c.ExtendDeadline, command: OfficerCommand
     ) -> Accepted:
-        viewer = await viewer_of(caller)
-        ctx, idem = await context(request, caller, key)
-        return accepted(await handlers.extend_deadline(viewer, case_id, body, ctx, idem), response)
+        viewer = await viewer_of(command.caller)
+        result = await handlers.extend_deadline(viewer, case_id, body, command.context, command.key)
+        return command.accept(result)
 
     @router.post("/cases/{case_id}/closure", summary="Close with an outcome (办结)")
-    async def close(
-        case_id: RecordId,
-        body: c.CloseCase,
-        request: Request,
-        response: Response,
-        caller: OfficerWriter,
-        key: Key,
-    ) -> Accepted:
-        viewer = await viewer_of(caller)
-        ctx, idem = await context(request, caller, key)
-        return accepted(await handlers.close(viewer, case_id, body, ctx, idem), response)
+    async def close(case_id: RecordId, body: c.CloseCase, command: OfficerCommand) -> Accepted:
+        viewer = await viewer_of(command.caller)
+        result = await handlers.close(viewer, case_id, body, command.context, command.key)
+        return command.accept(result)
 
     @router.post("/cases/{case_id}/reopening", summary="Reopen with a reason (supervisors)")
-    async def reopen(
-        case_id: RecordId,
-        body: c.ReopenCase,
-        request: Request,
-        response: Response,
-        caller: OfficerWriter,
-        key: Key,
-    ) -> Accepted:
-        viewer = await viewer_of(caller)
-        ctx, idem = await context(request, caller, key)
-        return accepted(await handlers.reopen(viewer, case_id, body, ctx, idem), response)
+    async def reopen(case_id: RecordId, body: c.ReopenCase, command: OfficerCommand) -> Accepted:
+        viewer = await viewer_of(command.caller)
+        result = await handlers.reopen(viewer, case_id, body, command.context, command.key)
+        return command.accept(result)
 
     @router.post(
         "/deadlines/escalations",
@@ -317,7 +280,7 @@ def create_router(
         escalated: list[str] = []
         position = None
         for case_id in await queries.overdue_case_ids(caller.agency_id, caller.area(None), today):
-            ctx, _ = await context(request, caller, None)
+            ctx = await context(request, caller)
             # one command id per case and day: two sweeps at once escalate once
             ctx = dataclasses.replace(
                 ctx, command_id=c.derived_id("escalation", case_id, today.isoformat())
@@ -544,8 +507,7 @@ def create_router(
             after_seq=seq_after(cursor),
             limit=limit,
         )
-        next_cursor = encode_cursor([rows[-1]["seq"]]) if len(rows) == limit else None
-        return Page[Row](items=rows, next_cursor=next_cursor)
+        return page(rows, limit, lambda row: [row["seq"]])
 
     # inspections -------------------------------------------------------------------------------
 
@@ -554,33 +516,21 @@ def create_router(
         status_code=201,
         summary="Record an employer inspection (劳动保障监察); violations go to employment",
     )
-    async def record_inspection(
-        body: c.RecordInspection,
-        request: Request,
-        response: Response,
-        caller: OfficerWriter,
-        key: Key,
-    ) -> Accepted:
-        viewer = await viewer_of(caller)
-        ctx, idem = await context(request, caller, key)
-        return accepted(await handlers.record_inspection(viewer, body, ctx, idem), response)
+    async def record_inspection(body: c.RecordInspection, command: OfficerCommand) -> Accepted:
+        viewer = await viewer_of(command.caller)
+        result = await handlers.record_inspection(viewer, body, command.context, command.key)
+        return command.accept(result)
 
     @router.post(
         "/inspections/{inspection_id}/rectification",
         summary="The employer put the violations right (整改完成)",
     )
     async def rectify(
-        inspection_id: RecordId,
-        body: c.RectifyViolation,
-        request: Request,
-        response: Response,
-        caller: OfficerWriter,
-        key: Key,
+        inspection_id: RecordId, body: c.RectifyViolation, command: OfficerCommand
     ) -> Accepted:
-        viewer = await viewer_of(caller)
-        ctx, idem = await context(request, caller, key)
-        result = await handlers.rectify(viewer, inspection_id, body, ctx, idem)
-        return accepted(result, response)
+        viewer = await viewer_of(command.caller)
+        result = await handlers.rectify(viewer, inspection_id, body, command.context, command.key)
+        return command.accept(result)
 
     @router.get("/inspections", summary="Inspections by employer, status and area")
     async def list_inspections(
@@ -600,8 +550,7 @@ def create_router(
             after_seq=seq_after(cursor),
             limit=limit,
         )
-        next_cursor = encode_cursor([rows[-1]["seq"]]) if len(rows) == limit else None
-        return Page[Row](items=rows, next_cursor=next_cursor)
+        return page(rows, limit, lambda row: [row["seq"]])
 
     # reports ----------------------------------------------------------------------------------
 

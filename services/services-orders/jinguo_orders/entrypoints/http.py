@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Query
 from pydantic import BaseModel
 
 from jinguo_orders.domain.settlement import month_start, statement
@@ -14,15 +14,12 @@ from jinguo_orders.handlers.commands import OrdersHandlers
 from jinguo_orders.projections.queries import OrdersQueries
 from jinguo_shared.access import OutsideJurisdictionQueryError
 from jinguo_shared.domain import check_planned_date
+from jinguo_shared.http.commands import Accepted, CommandRequest, command_request
 from jinguo_shared.http.conventions import (
-    Accepted,
     Cursor,
-    IdempotencyKeyHeader,
     Limit,
     Page,
     ReadAfter,
-    accepted,
-    command_context,
     decode_cursor,
     page,
     require_scope,
@@ -32,9 +29,8 @@ from jinguo_shared.http.security import Caller
 from jinguo_shared.runtime import ServiceRuntime
 
 Row = dict[str, Any]
-Writer = Annotated[Caller, Depends(require_scope("orders:write"))]
+WriteCommand = Annotated[CommandRequest, Depends(command_request(require_scope("orders:write")))]
 Reader = Annotated[Caller, Depends(require_scope("orders:read"))]
-Key = IdempotencyKeyHeader
 After = ReadAfter
 ServiceCode = Annotated[str, Path(pattern=r"^[a-z][a-z_]{1,39}$")]
 Area12 = Annotated[str, Path(pattern=r"^\d{12}$")]
@@ -87,14 +83,9 @@ def create_router(
         summary="Offer a service (家政, 保洁, 居家养老照料, 接送, 送餐 …) or change its prices",
     )
     async def offer_service(
-        service_code: ServiceCode,
-        body: c.OfferService,
-        request: Request,
-        response: Response,
-        caller: Writer,
-        key: Key,
+        service_code: ServiceCode, body: c.OfferService, command: WriteCommand
     ) -> Accepted:
-        if not caller.operator:
+        if not command.caller.operator:
             # one price list for the whole programme: it sets what every district's settlement
             # owes, so no single agency may change it for all the others
             raise HTTPException(
@@ -102,8 +93,8 @@ def create_router(
                 "the service catalogue is the programme's: only the platform operator"
                 " (platform:admin) offers services or changes their prices",
             )
-        ctx, idem = await command_context(request, caller, key)
-        return accepted(await handlers.offer_service(service_code, body, ctx, idem), response)
+        result = await handlers.offer_service(service_code, body, command.context, command.key)
+        return command.accept(result)
 
     @router.get("/services", summary="The service catalogue")
     async def services(caller: Reader, after: After) -> list[Row]:
@@ -140,17 +131,10 @@ def create_router(
     # orders -----------------------------------------------------------------------
 
     @router.post("/orders", status_code=201, summary="Place an order for a resident (下单)")
-    async def place_order(
-        body: c.PlaceOrder,
-        request: Request,
-        response: Response,
-        caller: Writer,
-        key: Key,
-        after: After,
-    ) -> Accepted:
+    async def place_order(body: c.PlaceOrder, command: WriteCommand, after: After) -> Accepted:
         await consistent(after, "orders_community")
-        ctx, idem = await command_context(request, caller, key)
-        return accepted(await handlers.place_order(body, ctx, idem), response)
+        result = await handlers.place_order(body, command.context, command.key)
+        return command.accept(result)
 
     @router.get("/orders", summary="Orders by status, community and worker")
     async def list_orders(
@@ -190,122 +174,60 @@ def create_router(
         return await queries.history(order_id)
 
     @router.post("/orders/{order_id}/dispatch", summary="Assign automatically (自动派单)")
-    async def dispatch(
-        order_id: OrderId,
-        request: Request,
-        response: Response,
-        caller: Writer,
-        key: Key,
-        after: After,
-    ) -> Accepted:
+    async def dispatch(order_id: OrderId, command: WriteCommand, after: After) -> Accepted:
         await consistent(after, "dispatch_pool", "quality")
-        ctx, idem = await command_context(request, caller, key)
-        return accepted(await handlers.dispatch(order_id, ctx, idem), response)
+        result = await handlers.dispatch(order_id, command.context, command.key)
+        return command.accept(result)
 
     @router.post("/orders/{order_id}/assign", summary="Assign by a dispatcher (人工派单)")
     async def assign(
-        order_id: OrderId,
-        body: c.AssignOrder,
-        request: Request,
-        response: Response,
-        caller: Writer,
-        key: Key,
-        after: After,
+        order_id: OrderId, body: c.AssignOrder, command: WriteCommand, after: After
     ) -> Accepted:
         await consistent(after, "dispatch_pool")
-        ctx, idem = await command_context(request, caller, key)
-        return accepted(await handlers.assign(order_id, body, ctx, idem), response)
+        result = await handlers.assign(order_id, body, command.context, command.key)
+        return command.accept(result)
 
     @router.post("/orders/{order_id}/accept", summary="The assignee accepts")
-    async def accept(
-        order_id: OrderId, request: Request, response: Response, caller: Writer, key: Key
-    ) -> Accepted:
-        ctx, idem = await command_context(request, caller, key)
-        return accepted(await handlers.accept(order_id, ctx, idem), response)
+    async def accept(order_id: OrderId, command: WriteCommand) -> Accepted:
+        result = await handlers.accept(order_id, command.context, command.key)
+        return command.accept(result)
 
     @router.post("/orders/{order_id}/reject", summary="The assignee declines: back to dispatch")
-    async def reject(
-        order_id: OrderId,
-        body: c.Reason,
-        request: Request,
-        response: Response,
-        caller: Writer,
-        key: Key,
-    ) -> Accepted:
-        ctx, idem = await command_context(request, caller, key)
-        return accepted(await handlers.reject(order_id, body, ctx, idem), response)
+    async def reject(order_id: OrderId, body: c.Reason, command: WriteCommand) -> Accepted:
+        result = await handlers.reject(order_id, body, command.context, command.key)
+        return command.accept(result)
 
     @router.post("/orders/{order_id}/start", summary="The service starts")
-    async def start(
-        order_id: OrderId,
-        body: c.AtTime,
-        request: Request,
-        response: Response,
-        caller: Writer,
-        key: Key,
-    ) -> Accepted:
-        ctx, idem = await command_context(request, caller, key)
-        return accepted(await handlers.start(order_id, body, ctx, idem), response)
+    async def start(order_id: OrderId, body: c.AtTime, command: WriteCommand) -> Accepted:
+        result = await handlers.start(order_id, body, command.context, command.key)
+        return command.accept(result)
 
     @router.post("/orders/{order_id}/complete", summary="The service is complete")
-    async def complete(
-        order_id: OrderId,
-        body: c.AtTime,
-        request: Request,
-        response: Response,
-        caller: Writer,
-        key: Key,
-    ) -> Accepted:
-        ctx, idem = await command_context(request, caller, key)
-        return accepted(await handlers.complete(order_id, body, ctx, idem), response)
+    async def complete(order_id: OrderId, body: c.AtTime, command: WriteCommand) -> Accepted:
+        result = await handlers.complete(order_id, body, command.context, command.key)
+        return command.accept(result)
 
     @router.post("/orders/{order_id}/cancel", summary="Cancelled by the resident or staff")
-    async def cancel(
-        order_id: OrderId,
-        body: c.CancelOrder,
-        request: Request,
-        response: Response,
-        caller: Writer,
-        key: Key,
-    ) -> Accepted:
-        ctx, idem = await command_context(request, caller, key)
-        return accepted(await handlers.cancel(order_id, body, ctx, idem), response)
+    async def cancel(order_id: OrderId, body: c.CancelOrder, command: WriteCommand) -> Accepted:
+        result = await handlers.cancel(order_id, body, command.context, command.key)
+        return command.accept(result)
 
     @router.post("/orders/{order_id}/no-show", summary="The worker or the resident did not show")
-    async def no_show(
-        order_id: OrderId,
-        body: c.MarkNoShow,
-        request: Request,
-        response: Response,
-        caller: Writer,
-        key: Key,
-    ) -> Accepted:
-        ctx, idem = await command_context(request, caller, key)
-        return accepted(await handlers.no_show(order_id, body, ctx, idem), response)
+    async def no_show(order_id: OrderId, body: c.MarkNoShow, command: WriteCommand) -> Accepted:
+        result = await handlers.no_show(order_id, body, command.context, command.key)
+        return command.accept(result)
 
     @router.post("/orders/{order_id}/rating", summary="The resident rates the service (1–5)")
-    async def rate(
-        order_id: OrderId,
-        body: c.RateOrder,
-        request: Request,
-        response: Response,
-        caller: Writer,
-        key: Key,
-    ) -> Accepted:
-        ctx, idem = await command_context(request, caller, key)
-        return accepted(await handlers.rate(order_id, body, ctx, idem), response)
+    async def rate(order_id: OrderId, body: c.RateOrder, command: WriteCommand) -> Accepted:
+        result = await handlers.rate(order_id, body, command.context, command.key)
+        return command.accept(result)
 
     @router.post("/orders/{order_id}/follow-up", summary="Record the follow-up call (回访)")
     async def follow_up(
-        order_id: OrderId,
-        body: c.RecordFollowUp,
-        request: Request,
-        response: Response,
-        caller: Writer,
-        key: Key,
+        order_id: OrderId, body: c.RecordFollowUp, command: WriteCommand
     ) -> Accepted:
-        ctx, idem = await command_context(request, caller, key)
-        return accepted(await handlers.follow_up(order_id, body, ctx, idem), response)
+        result = await handlers.follow_up(order_id, body, command.context, command.key)
+        return command.accept(result)
 
     # quality -----------------------------------------------------------------------
 
@@ -358,46 +280,29 @@ def create_router(
 
     @router.post("/settlements", status_code=201, summary="Issue a month's settlement (结算)")
     async def issue_settlement(
-        body: c.IssueSettlement,
-        request: Request,
-        response: Response,
-        caller: Writer,
-        key: Key,
-        after: After,
+        body: c.IssueSettlement, command: WriteCommand, after: After
     ) -> Accepted:
         await consistent(after, "settlements")
-        ctx, idem = await command_context(request, caller, key)
-        return accepted(await handlers.issue_settlement(body, ctx, idem), response)
+        result = await handlers.issue_settlement(body, command.context, command.key)
+        return command.accept(result)
 
     # time bank -----------------------------------------------------------------------
 
     @router.post("/time-bank/{volunteer_id}/earned", summary="Bank a volunteer's hours")
     async def earn(
-        volunteer_id: VolunteerId,
-        body: c.EarnHours,
-        request: Request,
-        response: Response,
-        caller: Writer,
-        key: Key,
-        after: After,
+        volunteer_id: VolunteerId, body: c.EarnHours, command: WriteCommand, after: After
     ) -> Accepted:
         await consistent(after, "orders_community")
-        ctx, idem = await command_context(request, caller, key)
-        return accepted(await handlers.earn_hours(volunteer_id, body, ctx, idem), response)
+        result = await handlers.earn_hours(volunteer_id, body, command.context, command.key)
+        return command.accept(result)
 
     @router.post("/time-bank/{volunteer_id}/spent", summary="Draw on banked hours")
     async def spend(
-        volunteer_id: VolunteerId,
-        body: c.SpendHours,
-        request: Request,
-        response: Response,
-        caller: Writer,
-        key: Key,
-        after: After,
+        volunteer_id: VolunteerId, body: c.SpendHours, command: WriteCommand, after: After
     ) -> Accepted:
         await consistent(after, "orders_community")
-        ctx, idem = await command_context(request, caller, key)
-        return accepted(await handlers.spend_hours(volunteer_id, body, ctx, idem), response)
+        result = await handlers.spend_hours(volunteer_id, body, command.context, command.key)
+        return command.accept(result)
 
     @router.get("/time-bank/{volunteer_id}", summary="A volunteer's balance and ledger")
     async def time_bank(volunteer_id: VolunteerId, caller: Reader, after: After) -> TimeBankOut:
