@@ -37,20 +37,19 @@ from tenacity import (
 )
 
 from jinguo_contracts.base import CATALOGUE, ContractCatalogue, EventContract
+from jinguo_shared.backoff import last_error, restarting
 from jinguo_shared.db import dead_letters, mark_retried, writing
 from jinguo_shared.domain import DomainError
 from jinguo_shared.envelope import CommandContext, RecordedEvent, decode
 from jinguo_shared.eventstore import SERVICE_STREAMS, read_event
 from jinguo_shared.natsauth import policy_consumer
 from jinguo_shared.projections.base import disjoint_filters
-from jinguo_shared.projections.dead_letters import dead_letter, last_error
+from jinguo_shared.projections.dead_letters import dead_letter
 from jinguo_shared.telemetry import tracer
 
 log = logging.getLogger(__name__)
 
 REACTION_NAMESPACE = uuid.UUID("9a3e7c51-2f64-4b0e-8d1a-7c5b3e9f0a42")
-RESTART_PAUSE_MAX = 5.0
-"""The longest pause before a failed policy's consumer starts again."""
 RETRY_PAUSE_MAX = 10.0
 """The longest pause before a failed reaction is tried again."""
 
@@ -147,7 +146,7 @@ class ReactionRunner:
         self._tasks.clear()
 
     async def _follow(self, policy: Policy) -> None:
-        def restarting(attempts: RetryCallState) -> None:
+        def log_failure(attempts: RetryCallState) -> None:
             error = last_error(attempts)
             if not isinstance(error, NotFoundError):
                 log.warning("policy %s stopped; restarting", policy.name, exc_info=error)
@@ -155,11 +154,10 @@ class ReactionRunner:
                 # the stream is gone (not provisioned again yet): wait for it, quietly
                 log.info("policy %s waits: %s", policy.name, error.description)
 
-        following = AsyncRetrying(
-            wait=wait_exponential(multiplier=self.backoff_base, max=RESTART_PAUSE_MAX),
-            after=restarting,
-            stop=lambda _: self._stopping,
-            retry_error_callback=lambda _: None,  # a failure while stopping ends it quietly
+        following = restarting(
+            first_pause=self.backoff_base,
+            stopping=lambda: self._stopping,
+            after_failure=log_failure,
         )
         await following(self._consume, policy)
 

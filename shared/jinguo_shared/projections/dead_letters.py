@@ -21,6 +21,7 @@ from tenacity import (
 )
 
 from jinguo_contracts.base import ContractCatalogue
+from jinguo_shared.backoff import last_error
 from jinguo_shared.db import dead_letters, mark_retried, writing
 from jinguo_shared.eventstore import read_event
 from jinguo_shared.projections.applying import TRANSIENT_ERRORS, EventApplier
@@ -132,11 +133,3 @@ def dead_letter(
         "parked_at": datetime.now(UTC),
         "replayed_at": None,
     }
-
-
-def last_error(attempts: RetryCallState) -> Exception:
-    """The exception the last attempt raised (the kernel retries only on an `Exception`)."""
-    error = attempts.outcome.exception() if attempts.outcome is not None else None
-    if not isinstance(error, Exception):
-        raise TypeError(f"the last attempt raised no Exception but {error!r}")
-    return error

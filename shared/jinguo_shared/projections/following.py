@@ -13,21 +13,19 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 from sqlalchemy.ext.asyncio import AsyncEngine
-from tenacity import AsyncRetrying, RetryCallState, wait_exponential
+from tenacity import RetryCallState
 
+from jinguo_shared.backoff import last_error, restarting
 from jinguo_shared.db import writing
 from jinguo_shared.natsauth import projections_consumer
 from jinguo_shared.projections.applying import TRANSIENT_ERRORS, EventApplier
 from jinguo_shared.projections.base import disjoint_filters
 from jinguo_shared.projections.checkpoints import Checkpoints
-from jinguo_shared.projections.dead_letters import DeadLetters, last_error
+from jinguo_shared.projections.dead_letters import DeadLetters
 from jinguo_shared.projections.generations import Generations
 from jinguo_shared.telemetry import links_from, tracer
 
 log = logging.getLogger(__name__)
-
-RESTART_PAUSE_MAX = 5.0
-"""The longest pause before a failed stream's consumer starts again."""
 
 
 class Following:
@@ -92,16 +90,15 @@ class Following:
         self._tasks.clear()
 
     async def _follow(self, stream: str) -> None:
-        def restarting(attempts: RetryCallState) -> None:
+        def log_failure(attempts: RetryCallState) -> None:
             log.warning(
                 "projections on %s stopped; restarting", stream, exc_info=last_error(attempts)
             )
 
-        following = AsyncRetrying(
-            wait=wait_exponential(multiplier=self.backoff_base, max=RESTART_PAUSE_MAX),
-            after=restarting,
-            stop=lambda _: self._stopping,
-            retry_error_callback=lambda _: None,  # a failure while stopping ends it quietly
+        following = restarting(
+            first_pause=self.backoff_base,
+            stopping=lambda: self._stopping,
+            after_failure=log_failure,
         )
         await following(self._consume, stream)
 
