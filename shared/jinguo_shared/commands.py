@@ -228,31 +228,9 @@ class CommandExecutor:
     async def _reload_pair(
         self, one: AggregateT, two: OtherT, context: CommandContext
     ) -> tuple[AggregateT, OtherT, CommandResult | None]:
-        histories = [await self._store.load(a.aggregate_type, a.id) for a in (one, two)]
-        fresh_one = type(one).from_history(
-            one.id, [e.payload for e in histories[0]], histories[0][-1].seq if histories[0] else 0
-        )
-        fresh_two = type(two).from_history(
-            two.id, [e.payload for e in histories[1]], histories[1][-1].seq if histories[1] else 0
-        )
-        by_id = {event.envelope.id: event for history in histories for event in history}
-        mine: list[RecordedEvent] = []
-        while (found := by_id.get(event_id(context.command_id, len(mine)))) is not None:
-            mine.append(found)
-        if not mine:
-            return fresh_one, fresh_two, None
-        log.info("command %s was already appended; answering from the log", context.command_id)
-        return (
-            fresh_one,
-            fresh_two,
-            CommandResult(
-                one.id,
-                self._store.stream,
-                max(e.seq for e in mine),
-                [e.payload for e in mine],
-                replayed=True,
-            ),
-        )
+        fresh_one, first = await self._from_log(type(one), one.id)
+        fresh_two, second = await self._from_log(type(two), two.id)
+        return fresh_one, fresh_two, self._already_appended(one.id, [first, second], context)
 
     async def _save_all(
         self,
@@ -292,28 +270,37 @@ class CommandExecutor:
             )
         except ValidationError:
             # cached by an older version of the service: the log has the truth
-            history = await self._store.load(aggregate_class.aggregate_type, aggregate_id)
-            return aggregate_class.from_history(
-                aggregate_id, [e.payload for e in history], history[-1].seq if history else 0
-            )
+            aggregate, _ = await self._from_log(aggregate_class, aggregate_id)
+            return aggregate
 
     async def _reload(
         self, aggregate_class: type[AggregateT], aggregate_id: str, context: CommandContext
     ) -> tuple[AggregateT, CommandResult | None]:
+        aggregate, history = await self._from_log(aggregate_class, aggregate_id)
+        return aggregate, self._already_appended(aggregate_id, [history], context)
+
+    async def _from_log(
+        self, aggregate_class: type[AggregateT], aggregate_id: str
+    ) -> tuple[AggregateT, list[RecordedEvent]]:
+        """The aggregate as its events in the log make it, and those events."""
         history = await self._store.load(aggregate_class.aggregate_type, aggregate_id)
         version = history[-1].seq if history else 0
-        aggregate = aggregate_class.from_history(
-            aggregate_id, [event.payload for event in history], version
-        )
-        by_id = {event.envelope.id: event for event in history}
+        events = [event.payload for event in history]
+        return aggregate_class.from_history(aggregate_id, events, version), history
+
+    def _already_appended(
+        self, aggregate_id: str, histories: list[list[RecordedEvent]], context: CommandContext
+    ) -> CommandResult | None:
+        """The command's result if its events are in the log already (its answer was lost)."""
+        by_id = {event.envelope.id: event for history in histories for event in history}
         mine: list[RecordedEvent] = []
         while (found := by_id.get(event_id(context.command_id, len(mine)))) is not None:
             mine.append(found)
         if not mine:
-            return aggregate, None
+            return None
         log.info("command %s was already appended; answering from the log", context.command_id)
         last_seq = max(event.seq for event in mine)
-        return aggregate, CommandResult(
+        return CommandResult(
             aggregate_id, self._store.stream, last_seq, [e.payload for e in mine], replayed=True
         )
 
