@@ -48,8 +48,7 @@ class ProjectionHost:
         catalogue: ContractCatalogue = CATALOGUE,
     ) -> None:
         self.service = service
-        js = nc.jetstream()
-        self._js = js
+        js = self._js = nc.jetstream()
         self.lag: dict[tuple[str, str], int] = {}
         """Events matching a projection's filter not yet applied, by (projection, stream)."""
         meter.create_observable_gauge(
