@@ -37,7 +37,7 @@ from jinguo_shared.domain import DomainError
 from jinguo_shared.eventstore import SERVICE_STREAMS, Provisioned, provision_streams
 from jinguo_shared.http.problems import problem
 from jinguo_shared.natsauth import ADMIN_USER
-from jinguo_shared.projections.host import RebuildSlotsTakenError
+from jinguo_shared.projections.stream_reader import RebuildSlotsTakenError
 from jinguo_shared.reactions import ReactionRunner
 from jinguo_shared.runtime import (
     EmbeddedNats,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import random
 from collections.abc import Callable, Sequence
@@ -13,6 +12,7 @@ from typing import Any, TypeVar
 import orjson
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncEngine
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
 
 from jinguo_contracts.base import EventContract
 from jinguo_shared.access import Jurisdiction
@@ -26,6 +26,9 @@ log = logging.getLogger(__name__)
 
 AggregateT = TypeVar("AggregateT", bound=Aggregate[Any])
 OtherT = TypeVar("OtherT", bound=Aggregate[Any])
+
+CONFLICT_PAUSE = 0.005
+"""Seconds: the most a command waits after a conflict, times the conflicts it has had."""
 
 
 class ContentionError(DomainError):
@@ -99,42 +102,44 @@ class CommandExecutor:
             decide = _within(context.jurisdiction, decide)
         aggregate = await self.load_cached(aggregate_class, aggregate_id)
         from_log = False
-        for attempt in range(self._max_attempts):
-            try:
-                decide(aggregate)
-            except DomainError:
-                if from_log:
+        async for attempt in self._on_conflict():
+            with attempt:
+                try:
+                    decide(aggregate)
+                except DomainError:
+                    if from_log:
+                        raise
+                    # the cached state may lag (another process, a lost write): ask the log once
+                    aggregate, already = await self._reload(aggregate_class, aggregate_id, context)
+                    from_log = True
+                    if already is not None:
+                        await self._save(aggregate, idempotency, already)
+                        return already
+                    decide(aggregate)
+                if not aggregate.pending:
+                    return CommandResult(aggregate.id, self._store.stream, aggregate.version)
+                try:
+                    seq = await self._store.append(
+                        aggregate_class.aggregate_type,
+                        aggregate.id,
+                        aggregate.version,
+                        aggregate.pending,
+                        context,
+                    )
+                except ConcurrencyConflictError:
+                    aggregate, already = await self._reload(aggregate_class, aggregate_id, context)
+                    from_log = True
+                    if already is not None:
+                        await self._save(aggregate, idempotency, already)
+                        return already
                     raise
-                # the cached state may lag (another process, a lost write): ask the log once
-                aggregate, already = await self._reload(aggregate_class, aggregate_id, context)
-                from_log = True
-                if already is not None:
-                    await self._save(aggregate, idempotency, already)
-                    return already
-                decide(aggregate)
-            if not aggregate.pending:
-                return CommandResult(aggregate.id, self._store.stream, aggregate.version)
-            try:
-                seq = await self._store.append(
-                    aggregate_class.aggregate_type,
-                    aggregate.id,
-                    aggregate.version,
-                    aggregate.pending,
-                    context,
+                result = CommandResult(
+                    aggregate.id, self._store.stream, seq, list(aggregate.pending)
                 )
-            except ConcurrencyConflictError:
-                aggregate, already = await self._reload(aggregate_class, aggregate_id, context)
-                from_log = True
-                if already is not None:
-                    await self._save(aggregate, idempotency, already)
-                    return already
-                await asyncio.sleep(random.uniform(0, 0.005) * (attempt + 1))
-                continue
-            result = CommandResult(aggregate.id, self._store.stream, seq, list(aggregate.pending))
-            aggregate.version = seq
-            aggregate.pending.clear()
-            await self._save(aggregate, idempotency, result)
-            return result
+                aggregate.version = seq
+                aggregate.pending.clear()
+                await self._save(aggregate, idempotency, result)
+                return result
         raise ContentionError(
             f"{aggregate_class.aggregate_type} {aggregate_id} is changing too fast; try again"
         )
@@ -164,80 +169,68 @@ class CommandExecutor:
             one = await self.load_cached(first_class, first_id)
             two = await self.load_cached(second_class, second_id)
             from_log = False
-            for attempt in range(self._max_attempts):
-                try:
-                    decide(one, two)
-                except DomainError:
-                    if from_log:
+            async for attempt in self._on_conflict():
+                with attempt:
+                    try:
+                        decide(one, two)
+                    except DomainError:
+                        if from_log:
+                            raise
+                        one, two, already = await self._reload_pair(one, two, context)
+                        from_log = True
+                        if already is not None:
+                            await self._save_all([one, two], idempotency, already)
+                            return already
+                        decide(one, two)
+                    if not one.pending and not two.pending:
+                        return CommandResult(one.id, self._store.stream, one.version)
+                    try:
+                        versions = await self._store.append_together(
+                            [
+                                AggregateWrite(a.aggregate_type, a.id, a.version, list(a.pending))
+                                for a in (one, two)
+                            ],
+                            context,
+                        )
+                    except ConcurrencyConflictError:
+                        one, two, already = await self._reload_pair(one, two, context)
+                        from_log = True
+                        if already is not None:
+                            await self._save_all([one, two], idempotency, already)
+                            return already
                         raise
-                    one, two, already = await self._reload_pair(one, two, context)
-                    from_log = True
-                    if already is not None:
-                        await self._save_all([one, two], idempotency, already)
-                        return already
-                    decide(one, two)
-                if not one.pending and not two.pending:
-                    return CommandResult(one.id, self._store.stream, one.version)
-                try:
-                    versions = await self._store.append_together(
-                        [
-                            AggregateWrite(a.aggregate_type, a.id, a.version, list(a.pending))
-                            for a in (one, two)
-                        ],
-                        context,
+                    written = [a for a in (one, two) if a.pending]
+                    result = CommandResult(
+                        one.id,
+                        self._store.stream,
+                        max(versions),
+                        [e for a in (one, two) for e in a.pending],
                     )
-                except ConcurrencyConflictError:
-                    one, two, already = await self._reload_pair(one, two, context)
-                    from_log = True
-                    if already is not None:
-                        await self._save_all([one, two], idempotency, already)
-                        return already
-                    await asyncio.sleep(random.uniform(0, 0.005) * (attempt + 1))
-                    continue
-                written = [a for a in (one, two) if a.pending]
-                result = CommandResult(
-                    one.id,
-                    self._store.stream,
-                    max(versions),
-                    [e for a in (one, two) for e in a.pending],
-                )
-                for aggregate, version in zip(written, versions, strict=True):
-                    aggregate.version = version
-                    aggregate.pending.clear()
-                await self._save_all(written, idempotency, result)
-                return result
+                    for aggregate, version in zip(written, versions, strict=True):
+                        aggregate.version = version
+                        aggregate.pending.clear()
+                    await self._save_all(written, idempotency, result)
+                    return result
             raise ContentionError(
                 f"{first_class.aggregate_type} {first_id} is changing too fast; try again"
             )
 
+    def _on_conflict(self) -> AsyncRetrying:
+        """Another writer appended first: decide again on the aggregates as the log has them,
+        `max_attempts` times in all; the caller raises ContentionError after the last."""
+        return AsyncRetrying(
+            retry=retry_if_exception_type(ConcurrencyConflictError),
+            stop=stop_after_attempt(self._max_attempts),
+            wait=_pause_after_conflicts,
+            retry_error_callback=lambda _: None,
+        )
+
     async def _reload_pair(
         self, one: AggregateT, two: OtherT, context: CommandContext
     ) -> tuple[AggregateT, OtherT, CommandResult | None]:
-        histories = [await self._store.load(a.aggregate_type, a.id) for a in (one, two)]
-        fresh_one = type(one).from_history(
-            one.id, [e.payload for e in histories[0]], histories[0][-1].seq if histories[0] else 0
-        )
-        fresh_two = type(two).from_history(
-            two.id, [e.payload for e in histories[1]], histories[1][-1].seq if histories[1] else 0
-        )
-        by_id = {event.envelope.id: event for history in histories for event in history}
-        mine: list[RecordedEvent] = []
-        while (found := by_id.get(event_id(context.command_id, len(mine)))) is not None:
-            mine.append(found)
-        if not mine:
-            return fresh_one, fresh_two, None
-        log.info("command %s was already appended; answering from the log", context.command_id)
-        return (
-            fresh_one,
-            fresh_two,
-            CommandResult(
-                one.id,
-                self._store.stream,
-                max(e.seq for e in mine),
-                [e.payload for e in mine],
-                replayed=True,
-            ),
-        )
+        fresh_one, first = await self._from_log(type(one), one.id)
+        fresh_two, second = await self._from_log(type(two), two.id)
+        return fresh_one, fresh_two, self._already_appended(one.id, [first, second], context)
 
     async def _save_all(
         self,
@@ -277,28 +270,37 @@ class CommandExecutor:
             )
         except ValidationError:
             # cached by an older version of the service: the log has the truth
-            history = await self._store.load(aggregate_class.aggregate_type, aggregate_id)
-            return aggregate_class.from_history(
-                aggregate_id, [e.payload for e in history], history[-1].seq if history else 0
-            )
+            aggregate, _ = await self._from_log(aggregate_class, aggregate_id)
+            return aggregate
 
     async def _reload(
         self, aggregate_class: type[AggregateT], aggregate_id: str, context: CommandContext
     ) -> tuple[AggregateT, CommandResult | None]:
+        aggregate, history = await self._from_log(aggregate_class, aggregate_id)
+        return aggregate, self._already_appended(aggregate_id, [history], context)
+
+    async def _from_log(
+        self, aggregate_class: type[AggregateT], aggregate_id: str
+    ) -> tuple[AggregateT, list[RecordedEvent]]:
+        """The aggregate as its events in the log make it, and those events."""
         history = await self._store.load(aggregate_class.aggregate_type, aggregate_id)
         version = history[-1].seq if history else 0
-        aggregate = aggregate_class.from_history(
-            aggregate_id, [event.payload for event in history], version
-        )
-        by_id = {event.envelope.id: event for event in history}
+        events = [event.payload for event in history]
+        return aggregate_class.from_history(aggregate_id, events, version), history
+
+    def _already_appended(
+        self, aggregate_id: str, histories: list[list[RecordedEvent]], context: CommandContext
+    ) -> CommandResult | None:
+        """The command's result if its events are in the log already (its answer was lost)."""
+        by_id = {event.envelope.id: event for history in histories for event in history}
         mine: list[RecordedEvent] = []
         while (found := by_id.get(event_id(context.command_id, len(mine)))) is not None:
             mine.append(found)
         if not mine:
-            return aggregate, None
+            return None
         log.info("command %s was already appended; answering from the log", context.command_id)
         last_seq = max(event.seq for event in mine)
-        return aggregate, CommandResult(
+        return CommandResult(
             aggregate_id, self._store.stream, last_seq, [e.payload for e in mine], replayed=True
         )
 
@@ -359,6 +361,11 @@ class CommandExecutor:
             )
         body = orjson.loads(body_text) if isinstance(body_text, str) else body_text
         return CommandResult(body["aggregate_id"], body["stream"], body["seq"], replayed=True)
+
+
+def _pause_after_conflicts(attempts: RetryCallState) -> float:
+    """Random, up to CONFLICT_PAUSE for each conflict so far: writers that collided spread out."""
+    return random.uniform(0, CONFLICT_PAUSE * attempts.attempt_number)
 
 
 def check_within(jurisdiction: Jurisdiction, aggregate: Aggregate[Any]) -> None:

@@ -18,7 +18,6 @@ import contextlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 import nats.errors
@@ -28,19 +27,31 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncEngine
+from tenacity import (
+    AsyncRetrying,
+    RetryCallState,
+    retry_if_exception_type,
+    retry_if_not_exception_type,
+    stop_after_attempt,
+    wait_exponential,
+)
 
 from jinguo_contracts.base import CATALOGUE, ContractCatalogue, EventContract
+from jinguo_shared.backoff import last_error, restarting
 from jinguo_shared.db import dead_letters, mark_retried, writing
 from jinguo_shared.domain import DomainError
 from jinguo_shared.envelope import CommandContext, RecordedEvent, decode
 from jinguo_shared.eventstore import SERVICE_STREAMS, read_event
 from jinguo_shared.natsauth import policy_consumer
 from jinguo_shared.projections.base import disjoint_filters
+from jinguo_shared.projections.dead_letters import dead_letter
 from jinguo_shared.telemetry import tracer
 
 log = logging.getLogger(__name__)
 
 REACTION_NAMESPACE = uuid.UUID("9a3e7c51-2f64-4b0e-8d1a-7c5b3e9f0a42")
+RETRY_PAUSE_MAX = 10.0
+"""The longest pause before a failed reaction is tried again."""
 
 Reaction = Callable[[Any, Any, RecordedEvent, CommandContext], Awaitable[None]]
 
@@ -135,20 +146,20 @@ class ReactionRunner:
         self._tasks.clear()
 
     async def _follow(self, policy: Policy) -> None:
-        delay = self.backoff_base
-        while not self._stopping:
-            try:
-                await self._consume(policy)
-            except asyncio.CancelledError:
-                raise
-            except NotFoundError as missing:
+        def log_failure(attempts: RetryCallState) -> None:
+            error = last_error(attempts)
+            if not isinstance(error, NotFoundError):
+                log.warning("policy %s stopped; restarting", policy.name, exc_info=error)
+            elif attempts.attempt_number == 1:
                 # the stream is gone (not provisioned again yet): wait for it, quietly
-                if delay == self.backoff_base:
-                    log.info("policy %s waits: %s", policy.name, missing.description)
-            except Exception:
-                log.warning("policy %s stopped; restarting", policy.name, exc_info=True)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, 5.0)
+                log.info("policy %s waits: %s", policy.name, error.description)
+
+        following = restarting(
+            first_pause=self.backoff_base,
+            stopping=lambda: self._stopping,
+            after_failure=log_failure,
+        )
+        await following(self._consume, policy)
 
     async def _consume(self, policy: Policy) -> None:
         """The durable consumer remembers what was acknowledged across restarts; a new one
@@ -194,45 +205,50 @@ class ReactionRunner:
         if reaction is None:
             await message.ack()
             return
-        delay = self.backoff_base
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                event = decode(stream, seq, subject, message.data, self._catalogue)
-                await self._react(policy, reaction, event)
-                break
-            except asyncio.CancelledError:
-                # stopped mid-reaction: hand it back now (the command is idempotent), or the
-                # next process would see it only after ack_wait
-                with contextlib.suppress(Exception):
-                    await message.nak()
-                raise
-            except DomainError as refused:
-                log.info(
-                    "policy %s: %s %s:%d refused: %s",
-                    policy.name,
-                    event_type,
-                    stream,
-                    seq,
-                    refused.detail,
-                )
-                break
-            except Exception as error:
-                if attempt >= self.max_attempts:
-                    await self._park(policy, stream, seq, subject, error, attempt)
-                    break
-                log.warning(
-                    "policy %s: %s %s:%d failed (attempt %d), retrying: %s",
-                    policy.name,
-                    event_type,
-                    stream,
-                    seq,
-                    attempt,
-                    error,
-                )
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 10.0)
+
+        async def react() -> None:
+            event = decode(stream, seq, subject, message.data, self._catalogue)
+            await self._react(policy, reaction, event)
+
+        def retrying(attempts: RetryCallState) -> None:
+            log.warning(
+                "policy %s: %s %s:%d failed (attempt %d), retrying: %s",
+                policy.name,
+                event_type,
+                stream,
+                seq,
+                attempts.attempt_number,
+                last_error(attempts),
+            )
+
+        async def park(attempts: RetryCallState) -> None:
+            error = last_error(attempts)
+            await self._park(policy, stream, seq, subject, error, attempts.attempt_number)
+
+        reacting = AsyncRetrying(
+            retry=retry_if_exception_type(Exception) & retry_if_not_exception_type(DomainError),
+            stop=stop_after_attempt(self.max_attempts),
+            wait=wait_exponential(multiplier=self.backoff_base, max=RETRY_PAUSE_MAX),
+            before_sleep=retrying,
+            retry_error_callback=park,
+        )
+        try:
+            await reacting(react)
+        except asyncio.CancelledError:
+            # stopped mid-reaction: hand it back now (the command is idempotent), or the
+            # next process would see it only after ack_wait
+            with contextlib.suppress(Exception):
+                await message.nak()
+            raise
+        except DomainError as refused:
+            log.info(
+                "policy %s: %s %s:%d refused: %s",
+                policy.name,
+                event_type,
+                stream,
+                seq,
+                refused.detail,
+            )
         await message.ack()
 
     async def retry_parked(self, letter: Row[Any]) -> None:
@@ -282,17 +298,5 @@ class ReactionRunner:
         async with writing(self._engine) as connection:
             await connection.execute(
                 dead_letters.insert(),
-                [
-                    {
-                        "projection": f"policy:{policy.name}",
-                        "stream": stream,
-                        "seq": seq,
-                        "subject": subject,
-                        "event_type": subject.rsplit(".", 1)[-1],
-                        "error": f"{type(error).__name__}: {error}",
-                        "attempts": attempts,
-                        "parked_at": datetime.now(UTC),
-                        "replayed_at": None,
-                    }
-                ],
+                [dead_letter(f"policy:{policy.name}", stream, seq, subject, error, attempts)],
             )

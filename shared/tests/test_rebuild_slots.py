@@ -16,7 +16,8 @@ from jinguo_shared.envelope import CommandContext
 from jinguo_shared.eventstore import EventStore
 from jinguo_shared.natsauth import ADMIN_USER, REBUILD_SLOTS, rebuild_consumers
 from jinguo_shared.projections.api_clients import ApiClients
-from jinguo_shared.projections.host import ProjectionHost, RebuildSlotsTakenError, _StreamReader
+from jinguo_shared.projections.host import ProjectionHost
+from jinguo_shared.projections.stream_reader import RebuildSlotsTakenError, StreamReader
 from jinguo_shared.runtime import EmbeddedNats
 
 SLOTS = rebuild_consumers("registry", "REGISTRY")
@@ -50,8 +51,8 @@ async def names_on_registry(admin: NatsClient) -> list[str]:
     return sorted(info.name for info in await admin.jetstream().consumers_info("REGISTRY"))
 
 
-def reader(nc: NatsClient) -> _StreamReader:
-    return _StreamReader(nc, "REGISTRY", ["registry.>"], 100, last=3, slots=SLOTS)
+def reader(nc: NatsClient) -> StreamReader:
+    return StreamReader(nc, "REGISTRY", ["registry.>"], 100, last=3, slots=SLOTS)
 
 
 async def test_readers_never_share_a_slot_and_free_it_at_the_end(
@@ -85,7 +86,7 @@ async def test_a_slot_a_crashed_reader_left_is_skipped_and_expires(
         assert await names_on_registry(consumers) == sorted(SLOTS[:2])
         assert next_one.matching == 3
     left = await consumers.jetstream().consumer_info("REGISTRY", SLOTS[0])
-    assert left.config.inactive_threshold == _StreamReader.INACTIVE_SECONDS
+    assert left.config.inactive_threshold == StreamReader.INACTIVE_SECONDS
 
 
 async def test_a_rebuild_with_the_services_own_user_leaves_no_consumer(

@@ -14,7 +14,7 @@ from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException
 
 from jinguo_shared.domain import DomainError
-from jinguo_shared.projections.host import ConsistencyTimeoutError
+from jinguo_shared.projections.consistency import ConsistencyTimeoutError
 
 log = logging.getLogger(__name__)
 

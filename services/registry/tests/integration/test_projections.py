@@ -15,7 +15,7 @@ from jinguo_registry.domain.worker import Worker
 from jinguo_registry.handlers.commands import IssueCertificate, RecordHomeVisit
 from jinguo_shared.db import parked_to_retry, pii_keys
 from jinguo_shared.envelope import RecordedEvent
-from jinguo_shared.projections import host, planning
+from jinguo_shared.projections import host, planning, rebuild
 from jinguo_shared.projections.batch import ProjectionBatch
 from jinguo_shared.runtime import EmbeddedNats, ServiceRuntime
 
@@ -91,10 +91,10 @@ async def test_a_replay_yields_exactly_the_live_tables(
     handlers, registry, reading: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     if reading != "one request":
-        monkeypatch.setattr(host, "REBUILD_READ_BATCH", 3)
-        monkeypatch.setattr(host, "REBUILD_CHUNK", 7)
+        monkeypatch.setattr(rebuild, "REBUILD_READ_BATCH", 3)
+        monkeypatch.setattr(rebuild, "REBUILD_CHUNK", 7)
     if reading.endswith("alone"):
-        monkeypatch.setattr(host, "REBUILD_COMMIT_SECONDS", 0)
+        monkeypatch.setattr(rebuild, "REBUILD_COMMIT_SECONDS", 0)
     if reading.endswith("process"):
         plan_in_a_process(monkeypatch)
     position = await register_some(handlers, 0, 30)
@@ -119,12 +119,12 @@ async def test_a_replay_yields_exactly_the_live_tables(
 async def test_a_replay_that_fails_midway_changes_nothing_and_releases_the_database(
     handlers, registry, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(host, "REBUILD_READ_BATCH", 3)
-    monkeypatch.setattr(host, "REBUILD_CHUNK", 5)
+    monkeypatch.setattr(rebuild, "REBUILD_READ_BATCH", 3)
+    monkeypatch.setattr(rebuild, "REBUILD_CHUNK", 5)
     position = await register_some(handlers, 0, 20)
     await registry.projections.wait_for(position, ["worker_directory"], 10)
     live = await snapshot(registry, "worker_directory")
-    write = host.ProjectionHost._write_plan
+    write = rebuild.Rebuilder._write_plan
     writes = 0
 
     async def fail_on_the_third(*args: Any, **kwargs: Any) -> None:
@@ -134,13 +134,13 @@ async def test_a_replay_that_fails_midway_changes_nothing_and_releases_the_datab
             raise RuntimeError("disk full")
         await write(*args, **kwargs)
 
-    monkeypatch.setattr(host.ProjectionHost, "_write_plan", fail_on_the_third)
+    monkeypatch.setattr(rebuild.Rebuilder, "_write_plan", fail_on_the_third)
     with pytest.raises(RuntimeError, match="disk full"):
         await registry.projections.rebuild("worker_directory")
     assert registry.projections.active("worker_directory").generation == 1
     assert await snapshot(registry, "worker_directory") == live
 
-    monkeypatch.setattr(host.ProjectionHost, "_write_plan", write)
+    monkeypatch.setattr(rebuild.Rebuilder, "_write_plan", write)
     # the failed rebuild's transaction is gone: live writes and the next rebuild go through
     later = await register_some(handlers, 20, 1)
     await registry.projections.wait_for(later, ["worker_directory"], 10)
@@ -155,7 +155,7 @@ async def test_a_replay_until_a_time_keeps_an_as_of_copy_aside(
 ) -> None:
     if planned != "here":
         plan_in_a_process(monkeypatch)
-        monkeypatch.setattr(host, "REBUILD_CHUNK", 3)
+        monkeypatch.setattr(rebuild, "REBUILD_CHUNK", 3)
     await register_some(handlers, 0, 4)
     cut = (
         await registry.store.load(
@@ -244,7 +244,7 @@ async def test_a_rebuild_planned_by_a_helper_process_parks_a_malformed_event(
     handlers, registry, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     plan_in_a_process(monkeypatch)
-    monkeypatch.setattr(host, "REBUILD_CHUNK", 4)
+    monkeypatch.setattr(rebuild, "REBUILD_CHUNK", 4)
     monkeypatch.setattr(registry.projections, "backoff_base", 0.01)
     await register_some(handlers, 0, 5)
     worker = await handlers.register_worker(worker_command(30), context("w30"))
