@@ -34,24 +34,22 @@ from jinguo_shared import telemetry
 from jinguo_shared.clock import ProgrammeClock
 from jinguo_shared.db import parked_to_retry
 from jinguo_shared.domain import DomainError
+from jinguo_shared.embedded_nats import EmbeddedNats
 from jinguo_shared.eventstore import SERVICE_STREAMS, Provisioned, provision_streams
 from jinguo_shared.http.problems import problem
+from jinguo_shared.nats_client import connect_nats
 from jinguo_shared.natsauth import ADMIN_USER
+from jinguo_shared.ports import free_port, port_open
 from jinguo_shared.projections.host import RebuildSlotsTakenError
 from jinguo_shared.reactions import ReactionRunner
 from jinguo_shared.runtime import (
-    EmbeddedNats,
     OutdatedProjectionsError,
     Role,
-    ServiceDefinition,
     ServiceRuntime,
     StreamsNotProvisionedError,
-    _port_open,
-    connect_nats,
-    discover_services,
-    free_port,
     open_runtime,
 )
+from jinguo_shared.services import ServiceDefinition, discover_services
 from jinguo_shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -69,7 +67,7 @@ async def nats_url(settings: Settings, provision: bool = True) -> AsyncIterator[
         yield settings.nats_url
         return
     embedded = EmbeddedNats(settings.data_dir / "nats", settings.nats_port, settings.nats_sync)
-    if _port_open(settings.nats_port):
+    if port_open(settings.nats_port):
         yield embedded.url
         return
     await embedded.start()
@@ -205,7 +203,7 @@ async def up(settings: Settings, *, demo: bool) -> int:
     stopping.install()
     telemetry.configure("jinguo-api", settings.log_format, settings.log_level)
     host, port = settings.http_host, settings.http_port
-    if _port_open(port, host):
+    if port_open(port, host):
         raise UsageError(f"{host}:{port} is taken: another `jinguo up`? (set JINGUO_HTTP_PORT)")
     async with nats_url(settings) as url:
         children = [ChildProcess("projector", "127.0.0.1", free_port())]
