@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:  # the runtime wires a definition's parts: it imports this module
@@ -12,6 +12,10 @@ if TYPE_CHECKING:  # the runtime wires a definition's parts: it imports this mod
     from jinguo_shared.projections.base import Projection
     from jinguo_shared.reactions import Policy
     from jinguo_shared.runtime import ServiceRuntime
+
+DemoProgress = Callable[[int, int], None]
+"""Told `(done, total)` steps as a demo loads; `jinguo up --demo` draws it."""
+
 
 class ServiceDefinition(Protocol):
     """What a service package offers the runtime (entry point group `jinguo.services`)."""
@@ -27,7 +31,9 @@ class ServiceDefinition(Protocol):
         """Run once by `jinguo up`; returns lines to print."""
         ...
 
-    async def load_demo(self, client: httpx.AsyncClient) -> str | None: ...
+    async def load_demo(self, client: httpx.AsyncClient, progress: DemoProgress) -> str | None:
+        """Load the demo data set through `client`; returns its summary line."""
+        ...
 
 
 class ReactingService(Protocol):
@@ -48,3 +54,20 @@ def discover_services() -> list[ServiceDefinition]:
         found[name] for name in sorted(found, key=lambda n: order.index(n) if n in order else 9)
     ]
 
+
+class DemoSteps:
+    """A demo's steps, counted as they are done and told to its `DemoProgress`."""
+
+    def __init__(self, progress: DemoProgress, total: int) -> None:
+        self._progress = progress
+        self.total = total
+        self.done = 0
+
+    def step(self) -> None:
+        self.done = min(self.done + 1, self.total)
+        self._progress(self.done, self.total)
+
+    def finish(self) -> None:
+        """All done, also when the data was there already and some steps were skipped."""
+        self.done = self.total
+        self._progress(self.done, self.total)
