@@ -25,7 +25,7 @@ from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
 
-from jinguo_shared.runtime import EmbeddedNats
+from jinguo_shared.embedded_nats import EmbeddedNats
 
 POSTGRES_ENV = "JINGUO_BENCH_POSTGRES_URL"
 RESERVED_PORTS = frozenset({4222, 8000})

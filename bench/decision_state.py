@@ -72,9 +72,9 @@ from jinguo_shared.clock import ProgrammeClock
 from jinguo_shared.commands import CommandExecutor
 from jinguo_shared.crypto import KeyedHasher, PiiVault
 from jinguo_shared.db import aggregate_states, insert_for, kernel_metadata, make_engine
+from jinguo_shared.embedded_nats import EmbeddedNats
 from jinguo_shared.envelope import CommandContext
 from jinguo_shared.eventstore import EventStore
-from jinguo_shared.runtime import EmbeddedNats
 
 MASTER_KEY = b"\x02" * 32
 LOOKUP_KEY = b"\x03" * 32

@@ -55,7 +55,7 @@ from bench._common import (
 from bench._events import COMMUNITIES, national_id_parts, person_name, phone
 from jinguo_registry.bootstrap import DEV_AGENCY_AREA
 from jinguo_registry.domain.validation import make_national_id
-from jinguo_shared.cli import freeze_startup_heap
+from jinguo_shared.cli.serving import freeze_startup_heap
 
 READY_TIMEOUT = 90.0
 DEV_COMMUNITIES = [c for c in COMMUNITIES if c.startswith(DEV_AGENCY_AREA)]

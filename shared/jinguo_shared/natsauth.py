@@ -199,6 +199,6 @@ class NatsPasswords:
 
 
 if __name__ == "__main__":
-    from jinguo_shared.runtime import discover_services
+    from jinguo_shared.services import discover_services
 
     print(helm_users(lanes(discover_services())))

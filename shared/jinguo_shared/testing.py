@@ -36,18 +36,14 @@ from jinguo_contracts.registry import (
     WorkerCategoryAssessedV1,
     WorkerRegisteredV1,
 )
+from jinguo_shared.embedded_nats import EmbeddedNats
 from jinguo_shared.envelope import CommandContext
 from jinguo_shared.eventstore import EventStore
 from jinguo_shared.http.security import key_hash, new_api_key
 from jinguo_shared.natsauth import ADMIN_USER
-from jinguo_shared.runtime import (
-    EmbeddedNats,
-    Role,
-    ServiceDefinition,
-    ServiceRuntime,
-    free_port,
-    open_runtime,
-)
+from jinguo_shared.ports import free_port
+from jinguo_shared.runtime import Role, ServiceRuntime, open_runtime
+from jinguo_shared.services import ServiceDefinition
 from jinguo_shared.settings import Settings
 
 POSTGRES_ENV = "JINGUO_TEST_POSTGRES_URL"

@@ -9,8 +9,9 @@ import nats.errors
 import pytest
 from nats.js.api import StreamConfig
 
+from jinguo_shared.embedded_nats import EmbeddedNats
+from jinguo_shared.nats_client import connect_nats
 from jinguo_shared.natsauth import Lane, helm_users, service_permissions
-from jinguo_shared.runtime import EmbeddedNats, connect_nats
 from jinguo_shared.settings import Settings
 
 

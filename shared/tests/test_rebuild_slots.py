@@ -12,13 +12,13 @@ from nats.aio.client import Client as NatsClient
 
 from jinguo_contracts.registry import AgencyRegisteredV1
 from jinguo_shared.db import make_engine
+from jinguo_shared.embedded_nats import EmbeddedNats
 from jinguo_shared.envelope import CommandContext
 from jinguo_shared.eventstore import EventStore
 from jinguo_shared.natsauth import ADMIN_USER, REBUILD_SLOTS, rebuild_consumers
 from jinguo_shared.projections.api_clients import ApiClients
 from jinguo_shared.projections.host import ProjectionHost
 from jinguo_shared.projections.stream_reader import RebuildSlotsTakenError, StreamReader
-from jinguo_shared.runtime import EmbeddedNats
 
 SLOTS = rebuild_consumers("registry", "REGISTRY")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gc
 
-from jinguo_shared.cli import freeze_startup_heap
+from jinguo_shared.cli.serving import freeze_startup_heap
 
 
 class Built:

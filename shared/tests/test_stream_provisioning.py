@@ -14,6 +14,7 @@ import orjson
 import pytest
 from nats.aio.client import Client as NatsClient
 
+from jinguo_shared.embedded_nats import EmbeddedNats
 from jinguo_shared.eventstore import (
     SERVICE_STREAMS,
     Difference,
@@ -22,7 +23,7 @@ from jinguo_shared.eventstore import (
     stream_problems,
 )
 from jinguo_shared.natsauth import ADMIN_USER
-from jinguo_shared.runtime import EmbeddedNats, free_port
+from jinguo_shared.ports import free_port
 
 STREAMS = [spec.name for spec in SERVICE_STREAMS.values()]
 

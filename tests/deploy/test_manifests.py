@@ -192,7 +192,7 @@ def test_everything_lives_in_the_jinguo_namespace(target: str) -> None:
 def test_services_are_the_ones_the_application_installs() -> None:
     """Kubernetes names, commands, probes and Ingress paths use the CLI names and HTTP
     prefixes of the installed services (e.g. `orders`, not `services-orders`)."""
-    from jinguo_shared.runtime import discover_services
+    from jinguo_shared.services import discover_services
 
     installed = {d.name: d.prefix for d in discover_services()}
     assert installed == {svc: f"/{svc}" for svc in SERVICES}
@@ -1008,7 +1008,7 @@ def test_nats_users_are_the_ones_natsauth_generates() -> None:
     prints them from the services' lanes: the permissions the embedded server runs, and the
     ones README.md tabulates and tests/security probes."""
     from jinguo_shared.natsauth import helm_users, lanes
-    from jinguo_shared.runtime import discover_services
+    from jinguo_shared.services import discover_services
 
     generated = helm_users(lanes(discover_services()))
     assert generated in (DEPLOY / "nats" / "values.yaml").read_text(), (

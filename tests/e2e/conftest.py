@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from jinguo_shared.runtime import free_port
+from jinguo_shared.ports import free_port
 from jinguo_shared.testing import start_up
 
 __all__ = ["created", "start_up", "system"]

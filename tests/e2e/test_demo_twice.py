@@ -9,9 +9,10 @@ from pathlib import Path
 
 import nats
 
+from jinguo_shared.embedded_nats import EmbeddedNats
 from jinguo_shared.eventstore import SERVICE_STREAMS
 from jinguo_shared.natsauth import ADMIN_USER
-from jinguo_shared.runtime import EmbeddedNats, free_port
+from jinguo_shared.ports import free_port
 
 from .conftest import start_up
 

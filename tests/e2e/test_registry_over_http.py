@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from jinguo_registry.domain.validation import make_national_id
-from jinguo_shared.runtime import free_port
+from jinguo_shared.ports import free_port
 
 from .conftest import start_up
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from jinguo_shared.runtime import free_port
+from jinguo_shared.ports import free_port
 
 from .conftest import start_up
 

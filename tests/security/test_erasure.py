@@ -32,7 +32,8 @@ from sqlalchemy import select, text
 from jinguo_registry.bootstrap import DEV_KEY_FILE, RegistryService
 from jinguo_registry.domain.validation import make_national_id
 from jinguo_shared.db import pii_keys
-from jinguo_shared.runtime import ServiceRuntime, free_port
+from jinguo_shared.ports import free_port
+from jinguo_shared.runtime import ServiceRuntime
 from jinguo_shared.testing import runtimes
 
 from ..e2e.conftest import start_up

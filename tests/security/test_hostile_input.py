@@ -18,7 +18,7 @@ import httpx
 import orjson
 import pytest
 
-from jinguo_shared.runtime import free_port
+from jinguo_shared.ports import free_port
 from jinguo_shared.testing import start_up
 
 SERVICES = ("registry", "employment", "orders", "rights")

@@ -16,8 +16,9 @@ from jinguo_registry.bootstrap import RegistryService, issue_agency_key
 from jinguo_registry.domain.organisations import SCOPES
 from jinguo_registry.domain.validation import make_national_id
 from jinguo_registry.handlers.commands import IssueApiClient, RegisterAgency
+from jinguo_shared.embedded_nats import EmbeddedNats
 from jinguo_shared.http.conventions import encode_cursor
-from jinguo_shared.runtime import EmbeddedNats, ServiceRuntime
+from jinguo_shared.runtime import ServiceRuntime
 from jinguo_shared.testing import runtimes
 
 

@@ -17,10 +17,10 @@ import orjson
 from jinguo_registry.bootstrap import RegistryService, handlers_for
 from jinguo_registry.domain.validation import make_national_id
 from jinguo_registry.handlers.commands import RegisterWorker
+from jinguo_shared.embedded_nats import EmbeddedNats
 from jinguo_shared.envelope import CommandContext
 from jinguo_shared.eventstore import stream_config
 from jinguo_shared.natsauth import ADMIN_USER
-from jinguo_shared.runtime import EmbeddedNats
 from jinguo_shared.testing import runtimes
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

@@ -27,16 +27,12 @@ import pytest
 from nats.aio.client import Client as NatsClient
 from nats.js.api import ConsumerConfig, StreamConfig, StreamSource
 
+from jinguo_shared.embedded_nats import EmbeddedNats, nats_server_binary
 from jinguo_shared.eventstore import SERVICE_STREAMS, provision_streams, stream_config
 from jinguo_shared.natsauth import ADMIN_USER, inbox_prefix, lanes
-from jinguo_shared.runtime import (
-    PROVISION_HINT,
-    EmbeddedNats,
-    StreamsNotProvisionedError,
-    discover_services,
-    free_port,
-    nats_server_binary,
-)
+from jinguo_shared.ports import free_port
+from jinguo_shared.runtime import PROVISION_HINT, StreamsNotProvisionedError
+from jinguo_shared.services import discover_services
 from jinguo_shared.testing import runtimes
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -25,7 +25,8 @@ from jinguo_registry.domain.organisations import BOOTSTRAP, SCOPES
 from jinguo_registry.domain.validation import make_national_id
 from jinguo_registry.handlers.commands import IssueApiClient, RegisterAgency, RevokeApiClient
 from jinguo_shared.envelope import CommandContext
-from jinguo_shared.runtime import ServiceRuntime, discover_services
+from jinguo_shared.runtime import ServiceRuntime
+from jinguo_shared.services import discover_services
 from jinguo_shared.testing import runtimes
 
 EAST, WEST, CITY = "110101", "110102", "110100"

@@ -17,6 +17,7 @@ from jinguo_employment.projections.reports import EmploymentReports
 from jinguo_shared.projections.base import Projection
 from jinguo_shared.reactions import Policy
 from jinguo_shared.runtime import ServiceRuntime
+from jinguo_shared.services import DemoProgress
 
 
 def queries_for(runtime: ServiceRuntime) -> EmploymentQueries:
@@ -49,10 +50,10 @@ class EmploymentService:
     async def seed_development(self, runtime: ServiceRuntime) -> list[str]:
         return []
 
-    async def load_demo(self, client: httpx.AsyncClient) -> str | None:
+    async def load_demo(self, client: httpx.AsyncClient, progress: DemoProgress) -> str | None:
         from jinguo_employment.demo import load_employment_demo
 
-        return await load_employment_demo(client)
+        return await load_employment_demo(client, progress)
 
 
 service = EmploymentService()

@@ -22,6 +22,7 @@ import httpx
 import orjson
 
 from jinguo_shared.clock import ProgrammeClock
+from jinguo_shared.services import DemoProgress, DemoSteps
 
 EMPLOYERS: Final = (
     ("东城区巾帼家政服务中心", "110101001"),
@@ -115,14 +116,24 @@ async def _first_load_day(api: _Api) -> date:
 
 
 async def load_employment_demo(
-    client: httpx.AsyncClient, *, seed: int = 2026, expected_workers: int = 300
+    client: httpx.AsyncClient,
+    progress: DemoProgress,
+    *,
+    seed: int = 2026,
+    expected_workers: int = 300,
 ) -> str:
+    """A step is the job seekers found, an employer, a trainee, a post, or the follow-ups."""
     rng = random.Random(f"{seed}:employment")
     api = _Api(client, seed)
+    steps = DemoSteps(
+        progress, 2 + len(EMPLOYERS) + len(COURSES) * TRAINEES_PER_COURSE + len(POSTS)
+    )
     today = await _first_load_day(api)
     seekers = await _seekers(api, expected_workers)
     if not seekers:
+        steps.finish()
         return "employment demo: no job seekers in the pool yet; nothing loaded"
+    steps.step()
 
     employer_ids = []
     for n, (name, street) in enumerate(EMPLOYERS):
@@ -133,6 +144,7 @@ async def load_employment_demo(
             "/employers", {"name": name, "credit_code": code, "area_code": street}
         )
         employer_ids.append(answer["id"])
+        steps.step()
 
     trainees = 0
     passed_total = 0
@@ -176,6 +188,7 @@ async def load_employment_demo(
                     f"/courses/{course['id']}/subsidies",
                     {**worker, "granted_on": today.isoformat()},
                 )
+            steps.step()
 
     posts = 0
     last = ""
@@ -195,6 +208,7 @@ async def load_employment_demo(
             },
         )
         posts += 1
+        steps.step()
         last = post["position"]
         started = today - timedelta(days=rng.randint(100, 230))
         shown = await api.get(f"/posts/{post['id']}", after=post["position"])
@@ -240,6 +254,7 @@ async def load_employment_demo(
                         refusable=True,
                     )
                     break
+    steps.finish()
     return (
         f"employment demo: {len(employer_ids)} employers, {len(COURSES)} courses with"
         f" {trainees} trainees ({passed_total} passed), {posts} posts, {len(placements)}"

@@ -26,6 +26,7 @@ from jinguo_shared.envelope import CommandContext
 from jinguo_shared.projections.base import Projection
 from jinguo_shared.reactions import Policy
 from jinguo_shared.runtime import ServiceRuntime
+from jinguo_shared.services import DemoProgress
 
 DEV_KEY_FILE = "dev-api-key"
 DEV_AGENCY_AREA = "110101"
@@ -74,10 +75,10 @@ class RegistryService:
         key_file.chmod(0o600)
         return [f"API key (development, created now): {issued.api_key}  [{key_file}]"]
 
-    async def load_demo(self, client: httpx.AsyncClient) -> str | None:
+    async def load_demo(self, client: httpx.AsyncClient, progress: DemoProgress) -> str | None:
         from jinguo_registry.demo import load_registry_demo
 
-        demo = await load_registry_demo(client)
+        demo = await load_registry_demo(client, progress)
         return (
             f"registry demo: {len(demo.worker_ids)} workers, {len(demo.resident_ids)} residents,"
             f" {len(demo.provider_ids)} providers, {len(demo.volunteer_ids)} volunteers,"

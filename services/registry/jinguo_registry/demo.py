@@ -19,6 +19,7 @@ from typing import Any, Final
 import httpx
 
 from jinguo_registry.domain.validation import MAX_SEQUENCE, make_national_id
+from jinguo_shared.services import DemoProgress, DemoSteps
 
 REFERENCE_DAY: Final = date(2026, 11, 1)
 """Every date in the data set is counted from this day, so the data set never changes."""
@@ -520,26 +521,46 @@ async def _volunteer(registry: _Registry, people: _People, communities: list[str
 
 
 async def load_registry_demo(
-    client: httpx.AsyncClient, *, seed: int = 2026, workers: int = 300, residents: int = 200
+    client: httpx.AsyncClient,
+    progress: DemoProgress,
+    *,
+    seed: int = 2026,
+    workers: int = 300,
+    residents: int = 200,
 ) -> RegistryDemo:
-    """Load the demo data set through ``client`` (its base URL and Authorization header set).
+    """Load the demo data set through ``client`` (its base URL and Authorization header set);
+    a step is the agencies, or one person or provider.
 
     Raises ``RuntimeError`` with the answer's body if the API refuses anything.
     """
+    steps = DemoSteps(progress, 1 + workers + residents + len(PROVIDERS) + VOLUNTEERS)
     communities = _communities()
     agency_ids = await _agencies(_Registry(client, seed, 0))
+    steps.step()
 
     registry, people = _Registry(client, seed, 1), _People(random.Random(seed))
-    worker_ids = [await _worker(registry, people, seed, n, communities) for n in range(workers)]
+    worker_ids = []
+    for n in range(workers):
+        worker_ids.append(await _worker(registry, people, seed, n, communities))
+        steps.step()
 
     registry, people = _Registry(client, seed, 2), _People(random.Random(f"{seed}:residents"))
-    resident_ids = [await _resident(registry, people, n, communities) for n in range(residents)]
+    resident_ids = []
+    for n in range(residents):
+        resident_ids.append(await _resident(registry, people, n, communities))
+        steps.step()
 
     registry, rng = _Registry(client, seed, 3), random.Random(f"{seed}:providers")
-    provider_ids = [await _provider(registry, rng, provider, communities) for provider in PROVIDERS]
+    provider_ids = []
+    for provider in PROVIDERS:
+        provider_ids.append(await _provider(registry, rng, provider, communities))
+        steps.step()
 
     registry, people = _Registry(client, seed, 4), _People(random.Random(f"{seed}:volunteers"))
-    volunteer_ids = [await _volunteer(registry, people, communities) for _ in range(VOLUNTEERS)]
+    volunteer_ids = []
+    for _ in range(VOLUNTEERS):
+        volunteer_ids.append(await _volunteer(registry, people, communities))
+        steps.step()
 
     return RegistryDemo(
         agency_ids=agency_ids,

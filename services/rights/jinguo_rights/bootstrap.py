@@ -23,6 +23,7 @@ from jinguo_shared.eventstore import EventStore
 from jinguo_shared.projections.base import Projection
 from jinguo_shared.reactions import Policy
 from jinguo_shared.runtime import ServiceRuntime
+from jinguo_shared.services import DemoProgress
 
 INSPECTIONS = "inspections"
 """The subject prefix (and stream INSPECTIONS) of the events other services may read."""
@@ -85,10 +86,10 @@ class RightsService:
     async def seed_development(self, runtime: ServiceRuntime) -> list[str]:
         return []
 
-    async def load_demo(self, client: httpx.AsyncClient) -> str | None:
+    async def load_demo(self, client: httpx.AsyncClient, progress: DemoProgress) -> str | None:
         from jinguo_rights.demo import load_rights_demo
 
-        demo = await load_rights_demo(client)
+        demo = await load_rights_demo(client, progress)
         return demo.summary()
 
 

@@ -22,6 +22,7 @@ from typing import Any, Final
 import httpx
 
 from jinguo_shared.clock import ProgrammeClock
+from jinguo_shared.services import DemoProgress, DemoSteps
 from jinguo_shared.settings import Settings
 
 REFERENCE_DAY: Final = date(2026, 11, 1)
@@ -216,14 +217,17 @@ def _days_later(start: date, rng: random.Random, least: int, most: int, until: d
 
 
 async def load_rights_demo(
-    client: httpx.AsyncClient, *, seed: int = 2026, cases: int = 48
+    client: httpx.AsyncClient, progress: DemoProgress, *, seed: int = 2026, cases: int = 48
 ) -> RightsDemo:
     """Cases in every state, referrals, overdue cases and inspections, for the federation (its
-    supervisor and officers) and the district legal-aid centre."""
+    supervisor and officers) and the district legal-aid centre. A step is the staff's keys, a
+    case, the escalations and reads, or the inspections."""
     rng = random.Random(f"{seed}:rights")
     demo = RightsDemo()
     api = _Api(client, seed)
+    steps = DemoSteps(progress, 3 + cases)
     _, centre = await _staff(api, client)
+    steps.step()
     # fixed once the reference day has passed, so a later load sends the same bodies
     until = min(REFERENCE_DAY, ProgrammeClock(Settings().time_zone).today())
     workers = (await client.get("/registry/workers", params={"limit": 30})).json().get("items", [])
@@ -347,6 +351,7 @@ async def load_rights_demo(
             state = "extended"
         demo.states[state] = demo.states.get(state, 0) + 1
         case_ids.append((case_id, officer))
+        steps.step()
 
     escalations = await api.call(
         SUPERVISOR, "POST", "/rights/deadlines/escalations", after=position or None
@@ -368,9 +373,11 @@ async def load_rights_demo(
                 emergency="true",
             )
 
+    steps.step()
     inspected = await _inspections(api, rng, demo, until, employers)
     report = await client.get("/rights/reports", params={"area": "110101", "after": inspected})
     demo.report = report.json()
+    steps.finish()
     return demo
 
 

@@ -22,6 +22,7 @@ from jinguo_orders.projections.views import (
 from jinguo_shared.projections.base import Projection
 from jinguo_shared.reactions import Policy
 from jinguo_shared.runtime import ServiceRuntime
+from jinguo_shared.services import DemoProgress
 
 
 def queries_for(runtime: ServiceRuntime) -> OrdersQueries:
@@ -54,10 +55,10 @@ class OrdersService:
     async def seed_development(self, runtime: ServiceRuntime) -> list[str]:
         return []
 
-    async def load_demo(self, client: httpx.AsyncClient) -> str | None:
+    async def load_demo(self, client: httpx.AsyncClient, progress: DemoProgress) -> str | None:
         from jinguo_orders.demo import load_orders_demo
 
-        return await load_orders_demo(client)
+        return await load_orders_demo(client, progress)
 
 
 service = OrdersService()

@@ -22,6 +22,8 @@ from zoneinfo import ZoneInfo
 import httpx
 import orjson
 
+from jinguo_shared.services import DemoProgress, DemoSteps
+
 CATALOGUE: Final = (
     ("housekeeping", "housekeeping", "家政服务", 80, 30, ("4-10-01-06",)),
     ("cleaning", "cleaning", "保洁", 60, 20, ()),
@@ -99,13 +101,21 @@ async def _residents(api: _Api, wanted: int) -> list[dict[str, Any]]:
 
 
 async def load_orders_demo(
-    client: httpx.AsyncClient, *, seed: int = 2026, expected_residents: int = 200
+    client: httpx.AsyncClient,
+    progress: DemoProgress,
+    *,
+    seed: int = 2026,
+    expected_residents: int = 200,
 ) -> str:
+    """A step is the residents found, the catalogue, an order, or the settlement and time bank."""
     rng = random.Random(f"{seed}:orders")
     api = _Api(client, seed)
+    steps = DemoSteps(progress, 3 + COMPLETED + len(OPEN_STATES))
     residents = await _residents(api, expected_residents)
     if not residents:
+        steps.finish()
         return "orders demo: no residents known yet; nothing loaded"
+    steps.step()
     for code, category, name, market, low, required in CATALOGUE:
         await api.send(
             "PUT",
@@ -118,8 +128,10 @@ async def load_orders_demo(
                 "required_certificates": list(required),
             },
         )
+    steps.step()
     placed_before = (await api.get("/orders", limit=200))["items"]
     if len(placed_before) >= COMPLETED + len(OPEN_STATES):
+        steps.finish()
         found = Counter(str(o["status"]) for o in placed_before)
         summary = ", ".join(f"{count} {state}" for state, count in sorted(found.items()))
         return f"orders demo: {len(CATALOGUE)} services, orders {summary} (loaded before)"
@@ -154,6 +166,7 @@ async def load_orders_demo(
         resident = helped[n % len(helped)] if n % 4 else rng.choice(others)
         day = last_month.replace(day=1 + (n * 2) % 27)
         order_id = await order(resident, day, 8 + 2 * (n % 5))
+        steps.step()
         if not await dispatched(order_id):
             states["placed"] += 1
             continue
@@ -184,6 +197,7 @@ async def load_orders_demo(
     for n, state in enumerate(OPEN_STATES):
         day = today + timedelta(days=7 + n % 5)
         order_id = await order(rng.choice(residents), day, 8 + 2 * (n % 4))
+        steps.step()
         if state == "placed" or not await dispatched(order_id):
             states["placed"] += 1
             continue
@@ -235,6 +249,7 @@ async def load_orders_demo(
                     "spent_on": (today - timedelta(days=3)).isoformat(),
                 },
             )
+    steps.finish()
     summary = ", ".join(f"{count} {state}" for state, count in sorted(states.items()))
     return (
         f"orders demo: {len(CATALOGUE)} services, orders {summary}{settled},"

@@ -14,10 +14,11 @@ from jinguo_registry.bootstrap import handlers_for
 from jinguo_registry.domain.worker import Worker
 from jinguo_registry.handlers.commands import IssueCertificate, RecordHomeVisit
 from jinguo_shared.db import parked_to_retry, pii_keys
+from jinguo_shared.embedded_nats import EmbeddedNats
 from jinguo_shared.envelope import RecordedEvent
 from jinguo_shared.projections import host, planning, rebuild
 from jinguo_shared.projections.batch import ProjectionBatch
-from jinguo_shared.runtime import EmbeddedNats, ServiceRuntime
+from jinguo_shared.runtime import ServiceRuntime
 
 from .conftest import context, worker_command
 

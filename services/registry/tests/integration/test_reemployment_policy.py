@@ -8,8 +8,9 @@ from datetime import date
 import nats
 
 from jinguo_contracts.employment import PostFilledV1
+from jinguo_shared.embedded_nats import EmbeddedNats
 from jinguo_shared.eventstore import EventStore
-from jinguo_shared.runtime import EmbeddedNats, ServiceRuntime
+from jinguo_shared.runtime import ServiceRuntime
 
 from .conftest import context, worker_command
 

@@ -12,7 +12,8 @@ from jinguo_rights.bootstrap import RightsService, deadline_policy, handlers_for
 from jinguo_rights.handlers.commands import RightsHandlers
 from jinguo_shared.envelope import CommandContext
 from jinguo_shared.eventstore import EventStore
-from jinguo_shared.runtime import ServiceRuntime, connect_nats
+from jinguo_shared.nats_client import connect_nats
+from jinguo_shared.runtime import ServiceRuntime
 from jinguo_shared.settings import Settings
 from jinguo_shared.testing import Opener, publish_agency, runtimes
 

@@ -34,8 +34,10 @@ from jinguo_rights.handlers.commands import (
 )
 from jinguo_shared.commands import CommandResult
 from jinguo_shared.domain import InvalidCommandError
+from jinguo_shared.embedded_nats import EmbeddedNats
 from jinguo_shared.eventstore import EventStore, read_event
-from jinguo_shared.runtime import EmbeddedNats, ServiceRuntime, connect_nats
+from jinguo_shared.nats_client import connect_nats
+from jinguo_shared.runtime import ServiceRuntime
 from jinguo_shared.settings import Settings
 from jinguo_shared.testing import Opener
 

@@ -25,7 +25,8 @@ from jinguo_rights.handlers.commands import (
 from jinguo_rights.projections.queries import RightsQueries
 from jinguo_shared.domain import InvalidCommandError
 from jinguo_shared.eventstore import EventStore
-from jinguo_shared.runtime import ServiceRuntime, connect_nats
+from jinguo_shared.nats_client import connect_nats
+from jinguo_shared.runtime import ServiceRuntime
 from jinguo_shared.settings import Settings
 
 from .conftest import TODAY, context

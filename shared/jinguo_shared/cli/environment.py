@@ -1,0 +1,94 @@
+"""What every `jinguo` command shares: its settings, its NATS, the installed services, and the
+errors it reports as one readable line."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Coroutine, Sequence
+from typing import Any, TypeVar
+
+import uvloop
+from pydantic import ValidationError
+
+from jinguo_shared.embedded_nats import EmbeddedNats
+from jinguo_shared.eventstore import SERVICE_STREAMS, Provisioned
+from jinguo_shared.ports import port_open
+from jinguo_shared.services import ServiceDefinition, discover_services
+from jinguo_shared.settings import Settings
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+class UsageError(Exception):
+    """A mistake of the operator's: `jinguo` prints it on one line and exits with 2."""
+
+
+def settings() -> Settings:
+    try:
+        return Settings()
+    except ValidationError as error:
+        wrong = "; ".join(
+            f"{'.'.join(str(part) for part in e['loc'])}: {e['msg']}" for e in error.errors()
+        )
+        raise UsageError(f"settings (JINGUO_*): {wrong}") from None
+
+
+def run(work: Coroutine[Any, Any, T]) -> T:
+    return uvloop.run(work)
+
+
+@contextlib.asynccontextmanager
+async def nats_url(settings: Settings, provision: bool = True) -> AsyncIterator[str]:
+    """The configured NATS, else the embedded one (started here if `jinguo up` is not running,
+    and its streams provisioned: here, this process is its operator)."""
+    if settings.nats_url:
+        yield settings.nats_url
+        return
+    embedded = EmbeddedNats(settings.data_dir / "nats", settings.nats_port, settings.nats_sync)
+    if port_open(settings.nats_port):
+        yield embedded.url
+        return
+    await embedded.start()
+    try:
+        if provision:
+            report_provisioned(await embedded.provision(settings.stream_replicas), quiet=True)
+        yield embedded.url
+    finally:
+        embedded.stop()
+
+
+def report_provisioned(done: Sequence[Provisioned], *, quiet: bool) -> None:
+    for stream in done:
+        if not quiet:
+            print(stream)
+        elif stream.outcome != "as it was":
+            log.info("stream %s", stream)
+    refused = [stream.stream for stream in done if stream.outcome == "refused"]
+    if refused:
+        raise UsageError(
+            f"left {', '.join(refused)} as they are: fix them by hand (see above), then run"
+            " `jinguo streams provision` again"
+        )
+
+
+def pick_service(name: str) -> ServiceDefinition:
+    services = {d.name: d for d in discover_services()}
+    if name not in services:
+        raise UsageError(f"unknown service {name!r}; installed: {', '.join(services) or 'none'}")
+    return services[name]
+
+
+def stream_of(service: str) -> str:
+    """The stream under a subject prefix (a service, or `inspections`)."""
+    if service not in SERVICE_STREAMS:
+        raise UsageError(
+            f"no stream for {service!r}; the streams are for: {', '.join(SERVICE_STREAMS)}"
+        )
+    return SERVICE_STREAMS[service].name
+
+
+def unusable_file(error: OSError) -> UsageError:
+    return UsageError(f"{error.filename}: {error.strerror}")

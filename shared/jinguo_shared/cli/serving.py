@@ -1,0 +1,236 @@
+"""Serving HTTP for services in one process, its child processes, and stopping in order:
+`jinguo up` and `jinguo serve` alike."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import logging
+import os
+import signal
+import socket
+import sys
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+
+import uvicorn
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import BaseRoute, Mount, Route, Router
+from starlette.types import Receive, Scope, Send
+
+from jinguo_shared.http.problems import problem
+from jinguo_shared.runtime import Role, ServiceRuntime, open_runtime
+from jinguo_shared.services import ServiceDefinition
+from jinguo_shared.settings import Settings
+
+log = logging.getLogger(__name__)
+
+Served = Sequence[tuple[ServiceDefinition, ServiceRuntime]]
+OnServing = Callable[[uvicorn.Server, Served, list[str]], Awaitable[None]]
+"""Run by `jinguo up`'s first process once it serves, with the lines seeding printed."""
+
+STOP_LIMIT = 20
+"""Seconds a process of `jinguo up` gets to finish in-flight work when asked to stop."""
+
+
+def compose_app(pairs: Served) -> Router:
+    """Every service's FastAPI app under its prefix. A bare router: a FastAPI app around them
+    would run a second middleware stack on every request."""
+    from prometheus_client import make_asgi_app
+
+    async def index(_: Request) -> JSONResponse:
+        return JSONResponse(
+            {
+                "services": {
+                    d.name: {"api": d.prefix, "docs": f"{d.prefix}/docs"} for d, _ in pairs
+                },
+                "metrics": "/metrics",
+            }
+        )
+
+    async def not_found(scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        prefixes = ", ".join(d.prefix for d, _ in pairs)
+        detail = f"no such resource; the services are under {prefixes}"
+        await problem(404, "not-found", "Not found", detail, request)(scope, receive, send)
+
+    routes: list[BaseRoute] = [Route("/", index), Mount("/metrics", make_asgi_app())]
+    routes += [Mount(d.prefix, d.create_app(runtime)) for d, runtime in pairs]
+    return Router(routes, default=not_found)
+
+
+class Stopping:
+    """Ctrl-C and SIGTERM (Kubernetes, systemd, `kill`) alike: stop serving, then let everything
+    end in order (children, runtimes, nats-server). Before the server serves, or on a second
+    signal, what is running is cancelled instead."""
+
+    def __init__(self) -> None:
+        self.server: uvicorn.Server | None = None
+        self._main = asyncio.current_task()
+        self.signalled = False
+
+    def install(self, *, interrupt: bool = True) -> None:
+        """`interrupt=False` for a child of `jinguo up`: Ctrl-C in a terminal reaches the whole
+        group, and a child stops when `jinguo up` closes its stdin, in order."""
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGTERM, self._received)
+        if interrupt:
+            loop.add_signal_handler(signal.SIGINT, self._received)
+        else:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def _received(self) -> None:
+        if self.server is not None and not self.signalled:
+            self.server.should_exit = True
+        elif self._main is not None:
+            self._main.cancel()
+        self.signalled = True
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's own signal handling raises the signal again once it has stopped, which
+    SIGTERM's default action turns into an exit that skips every clean-up: `Stopping` handles
+    the signals instead."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+class ChildProcess:
+    """A process of `jinguo up` besides the first: `jinguo serve all` in a role. It stops when
+    its stdin closes, i.e. with the first process however that one ends."""
+
+    def __init__(self, role: Role, host: str, port: int, *, verbose: bool) -> None:
+        self.role = role
+        self.host = host
+        self.port = port
+        self.verbose = verbose
+        self.process: asyncio.subprocess.Process | None = None
+
+    async def start(self, url: str) -> None:
+        self.process = await asyncio.create_subprocess_exec(
+            *[sys.executable, "-m", "jinguo_shared.cli", "serve", "all", "--role", self.role],
+            *["--host", self.host, "--port", str(self.port), "--stop-with-stdin"],
+            *(["--reuse-port"] if self.role == "api" else []),
+            *(["--verbose"] if self.verbose else []),
+            stdin=asyncio.subprocess.PIPE,
+            env={**os.environ, "JINGUO_NATS_URL": url},
+        )
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process else None
+
+    async def exited(self) -> int:
+        assert self.process is not None
+        return await self.process.wait()
+
+    async def stop(self) -> None:
+        if self.process is None or self.process.returncode is not None:
+            return
+        assert self.process.stdin is not None
+        self.process.stdin.close()
+        try:
+            await asyncio.wait_for(self.process.wait(), STOP_LIMIT)
+        except TimeoutError:
+            log.warning(
+                "the %s process did not stop within %d s; killing it", self.role, STOP_LIMIT
+            )
+            self.process.kill()
+            await self.process.wait()
+
+
+async def serve(
+    settings: Settings,
+    definitions: Sequence[ServiceDefinition],
+    role: Role,
+    url: str,
+    stopping: Stopping,
+    *,
+    host: str,
+    port: int,
+    verbose: bool,
+    children: Sequence[ChildProcess] = (),
+    on_serving: OnServing | None = None,
+    stop_with_stdin: bool = False,
+    reuse_port: bool = False,
+) -> None:
+    """Serve HTTP for these services in one process. As `jinguo up`'s first process, start the
+    others once the tables exist, seed the development key, then `on_serving`."""
+    pairs = [(d, await open_runtime(d, settings, url, role)) for d in definitions]
+    server = stopping.server = _Server(
+        uvicorn.Config(
+            compose_app(pairs),
+            host=host,
+            port=port,
+            log_config=None,
+            access_log=verbose,
+            timeout_graceful_shutdown=STOP_LIMIT,
+        )
+    )
+    sockets = [_shared_socket(host, port)] if reuse_port or children else None
+    watchers: list[asyncio.Task[None]] = []
+    try:
+        lines: list[str] = []
+        for child in children:
+            await child.start(url)
+            watchers.append(asyncio.create_task(_stop_when_child_exits(child, server)))
+        for definition, runtime in pairs if children else []:
+            lines += await definition.seed_development(runtime)
+        if stop_with_stdin:
+            watchers.append(asyncio.create_task(_stop_when_stdin_closes(server)))
+        task = asyncio.create_task(server.serve(sockets))
+        while not server.started and not task.done():
+            await asyncio.sleep(0.05)
+        freeze_startup_heap()
+        if on_serving is not None and server.started:
+            await on_serving(server, pairs, lines)
+        await task
+    finally:
+        for watcher in watchers:
+            watcher.cancel()
+        for child in children:
+            await child.stop()
+        for _, runtime in pairs:
+            await runtime.close()
+
+
+def freeze_startup_heap() -> None:
+    """Move what start-up built (modules, apps, schemas: over 100,000 objects) out of the
+    collector's reach. Otherwise every full collection walks all of it again: a 100-250 ms pause
+    in the middle of some request, a few times a minute under load."""
+    gc.collect()
+    gc.freeze()
+
+
+def _shared_socket(host: str, port: int) -> socket.socket:
+    """A listening socket other processes may bind too: the kernel spreads connections."""
+    shared = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    shared.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    shared.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    shared.bind((host, port))
+    return shared
+
+
+async def _stop_when_child_exits(child: ChildProcess, server: uvicorn.Server) -> None:
+    code = await child.exited()
+    log.error("the %s process %s exited (code %s); stopping", child.role, child.pid, code)
+    server.should_exit = True
+
+
+async def _stop_when_stdin_closes(server: uvicorn.Server) -> None:
+    reader = asyncio.StreamReader()
+    loop = asyncio.get_running_loop()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    while await reader.read(4096):
+        pass
+    server.should_exit = True
+
+
+def request_logs(verbose: bool) -> None:
+    """Each request on a line of its own (httpx's for the demo's, uvicorn's access log) only
+    when asked for: `jinguo up --demo` would print thousands."""
+    if verbose:
+        logging.getLogger("httpx").setLevel(logging.INFO)
