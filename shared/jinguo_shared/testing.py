@@ -23,11 +23,9 @@ import nats
 import pytest
 from nats.aio.client import Client as NatsClient
 
+from jinguo_contracts.access import AgencyKind, AgencyRegisteredV1, ApiClientIssuedV1
 from jinguo_contracts.base import EventContract
 from jinguo_contracts.registry import (
-    AgencyKind,
-    AgencyRegisteredV1,
-    ApiClientIssuedV1,
     DesiredWork,
     HoursType,
     PriceTier,

@@ -22,6 +22,7 @@ from fastapi import HTTPException
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from jinguo_contracts.access import OPERATOR_SCOPE
 from jinguo_shared.access import Jurisdiction
 from jinguo_shared.db import DirectSql
 from jinguo_shared.projections.api_clients import ApiClients
@@ -30,8 +31,6 @@ from jinguo_shared.projections.host import ProjectionHost
 log = logging.getLogger(__name__)
 
 KEY_PREFIX = "jg_"
-OPERATOR_SCOPE = "platform:admin"
-"""The platform operator's: registers agencies and administers any agency's API clients."""
 
 
 def key_hash(api_key: str) -> str:
