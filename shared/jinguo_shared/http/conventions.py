@@ -9,12 +9,13 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Annotated, Any, Generic, TypeVar
 
 import orjson
-from fastapi import Depends, Header, HTTPException, Query, Request, Response
+from fastapi import Depends, Header, HTTPException, Query, Request, Response, Security
+from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel
 
 from jinguo_shared.commands import CommandResult, IdempotencyKey
 from jinguo_shared.envelope import CommandContext
-from jinguo_shared.http.security import Caller
+from jinguo_shared.http.security import API_KEY, Caller
 from jinguo_shared.telemetry import current_traceparent
 
 ItemT = TypeVar("ItemT")
@@ -143,7 +144,10 @@ async def command_context(
 def require_scope(scope: str) -> Callable[..., Awaitable[Caller]]:
     """A dependency authenticating the bearer key and checking one scope."""
 
-    async def authorised(request: Request) -> Caller:
+    async def authorised(
+        request: Request,
+        _declared: Annotated[HTTPAuthorizationCredentials | None, Security(API_KEY)],
+    ) -> Caller:
         caller = getattr(request.state, "caller", None)  # authenticated on admission
         if caller is None:
             authenticator = request.app.state.runtime.authenticator

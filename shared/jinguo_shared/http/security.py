@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from fastapi import HTTPException
+from fastapi.security import HTTPBearer
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -31,6 +32,16 @@ from jinguo_shared.projections.host import ProjectionHost
 log = logging.getLogger(__name__)
 
 KEY_PREFIX = "jg_"
+
+API_KEY = HTTPBearer(
+    scheme_name="ApiKey",
+    bearerFormat="jg_<client id>_<secret>",
+    description="An API key of one agency, issued by the registry; it acts within that "
+    "agency's jurisdiction and scopes only.",
+    auto_error=False,
+)
+"""Names the scheme in every service's OpenAPI. It refuses nothing (`auto_error=False`): the
+key is checked on admission, before the body is read, and a refusal is a 401 problem."""
 
 
 def key_hash(api_key: str) -> str:
