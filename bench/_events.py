@@ -23,11 +23,10 @@ from typing import Any
 import orjson
 from nats.aio.client import Client as NatsClient
 
+from jinguo_contracts.access import AgencyRegisteredV1, ApiClientIssuedV1
 from jinguo_contracts.base import EventContract
 from jinguo_contracts.registry import (
     OCCUPATION_CODE_SYSTEM,
-    AgencyRegisteredV1,
-    ApiClientIssuedV1,
     CertificateIssuedV1,
     HomeVisitRecordedV1,
     ProviderRegisteredV1,

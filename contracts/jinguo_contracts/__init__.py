@@ -1,6 +1,6 @@
 """Jinguo's published language. Importing this package registers every contract in CATALOGUE."""
 
-from jinguo_contracts import employment, inspections, orders, registry, rights
+from jinguo_contracts import access, employment, inspections, orders, registry, rights
 from jinguo_contracts.base import CATALOGUE, ContractCatalogue, EventContract, Pii
 
 __all__ = [
@@ -8,6 +8,7 @@ __all__ = [
     "ContractCatalogue",
     "EventContract",
     "Pii",
+    "access",
     "employment",
     "inspections",
     "orders",

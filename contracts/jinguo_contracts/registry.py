@@ -1,8 +1,9 @@
-"""Events published by the registry service on `registry.>` (stream REGISTRY)."""
+"""Events published by the registry service on `registry.>` (stream REGISTRY). Its agencies and
+API clients are the kernel's access contract, in `jinguo_contracts.access`."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -23,14 +24,6 @@ HoursType = Literal["full_time", "part_time", "hourly", "seasonal", "temporary"]
 PriceTier = Literal["free", "low_cost", "market"]
 EligibilityReason = Literal[
     "minimum_living_allowance", "extreme_poverty", "entitled_group", "elderly_living_alone", "none"
-]
-AgencyKind = Literal[
-    "womens_federation",
-    "labour_office",
-    "civil_affairs",
-    "legal_aid",
-    "street_office",
-    "community_office",
 ]
 OCCUPATION_CODE_SYSTEM = "GB/T 6565-2015"
 
@@ -199,49 +192,6 @@ class VolunteerRegisteredV1(EventContract):
     team: str | None = None
 
 
-class _Agency(EventContract):
-    service: ClassVar[str] = "registry"
-    aggregate: ClassVar[str] = "agency"
-    agency_id: str
-
-
-class AgencyRegisteredV1(_Agency):
-    event_type: ClassVar[str] = "AgencyRegistered"
-    name: str
-    kind: AgencyKind
-    area_code: str
-
-
-class ApiClientIssuedV1(_Agency):
-    """Only the SHA-256 of the key is published; the key itself is shown once to the caller."""
-
-    event_type: ClassVar[str] = "ApiClientIssued"
-    client_id: str
-    name: str
-    key_hash: str
-    scopes: list[str]
-    officer_id: str | None = Field(
-        default=None,
-        description="the officer (经办人) who holds this key and acts with it; None for a system",
-    )
-
-
-class ApiClientKeyRotatedV1(_Agency):
-    """A new key for the same client; the previous one still works until `previous_valid_until`."""
-
-    event_type: ClassVar[str] = "ApiClientKeyRotated"
-    client_id: str
-    key_hash: str
-    previous_key_hash: str
-    previous_valid_until: datetime
-
-
-class ApiClientRevokedV1(_Agency):
-    event_type: ClassVar[str] = "ApiClientRevoked"
-    client_id: str
-    reason: str
-
-
 CATALOGUE.register(
     WorkerRegisteredV1,
     WorkerProfileUpdatedV1,
@@ -258,8 +208,4 @@ CATALOGUE.register(
     ProviderGradedV1,
     ProviderSuspendedV1,
     VolunteerRegisteredV1,
-    AgencyRegisteredV1,
-    ApiClientIssuedV1,
-    ApiClientKeyRotatedV1,
-    ApiClientRevokedV1,
 )

@@ -3,11 +3,11 @@ and every consumer (the W3C traceparent travels in the envelope and the NATS hea
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import sys
 from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi.telemetry import TelemetryConfig
@@ -18,6 +18,8 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+from pythonjsonlogger.core import RESERVED_ATTRS
+from pythonjsonlogger.orjson import OrjsonFormatter
 
 _propagator = TraceContextTextMapPropagator()
 tracer = trace.get_tracer("jinguo")
@@ -45,21 +47,33 @@ def links_from(traceparents: Iterable[str | None], limit: int = 16) -> list[trac
     return links
 
 
-class JsonFormatter(logging.Formatter):
-    def format(self, record: logging.LogRecord) -> str:
+class JsonFormatter(OrjsonFormatter):
+    """One JSON object a line: time (ISO 8601 UTC to the millisecond), level, logger, message,
+    the traceback as `error`, any `extra=` fields, and the current span's trace_id and span_id."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            ["asctime", "levelname", "name", "message"],
+            rename_fields={
+                "asctime": "time",
+                "levelname": "level",
+                "name": "logger",
+                "exc_info": "error",
+            },
+            reserved_attrs=[*RESERVED_ATTRS, "color_message"],  # uvicorn's ANSI copy
+        )
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        return datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")
+
+    def add_fields(
+        self, log_data: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]
+    ) -> None:
+        super().add_fields(log_data, record, message_dict)
         span = trace.get_current_span().get_span_context()
-        entry: dict[str, Any] = {
-            "time": self.formatTime(record),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
         if span.is_valid:
-            entry["trace_id"] = f"{span.trace_id:032x}"
-            entry["span_id"] = f"{span.span_id:016x}"
-        if record.exc_info:
-            entry["error"] = self.formatException(record.exc_info)
-        return json.dumps(entry, ensure_ascii=False)
+            log_data["trace_id"] = f"{span.trace_id:032x}"
+            log_data["span_id"] = f"{span.span_id:016x}"
 
 
 OTLP_ENDPOINTS = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")

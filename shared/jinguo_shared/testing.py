@@ -14,7 +14,6 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -23,19 +22,8 @@ import nats
 import pytest
 from nats.aio.client import Client as NatsClient
 
+from jinguo_contracts.access import AgencyKind, AgencyRegisteredV1, ApiClientIssuedV1
 from jinguo_contracts.base import EventContract
-from jinguo_contracts.registry import (
-    AgencyKind,
-    AgencyRegisteredV1,
-    ApiClientIssuedV1,
-    DesiredWork,
-    HoursType,
-    PriceTier,
-    ResidentEligibilityChangedV1,
-    ResidentRegisteredV1,
-    WorkerCategoryAssessedV1,
-    WorkerRegisteredV1,
-)
 from jinguo_shared.embedded_nats import EmbeddedNats
 from jinguo_shared.envelope import CommandContext
 from jinguo_shared.eventstore import EventStore
@@ -198,6 +186,19 @@ async def publish(
     return f"{store.stream}:{seq}"
 
 
+async def publish_history(
+    store: EventStore, aggregate_id: str, events: Sequence[EventContract], command_id: str
+) -> str:
+    """Append one aggregate's events in order, each as a command of its own
+    (`<command_id>/<n>`); returns the last position."""
+    position = ""
+    for number, event in enumerate(events):
+        position = await publish(
+            store, event.aggregate, aggregate_id, event, f"{command_id}/{number}"
+        )
+    return position
+
+
 @dataclass(frozen=True)
 class PublishedAgency:
     agency_id: str
@@ -237,95 +238,6 @@ async def publish_agency(
     context = CommandContext(command_id=agency_id, correlation_id=agency_id, actor="test")
     seq = await registry.append("agency", agency_id, 0, events, context)
     return PublishedAgency(agency_id, keys, f"{registry.stream}:{seq}")
-
-
-async def publish_worker(
-    registry: EventStore,
-    worker_id: str,
-    *,
-    area: str,
-    skills: Sequence[str] = (),
-    occupation_codes: Sequence[str] = (),
-    hours_types: Sequence[HoursType] = (),
-    priority: bool = False,
-) -> str:
-    """A worker as the registry registers her (her personal data sealed elsewhere), assessed
-    hard to employ (4050) with `priority`; returns the last position."""
-    position = await publish(
-        registry,
-        "worker",
-        worker_id,
-        WorkerRegisteredV1(
-            worker_id=worker_id,
-            name="sealed elsewhere",
-            national_id="sealed elsewhere",
-            gender="female",
-            birth_date=date(1976, 5, 1),
-            phone="sealed elsewhere",
-            area_code=area,
-            hukou="local",
-            skills=list(skills),
-            desired_work=DesiredWork(
-                occupation_codes=list(occupation_codes), hours_types=list(hours_types)
-            ),
-        ),
-        f"register-{worker_id}",
-    )
-    if priority:
-        position = await publish(
-            registry,
-            "worker",
-            worker_id,
-            WorkerCategoryAssessedV1(
-                worker_id=worker_id,
-                category="age_40_50",
-                evidence="户口簿",
-                valid_until=date(2099, 1, 1),
-                area_code=area,
-            ),
-            f"assess-{worker_id}",
-        )
-    return position
-
-
-async def publish_resident(
-    registry: EventStore, resident_id: str, *, area: str, tier: PriceTier = "free"
-) -> str:
-    """A resident as the registry registers her, with the price tier of her services."""
-    await publish(
-        registry,
-        "resident",
-        resident_id,
-        ResidentRegisteredV1(
-            resident_id=resident_id,
-            name="x",
-            national_id="x",
-            birth_date=date(1940, 1, 1),
-            phone="x",
-            address="x",
-            area_code=area,
-        ),
-        f"resident-{resident_id}",
-    )
-    return await publish_tier(registry, resident_id, tier=tier, area=area, change=1)
-
-
-async def publish_tier(
-    registry: EventStore, resident_id: str, *, tier: PriceTier, area: str, change: int
-) -> str:
-    """The resident's `change`-th eligibility decision (低保 for free services, else none)."""
-    return await publish(
-        registry,
-        "resident",
-        resident_id,
-        ResidentEligibilityChangedV1(
-            resident_id=resident_id,
-            price_tier=tier,
-            reason="minimum_living_allowance" if tier == "free" else "none",
-            area_code=area,
-        ),
-        f"tier-{resident_id}-{change}",
-    )
 
 
 async def caught_up(runtime: ServiceRuntime, *positions: str) -> None:

@@ -10,7 +10,7 @@ import nats
 import pytest
 from nats.aio.client import Client as NatsClient
 
-from jinguo_contracts.registry import AgencyRegisteredV1
+from jinguo_contracts.access import AgencyRegisteredV1
 from jinguo_shared.db import make_engine
 from jinguo_shared.embedded_nats import EmbeddedNats
 from jinguo_shared.envelope import CommandContext

@@ -18,9 +18,8 @@ from typing import Any
 import httpx
 import pytest
 
-from jinguo_contracts.registry import (
-    WorkerErasedV1,
-)
+from jinguo_contracts.examples import registered_worker
+from jinguo_contracts.registry import WorkerErasedV1
 from jinguo_employment.bootstrap import EmploymentService
 from jinguo_shared.eventstore import EventStore
 from jinguo_shared.runtime import ServiceRuntime
@@ -28,7 +27,7 @@ from jinguo_shared.testing import (
     caught_up,
     publish,
     publish_agency,
-    publish_worker,
+    publish_history,
     publisher,
     runtimes,
 )
@@ -106,8 +105,7 @@ async def http(employment: ServiceRuntime) -> AsyncIterator[httpx.AsyncClient]:
 async def register_worker(
     registry: EventStore, worker_id: str, area: str, *, priority: bool
 ) -> str:
-    return await publish_worker(
-        registry,
+    worker = registered_worker(
         worker_id,
         area=area,
         skills=["养老护理"],
@@ -115,6 +113,7 @@ async def register_worker(
         hours_types=["full_time"],
         priority=priority,
     )
+    return await publish_history(registry, worker_id, worker, f"register-{worker_id}")
 
 
 def created(answer: httpx.Response) -> dict[str, Any]:

@@ -128,6 +128,24 @@ def test_every_string_and_list_a_request_carries_has_a_maximum(
     assert not missing, "unbounded:\n" + "\n".join(missing)
 
 
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_operation_declares_the_bearer_key_it_needs(
+    up: tuple[httpx.Client, Path], service: str
+) -> None:
+    client, _ = up
+    document = openapi(client, service)
+    scheme = document["components"]["securitySchemes"]["ApiKey"]
+    assert (scheme["type"], scheme["scheme"]) == ("http", "bearer")
+    unguarded = [
+        f"{method.upper()} {path}"
+        for path, operations in document["paths"].items()
+        for method, operation in operations.items()
+        if operation.get("security") != [{"ApiKey": []}]
+    ]
+    assert document["paths"]
+    assert unguarded == []
+
+
 def test_the_walk_finds_what_is_unbounded() -> None:
     schema = {
         "type": "object",

@@ -12,8 +12,8 @@ from datetime import date
 import httpx
 import pytest
 
+from jinguo_contracts.access import SCOPES
 from jinguo_registry.bootstrap import RegistryService, issue_agency_key
-from jinguo_registry.domain.organisations import SCOPES
 from jinguo_registry.domain.validation import make_national_id
 from jinguo_registry.handlers.commands import IssueApiClient, RegisterAgency
 from jinguo_shared.embedded_nats import EmbeddedNats

@@ -22,6 +22,8 @@ import httpx
 import pytest
 from nats.aio.client import Client as NatsClient
 
+from jinguo_contracts.access import OPERATOR_SCOPE
+from jinguo_contracts.examples import registered_resident, registered_worker
 from jinguo_contracts.registry import (
     ProviderRegisteredV1,
     VolunteerRegisteredV1,
@@ -30,14 +32,12 @@ from jinguo_orders.bootstrap import OrdersService, handlers_for, queries_for
 from jinguo_orders.entrypoints.http import create_app
 from jinguo_shared.envelope import CommandContext
 from jinguo_shared.eventstore import EventStore
-from jinguo_shared.http.security import OPERATOR_SCOPE
 from jinguo_shared.runtime import ServiceRuntime
 from jinguo_shared.testing import (
     caught_up,
     publish,
     publish_agency,
-    publish_resident,
-    publish_worker,
+    publish_history,
     publisher,
     runtimes,
 )
@@ -133,8 +133,12 @@ async def register_district(registry: EventStore, district: str) -> list[str]:
     area = community(district)
     resident, worker = f"r-{district}", f"w-{district}"
     positions = [
-        await publish_resident(registry, resident, area=area, tier="free"),
-        await publish_worker(registry, worker, area=area),
+        await publish_history(
+            registry, resident, registered_resident(resident, area=area), f"resident-{resident}"
+        ),
+        await publish_history(
+            registry, worker, registered_worker(worker, area=area), f"register-{worker}"
+        ),
         await publish(
             registry,
             "provider",

@@ -20,8 +20,9 @@ import httpx
 import pytest
 from fastapi import HTTPException
 
+from jinguo_contracts.access import SCOPES
 from jinguo_registry.bootstrap import DEV_KEY_FILE, RegistryService, handlers_for, issue_agency_key
-from jinguo_registry.domain.organisations import BOOTSTRAP, SCOPES
+from jinguo_registry.domain.organisations import BOOTSTRAP
 from jinguo_registry.domain.validation import make_national_id
 from jinguo_registry.handlers.commands import IssueApiClient, RegisterAgency, RevokeApiClient
 from jinguo_shared.envelope import CommandContext

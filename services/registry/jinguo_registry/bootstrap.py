@@ -9,7 +9,8 @@ from dataclasses import dataclass
 import httpx
 from fastapi import FastAPI
 
-from jinguo_registry.domain.organisations import BOOTSTRAP, PLATFORM_ADMIN, SCOPES
+from jinguo_contracts.access import OPERATOR_SCOPE, SCOPES
+from jinguo_registry.domain.organisations import BOOTSTRAP
 from jinguo_registry.entrypoints.http import create_app
 from jinguo_registry.handlers.commands import (
     IssueApiClient,
@@ -68,7 +69,7 @@ class RegistryService:
                 kind="womens_federation",
                 area_code=DEV_AGENCY_AREA,
             ),
-            IssueApiClient(name="development", scopes=sorted(SCOPES | {PLATFORM_ADMIN})),
+            IssueApiClient(name="development", scopes=sorted(SCOPES | {OPERATOR_SCOPE})),
         )
         await runtime.projections.wait_for(issued.position, ["api_clients"], 30)
         key_file.write_text(issued.api_key + "\n")

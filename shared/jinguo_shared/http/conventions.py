@@ -7,10 +7,11 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Annotated, Any, Generic, TypeVar
 
 import orjson
-from fastapi import Depends, HTTPException, Query, Request
+from fastapi import Depends, HTTPException, Query, Request, Security
+from fastapi.security import HTTPAuthorizationCredentials
 from pydantic import BaseModel
 
-from jinguo_shared.http.security import Caller
+from jinguo_shared.http.security import API_KEY, Caller
 
 ItemT = TypeVar("ItemT")
 
@@ -84,7 +85,10 @@ async def read_after(
 def require_scope(scope: str) -> Callable[..., Awaitable[Caller]]:
     """A dependency authenticating the bearer key and checking one scope."""
 
-    async def authorised(request: Request) -> Caller:
+    async def authorised(
+        request: Request,
+        _declared: Annotated[HTTPAuthorizationCredentials | None, Security(API_KEY)],
+    ) -> Caller:
         caller = getattr(request.state, "caller", None)  # authenticated on admission
         if caller is None:
             authenticator = request.app.state.runtime.authenticator

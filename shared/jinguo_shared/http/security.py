@@ -19,9 +19,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from fastapi import HTTPException
+from fastapi.security import HTTPBearer
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from jinguo_contracts.access import OPERATOR_SCOPE
 from jinguo_shared.access import Jurisdiction
 from jinguo_shared.db import DirectSql
 from jinguo_shared.projections.api_clients import ApiClients
@@ -30,8 +32,16 @@ from jinguo_shared.projections.host import ProjectionHost
 log = logging.getLogger(__name__)
 
 KEY_PREFIX = "jg_"
-OPERATOR_SCOPE = "platform:admin"
-"""The platform operator's: registers agencies and administers any agency's API clients."""
+
+API_KEY = HTTPBearer(
+    scheme_name="ApiKey",
+    bearerFormat="jg_<client id>_<secret>",
+    description="An API key of one agency, issued by the registry; it acts within that "
+    "agency's jurisdiction and scopes only.",
+    auto_error=False,
+)
+"""Names the scheme in every service's OpenAPI. It refuses nothing (`auto_error=False`): the
+key is checked on admission, before the body is read, and a refusal is a 401 problem."""
 
 
 def key_hash(api_key: str) -> str:

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Boolean, Column, DateTime, Integer, String
 
-from jinguo_contracts.registry import (
+from jinguo_contracts.access import (
     AgencyRegisteredV1,
     ApiClientIssuedV1,
     ApiClientKeyRotatedV1,

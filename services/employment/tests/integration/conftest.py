@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 
+from jinguo_contracts.examples import registered_worker
 from jinguo_contracts.registry import HoursType
 from jinguo_employment.bootstrap import EmploymentService, handlers_for
 from jinguo_employment.handlers.commands import (
@@ -18,7 +19,7 @@ from jinguo_employment.handlers.commands import (
 from jinguo_shared.envelope import CommandContext
 from jinguo_shared.eventstore import EventStore
 from jinguo_shared.runtime import ServiceRuntime
-from jinguo_shared.testing import Opener, publish_worker, runtimes
+from jinguo_shared.testing import Opener, publish_history, runtimes
 
 COMMUNITY = "110101001001"
 
@@ -61,8 +62,7 @@ async def register_worker(
     priority: bool = False,
 ) -> str:
     """A job seeker who wants elderly care work (养老护理) full time."""
-    return await publish_worker(
-        registry,
+    worker = registered_worker(
         worker_id,
         area=area,
         skills=["养老护理"],
@@ -70,6 +70,7 @@ async def register_worker(
         hours_types=hours,
         priority=priority,
     )
+    return await publish_history(registry, worker_id, worker, f"register-{worker_id}")
 
 
 async def employer_and_post(

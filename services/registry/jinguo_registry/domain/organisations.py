@@ -5,13 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from jinguo_contracts.base import EventContract
-from jinguo_contracts.registry import (
+from jinguo_contracts.access import (
+    OPERATOR_SCOPE,
+    SCOPES,
     AgencyKind,
     AgencyRegisteredV1,
     ApiClientIssuedV1,
     ApiClientKeyRotatedV1,
     ApiClientRevokedV1,
+)
+from jinguo_contracts.base import EventContract
+from jinguo_contracts.registry import (
     ProviderGradedV1,
     ProviderRegisteredV1,
     ProviderSuspendedV1,
@@ -27,17 +31,6 @@ from jinguo_shared.domain import (
     RuleViolationError,
     check_past_date,
 )
-
-SERVICE_SCOPES = ("registry", "employment", "orders", "rights")
-SCOPES = frozenset(
-    f"{service}:{access}" for service in SERVICE_SCOPES for access in ("read", "write")
-) | {"registry:admin", "rights:admin"}
-"""What an agency's admin may grant. `rights:admin` lets an agency appoint its case officers and
-supervisors in the rights service."""
-PLATFORM_ADMIN = "platform:admin"
-"""The platform operator's scope (the kernel's `OPERATOR_SCOPE`): held by the bootstrap key
-only, the one `jinguo up` creates for development or `jinguo-registry issue-key` for a
-deployment; never granted over the API."""
 
 
 class NotPermittedError(DomainError):
@@ -201,12 +194,12 @@ class Agency(Aggregate[AgencyState]):
             return
         if not scopes:
             raise InvalidCommandError("a client needs at least one scope", field="scopes")
-        unknown = sorted(set(scopes) - SCOPES - {PLATFORM_ADMIN})
+        unknown = sorted(set(scopes) - SCOPES - {OPERATOR_SCOPE})
         if unknown:
             raise InvalidCommandError(f"unknown scopes: {', '.join(unknown)}", field="scopes")
-        if PLATFORM_ADMIN in scopes and not grantor.bootstrap:
+        if OPERATOR_SCOPE in scopes and not grantor.bootstrap:
             raise NotPermittedError(
-                f"{PLATFORM_ADMIN} is held by the platform's bootstrap key only", field="scopes"
+                f"{OPERATOR_SCOPE} is held by the platform's bootstrap key only", field="scopes"
             )
         beyond = sorted(set(scopes) - grantor.scopes)
         if beyond and not grantor.operator:
@@ -256,7 +249,7 @@ class Agency(Aggregate[AgencyState]):
 
     def revoke_client(self, *, client_id: str, reason: str, grantor: Grantor) -> None:
         client = self._client(client_id)
-        if PLATFORM_ADMIN in client.scopes and not grantor.operator:
-            raise NotPermittedError(f"only the platform operator revokes a {PLATFORM_ADMIN} key")
+        if OPERATOR_SCOPE in client.scopes and not grantor.operator:
+            raise NotPermittedError(f"only the platform operator revokes a {OPERATOR_SCOPE} key")
         if not client.revoked:
             self.record(ApiClientRevokedV1(agency_id=self.id, client_id=client_id, reason=reason))

@@ -20,15 +20,15 @@ from typing import TypeVar
 import uvloop
 from pydantic import BaseModel, ValidationError
 
+from jinguo_contracts.access import OPERATOR_SCOPE, SCOPES
 from jinguo_registry.bootstrap import issue_agency_key, service
-from jinguo_registry.domain.organisations import PLATFORM_ADMIN, SCOPES
 from jinguo_registry.handlers.commands import IssueApiClient, RegisterAgency
 from jinguo_shared.cli.environment import nats_url
 from jinguo_shared.domain import DomainError
 from jinguo_shared.runtime import open_runtime
 from jinguo_shared.settings import Settings
 
-GRANTABLE = SCOPES | {PLATFORM_ADMIN}
+GRANTABLE = SCOPES | {OPERATOR_SCOPE}
 
 
 def parser() -> argparse.ArgumentParser:

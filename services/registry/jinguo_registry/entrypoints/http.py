@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Query
 from pydantic import BaseModel
 
+from jinguo_contracts.access import OPERATOR_SCOPE
 from jinguo_registry.domain.organisations import Grantor
 from jinguo_registry.handlers import commands as c
 from jinguo_registry.handlers.commands import RegistryHandlers
@@ -30,7 +31,7 @@ from jinguo_shared.http.conventions import (
     require_scope,
     seq_after,
 )
-from jinguo_shared.http.security import OPERATOR_SCOPE, Caller
+from jinguo_shared.http.security import Caller
 from jinguo_shared.runtime import ServiceRuntime
 
 Row = dict[str, Any]

@@ -9,8 +9,8 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from jinguo_contracts.access import AgencyKind
 from jinguo_contracts.registry import (
-    AgencyKind,
     Category,
     CertificateKind,
     DesiredWork,

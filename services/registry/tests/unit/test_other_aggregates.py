@@ -6,11 +6,14 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from jinguo_contracts.registry import (
+from jinguo_contracts.access import (
+    OPERATOR_SCOPE,
     AgencyRegisteredV1,
     ApiClientIssuedV1,
     ApiClientKeyRotatedV1,
     ApiClientRevokedV1,
+)
+from jinguo_contracts.registry import (
     ProviderRegisteredV1,
     ProviderSuspendedV1,
     ResidentEligibilityChangedV1,
@@ -18,7 +21,6 @@ from jinguo_contracts.registry import (
 )
 from jinguo_registry.domain.organisations import (
     BOOTSTRAP,
-    PLATFORM_ADMIN,
     Agency,
     Grantor,
     NotPermittedError,
@@ -26,7 +28,6 @@ from jinguo_registry.domain.organisations import (
 )
 from jinguo_registry.domain.resident import Resident
 from jinguo_shared.domain import InvalidCommandError, NotFoundError, RuleViolationError
-from jinguo_shared.http.security import OPERATOR_SCOPE
 
 TODAY = date(2026, 11, 1)
 RESIDENT = ResidentRegisteredV1(
@@ -114,17 +115,13 @@ AGENCY = AgencyRegisteredV1(
     agency_id="a1", name="区妇联", kind="womens_federation", area_code="110101"
 )
 ADMIN = Grantor(frozenset({"registry:admin", "registry:read", "registry:write"}))
-OPERATOR = Grantor(frozenset({PLATFORM_ADMIN}), operator=True)
+OPERATOR = Grantor(frozenset({OPERATOR_SCOPE}), operator=True)
 
 
 def issued(client_id: str, scopes: list[str], key_hash: str = "h") -> ApiClientIssuedV1:
     return ApiClientIssuedV1(
         agency_id="a1", client_id=client_id, name="x", key_hash=key_hash, scopes=scopes
     )
-
-
-def test_the_platform_scope_is_the_kernels() -> None:
-    assert PLATFORM_ADMIN == OPERATOR_SCOPE
 
 
 def test_clients_get_known_scopes_only_and_may_be_bound_to_an_officer() -> None:
@@ -161,12 +158,12 @@ def test_clients_get_known_scopes_only_and_may_be_bound_to_an_officer() -> None:
 @pytest.mark.parametrize("grantor", [ADMIN, OPERATOR], ids=["agency admin", "operator"])
 def test_the_platform_scope_comes_from_the_bootstrap_step_only(grantor: Grantor) -> None:
     agency = Agency.from_history("a1", [AGENCY], 1)
-    with pytest.raises(NotPermittedError, match=PLATFORM_ADMIN):
+    with pytest.raises(NotPermittedError, match=OPERATOR_SCOPE):
         agency.issue_client(
             client_id="c1",
             name="x",
             key_hash="h",
-            scopes=[PLATFORM_ADMIN],
+            scopes=[OPERATOR_SCOPE],
             officer_id=None,
             grantor=grantor,
         )
@@ -174,13 +171,13 @@ def test_the_platform_scope_comes_from_the_bootstrap_step_only(grantor: Grantor)
         client_id="c1",
         name="x",
         key_hash="h",
-        scopes=[PLATFORM_ADMIN, "registry:admin"],
+        scopes=[OPERATOR_SCOPE, "registry:admin"],
         officer_id=None,
         grantor=BOOTSTRAP,
     )
     [event] = agency.pending
     assert isinstance(event, ApiClientIssuedV1)
-    assert event.scopes == [PLATFORM_ADMIN, "registry:admin"]
+    assert event.scopes == [OPERATOR_SCOPE, "registry:admin"]
 
 
 def test_an_agency_admin_grants_only_what_it_holds_and_the_operator_anything() -> None:
@@ -237,7 +234,7 @@ def test_a_revoked_or_unknown_client_cannot_be_rotated() -> None:
 
 def test_a_key_rotates_only_clients_holding_no_more_than_it_does() -> None:
     """Rotating hands over a working key: an agency admin must not get a stronger one so."""
-    history = [AGENCY, issued("c1", ["rights:admin"]), issued("op", [PLATFORM_ADMIN])]
+    history = [AGENCY, issued("c1", ["rights:admin"]), issued("op", [OPERATOR_SCOPE])]
     agency = Agency.from_history("a1", history, 3)
     until = datetime(2026, 11, 2, tzinfo=UTC)
     for client_id in ("c1", "op"):

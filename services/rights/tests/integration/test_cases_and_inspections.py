@@ -12,7 +12,7 @@ import nats
 import pytest
 from sqlalchemy import select
 
-from jinguo_contracts.registry import AgencyRegisteredV1
+from jinguo_contracts.access import AgencyRegisteredV1
 from jinguo_rights.bootstrap import handlers_for
 from jinguo_rights.domain.cases import Viewer
 from jinguo_rights.handlers.commands import (

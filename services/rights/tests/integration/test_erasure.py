@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 from sqlalchemy import inspect, select, text
 
-from jinguo_contracts.registry import AgencyRegisteredV1, WorkerErasedV1
+from jinguo_contracts.access import AgencyRegisteredV1
+from jinguo_contracts.registry import WorkerErasedV1
 from jinguo_rights.bootstrap import queries_for
 from jinguo_rights.handlers.commands import (
     AppointOfficer,

@@ -4,18 +4,13 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from jinguo_contracts.examples import price_tier_decided, registered_resident, registered_worker
 from jinguo_contracts.registry import PriceTier
 from jinguo_orders.bootstrap import OrdersService
 from jinguo_shared.envelope import CommandContext
 from jinguo_shared.eventstore import EventStore
 from jinguo_shared.runtime import ServiceRuntime
-from jinguo_shared.testing import (
-    Opener,
-    publish_resident,
-    publish_tier,
-    publish_worker,
-    runtimes,
-)
+from jinguo_shared.testing import Opener, publish, publish_history, runtimes
 
 COMMUNITY = "110101001001"
 
@@ -44,16 +39,19 @@ def context(command_id: str) -> CommandContext:
 
 
 async def register_worker(registry: EventStore, worker_id: str, area: str = COMMUNITY) -> str:
-    return await publish_worker(registry, worker_id, area=area)
+    worker = registered_worker(worker_id, area=area)
+    return await publish_history(registry, worker_id, worker, f"register-{worker_id}")
 
 
 async def register_resident(
     registry: EventStore, resident_id: str, tier: PriceTier = "free", area: str = COMMUNITY
 ) -> str:
-    return await publish_resident(registry, resident_id, area=area, tier=tier)
+    resident = registered_resident(resident_id, area=area, tier=tier)
+    return await publish_history(registry, resident_id, resident, f"resident-{resident_id}")
 
 
 async def change_tier(
     registry: EventStore, resident_id: str, tier: PriceTier, n: str, area: str = COMMUNITY
 ) -> str:
-    return await publish_tier(registry, resident_id, tier=tier, area=area, change=int(n))
+    decided = price_tier_decided(resident_id, tier=tier, area=area)
+    return await publish(registry, "resident", resident_id, decided, f"tier-{resident_id}-{n}")
