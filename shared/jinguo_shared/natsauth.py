@@ -5,7 +5,7 @@ A service's lane is read from its definition: the streams it writes, the streams
 projections and policies read, and the consumers it names on each. The runtime names its
 consumers with the functions below, and the permissions are generated from the same lanes, for
 the embedded nats-server (`EmbeddedNats`) and for the Helm values in deploy/nats/values.yaml
-(`python -m jinguo_shared.natsauth` prints them; tests/deploy compares), so production and
+(`jinguo streams users` prints them; tests/deploy compares), so production and
 development enforce one policy. README.md, "NATS permissions", tabulates it and
 tests/security probes every cell on a real server.
 
@@ -26,6 +26,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from jinguo_shared.consumer_names import (
+    policy_consumer,
+    projections_consumer,
+    rebuild_consumers,
+)
 from jinguo_shared.eventstore import owned_streams, stream_owners
 from jinguo_shared.projections.api_clients import ApiClients
 
@@ -38,25 +43,8 @@ ADMIN_USER = "admin"
 """Operators' user: the whole account, confidential streams included (break-glass tools and
 `jinguo streams provision`)."""
 
-REBUILD_SLOTS = 4
-"""Rebuild readers (`jinguo replay`) of one service that may read one stream at a time."""
-
 CONSUMER_VERBS = ("CREATE", "INFO", "DELETE", "MSG.NEXT")
 """What a user may do with its own consumers: `$JS.API.CONSUMER.<verb>.<stream>.<name>`."""
-
-
-def projections_consumer(service: str, stream: str) -> str:
-    """The durable consumer that feeds every projection of a service from one stream."""
-    return f"{service}_projections_{stream}".lower()
-
-
-def policy_consumer(service: str, policy: str) -> str:
-    return f"{service}_policy_{policy}".lower()
-
-
-def rebuild_consumers(service: str, stream: str) -> tuple[str, ...]:
-    """The named slots a rebuild reader takes one of (`create`, so never shared)."""
-    return tuple(f"{service}_rebuild_{stream}_{n}".lower() for n in range(1, REBUILD_SLOTS + 1))
 
 
 class LaneDefinition(Protocol):
@@ -196,9 +184,3 @@ class NatsPasswords:
                     handle.write(existing + "\n")
             passwords[user] = existing
         return passwords
-
-
-if __name__ == "__main__":
-    from jinguo_shared.services import discover_services
-
-    print(helm_users(lanes(discover_services())))

@@ -38,11 +38,11 @@ from tenacity import (
 
 from jinguo_contracts.base import CATALOGUE, ContractCatalogue, EventContract
 from jinguo_shared.backoff import last_error, restarting
+from jinguo_shared.consumer_names import policy_consumer
 from jinguo_shared.db import dead_letters, mark_retried, writing
 from jinguo_shared.domain import DomainError
 from jinguo_shared.envelope import CommandContext, RecordedEvent, decode
 from jinguo_shared.eventstore import SERVICE_STREAMS, read_event
-from jinguo_shared.natsauth import policy_consumer
 from jinguo_shared.projections.base import disjoint_filters
 from jinguo_shared.projections.dead_letters import dead_letter
 from jinguo_shared.telemetry import tracer

@@ -21,10 +21,9 @@ from jinguo_shared.db import make_engine
 from jinguo_shared.eventstore import EventStore, stream_problems
 from jinguo_shared.http.security import Authenticator
 from jinguo_shared.nats_client import connect_nats
-from jinguo_shared.natsauth import policy_types, service_lane, service_projections
+from jinguo_shared.natsauth import LaneDefinition, policy_types, service_lane, service_projections
 from jinguo_shared.projections.host import ProjectionHost
 from jinguo_shared.reactions import Policy, ReactionRunner
-from jinguo_shared.services import ServiceDefinition
 from jinguo_shared.settings import Settings
 
 Role = Literal["api", "projector", "all", "tool"]
@@ -83,8 +82,10 @@ PROVISION_HINT = (
 
 
 async def open_runtime(
-    definition: ServiceDefinition, settings: Settings, nats_url: str, role: Role
+    definition: LaneDefinition, settings: Settings, nats_url: str, role: Role
 ) -> ServiceRuntime:
+    """The runtime of one service (`jinguo_shared.services.ServiceDefinition`), which reads
+    only what the service says of its lane: its name, projections and policies."""
     name = definition.name
     clock = ProgrammeClock(settings.time_zone)
     secure_data_dir(settings.data_dir)
@@ -162,7 +163,7 @@ async def open_runtime(
     return runtime
 
 
-def declared_policies(definition: ServiceDefinition, policies: Sequence[Policy]) -> list[Policy]:
+def declared_policies(definition: LaneDefinition, policies: Sequence[Policy]) -> list[Policy]:
     """The policies, once each is known to be in the service's `policy_types`: the NATS user
     may create only the consumers those name."""
     declared = set(policy_types(definition))

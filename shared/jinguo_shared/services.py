@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Protocol
 
-if TYPE_CHECKING:  # for annotations only: runtime.py imports this module
+if TYPE_CHECKING:  # for annotations only
     import httpx
     from fastapi import FastAPI
 

@@ -11,11 +11,12 @@ import pytest
 from nats.aio.client import Client as NatsClient
 
 from jinguo_contracts.access import AgencyRegisteredV1
+from jinguo_shared.consumer_names import REBUILD_SLOTS, rebuild_consumers
 from jinguo_shared.db import make_engine
 from jinguo_shared.embedded_nats import EmbeddedNats
 from jinguo_shared.envelope import CommandContext
 from jinguo_shared.eventstore import EventStore
-from jinguo_shared.natsauth import ADMIN_USER, REBUILD_SLOTS, rebuild_consumers
+from jinguo_shared.natsauth import ADMIN_USER
 from jinguo_shared.projections.api_clients import ApiClients
 from jinguo_shared.projections.host import ProjectionHost
 from jinguo_shared.projections.stream_reader import RebuildSlotsTakenError, StreamReader

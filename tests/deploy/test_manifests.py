@@ -1004,7 +1004,7 @@ def test_nats_values_hold_no_passwords() -> None:
 
 
 def test_nats_users_are_the_ones_natsauth_generates() -> None:
-    """The service users of values.yaml, byte for byte as `python -m jinguo_shared.natsauth`
+    """The service users of values.yaml, byte for byte as `jinguo streams users`
     prints them from the services' lanes: the permissions the embedded server runs, and the
     ones README.md tabulates and tests/security probes."""
     from jinguo_shared.natsauth import helm_users, lanes
@@ -1013,5 +1013,5 @@ def test_nats_users_are_the_ones_natsauth_generates() -> None:
     generated = helm_users(lanes(discover_services()))
     assert generated in (DEPLOY / "nats" / "values.yaml").read_text(), (
         "deploy/nats/values.yaml: replace the service users with the output of"
-        " `python -m jinguo_shared.natsauth`"
+        " `jinguo streams users`"
     )

@@ -1,4 +1,5 @@
-"""`jinguo streams provision`: create the streams and bring them to their settings."""
+"""`jinguo streams provision`: create the streams and bring them to their settings;
+`jinguo streams users`: who may use them, for the Helm values."""
 
 from __future__ import annotations
 
@@ -13,10 +14,11 @@ from jinguo_shared.cli.environment import (
 )
 from jinguo_shared.eventstore import SERVICE_STREAMS, provision_streams
 from jinguo_shared.nats_client import connect_nats
-from jinguo_shared.natsauth import ADMIN_USER
+from jinguo_shared.natsauth import ADMIN_USER, helm_users, lanes
+from jinguo_shared.services import discover_services
 from jinguo_shared.settings import Settings
 
-streams = typer.Typer(help="create and configure the streams (admin NATS user)")
+streams = typer.Typer(help="create and configure the streams; who may use them")
 
 
 @streams.command()
@@ -44,3 +46,9 @@ async def _provision(settings: Settings) -> None:
         finally:
             await nc.close()
     report_provisioned(done, quiet=False)
+
+
+@streams.command()
+def users() -> None:
+    """print the service users of deploy/nats/values.yaml, generated from the services' lanes"""
+    print(helm_users(lanes(discover_services())))

@@ -16,8 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tenacity import RetryCallState
 
 from jinguo_shared.backoff import last_error, restarting
+from jinguo_shared.consumer_names import projections_consumer
 from jinguo_shared.db import writing
-from jinguo_shared.natsauth import projections_consumer
 from jinguo_shared.projections.applying import TRANSIENT_ERRORS, EventApplier
 from jinguo_shared.projections.base import disjoint_filters
 from jinguo_shared.projections.checkpoints import Checkpoints

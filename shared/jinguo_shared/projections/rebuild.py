@@ -16,8 +16,8 @@ from nats.aio.client import Client as NatsClient
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from jinguo_contracts.base import ContractCatalogue
+from jinguo_shared.consumer_names import rebuild_consumers
 from jinguo_shared.db import writing
-from jinguo_shared.natsauth import rebuild_consumers
 from jinguo_shared.projections.base import Projection, disjoint_filters
 from jinguo_shared.projections.checkpoints import Checkpoints
 from jinguo_shared.projections.dead_letters import DeadLetters

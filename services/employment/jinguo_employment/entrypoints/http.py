@@ -476,7 +476,7 @@ def summarise(area_code: str, year: int, totals: dict[str, int]) -> YearSummary:
 def create_app(
     runtime: ServiceRuntime, handlers: EmploymentHandlers, queries: EmploymentQueries
 ) -> FastAPI:
-    from jinguo_shared.http.app import service_app
+    from jinguo_shared.app import service_app
 
     return service_app(
         runtime,

@@ -392,7 +392,7 @@ def create_app(
     handlers: RegistryHandlers,
     queries: RegistryQueries,
 ) -> FastAPI:
-    from jinguo_shared.http.app import service_app
+    from jinguo_shared.app import service_app
 
     return service_app(
         runtime,

@@ -317,7 +317,7 @@ def create_router(
 def create_app(
     runtime: ServiceRuntime, handlers: OrdersHandlers, queries: OrdersQueries
 ) -> FastAPI:
-    from jinguo_shared.http.app import service_app
+    from jinguo_shared.app import service_app
 
     return service_app(
         runtime,
