@@ -1,4 +1,5 @@
-"""Jurisdiction: the area an agency works in, i.e. its area code and everything below it.
+"""Jurisdiction: the area an agency works in, i.e. its area code and everything below it, and
+the guard that keeps a command inside it.
 
 Area codes nest by prefix (GB/T 2260 for province, city and district, then the statistical
 codes of streets and communities): 110000 is Beijing, 110101 its Dongcheng district, 110101001
@@ -8,9 +9,14 @@ in zeros that stand for "all of it", so its jurisdiction is the prefix before th
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
-from jinguo_shared.domain import DomainError
+from jinguo_shared.domain import Aggregate, DomainError, NotFoundError, OutsideJurisdictionError
+
+AggregateT = TypeVar("AggregateT", bound=Aggregate[Any])
+OtherT = TypeVar("OtherT", bound=Aggregate[Any])
 
 
 class OutsideJurisdictionQueryError(DomainError):
@@ -50,3 +56,48 @@ class Jurisdiction:
 
 
 EVERYWHERE = Jurisdiction("")
+
+
+def check_within(jurisdiction: Jurisdiction, aggregate: Aggregate[Any]) -> None:
+    """An aggregate outside the caller's jurisdiction does not exist for her (404), and no
+    event she causes may place anything outside it (403)."""
+    area = aggregate.area_code
+    if aggregate.exists and area is not None and not jurisdiction.covers(area):
+        raise NotFoundError(f"{aggregate.aggregate_type} {aggregate.id} does not exist")
+
+
+def check_events_within(jurisdiction: Jurisdiction, aggregate: Aggregate[Any]) -> None:
+    for event in aggregate.pending:
+        area = getattr(event, "area_code", None)
+        if area is not None and not jurisdiction.covers(area):
+            raise OutsideJurisdictionError(
+                f"area {area} is outside your agency's jurisdiction"
+                f" ({jurisdiction.prefix or 'all'}…)",
+                field="area_code",
+            )
+
+
+def within(
+    jurisdiction: Jurisdiction, decide: Callable[[AggregateT], None]
+) -> Callable[[AggregateT], None]:
+    """`decide`, on an aggregate the caller may see, raising only events inside her area."""
+
+    def guarded(aggregate: AggregateT) -> None:
+        check_within(jurisdiction, aggregate)
+        decide(aggregate)
+        check_events_within(jurisdiction, aggregate)
+
+    return guarded
+
+
+def both_within(
+    jurisdiction: Jurisdiction, decide: Callable[[AggregateT, OtherT], None]
+) -> Callable[[AggregateT, OtherT], None]:
+    def guarded(one: AggregateT, two: OtherT) -> None:
+        check_within(jurisdiction, one)
+        check_within(jurisdiction, two)
+        decide(one, two)
+        check_events_within(jurisdiction, one)
+        check_events_within(jurisdiction, two)
+
+    return guarded

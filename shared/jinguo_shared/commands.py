@@ -15,9 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
 
 from jinguo_contracts.base import EventContract
-from jinguo_shared.access import Jurisdiction
+from jinguo_shared.access import both_within, within
 from jinguo_shared.db import DirectSql, DirectTransaction, sqlite_timestamp
-from jinguo_shared.domain import Aggregate, DomainError, NotFoundError, OutsideJurisdictionError
+from jinguo_shared.domain import Aggregate, DomainError
 from jinguo_shared.envelope import CommandContext, RecordedEvent, event_id
 from jinguo_shared.eventstore import AggregateWrite, ConcurrencyConflictError, EventStore
 from jinguo_shared.telemetry import tracer
@@ -99,7 +99,7 @@ class CommandExecutor:
             if earlier is not None:
                 return earlier
         if context.jurisdiction is not None:
-            decide = _within(context.jurisdiction, decide)
+            decide = within(context.jurisdiction, decide)
         aggregate = await self.load_cached(aggregate_class, aggregate_id)
         from_log = False
         async for attempt in self._on_conflict():
@@ -165,7 +165,7 @@ class CommandExecutor:
                 if earlier is not None:
                     return earlier
             if context.jurisdiction is not None:
-                decide = _both_within(context.jurisdiction, decide)
+                decide = both_within(context.jurisdiction, decide)
             one = await self.load_cached(first_class, first_id)
             two = await self.load_cached(second_class, second_id)
             from_log = False
@@ -366,46 +366,3 @@ class CommandExecutor:
 def _pause_after_conflicts(attempts: RetryCallState) -> float:
     """Random, up to CONFLICT_PAUSE for each conflict so far: writers that collided spread out."""
     return random.uniform(0, CONFLICT_PAUSE * attempts.attempt_number)
-
-
-def check_within(jurisdiction: Jurisdiction, aggregate: Aggregate[Any]) -> None:
-    """An aggregate outside the caller's jurisdiction does not exist for her (404), and no
-    event she causes may place anything outside it (403)."""
-    area = aggregate.area_code
-    if aggregate.exists and area is not None and not jurisdiction.covers(area):
-        raise NotFoundError(f"{aggregate.aggregate_type} {aggregate.id} does not exist")
-
-
-def check_events_within(jurisdiction: Jurisdiction, aggregate: Aggregate[Any]) -> None:
-    for event in aggregate.pending:
-        area = getattr(event, "area_code", None)
-        if area is not None and not jurisdiction.covers(area):
-            raise OutsideJurisdictionError(
-                f"area {area} is outside your agency's jurisdiction"
-                f" ({jurisdiction.prefix or 'all'}…)",
-                field="area_code",
-            )
-
-
-def _within(
-    jurisdiction: Jurisdiction, decide: Callable[[AggregateT], None]
-) -> Callable[[AggregateT], None]:
-    def guarded(aggregate: AggregateT) -> None:
-        check_within(jurisdiction, aggregate)
-        decide(aggregate)
-        check_events_within(jurisdiction, aggregate)
-
-    return guarded
-
-
-def _both_within(
-    jurisdiction: Jurisdiction, decide: Callable[[AggregateT, OtherT], None]
-) -> Callable[[AggregateT, OtherT], None]:
-    def guarded(one: AggregateT, two: OtherT) -> None:
-        check_within(jurisdiction, one)
-        check_within(jurisdiction, two)
-        decide(one, two)
-        check_events_within(jurisdiction, one)
-        check_events_within(jurisdiction, two)
-
-    return guarded

@@ -34,9 +34,9 @@ from jinguo_rights.domain.cases import ForbiddenError, Viewer, access_basis
 from jinguo_rights.handlers import commands as c
 from jinguo_rights.handlers.commands import RightsHandlers
 from jinguo_rights.projections.queries import RightsQueries
+from jinguo_shared.app import service_app
 from jinguo_shared.domain import NotFoundError
 from jinguo_shared.envelope import CommandContext
-from jinguo_shared.app import service_app
 from jinguo_shared.http.commands import (
     Accepted,
     CommandRequest,

@@ -24,8 +24,9 @@ from jinguo_orders.domain.order import (
 from jinguo_orders.domain.settlement import Settlement, settlement_id, statement
 from jinguo_orders.domain.timebank import TimeBank
 from jinguo_orders.projections.queries import OrdersQueries
+from jinguo_shared.access import check_within
 from jinguo_shared.clock import ProgrammeClock
-from jinguo_shared.commands import CommandExecutor, CommandResult, IdempotencyKey, check_within
+from jinguo_shared.commands import CommandExecutor, CommandResult, IdempotencyKey
 from jinguo_shared.domain import (
     InvalidCommandError,
     NotFoundError,
