@@ -58,19 +58,21 @@ def parked(service: str, projection: str | None = typer.Option(None)) -> None:
 @projections.command()
 def retry(service: str, letter_id: int = typer.Argument(..., metavar="id")) -> None:
     """apply a parked event again"""
+    run(retry_parked(service, letter_id))
 
-    async def retrying() -> None:
-        async with _tool(service) as (definition, runtime):
-            letter = await parked_to_retry(runtime.engine, letter_id)
-            policies = getattr(definition, "policies", None)
-            if letter.projection.startswith("policy:") and policies is not None:
-                runner = ReactionRunner(runtime.name, runtime.engine, runtime.nc, policies(runtime))
-                await runner.retry_parked(letter)
-            else:
-                await runtime.projections.retry_parked(letter)
-        print(f"parked event {letter_id} applied")
 
-    run(retrying())
+async def retry_parked(service: str, letter_id: int) -> None:
+    """A policy's parked event goes to the policy (its command again), any other to its
+    projection."""
+    async with _tool(service) as (definition, runtime):
+        letter = await parked_to_retry(runtime.engine, letter_id)
+        policies = getattr(definition, "policies", None)
+        if letter.projection.startswith("policy:") and policies is not None:
+            runner = ReactionRunner(runtime.name, runtime.engine, runtime.nc, policies(runtime))
+            await runner.retry_parked(letter)
+        else:
+            await runtime.projections.retry_parked(letter)
+    print(f"parked event {letter_id} applied")
 
 
 @projections.command(name="as-of")

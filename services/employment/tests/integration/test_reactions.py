@@ -3,7 +3,6 @@ refused command, and no double suspension."""
 
 from __future__ import annotations
 
-import argparse
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -14,10 +13,10 @@ from jinguo_contracts.inspections import EmployerViolationFoundV1, ViolationRect
 from jinguo_contracts.orders import ServiceCompletedV1
 from jinguo_employment.bootstrap import handlers_for
 from jinguo_employment.policies.reactions import InspectionPolicy
-from jinguo_shared import cli
+from jinguo_shared.cli.environment import UsageError
+from jinguo_shared.cli.projections import retry_parked
 from jinguo_shared.reactions import ReactionError, ReactionRunner
 from jinguo_shared.runtime import ServiceRuntime
-from jinguo_shared.settings import Settings
 from jinguo_shared.testing import publish, publisher
 
 from .conftest import employer_and_post, eventually
@@ -207,12 +206,11 @@ async def test_a_parked_reaction_is_retried_from_the_command_line_once(
     assert "EmployerSuspended" not in await types(employment, "employer", employer_id)
 
     monkeypatch.setitem(InspectionPolicy._reactions, "EmployerViolationFound", original)
-    retry = argparse.Namespace(service="employment", action="retry", id=letter["id"])
-    await cli.projections(Settings(), retry)
+    await retry_parked("employment", letter["id"])
     assert (await types(employment, "employer", employer_id)).count("EmployerSuspended") == 1
     [letter] = await employment.projections.parked("policy:inspections")
     assert letter["replayed_at"] is not None
-    with pytest.raises(cli.UsageError, match="already applied"):
-        await cli.projections(Settings(), retry)
-    with pytest.raises(cli.UsageError, match="no parked event 999"):
-        await cli.projections(Settings(), argparse.Namespace(**{**vars(retry), "id": 999}))
+    with pytest.raises(UsageError, match="already applied"):
+        await retry_parked("employment", letter["id"])
+    with pytest.raises(UsageError, match="no parked event 999"):
+        await retry_parked("employment", 999)
