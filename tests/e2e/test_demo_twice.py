@@ -1,5 +1,7 @@
 """`make up` twice: the demo loads again over its own data without an error and adds nothing,
-however the first load's asynchronous reactions left the read models it looked at."""
+however the first load's asynchronous reactions left the read models it looked at. It is quiet
+(a progress line per tenth of each service's demo, no request log) and consistent: no service
+refuses what another's demo sent it."""
 
 from __future__ import annotations
 
@@ -59,6 +61,11 @@ def test_loading_the_demo_twice_adds_nothing(tmp_path: Path) -> None:
     for name in ("employment demo", "orders demo", "rights demo"):
         assert name in first
         assert name in second
+    for service in ("registry", "employment", "orders", "rights"):
+        assert f"{service} demo: 100% (" in first
+    assert "HTTP Request:" not in first  # the request log is for --verbose
+    refusals = [line for line in first.splitlines() if " WARNING " in line or " ERROR " in line]
+    assert not refusals, "\n".join(refusals)
     assert {s: len(subjects) for s, subjects in after.items() if s != "REGISTRY"} == {
         s: len(subjects) for s, subjects in before.items() if s != "REGISTRY"
     }
