@@ -61,11 +61,13 @@ async def nats_url(settings: Settings, provision: bool = True) -> AsyncIterator[
 
 
 def report_provisioned(done: Sequence[Provisioned], *, quiet: bool) -> None:
-    for stream in done:
-        if not quiet:
+    if quiet:
+        changed = [str(stream) for stream in done if stream.outcome != "as it was"]
+        if changed:
+            log.info("streams: %s", "; ".join(" ".join(line.split()) for line in changed))
+    else:
+        for stream in done:
             print(stream)
-        elif stream.outcome != "as it was":
-            log.info("stream %s", stream)
     refused = [stream.stream for stream in done if stream.outcome == "refused"]
     if refused:
         raise UsageError(

@@ -33,7 +33,7 @@ def serve_one(
         stopping = Stopping()
         stopping.install(interrupt=not stop_with_stdin)
         telemetry.configure(f"{name}-{role}", current.log_format, current.log_level)
-        request_logs(verbose)
+        request_logs(verbose, server_lifecycle=not stop_with_stdin)
         async with nats_url(current) as url:
             await serve(
                 current,

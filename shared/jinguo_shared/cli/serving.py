@@ -229,8 +229,11 @@ async def _stop_when_stdin_closes(server: uvicorn.Server) -> None:
     server.should_exit = True
 
 
-def request_logs(verbose: bool) -> None:
+def request_logs(verbose: bool, *, server_lifecycle: bool) -> None:
     """Each request on a line of its own (httpx's for the demo's, uvicorn's access log) only
-    when asked for: `jinguo up --demo` would print thousands."""
+    when asked for: `jinguo up --demo` would print thousands. Without `server_lifecycle`
+    (`jinguo up` and its children), uvicorn's starting and stopping of each process too."""
     if verbose:
         logging.getLogger("httpx").setLevel(logging.INFO)
+    elif not server_lifecycle:
+        logging.getLogger("uvicorn.error").setLevel(logging.WARNING)

@@ -39,7 +39,7 @@ async def _up(settings: Settings, *, demo: bool, verbose: bool) -> int:
     stopping = Stopping()
     stopping.install()
     telemetry.configure("jinguo-api", settings.log_format, settings.log_level)
-    request_logs(verbose)
+    request_logs(verbose, server_lifecycle=False)
     host, port = settings.http_host, settings.http_port
     if port_open(port, host):
         raise UsageError(f"{host}:{port} is taken: another `jinguo up`? (set JINGUO_HTTP_PORT)")
