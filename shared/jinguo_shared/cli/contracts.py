@@ -1,24 +1,25 @@
-"""`jinguo contracts`: the event catalogue as JSON Schemas, one file per event version."""
+"""`jinguo contracts`: the published contracts (OpenAPI, AsyncAPI, event JSON Schemas) written
+into a directory, by default the committed one, `contracts/published`."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import typer
 
-from jinguo_contracts.base import CATALOGUE
-from jinguo_shared.cli.environment import unusable_file
+from jinguo_shared.cli.environment import run, unusable_file
+from jinguo_shared.published import published_documents, write_documents
+
+PUBLISHED = Path("contracts/published")
 
 
-def export_contracts(directory: Path = typer.Argument(...)) -> None:
-    """export the event JSON Schemas"""
-    schemas = CATALOGUE.json_schemas()
+def export_contracts(
+    directory: Path = typer.Argument(PUBLISHED, help="where to write them"),
+) -> None:
+    """write every service's OpenAPI, the AsyncAPI and the event JSON Schemas"""
+    documents = run(published_documents())
     try:
-        directory.mkdir(parents=True, exist_ok=True)
-        for schema_id, schema in schemas.items():
-            name = schema_id.removeprefix("urn:jinguo:").replace(":", ".") + ".json"
-            (directory / name).write_text(json.dumps(schema, indent=2, ensure_ascii=False) + "\n")
+        write_documents(directory, documents)
     except OSError as error:
         raise unusable_file(error) from None
-    print(f"wrote {len(schemas)} JSON Schemas to {directory}")
+    print(f"wrote {len(documents)} published contracts to {directory}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import gc
 import logging
 import os
@@ -13,12 +14,15 @@ import socket
 import sys
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 
+import orjson
 import uvicorn
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route, Router
 from starlette.types import Receive, Scope, Send
 
+from jinguo_contracts.base import CATALOGUE
+from jinguo_shared.asyncapi import asyncapi_document
 from jinguo_shared.http.problems import problem
 from jinguo_shared.runtime import Role, ServiceRuntime, open_runtime
 from jinguo_shared.services import ServiceDefinition
@@ -45,9 +49,18 @@ def compose_app(pairs: Served) -> Router:
                 "services": {
                     d.name: {"api": d.prefix, "docs": f"{d.prefix}/docs"} for d, _ in pairs
                 },
+                "events": "/asyncapi",
                 "metrics": "/metrics",
             }
         )
+
+    @functools.cache
+    def asyncapi() -> bytes:
+        """Built on first request, not at start: a fifth of a second every process would wait."""
+        return orjson.dumps(asyncapi_document(CATALOGUE))
+
+    async def events(_: Request) -> Response:
+        return Response(asyncapi(), media_type="application/json")
 
     async def not_found(scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
@@ -55,7 +68,11 @@ def compose_app(pairs: Served) -> Router:
         detail = f"no such resource; the services are under {prefixes}"
         await problem(404, "not-found", "Not found", detail, request)(scope, receive, send)
 
-    routes: list[BaseRoute] = [Route("/", index), Mount("/metrics", make_asgi_app())]
+    routes: list[BaseRoute] = [
+        Route("/", index),
+        Route("/asyncapi", events),
+        Mount("/metrics", make_asgi_app()),
+    ]
     routes += [Mount(d.prefix, d.create_app(runtime)) for d, runtime in pairs]
     return Router(routes, default=not_found)
 
