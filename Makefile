@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PACKAGES := -e contracts -e shared -e services/registry -e services/employment -e services/services-orders -e services/rights -e .
 
-.PHONY: install up check lint test bench
+.PHONY: install up check lint test bench contracts
 
 $(BIN)/jinguo: requirements.lock contracts/pyproject.toml shared/pyproject.toml services/*/pyproject.toml pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,3 +31,8 @@ check: lint test
 
 bench: install
 	$(BIN)/python bench/run_all.py
+
+# after changing an event contract or an endpoint: the committed documents a partner codes
+# against (tests/contracts/test_published_contracts.py holds them to the code)
+contracts: install
+	$(BIN)/jinguo contracts contracts/published
