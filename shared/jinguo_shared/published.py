@@ -14,14 +14,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from jinguo_contracts.base import CATALOGUE
 from jinguo_shared.asyncapi import asyncapi_document
-from jinguo_shared.clock import ProgrammeClock
-from jinguo_shared.commands import CommandExecutor
-from jinguo_shared.crypto import KeyedHasher, PiiVault
-from jinguo_shared.eventstore import EventStore
-from jinguo_shared.http.security import Authenticator
-from jinguo_shared.natsauth import service_projections
-from jinguo_shared.projections.host import ProjectionHost
-from jinguo_shared.runtime import ServiceRuntime
+from jinguo_shared.runtime import ServiceRuntime, assemble_runtime
 from jinguo_shared.services import ServiceDefinition, discover_services
 from jinguo_shared.settings import Settings
 
@@ -61,24 +54,13 @@ async def openapi_document(definition: ServiceDefinition) -> dict[str, Any]:
 
 
 def unconnected_runtime(definition: ServiceDefinition) -> ServiceRuntime:
-    settings = Settings.model_construct()  # the defaults: this machine's JINGUO_* do not count
-    engine = create_async_engine("sqlite+aiosqlite://")
-    nc = NatsClient()
-    vault = PiiVault(engine, secrets.token_bytes(32))
-    store = EventStore(nc, definition.name, vault)
-    host = ProjectionHost(definition.name, engine, nc, service_projections(definition))
-    return ServiceRuntime(
-        name=definition.name,
-        settings=settings,
-        engine=engine,
-        nc=nc,
-        store=store,
-        executor=CommandExecutor(engine, store),
-        projections=host,
-        vault=vault,
-        hasher=KeyedHasher(secrets.token_bytes(32)),
-        authenticator=Authenticator(engine, host),
-        clock=ProgrammeClock(settings.time_zone),
+    return assemble_runtime(
+        definition,
+        Settings.model_construct(),  # the defaults: this machine's JINGUO_* do not count
+        create_async_engine("sqlite+aiosqlite://"),
+        NatsClient(),
+        secrets.token_bytes(32),
+        secrets.token_bytes(32),
     )
 
 

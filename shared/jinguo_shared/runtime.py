@@ -81,13 +81,48 @@ PROVISION_HINT = (
 )
 
 
+def assemble_runtime(
+    definition: LaneDefinition,
+    settings: Settings,
+    engine: AsyncEngine,
+    nc: NatsClient,
+    master_key: bytes,
+    lookup_key: bytes,
+) -> ServiceRuntime:
+    """A service's adapters over an engine and a NATS connection, before anything is started:
+    `open_runtime` connects and starts them; the published OpenAPI only describes them."""
+    vault = PiiVault(engine, master_key)
+    store = EventStore(nc, definition.name, vault)
+    host = ProjectionHost(
+        definition.name,
+        engine,
+        nc,
+        service_projections(definition),
+        batch_size=settings.projection_batch_size,
+        linger=settings.projection_linger_seconds,
+        max_attempts=settings.projection_max_attempts,
+    )
+    return ServiceRuntime(
+        name=definition.name,
+        settings=settings,
+        engine=engine,
+        nc=nc,
+        store=store,
+        executor=CommandExecutor(engine, store),
+        projections=host,
+        vault=vault,
+        hasher=KeyedHasher(lookup_key),
+        authenticator=Authenticator(engine, host),
+        clock=ProgrammeClock(settings.time_zone),
+    )
+
+
 async def open_runtime(
     definition: LaneDefinition, settings: Settings, nats_url: str, role: Role
 ) -> ServiceRuntime:
     """The runtime of one service (`jinguo_shared.services.ServiceDefinition`), which reads
     only what the service says of its lane: its name, projections and policies."""
     name = definition.name
-    clock = ProgrammeClock(settings.time_zone)
     secure_data_dir(settings.data_dir)
     keys = settings.data_dir / "keys"
     master = load_or_create_key(
@@ -110,17 +145,8 @@ async def open_runtime(
             + "\n  ".join(problems)
             + f"\n{PROVISION_HINT}"
         )
-    vault = PiiVault(engine, master)
-    store = EventStore(nc, name, vault)
-    host = ProjectionHost(
-        name,
-        engine,
-        nc,
-        service_projections(definition),
-        batch_size=settings.projection_batch_size,
-        linger=settings.projection_linger_seconds,
-        max_attempts=settings.projection_max_attempts,
-    )
+    runtime = assemble_runtime(definition, settings, engine, nc, master, lookup)
+    host = runtime.projections
     await host.prepare()
     outdated = host.outdated() if role != "tool" else []
     if outdated:
@@ -135,19 +161,6 @@ async def open_runtime(
         await host.start()
     elif role == "api":
         await host.watch_only()
-    runtime = ServiceRuntime(
-        name=name,
-        settings=settings,
-        engine=engine,
-        nc=nc,
-        store=store,
-        executor=CommandExecutor(engine, store),
-        projections=host,
-        vault=vault,
-        hasher=KeyedHasher(lookup),
-        authenticator=Authenticator(engine, host),
-        clock=clock,
-    )
     if role != "tool":
         runtime.authenticator.start()
     policies = getattr(definition, "policies", None)
