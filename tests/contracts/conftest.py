@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from fastapi import FastAPI
+from fastapi.routing import APIRoute, iter_route_contexts
 
 from jinguo_shared.runtime import ServiceRuntime
 from jinguo_shared.services import discover_services
@@ -37,3 +38,9 @@ def apps(service_runtimes: dict[str, ServiceRuntime]) -> dict[str, FastAPI]:
 def documents(apps: dict[str, FastAPI]) -> dict[str, dict[str, Any]]:
     """Each service's OpenAPI document, as it serves it."""
     return {name: app.openapi() for name, app in apps.items()}
+
+
+def api_routes(app: FastAPI) -> list[APIRoute]:
+    """The operations an app documents, as their routers declared them."""
+    routes = [context.original_route for context in iter_route_contexts(app.routes)]
+    return [r for r in routes if isinstance(r, APIRoute) and r.include_in_schema]

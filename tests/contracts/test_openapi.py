@@ -10,13 +10,14 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from fastapi.routing import APIRoute
 
 from jinguo_contracts.access import SCOPES
 from jinguo_registry.bootstrap import issue_agency_key
 from jinguo_registry.handlers.commands import IssueApiClient, RegisterAgency
 from jinguo_shared.http.problems import PROBLEM_JSON, Problem
 from jinguo_shared.runtime import ServiceRuntime
+
+from .conftest import api_routes
 
 CAMEL_CASE = re.compile(r"^[a-z][a-zA-Z0-9]*$")
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
@@ -37,9 +38,9 @@ def test_every_operation_is_named_after_its_function(apps: dict[str, FastAPI]) -
         }
         ids = list(documented.values())
         assert len(ids) == len(set(ids)), f"{service}: an operationId is used twice"
-        for route in app.routes:
-            if not isinstance(route, APIRoute) or not route.include_in_schema:
-                continue
+        routes = api_routes(app)
+        assert len(routes) == len(documented), service
+        for route in routes:
             camel = re.sub(r"_([a-z0-9])", lambda m: m[1].upper(), route.name)
             for method in route.methods:
                 operation_id = documented[(method.lower(), route.path)]
