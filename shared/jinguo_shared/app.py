@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
@@ -18,10 +19,23 @@ from jinguo_shared.http.problems import (
 from jinguo_shared.runtime import ServiceRuntime
 from jinguo_shared.telemetry import HTTP_TELEMETRY
 
+Indicators = Mapping[str, tuple[str, str]]
+"""A service's report keys: what each counts, and the date that decides its period."""
+
 
 def service_app(
-    runtime: ServiceRuntime, title: str, description: str, router: APIRouter
+    runtime: ServiceRuntime,
+    title: str,
+    description: str,
+    router: APIRouter,
+    indicators: Indicators | None = None,
 ) -> FastAPI:
+    if indicators:
+        description += (
+            "\n\n## Report indicators\n\nThe keys of this service's reports: what each counts,"
+            " and the date that decides the month (or period) it is counted in.\n\n"
+            + indicator_table(indicators)
+        )
     app = FastAPI(
         title=title,
         description=description,
@@ -62,6 +76,12 @@ def service_app(
         return JSONResponse(checks, status_code=200 if healthy else 503)
 
     return app
+
+
+def indicator_table(indicators: Indicators) -> str:
+    """A Markdown table of report indicators, as the OpenAPI description and README show it."""
+    rows = [f"| `{key}` | {counts} | {period} |" for key, (counts, period) in indicators.items()]
+    return "\n".join(["| key | counts | its period is decided by |", "| --- | --- | --- |", *rows])
 
 
 def operation_id(route: APIRoute) -> str:

@@ -164,7 +164,7 @@ class EndPlacement(Command):
             "examples": [
                 {
                     "reason": "contract_ended",
-                    "ended_on": "2027-05-05",
+                    "ended_on": "2026-11-05",
                     "notes": "合同期满，本人不再续签",
                 }
             ]
