@@ -2,32 +2,46 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from sqlalchemy import text
 
 from jinguo_shared.http.admission import Admission
-from jinguo_shared.http.problems import install_problem_handlers
+from jinguo_shared.http.problems import (
+    document_problems,
+    install_problem_handlers,
+    problem_schemas,
+)
 from jinguo_shared.runtime import ServiceRuntime
 from jinguo_shared.telemetry import HTTP_TELEMETRY
 
+Indicators = Mapping[str, tuple[str, str]]
+"""A service's report keys: what each counts, and the date that decides its period."""
+
 
 def service_app(
-    runtime: ServiceRuntime, title: str, description: str, router: APIRouter
+    runtime: ServiceRuntime,
+    title: str,
+    description: str,
+    router: APIRouter,
+    indicators: Indicators | None = None,
 ) -> FastAPI:
+    if indicators:
+        description += (
+            "\n\n## Report indicators\n\nThe keys of this service's reports: what each counts,"
+            " and the date that decides the month (or period) it is counted in.\n\n"
+            + indicator_table(indicators)
+        )
     app = FastAPI(
         title=title,
         description=description,
         version="0.1.0",
         telemetry=HTTP_TELEMETRY,
-        responses={
-            401: {"description": "no or unknown API key (problem+json)"},
-            413: {"description": "request body too large (problem+json)"},
-            422: {"description": "invalid request; `errors` names each field (problem+json)"},
-            503: {"description": "NATS or the database unreachable; retry (problem+json)"},
-        },
+        generate_unique_id_function=operation_id,
     )
     app.state.runtime = runtime
     app.add_middleware(
@@ -36,7 +50,11 @@ def service_app(
         max_body=runtime.settings.http_max_body_bytes,
     )
     install_problem_handlers(app)
+    for route in router.routes:
+        if isinstance(route, APIRoute):
+            document_problems(route)
     app.include_router(router)
+    app.openapi = lambda: _with_problems(app)  # type: ignore[method-assign]
 
     @app.get("/health/live", include_in_schema=False)
     async def live() -> dict[str, str]:
@@ -58,3 +76,24 @@ def service_app(
         return JSONResponse(checks, status_code=200 if healthy else 503)
 
     return app
+
+
+def indicator_table(indicators: Indicators) -> str:
+    """A Markdown table of report indicators, as the OpenAPI description and README show it."""
+    rows = [f"| `{key}` | {counts} | {period} |" for key, (counts, period) in indicators.items()]
+    return "\n".join(["| key | counts | its period is decided by |", "| --- | --- | --- |", *rows])
+
+
+def operation_id(route: APIRoute) -> str:
+    """The route function's own name in camelCase: renaming it is a visible contract change."""
+    first, *rest = route.name.split("_")
+    return first + "".join(word.capitalize() for word in rest)
+
+
+def _with_problems(app: FastAPI) -> dict[str, Any]:
+    """FastAPI's document, with the `Problem` schema that every error response refers to."""
+    if app.openapi_schema is None:
+        document = FastAPI.openapi(app)
+        document.setdefault("components", {}).setdefault("schemas", {}).update(problem_schemas())
+        app.openapi_schema = document
+    return app.openapi_schema

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Generic, TypeVar
 import orjson
 from fastapi import Depends, HTTPException, Query, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from jinguo_shared.http.security import API_KEY, Caller
 
@@ -117,13 +117,17 @@ MonthTo = Annotated[str, Query(alias="to", pattern=r"^\d{4}-\d{2}$")]
 
 
 class Report(BaseModel):
-    """Counts per month for an area, as projections of (area, month, metric, count) keep them."""
+    """Counts per month for an area, as projections of (area, month, metric, count) keep them.
+    Each count is keyed by its indicator; the service's description lists them ("Report
+    indicators"), with what each counts and the date that decides its month."""
 
     area_code: str
     month_from: str
     month_to: str
-    figures: dict[str, dict[str, int]]
-    totals: dict[str, int]
+    figures: dict[str, dict[str, int]] = Field(
+        description="for each month (YYYY-MM) with a count, each indicator's count"
+    )
+    totals: dict[str, int] = Field(description="each indicator's count over the months")
 
 
 def report(

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from jinguo_employment.handlers import commands as c
 from jinguo_employment.handlers.commands import EmploymentHandlers
 from jinguo_employment.projections.queries import EmploymentQueries
+from jinguo_employment.projections.reports import INDICATORS
 from jinguo_shared.access import OutsideJurisdictionQueryError
 from jinguo_shared.domain import check_planned_date
 from jinguo_shared.http.commands import Accepted, CommandRequest, command_request
@@ -484,4 +485,5 @@ def create_app(
         "就业: employers, posts (岗位), matching, placements (就业安置), training (培训) and"
         " certification",
         create_router(runtime, handlers, queries),
+        indicators=INDICATORS,
     )

@@ -33,16 +33,36 @@ class Command(BaseModel):
 
 
 class RegisterEmployer(Command):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "东四社区养老驿站",
+                    "credit_code": "91110101MA01234567",
+                    "area_code": "110101001",
+                }
+            ]
+        }
+    )
+
     name: str = Name
     credit_code: CreditCode
     area_code: AreaCode
 
 
 class SuspendEmployer(Command):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"reason": "拖欠劳动者工资，经劳动保障监察查实"}]}
+    )
+
     reason: str = Text
 
 
 class ReinstateEmployer(Command):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"reason": "已足额支付拖欠工资并完成整改"}]}
+    )
+
     reason: str = Text
 
 
@@ -59,6 +79,28 @@ class RequirementsInput(Command):
 
 
 class PublishPost(Command):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "employer_id": "3f2b8c1e-5a4d-4e6f-9b7a-1c2d3e4f5a6b",
+                    "title": "养老护理员",
+                    "occupation_code": "4-10-01-05",
+                    "area_code": "110101001001",
+                    "wage": {"amount": 4500, "unit": "month"},
+                    "hours_type": "full_time",
+                    "openings": 3,
+                    "requirements": {
+                        "skills": ["养老护理"],
+                        "vocational_certificate": True,
+                        "min_level": 5,
+                    },
+                    "kind": "public_welfare",
+                }
+            ]
+        }
+    )
+
     employer_id: str = Field(min_length=1, max_length=64)
     title: str = Name
     occupation_code: OccupationCode
@@ -71,14 +113,28 @@ class PublishPost(Command):
 
 
 class ClosePost(Command):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"reason": "用人单位调整用工计划"}]})
+
     reason: str = Text
 
 
 class CandidateInput(Command):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"worker_id": "7c9e6679-7425-40de-944b-e07fc1f90ae7"}]}
+    )
+
     worker_id: str = Field(min_length=1, max_length=64)
 
 
 class FillPost(Command):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"worker_id": "7c9e6679-7425-40de-944b-e07fc1f90ae7", "start_date": "2026-05-06"}
+            ]
+        }
+    )
+
     worker_id: str = Field(min_length=1, max_length=64)
     start_date: date
     override_reason: str | None = Field(
@@ -91,18 +147,55 @@ class FillPost(Command):
 
 
 class FollowUp(Command):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"month": 3, "still_employed": True, "followed_up_on": "2026-08-06"}]
+        }
+    )
+
     month: Literal[3, 6, 12]
     still_employed: bool
     followed_up_on: date
 
 
 class EndPlacement(Command):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "reason": "contract_ended",
+                    "ended_on": "2026-11-05",
+                    "notes": "合同期满，本人不再续签",
+                }
+            ]
+        }
+    )
+
     reason: Literal["resigned", "dismissed", "contract_ended", "post_closed", "other"]
     ended_on: date
     notes: str | None = Field(default=None, max_length=2000)
 
 
 class ScheduleCourse(Command):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "title": "2026年第二期养老护理员（五级）培训班",
+                    "trade": "养老护理",
+                    "occupation_code": "4-10-01-05",
+                    "provider": "东城区职业技能培训学校",
+                    "area_code": "110101",
+                    "seats": 40,
+                    "starts_on": "2026-06-01",
+                    "ends_on": "2026-06-26",
+                    "subsidy_per_trainee": 1800,
+                    "kind": "vocational",
+                }
+            ]
+        }
+    )
+
     title: str = Name
     trade: str = Field(min_length=1, max_length=60)
     occupation_code: OccupationCode
@@ -122,10 +215,27 @@ class ScheduleCourse(Command):
 
 
 class Withdraw(Command):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"reason": "本人已实现就业，无法继续参训"}]}
+    )
+
     reason: str = Text
 
 
 class CompleteTraining(Command):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "worker_id": "7c9e6679-7425-40de-944b-e07fc1f90ae7",
+                    "passed": True,
+                    "score": 86,
+                    "completed_on": "2026-06-26",
+                }
+            ]
+        }
+    )
+
     worker_id: str = Field(min_length=1, max_length=64)
     passed: bool
     score: int = Field(ge=0, le=100)
@@ -133,12 +243,32 @@ class CompleteTraining(Command):
 
 
 class AwardCertificate(Command):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "worker_id": "7c9e6679-7425-40de-944b-e07fc1f90ae7",
+                    "level": 5,
+                    "awarded_on": "2026-07-10",
+                }
+            ]
+        }
+    )
+
     worker_id: str = Field(min_length=1, max_length=64)
     level: int = Field(default=5, ge=1, le=5)
     awarded_on: date
 
 
 class GrantSubsidy(Command):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"worker_id": "7c9e6679-7425-40de-944b-e07fc1f90ae7", "granted_on": "2026-07-20"}
+            ]
+        }
+    )
+
     worker_id: str = Field(min_length=1, max_length=64)
     granted_on: date
 

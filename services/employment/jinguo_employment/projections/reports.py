@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from datetime import date
+from typing import Final
 
 from sqlalchemy import Column, Integer, String
 
@@ -24,6 +25,50 @@ from jinguo_shared.projections.base import Projection, handles
 from jinguo_shared.projections.batch import ProjectionBatch
 
 rollup = functools.lru_cache(maxsize=4096)(area_ancestors)
+PUBLISHED = "`published_on`, the day the post was published"
+STARTED = "`start_date`, the first day of the placement"
+COHORT = "`start_date` of the placement: the retention of that month's cohort"
+COMPLETED = "`completed_on`, the day the trainee completed the course"
+INDICATORS: Final[dict[str, tuple[str, str]]] = {
+    "posts_published": ("posts (岗位) published", PUBLISHED),
+    "openings": ("openings offered by the posts published", PUBLISHED),
+    "placements": ("placements (就业安置): workers placed in a post", STARTED),
+    "placements:{kind}": (
+        "placements in posts of one kind: public_welfare (公益性岗位), market",
+        STARTED,
+    ),
+    "placements_overriding_priority": (
+        "placements of a worker outside the priority groups in a public-welfare post while a"
+        " priority candidate waited (with the reason given)",
+        STARTED,
+    ),
+    "posts_filled": ("posts whose last opening was filled", STARTED),
+    "followed_up_{months}m": ("placements followed up after 3, 6 or 12 months", COHORT),
+    "retained_{months}m": ("of those followed up, workers still employed", COHORT),
+    "placements_ended": ("placements ended", "`ended_on`, the last day of the placement"),
+    "flexible_employment": (
+        "community services a registered worker delivered through services-orders (灵活就业)",
+        "`completed_on`, the day the service was completed",
+    ),
+    "classes_held": ("courses (培训班) scheduled", "`ends_on`, the course's last day"),
+    "classes:{kind}": ("courses of one kind: vocational, syb", "`ends_on`, the course's last day"),
+    "trained": ("trainees who completed a course", COMPLETED),
+    "trained:{gender}": ("trainees who completed a course: female, male", COMPLETED),
+    "trade:{trade}": (
+        "trainees who completed a course of one trade (专业, e.g. 养老护理)",
+        COMPLETED,
+    ),
+    "passed": ("trainees who completed a course and passed", COMPLETED),
+    "certificates": ("vocational certificates awarded", "`awarded_on`, the award's date"),
+    "certificates:{trade}": (
+        "vocational certificates awarded in one trade",
+        "`awarded_on`, the award's date",
+    ),
+    "subsidies_granted": ("training subsidies granted", "`granted_on`, the grant's date"),
+    "subsidy_yuan": ("yuan (元) of training subsidies granted", "`granted_on`, the grant's date"),
+}
+"""Each key an area report counts (`{…}` stands for each value it takes): what it counts, and
+the date that decides the month it is counted in. A year summary adds up a year's months."""
 
 
 def month_of(day: date) -> str:

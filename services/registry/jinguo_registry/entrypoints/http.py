@@ -15,6 +15,7 @@ from jinguo_registry.domain.organisations import Grantor
 from jinguo_registry.handlers import commands as c
 from jinguo_registry.handlers.commands import RegistryHandlers
 from jinguo_registry.projections.queries import RegistryQueries
+from jinguo_registry.projections.reports import INDICATORS
 from jinguo_shared.access import OutsideJurisdictionQueryError
 from jinguo_shared.http.commands import Accepted, CommandRequest, command_request
 from jinguo_shared.http.conventions import (
@@ -399,4 +400,5 @@ def create_app(
         "Jinguo registry",
         "登记: workers, residents, providers, volunteers, agencies",
         create_router(runtime, handlers, queries),
+        indicators=INDICATORS,
     )

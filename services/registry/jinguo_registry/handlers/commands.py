@@ -48,6 +48,25 @@ class DesiredWorkInput(Command):
 
 
 class RegisterWorker(Command):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "王秀兰",
+                    "national_id": "110101197803141245",
+                    "phone": "13812345678",
+                    "area_code": "110101001001",
+                    "hukou": "local",
+                    "skills": ["养老护理", "家政服务"],
+                    "desired_work": {
+                        "occupation_codes": ["4-10-01-05"],
+                        "hours_types": ["full_time"],
+                    },
+                }
+            ]
+        }
+    )
+
     name: str = Name
     national_id: NationalId
     phone: MobileNumber
@@ -58,6 +77,12 @@ class RegisterWorker(Command):
 
 
 class UpdateWorkerProfile(Command):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"phone": "13912345678", "skills": ["养老护理", "母婴护理"]}]
+        }
+    )
+
     phone: MobileNumber | None = None
     area_code: AreaCode | None = None
     skills: list[Skill] | None = Field(default=None, max_length=30)
@@ -65,12 +90,37 @@ class UpdateWorkerProfile(Command):
 
 
 class AssessCategory(Command):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "category": "age_40_50",
+                    "evidence": "身份证与失业登记证核验：1978年生，失业登记满6个月",
+                    "valid_until": "2027-12-31",
+                }
+            ]
+        }
+    )
+
     category: Category
     evidence: str = Text
     valid_until: date
 
 
 class IssueCertificate(Command):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "kind": "tax_relief",
+                    "number": "BJDC-2026-00418",
+                    "issued_on": "2026-03-02",
+                    "valid_until": "2029-03-01",
+                }
+            ]
+        }
+    )
+
     kind: CertificateKind
     number: str = Field(min_length=3, max_length=40, pattern=r"^[A-Za-z0-9-]+$")
     issued_on: date
@@ -80,16 +130,45 @@ class IssueCertificate(Command):
 
 
 class RevokeCertificate(Command):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"reason": "持证人已实现稳定就业满一年，按规定收回"}]}
+    )
+
     reason: str = Text
 
 
 class RecordHomeVisit(Command):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "visited_on": "2026-04-10",
+                    "visitor": "李春梅",
+                    "notes": "入户走访，了解求职意愿：希望从事社区养老护理，可全职",
+                }
+            ]
+        }
+    )
+
     visited_on: date
     visitor: str = Name
     notes: str = Text
 
 
 class RecordReemployment(Command):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "post_id": "b1d4e7f0-2a3b-4c5d-8e9f-0a1b2c3d4e5f",
+                    "placement_id": "e8f9a0b1-c2d3-4e5f-a6b7-c8d9e0f1a2b3",
+                    "employer_name": "东四社区养老驿站",
+                    "started_on": "2026-05-06",
+                }
+            ]
+        }
+    )
+
     post_id: str = Field(min_length=1, max_length=64)
     placement_id: str = Field(min_length=1, max_length=64)
     employer_name: str = Name
@@ -97,10 +176,30 @@ class RecordReemployment(Command):
 
 
 class Erase(Command):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"reason": "本人申请删除个人信息（个人信息保护法第四十七条）"}]
+        }
+    )
+
     reason: str = Text
 
 
 class RegisterResident(Command):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "赵淑珍",
+                    "national_id": "110101194611032120",
+                    "phone": "13701234567",
+                    "area_code": "110101001001",
+                    "address": "北京市东城区东四街道东四六条12号",
+                }
+            ]
+        }
+    )
+
     name: str = Name
     national_id: NationalId
     phone: MobileNumber
@@ -109,12 +208,38 @@ class RegisterResident(Command):
 
 
 class ChangeEligibility(Command):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "price_tier": "free",
+                    "reason": "minimum_living_allowance",
+                    "valid_until": "2026-12-31",
+                }
+            ]
+        }
+    )
+
     price_tier: PriceTier
     reason: EligibilityReason
     valid_until: date | None = None
 
 
 class RegisterProvider(Command):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "北京东城巾帼家政服务有限公司",
+                    "credit_code": "91110101MA01234567",
+                    "area_code": "110101001",
+                    "services": ["housekeeping", "elderly_care"],
+                    "women_led": True,
+                }
+            ]
+        }
+    )
+
     name: str = Field(min_length=1, max_length=200)
     credit_code: str = Field(pattern=r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$")
     area_code: AreaCode
@@ -123,16 +248,42 @@ class RegisterProvider(Command):
 
 
 class GradeProvider(Command):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"grade": 4, "graded_on": "2026-06-15", "assessor": "东城区家政服务等级评定组"}
+            ]
+        }
+    )
+
     grade: int = Field(ge=1, le=5)
     graded_on: date
     assessor: str = Name
 
 
 class SuspendProvider(Command):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"reason": "服务人员未持健康证上岗，暂停派单待整改"}]}
+    )
+
     reason: str = Text
 
 
 class RegisterVolunteer(Command):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "刘桂芳",
+                    "phone": "13601234567",
+                    "area_code": "110101001001",
+                    "skills": ["助餐", "陪诊"],
+                    "team": "东四巾帼志愿服务队",
+                }
+            ]
+        }
+    )
+
     name: str = Name
     phone: MobileNumber
     area_code: AreaCode
@@ -141,6 +292,14 @@ class RegisterVolunteer(Command):
 
 
 class RegisterAgency(Command):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"name": "东城区妇女联合会", "kind": "womens_federation", "area_code": "110101"}
+            ]
+        }
+    )
+
     name: str = Field(min_length=1, max_length=200)
     kind: AgencyKind
     area_code: AreaCode
@@ -152,6 +311,18 @@ MAX_GRACE_SECONDS = 30 * 24 * 3600
 
 
 class IssueApiClient(Command):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "东城区妇联维权热线系统",
+                    "scopes": ["rights:read", "rights:write"],
+                    "officer_id": "chen.li",
+                }
+            ]
+        }
+    )
+
     name: str = Name
     scopes: list[Scope] = Field(min_length=1, max_length=20)
     officer_id: OfficerId | None = Field(
@@ -166,10 +337,16 @@ class IssueApiClient(Command):
 
 
 class RevokeApiClient(Command):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"reason": "密钥疑似泄露，已换发新密钥"}]}
+    )
+
     reason: str = Text
 
 
 class RotateApiKey(Command):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"grace_seconds": 86400}]})
+
     grace_seconds: int = Field(
         ge=0, le=MAX_GRACE_SECONDS, description="how long the key it replaces still works"
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from datetime import date
+from typing import Final
 
 from sqlalchemy import Column, Integer, String
 
@@ -21,6 +22,32 @@ from jinguo_shared.projections.base import Projection, handles
 from jinguo_shared.projections.batch import ProjectionBatch
 
 rollup = functools.lru_cache(maxsize=4096)(area_ancestors)
+RECORDED = "the day it was recorded (UTC)"
+INDICATORS: Final[dict[str, tuple[str, str]]] = {
+    "registered": ("workers registered (登记)", RECORDED),
+    "category:{category}": (
+        "workers assessed into a hardship category (困难群体认定): age_40_50, disabled,"
+        " zero_employment_household, minimum_living_allowance, long_term_unemployed",
+        RECORDED,
+    ),
+    "certified": ("certificates issued, of every kind", "`issued_on`, the certificate's date"),
+    "certificate:{kind}": (
+        "certificates issued of one kind: employment_unemployment (就业失业登记证),"
+        " reemployment_preference, tax_relief, vocational",
+        "`issued_on`, the certificate's date",
+    ),
+    "certificate_revoked": ("certificates revoked", RECORDED),
+    "reemployed": (
+        "workers re-employed (再就业), as employment reports a post filled",
+        "`started_on`, the first day of the job",
+    ),
+    "eligibility:{price_tier}": (
+        "residents' eligibility changed to a price tier: free, low_cost, market",
+        RECORDED,
+    ),
+}
+"""Each key an area report counts (`{…}` stands for each value it takes): what it counts, and
+the date that decides the month it is counted in."""
 
 
 def month_of(day: date) -> str:

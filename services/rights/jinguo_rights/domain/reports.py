@@ -24,6 +24,58 @@ UNBOUNDED: Final = 10**15
 CHANNELS: Final[tuple[str, ...]] = get_args(Channel)
 CATEGORIES: Final[tuple[str, ...]] = get_args(CaseCategory)
 
+OPENED = "`opened_on`, the case's intake day, between `from` and `to`"
+INSPECTED = "`inspected_on`, the inspection's day, between `from` and `to`"
+OF_OPENED = "`opened_on` of the case (counted as of today)"
+INDICATORS: Final[dict[str, tuple[str, str]]] = {
+    "agency_id": ("the agency whose own cases are counted; null: shared figures", "—"),
+    "area": ("the area (prefix of area codes) counted", "—"),
+    "from": ("the first intake day counted (null: no first day)", "—"),
+    "to": ("the last intake day counted (null: no last day)", "—"),
+    "cases": ("cases opened (受理)", OPENED),
+    "by_channel.{channel}": (
+        "cases by intake channel: hotline_12338, visit, letter, online, referral",
+        OPENED,
+    ),
+    "by_category.{category}": (
+        "cases by category: labour, domestic_violence, marriage_family, property, other",
+        OPENED,
+    ),
+    "closed": ("cases closed (办结)", OF_OPENED),
+    "closure_rate": ("percentage of the cases closed (办结率)", OF_OPENED),
+    "closed_on_time": ("cases closed within their deadline (working days)", OF_OPENED),
+    "average_working_days_to_close": ("working days from intake to closure, on average", OF_OPENED),
+    "open": ("cases not closed", OF_OPENED),
+    "overdue": ("open cases past their due day", OF_OPENED),
+    "escalated": ("cases escalated for being overdue", OF_OPENED),
+    "satisfaction_asked": ("closed cases whose complainant said if she was satisfied", OF_OPENED),
+    "satisfied": ("of those, complainants satisfied", OF_OPENED),
+    "satisfaction_rate": ("percentage of those asked who were satisfied", OF_OPENED),
+    "domestic_violence_stopped": ("cases closed with the violence stopped", OF_OPENED),
+    "legal_aid_cases": ("cases with a legal-aid action", OF_OPENED),
+    "inspections": ("employer inspections (劳动保障监察) made", INSPECTED),
+    "violations_found": ("inspections finding a violation", INSPECTED),
+    "violations_by_topic.{topic}": (
+        "violations found by topic: labour_contract, equal_pay, protected_periods,"
+        " working_hours, social_insurance",
+        INSPECTED,
+    ),
+    "violations_rectified": ("inspections whose violations were rectified", INSPECTED),
+    "summary": ("the figures in one line, as the seeds report them", "as the figures"),
+    "years_without_holidays": (
+        "years whose public holidays the calendar does not know: their deadlines count"
+        " weekends only",
+        "from the first intake day counted to today",
+    ),
+    "small_counts": (
+        'on shared figures only: counts of 1 to 4 cases are "<5", and "withheld" marks a figure'
+        " from which one could be worked out",
+        "—",
+    ),
+}
+"""Each key of a rights report (`{…}` stands for each value it takes; `a.b` is member b of
+object a): what it counts, and the date that decides whether a case or inspection is counted."""
+
 Figure = int | str
 """A count, or what is shown instead of it: "<5" or "withheld"."""
 

@@ -31,6 +31,7 @@ from pydantic import BaseModel
 
 from jinguo_contracts.rights import CaseCategory, Channel
 from jinguo_rights.domain.cases import ForbiddenError, Viewer, access_basis
+from jinguo_rights.domain.reports import INDICATORS
 from jinguo_rights.handlers import commands as c
 from jinguo_rights.handlers.commands import RightsHandlers
 from jinguo_rights.projections.queries import RightsQueries
@@ -604,4 +605,5 @@ def create_app(
         " working days, referrals between agencies, and employer inspections. Every read of a"
         " case is recorded; a case you may not see answers 404.",
         create_router(runtime, handlers, queries),
+        indicators=INDICATORS,
     )

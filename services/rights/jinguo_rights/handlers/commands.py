@@ -66,6 +66,31 @@ class Respondent(Command):
 
 
 class OpenCase(Command):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "channel": "hotline_12338",
+                    "category": "labour",
+                    "urgency": "normal",
+                    "area_code": "110101001001",
+                    "complainant": {
+                        "worker_id": "7c9e6679-7425-40de-944b-e07fc1f90ae7",
+                        "name": "王秀兰",
+                        "phone": "13812345678",
+                    },
+                    "respondent": {
+                        "kind": "employer",
+                        "name": "北京某家政服务有限公司",
+                        "employer_id": "3f2b8c1e-5a4d-4e6f-9b7a-1c2d3e4f5a6b",
+                    },
+                    "summary": "怀孕后被公司以岗位调整为由辞退，未支付经济补偿",
+                    "opened_on": "2026-05-11",
+                }
+            ]
+        }
+    )
+
     channel: Channel
     category: CaseCategory
     urgency: Urgency = "normal"
@@ -77,41 +102,88 @@ class OpenCase(Command):
 
 
 class AssignCase(Command):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"officer_id": "chen.li"}]})
+
     officer_id: str = OfficerId
 
 
 class RecordAction(Command):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "action": "mediation",
+                    "taken_on": "2026-05-13",
+                    "notes": "约谈用人单位，双方同意调解",
+                }
+            ]
+        }
+    )
+
     action: ActionKind
     taken_on: date
     notes: str = Text
 
 
 class ReferCase(Command):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "to_agency_id": "0a1b2c3d-4e5f-4a6b-9c7d-8e9f0a1b2c3d",
+                    "reason": "需提起劳动仲裁，转介区法律援助中心",
+                }
+            ]
+        }
+    )
+
     to_agency_id: str = Field(min_length=1, max_length=64)
     reason: str = Reason
 
 
 class AnswerReferral(Command):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"accepted": True, "reason": "符合法律援助条件，已受理"}]}
+    )
+
     accepted: bool
     reason: str = Reason
 
 
 class ExtendDeadline(Command):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"extra_days": 10, "reason": "等待劳动保障监察调查结果"}]}
+    )
+
     extra_days: int = Field(ge=1, le=60, description="working days")
     reason: str = Reason
 
 
 class CloseCase(Command):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"outcome": "mediated", "complainant_satisfied": True, "closed_on": "2026-05-29"}
+            ]
+        }
+    )
+
     outcome: Outcome
     complainant_satisfied: bool | None
     closed_on: date | None = None
 
 
 class ReopenCase(Command):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"reason": "用人单位未按调解协议支付补偿"}]}
+    )
+
     reason: str = Reason
 
 
 class AppointOfficer(Command):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"role": "officer"}]})
+
     role: OfficerRole
 
 
@@ -122,6 +194,31 @@ class InspectionFinding(Command):
 
 
 class RecordInspection(Command):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "employer_id": "3f2b8c1e-5a4d-4e6f-9b7a-1c2d3e4f5a6b",
+                    "employer_name": "北京某家政服务有限公司",
+                    "area_code": "110101001",
+                    "inspected_on": "2026-05-20",
+                    "findings": [
+                        {
+                            "topic": "labour_contract",
+                            "compliant": True,
+                            "note": "抽查劳动合同12份，均已签订",
+                        },
+                        {
+                            "topic": "protected_periods",
+                            "compliant": False,
+                            "note": "孕期女职工被安排夜班",
+                        },
+                    ],
+                }
+            ]
+        }
+    )
+
     employer_id: str = Field(min_length=1, max_length=64)
     employer_name: str = Field(min_length=1, max_length=200)
     area_code: str = AreaCode
@@ -137,6 +234,8 @@ class RecordInspection(Command):
 
 
 class RectifyViolation(Command):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"rectified_on": "2026-06-10"}]})
+
     rectified_on: date
 
 

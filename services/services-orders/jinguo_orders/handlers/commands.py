@@ -46,6 +46,20 @@ class Command(BaseModel):
 
 
 class OfferService(Command):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "category": "elderly_care",
+                    "name": "居家养老照料",
+                    "market_price": 100,
+                    "low_cost_price": 40,
+                    "required_certificates": ["4-10-01-05"],
+                }
+            ]
+        }
+    )
+
     category: ServiceCategory
     name: str = Field(min_length=1, max_length=200)
     market_price: int = Field(ge=0, le=100_000, description="yuan (元) per visit")
@@ -54,6 +68,21 @@ class OfferService(Command):
 
 
 class PlaceOrder(Command):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "resident_id": "5d6e7f80-9a1b-4c2d-8e3f-4a5b6c7d8e9f",
+                    "service_code": "elderly_care",
+                    "address": "北京市东城区东四街道东四六条12号",
+                    "window_start": "2026-05-08T09:00:00+08:00",
+                    "window_end": "2026-05-08T11:00:00+08:00",
+                    "notes": "老人行动不便，上门前请电话联系",
+                }
+            ]
+        }
+    )
+
     resident_id: str = Id
     service_code: str = Field(min_length=1, max_length=40)
     address: str = Field(min_length=1, max_length=500)
@@ -63,45 +92,94 @@ class PlaceOrder(Command):
 
 
 class AssignOrder(Command):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"worker_id": "7c9e6679-7425-40de-944b-e07fc1f90ae7"}]}
+    )
+
     worker_id: str | None = Field(default=None, min_length=1, max_length=64)
     provider_id: str | None = Field(default=None, min_length=1, max_length=64)
 
 
 class Reason(Command):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"reason": "时间冲突，无法按时上门"}]}
+    )
+
     reason: str = Text
 
 
 class CancelOrder(Command):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"by": "resident", "reason": "老人住院，暂不需要服务"}]}
+    )
+
     by: CancelledBy
     reason: str = Text
 
 
 class MarkNoShow(Command):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"party": "resident", "notes": "按约定时间上门，家中无人，电话未接通"}]
+        }
+    )
+
     party: NoShowParty
     notes: str | None = Field(default=None, max_length=2000)
 
 
 class AtTime(Command):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"at": "2026-05-08T09:05:00+08:00"}]})
+
     at: AwareDatetime | None = Field(default=None, description="defaults to now")
 
 
 class RateOrder(Command):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"score": 5, "comment": "护理员耐心细致，准时到达"}]}
+    )
+
     score: int = Field(ge=1, le=5)
     comment: str | None = Field(default=None, max_length=2000)
 
 
 class RecordFollowUp(Command):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"called_on": "2026-05-10", "satisfied": True, "notes": "电话回访，老人对服务满意"}
+            ]
+        }
+    )
+
     called_on: date
     satisfied: bool
     notes: str | None = Field(default=None, max_length=2000)
 
 
 class IssueSettlement(Command):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"area_code": "110101001001", "month": "2026-04"}]}
+    )
+
     area_code: str = Field(pattern=r"^\d{12}$")
     month: str = Field(pattern=MONTH)
 
 
 class EarnHours(Command):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "entry_id": "tb-20260508-0031",
+                    "hours": 2.5,
+                    "activity": "为独居老人助餐送餐",
+                    "served_on": "2026-05-08",
+                }
+            ]
+        }
+    )
+
     entry_id: str = Id
     hours: float = Field(gt=0, le=24)
     activity: str = Field(min_length=1, max_length=200)
@@ -109,6 +187,19 @@ class EarnHours(Command):
 
 
 class SpendHours(Command):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "entry_id": "tb-20260601-0007",
+                    "hours": 2,
+                    "purpose": "兑换家政保洁服务",
+                    "spent_on": "2026-06-01",
+                }
+            ]
+        }
+    )
+
     entry_id: str = Id
     hours: float = Field(gt=0, le=100)
     purpose: str = Field(min_length=1, max_length=200)
