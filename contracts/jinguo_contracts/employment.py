@@ -21,6 +21,7 @@ CourseKind = Literal["vocational", "syb"]
 """A vocational class (职业技能培训) or SYB entrepreneurship training (创业培训)."""
 WageUnit = Literal["month", "day", "hour"]
 FollowUpMonth = Literal[3, 6, 12]
+PlacementEndReason = Literal["resigned", "dismissed", "contract_ended", "post_closed", "other"]
 
 
 class Wage(BaseModel):
@@ -193,7 +194,7 @@ class PlacementFollowedUpV1(_WorkerRecord):
 class PlacementEndedV1(_WorkerRecord):
     event_type: ClassVar[str] = "PlacementEnded"
     placement_id: str
-    reason: Literal["resigned", "dismissed", "contract_ended", "post_closed", "other"]
+    reason: PlacementEndReason
     ended_on: date
     hours_type: HoursType
     area_code: str

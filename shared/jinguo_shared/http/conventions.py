@@ -9,16 +9,30 @@ from typing import Annotated, Any, Generic, TypeVar
 import orjson
 from fastapi import Depends, HTTPException, Query, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from jinguo_shared.http.security import API_KEY, Caller
 
 ItemT = TypeVar("ItemT")
 
 
+class ReadModel(BaseModel):
+    """What a read returns: a field the query gives and the model does not name fails the
+    response (a 500 in tests), so the published schema cannot silently drop or hide one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
 class Page(BaseModel, Generic[ItemT]):
+    """One page of a list, in the list's order."""
+
     items: list[ItemT]
-    next_cursor: str | None = None
+    next_cursor: str | None = Field(
+        default=None, description="pass as ?cursor= for the next page; null on the last page"
+    )
+
+
+PageT = TypeVar("PageT", bound=Page[Any])
 
 
 def encode_cursor(values: list[Any]) -> str:
@@ -53,11 +67,15 @@ def decode_cursor(cursor: str) -> list[Any]:
 
 
 def page(
-    rows: list[dict[str, Any]], limit: int, cursor_of: Callable[[dict[str, Any]], list[Any]]
-) -> Page[dict[str, Any]]:
-    """A page of rows; a full page carries the cursor of its last row."""
+    of: type[PageT],
+    rows: list[dict[str, Any]],
+    limit: int,
+    cursor_of: Callable[[dict[str, Any]], list[Any]],
+) -> PageT:
+    """A page of rows as the typed page `of` (e.g. `Page[Worker]`) says they read; a full page
+    carries the cursor of its last row."""
     next_cursor = encode_cursor(cursor_of(rows[-1])) if len(rows) == limit else None
-    return Page[dict[str, Any]](items=rows, next_cursor=next_cursor)
+    return of.model_validate({"items": rows, "next_cursor": next_cursor})
 
 
 def seq_after(cursor: str | None) -> int | None:

@@ -4,11 +4,22 @@ reads accept one (`?after=`), and so do commands that need a worker the pool may
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Query
 from pydantic import BaseModel
 
+from jinguo_employment.entrypoints.responses import (
+    Course,
+    CourseWithTrainees,
+    Employer,
+    Placement,
+    PlacementDue,
+    Post,
+    PostWithCandidates,
+    Seeker,
+    SeekerFile,
+)
 from jinguo_employment.handlers import commands as c
 from jinguo_employment.handlers.commands import EmploymentHandlers
 from jinguo_employment.projections.queries import EmploymentQueries
@@ -32,7 +43,6 @@ from jinguo_shared.http.conventions import (
 from jinguo_shared.http.security import Caller
 from jinguo_shared.runtime import ServiceRuntime
 
-Row = dict[str, Any]
 WriteCommand = Annotated[
     CommandRequest, Depends(command_request(require_scope("employment:write")))
 ]
@@ -110,20 +120,20 @@ def create_router(
         status: Annotated[Literal["active", "suspended"] | None, Query()] = None,
         cursor: Cursor = None,
         limit: Limit = 50,
-    ) -> Page[Row]:
+    ) -> Page[Employer]:
         await runtime.visible(after, "post_board")
         rows = await queries.employers(
             area=caller.area(area), status=status, after_seq=seq_after(cursor), limit=limit
         )
-        return page(rows, limit, lambda r: [r["seq"]])
+        return page(Page[Employer], rows, limit, lambda r: [r["seq"]])
 
     @router.get("/employers/{employer_id}", summary="An employer")
-    async def employer(employer_id: Id, caller: Reader, after: After) -> Row:
+    async def employer(employer_id: Id, caller: Reader, after: After) -> Employer:
         await runtime.visible(after, "post_board")
         found = await queries.employer(employer_id)
         if found is None or not caller.sees(found["area_code"]):
             raise HTTPException(404, f"no employer {employer_id}")
-        return found
+        return Employer.model_validate(found)
 
     # posts -----------------------------------------------------------------------
 
@@ -153,7 +163,7 @@ def create_router(
         employer_id: Annotated[str | None, Query(max_length=64)] = None,
         cursor: Cursor = None,
         limit: Limit = 50,
-    ) -> Page[Row]:
+    ) -> Page[Post]:
         await runtime.visible(after, "post_board")
         rows = await queries.posts(
             area=caller.area(area),
@@ -164,15 +174,15 @@ def create_router(
             after_seq=seq_after(cursor),
             limit=limit,
         )
-        return page(rows, limit, lambda r: [r["seq"]])
+        return page(Page[Post], rows, limit, lambda r: [r["seq"]])
 
     @router.get("/posts/{post_id}", summary="A post with its candidates")
-    async def post(post_id: Id, caller: Reader, after: After) -> Row:
+    async def post(post_id: Id, caller: Reader, after: After) -> PostWithCandidates:
         await runtime.visible(after, "post_board")
         found = await queries.post(post_id, area=caller.area(None))
         if found is None or not caller.sees(found["area_code"]):
             raise HTTPException(404, f"no post {post_id}")
-        return found
+        return PostWithCandidates.model_validate(found)
 
     @router.get(
         "/posts/{post_id}/matches",
@@ -232,12 +242,12 @@ def create_router(
         status: Annotated[Literal["active", "ended"] | None, Query()] = None,
         cursor: Cursor = None,
         limit: Limit = 50,
-    ) -> Page[Row]:
+    ) -> Page[Placement]:
         await runtime.visible(after, "placements")
         rows = await queries.placements(
             area=caller.area(area), status=status, after_seq=seq_after(cursor), limit=limit
         )
-        return page(rows, limit, lambda r: [r["seq"]])
+        return page(Page[Placement], rows, limit, lambda r: [r["seq"]])
 
     @router.get("/placements/follow-ups-due", summary="Follow-ups (3, 6, 12 months) due by a day")
     async def follow_ups_due(
@@ -246,19 +256,20 @@ def create_router(
         on: date | None = None,
         area: Area = None,
         limit: Limit = 100,
-    ) -> list[Row]:
+    ) -> list[PlacementDue]:
         await runtime.visible(after, "placements")
         today = runtime.clock.today()
         day = today if on is None else check_planned_date(on, "on", today)
-        return await queries.follow_ups_due(on=day, area=caller.area(area), limit=limit)
+        rows = await queries.follow_ups_due(on=day, area=caller.area(area), limit=limit)
+        return [PlacementDue.model_validate(row) for row in rows]
 
     @router.get("/placements/{placement_id}", summary="A placement")
-    async def placement(placement_id: Id, caller: Reader, after: After) -> Row:
+    async def placement(placement_id: Id, caller: Reader, after: After) -> Placement:
         await runtime.visible(after, "placements")
         found = await queries.placement(placement_id)
         if found is None or not caller.sees(found["area_code"]):
             raise HTTPException(404, f"no placement {placement_id}")
-        return found
+        return Placement.model_validate(found)
 
     @router.post(
         "/placements/{placement_id}/follow-ups",
@@ -300,7 +311,7 @@ def create_router(
         ] = None,
         cursor: Cursor = None,
         limit: Limit = 50,
-    ) -> Page[Row]:
+    ) -> Page[Seeker]:
         await runtime.visible(after, *SEEKER_PROJECTIONS)
         rows = await queries.seekers(
             area=caller.area(area),
@@ -309,15 +320,15 @@ def create_router(
             limit=limit,
             today=runtime.clock.today(),
         )
-        return page(rows, limit, lambda r: [r["seq"]])
+        return page(Page[Seeker], rows, limit, lambda r: [r["seq"]])
 
     @router.get("/seekers/{worker_id}", summary="A seeker: profile, certificates, placements")
-    async def seeker(worker_id: Id, caller: Reader, after: After) -> Row:
+    async def seeker(worker_id: Id, caller: Reader, after: After) -> SeekerFile:
         await runtime.visible(after, *SEEKER_PROJECTIONS, "placements")
         found = await queries.seeker_row(worker_id, caller.area(None))
         if found is None or not caller.sees(found["area_code"]):
             raise HTTPException(404, f"no seeker {worker_id}")
-        return found
+        return SeekerFile.model_validate(found)
 
     # courses -----------------------------------------------------------------------
 
@@ -380,20 +391,20 @@ def create_router(
         kind: Annotated[Literal["vocational", "syb"] | None, Query()] = None,
         cursor: Cursor = None,
         limit: Limit = 50,
-    ) -> Page[Row]:
+    ) -> Page[Course]:
         await runtime.visible(after, "courses")
         rows = await queries.courses(
             area=caller.area(area), kind=kind, after_seq=seq_after(cursor), limit=limit
         )
-        return page(rows, limit, lambda r: [r["seq"]])
+        return page(Page[Course], rows, limit, lambda r: [r["seq"]])
 
     @router.get("/courses/{course_id}", summary="A course with its trainees")
-    async def course(course_id: Id, caller: Reader, after: After) -> Row:
+    async def course(course_id: Id, caller: Reader, after: After) -> CourseWithTrainees:
         await runtime.visible(after, "courses")
         found = await queries.course(course_id, caller.area(None))
         if found is None or not caller.sees(found["area_code"]):
             raise HTTPException(404, f"no course {course_id}")
-        return found
+        return CourseWithTrainees.model_validate(found)
 
     # reports -----------------------------------------------------------------------
 

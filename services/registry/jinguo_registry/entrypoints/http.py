@@ -5,13 +5,22 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Query
 from pydantic import BaseModel
 
 from jinguo_contracts.access import OPERATOR_SCOPE
 from jinguo_registry.domain.organisations import Grantor
+from jinguo_registry.entrypoints.responses import (
+    Agency,
+    Certificate,
+    Dossier,
+    Provider,
+    Resident,
+    Volunteer,
+    Worker,
+)
 from jinguo_registry.handlers import commands as c
 from jinguo_registry.handlers.commands import RegistryHandlers
 from jinguo_registry.projections.queries import RegistryQueries
@@ -35,7 +44,6 @@ from jinguo_shared.http.conventions import (
 from jinguo_shared.http.security import Caller
 from jinguo_shared.runtime import ServiceRuntime
 
-Row = dict[str, Any]
 Reader = Annotated[Caller, Depends(require_scope("registry:read"))]
 WriteCommand = Annotated[CommandRequest, Depends(command_request(require_scope("registry:write")))]
 AdminCommand = Annotated[CommandRequest, Depends(command_request(require_scope("registry:admin")))]
@@ -43,6 +51,12 @@ OperatorCommand = Annotated[CommandRequest, Depends(command_request(require_scop
 After = ReadAfter
 Id = Annotated[str, Path(min_length=1, max_length=64)]
 CertificateNumber = Annotated[str, Path(min_length=3, max_length=40, pattern=r"^[A-Za-z0-9-]+$")]
+CommunityPage = Page[Resident] | Page[Provider] | Page[Volunteer]
+COMMUNITY_PAGES: dict[str, type[CommunityPage]] = {
+    "residents": Page[Resident],
+    "providers": Page[Provider],
+    "volunteers": Page[Volunteer],
+}
 
 
 class IssuedClient(BaseModel):
@@ -164,7 +178,7 @@ def create_router(
         status: Annotated[Literal["registered", "reemployed"] | None, Query()] = None,
         cursor: Cursor = None,
         limit: Limit = 50,
-    ) -> Page[Row]:
+    ) -> Page[Worker]:
         await runtime.visible(after, "worker_directory")
         rows = await queries.workers(
             area=caller.area(area),
@@ -174,17 +188,17 @@ def create_router(
             limit=limit,
             today=runtime.clock.today(),
         )
-        return page(rows, limit, lambda r: [r["registered_seq"]])
+        return page(Page[Worker], rows, limit, lambda r: [r["registered_seq"]])
 
     @router.get(
         "/workers/{worker_id}", summary="A worker's full dossier (404 outside your jurisdiction)"
     )
-    async def worker_dossier(worker_id: Id, caller: Reader, after: After) -> Row:
+    async def worker_dossier(worker_id: Id, caller: Reader, after: After) -> Dossier:
         await runtime.visible(after, "worker_directory", "certificates")
         dossier = await queries.dossier(worker_id, caller.sees)
         if dossier is None:
             raise HTTPException(404, f"no worker {worker_id}")
-        return dossier
+        return Dossier.model_validate(dossier)
 
     @router.get("/certificates", summary="Certificates by area, kind and status")
     async def list_certificates(
@@ -201,7 +215,7 @@ def create_router(
         status: Annotated[Literal["active", "revoked"] | None, Query()] = None,
         cursor: Cursor = None,
         limit: Limit = 50,
-    ) -> Page[Row]:
+    ) -> Page[Certificate]:
         await runtime.visible(after, "certificates")
         position = None
         if cursor is not None:
@@ -212,7 +226,7 @@ def create_router(
         rows = await queries.certificates(
             area=caller.area(area), kind=kind, status=status, after=position, limit=limit
         )
-        return page(rows, limit, lambda r: [r["worker_id"], r["number"]])
+        return page(Page[Certificate], rows, limit, lambda r: [r["worker_id"], r["number"]])
 
     @router.get("/reports/areas/{area_code}", summary="Figures per month for an area")
     async def area_report(
@@ -276,10 +290,11 @@ def create_router(
         result = await handlers.register_volunteer(body, command.context, command.key)
         return command.accept(result)
 
-    for kind in ("residents", "providers", "volunteers"):
+    for kind, listed in COMMUNITY_PAGES.items():
         router.add_api_route(
             f"/{kind}",
-            _community_list(kind, queries, runtime),
+            _community_list(kind, listed, queries, runtime),
+            response_model=listed,
             methods=["GET"],
             summary=f"{kind.capitalize()} by area and status",
         )
@@ -296,9 +311,9 @@ def create_router(
         return command.accept(await handlers.register_agency(body, platform, command.key))
 
     @router.get("/agencies", summary="Partner agencies (all of them: partners refer to each other)")
-    async def list_agencies(caller: Reader, after: After) -> list[Row]:
+    async def list_agencies(caller: Reader, after: After) -> list[Agency]:
         await runtime.visible(after, "api_clients")
-        return await queries.agencies()
+        return [Agency.model_validate(row) for row in await queries.agencies()]
 
     @router.post(
         "/agencies/{agency_id}/clients",
@@ -361,9 +376,10 @@ def create_router(
 
 def _community_list(
     kind: str,
+    listed: type[CommunityPage],
     queries: RegistryQueries,
     runtime: ServiceRuntime,
-) -> Callable[..., Awaitable[Page[Row]]]:
+) -> Callable[..., Awaitable[CommunityPage]]:
     async def list_people(
         caller: Reader,
         after: After,
@@ -372,7 +388,7 @@ def _community_list(
         price_tier: Annotated[Literal["free", "low_cost", "market"] | None, Query()] = None,
         cursor: Cursor = None,
         limit: Limit = 50,
-    ) -> Page[Row]:
+    ) -> CommunityPage:
         await runtime.visible(after, "community_directory")
         rows = await queries.community(
             kind,
@@ -382,7 +398,7 @@ def _community_list(
             after_seq=seq_after(cursor),
             limit=limit,
         )
-        return page(rows, limit, lambda r: [r["seq"]])
+        return page(listed, rows, limit, lambda r: [r["seq"]])
 
     list_people.__name__ = f"list_{kind}"
     return list_people

@@ -32,6 +32,16 @@ from pydantic import BaseModel
 from jinguo_contracts.rights import CaseCategory, Channel
 from jinguo_rights.domain.cases import ForbiddenError, Viewer, access_basis
 from jinguo_rights.domain.reports import INDICATORS
+from jinguo_rights.entrypoints.responses import (
+    Case,
+    CaseFile,
+    CaseRead,
+    Inspection,
+    Officer,
+    ReferralStatus,
+    ReferralToYou,
+    RightsReport,
+)
 from jinguo_rights.handlers import commands as c
 from jinguo_rights.handlers.commands import RightsHandlers
 from jinguo_rights.projections.queries import RightsQueries
@@ -191,9 +201,9 @@ def create_router(
         return command.accept(result)
 
     @router.get("/officers", summary="Your agency's officers and supervisors")
-    async def list_officers(caller: Reader, after: After) -> list[Row]:
+    async def list_officers(caller: Reader, after: After) -> list[Officer]:
         await runtime.visible(after, "officer_roster")
-        return await queries.officers(caller.agency_id)
+        return [Officer.model_validate(row) for row in await queries.officers(caller.agency_id)]
 
     # cases: commands ---------------------------------------------------------------------------
 
@@ -309,7 +319,7 @@ def create_router(
                 " supervisor only"
             ),
         ] = False,
-    ) -> Row:
+    ) -> CaseFile:
         viewer = await viewer_of(caller)
         await runtime.visible(after, *CASE_PROJECTIONS)
         found = await queries.case_holders(case_id)
@@ -317,7 +327,7 @@ def create_router(
         if found is None or basis is None:
             raise NotFoundError(f"case {case_id} not found")
         [row] = await show(viewer, [found[0]], request, caller, purpose, lambda _: basis, full=True)
-        return row
+        return CaseFile.model_validate(row)
 
     async def case_page(
         viewer: Viewer,
@@ -328,7 +338,7 @@ def create_router(
         cursor: str | None,
         area: str | None,
         **filters: Any,
-    ) -> Page[Row]:
+    ) -> Page[Case]:
         """A page of the cases the viewer may see, within her jurisdiction (an `area` outside
         it is refused), each one recorded as read."""
         today = handlers.today()
@@ -346,7 +356,7 @@ def create_router(
         items = await show(
             viewer, shown, request, caller, purpose, lambda r: bases[r["case_id"]], full=False
         )
-        return Page[Row](items=items, next_cursor=next_cursor)
+        return Page[Case].model_validate({"items": items, "next_cursor": next_cursor})
 
     @router.get("/cases", summary="Cases you may see; every case listed is recorded as read")
     async def list_cases(
@@ -361,7 +371,7 @@ def create_router(
         channel: Channel | None = None,
         area: Annotated[str | None, Query(pattern=r"^\d{2,12}$")] = None,
         deadline: Literal["overdue", "due_soon"] | None = None,
-    ) -> Page[Row]:
+    ) -> Page[Case]:
         viewer = await viewer_of(caller)
         await runtime.visible(after, *CASE_PROJECTIONS)
         return await case_page(
@@ -386,7 +396,7 @@ def create_router(
         after: After,
         limit: Limit = 20,
         cursor: Cursor = None,
-    ) -> Page[Row]:
+    ) -> Page[Case]:
         viewer = await viewer_of(caller)
         await runtime.visible(after, *CASE_PROJECTIONS)
         return await case_page(
@@ -413,7 +423,7 @@ def create_router(
         after: After,
         limit: Limit = 20,
         cursor: Cursor = None,
-    ) -> Page[Row]:
+    ) -> Page[Case]:
         viewer = await viewer_of(caller)
         await runtime.visible(after, *CASE_PROJECTIONS)
         return await case_page(
@@ -434,15 +444,16 @@ def create_router(
     async def referrals(
         caller: OfficerReader,
         after: After,
-        status: Literal["pending", "accepted", "rejected"] | None = None,
-    ) -> list[Row]:
+        status: ReferralStatus | None = None,
+    ) -> list[ReferralToYou]:
         viewer = await viewer_of(caller)
         if viewer.role is None:
             raise HTTPException(
                 403, f"{caller.officer_id} is not an appointed officer of your agency"
             )
         await runtime.visible(after, *CASE_PROJECTIONS)
-        return await queries.referrals_to(caller.agency_id, status, caller.area(None))
+        rows = await queries.referrals_to(caller.agency_id, status, caller.area(None))
+        return [ReferralToYou.model_validate(row) for row in rows]
 
     # access history ----------------------------------------------------------------------------
 
@@ -461,13 +472,14 @@ def create_router(
         caller: OfficerReader,
         after: After,
         emergency: bool | None = None,
-    ) -> list[Row]:
+    ) -> list[CaseRead]:
         viewer = await viewer_of(caller)
         await runtime.visible(after, "case_files", "case_access_log")
         await require_supervisor_of_case(viewer, case_id)
-        return await queries.views(
+        rows = await queries.views(
             case_id=case_id, case_agency_id=caller.agency_id, emergency=emergency
         )
+        return [CaseRead.model_validate(row) for row in rows]
 
     @router.get(
         "/complainants/{complainant_id}/access-log",
@@ -478,14 +490,15 @@ def create_router(
         caller: OfficerReader,
         after: After,
         emergency: bool | None = None,
-    ) -> list[Row]:
+    ) -> list[CaseRead]:
         viewer = await viewer_of(caller)
         if not viewer.supervisor:
             raise HTTPException(403, "the access log is for the owning agency's supervisors")
         await runtime.visible(after, "case_access_log")
-        return await queries.views(
+        rows = await queries.views(
             complainant_id=complainant_id, case_agency_id=caller.agency_id, emergency=emergency
         )
+        return [CaseRead.model_validate(row) for row in rows]
 
     @router.get(
         "/access-log",
@@ -497,7 +510,7 @@ def create_router(
         emergency: bool | None = None,
         limit: Annotated[int, Query(ge=1, le=200)] = 50,
         cursor: Cursor = None,
-    ) -> Page[Row]:
+    ) -> Page[CaseRead]:
         viewer = await viewer_of(caller)
         if not viewer.supervisor:
             raise HTTPException(403, "the access log is for the owning agency's supervisors")
@@ -508,7 +521,7 @@ def create_router(
             after_seq=seq_after(cursor),
             limit=limit,
         )
-        return page(rows, limit, lambda row: [row["seq"]])
+        return page(Page[CaseRead], rows, limit, lambda row: [row["seq"]])
 
     # inspections -------------------------------------------------------------------------------
 
@@ -542,7 +555,7 @@ def create_router(
         employer_id: Annotated[str | None, Query(max_length=64)] = None,
         status: Literal["compliant", "violation", "rectified"] | None = None,
         area: Annotated[str | None, Query(pattern=r"^\d{2,12}$")] = None,
-    ) -> Page[Row]:
+    ) -> Page[Inspection]:
         await runtime.visible(after, "inspection_register")
         rows = await queries.inspections(
             employer_id=employer_id,
@@ -551,7 +564,7 @@ def create_router(
             after_seq=seq_after(cursor),
             limit=limit,
         )
-        return page(rows, limit, lambda row: [row["seq"]])
+        return page(Page[Inspection], rows, limit, lambda row: [row["seq"]])
 
     # reports ----------------------------------------------------------------------------------
 
@@ -567,7 +580,7 @@ def create_router(
         area: Annotated[str | None, Query(pattern=r"^\d{2,12}$")] = None,
         opened_from: Annotated[date | None, Query(alias="from")] = None,
         opened_to: Annotated[date | None, Query(alias="to")] = None,
-    ) -> Row:
+    ) -> RightsReport:
         if agency_id is not None and agency_id != caller.agency_id:
             raise ForbiddenError(
                 "a report of another agency's cases is refused; leave agency_id out for the"
@@ -584,13 +597,9 @@ def create_router(
             today=handlers.today(),
             shared=agency_id is None,
         )
-        return {
-            "agency_id": agency_id,
-            "area": area,
-            "from": opened_from,
-            "to": opened_to,
-            **figures,
-        }
+        return RightsReport.model_validate(
+            {"agency_id": agency_id, "area": area, "from": opened_from, "to": opened_to, **figures}
+        )
 
     return router
 

@@ -6,9 +6,19 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Query
-from pydantic import BaseModel
 
 from jinguo_orders.domain.settlement import month_start, statement
+from jinguo_orders.entrypoints.responses import (
+    Order,
+    OrderMove,
+    OrderStatus,
+    Performer,
+    Resident,
+    Service,
+    Statement,
+    TimeBankOut,
+    Volunteer,
+)
 from jinguo_orders.handlers import commands as c
 from jinguo_orders.handlers.commands import OrdersHandlers
 from jinguo_orders.projections.queries import OrdersQueries
@@ -47,20 +57,6 @@ ALL = (
 )
 
 
-class Statement(BaseModel):
-    area_code: str
-    month: str
-    lines: list[dict[str, Any]]
-    total_owed: int
-    issued: bool
-
-
-class TimeBankOut(BaseModel):
-    volunteer_id: str
-    balance: float
-    entries: list[Row]
-
-
 def create_router(
     runtime: ServiceRuntime, handlers: OrdersHandlers, queries: OrdersQueries
 ) -> APIRouter:
@@ -97,9 +93,9 @@ def create_router(
         return command.accept(result)
 
     @router.get("/services", summary="The service catalogue")
-    async def services(caller: Reader, after: After) -> list[Row]:
+    async def services(caller: Reader, after: After) -> list[Service]:
         await consistent(after, "order_board")
-        return await queries.services()
+        return [Service.model_validate(row) for row in await queries.services()]
 
     @router.get(
         "/residents", summary="Residents and the price tier the registry last gave them (收费类别)"
@@ -110,7 +106,7 @@ def create_router(
         tier: Annotated[Literal["free", "low_cost", "market"] | None, Query()] = None,
         cursor: Cursor = None,
         limit: Limit = 50,
-    ) -> Page[Row]:
+    ) -> Page[Resident]:
         await consistent(after, "orders_community")
         after_id = None
         if cursor is not None:
@@ -121,12 +117,13 @@ def create_router(
         rows = await queries.residents(
             tier=tier, within=caller.area(None), after_id=after_id, limit=limit
         )
-        return page(rows, limit, lambda row: [row["resident_id"]])
+        return page(Page[Resident], rows, limit, lambda row: [row["resident_id"]])
 
     @router.get("/volunteers", summary="Volunteers who may bank hours (志愿者)")
-    async def volunteers(caller: Reader, after: After, limit: Limit = 50) -> list[Row]:
+    async def volunteers(caller: Reader, after: After, limit: Limit = 50) -> list[Volunteer]:
         await consistent(after, "orders_community")
-        return await queries.volunteers(within=caller.area(None), limit=limit)
+        rows = await queries.volunteers(within=caller.area(None), limit=limit)
+        return [Volunteer.model_validate(row) for row in rows]
 
     # orders -----------------------------------------------------------------------
 
@@ -140,18 +137,12 @@ def create_router(
     async def list_orders(
         caller: Reader,
         after: After,
-        status: Annotated[
-            Literal[
-                "placed", "assigned", "accepted", "in_service", "completed", "cancelled", "no_show"
-            ]
-            | None,
-            Query(),
-        ] = None,
+        status: Annotated[OrderStatus | None, Query()] = None,
         area: Annotated[str | None, Query(pattern=r"^\d{2,12}$")] = None,
         worker_id: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
         cursor: Cursor = None,
         limit: Limit = 50,
-    ) -> Page[Row]:
+    ) -> Page[Order]:
         await consistent(after, "order_board")
         rows = await queries.orders(
             status=status,
@@ -160,18 +151,19 @@ def create_router(
             after_seq=seq_after(cursor),
             limit=limit,
         )
-        return page(rows, limit, lambda row: [row["seq"]])
+        return page(Page[Order], rows, limit, lambda row: [row["seq"]])
 
     @router.get("/orders/{order_id}", summary="An order")
-    async def order(order_id: OrderId, caller: Reader, after: After) -> Row:
+    async def order(order_id: OrderId, caller: Reader, after: After) -> Order:
         await consistent(after, "order_board")
-        return seen_by(caller, await queries.order(order_id), f"no order {order_id}")
+        found = seen_by(caller, await queries.order(order_id), f"no order {order_id}")
+        return Order.model_validate(found)
 
     @router.get("/orders/{order_id}/history", summary="Who did what to an order, and when")
-    async def history(order_id: OrderId, caller: Reader, after: After) -> list[Row]:
+    async def history(order_id: OrderId, caller: Reader, after: After) -> list[OrderMove]:
         await consistent(after, "order_board")
         seen_by(caller, await queries.order(order_id), f"no order {order_id}")
-        return await queries.history(order_id)
+        return [OrderMove.model_validate(row) for row in await queries.history(order_id)]
 
     @router.post("/orders/{order_id}/dispatch", summary="Assign automatically (自动派单)")
     async def dispatch(order_id: OrderId, command: WriteCommand, after: After) -> Accepted:
@@ -241,9 +233,10 @@ def create_router(
         after: After,
         area: Annotated[str | None, Query(pattern=r"^\d{2,12}$")] = None,
         limit: Limit = 20,
-    ) -> list[Row]:
+    ) -> list[Performer]:
         await consistent(after, "quality", "dispatch_pool")
-        return await queries.rankings(kind, within=caller.area(area), limit=limit)
+        rows = await queries.rankings(kind, within=caller.area(area), limit=limit)
+        return [Performer.model_validate(row) for row in rows]
 
     # settlement -----------------------------------------------------------------------
 
@@ -273,7 +266,7 @@ def create_router(
         return Statement(
             area_code=area_code,
             month=month,
-            lines=[line.model_dump(mode="json") for line in lines],
+            lines=lines,
             total_owed=sum(line.government_owes for line in lines),
             issued=False,
         )
@@ -309,7 +302,9 @@ def create_router(
         await consistent(after, "time_bank", "orders_community")
         seen_by(caller, await queries.volunteer(volunteer_id), f"no volunteer {volunteer_id}")
         balance, entries = await queries.time_bank(volunteer_id)
-        return TimeBankOut(volunteer_id=volunteer_id, balance=balance, entries=entries)
+        return TimeBankOut.model_validate(
+            {"volunteer_id": volunteer_id, "balance": balance, "entries": entries}
+        )
 
     return router
 
