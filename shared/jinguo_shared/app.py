@@ -8,6 +8,7 @@ from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
+from jinguo_shared.disclosures import disclosures_router
 from jinguo_shared.http.admission import Admission
 from jinguo_shared.http.problems import install_problem_handlers
 from jinguo_shared.runtime import ServiceRuntime
@@ -37,6 +38,7 @@ def service_app(
     )
     install_problem_handlers(app)
     app.include_router(router)
+    app.include_router(disclosures_router(runtime))
 
     @app.get("/health/live", include_in_schema=False)
     async def live() -> dict[str, str]:
