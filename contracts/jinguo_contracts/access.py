@@ -1,8 +1,10 @@
-"""Access control, the kernel's own contract: partner agencies, their API clients and scopes.
+"""Access control, the kernel's own contract: partner agencies, their API clients, scopes and
+personal-data grants, and the record of every disclosure of personal data.
 
-The registry service decides and publishes these events (on `registry.agency.>`, stream
+The registry service decides and publishes the agency events (on `registry.agency.>`, stream
 REGISTRY); every service learns its callers from them. Service, event types, versions and
-subjects are the registry's as they always were, so the stored log replays unchanged.
+subjects are the registry's as they always were, so the stored log replays unchanged. Any
+service publishes `PersonalDataDisclosed` on its own stream.
 """
 
 from __future__ import annotations
@@ -33,6 +35,24 @@ OPERATOR_SCOPE = "platform:admin"
 """The platform operator's: registers agencies and administers any agency's API clients. Held
 by the bootstrap key only, the one `jinguo up` creates for development or `jinguo-registry
 issue-key` for a deployment; never granted over the API."""
+
+
+ALL_PERSONAL_FIELDS = "*"
+"""In a grant's fields: every personal field of the service's events, now and in later versions."""
+CONFIDENTIAL_SERVICES = frozenset({"rights"})
+"""Their personal data never leaves them: no grant can be made for it."""
+
+
+def personal_fields(service: str) -> frozenset[str]:
+    """The personal (sealed) fields of a service's published events: what a grant may name."""
+    if service in CONFIDENTIAL_SERVICES:
+        return frozenset()
+    return frozenset(
+        field
+        for contract in CATALOGUE.contracts()
+        if contract.service == service
+        for field in contract.pii_fields()
+    )
 
 
 class _Agency(EventContract):
@@ -78,4 +98,57 @@ class ApiClientRevokedV1(_Agency):
     reason: str
 
 
-CATALOGUE.register(AgencyRegisteredV1, ApiClientIssuedV1, ApiClientKeyRotatedV1, ApiClientRevokedV1)
+class ApiClientPersonalDataGrantedV1(_Agency):
+    """The client may receive these personal fields of `data_service`'s events, for `purpose`,
+    until `valid_until` (None: until withdrawn). A later grant for the same service replaces it."""
+
+    event_type: ClassVar[str] = "ApiClientPersonalDataGranted"
+    client_id: str
+    data_service: str
+    fields: list[str] = Field(description=f'field names, or ["{ALL_PERSONAL_FIELDS}"]: all')
+    purpose: str
+    valid_until: datetime | None = None
+
+
+class ApiClientPersonalDataWithdrawnV1(_Agency):
+    event_type: ClassVar[str] = "ApiClientPersonalDataWithdrawn"
+    client_id: str
+    data_service: str
+    reason: str
+
+
+DisclosureChannel = Literal["feed"]
+
+
+class PersonalDataDisclosedV1(EventContract):
+    """Personal data of one data subject handed to an API client outside the service's own
+    reads, recorded by the service that handed it, on its own stream
+    (`<service>.disclosure.<subject id>.PersonalDataDisclosed`). It names fields, never their
+    values, so it holds no personal data and outlives the subject's erasure."""
+
+    service: ClassVar[str] = "access"
+    """The kernel's contract, not one service's: each service that discloses publishes it on
+    its own stream, and the envelope's `source` names which."""
+    aggregate: ClassVar[str] = "disclosure"
+    event_type: ClassVar[str] = "PersonalDataDisclosed"
+    subject_id: str
+    area_code: str = Field(description="the subject's area, whose agencies may read this record")
+    client_id: str
+    agency_id: str
+    officer_id: str | None
+    fields: list[str]
+    purpose: str = Field(description="the purpose of the grant the data was disclosed under")
+    event_ids: list[str] = Field(description="the events whose personal fields were disclosed")
+    channel: DisclosureChannel
+    disclosed_at: datetime
+
+
+CATALOGUE.register(
+    AgencyRegisteredV1,
+    ApiClientIssuedV1,
+    ApiClientKeyRotatedV1,
+    ApiClientRevokedV1,
+    ApiClientPersonalDataGrantedV1,
+    ApiClientPersonalDataWithdrawnV1,
+    PersonalDataDisclosedV1,
+)

@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from sqlalchemy import text
 
+from jinguo_shared.disclosures import disclosures_router
 from jinguo_shared.http.admission import Admission
 from jinguo_shared.http.problems import (
     document_problems,
@@ -50,10 +51,11 @@ def service_app(
         max_body=runtime.settings.http_max_body_bytes,
     )
     install_problem_handlers(app)
-    for route in router.routes:
-        if isinstance(route, APIRoute):
-            document_problems(route)
-    app.include_router(router)
+    for included in (router, disclosures_router(runtime)):
+        for route in included.routes:
+            if isinstance(route, APIRoute):
+                document_problems(route)
+        app.include_router(included)
     app.openapi = lambda: _with_problems(app)  # type: ignore[method-assign]
 
     @app.get("/health/live", include_in_schema=False)

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, create_model
 
 from jinguo_contracts.base import ContractCatalogue, EventContract
 from jinguo_shared.envelope import nats_subject
-from jinguo_shared.eventstore import SERVICE_STREAMS
+from jinguo_shared.eventstore import SERVICE_STREAMS, StreamSpec
 
 SERVERS = {
     "production": "nats://nats.jinguo.svc:4222",  # as deploy/base/kustomization.yaml sets it
@@ -42,8 +42,16 @@ class CloudEvent(BaseModel):
     traceparent: str | None
 
 
-def channel_name(contract: type[EventContract]) -> str:
-    return f"{contract.service}.{contract.event_type}.v{contract.version}"
+def channel_name(service: str, contract: type[EventContract]) -> str:
+    return f"{service}.{contract.event_type}.v{contract.version}"
+
+
+def publishers(contract: type[EventContract]) -> list[tuple[str, StreamSpec]]:
+    """The services that publish this contract, with their streams: its own service; for a
+    kernel contract (`access.PersonalDataDisclosedV1`), every service on its own stream."""
+    if contract.service in SERVICE_STREAMS:
+        return [(contract.service, SERVICE_STREAMS[contract.service])]
+    return [(service, spec) for service, spec in SERVICE_STREAMS.items() if spec.owner == service]
 
 
 def event_message(contract: type[EventContract]) -> type[CloudEvent]:
@@ -74,19 +82,19 @@ def asyncapi_document(catalogue: ContractCatalogue) -> dict[str, Any]:
         ),
     )
     for contract in catalogue.contracts():
-        spec = SERVICE_STREAMS[contract.service]
-        broker.publisher(
-            nats_subject(contract.service, contract.aggregate, "{id}", contract.event_type),
-            stream=JStream(spec.name, declare=False),
-            schema=event_message(contract),
-            title=channel_name(contract),
-            description=(contract.__doc__ or contract.event_type).strip()
-            + (
-                " Internal: the confidential stream, never readable outside its service."
-                if spec.confidential
-                else ""
-            ),
-        )
+        for service, spec in publishers(contract):
+            broker.publisher(
+                nats_subject(service, contract.aggregate, "{id}", contract.event_type),
+                stream=JStream(spec.name, declare=False),
+                schema=event_message(contract),
+                title=channel_name(service, contract),
+                description=(contract.__doc__ or contract.event_type).strip()
+                + (
+                    " Internal: the confidential stream, never readable outside its service."
+                    if spec.confidential
+                    else ""
+                ),
+            )
     description = (
         "Every event Jinguo's services publish, one channel per event version. A subject is"
         " <service>.<aggregate>.<id>.<EventType>; `data` is the version's payload (its JSON"
@@ -103,13 +111,14 @@ def asyncapi_document(catalogue: ContractCatalogue) -> dict[str, Any]:
     document: dict[str, Any] = specification.to_jsonable()
     document = _named_servers(document)
     for contract in catalogue.contracts():
-        spec = SERVICE_STREAMS[contract.service]
-        channel = document["channels"][channel_name(contract)]
-        channel["parameters"] = {"id": {"description": f"the {contract.aggregate}'s id"}}
-        channel["x-stream"] = spec.name
-        channel["x-internal"] = spec.confidential
-        message = document["components"]["messages"][f"{channel_name(contract)}:Message"]
-        message["correlationId"] = {"location": "$message.payload#/correlationid"}
+        for service, spec in publishers(contract):
+            name = channel_name(service, contract)
+            channel = document["channels"][name]
+            channel["parameters"] = {"id": {"description": f"the {contract.aggregate}'s id"}}
+            channel["x-stream"] = spec.name
+            channel["x-internal"] = spec.confidential
+            message = document["components"]["messages"][f"{name}:Message"]
+            message["correlationId"] = {"location": "$message.payload#/correlationid"}
     return document
 
 

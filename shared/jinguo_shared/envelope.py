@@ -143,10 +143,13 @@ def make_envelope(
     index: int,
     context: CommandContext,
     data: dict[str, Any],
+    *,
+    source_service: str | None = None,
 ) -> Envelope:
+    """`source_service`: the service publishing it, where the contract is any service's."""
     return Envelope(
         id=event_id(context.command_id, index),
-        source=f"/jinguo/{event.service}",
+        source=f"/jinguo/{source_service or event.service}",
         type=event.event_type,
         subject=aggregate_id,
         time=datetime.now(UTC),

@@ -255,7 +255,8 @@ class AggregateWrite:
 
     aggregate_type: str
     aggregate_id: str
-    expected_seq: int
+    expected_seq: int | None
+    """None: facts that decide nothing (a disclosure recorded) land whatever came before."""
     events: Sequence[EventContract]
 
 
@@ -321,7 +322,12 @@ class EventStore:
             first = len(messages)
             for event in write.events:
                 envelope = make_envelope(
-                    event, write.aggregate_id, index, context, seal_data(event, sealer)
+                    event,
+                    write.aggregate_id,
+                    index,
+                    context,
+                    seal_data(event, sealer),
+                    source_service=self.service,
                 )
                 index += 1
                 subject = nats_subject(
@@ -331,14 +337,15 @@ class EventStore:
                 if context.traceparent:
                     headers["traceparent"] = context.traceparent
                 messages.append((subject, envelope.to_json(), headers))
-            messages[first][2].update(
-                {
-                    "Nats-Expected-Last-Subject-Sequence": str(write.expected_seq),
-                    "Nats-Expected-Last-Subject-Sequence-Subject": self.aggregate_subjects(
-                        write.aggregate_type, write.aggregate_id
-                    ),
-                }
-            )
+            if write.expected_seq is not None:
+                messages[first][2].update(
+                    {
+                        "Nats-Expected-Last-Subject-Sequence": str(write.expected_seq),
+                        "Nats-Expected-Last-Subject-Sequence-Subject": self.aggregate_subjects(
+                            write.aggregate_type, write.aggregate_id
+                        ),
+                    }
+                )
         if len(messages) == 1:
             subject, payload, headers = messages[0]
             try:

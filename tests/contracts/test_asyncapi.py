@@ -12,9 +12,10 @@ import orjson
 import pytest
 from jsonschema import Draft202012Validator
 
+from jinguo_contracts.access import PersonalDataDisclosedV1
 from jinguo_contracts.base import CATALOGUE, EventContract
 from jinguo_contracts.examples import registered_worker
-from jinguo_shared.asyncapi import asyncapi_document, channel_name
+from jinguo_shared.asyncapi import asyncapi_document, channel_name, publishers
 from jinguo_shared.cli.serving import compose_app
 from jinguo_shared.envelope import CommandContext, make_envelope, seal_data
 from jinguo_shared.eventstore import SERVICE_STREAMS
@@ -37,7 +38,8 @@ def enveloped(event: EventContract, aggregate_id: str) -> dict[str, Any]:
 
 
 def message_validator(document: dict[str, Any], contract: type[EventContract]) -> Any:
-    channel = document["channels"][channel_name(contract)]
+    service, _ = publishers(contract)[0]
+    channel = document["channels"][channel_name(service, contract)]
     message = channel["messages"]["Message"]["$ref"]
     payload = resolve(document, message)["payload"]
     return Draft202012Validator({**payload, "components": document["components"]})
@@ -55,16 +57,25 @@ def test_every_event_version_is_a_channel_on_its_stream(document: dict[str, Any]
     assert document["asyncapi"] == "3.0.0"
     contracts = CATALOGUE.contracts()
     assert [d.name for d in SERVICES] == ["registry", "employment", "orders", "rights"]
-    assert set(document["channels"]) == {channel_name(c) for c in contracts}
+    published = [(service, c) for c in contracts for service, _ in publishers(c)]
+    assert set(document["channels"]) == {channel_name(s, c) for s, c in published}
     assert set(document["operations"]) == set(document["channels"])
-    for contract in contracts:
-        channel = document["channels"][channel_name(contract)]
-        assert channel["address"] == (
-            f"{contract.service}.{contract.aggregate}.{{id}}.{contract.event_type}"
-        )
+    for service, contract in published:
+        channel = document["channels"][channel_name(service, contract)]
+        assert channel["address"] == f"{service}.{contract.aggregate}.{{id}}.{contract.event_type}"
         assert set(re.findall(r"{(\w+)}", channel["address"])) == set(channel["parameters"])
-        assert channel["x-stream"] == SERVICE_STREAMS[contract.service].name
-        assert document["operations"][channel_name(contract)]["action"] == "send"
+        assert channel["x-stream"] == SERVICE_STREAMS[service].name
+        assert document["operations"][channel_name(service, contract)]["action"] == "send"
+
+
+def test_a_kernel_contract_is_a_channel_on_every_service_s_own_stream(
+    document: dict[str, Any],
+) -> None:
+    streams = {
+        document["channels"][channel_name(service, PersonalDataDisclosedV1)]["x-stream"]
+        for service, _ in publishers(PersonalDataDisclosedV1)
+    }
+    assert streams == {"REGISTRY", "EMPLOYMENT", "ORDERS", "RIGHTS"}
 
 
 def test_only_the_confidential_stream_is_internal(document: dict[str, Any]) -> None:

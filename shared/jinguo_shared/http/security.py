@@ -1,9 +1,10 @@
 """API keys: `jg_<client id>_<secret>`; services keep only the SHA-256 learned from events.
 
 A key belongs to one agency and acts only within that agency's jurisdiction; a key bound to an
-officer is that officer's own credential. Revoking a key reaches every process as soon as its
-`api_clients` projection has applied the event: each process watches that projection and
-forgets what it cached when it changes.
+officer is that officer's own credential; a key may hold grants to receive personal data.
+Revoking a key, or withdrawing a grant, reaches every process as soon as its `api_clients`
+projection has applied the event: each process watches that projection and forgets what it
+cached when it changes.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from fastapi.security import HTTPBearer
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from jinguo_contracts.access import OPERATOR_SCOPE
+from jinguo_contracts.access import ALL_PERSONAL_FIELDS, OPERATOR_SCOPE
 from jinguo_shared.access import Jurisdiction
 from jinguo_shared.db import DirectSql
 from jinguo_shared.projections.api_clients import ApiClients
@@ -54,6 +55,22 @@ def new_api_key(client_id: str) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class PersonalDataGrant:
+    """A client's right to receive personal fields of one service's events, and why."""
+
+    service: str
+    fields: frozenset[str]
+    purpose: str
+    valid_until: datetime | None = None
+
+    def covers(self, field: str) -> bool:
+        return field in self.fields or ALL_PERSONAL_FIELDS in self.fields
+
+    def holds(self, now: datetime) -> bool:
+        return self.valid_until is None or now < self.valid_until
+
+
+@dataclass(frozen=True, slots=True)
 class Caller:
     client_id: str
     agency_id: str
@@ -63,6 +80,14 @@ class Caller:
     officer_id: str | None = None
     """The officer who holds this key (rights cases are read and worked by officers)."""
     system: bool = False
+    grants: tuple[PersonalDataGrant, ...] = ()
+    """Personal data the client may receive, per service (`ApiClientPersonalDataGranted`)."""
+
+    def personal_data_grant(self, service: str) -> PersonalDataGrant | None:
+        """The grant under which this client may receive personal fields of `service`'s
+        events now, if it holds one; none, and its feed carries no personal field."""
+        now = datetime.now(UTC)
+        return next((g for g in self.grants if g.service == service and g.holds(now)), None)
 
     def require(self, scope: str) -> None:
         if scope not in self.scopes and not self.system:
@@ -184,7 +209,7 @@ class Authenticator:
         until = time.monotonic() + self._ttl
         projection = self._host.active(ApiClients.name)
         assert isinstance(projection, ApiClients)
-        clients, agencies = projection.clients, projection.agencies
+        clients, agencies, grants = projection.clients, projection.agencies, projection.grants
         async with self._engine.connect() as connection:
             row = (
                 await connection.execute(
@@ -193,19 +218,35 @@ class Authenticator:
                     .where(clients.c.client_id == client_id)
                 )
             ).first()
-        if row is None or row.revoked:
-            return _Known(None, (), until)
+            if row is None or row.revoked:
+                return _Known(None, (), until)
+            granted = (
+                await connection.execute(select(grants).where(grants.c.client_id == client_id))
+            ).all()
         caller = Caller(
             row.client_id,
             row.agency_id,
             frozenset(row.scopes),
             jurisdiction=Jurisdiction.of_area(row.area_code),
             officer_id=row.officer_id,
+            grants=tuple(
+                PersonalDataGrant(
+                    grant.data_service,
+                    frozenset(grant.fields),
+                    grant.purpose,
+                    utc_aware(grant.valid_until),
+                )
+                for grant in granted
+            ),
         )
         hashes: list[tuple[str, datetime | None]] = [(row.key_hash, None)]
-        if row.previous_key_hash is not None and row.previous_valid_until is not None:
-            previous_until = row.previous_valid_until
-            if previous_until.tzinfo is None:  # SQLite keeps the UTC time without its offset
-                previous_until = previous_until.replace(tzinfo=UTC)
+        previous_until = utc_aware(row.previous_valid_until)
+        if row.previous_key_hash is not None and previous_until is not None:
             hashes.append((row.previous_key_hash, previous_until))
         return _Known(caller, tuple(hashes), until)
+
+
+def utc_aware(moment: datetime | None) -> datetime | None:
+    if moment is not None and moment.tzinfo is None:  # SQLite keeps UTC without its offset
+        return moment.replace(tzinfo=UTC)
+    return moment

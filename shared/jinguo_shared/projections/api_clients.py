@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, Column, DateTime, Integer, String
+from sqlalchemy import JSON, BigInteger, Boolean, Column, DateTime, Integer, String, Text
 
 from jinguo_contracts.access import (
     AgencyRegisteredV1,
     ApiClientIssuedV1,
     ApiClientKeyRotatedV1,
+    ApiClientPersonalDataGrantedV1,
+    ApiClientPersonalDataWithdrawnV1,
     ApiClientRevokedV1,
 )
 from jinguo_shared.db import DirectSql
@@ -41,6 +43,15 @@ class ApiClients(Projection):
             Column("kind", String(40), nullable=False),
             Column("area_code", String(12), nullable=False),
         )
+        self.grants = self.table(
+            "api_client_grants",
+            Column("client_id", String(64), primary_key=True),
+            Column("data_service", String(20), primary_key=True),
+            Column("fields", JSON, nullable=False),
+            Column("purpose", Text, nullable=False),
+            Column("valid_until", DateTime(timezone=True), nullable=True),
+        )
+        """What personal data each client may receive, per service whose events carry it."""
         self.changes = self.table(
             "api_client_changes",
             Column("id", Integer, primary_key=True),
@@ -94,4 +105,27 @@ class ApiClients(Projection):
     @handles(ApiClientRevokedV1)
     def _revoked(self, e: ApiClientRevokedV1, r: RecordedEvent, batch: ProjectionBatch) -> None:
         batch.update(self.clients, {"client_id": e.client_id}, {"revoked": True})
+        self._changed(r, batch)
+
+    @handles(ApiClientPersonalDataGrantedV1)
+    def _granted(
+        self, e: ApiClientPersonalDataGrantedV1, r: RecordedEvent, batch: ProjectionBatch
+    ) -> None:
+        batch.upsert(
+            self.grants,
+            {
+                "client_id": e.client_id,
+                "data_service": e.data_service,
+                "fields": list(e.fields),
+                "purpose": e.purpose,
+                "valid_until": e.valid_until,
+            },
+        )
+        self._changed(r, batch)
+
+    @handles(ApiClientPersonalDataWithdrawnV1)
+    def _withdrawn(
+        self, e: ApiClientPersonalDataWithdrawnV1, r: RecordedEvent, batch: ProjectionBatch
+    ) -> None:
+        batch.delete(self.grants, {"client_id": e.client_id, "data_service": e.data_service})
         self._changed(r, batch)

@@ -5,14 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime
 
+from pydantic import Field
+
 from jinguo_contracts.access import (
+    ALL_PERSONAL_FIELDS,
     OPERATOR_SCOPE,
     SCOPES,
     AgencyKind,
     AgencyRegisteredV1,
     ApiClientIssuedV1,
     ApiClientKeyRotatedV1,
+    ApiClientPersonalDataGrantedV1,
+    ApiClientPersonalDataWithdrawnV1,
     ApiClientRevokedV1,
+    personal_fields,
 )
 from jinguo_contracts.base import EventContract
 from jinguo_contracts.registry import (
@@ -22,6 +28,7 @@ from jinguo_contracts.registry import (
     VolunteerRegisteredV1,
 )
 from jinguo_shared.domain import (
+    PLANNING_YEARS,
     Aggregate,
     AggregateState,
     AlreadyExistsError,
@@ -46,6 +53,8 @@ class Grantor:
     scopes: frozenset[str]
     operator: bool = False
     bootstrap: bool = False
+    client_id: str | None = None
+    """The key acting, if it is one: no key grants personal data to itself."""
 
 
 BOOTSTRAP = Grantor(frozenset(), operator=True, bootstrap=True)
@@ -141,10 +150,18 @@ class Volunteer(Aggregate[VolunteerState]):
         )
 
 
+class PersonalDataGrant(AggregateState):
+    fields: list[str]
+    purpose: str
+    valid_until: datetime | None
+
+
 class ClientState(AggregateState):
     key_hash: str
     scopes: list[str]
     revoked: bool = False
+    grants: dict[str, PersonalDataGrant] = Field(default_factory=dict)
+    """By the service whose events' personal fields the client may receive."""
 
 
 class AgencyState(AggregateState):
@@ -168,6 +185,17 @@ class Agency(Aggregate[AgencyState]):
             clients[event.client_id] = rotated
         elif isinstance(event, ApiClientRevokedV1):
             clients[event.client_id] = clients[event.client_id].model_copy(update={"revoked": True})
+        elif isinstance(event, ApiClientPersonalDataGrantedV1):
+            client = clients[event.client_id]
+            grant = PersonalDataGrant(
+                fields=event.fields, purpose=event.purpose, valid_until=event.valid_until
+            )
+            grants = {**client.grants, event.data_service: grant}
+            clients[event.client_id] = client.model_copy(update={"grants": grants})
+        elif isinstance(event, ApiClientPersonalDataWithdrawnV1):
+            client = clients[event.client_id]
+            grants = {s: g for s, g in client.grants.items() if s != event.data_service}
+            clients[event.client_id] = client.model_copy(update={"grants": grants})
         else:
             return state
         return AgencyState(clients=clients)
@@ -253,3 +281,79 @@ class Agency(Aggregate[AgencyState]):
             raise NotPermittedError(f"only the platform operator revokes a {OPERATOR_SCOPE} key")
         if not client.revoked:
             self.record(ApiClientRevokedV1(agency_id=self.id, client_id=client_id, reason=reason))
+
+    def grant_personal_data(
+        self,
+        *,
+        client_id: str,
+        data_service: str,
+        fields: list[str],
+        purpose: str,
+        valid_until: datetime | None,
+        now: datetime,
+        grantor: Grantor,
+    ) -> None:
+        """Lets the client receive these personal fields of `data_service`'s events (in its
+        feed) for `purpose`; each disclosure is then recorded where the data came from."""
+        client = self._client(client_id)
+        if grantor.client_id == client_id:
+            raise NotPermittedError("an API client cannot grant personal data to itself")
+        if client.revoked:
+            raise RuleViolationError(f"API client {client_id} was revoked")
+        grantable = personal_fields(data_service)
+        if not grantable:
+            raise InvalidCommandError(
+                f"the events of {data_service} carry no personal data that may be granted",
+                field="data_service",
+            )
+        unknown = sorted(set(fields) - grantable - {ALL_PERSONAL_FIELDS})
+        if unknown:
+            raise InvalidCommandError(
+                f"not personal fields of {data_service}'s events: {', '.join(unknown)}"
+                f" (they are {', '.join(sorted(grantable))}, or {ALL_PERSONAL_FIELDS} for all)",
+                field="fields",
+            )
+        if ALL_PERSONAL_FIELDS in fields and len(fields) > 1:
+            raise InvalidCommandError(
+                f"{ALL_PERSONAL_FIELDS} grants every field: name no others with it", field="fields"
+            )
+        if f"{data_service}:read" not in client.scopes:
+            raise RuleViolationError(
+                f"API client {client_id} lacks the scope {data_service}:read: it reads no"
+                f" events of {data_service}",
+                field="data_service",
+            )
+        if valid_until is not None and not (
+            now < valid_until and valid_until.year <= now.year + PLANNING_YEARS
+        ):
+            raise InvalidCommandError(
+                f"valid_until must lie ahead, within {PLANNING_YEARS} years", field="valid_until"
+            )
+        grant = PersonalDataGrant(fields=sorted(fields), purpose=purpose, valid_until=valid_until)
+        if client.grants.get(data_service) != grant:
+            self.record(
+                ApiClientPersonalDataGrantedV1(
+                    agency_id=self.id,
+                    client_id=client_id,
+                    data_service=data_service,
+                    fields=grant.fields,
+                    purpose=purpose,
+                    valid_until=valid_until,
+                )
+            )
+
+    def withdraw_personal_data(
+        self, *, client_id: str, data_service: str, reason: str, grantor: Grantor
+    ) -> None:
+        client = self._client(client_id)
+        if grantor.client_id == client_id:
+            raise NotPermittedError("an API client cannot change its own grants")
+        if data_service not in client.grants:
+            raise NotFoundError(
+                f"API client {client_id} holds no grant of personal data of {data_service}"
+            )
+        self.record(
+            ApiClientPersonalDataWithdrawnV1(
+                agency_id=self.id, client_id=client_id, data_service=data_service, reason=reason
+            )
+        )

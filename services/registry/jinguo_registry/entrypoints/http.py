@@ -57,6 +57,7 @@ COMMUNITY_PAGES: dict[str, type[CommunityPage]] = {
     "providers": Page[Provider],
     "volunteers": Page[Volunteer],
 }
+DataService = Annotated[str, Path(pattern=r"^[a-z]{1,20}$", description="e.g. registry")]
 
 
 class IssuedClient(BaseModel):
@@ -75,7 +76,7 @@ class RotatedKey(IssuedClient):
 def grantor(caller: Caller, agency_id: str) -> Grantor:
     """The caller as she grants scopes to an agency's API clients, if she administers it."""
     caller.require_administers(agency_id)
-    return Grantor(caller.scopes, operator=caller.operator)
+    return Grantor(caller.scopes, operator=caller.operator, client_id=caller.client_id)
 
 
 def create_router(
@@ -368,6 +369,41 @@ def create_router(
         granting = grantor(command.caller, agency_id)
         result = await handlers.revoke_api_client(
             agency_id, client_id, body, command.context, command.key, grantor=granting
+        )
+        return command.accept(result)
+
+    @router.put(
+        "/agencies/{agency_id}/clients/{client_id}/grants/{data_service}",
+        summary="Let an API client of your own agency receive named personal fields of a"
+        " service's events, for a stated purpose; every disclosure is recorded",
+    )
+    async def grant_personal_data(
+        agency_id: Id,
+        client_id: Id,
+        data_service: DataService,
+        body: c.GrantPersonalData,
+        command: AdminCommand,
+    ) -> Accepted:
+        granting = grantor(command.caller, agency_id)
+        result = await handlers.grant_personal_data(
+            agency_id, client_id, data_service, body, command.context, command.key, grantor=granting
+        )
+        return command.accept(result)
+
+    @router.post(
+        "/agencies/{agency_id}/clients/{client_id}/grants/{data_service}/withdraw",
+        summary="Withdraw an API client's grant of personal data (refused everywhere at once)",
+    )
+    async def withdraw_personal_data(
+        agency_id: Id,
+        client_id: Id,
+        data_service: DataService,
+        body: c.WithdrawPersonalData,
+        command: AdminCommand,
+    ) -> Accepted:
+        granting = grantor(command.caller, agency_id)
+        result = await handlers.withdraw_personal_data(
+            agency_id, client_id, data_service, body, command.context, command.key, grantor=granting
         )
         return command.accept(result)
 

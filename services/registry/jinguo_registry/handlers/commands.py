@@ -7,7 +7,7 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from jinguo_contracts.access import AgencyKind
 from jinguo_contracts.registry import (
@@ -350,6 +350,50 @@ class RotateApiKey(Command):
     grace_seconds: int = Field(
         ge=0, le=MAX_GRACE_SECONDS, description="how long the key it replaces still works"
     )
+
+
+FieldName = Annotated[str, Field(min_length=1, max_length=40)]
+
+
+class GrantPersonalData(Command):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "fields": ["name", "phone"],
+                    "purpose": "区人社局就业援助：联系登记失业的困难人员安排上门服务",
+                    "valid_until": "2027-12-31T23:59:59+08:00",
+                }
+            ]
+        }
+    )
+
+    fields: list[FieldName] = Field(
+        min_length=1,
+        max_length=20,
+        description='personal fields of the service\'s events, e.g. ["name", "phone"]; ["*"]: all',
+    )
+    purpose: str = Field(
+        min_length=10, max_length=500, description="why the client needs them (recorded)"
+    )
+    valid_until: AwareDatetime | None = Field(
+        default=None, description="when the grant ends by itself; none: when withdrawn"
+    )
+
+    @field_validator("fields")
+    @classmethod
+    def _distinct(cls, fields: list[str]) -> list[str]:
+        if len(set(fields)) != len(fields):
+            raise ValueError("fields must not repeat")
+        return fields
+
+
+class WithdrawPersonalData(Command):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"reason": "援助项目结束，不再需要联系方式"}]}
+    )
+
+    reason: str = Text
 
 
 class RegisteredElsewhereError(DomainError):
@@ -742,6 +786,55 @@ class RegistryHandlers:
             Agency,
             agency_id,
             lambda a: a.revoke_client(client_id=client_id, reason=c.reason, grantor=grantor),
+            ctx,
+            key,
+        )
+
+    async def grant_personal_data(
+        self,
+        agency_id: str,
+        client_id: str,
+        data_service: str,
+        c: GrantPersonalData,
+        ctx: CommandContext,
+        key: IdempotencyKey | None = None,
+        *,
+        grantor: Grantor,
+    ) -> CommandResult:
+        now = datetime.now(UTC)
+        return await self._executor.execute(
+            Agency,
+            agency_id,
+            lambda a: a.grant_personal_data(
+                client_id=client_id,
+                data_service=data_service,
+                fields=c.fields,
+                purpose=c.purpose,
+                valid_until=c.valid_until,
+                now=now,
+                grantor=grantor,
+            ),
+            ctx,
+            key,
+        )
+
+    async def withdraw_personal_data(
+        self,
+        agency_id: str,
+        client_id: str,
+        data_service: str,
+        c: WithdrawPersonalData,
+        ctx: CommandContext,
+        key: IdempotencyKey | None = None,
+        *,
+        grantor: Grantor,
+    ) -> CommandResult:
+        return await self._executor.execute(
+            Agency,
+            agency_id,
+            lambda a: a.withdraw_personal_data(
+                client_id=client_id, data_service=data_service, reason=c.reason, grantor=grantor
+            ),
             ctx,
             key,
         )
