@@ -8,9 +8,11 @@ from fastapi import APIRouter, FastAPI
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
+from jinguo_shared.feed import feed_router
 from jinguo_shared.http.admission import Admission
 from jinguo_shared.http.problems import install_problem_handlers
 from jinguo_shared.runtime import ServiceRuntime
+from jinguo_shared.services import discover_services
 from jinguo_shared.telemetry import HTTP_TELEMETRY
 
 
@@ -37,6 +39,8 @@ def service_app(
     )
     install_problem_handlers(app)
     app.include_router(router)
+    [definition] = [d for d in discover_services() if d.name == runtime.name]
+    app.include_router(feed_router(runtime, definition.feed))
 
     @app.get("/health/live", include_in_schema=False)
     async def live() -> dict[str, str]:

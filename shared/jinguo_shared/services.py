@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:  # for annotations only
@@ -17,6 +18,16 @@ DemoProgress = Callable[[int, int], None]
 """Told `(done, total)` steps as a demo loads; `jinguo up --demo` draws it."""
 
 
+@dataclass(frozen=True, slots=True)
+class FeedDeclaration:
+    """What a service publishes to partners at `GET /<service>/feed` (`jinguo_shared.feed`)."""
+
+    stream: str
+    """The one stream the feed reads; never a confidential one."""
+    withheld: frozenset[str] = frozenset()
+    """Event types of that stream partners never receive."""
+
+
 class ServiceDefinition(Protocol):
     """What a service package offers the runtime (entry point group `jinguo.services`)."""
 
@@ -24,6 +35,8 @@ class ServiceDefinition(Protocol):
     prefix: str
     projections: Sequence[type[Projection]]
     """Its read models; with the kernel's, they name its NATS lane (`jinguo_shared.natsauth`)."""
+
+    feed: FeedDeclaration
 
     def create_app(self, runtime: ServiceRuntime) -> FastAPI: ...
 

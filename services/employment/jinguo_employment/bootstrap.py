@@ -17,7 +17,7 @@ from jinguo_employment.projections.reports import EmploymentReports
 from jinguo_shared.projections.base import Projection
 from jinguo_shared.reactions import Policy
 from jinguo_shared.runtime import ServiceRuntime
-from jinguo_shared.services import DemoProgress
+from jinguo_shared.services import DemoProgress, FeedDeclaration
 
 
 def queries_for(runtime: ServiceRuntime) -> EmploymentQueries:
@@ -31,6 +31,7 @@ def handlers_for(runtime: ServiceRuntime) -> EmploymentHandlers:
 class EmploymentService:
     name = "employment"
     prefix = "/employment"
+    feed = FeedDeclaration("EMPLOYMENT")
     projections: Sequence[type[Projection]] = (
         SeekerPool,
         PostBoard,

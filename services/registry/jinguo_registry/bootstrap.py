@@ -27,7 +27,7 @@ from jinguo_shared.envelope import CommandContext
 from jinguo_shared.projections.base import Projection
 from jinguo_shared.reactions import Policy
 from jinguo_shared.runtime import ServiceRuntime
-from jinguo_shared.services import DemoProgress
+from jinguo_shared.services import DemoProgress, FeedDeclaration
 
 DEV_KEY_FILE = "dev-api-key"
 DEV_AGENCY_AREA = "110101"
@@ -40,6 +40,11 @@ def handlers_for(runtime: ServiceRuntime) -> RegistryHandlers:
 class RegistryService:
     name = "registry"
     prefix = "/registry"
+    feed = FeedDeclaration(
+        "REGISTRY",
+        # access administration (key hashes, scopes) is no partner's business
+        withheld=frozenset({"ApiClientIssued", "ApiClientKeyRotated", "ApiClientRevoked"}),
+    )
     projections: Sequence[type[Projection]] = (
         WorkerDirectory,
         CertificateRegister,

@@ -23,7 +23,7 @@ from jinguo_shared.eventstore import EventStore
 from jinguo_shared.projections.base import Projection
 from jinguo_shared.reactions import Policy
 from jinguo_shared.runtime import ServiceRuntime
-from jinguo_shared.services import DemoProgress
+from jinguo_shared.services import DemoProgress, FeedDeclaration
 
 INSPECTIONS = "inspections"
 """The subject prefix (and stream INSPECTIONS) of the events other services may read."""
@@ -71,6 +71,8 @@ def queries_for(runtime: ServiceRuntime, handlers: RightsHandlers) -> RightsQuer
 class RightsService:
     name = "rights"
     prefix = "/rights"
+    feed = FeedDeclaration("INSPECTIONS")
+    """Inspections only: the case stream (RIGHTS) is confidential and never leaves."""
     projections: Sequence[type[Projection]] = RIGHTS_PROJECTIONS
     policy_types: Sequence[type[Policy]] = (ComplainantErasurePolicy,)
 

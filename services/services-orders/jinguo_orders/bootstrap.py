@@ -22,7 +22,7 @@ from jinguo_orders.projections.views import (
 from jinguo_shared.projections.base import Projection
 from jinguo_shared.reactions import Policy
 from jinguo_shared.runtime import ServiceRuntime
-from jinguo_shared.services import DemoProgress
+from jinguo_shared.services import DemoProgress, FeedDeclaration
 
 
 def queries_for(runtime: ServiceRuntime) -> OrdersQueries:
@@ -36,6 +36,7 @@ def handlers_for(runtime: ServiceRuntime) -> OrdersHandlers:
 class OrdersService:
     name = "orders"
     prefix = "/orders"
+    feed = FeedDeclaration("ORDERS")
     projections: Sequence[type[Projection]] = (
         OrderBoard,
         DispatchPool,
