@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Annotated, Any
 
 import nats.errors
@@ -117,6 +117,11 @@ class StreamTail:
         self._waiting = 0
         self._watcher: asyncio.Task[None] | None = None
 
+    @property
+    def seen(self) -> int:
+        """The last sequence as last asked."""
+        return self._last
+
     async def last(self) -> int:
         reply = await self._nc.request(
             f"$JS.API.STREAM.INFO.{self._stream}", b"", timeout=READ_TIMEOUT_SECONDS
@@ -217,10 +222,13 @@ class Feed:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait
         found = await self._read(query)
+        # the stream's end as known before the last read: a read filtered on the server ends
+        # at its last match, however far the stream went on
+        horizon = found.reached
         while not found.events and (remaining := deadline - loop.time()) > 0:
-            await self.tail.beyond(found.reached, remaining)
-            query = FeedQuery(query.caller, found.reached, query.types, query.area, query.limit)
-            found = await self._read(query)
+            await self.tail.beyond(horizon, remaining)
+            horizon = max(horizon, self.tail.seen)
+            found = await self._read(replace(query, after=found.reached))
         return found
 
     async def _read(self, query: FeedQuery) -> FeedPage:
@@ -342,7 +350,7 @@ POSITION_PATTERN = r"^[A-Z_]{1,40}:\d{1,19}$"
 
 def feed_router(runtime: ServiceRuntime, declaration: FeedDeclaration) -> APIRouter:
     feed = Feed(runtime, declaration)
-    reader = Annotated[Caller, Depends(require_scope(f"{runtime.name}:read"))]
+    reader = Depends(require_scope(f"{runtime.name}:read"))
     router = APIRouter(tags=["feed"])
 
     @router.get(
@@ -363,11 +371,11 @@ def feed_router(runtime: ServiceRuntime, declaration: FeedDeclaration) -> APIRou
     )
     async def read_feed(
         request: Request,
-        caller: reader,
+        caller: Caller = reader,
         after: Annotated[
             str | None,
             Query(
-                description=f"`{NEXT_POSITION}` of the previous page (e.g. {feed.stream}:42);"
+                description=f"`{NEXT_POSITION}` of the previous page (e.g. REGISTRY:42);"
                 " none: from the beginning",
                 pattern=POSITION_PATTERN,
             ),
