@@ -11,6 +11,7 @@ from fastapi.routing import APIRoute
 from sqlalchemy import text
 
 from jinguo_shared.disclosures import disclosures_router
+from jinguo_shared.feed import FeedDeclaration, feed_router
 from jinguo_shared.http.admission import Admission
 from jinguo_shared.http.problems import (
     document_problems,
@@ -29,6 +30,7 @@ def service_app(
     title: str,
     description: str,
     router: APIRouter,
+    feed: FeedDeclaration,
     indicators: Indicators | None = None,
 ) -> FastAPI:
     if indicators:
@@ -51,7 +53,7 @@ def service_app(
         max_body=runtime.settings.http_max_body_bytes,
     )
     install_problem_handlers(app)
-    for included in (router, disclosures_router(runtime)):
+    for included in (router, disclosures_router(runtime), feed_router(runtime, feed)):
         for route in included.routes:
             if isinstance(route, APIRoute):
                 document_problems(route)

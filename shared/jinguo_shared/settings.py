@@ -28,6 +28,11 @@ class Settings(BaseSettings):
     stream_replicas: int = Field(default=1, ge=1, le=5)
     http_host: str = "127.0.0.1"
     http_port: int = 8000
+    public_url: str | None = Field(
+        default=None,
+        description="where partners reach the API (e.g. https://jinguo.example.gov.cn): the"
+        " feed's CloudEvents `source`; unset, http://<http_host>:<http_port>",
+    )
     http_max_body_bytes: int = Field(
         default=256 * 1024, ge=1024, description="larger request bodies are refused (413)"
     )
@@ -52,6 +57,9 @@ class Settings(BaseSettings):
     projection_max_attempts: int = 5
     log_format: str = Field(default="text", description="text or json")
     log_level: str = "INFO"
+
+    def public_base_url(self) -> str:
+        return (self.public_url or f"http://{self.http_host}:{self.http_port}").rstrip("/")
 
     def database_url(self, service: str) -> str:
         """`JINGUO_<SERVICE>_DATABASE_URL`, else a SQLite file per service in the data dir."""

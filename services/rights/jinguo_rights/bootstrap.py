@@ -71,6 +71,7 @@ def queries_for(runtime: ServiceRuntime, handlers: RightsHandlers) -> RightsQuer
 class RightsService:
     name = "rights"
     prefix = "/rights"
+    """Inspections only: the case stream (RIGHTS) is confidential and never leaves."""
     projections: Sequence[type[Projection]] = RIGHTS_PROJECTIONS
     policy_types: Sequence[type[Policy]] = (ComplainantErasurePolicy,)
 

@@ -26,6 +26,7 @@ from jinguo_employment.projections.queries import EmploymentQueries
 from jinguo_employment.projections.reports import INDICATORS
 from jinguo_shared.access import OutsideJurisdictionQueryError
 from jinguo_shared.domain import check_planned_date
+from jinguo_shared.feed import FeedDeclaration
 from jinguo_shared.http.commands import Accepted, CommandRequest, command_request
 from jinguo_shared.http.conventions import (
     Cursor,
@@ -77,6 +78,10 @@ class YearSummary(BaseModel):
     pass_rate: float | None
     retention: dict[str, float | None]
     summary: str
+
+
+FEED = FeedDeclaration("EMPLOYMENT")
+"""What partners read at the feed."""
 
 
 def create_router(
@@ -496,5 +501,6 @@ def create_app(
         "就业: employers, posts (岗位), matching, placements (就业安置), training (培训) and"
         " certification",
         create_router(runtime, handlers, queries),
+        FEED,
         indicators=INDICATORS,
     )

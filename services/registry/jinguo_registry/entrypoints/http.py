@@ -26,6 +26,7 @@ from jinguo_registry.handlers.commands import RegistryHandlers
 from jinguo_registry.projections.queries import RegistryQueries
 from jinguo_registry.projections.reports import INDICATORS
 from jinguo_shared.access import OutsideJurisdictionQueryError
+from jinguo_shared.feed import FeedDeclaration
 from jinguo_shared.http.commands import Accepted, CommandRequest, command_request
 from jinguo_shared.http.conventions import (
     Cursor,
@@ -77,6 +78,14 @@ def grantor(caller: Caller, agency_id: str) -> Grantor:
     """The caller as she grants scopes to an agency's API clients, if she administers it."""
     caller.require_administers(agency_id)
     return Grantor(caller.scopes, operator=caller.operator, client_id=caller.client_id)
+
+
+FEED = FeedDeclaration(
+    "REGISTRY",
+    # access administration (key hashes, scopes) is no partner's business
+    withheld=frozenset({"ApiClientIssued", "ApiClientKeyRotated", "ApiClientRevoked"}),
+)
+"""What partners read at the feed."""
 
 
 def create_router(
@@ -452,5 +461,6 @@ def create_app(
         "Jinguo registry",
         "登记: workers, residents, providers, volunteers, agencies",
         create_router(runtime, handlers, queries),
+        FEED,
         indicators=INDICATORS,
     )

@@ -48,6 +48,7 @@ from jinguo_rights.projections.queries import RightsQueries
 from jinguo_shared.app import service_app
 from jinguo_shared.domain import NotFoundError
 from jinguo_shared.envelope import CommandContext
+from jinguo_shared.feed import FeedDeclaration
 from jinguo_shared.http.commands import (
     Accepted,
     CommandRequest,
@@ -140,6 +141,10 @@ CASE_PROJECTIONS = ("case_files",)
 class Escalations(BaseModel):
     escalated: list[str]
     position: str | None
+
+
+FEED = FeedDeclaration("INSPECTIONS")
+"""What partners read at the feed."""
 
 
 def create_router(
@@ -614,5 +619,6 @@ def create_app(
         " working days, referrals between agencies, and employer inspections. Every read of a"
         " case is recorded; a case you may not see answers 404.",
         create_router(runtime, handlers, queries),
+        FEED,
         indicators=INDICATORS,
     )

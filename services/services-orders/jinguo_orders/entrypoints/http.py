@@ -24,6 +24,7 @@ from jinguo_orders.handlers.commands import OrdersHandlers
 from jinguo_orders.projections.queries import OrdersQueries
 from jinguo_shared.access import OutsideJurisdictionQueryError
 from jinguo_shared.domain import check_planned_date
+from jinguo_shared.feed import FeedDeclaration
 from jinguo_shared.http.commands import Accepted, CommandRequest, command_request
 from jinguo_shared.http.conventions import (
     Cursor,
@@ -55,6 +56,10 @@ ALL = (
     "settlements",
     "time_bank",
 )
+
+
+FEED = FeedDeclaration("ORDERS")
+"""What partners read at the feed."""
 
 
 def create_router(
@@ -320,4 +325,5 @@ def create_app(
         "社区服务订单: service catalogue, orders, dispatch (派单), quality (满意程度, 回访),"
         " government settlement (政府购买服务结算) and the volunteer time bank (时间银行)",
         create_router(runtime, handlers, queries),
+        FEED,
     )
