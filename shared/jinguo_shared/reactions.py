@@ -9,6 +9,13 @@ acknowledged: retrying would be refused again. Transient failures are retried wi
 an event that keeps failing is parked in `dead_letters` (as `policy:<name>`) and the policy goes
 on. Policies run in the projector role only, never in `jinguo replay`: a replay rebuilds read
 models and never issues commands again.
+
+Once an event is handled (its command appended or refused, or the event parked; an event a
+policy has no reaction to, at once) and before it is acknowledged, the policy's checkpoint in
+the service's database moves to it, never back: `ReactionProgress` reads it from any process,
+so a read given another service's position waits until the policies have reacted to it. The
+checkpoints share `projection_checkpoints` with the projections', as `policy:<name>` the way
+dead letters name a policy, in generation 0 (projections count theirs from 1).
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, ClassVar
@@ -23,10 +31,11 @@ from typing import Any, ClassVar
 import nats.errors
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
+from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 from sqlalchemy.engine import Row
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from tenacity import (
     AsyncRetrying,
     RetryCallState,
@@ -39,11 +48,24 @@ from tenacity import (
 from jinguo_contracts.base import CATALOGUE, ContractCatalogue, EventContract
 from jinguo_shared.backoff import last_error, restarting
 from jinguo_shared.consumer_names import policy_consumer
-from jinguo_shared.db import dead_letters, mark_retried, writing
+from jinguo_shared.db import (
+    DirectSql,
+    dead_letters,
+    insert_for,
+    mark_retried,
+    projection_checkpoints,
+    writing,
+)
 from jinguo_shared.domain import DomainError
 from jinguo_shared.envelope import CommandContext, RecordedEvent, decode
 from jinguo_shared.eventstore import SERVICE_STREAMS, read_event
 from jinguo_shared.projections.base import disjoint_filters
+from jinguo_shared.projections.consistency import (
+    ConsistencyTimeoutError,
+    Position,
+    PositionNotGivenOutError,
+    matching_between,
+)
 from jinguo_shared.projections.dead_letters import dead_letter
 from jinguo_shared.telemetry import tracer
 
@@ -52,6 +74,8 @@ log = logging.getLogger(__name__)
 REACTION_NAMESPACE = uuid.UUID("9a3e7c51-2f64-4b0e-8d1a-7c5b3e9f0a42")
 RETRY_PAUSE_MAX = 10.0
 """The longest pause before a failed reaction is tried again."""
+CHECKPOINT_GENERATION = 0
+"""A policy's row in `projection_checkpoints`: apart from every projection generation."""
 
 Reaction = Callable[[Any, Any, RecordedEvent, CommandContext], Awaitable[None]]
 
@@ -203,6 +227,7 @@ class ReactionRunner:
         event_type = subject.rsplit(".", 1)[-1]
         reaction = policy.reaction(event_type)
         if reaction is None:
+            await self._processed(policy, stream, seq)
             await message.ack()
             return
 
@@ -249,6 +274,7 @@ class ReactionRunner:
                 seq,
                 refused.detail,
             )
+        await self._processed(policy, stream, seq)
         await message.ack()
 
     async def retry_parked(self, letter: Row[Any]) -> None:
@@ -284,6 +310,32 @@ class ReactionRunner:
         ):
             await reaction(policy, event.payload, event, context)
 
+    async def _processed(
+        self,
+        policy: Policy,
+        stream: str,
+        seq: int,
+        connection: AsyncConnection | None = None,
+    ) -> None:
+        """Move the policy's checkpoint to `seq` (never back: a redelivery changes nothing)."""
+        if connection is None:
+            async with writing(self._engine) as fresh:
+                await self._processed(policy, stream, seq, fresh)
+            return
+        insert = insert_for(self._engine, projection_checkpoints)
+        await connection.execute(
+            insert.values(
+                projection=f"policy:{policy.name}",
+                generation=CHECKPOINT_GENERATION,
+                stream=stream,
+                last_seq=seq,
+            ).on_conflict_do_update(
+                index_elements=["projection", "generation", "stream"],
+                set_={"last_seq": insert.excluded.last_seq},
+                where=projection_checkpoints.c.last_seq < insert.excluded.last_seq,
+            )
+        )
+
     async def _park(
         self, policy: Policy, stream: str, seq: int, subject: str, error: Exception, attempts: int
     ) -> None:
@@ -300,3 +352,71 @@ class ReactionRunner:
                 dead_letters.insert(),
                 [dead_letter(f"policy:{policy.name}", stream, seq, subject, error, attempts)],
             )
+            await self._processed(policy, stream, seq, connection)
+
+
+class ReactionProgress:
+    """How far a service's policies have reacted to the streams they follow, read from their
+    checkpoints in the service's database: any process may ask, though only the projector
+    role runs the policies."""
+
+    poll_seconds = 0.02
+
+    def __init__(
+        self, engine: AsyncEngine, js: JetStreamContext, policies: Sequence[type[Policy]]
+    ) -> None:
+        self._sql = DirectSql(engine)
+        self._js = js
+        self._by_stream: dict[str, list[type[Policy]]] = {}
+        for policy in policies:
+            self._by_stream.setdefault(policy.stream(), []).append(policy)
+
+    def follows(self, stream: str) -> bool:
+        return stream in self._by_stream
+
+    async def wait_for(self, position: Position, timeout: float) -> None:
+        """Return once every policy following the position's stream has handled each of its
+        events up to the position; raise ConsistencyTimeoutError after `timeout` seconds, and
+        PositionNotGivenOutError at once for a position beyond the stream's end."""
+        token = f"{position.stream}:{position.seq}"
+        deadline = time.monotonic() + timeout
+        pending = list(self._by_stream.get(position.stream, ()))
+        given_out = False
+        while pending:
+            done = await self._checkpoints(position.stream, pending)
+            # a checkpoint at or past the position proves it was given out; else the stream's end
+            if not given_out and all(seq < position.seq for seq in done.values()):
+                await self._refuse_beyond_end(position, token)
+            given_out = True
+            pending = [
+                policy
+                for policy in pending
+                if await matching_between(
+                    self._js,
+                    position.stream,
+                    policy.subjects,
+                    done.get(policy.name, 0),
+                    position.seq,
+                )
+            ]
+            if not pending:
+                return
+            if time.monotonic() > deadline:
+                raise ConsistencyTimeoutError(token)
+            await asyncio.sleep(self.poll_seconds)
+
+    async def _refuse_beyond_end(self, position: Position, token: str) -> None:
+        info = await self._js.stream_info(position.stream)
+        if position.seq > info.state.last_seq:
+            raise PositionNotGivenOutError(token)
+
+    async def _checkpoints(self, stream: str, policies: Sequence[type[Policy]]) -> dict[str, int]:
+        marks = ", ".join("?" * len(policies))
+        rows = await self._sql.fetch(
+            "SELECT projection, last_seq FROM projection_checkpoints"
+            f" WHERE stream = ? AND generation = ? AND projection IN ({marks})",
+            stream,
+            CHECKPOINT_GENERATION,
+            *[f"policy:{p.name}" for p in policies],
+        )
+        return {name.removeprefix("policy:"): int(seq) for name, seq in rows}

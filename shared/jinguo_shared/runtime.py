@@ -5,12 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
 import nats.errors
+from fastapi import HTTPException
 from nats.aio.client import Client as NatsClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -18,12 +20,18 @@ from jinguo_shared.clock import ProgrammeClock
 from jinguo_shared.commands import CommandExecutor
 from jinguo_shared.crypto import KeyedHasher, PiiVault, load_or_create_key
 from jinguo_shared.db import make_engine
-from jinguo_shared.eventstore import EventStore, stream_problems
+from jinguo_shared.eventstore import EventStore, owned_streams, stream_problems
+from jinguo_shared.http.conventions import POSITION_NOT_GIVEN_OUT
 from jinguo_shared.http.security import Authenticator
 from jinguo_shared.nats_client import connect_nats
 from jinguo_shared.natsauth import LaneDefinition, policy_types, service_lane, service_projections
+from jinguo_shared.projections.consistency import (
+    ConsistencyTimeoutError,
+    Position,
+    PositionNotGivenOutError,
+)
 from jinguo_shared.projections.host import ProjectionHost
-from jinguo_shared.reactions import Policy, ReactionRunner
+from jinguo_shared.reactions import Policy, ReactionProgress, ReactionRunner
 from jinguo_shared.settings import Settings
 
 Role = Literal["api", "projector", "all", "tool"]
@@ -44,16 +52,32 @@ class ServiceRuntime:
     hasher: KeyedHasher
     authenticator: Authenticator
     clock: ProgrammeClock
+    reaction_progress: ReactionProgress
+    """How far the service's policies have reacted, as any process can read it."""
     reactions: ReactionRunner | None = None
     """The service's policies; running in the projector role only."""
 
     async def visible(self, after: str | None, *projections: str) -> None:
         """For a read given a consistency token: wait, bounded, until these projections have
-        seen the position a command returned."""
-        if after is not None:
-            await self.projections.wait_for(
-                after, projections, self.settings.consistency_wait_seconds
-            )
+        seen the position a command returned. A position of another service's stream its
+        policies follow waits first for them to react up to it, then for these projections
+        to hold what the reactions appended (this service's streams up to their heads)."""
+        if after is None:
+            return
+        deadline = time.monotonic() + self.settings.consistency_wait_seconds
+        position = Position.parse(after)
+        if self.reaction_progress.follows(position.stream):
+            try:
+                await self.reaction_progress.wait_for(position, deadline - time.monotonic())
+                for stream in owned_streams(self.name):
+                    await self.projections.wait_for_head(
+                        stream.name, projections, deadline - time.monotonic()
+                    )
+            except PositionNotGivenOutError:
+                raise HTTPException(400, POSITION_NOT_GIVEN_OUT) from None
+            except ConsistencyTimeoutError:
+                raise ConsistencyTimeoutError(after) from None
+        await self.projections.wait_for(after, projections, deadline - time.monotonic())
 
     async def close(self) -> None:
         if self.reactions is not None:
@@ -114,6 +138,7 @@ def assemble_runtime(
         hasher=KeyedHasher(lookup_key),
         authenticator=Authenticator(engine, host),
         clock=ProgrammeClock(settings.time_zone),
+        reaction_progress=ReactionProgress(engine, nc.jetstream(), policy_types(definition)),
     )
 
 

@@ -154,7 +154,7 @@ async def test_a_partner_replays_from_the_beginning_without_gaps_or_repeats(scen
     assert positions == sorted(positions)
     assert subject_ids(whole, "WorkerRegistered") == set(scene.people)
     assert subject_ids(whole, "HomeVisitRecorded") == {scene.visited}
-    assert not [e for e in whole if "ApiClient" in e["type"]], "key hashes never leave"
+    assert not [e for e in whole if "ApiClient" in e["type"]], "keys and grants never leave"
     registered = next(e for e in whole if e["type"].endswith("WorkerRegistered.v1"))
     assert registered["specversion"] == "1.0"
     assert registered["type"] == "org.jinguo.registry.WorkerRegistered.v1"
@@ -278,6 +278,7 @@ async def test_long_poll_ignores_what_the_caller_may_not_see(scene: Scene) -> No
         ({"after": "' OR 1=1 --"}, 422),
         ({"types": "NoSuchEvent"}, 422),
         ({"types": "ApiClientIssued"}, 422),
+        ({"types": "ApiClientPersonalDataGranted"}, 422),
         ({"types": "CaseOpened"}, 422),
         ({"types": "registry.>"}, 422),
         ({"types": ","}, 422),

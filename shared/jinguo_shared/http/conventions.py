@@ -88,6 +88,9 @@ def seq_after(cursor: str | None) -> int | None:
     return int(values[0])
 
 
+POSITION_NOT_GIVEN_OUT = "the position is not one this API gave out"
+
+
 async def read_after(
     after: str | None = Query(
         default=None,
@@ -96,7 +99,7 @@ async def read_after(
     ),
 ) -> str | None:
     if after is not None and int(after.partition(":")[2]) not in INT64:
-        raise HTTPException(400, "the position is not one this API gave out")
+        raise HTTPException(400, POSITION_NOT_GIVEN_OUT)
     return after
 
 

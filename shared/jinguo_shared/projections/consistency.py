@@ -21,6 +21,14 @@ class ConsistencyTimeoutError(Exception):
         self.position = position
 
 
+class PositionNotGivenOutError(ValueError):
+    """A position beyond the end of its stream: no command ever returned it."""
+
+    def __init__(self, position: str) -> None:
+        super().__init__(f"{position} lies beyond the end of its stream")
+        self.position = position
+
+
 @dataclass(frozen=True, slots=True)
 class Position:
     stream: str
@@ -62,6 +70,8 @@ class Consistency:
     async def wait_for_head(self, stream: str, names: Sequence[str], timeout: float) -> None:
         """Wait until these projections have applied all the stream held when asked: for a
         command that looks up, in a projection, what an earlier command just appended."""
+        if not any(stream in self._generations.active[name].streams() for name in names):
+            return
         info = await self._js.stream_info(stream)
         await self.wait_for(f"{stream}:{info.state.last_seq}", names, timeout)
 
@@ -70,15 +80,22 @@ class Consistency:
         checkpoint is there, or no event its filters match lies between the two. (A consumer's
         pending count is no proof: the server may report 0 for an event just appended.)"""
         done = await self._checkpoints.of(projection, position.stream)
-        if done >= position.seq:
+        subjects = projection.streams()[position.stream]
+        return not await matching_between(self._js, position.stream, subjects, done, position.seq)
+
+
+async def matching_between(
+    js: JetStreamContext, stream: str, subjects: Sequence[str], done: int, seq: int
+) -> bool:
+    """Whether an event on one of these subjects lies after `done` and up to `seq`: what a
+    follower that has handled its events up to `done` has yet to handle to reach `seq`."""
+    if done >= seq:
+        return False
+    for subject in subjects:
+        try:
+            found = await js.get_msg(stream, seq=done + 1, subject=subject, next=True, direct=True)
+        except NotFoundError:
+            continue
+        if found.seq is not None and found.seq <= seq:
             return True
-        for subject in projection.streams()[position.stream]:
-            try:
-                found = await self._js.get_msg(
-                    position.stream, seq=done + 1, subject=subject, next=True, direct=True
-                )
-            except NotFoundError:
-                continue
-            if found.seq is not None and found.seq <= position.seq:
-                return False
-        return True
+    return False

@@ -82,8 +82,16 @@ def grantor(caller: Caller, agency_id: str) -> Grantor:
 
 FEED = FeedDeclaration(
     "REGISTRY",
-    # access administration (key hashes, scopes) is no partner's business
-    withheld=frozenset({"ApiClientIssued", "ApiClientKeyRotated", "ApiClientRevoked"}),
+    # access administration (key hashes, scopes, grants) is no partner's business
+    withheld=frozenset(
+        {
+            "ApiClientIssued",
+            "ApiClientKeyRotated",
+            "ApiClientRevoked",
+            "ApiClientPersonalDataGranted",
+            "ApiClientPersonalDataWithdrawn",
+        }
+    ),
 )
 """What partners read at the feed."""
 
