@@ -23,7 +23,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, ClassVar
@@ -31,7 +30,6 @@ from typing import Any, ClassVar
 import nats.errors
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
-from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 from sqlalchemy.engine import Row
@@ -49,7 +47,6 @@ from jinguo_contracts.base import CATALOGUE, ContractCatalogue, EventContract
 from jinguo_shared.backoff import last_error, restarting
 from jinguo_shared.consumer_names import policy_consumer
 from jinguo_shared.db import (
-    DirectSql,
     dead_letters,
     insert_for,
     mark_retried,
@@ -60,12 +57,6 @@ from jinguo_shared.domain import DomainError
 from jinguo_shared.envelope import CommandContext, RecordedEvent, decode
 from jinguo_shared.eventstore import SERVICE_STREAMS, read_event
 from jinguo_shared.projections.base import disjoint_filters
-from jinguo_shared.projections.consistency import (
-    ConsistencyTimeoutError,
-    Position,
-    PositionNotGivenOutError,
-    matching_between,
-)
 from jinguo_shared.projections.dead_letters import dead_letter
 from jinguo_shared.telemetry import tracer
 
@@ -353,70 +344,3 @@ class ReactionRunner:
                 [dead_letter(f"policy:{policy.name}", stream, seq, subject, error, attempts)],
             )
             await self._processed(policy, stream, seq, connection)
-
-
-class ReactionProgress:
-    """How far a service's policies have reacted to the streams they follow, read from their
-    checkpoints in the service's database: any process may ask, though only the projector
-    role runs the policies."""
-
-    poll_seconds = 0.02
-
-    def __init__(
-        self, engine: AsyncEngine, js: JetStreamContext, policies: Sequence[type[Policy]]
-    ) -> None:
-        self._sql = DirectSql(engine)
-        self._js = js
-        self._by_stream: dict[str, list[type[Policy]]] = {}
-        for policy in policies:
-            self._by_stream.setdefault(policy.stream(), []).append(policy)
-
-    def follows(self, stream: str) -> bool:
-        return stream in self._by_stream
-
-    async def wait_for(self, position: Position, timeout: float) -> None:
-        """Return once every policy following the position's stream has handled each of its
-        events up to the position; raise ConsistencyTimeoutError after `timeout` seconds, and
-        PositionNotGivenOutError at once for a position beyond the stream's end."""
-        token = f"{position.stream}:{position.seq}"
-        deadline = time.monotonic() + timeout
-        pending = list(self._by_stream.get(position.stream, ()))
-        given_out = False
-        while pending:
-            done = await self._checkpoints(position.stream, pending)
-            # a checkpoint at or past the position proves it was given out; else the stream's end
-            if not given_out and all(seq < position.seq for seq in done.values()):
-                await self._refuse_beyond_end(position, token)
-            given_out = True
-            pending = [
-                policy
-                for policy in pending
-                if await matching_between(
-                    self._js,
-                    position.stream,
-                    policy.subjects,
-                    done.get(policy.name, 0),
-                    position.seq,
-                )
-            ]
-            if not pending:
-                return
-            if time.monotonic() > deadline:
-                raise ConsistencyTimeoutError(token)
-            await asyncio.sleep(self.poll_seconds)
-
-    async def _refuse_beyond_end(self, position: Position, token: str) -> None:
-        info = await self._js.stream_info(position.stream)
-        if position.seq > info.state.last_seq:
-            raise PositionNotGivenOutError(token)
-
-    async def _checkpoints(self, stream: str, policies: Sequence[type[Policy]]) -> dict[str, int]:
-        marks = ", ".join("?" * len(policies))
-        rows = await self._sql.fetch(
-            "SELECT projection, last_seq FROM projection_checkpoints"
-            f" WHERE stream = ? AND generation = ? AND projection IN ({marks})",
-            stream,
-            CHECKPOINT_GENERATION,
-            *[f"policy:{p.name}" for p in policies],
-        )
-        return {name.removeprefix("policy:"): int(seq) for name, seq in rows}

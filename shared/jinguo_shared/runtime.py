@@ -31,7 +31,8 @@ from jinguo_shared.projections.consistency import (
     PositionNotGivenOutError,
 )
 from jinguo_shared.projections.host import ProjectionHost
-from jinguo_shared.reactions import Policy, ReactionProgress, ReactionRunner
+from jinguo_shared.reaction_progress import ReactionProgress
+from jinguo_shared.reactions import Policy, ReactionRunner
 from jinguo_shared.settings import Settings
 
 Role = Literal["api", "projector", "all", "tool"]

@@ -23,13 +23,8 @@ from jinguo_shared.projections.consistency import (
     Position,
     PositionNotGivenOutError,
 )
-from jinguo_shared.reactions import (
-    Policy,
-    ReactionError,
-    ReactionProgress,
-    ReactionRunner,
-    reacts_to,
-)
+from jinguo_shared.reaction_progress import ReactionProgress
+from jinguo_shared.reactions import Policy, ReactionError, ReactionRunner, reacts_to
 from jinguo_shared.testing import publish_history, publisher
 
 BOUND = 5.0
