@@ -12,10 +12,12 @@ import asyncio
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from typing import Annotated, Any
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
 import orjson
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from pydantic import BaseModel, Field
 
 from jinguo_contracts.base import CATALOGUE, EventContract
 from jinguo_shared.db import DirectSql
@@ -301,6 +303,28 @@ def _aggregate_key(subject: str) -> tuple[str, str]:
 POSITION_PATTERN = r"^[A-Z_]{1,40}:\d{1,19}$"
 
 
+class CloudEventsBatch(Response):
+    media_type = BATCH_MEDIA_TYPE
+
+
+class FeedEvent(BaseModel):
+    """One event as a partner receives it: a CloudEvent (structured mode, specversion 1.0)."""
+
+    specversion: Literal["1.0"]
+    id: str = Field(description="the event's id, the same on every read: dedupe on it")
+    source: str = Field(description="the publishing service, an absolute URI")
+    type: str = Field(description="org.jinguo.<service>.<EventType>.v<version>")
+    subject: str = Field(description="<aggregate>/<id>")
+    time: datetime = Field(description="when it was recorded (UTC)")
+    datacontenttype: Literal["application/json"]
+    dataschema: str = Field(description="the payload's JSON Schema id (contracts/published)")
+    jinguoposition: str = Field(description="its position: `after` this to continue behind it")
+    data: dict[str, Any] = Field(
+        description="the payload as `dataschema` describes it, without personal fields unless"
+        " a grant covers them"
+    )
+
+
 def feed_router(runtime: ServiceRuntime, declaration: FeedDeclaration) -> APIRouter:
     feed = Feed(runtime, declaration)
     reader = Depends(require_scope(f"{runtime.name}:read"))
@@ -309,13 +333,13 @@ def feed_router(runtime: ServiceRuntime, declaration: FeedDeclaration) -> APIRou
     @router.get(
         "/feed",
         summary="Events for partners, as a CloudEvents batch",
-        response_class=Response,
+        response_class=CloudEventsBatch,
         responses={
             200: {
+                "model": list[FeedEvent],
                 "description": "a JSON array of CloudEvents (structured, specversion 1.0),"
                 f" oldest first; header `{NEXT_POSITION}` and a `Link` (rel=next) say where"
                 " the next page starts",
-                "content": {BATCH_MEDIA_TYPE: {"schema": {"type": "array", "items": {}}}},
             },
         },
     )
@@ -359,9 +383,8 @@ def feed_router(runtime: ServiceRuntime, declaration: FeedDeclaration) -> APIRou
         await record(runtime.store, caller, found.disclosures, channel="feed")
         following = feed.position(found.reached)
         link = request.url.include_query_params(after=following)
-        return Response(
+        return CloudEventsBatch(
             orjson.dumps(found.events),
-            media_type=BATCH_MEDIA_TYPE,
             headers={NEXT_POSITION: following, "Link": f'<{link}>; rel="next"'},
         )
 
