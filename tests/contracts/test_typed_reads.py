@@ -68,12 +68,19 @@ def untyped(document: dict[str, Any], schema: dict[str, Any]) -> bool:
 
 
 def reads(document: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """Each GET operation's 200 answer schema, by `GET path`."""
+    """Each GET operation's 200 answer schema (JSON, or a JSON media type such as the feed's
+    application/cloudevents-batch+json), by `GET path`."""
     return {
-        f"GET {path}": operations["get"]["responses"]["200"]
-        .get("content", {})
-        .get("application/json", {})
-        .get("schema", {})
+        f"GET {path}": next(
+            (
+                content.get("schema", {})
+                for media_type, content in operations["get"]["responses"]["200"]
+                .get("content", {})
+                .items()
+                if media_type == "application/json" or media_type.endswith("+json")
+            ),
+            {},
+        )
         for path, operations in document["paths"].items()
         if "get" in operations
     }
