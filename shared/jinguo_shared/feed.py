@@ -67,6 +67,17 @@ def disclosed_personal_fields(
     return frozenset(f for f in contract.pii_fields() if grant.covers(f))
 
 
+def published_contracts(declaration: FeedDeclaration) -> dict[str, type[EventContract]]:
+    """The event types the feed publishes, each in its latest version (the one it upcasts to)."""
+    service = STREAMS_BY_NAME[declaration.stream].subjects[0].removesuffix(".>")
+    latest = {c.event_type: CATALOGUE.latest(c.event_type) for c in CATALOGUE.contracts()}
+    return {
+        name: contract
+        for name, contract in latest.items()
+        if contract.service == service and name not in declaration.withheld
+    }
+
+
 @dataclass(frozen=True, slots=True)
 class FeedQuery:
     caller: Caller
@@ -107,13 +118,7 @@ class Feed:
             raise ValueError(f"{spec.name} is confidential: it never leaves {spec.owner}")
         self.stream = spec.name
         self.subject_prefix = spec.subjects[0].removesuffix(">")
-        service = self.subject_prefix.removesuffix(".")
-        latest = {c.event_type: CATALOGUE.latest(c.event_type) for c in CATALOGUE.contracts()}
-        self.published = {
-            name: contract
-            for name, contract in latest.items()
-            if contract.service == service and name not in declaration.withheld
-        }
+        self.published = published_contracts(declaration)
         self._by_cloudevent_type = {cloudevent_type(c): n for n, c in self.published.items()}
         self.source = f"{runtime.settings.public_base_url()}/{runtime.name}"
         self._nc = runtime.nc

@@ -37,7 +37,7 @@ async def published_documents(services: Sequence[ServiceDefinition] | None = Non
     documents: Documents = {}
     for definition in definitions:
         documents[f"openapi/{definition.name}.json"] = await openapi_document(definition)
-    documents[ASYNCAPI_FILE] = asyncapi_document(CATALOGUE)
+    documents[ASYNCAPI_FILE] = asyncapi_document(CATALOGUE, {d.name: d.feed for d in definitions})
     for schema_id, schema in CATALOGUE.json_schemas().items():
         documents[schema_file(schema_id)] = schema
     return documents

@@ -9,6 +9,7 @@ if TYPE_CHECKING:  # for annotations only
     import httpx
     from fastapi import FastAPI
 
+    from jinguo_shared.feed import FeedDeclaration
     from jinguo_shared.projections.base import Projection
     from jinguo_shared.reactions import Policy
     from jinguo_shared.runtime import ServiceRuntime
@@ -24,6 +25,8 @@ class ServiceDefinition(Protocol):
     prefix: str
     projections: Sequence[type[Projection]]
     """Its read models; with the kernel's, they name its NATS lane (`jinguo_shared.natsauth`)."""
+    feed: FeedDeclaration
+    """What it publishes to partners at `GET <prefix>/feed`."""
 
     def create_app(self, runtime: ServiceRuntime) -> FastAPI: ...
 

@@ -1,5 +1,7 @@
 """The AsyncAPI 3.0 document: every event version a channel on its stream, the confidential one
-marked internal, and real events, enveloped as the event store writes them, valid against it."""
+marked internal, and real events, enveloped as the event store writes them, valid against it;
+each service's feed a GET on the HTTP API whose batch holds the events it publishes, personal
+fields or not, and the webhook delivery one such event."""
 
 from __future__ import annotations
 
@@ -15,19 +17,21 @@ from jsonschema import Draft202012Validator
 from jinguo_contracts.access import PersonalDataDisclosedV1
 from jinguo_contracts.base import CATALOGUE, EventContract
 from jinguo_contracts.examples import registered_worker
-from jinguo_shared.asyncapi import asyncapi_document, channel_name, publishers
+from jinguo_shared.asyncapi import WEBHOOK_MESSAGE, asyncapi_document, channel_name, publishers
 from jinguo_shared.cli.serving import compose_app
 from jinguo_shared.envelope import CommandContext, make_envelope, seal_data
 from jinguo_shared.eventstore import SERVICE_STREAMS
+from jinguo_shared.feed import cloudevent_type, published_contracts
 from jinguo_shared.published import unconnected_runtime
 from jinguo_shared.services import discover_services
 
 SERVICES = discover_services()  # importing the services fills the catalogue
+FEEDS = {d.name: d.feed for d in SERVICES}
 
 
 @pytest.fixture(scope="module")
 def document() -> dict[str, Any]:
-    return asyncapi_document(CATALOGUE)
+    return asyncapi_document(CATALOGUE, FEEDS)
 
 
 def enveloped(event: EventContract, aggregate_id: str) -> dict[str, Any]:
@@ -58,7 +62,8 @@ def test_every_event_version_is_a_channel_on_its_stream(document: dict[str, Any]
     contracts = CATALOGUE.contracts()
     assert [d.name for d in SERVICES] == ["registry", "employment", "orders", "rights"]
     published = [(service, c) for c in contracts for service, _ in publishers(c)]
-    assert set(document["channels"]) == {channel_name(s, c) for s, c in published}
+    feeds = {f"{service}.feed" for service in FEEDS}
+    assert set(document["channels"]) - feeds == {channel_name(s, c) for s, c in published}
     assert set(document["operations"]) == set(document["channels"])
     for service, contract in published:
         channel = document["channels"][channel_name(service, contract)]
@@ -87,9 +92,11 @@ def test_only_the_confidential_stream_is_internal(document: dict[str, Any]) -> N
 
 
 def test_the_servers_are_production_and_development(document: dict[str, Any]) -> None:
-    assert {n: s["host"] for n, s in document["servers"].items()} == {
-        "production": "nats.jinguo.svc:4222",
-        "development": "127.0.0.1:4250",
+    assert {n: (s["protocol"], s["host"]) for n, s in document["servers"].items()} == {
+        "production": ("nats", "nats.jinguo.svc:4222"),
+        "development": ("nats", "127.0.0.1:4250"),
+        "api-production": ("https", "{host}"),
+        "api-development": ("http", "127.0.0.1:8000"),
     }
     for channel in document["channels"].values():
         for server in channel["servers"]:
@@ -140,3 +147,114 @@ async def test_the_composed_app_serves_it_beside_the_services(document: dict[str
     assert index["events"] == "/asyncapi"
     for _, runtime in pairs:
         await runtime.engine.dispose()
+
+
+def batch_validator(document: dict[str, Any], service: str) -> Any:
+    channel = document["channels"][f"{service}.feed"]
+    message = resolve(document, channel["messages"]["Batch"]["$ref"])
+    return Draft202012Validator({**message["payload"], "components": document["components"]})
+
+
+def as_the_feed_shows(event: EventContract, aggregate_id: str, seq: int) -> dict[str, Any]:
+    contract = type(event)
+    return {
+        "specversion": "1.0",
+        "id": str(uuid.uuid4()),
+        "source": "http://127.0.0.1:8000/registry",
+        "type": cloudevent_type(contract),
+        "subject": f"{contract.aggregate}/{aggregate_id}",
+        "time": "2026-11-02T09:00:00+00:00",
+        "datacontenttype": "application/json",
+        "dataschema": contract.schema_id(),
+        "jinguoposition": f"REGISTRY:{seq}",
+        "data": event.model_dump(mode="json"),
+    }
+
+
+def test_each_feed_is_a_get_on_the_api_of_the_types_it_publishes(
+    document: dict[str, Any],
+) -> None:
+    for service, declaration in FEEDS.items():
+        channel = document["channels"][f"{service}.feed"]
+        assert channel["address"] == f"/{service}/feed"
+        assert [s["$ref"] for s in channel["servers"]] == [
+            "#/servers/api-production",
+            "#/servers/api-development",
+        ]
+        operation = document["operations"][f"{service}.feed"]
+        assert operation["bindings"]["http"]["method"] == "GET"
+        message = resolve(document, channel["messages"]["Batch"]["$ref"])
+        assert message["contentType"] == "application/cloudevents-batch+json"
+        assert "Jinguo-Next-Position" in message["headers"]["required"]
+        types = {
+            resolve(document, ref["$ref"])["properties"]["type"]["const"]
+            for ref in message["payload"]["items"]["oneOf"]
+        }
+        assert types == {cloudevent_type(c) for c in published_contracts(declaration).values()}
+    registry = batch_validator(document, "registry").schema["items"]["oneOf"]
+    assert not any("ApiClient" in ref["$ref"] for ref in registry)
+    rights = document["channels"]["rights.feed"]
+    assert rights["x-stream"] == "INSPECTIONS"
+    assert all(
+        "Case" not in ref["$ref"]
+        for ref in batch_validator(document, "rights").schema["items"]["oneOf"]
+    )
+
+
+def test_a_feed_event_is_valid_with_or_without_the_personal_fields_granted(
+    document: dict[str, Any],
+) -> None:
+    worker_id = str(uuid.uuid4())
+    registered, assessed = registered_worker(worker_id, area="110101", priority=True)
+    validator = batch_validator(document, "registry")
+    granted = as_the_feed_shows(registered, worker_id, 7)
+    withheld = as_the_feed_shows(registered, worker_id, 7)
+    for field in type(registered).pii_fields():
+        del withheld["data"][field]
+    assert {"name", "phone"} <= set(granted["data"]) - set(withheld["data"])
+    errors = list(
+        validator.iter_errors([granted, withheld, as_the_feed_shows(assessed, worker_id, 8)])
+    )
+    assert errors == []
+
+
+def test_a_feed_event_of_another_version_or_with_more_is_not_valid(
+    document: dict[str, Any],
+) -> None:
+    worker_id = str(uuid.uuid4())
+    registered, _ = registered_worker(worker_id, area="110101", priority=True)
+    validator = batch_validator(document, "registry")
+    other_version = as_the_feed_shows(registered, worker_id, 7)
+    other_version["type"] = "org.jinguo.registry.WorkerRegistered.v2"
+    smuggled = as_the_feed_shows(registered, worker_id, 7)
+    smuggled["data"]["password"] = "hunter2"
+    bad_position = as_the_feed_shows(registered, worker_id, 7)
+    bad_position["jinguoposition"] = "REGISTRY:-1"
+    without_area = as_the_feed_shows(registered, worker_id, 7)
+    del without_area["data"]["area_code"]
+    envelope = enveloped(registered, worker_id)  # the bus's envelope is not the feed's
+    for event in (other_version, smuggled, bad_position, without_area, envelope):
+        assert not validator.is_valid([event])
+    assert not validator.is_valid(as_the_feed_shows(registered, worker_id, 7))
+
+
+def test_a_webhook_delivery_is_one_feed_event_with_standard_webhooks_headers(
+    document: dict[str, Any],
+) -> None:
+    message = document["components"]["messages"][WEBHOOK_MESSAGE]
+    assert message["headers"]["required"] == [
+        "webhook-id",
+        "webhook-timestamp",
+        "webhook-signature",
+    ]
+    every_feed_event = [
+        ref
+        for service in FEEDS
+        for ref in batch_validator(document, service).schema["items"]["oneOf"]
+    ]
+    assert message["payload"]["oneOf"] == every_feed_event
+    worker_id = str(uuid.uuid4())
+    registered, _ = registered_worker(worker_id, area="110101", priority=True)
+    single = Draft202012Validator({**message["payload"], "components": document["components"]})
+    assert single.is_valid(as_the_feed_shows(registered, worker_id, 7))
+    assert not single.is_valid([as_the_feed_shows(registered, worker_id, 7)])

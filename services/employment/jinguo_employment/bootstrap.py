@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import httpx
 from fastapi import FastAPI
 
-from jinguo_employment.entrypoints.http import create_app
+from jinguo_employment.entrypoints.http import FEED, create_app
 from jinguo_employment.handlers.commands import EmploymentHandlers
 from jinguo_employment.policies.reactions import InspectionPolicy, OrdersPolicy
 from jinguo_employment.projections.board import CourseRegister, PlacementRegister, PostBoard
@@ -31,6 +31,7 @@ def handlers_for(runtime: ServiceRuntime) -> EmploymentHandlers:
 class EmploymentService:
     name = "employment"
     prefix = "/employment"
+    feed = FEED
     projections: Sequence[type[Projection]] = (
         SeekerPool,
         PostBoard,

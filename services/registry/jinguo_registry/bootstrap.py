@@ -11,7 +11,7 @@ from fastapi import FastAPI
 
 from jinguo_contracts.access import OPERATOR_SCOPE, SCOPES
 from jinguo_registry.domain.organisations import BOOTSTRAP
-from jinguo_registry.entrypoints.http import create_app
+from jinguo_registry.entrypoints.http import FEED, create_app
 from jinguo_registry.handlers.commands import (
     IssueApiClient,
     RegisterAgency,
@@ -40,6 +40,7 @@ def handlers_for(runtime: ServiceRuntime) -> RegistryHandlers:
 class RegistryService:
     name = "registry"
     prefix = "/registry"
+    feed = FEED
     projections: Sequence[type[Projection]] = (
         WorkerDirectory,
         CertificateRegister,

@@ -13,7 +13,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from jinguo_rights.domain.calendar import CHINA_2026, WorkingCalendar
 from jinguo_rights.domain.deadlines import DeadlinePolicy
-from jinguo_rights.entrypoints.http import create_app
+from jinguo_rights.entrypoints.http import FEED, create_app
 from jinguo_rights.handlers.commands import RightsHandlers
 from jinguo_rights.policies.erasure import ComplainantErasurePolicy
 from jinguo_rights.projections.cases import RIGHTS_PROJECTIONS
@@ -71,6 +71,7 @@ def queries_for(runtime: ServiceRuntime, handlers: RightsHandlers) -> RightsQuer
 class RightsService:
     name = "rights"
     prefix = "/rights"
+    feed = FEED
     """Inspections only: the case stream (RIGHTS) is confidential and never leaves."""
     projections: Sequence[type[Projection]] = RIGHTS_PROJECTIONS
     policy_types: Sequence[type[Policy]] = (ComplainantErasurePolicy,)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import httpx
 from fastapi import FastAPI
 
-from jinguo_orders.entrypoints.http import create_app
+from jinguo_orders.entrypoints.http import FEED, create_app
 from jinguo_orders.handlers.commands import OrdersHandlers
 from jinguo_orders.policies.reactions import EmploymentPolicy
 from jinguo_orders.projections.queries import OrdersQueries
@@ -36,6 +36,7 @@ def handlers_for(runtime: ServiceRuntime) -> OrdersHandlers:
 class OrdersService:
     name = "orders"
     prefix = "/orders"
+    feed = FEED
     projections: Sequence[type[Projection]] = (
         OrderBoard,
         DispatchPool,

@@ -57,7 +57,7 @@ def compose_app(pairs: Served) -> Router:
     @functools.cache
     def asyncapi() -> bytes:
         """Built on first request, not at start: a fifth of a second every process would wait."""
-        return orjson.dumps(asyncapi_document(CATALOGUE))
+        return orjson.dumps(asyncapi_document(CATALOGUE, {d.name: d.feed for d, _ in pairs}))
 
     async def events(_: Request) -> Response:
         return Response(asyncapi(), media_type="application/json")
