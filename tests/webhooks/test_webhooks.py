@@ -1,7 +1,7 @@
 """Signed webhooks, end to end: the registry's app and its projector role, a real nats-server,
-both databases, and real HTTP receivers on 127.0.0.1 (a small asyncio server each, which records
-every request and answers as the test says). Signatures are verified with the Standard Webhooks
-reference library.
+both databases, and real HTTP receivers on 127.0.0.1 (`jinguo_shared.testing.Receiver`, a small
+asyncio server each, which records every request and answers as the test says). Signatures are
+verified with the Standard Webhooks reference library.
 
 Dongcheng (110101) registers workers in two of its streets; its clerk and a second key of the
 same agency subscribe; a street office's key (110101001) subscribes too.
@@ -13,7 +13,7 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
@@ -31,83 +31,15 @@ from jinguo_shared.db import webhook_subscriptions
 from jinguo_shared.feed import NEXT_POSITION
 from jinguo_shared.runtime import ServiceRuntime
 from jinguo_shared.settings import Settings
-from jinguo_shared.testing import Opener, publish_agency, publisher, runtimes
+from jinguo_shared.testing import (
+    Opener,
+    Received,
+    Receiver,
+    publish_agency,
+    publisher,
+    runtimes,
+)
 from jinguo_shared.webhooks.addresses import AddressPolicy, AddressRefusedError
-
-
-@dataclass(frozen=True)
-class Received:
-    headers: dict[str, str]
-    body: bytes
-    at: float
-
-    @property
-    def event(self) -> Any:
-        return orjson.loads(self.body)
-
-
-@dataclass
-class Receiver:
-    port: int = 0
-    answer: Callable[[Received], int] = lambda _: 204
-    delay: float = 0.0
-    received: list[Received] = field(default_factory=list)
-    _server: asyncio.Server | None = None
-    _connections: set[asyncio.StreamWriter] = field(default_factory=set)
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/hook"
-
-    async def start(self) -> Receiver:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
-        self.port = self._server.sockets[0].getsockname()[1]
-        return self
-
-    async def stop(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            for connection in self._connections:
-                connection.close()
-            await self._server.wait_closed()
-            self._server = None
-
-    def ids(self) -> list[str]:
-        return [r.headers["webhook-id"] for r in self.received]
-
-    async def until(self, done: Callable[[Receiver], bool], timeout: float = 20) -> None:
-        deadline = time.monotonic() + timeout
-        while not done(self):
-            assert time.monotonic() < deadline, f"received {len(self.received)} only"
-            await asyncio.sleep(0.05)
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self._connections.add(writer)
-        try:
-            while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                lines = head.decode("latin-1").split("\r\n")[1:]
-                headers = {
-                    name.strip().lower(): value.strip()
-                    for name, _, value in (line.partition(":") for line in lines if line)
-                }
-                body = await reader.readexactly(int(headers.get("content-length", "0")))
-                request = Received(headers, body, time.monotonic())
-                if self.delay:
-                    await asyncio.sleep(self.delay)
-                status = self.answer(request)
-                self.received.append(request)
-                reply = b"" if status == 204 else b"ok"
-                writer.write(
-                    b"HTTP/1.1 %d X\r\ncontent-length: %d\r\n\r\n%s" % (status, len(reply), reply)
-                )
-                await writer.drain()
-        except (asyncio.IncompleteReadError, ConnectionError):
-            pass
-        finally:
-            self._connections.discard(writer)
-            writer.close()
-
 
 EAST_STREET = "110101001001"
 EAST_OTHER_STREET = "110101002001"

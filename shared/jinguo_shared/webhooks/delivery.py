@@ -53,6 +53,9 @@ CONTENT_TYPE = "application/cloudevents+json"
 REPLY_READ_LIMIT = 4096
 """Bytes of a receiver's answer read at most (only its status matters)."""
 BATCH = 100
+SETTLE_EVERY = 20
+"""Deliveries recorded together: a process killed outright (not stopped) sends again at most
+these, besides the one in flight."""
 SUPERVISE_SECONDS = 1.0
 """How often the senders learn of subscriptions made, paused, resumed or deleted elsewhere."""
 
@@ -147,6 +150,8 @@ class WebhookDeliveries:
                     messages = await subscription.fetch(500, timeout=1.0)
                 except (nats.errors.TimeoutError, TimeoutError):
                     continue
+                if not messages:
+                    continue
                 woken = await self._enqueue(
                     [(m.metadata.sequence.stream, m.subject, m.data) for m in messages]
                 )
@@ -223,26 +228,33 @@ class WebhookDeliveries:
                 return None
             query = FeedQuery(caller, 0, subscription.types, subscription.area, BATCH)
             shown = {s.seq: s for s in await self._feed.visible(query, await self._read(queued))}
-            skipped: list[tuple[int, str]] = []
+            done: list[tuple[int, str]] = []
+            attempts: list[Attempt] = []
             secret = await self._subscriptions.secret(subscription.id)
-            for event in queued:
-                visible = shown.get(event.seq)
-                if visible is None:  # not the owner's to see (any more): never sent
-                    skipped.append((event.seq, SKIPPED))
-                    continue
-                attempt = await self._attempt(subscription, secret, query, event, visible)
-                # each attempt settled at once: a process killed now sends again only the
-                # event it had in flight
-                if attempt.error is None:
-                    await self._subscriptions.settle(
-                        subscription.id, [*skipped, (event.seq, DELIVERED)], [attempt]
+            try:
+                for event in queued:
+                    visible = shown.get(event.seq)
+                    if visible is None:  # not the owner's to see (any more): never sent
+                        done.append((event.seq, SKIPPED))
+                        continue
+                    attempt = await self._attempt(subscription, secret, query, event, visible)
+                    attempts.append(attempt)
+                    if attempt.error is None:
+                        done.append((event.seq, DELIVERED))
+                        if len(done) >= SETTLE_EVERY:
+                            await self._subscriptions.settle(subscription.id, done, attempts)
+                            done, attempts = [], []
+                        continue
+                    failed = self._failed(event, attempt.attempted_at)
+                    await self._subscriptions.settle(subscription.id, done, attempts, failed)
+                    done, attempts = [], []
+                    return await self._retry_or_pause(subscription, failed, attempt)
+            finally:
+                # also when stopped: a process stopped sends again only the event in flight
+                if done or attempts:
+                    await asyncio.shield(
+                        self._subscriptions.settle(subscription.id, done, attempts)
                     )
-                    skipped = []
-                    continue
-                failed = self._failed(event, attempt.attempted_at)
-                await self._subscriptions.settle(subscription.id, skipped, [attempt], failed)
-                return await self._retry_or_pause(subscription, failed, attempt)
-            await self._subscriptions.settle(subscription.id, skipped, [])
 
     async def _retry_or_pause(
         self, subscription: Subscription, failed: Queued, attempt: Attempt
