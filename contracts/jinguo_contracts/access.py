@@ -117,7 +117,7 @@ class ApiClientPersonalDataWithdrawnV1(_Agency):
     reason: str
 
 
-DisclosureChannel = Literal["feed"]
+DisclosureChannel = Literal["feed", "webhook"]
 
 
 class PersonalDataDisclosedV1(EventContract):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from typing import Any
 
@@ -11,7 +12,7 @@ from fastapi.routing import APIRoute
 from sqlalchemy import text
 
 from jinguo_shared.disclosures import disclosures_router
-from jinguo_shared.feed import FeedDeclaration, feed_router
+from jinguo_shared.feed import Feed, FeedDeclaration, feed_router
 from jinguo_shared.http.admission import Admission
 from jinguo_shared.http.problems import (
     document_problems,
@@ -20,6 +21,9 @@ from jinguo_shared.http.problems import (
 )
 from jinguo_shared.runtime import ServiceRuntime
 from jinguo_shared.telemetry import HTTP_TELEMETRY
+from jinguo_shared.webhooks.delivery import WebhookDeliveries
+from jinguo_shared.webhooks.router import webhooks_router
+from jinguo_shared.webhooks.subscriptions import Subscriptions
 
 Indicators = Mapping[str, tuple[str, str]]
 """A service's report keys: what each counts, and the date that decides its period."""
@@ -53,7 +57,18 @@ def service_app(
         max_body=runtime.settings.http_max_body_bytes,
     )
     install_problem_handlers(app)
-    for included in (router, disclosures_router(runtime), feed_router(runtime, feed)):
+    published = Feed(runtime, feed)
+    subscriptions = Subscriptions(runtime.engine, runtime.vault)
+    if runtime.projector and runtime.deliveries is None and _in_event_loop():
+        deliveries = WebhookDeliveries(runtime, published, subscriptions)
+        deliveries.start()
+        runtime.deliveries = deliveries
+    for included in (
+        router,
+        disclosures_router(runtime),
+        feed_router(runtime, feed),
+        webhooks_router(runtime, published, subscriptions),
+    ):
         for route in included.routes:
             if isinstance(route, APIRoute):
                 document_problems(route)
@@ -80,6 +95,15 @@ def service_app(
         return JSONResponse(checks, status_code=200 if healthy else 503)
 
     return app
+
+
+def _in_event_loop() -> bool:
+    """An app made outside an event loop (to read its OpenAPI) serves and delivers nothing."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
 
 
 def indicator_table(indicators: Indicators) -> str:

@@ -19,6 +19,12 @@ def policy_consumer(service: str, policy: str) -> str:
     return f"{service}_policy_{policy}".lower()
 
 
+def webhooks_consumer(service: str, stream: str) -> str:
+    """The durable consumer that fills a service's webhook outbox from the stream it
+    publishes (`jinguo_shared.webhooks`)."""
+    return f"{service}_webhooks_{stream}".lower()
+
+
 def rebuild_consumers(service: str, stream: str) -> tuple[str, ...]:
     """The named slots a rebuild reader takes one of (`create`, so never shared)."""
     return tuple(f"{service}_rebuild_{stream}_{n}".lower() for n in range(1, REBUILD_SLOTS + 1))

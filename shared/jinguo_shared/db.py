@@ -14,6 +14,7 @@ from sqlalchemy import (
     BigInteger,
     Column,
     DateTime,
+    Float,
     Integer,
     LargeBinary,
     MetaData,
@@ -274,6 +275,48 @@ dead_letters = Table(
     Column("attempts", Integer, nullable=False),
     Column("parked_at", DateTime(timezone=True), nullable=False),
     Column("replayed_at", DateTime(timezone=True), nullable=True),
+)
+
+
+webhook_subscriptions = Table(
+    "webhook_subscriptions",
+    kernel_metadata,
+    Column("id", String(36), primary_key=True),
+    Column("client_id", String(64), nullable=False, index=True),
+    Column("url", String(2000), nullable=False),
+    Column("types", JSON, nullable=True),
+    Column("area", String(12), nullable=True),
+    Column("sealed_secret", Text, nullable=False),
+    Column("after_seq", BigInteger, nullable=False),
+    Column("paused_reason", Text, nullable=True),
+    Column("created_at", Float, nullable=False),
+)
+"""Partners' webhooks (`jinguo_shared.webhooks`); the secret sealed under `webhook:<id>`."""
+
+webhook_outbox = Table(
+    "webhook_outbox",
+    kernel_metadata,
+    Column("subscription_id", String(36), primary_key=True),
+    Column("seq", BigInteger, primary_key=True),
+    Column("event_id", String(64), nullable=False),
+    Column("state", String(10), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("failing_since", Float, nullable=True),
+    Column("next_attempt_at", Float, nullable=False),
+)
+"""Per subscription, the events to deliver in order: `pending`, `delivered` or `skipped`."""
+
+webhook_attempts = Table(
+    "webhook_attempts",
+    kernel_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("subscription_id", String(36), nullable=False, index=True),
+    Column("event_id", String(64), nullable=False),
+    Column("position", String(60), nullable=False),
+    Column("attempted_at", Float, nullable=False),
+    Column("status_code", Integer, nullable=True),
+    Column("error", Text, nullable=True),
+    Column("duration_ms", Float, nullable=False),
 )
 
 

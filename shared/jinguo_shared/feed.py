@@ -185,7 +185,7 @@ class Feed:
                         400, f"{self.position(query.after)} is beyond the end of the feed"
                     )
                 break
-            visible = await self._visible(query, messages)
+            visible = await self.visible(query, messages)
             reached = visible[wanted - 1].seq if len(visible) > wanted else messages[-1].seq
             for shown in visible[:wanted]:
                 events.append(shown.event)
@@ -193,7 +193,7 @@ class Feed:
                     disclosures.disclosed(*shown.personal, shown.event["id"], shown.personal_fields)
         return FeedPage(events, reached, disclosures)
 
-    async def _visible(self, query: FeedQuery, messages: Sequence[Stored]) -> list[Shown]:
+    async def visible(self, query: FeedQuery, messages: Sequence[Stored]) -> list[Shown]:
         """The messages the caller may see, by sequence, as CloudEvents: personal fields only
         as its grant allows, unsealed, and noted for the disclosure record."""
         chosen: list[tuple[Stored, type[EventContract], dict[str, Any], dict[str, Any]]] = []

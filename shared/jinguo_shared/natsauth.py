@@ -2,7 +2,7 @@
 its lane, and the names of those consumers.
 
 A service's lane is read from its definition: the streams it writes, the streams its
-projections and policies read, and the consumers it names on each. The runtime names its
+projections, policies and webhooks read, and the consumers it names on each. The runtime names its
 consumers with the functions below, and the permissions are generated from the same lanes, for
 the embedded nats-server (`EmbeddedNats`) and for the Helm values in deploy/nats/values.yaml
 (`jinguo streams users` prints them; tests/deploy compares), so production and
@@ -30,6 +30,7 @@ from jinguo_shared.consumer_names import (
     policy_consumer,
     projections_consumer,
     rebuild_consumers,
+    webhooks_consumer,
 )
 from jinguo_shared.eventstore import owned_streams, stream_owners
 from jinguo_shared.projections.api_clients import ApiClients
@@ -92,6 +93,9 @@ def service_lane(service: str, definition: LaneDefinition | None) -> Lane:
                 )
         for policy in policy_types(definition):
             names.setdefault(policy.stream(), set()).add(policy_consumer(service, policy.name))
+        for spec in owned_streams(service):
+            if not spec.confidential:  # the stream its feed and webhooks publish
+                names.setdefault(spec.name, set()).add(webhooks_consumer(service, spec.name))
     return Lane(
         service,
         tuple(spec.name for spec in owned_streams(service)),

@@ -9,7 +9,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
 import nats.errors
 from fastapi import HTTPException
@@ -38,6 +38,13 @@ from jinguo_shared.settings import Settings
 Role = Literal["api", "projector", "all", "tool"]
 
 
+class Background(Protocol):
+    """Work a runtime stops when it closes (the webhook deliveries, `jinguo_shared.webhooks`,
+    which lie above this module: they read through the feed)."""
+
+    async def stop(self) -> None: ...
+
+
 @dataclass
 class ServiceRuntime:
     """One service's adapters; entrypoints receive it, never build their own."""
@@ -57,6 +64,13 @@ class ServiceRuntime:
     """How far the service's policies have reacted, as any process can read it."""
     reactions: ReactionRunner | None = None
     """The service's policies; running in the projector role only."""
+    role: Role = "tool"
+    deliveries: Background | None = None
+    """The service's webhook deliveries; running in the projector role only (`app.py`)."""
+
+    @property
+    def projector(self) -> bool:
+        return self.role in ("projector", "all")
 
     async def visible(self, after: str | None, *projections: str) -> None:
         """For a read given a consistency token: wait, bounded, until these projections have
@@ -81,6 +95,8 @@ class ServiceRuntime:
         await self.projections.wait_for(after, projections, deadline - time.monotonic())
 
     async def close(self) -> None:
+        if self.deliveries is not None:
+            await self.deliveries.stop()
         if self.reactions is not None:
             await self.reactions.stop()
         await self.authenticator.stop()
@@ -172,6 +188,7 @@ async def open_runtime(
             + f"\n{PROVISION_HINT}"
         )
     runtime = assemble_runtime(definition, settings, engine, nc, master, lookup)
+    runtime.role = role
     host = runtime.projections
     await host.prepare()
     outdated = host.outdated() if role != "tool" else []

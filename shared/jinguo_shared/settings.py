@@ -55,8 +55,34 @@ class Settings(BaseSettings):
         description="after a batch that was not full, wait this long for more events",
     )
     projection_max_attempts: int = 5
+    webhook_allow_http_loopback: bool | None = Field(
+        default=None,
+        description="webhooks may use plain http to 127.0.0.1, ::1 or localhost; unset: only"
+        " on the embedded default (no JINGUO_NATS_URL)",
+    )
+    webhook_allowed_networks: list[str] = Field(
+        default=[],
+        description="CIDRs webhooks may reach although private, loopback or link-local (a JSON"
+        ' list, e.g. ["10.20.0.0/16"]); every other such address is refused',
+    )
+    webhook_retry_first_seconds: float = Field(default=10.0, gt=0)
+    webhook_retry_max_seconds: float = Field(
+        default=3600.0, gt=0, description="the longest pause between two attempts"
+    )
+    webhook_give_up_seconds: float = Field(
+        default=86400.0, gt=0, description="an event failing this long pauses its subscription"
+    )
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0, le=60)
+    webhook_concurrency: int = Field(
+        default=64, ge=1, description="deliveries in flight at once, over all subscriptions"
+    )
     log_format: str = Field(default="text", description="text or json")
     log_level: str = "INFO"
+
+    def webhook_http_loopback(self) -> bool:
+        if self.webhook_allow_http_loopback is None:
+            return self.nats_url is None
+        return self.webhook_allow_http_loopback
 
     def public_base_url(self) -> str:
         return (self.public_url or f"http://{self.http_host}:{self.http_port}").rstrip("/")

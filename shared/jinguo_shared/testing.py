@@ -6,6 +6,7 @@ set (CI sets it); each test gets a database of its own, dropped afterwards.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import subprocess
@@ -13,12 +14,13 @@ import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import asyncpg  # type: ignore[import-untyped]
 import nats
+import orjson
 import pytest
 from nats.aio.client import Client as NatsClient
 
@@ -245,3 +247,83 @@ async def caught_up(runtime: ServiceRuntime, *positions: str) -> None:
     names = runtime.projections.names()
     for position in positions:
         await runtime.projections.wait_for(position, names, 15)
+
+
+# a webhook receiver --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Received:
+    headers: dict[str, str]
+    body: bytes
+    at: float
+
+    @property
+    def event(self) -> Any:
+        return orjson.loads(self.body)
+
+
+@dataclass
+class Receiver:
+    """A real HTTP receiver on 127.0.0.1 for webhooks: a small asyncio server (no framework)
+    that records every request and answers as told (a status, after a pause)."""
+
+    port: int = 0
+    answer: Callable[[Received], int] = lambda _: 204
+    delay: float = 0.0
+    received: list[Received] = field(default_factory=list)
+    _server: asyncio.Server | None = None
+    _connections: set[asyncio.StreamWriter] = field(default_factory=set)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/hook"
+
+    async def start(self) -> Receiver:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            for connection in self._connections:
+                connection.close()
+            await self._server.wait_closed()
+            self._server = None
+
+    def ids(self) -> list[str]:
+        return [r.headers["webhook-id"] for r in self.received]
+
+    async def until(self, done: Callable[[Receiver], bool], timeout: float = 20) -> None:
+        deadline = time.monotonic() + timeout
+        while not done(self):
+            assert time.monotonic() < deadline, f"received {len(self.received)} only"
+            await asyncio.sleep(0.05)
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self._connections.add(writer)
+        try:
+            while True:
+                head = await reader.readuntil(b"\r\n\r\n")
+                lines = head.decode("latin-1").split("\r\n")[1:]
+                headers = {
+                    name.strip().lower(): value.strip()
+                    for name, _, value in (line.partition(":") for line in lines if line)
+                }
+                body = await reader.readexactly(int(headers.get("content-length", "0")))
+                request = Received(headers, body, time.perf_counter())
+                if self.delay:
+                    await asyncio.sleep(self.delay)
+                status = self.answer(request)
+                self.received.append(request)
+                reply = b"" if status == 204 else b"ok"
+                writer.write(
+                    b"HTTP/1.1 %d X\r\ncontent-length: %d\r\n\r\n%s" % (status, len(reply), reply)
+                )
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            self._connections.discard(writer)
+            writer.close()

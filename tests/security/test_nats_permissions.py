@@ -549,8 +549,8 @@ async def test_a_push_consumer_cannot_deliver_into_another_stream(
 async def test_running_services_use_only_the_consumers_of_their_lanes(
     jinguo_env: dict[str, str], nats_server: EmbeddedNats
 ) -> None:
-    """Every service in one place, projectors and policies running, each with its own user:
-    the consumers on the server are those their lanes name, and nothing else."""
+    """Every service in one place, projectors, policies and webhooks running, each with its own
+    user: the consumers on the server are those their lanes name, and nothing else."""
     by_service = lanes(discover_services())
     named = {
         (stream, name)
@@ -564,7 +564,7 @@ async def test_running_services_use_only_the_consumers_of_their_lanes(
         async with contextlib.AsyncExitStack() as stack:
             for definition in discover_services():
                 opener = await stack.enter_async_context(runtimes(definition, nats_server.url))
-                await opener("all")
+                definition.create_app(await opener("all"))  # its app starts the webhooks
             for _ in range(600):
                 present = {
                     (stream, info.name)

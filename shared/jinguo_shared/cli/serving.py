@@ -133,7 +133,12 @@ class ChildProcess:
             *(["--reuse-port"] if self.role == "api" else []),
             *(["--verbose"] if self.verbose else []),
             stdin=asyncio.subprocess.PIPE,
-            env={**os.environ, "JINGUO_NATS_URL": url},
+            env={
+                **os.environ,
+                "JINGUO_NATS_URL": url,
+                # decided here, where an embedded nats-server shows as no JINGUO_NATS_URL
+                "JINGUO_WEBHOOK_ALLOW_HTTP_LOOPBACK": str(Settings().webhook_http_loopback()),
+            },
         )
 
     @property

@@ -158,12 +158,7 @@ class Authenticator:
         client_id, _, secret = api_key.removeprefix(KEY_PREFIX).partition("_")
         if not api_key.startswith(KEY_PREFIX) or not client_id or not secret or len(api_key) > 200:
             raise unauthenticated("malformed API key")
-        known = self._cache.get(client_id)
-        if known is None or known.until < time.monotonic():
-            forgotten = self._forgotten
-            known = await self._load(client_id)
-            if forgotten == self._forgotten:
-                self._cache[client_id] = known
+        known = await self._known(client_id)
         presented = key_hash(api_key)
         now = datetime.now(UTC)
         if known.caller is None or not any(
@@ -172,6 +167,20 @@ class Authenticator:
         ):
             raise unauthenticated("unknown or revoked API key")
         return known.caller
+
+    async def client(self, client_id: str) -> Caller | None:
+        """The client as its key would authenticate it now; None once revoked (or unknown):
+        what acts for it outside a request (its webhooks) acts with no more than this."""
+        return (await self._known(client_id)).caller
+
+    async def _known(self, client_id: str) -> _Known:
+        known = self._cache.get(client_id)
+        if known is None or known.until < time.monotonic():
+            forgotten = self._forgotten
+            known = await self._load(client_id)
+            if forgotten == self._forgotten:
+                self._cache[client_id] = known
+        return known
 
     def forget(self) -> None:
         self._cache.clear()
