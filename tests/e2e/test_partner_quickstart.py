@@ -253,8 +253,9 @@ def test_a_new_partner_follows_the_quick_start(system: tuple[str, Path]) -> None
     assert problem["status"] == 400
     assert problem["type"].startswith("https://")
 
-    # 9. webhooks are described in their own section, true whether it is there yet or not
-    assert "see Webhooks below" in README
+    # 9. webhooks are described in their own section
+    assert "see [Signed webhooks](#signed-webhooks) below" in README
+    assert "\n## Signed webhooks\n" in README
 
 
 def feed_validator(document: dict[str, Any], service: str) -> Draft202012Validator:
