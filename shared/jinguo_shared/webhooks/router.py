@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from jinguo_shared.direct_reads import read_stream
 from jinguo_shared.feed import POSITION_PATTERN, Feed
@@ -34,6 +34,9 @@ from jinguo_shared.webhooks.subscriptions import (
 REPLAY_READ = 1000
 
 
+EventTypeName = Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
 class WebhookRequest(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
@@ -48,7 +51,7 @@ class WebhookRequest(BaseModel):
     )
 
     url: str = Field(max_length=2000)
-    types: list[str] | None = Field(
+    types: list[EventTypeName] | None = Field(
         default=None,
         max_length=100,
         description="event types to deliver (e.g. WorkerRegistered or its CloudEvents type);"
