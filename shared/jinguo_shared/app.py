@@ -60,9 +60,8 @@ def service_app(
     published = Feed(runtime, feed)
     subscriptions = Subscriptions(runtime.engine, runtime.vault)
     if runtime.projector and runtime.deliveries is None and _in_event_loop():
-        deliveries = WebhookDeliveries(runtime, published, subscriptions)
-        deliveries.start()
-        runtime.deliveries = deliveries
+        runtime.deliveries = WebhookDeliveries(runtime, published, subscriptions)
+        runtime.projections.while_leading(runtime.deliveries)
     for included in (
         router,
         disclosures_router(runtime),

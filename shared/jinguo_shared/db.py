@@ -15,6 +15,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Float,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -26,7 +27,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Row, make_url
+from sqlalchemy.engine import Connection, Row, make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.util.concurrency import await_, greenlet_spawn
 
@@ -303,6 +304,7 @@ webhook_outbox = Table(
     Column("attempts", Integer, nullable=False),
     Column("failing_since", Float, nullable=True),
     Column("next_attempt_at", Float, nullable=False),
+    Index("webhook_outbox_by_state", "subscription_id", "state", "seq"),
 )
 """Per subscription, the events to deliver in order: `pending`, `delivered` or `skipped`."""
 
@@ -338,3 +340,12 @@ async def mark_retried(connection: AsyncConnection, letter_id: int) -> None:
         .where(dead_letters.c.id == letter_id)
         .values(replayed_at=datetime.now(UTC))
     )
+
+
+def create_kernel_tables(connection: Connection) -> None:
+    """The kernel's tables, and any index a later version added to a table already there
+    (`create_all` makes an index only with its table)."""
+    kernel_metadata.create_all(connection)
+    for table in kernel_metadata.sorted_tables:
+        for index in table.indexes:
+            index.create(connection, checkfirst=True)

@@ -197,19 +197,22 @@ class Feed:
         """The messages the caller may see, by sequence, as CloudEvents: personal fields only
         as its grant allows, unsealed, and noted for the disclosure record."""
         chosen: list[tuple[Stored, type[EventContract], dict[str, Any], dict[str, Any]]] = []
+        limited = self._limited(query)
         for message in messages:
             body = orjson.loads(message.data)
             name = body["type"]
             contract = self.published.get(name)
             if contract is None or (query.types is not None and name not in query.types):
                 continue
+            named = body["data"].get("area_code")
+            if limited and isinstance(named, str) and not self._within(query, named):
+                continue  # another area's, as it says itself: not worth upcasting
             data = CATALOGUE.upcast(name, int(body["schemaversion"]), body["data"])
             chosen.append((message, contract, body, data))
         granted = {
             contract: disclosed_personal_fields(query.caller, self._service, contract)
             for contract in {contract for _, contract, _, _ in chosen}
         }
-        limited = self._limited(query)
         areas = {}
         if limited or any(granted.values()):
             areas = await self._aggregate_areas(
@@ -223,7 +226,7 @@ class Feed:
         await self._vault.prepare(subjects, create=False, fresh=True)
         shown = []
         for message, contract, body, data in chosen:
-            area = data.get("area_code") or areas.get(_aggregate_key(message.subject))
+            area = data.get("area_code") or areas.get(aggregate_key(message.subject))
             if limited and not self._within(query, area):
                 continue
             subject = _personal_subject(message, contract, data)
@@ -254,7 +257,7 @@ class Feed:
     async def _aggregate_areas(self, subjects: Iterable[str]) -> dict[tuple[str, str], str]:
         """Each aggregate's area as its decision state holds it now: where events that name no
         area of their own belong (a post suspended, an order accepted)."""
-        keys = {_aggregate_key(subject) for subject in subjects}
+        keys = {aggregate_key(subject) for subject in subjects}
         ids = sorted({aggregate_id for _, aggregate_id in keys})
         areas: dict[tuple[str, str], str] = {}
         for start in range(0, len(ids), 500):
@@ -278,7 +281,7 @@ class Feed:
         body: dict[str, Any],
         data: dict[str, Any],
     ) -> dict[str, Any]:
-        aggregate_type, aggregate_id = _aggregate_key(message.subject)
+        aggregate_type, aggregate_id = aggregate_key(message.subject)
         return {
             "specversion": "1.0",
             "id": body["id"],
@@ -296,10 +299,10 @@ class Feed:
 def _personal_subject(message: Stored, contract: type[EventContract], data: dict[str, Any]) -> str:
     """Whose key seals the event's personal fields: a named field, else its aggregate."""
     field_name = contract.pii_subject_field
-    return str(data[field_name]) if field_name else _aggregate_key(message.subject)[1]
+    return str(data[field_name]) if field_name else aggregate_key(message.subject)[1]
 
 
-def _aggregate_key(subject: str) -> tuple[str, str]:
+def aggregate_key(subject: str) -> tuple[str, str]:
     """(aggregate type, aggregate id) from `<service>.<aggregate>.<id>.<EventType>`."""
     _, aggregate_type, aggregate_id, _ = subject.split(".", 3)
     return aggregate_type, aggregate_id

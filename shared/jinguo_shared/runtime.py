@@ -9,7 +9,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import Literal
 
 import nats.errors
 from fastapi import HTTPException
@@ -30,19 +30,12 @@ from jinguo_shared.projections.consistency import (
     Position,
     PositionNotGivenOutError,
 )
-from jinguo_shared.projections.host import ProjectionHost
+from jinguo_shared.projections.host import LeaderWork, ProjectionHost
 from jinguo_shared.reaction_progress import ReactionProgress
 from jinguo_shared.reactions import Policy, ReactionRunner
 from jinguo_shared.settings import Settings
 
 Role = Literal["api", "projector", "all", "tool"]
-
-
-class Background(Protocol):
-    """Work a runtime stops when it closes (the webhook deliveries, `jinguo_shared.webhooks`,
-    which lie above this module: they read through the feed)."""
-
-    async def stop(self) -> None: ...
 
 
 @dataclass
@@ -65,8 +58,9 @@ class ServiceRuntime:
     reactions: ReactionRunner | None = None
     """The service's policies; running in the projector role only."""
     role: Role = "tool"
-    deliveries: Background | None = None
-    """The service's webhook deliveries; running in the projector role only (`app.py`)."""
+    deliveries: LeaderWork | None = None
+    """The service's webhook deliveries (`jinguo_shared.webhooks`, above this module: they read
+    through the feed), made in the projector role (`app.py`); they run with the lease."""
 
     @property
     def projector(self) -> bool:
@@ -95,8 +89,6 @@ class ServiceRuntime:
         await self.projections.wait_for(after, projections, deadline - time.monotonic())
 
     async def close(self) -> None:
-        if self.deliveries is not None:
-            await self.deliveries.stop()
         if self.reactions is not None:
             await self.reactions.stop()
         await self.authenticator.stop()

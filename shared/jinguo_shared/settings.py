@@ -76,6 +76,13 @@ class Settings(BaseSettings):
     webhook_concurrency: int = Field(
         default=64, ge=1, description="deliveries in flight at once, over all subscriptions"
     )
+    webhook_subscription_concurrency: int = Field(
+        default=8,
+        ge=1,
+        le=64,
+        description="deliveries in flight at once to one subscription (each aggregate's events"
+        " one after another)",
+    )
     log_format: str = Field(default="text", description="text or json")
     log_level: str = "INFO"
 

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from jinguo_shared.db import kernel_metadata, projection_generations, writing
+from jinguo_shared.db import create_kernel_tables, projection_generations, writing
 from jinguo_shared.projections.base import Projection
 from jinguo_shared.projections.schema import create_tables, missing_columns
 
@@ -46,7 +46,7 @@ class Generations:
         """Kernel tables, a first generation for new projections, and the active tables."""
         fresh: set[str] = set()
         async with writing(self._engine) as connection:
-            await connection.run_sync(kernel_metadata.create_all)
+            await connection.run_sync(create_kernel_tables)
             for name in self._classes:
                 found = await connection.scalar(
                     select(projection_generations.c.generation).where(

@@ -7,7 +7,7 @@ import asyncio
 import logging
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
@@ -29,6 +29,15 @@ from jinguo_shared.projections.rebuild import Progress, Rebuilder
 from jinguo_shared.telemetry import meter
 
 log = logging.getLogger(__name__)
+
+
+class LeaderWork(Protocol):
+    """Work only one process of a service may do at a time (webhook deliveries): it runs
+    while this process holds the projector lease."""
+
+    def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
 
 
 class ProjectionHost:
@@ -82,6 +91,7 @@ class ProjectionHost:
         self._lease = ProjectorLease(engine, service)
         self._lease_task: asyncio.Task[None] | None = None
         self._watcher: asyncio.Task[None] | None = None
+        self._leader_work: list[LeaderWork] = []
 
     def _observe_lag(self, _options: CallbackOptions) -> Iterable[Observation]:
         for (projection, stream), lag in list(self.lag.items()):
@@ -132,9 +142,17 @@ class ProjectionHost:
         """Whether this process holds the projector lease (and so follows the streams)."""
         return self._lease.held
 
+    def while_leading(self, work: LeaderWork) -> None:
+        """Run `work` whenever this process holds the lease, from now on."""
+        self._leader_work.append(work)
+        if self.leading:
+            work.start()
+
     def _lead(self) -> None:
         self._following.start()
         self._watcher = asyncio.create_task(self._watch_generations(), name="generations")
+        for work in self._leader_work:
+            work.start()
 
     async def _keep_lease(self) -> None:
         waiting_logged = False
@@ -175,6 +193,8 @@ class ProjectionHost:
         await self._lease.release()
 
     async def _stop_following(self) -> None:
+        for work in self._leader_work:
+            await work.stop()
         if self._watcher is not None:
             self._watcher.cancel()
             await asyncio.wait([self._watcher], timeout=5)

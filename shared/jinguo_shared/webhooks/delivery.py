@@ -17,12 +17,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import logging
 import time
+from collections import defaultdict, deque
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from urllib.parse import quote, urlsplit
 
-import httpx
 import nats.errors
 import orjson
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
@@ -33,9 +36,11 @@ from jinguo_shared.backoff import last_error, restarting
 from jinguo_shared.consumer_names import webhooks_consumer
 from jinguo_shared.direct_reads import Stored, read_stream
 from jinguo_shared.disclosures import PageDisclosures, record
-from jinguo_shared.feed import Feed, FeedQuery, Shown
+from jinguo_shared.feed import Feed, FeedQuery, Shown, aggregate_key
+from jinguo_shared.http.security import Caller
 from jinguo_shared.runtime import ServiceRuntime
-from jinguo_shared.webhooks.addresses import AddressPolicy, AddressRefusedError, IpAddress
+from jinguo_shared.webhooks.addresses import AddressPolicy, AddressRefusedError
+from jinguo_shared.webhooks.posting import Connections, Endpoint, PostFailedError
 from jinguo_shared.webhooks.signing import signed_headers
 from jinguo_shared.webhooks.subscriptions import (
     DELIVERED,
@@ -44,7 +49,6 @@ from jinguo_shared.webhooks.subscriptions import (
     Queued,
     Subscription,
     Subscriptions,
-    event_id,
 )
 
 log = logging.getLogger(__name__)
@@ -55,27 +59,24 @@ FETCH_LINGER_SECONDS = 0.1
 read and an ack, which, an event at a time, added ~25% to a command's CPU
 (bench/http_commands.py)."""
 
-CONTENT_TYPE = "application/cloudevents+json"
-REPLY_READ_LIMIT = 4096
-"""Bytes of a receiver's answer read at most (only its status matters)."""
+HEADERS = b"content-type: application/cloudevents+json\r\nuser-agent: Jinguo-Webhooks/1.0\r\n"
+DEFAULT_PORTS = {"http": 80, "https": 443}
+URL_SAFE = "/?=&%:@!$'()*+,;~-._"
+"""Characters a URL's path and query keep as they are; any other is percent-encoded."""
 BATCH = 100
+RECENT = 10_000
+"""Events kept in memory as they are taken into the outboxes, for the senders to read."""
 SETTLE_EVERY = 20
 """Deliveries recorded together: a process killed outright (not stopped) sends again at most
-these, besides the one in flight."""
+these, besides those in flight."""
 SUPERVISE_SECONDS = 1.0
 """How often the senders learn of subscriptions made, paused, resumed or deleted elsewhere."""
 
 
-class Refusal(Exception):
-    """A delivery that failed: what the attempt log says of it."""
-
-    def __init__(self, status_code: int | None, error: str) -> None:
-        super().__init__(error)
-        self.status_code = status_code
-        self.error = error
-
-
 class WebhookDeliveries:
+    """Runs while this process holds the service's projector lease (`ProjectionHost`): one
+    process delivers, however many projector replicas there are."""
+
     def __init__(self, runtime: ServiceRuntime, feed: Feed, subscriptions: Subscriptions) -> None:
         settings = runtime.settings
         self._runtime = runtime
@@ -86,20 +87,18 @@ class WebhookDeliveries:
         self._first_pause = settings.webhook_retry_first_seconds
         self._max_pause = settings.webhook_retry_max_seconds
         self._give_up = settings.webhook_give_up_seconds
-        self._timeout = settings.webhook_timeout_seconds
+        self._per_subscription = settings.webhook_subscription_concurrency
         self._in_flight = asyncio.Semaphore(settings.webhook_concurrency)
-        self._http = httpx.AsyncClient(
-            timeout=self._timeout,
-            follow_redirects=False,
-            limits=httpx.Limits(max_connections=settings.webhook_concurrency),
-            trust_env=False,
-        )
+        self._connections = Connections(settings.webhook_timeout_seconds)
+        self._recent: dict[int, Stored] = {}
+        """The events the outboxes last took in, as every subscription's sender reads them."""
         self._senders: dict[str, asyncio.Task[None]] = {}
         self._wake: dict[str, asyncio.Event] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
 
     def start(self) -> None:
+        self._stopping = False
         self._tasks = [
             asyncio.create_task(self._follow(), name=f"webhooks:{self._feed.stream}"),
             asyncio.create_task(self._supervise(), name="webhooks:senders"),
@@ -114,7 +113,7 @@ class WebhookDeliveries:
             await asyncio.wait(tasks, timeout=5)
         self._tasks.clear()
         self._senders.clear()
-        await self._http.aclose()
+        await self._connections.close()
 
     # the outboxes, filled from the stream ---------------------------------------------------
 
@@ -172,13 +171,17 @@ class WebhookDeliveries:
 
     async def _enqueue(self, messages: Sequence[tuple[int, str, bytes]]) -> set[str]:
         subscriptions = await self._subscriptions.all()
+        if not subscriptions:
+            return set()
         rows = []
         for seq, subject, data in messages:
-            wanting = [
-                s for s in subscriptions if seq > s.after_seq and s.wants(self._feed, subject)
+            self._remember(Stored(seq, subject, data))
+            envelope = orjson.loads(data)
+            rows += [
+                (s.id, seq, envelope["id"])
+                for s in subscriptions
+                if seq > s.after_seq and s.wants(self._feed, subject, envelope)
             ]
-            if wanting:
-                rows += [(s.id, seq, event_id(data)) for s in wanting]
         await self._subscriptions.enqueue(rows)
         return {subscription_id for subscription_id, _, _ in rows}
 
@@ -220,53 +223,77 @@ class WebhookDeliveries:
                 await asyncio.wait_for(wake.wait(), pause)
 
     async def _send_due(self, subscription: Subscription) -> float | None:
-        """Deliver what is due, in order, until the outbox is empty or an event fails; returns
-        how long to wait before looking again (None: the subscription was paused)."""
+        """Deliver what is due, until the outbox is empty or an event fails; returns how long to
+        wait before looking again (None: the subscription was paused)."""
         while True:
             queued = await self._subscriptions.queued(subscription.id, BATCH)
-            if not queued:
-                return SUPERVISE_SECONDS
-            wait = queued[0].next_attempt_at - time.time()
-            if wait > 0:
-                return wait
+            now = time.time()
+            due = []  # up to the first event not due again yet: what follows waits for it
+            for event in queued:
+                if event.next_attempt_at > now:
+                    break
+                due.append(event)
+            if not due:
+                return queued[0].next_attempt_at - now if queued else SUPERVISE_SECONDS
             caller = await self._runtime.authenticator.client(subscription.client_id)
             if caller is None or f"{self._runtime.name}:read" not in caller.scopes:
                 reason = "its API client was revoked or no longer holds the read scope"
                 await self._subscriptions.pause(subscription.id, reason)
                 return None
-            query = FeedQuery(caller, 0, subscription.types, subscription.area, BATCH)
-            shown = {s.seq: s for s in await self._feed.visible(query, await self._read(queued))}
-            done: list[tuple[int, str]] = []
-            attempts: list[Attempt] = []
-            secret = await self._subscriptions.secret(subscription.id)
-            try:
-                for event in queued:
+            failures = await self._send_batch(subscription, caller, due)
+            if failures:
+                return await self._retry_or_pause(subscription, *failures[0])
+
+    async def _send_batch(
+        self, subscription: Subscription, caller: Caller, due: list[Queued]
+    ) -> list[tuple[Queued, Attempt]]:
+        """Events of different aggregates go out side by side, each aggregate's one after
+        another in stream order, stopping at its first failure; the failures, by sequence."""
+        query = FeedQuery(caller, 0, subscription.types, subscription.area, BATCH)
+        stored = await self._read(due)
+        shown = {s.seq: s for s in await self._feed.visible(query, stored)}
+        subjects = {message.seq: message.subject for message in stored}
+        chains: defaultdict[tuple[str, str], list[Queued]] = defaultdict(list)
+        for event in due:
+            chains[aggregate_key(subjects.get(event.seq, "?.?.?.?"))].append(event)
+        secret = await self._subscriptions.secret(subscription.id)
+        try:
+            destination: Destination | AddressRefusedError = await self._destination(
+                subscription.url
+            )
+        except AddressRefusedError as refused:
+            destination = refused
+        outcome = Settling(self._subscriptions, subscription.id)
+        waiting = deque(chains.values())
+
+        async def send() -> None:
+            while waiting:
+                for event in waiting.popleft():
                     visible = shown.get(event.seq)
                     if visible is None:  # not the owner's to see (any more): never sent
-                        done.append((event.seq, SKIPPED))
+                        await outcome.done(event.seq, SKIPPED)
                         continue
-                    attempt = await self._attempt(subscription, secret, query, event, visible)
-                    attempts.append(attempt)
-                    if attempt.error is None:
-                        done.append((event.seq, DELIVERED))
-                        if len(done) >= SETTLE_EVERY:
-                            await self._subscriptions.settle(subscription.id, done, attempts)
-                            done, attempts = [], []
-                        continue
-                    failed = self._failed(event, attempt.attempted_at)
-                    await self._subscriptions.settle(subscription.id, done, attempts, failed)
-                    done, attempts = [], []
-                    return await self._retry_or_pause(subscription, failed, attempt)
-            finally:
-                # also when stopped: a process stopped sends again only the event in flight
-                if done or attempts:
-                    await asyncio.shield(
-                        self._subscriptions.settle(subscription.id, done, attempts)
-                    )
+                    attempt = await self._attempt(destination, secret, query, event, visible)
+                    if attempt.error is not None:
+                        outcome.failed(self._failed(event, attempt.attempted_at), attempt)
+                        break
+                    await outcome.done(event.seq, DELIVERED, attempt)
+
+        try:
+            async with asyncio.TaskGroup() as group:
+                for _ in range(min(self._per_subscription, len(waiting))):
+                    group.create_task(send())
+        finally:
+            # also when stopped: a process stopped sends again only the events in flight
+            await asyncio.shield(outcome.settle())
+        return outcome.failures
 
     async def _retry_or_pause(
         self, subscription: Subscription, failed: Queued, attempt: Attempt
     ) -> float | None:
+        """After a failure, the pause before the outbox is looked at again, or None once the
+        earliest failing event has failed for `webhook_give_up_seconds` (then the subscription
+        is paused, with the reason)."""
         assert failed.failing_since is not None
         if time.time() - failed.failing_since < self._give_up:
             return failed.next_attempt_at - time.time()
@@ -278,27 +305,36 @@ class WebhookDeliveries:
         )
         return None
 
+    async def _destination(self, url: str) -> Destination:
+        """Where a batch goes: the address its host resolves to now, once it is permitted."""
+        address = await self._policy.resolve(self._policy.target(url))
+        parts = urlsplit(url)
+        path = quote(parts.path or "/", safe=URL_SAFE)
+        query = "?" + quote(parts.query, safe=URL_SAFE) if parts.query else ""
+        port = parts.port or DEFAULT_PORTS[parts.scheme]
+        endpoint = Endpoint(parts.scheme, str(address), port, parts.hostname or "")
+        return Destination(endpoint, path + query)
+
     async def _attempt(
         self,
-        subscription: Subscription,
+        destination: Destination | AddressRefusedError,
         secret: str,
         query: FeedQuery,
         event: Queued,
         shown: Shown,
     ) -> Attempt:
-        """One delivery of one event: its personal data's disclosure recorded first, to the
-        address its host resolves to now."""
+        """One delivery of one event, its personal data's disclosure recorded first."""
         started = time.time()
         status: int | None = None
         error = None
-        try:
-            address = await self._policy.resolve(self._policy.target(subscription.url))
-            await self._disclose(shown, query)
-            status = await self._post(subscription, address, secret, shown)
-        except Refusal as refusal:
-            status, error = refusal.status_code, refusal.error
-        except AddressRefusedError as refused:
-            error = str(refused)
+        if isinstance(destination, AddressRefusedError):
+            error = str(destination)
+        else:
+            try:
+                await self._disclose(shown, query)
+                status = await self._post(destination, secret, shown)
+            except Refusal as refusal:
+                status, error = refusal.status_code, refusal.error
         return Attempt(
             0,
             event.event_id,
@@ -315,12 +351,21 @@ class WebhookDeliveries:
         since = event.failing_since if event.failing_since is not None else now
         return Queued(event.seq, event.event_id, attempts, since, now + pause)
 
+    def _remember(self, message: Stored) -> None:
+        self._recent[message.seq] = message
+        if len(self._recent) > RECENT:
+            for seq in list(itertools.islice(self._recent, RECENT // 10)):
+                del self._recent[seq]
+
     async def _read(self, queued: Sequence[Queued]) -> list[Stored]:
-        """The queued events from the stream, in as few reads as their spread allows."""
-        wanted = {event.seq for event in queued}
-        found: list[Stored] = []
-        start = queued[0].seq
-        last = queued[-1].seq
+        """The queued events: those just taken in from memory, others from the stream in as
+        few reads as their spread allows."""
+        found = [self._recent[e.seq] for e in queued if e.seq in self._recent]
+        missing = [event.seq for event in queued if event.seq not in self._recent]
+        if not missing:
+            return found
+        wanted = set(missing)
+        start, last = missing[0], missing[-1]
         while start <= last:
             messages, _ = await read_stream(
                 self._runtime.nc, self._feed.stream, start, min(last - start + 1, 1000), None
@@ -329,7 +374,7 @@ class WebhookDeliveries:
                 break
             found += [m for m in messages if m.seq in wanted]
             start = messages[-1].seq + 1
-        return found
+        return sorted(found, key=lambda message: message.seq)
 
     async def _disclose(self, shown: Shown, query: FeedQuery) -> None:
         """Record the personal data the event shows its receiver, before it is sent."""
@@ -339,41 +384,70 @@ class WebhookDeliveries:
         page.disclosed(*shown.personal, shown.event["id"], shown.personal_fields)
         await record(self._runtime.store, query.caller, page, channel="webhook")
 
-    async def _post(
-        self, subscription: Subscription, address: IpAddress, secret: str, shown: Shown
-    ) -> int:
-        """POST the event to the checked address; its status if 2xx, else a `Refusal`."""
-        url = httpx.URL(subscription.url)
+    async def _post(self, destination: Destination, secret: str, shown: Shown) -> int:
+        """POST the event; its status if 2xx, else a `Refusal`."""
         body = orjson.dumps(shown.event)
-        headers = {
-            "content-type": CONTENT_TYPE,
-            "host": url.netloc.decode("ascii"),
-            "user-agent": "Jinguo-Webhooks/1.0",
-            **signed_headers(secret, shown.event["id"], int(time.time()), body),
-        }
-        request = self._http.build_request(
-            "POST",
-            url.copy_with(host=str(address)),
-            content=body,
-            headers=headers,
-            extensions={"sni_hostname": url.host} if url.scheme == "https" else {},
+        signature = signed_headers(secret, shown.event["id"], int(time.time()), body)
+        headers = HEADERS + b"".join(
+            b"%s: %s\r\n" % (name.encode(), value.encode()) for name, value in signature.items()
         )
         async with self._in_flight:
             try:
-                async with asyncio.timeout(self._timeout):
-                    response = await self._http.send(request, stream=True)
-                    try:
-                        read = 0
-                        async for chunk in response.aiter_raw():
-                            read += len(chunk)
-                            if read >= REPLY_READ_LIMIT:
-                                break
-                    finally:
-                        await response.aclose()
-            except TimeoutError:
-                raise Refusal(None, f"no answer within {self._timeout:g} s") from None
-            except httpx.HTTPError as error:
-                raise Refusal(None, f"{type(error).__name__}: {error}"[:500]) from None
-        if not 200 <= response.status_code < 300:
-            raise Refusal(response.status_code, f"answered {response.status_code}")
-        return response.status_code
+                status = await self._connections.post(
+                    destination.endpoint, destination.target, headers, body
+                )
+            except PostFailedError as error:
+                raise Refusal(None, str(error)) from None
+        if not 200 <= status < 300:
+            raise Refusal(status, f"answered {status}")
+        return status
+
+
+@dataclass(frozen=True, slots=True)
+class Destination:
+    """Where a subscription's deliveries go: the endpoint checked, and the path and query."""
+
+    endpoint: Endpoint
+    target: str
+
+
+class Refusal(Exception):
+    """A delivery that failed: what the attempt log says of it."""
+
+    def __init__(self, status_code: int | None, error: str) -> None:
+        super().__init__(error)
+        self.status_code = status_code
+        self.error = error
+
+
+class Settling:
+    """What a batch of one subscription's deliveries came to, recorded as it goes: every
+    `SETTLE_EVERY` events, and the rest when the batch ends."""
+
+    def __init__(self, subscriptions: Subscriptions, subscription_id: str) -> None:
+        self._subscriptions = subscriptions
+        self._subscription_id = subscription_id
+        self._done: list[tuple[int, str]] = []
+        self._attempts: list[Attempt] = []
+        self._failed: list[Queued] = []
+        self.failures: list[tuple[Queued, Attempt]] = []
+        """Every event that failed in the batch, by sequence."""
+
+    async def done(self, seq: int, state: str, attempt: Attempt | None = None) -> None:
+        self._done.append((seq, state))
+        if attempt is not None:
+            self._attempts.append(attempt)
+        if len(self._done) >= SETTLE_EVERY:
+            await self.settle()
+
+    def failed(self, event: Queued, attempt: Attempt) -> None:
+        self.failures.append((event, attempt))
+        self.failures.sort(key=lambda failure: failure[0].seq)
+        self._failed.append(event)
+        self._attempts.append(attempt)
+
+    async def settle(self) -> None:
+        done, attempts, failed = self._done, self._attempts, self._failed
+        self._done, self._attempts, self._failed = [], [], []
+        if done or attempts:
+            await self._subscriptions.settle(self._subscription_id, done, attempts, failed)

@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
+import orjson
 from fastapi import APIRouter, Depends, HTTPException, Path, Response
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -28,7 +29,6 @@ from jinguo_shared.webhooks.subscriptions import (
     Attempt,
     Subscription,
     Subscriptions,
-    event_id,
 )
 
 REPLAY_READ = 1000
@@ -231,10 +231,11 @@ def webhooks_router(runtime: ServiceRuntime, feed: Feed, subscriptions: Subscrip
             messages, _ = await read_stream(runtime.nc, feed.stream, start, REPLAY_READ, None)
             if not messages:
                 break
+            envelopes = [(m, orjson.loads(m.data)) for m in messages if m.seq <= end]
             rows = [
-                (subscription_id, m.seq, event_id(m.data))
-                for m in messages
-                if m.seq <= end and subscription.wants(feed, m.subject)
+                (subscription_id, m.seq, envelope["id"])
+                for m, envelope in envelopes
+                if subscription.wants(feed, m.subject, envelope)
             ]
             await subscriptions.enqueue(rows, again=True)
             queued += len(rows)

@@ -16,8 +16,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
-from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy import and_, bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from jinguo_shared.crypto import PiiVault
@@ -46,16 +45,17 @@ class Subscription:
     paused_reason: str | None
     created_at: float
 
-    def wants(self, feed: Feed, subject: str) -> bool:
-        """Whether an event of the feed's stream, by its subject, is one this subscription
-        asks for (whether its owner may see it is decided when it is sent)."""
+    def wants(self, feed: Feed, subject: str, envelope: dict[str, Any]) -> bool:
+        """Whether a stored event of the feed's stream (its subject and decoded envelope) is
+        one this subscription asks for, by type and, where the event names one, area (whether
+        its owner may see it is decided when it is sent)."""
         event_type = subject.rsplit(".", 1)[-1]
-        return event_type in feed.published and (self.types is None or event_type in self.types)
-
-
-def event_id(data: bytes) -> str:
-    """The id of a stored event (its envelope's): what `webhook-id` carries."""
-    return str(orjson.loads(data)["id"])
+        if event_type not in feed.published or (
+            self.types is not None and event_type not in self.types
+        ):
+            return False
+        area = envelope["data"].get("area_code")
+        return self.area is None or not isinstance(area, str) or area.startswith(self.area)
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,33 +261,40 @@ class Subscriptions:
     async def settle(
         self,
         subscription_id: str,
-        done: Iterable[tuple[int, str]],
+        done: Sequence[tuple[int, str]],
         attempts: Iterable[Attempt],
-        failed: Queued | None = None,
+        failed: Sequence[Queued] = (),
     ) -> None:
-        """Events `(seq, state)` delivered or skipped, the attempts made, and the event that
-        failed, if one did, with when it is due again: one transaction."""
+        """Events `(seq, state)` delivered or skipped, the attempts made, and the events that
+        failed, with when each is due again: one transaction."""
         outbox = webhook_outbox
+        match = and_(
+            outbox.c.subscription_id == subscription_id, outbox.c.seq == bindparam("at_seq")
+        )
         async with writing(self._engine) as connection:
-            for seq, state in done:
+            if done:
                 await connection.execute(
-                    update(outbox)
-                    .where(and_(outbox.c.subscription_id == subscription_id, outbox.c.seq == seq))
-                    .values(state=state)
+                    update(outbox).where(match).values(state=bindparam("new_state")),
+                    [{"at_seq": seq, "new_state": state} for seq, state in done],
                 )
-            if failed is not None:
+            if failed:
                 await connection.execute(
                     update(outbox)
-                    .where(
-                        and_(
-                            outbox.c.subscription_id == subscription_id, outbox.c.seq == failed.seq
-                        )
-                    )
+                    .where(match)
                     .values(
-                        attempts=failed.attempts,
-                        failing_since=failed.failing_since,
-                        next_attempt_at=failed.next_attempt_at,
-                    )
+                        attempts=bindparam("new_attempts"),
+                        failing_since=bindparam("new_failing_since"),
+                        next_attempt_at=bindparam("new_next_attempt_at"),
+                    ),
+                    [
+                        {
+                            "at_seq": event.seq,
+                            "new_attempts": event.attempts,
+                            "new_failing_since": event.failing_since,
+                            "new_next_attempt_at": event.next_attempt_at,
+                        }
+                        for event in failed
+                    ],
                 )
             logged = [
                 {
