@@ -22,9 +22,7 @@ import logging
 import time
 from collections import defaultdict, deque
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from urllib.parse import quote, urlsplit
 
 import nats.errors
 import orjson
@@ -40,13 +38,14 @@ from jinguo_shared.feed import Feed, FeedQuery, Shown, aggregate_key
 from jinguo_shared.http.security import Caller
 from jinguo_shared.runtime import ServiceRuntime
 from jinguo_shared.webhooks.addresses import AddressPolicy, AddressRefusedError
-from jinguo_shared.webhooks.posting import Connections, Endpoint, PostFailedError
+from jinguo_shared.webhooks.posting import Connections, Destination, PostFailedError, Refusal
 from jinguo_shared.webhooks.signing import signed_headers
 from jinguo_shared.webhooks.subscriptions import (
     DELIVERED,
     SKIPPED,
     Attempt,
     Queued,
+    Settling,
     Subscription,
     Subscriptions,
 )
@@ -60,9 +59,6 @@ read and an ack, which, an event at a time, added ~25% to a command's CPU
 (bench/http_commands.py)."""
 
 HEADERS = b"content-type: application/cloudevents+json\r\nuser-agent: Jinguo-Webhooks/1.0\r\n"
-DEFAULT_PORTS = {"http": 80, "https": 443}
-URL_SAFE = "/?=&%:@!$'()*+,;~-._"
-"""Characters a URL's path and query keep as they are; any other is percent-encoded."""
 BATCH = 100
 RECENT = 10_000
 """Events kept in memory as they are taken into the outboxes, for the senders to read."""
@@ -263,7 +259,7 @@ class WebhookDeliveries:
             )
         except AddressRefusedError as refused:
             destination = refused
-        outcome = Settling(self._subscriptions, subscription.id)
+        outcome = Settling(self._subscriptions, subscription.id, SETTLE_EVERY)
         waiting = deque(chains.values())
 
         async def send() -> None:
@@ -307,13 +303,7 @@ class WebhookDeliveries:
 
     async def _destination(self, url: str) -> Destination:
         """Where a batch goes: the address its host resolves to now, once it is permitted."""
-        address = await self._policy.resolve(self._policy.target(url))
-        parts = urlsplit(url)
-        path = quote(parts.path or "/", safe=URL_SAFE)
-        query = "?" + quote(parts.query, safe=URL_SAFE) if parts.query else ""
-        port = parts.port or DEFAULT_PORTS[parts.scheme]
-        endpoint = Endpoint(parts.scheme, str(address), port, parts.hostname or "")
-        return Destination(endpoint, path + query)
+        return Destination.to(url, await self._policy.resolve(self._policy.target(url)))
 
     async def _attempt(
         self,
@@ -401,53 +391,3 @@ class WebhookDeliveries:
         if not 200 <= status < 300:
             raise Refusal(status, f"answered {status}")
         return status
-
-
-@dataclass(frozen=True, slots=True)
-class Destination:
-    """Where a subscription's deliveries go: the endpoint checked, and the path and query."""
-
-    endpoint: Endpoint
-    target: str
-
-
-class Refusal(Exception):
-    """A delivery that failed: what the attempt log says of it."""
-
-    def __init__(self, status_code: int | None, error: str) -> None:
-        super().__init__(error)
-        self.status_code = status_code
-        self.error = error
-
-
-class Settling:
-    """What a batch of one subscription's deliveries came to, recorded as it goes: every
-    `SETTLE_EVERY` events, and the rest when the batch ends."""
-
-    def __init__(self, subscriptions: Subscriptions, subscription_id: str) -> None:
-        self._subscriptions = subscriptions
-        self._subscription_id = subscription_id
-        self._done: list[tuple[int, str]] = []
-        self._attempts: list[Attempt] = []
-        self._failed: list[Queued] = []
-        self.failures: list[tuple[Queued, Attempt]] = []
-        """Every event that failed in the batch, by sequence."""
-
-    async def done(self, seq: int, state: str, attempt: Attempt | None = None) -> None:
-        self._done.append((seq, state))
-        if attempt is not None:
-            self._attempts.append(attempt)
-        if len(self._done) >= SETTLE_EVERY:
-            await self.settle()
-
-    def failed(self, event: Queued, attempt: Attempt) -> None:
-        self.failures.append((event, attempt))
-        self.failures.sort(key=lambda failure: failure[0].seq)
-        self._failed.append(event)
-        self._attempts.append(attempt)
-
-    async def settle(self) -> None:
-        done, attempts, failed = self._done, self._attempts, self._failed
-        self._done, self._attempts, self._failed = [], [], []
-        if done or attempts:
-            await self._subscriptions.settle(self._subscription_id, done, attempts, failed)

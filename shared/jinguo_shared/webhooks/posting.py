@@ -14,12 +14,18 @@ import contextlib
 import ssl
 from collections import defaultdict
 from dataclasses import dataclass
+from urllib.parse import quote, urlsplit
+
+from jinguo_shared.webhooks.addresses import IpAddress
 
 REPLY_READ_LIMIT = 4096
 """Bytes of a receiver's answer body read at most (only its status matters)."""
 HEAD_LIMIT = 16_384
 """Bytes of status line and headers accepted before the answer is refused."""
 IDLE_PER_HOST = 8
+DEFAULT_PORTS = {"http": 80, "https": 443}
+URL_SAFE = "/?=&%:@!$'()*+,;~-._"
+"""Characters a URL's path and query keep as they are; any other is percent-encoded."""
 
 
 class PostFailedError(Exception):
@@ -34,6 +40,32 @@ class Endpoint:
     address: str
     port: int
     host: str
+
+
+@dataclass(frozen=True, slots=True)
+class Destination:
+    """Where a subscription's deliveries go: the endpoint checked, and the path and query."""
+
+    endpoint: Endpoint
+    target: str
+
+    @classmethod
+    def to(cls, url: str, address: IpAddress) -> Destination:
+        """A webhook URL's destination, connecting to `address` (its host's, checked)."""
+        parts = urlsplit(url)
+        path = quote(parts.path or "/", safe=URL_SAFE)
+        query = "?" + quote(parts.query, safe=URL_SAFE) if parts.query else ""
+        port = parts.port or DEFAULT_PORTS[parts.scheme]
+        return cls(Endpoint(parts.scheme, str(address), port, parts.hostname or ""), path + query)
+
+
+class Refusal(Exception):
+    """A delivery that failed: what the attempt log says of it."""
+
+    def __init__(self, status_code: int | None, error: str) -> None:
+        super().__init__(error)
+        self.status_code = status_code
+        self.error = error
 
 
 class Connections:

@@ -339,3 +339,39 @@ class Subscriptions:
                 )
             )
         return int(count or 0)
+
+
+class Settling:
+    """What a batch of one subscription's deliveries came to, recorded as it goes: every
+    `settle_every` events, and the rest when the batch ends."""
+
+    def __init__(
+        self, subscriptions: Subscriptions, subscription_id: str, settle_every: int
+    ) -> None:
+        self._subscriptions = subscriptions
+        self._settle_every = settle_every
+        self._subscription_id = subscription_id
+        self._done: list[tuple[int, str]] = []
+        self._attempts: list[Attempt] = []
+        self._failed: list[Queued] = []
+        self.failures: list[tuple[Queued, Attempt]] = []
+        """Every event that failed in the batch, by sequence."""
+
+    async def done(self, seq: int, state: str, attempt: Attempt | None = None) -> None:
+        self._done.append((seq, state))
+        if attempt is not None:
+            self._attempts.append(attempt)
+        if len(self._done) >= self._settle_every:
+            await self.settle()
+
+    def failed(self, event: Queued, attempt: Attempt) -> None:
+        self.failures.append((event, attempt))
+        self.failures.sort(key=lambda failure: failure[0].seq)
+        self._failed.append(event)
+        self._attempts.append(attempt)
+
+    async def settle(self) -> None:
+        done, attempts, failed = self._done, self._attempts, self._failed
+        self._done, self._attempts, self._failed = [], [], []
+        if done or attempts:
+            await self._subscriptions.settle(self._subscription_id, done, attempts, failed)
