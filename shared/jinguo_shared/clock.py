@@ -42,3 +42,14 @@ class ProgrammeClock:
                 f"{text!r} is not an ISO 8601 date or time (e.g. 2026-06-30 or"
                 " 2026-06-30T23:59:59+08:00)"
             ) from None
+
+
+PROGRAMME_ZONE = ZoneInfo(DEFAULT_TIME_ZONE)
+
+
+def business_day(occurred_on: date | None, recorded: datetime) -> date:
+    """The day a fact counts on: the business date it carries, or, for an event recorded before
+    events carried one, the programme's day on which the log recorded it."""
+    if occurred_on is not None:
+        return occurred_on
+    return recorded.astimezone(PROGRAMME_ZONE).date()

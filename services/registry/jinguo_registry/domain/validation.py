@@ -19,6 +19,15 @@ from typing import Annotated, Final, Literal
 
 from pydantic import AfterValidator, Field
 
+from jinguo_contracts.areas import (
+    PROVINCE_CODES,
+    AreaCode,
+    AreaLevel,
+    area_ancestors,
+    area_level,
+    check_area_code,
+)
+
 __all__ = [
     "PROVINCE_CODES",
     "AreaCode",
@@ -39,18 +48,6 @@ __all__ = [
     "mask_national_id",
 ]
 
-PROVINCE_CODES: Final = frozenset(
-    [
-        *("11", "12", "13", "14", "15"),  # 北京 天津 河北 山西 内蒙古
-        *("21", "22", "23"),  # 辽宁 吉林 黑龙江
-        *("31", "32", "33", "34", "35", "36", "37"),  # 上海 江苏 浙江 安徽 福建 江西 山东
-        *("41", "42", "43", "44", "45", "46"),  # 河南 湖北 湖南 广东 广西 海南
-        *("50", "51", "52", "53", "54"),  # 重庆 四川 贵州 云南 西藏
-        *("61", "62", "63", "64", "65"),  # 陕西 甘肃 青海 宁夏 新疆
-        *("71", "81", "82"),  # 台湾 香港 澳门
-    ]
-)
-"""The first two digits of a GB/T 2260 area code (and so of a national ID)."""
 
 ID_WEIGHTS: Final = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 ID_CHECK_CHARS: Final = "10X98765432"
@@ -172,64 +169,6 @@ def check_mobile(value: str) -> str:
     return number
 
 
-# --- area codes (行政区划代码) ------------------------------------------------------------
-
-AreaLevel = Literal["province", "city", "district", "street", "community"]
-
-
-def check_area_code(value: str) -> str:
-    """A 6-digit (province, city or district), 9-digit (street) or 12-digit (community) code.
-
-    Lower levels written with zeros are refused, so that each code names exactly one level:
-    ``110101000`` is the district ``110101``, not a street.
-    """
-    code = value.strip()
-    if not _is_digits(code):
-        raise ValueError("an area code has only digits")
-    if len(code) not in (6, 9, 12):
-        raise ValueError(
-            "an area code has 6 (province, city or district), 9 (street) or 12 (community)"
-            f" digits, not {len(code)}"
-        )
-    if code[:2] not in PROVINCE_CODES:
-        raise ValueError(f"{code[:2]} is not a province code (GB/T 2260)")
-    if code[2:4] == "00" and code[4:6] != "00":
-        raise ValueError(f"{code[:6]} has district digits but no city digits")
-    if len(code) >= 9 and code[2:6] == "0000":
-        raise ValueError(f"a street lies within a city or district, not directly in {code[:6]}")
-    if len(code) >= 9 and code[6:9] == "000":
-        raise ValueError(f"{code} has 000 for its street: use the code {code[:6]}")
-    if len(code) == 12 and code[9:] == "000":
-        raise ValueError(f"{code} has 000 for its community: use the street code {code[:9]}")
-    return code
-
-
-def area_level(code: str) -> AreaLevel:
-    """``110000`` province, ``110100`` city, ``110101`` district, ``110101001`` street,
-    ``110101001001`` community."""
-    code = check_area_code(code)
-    if len(code) == 12:
-        return "community"
-    if len(code) == 9:
-        return "street"
-    if code[2:] == "0000":
-        return "province"
-    return "city" if code[4:] == "00" else "district"
-
-
-def area_ancestors(code: str) -> list[str]:
-    """The chain from the province down to the code itself, e.g. ``110101001002`` ->
-    ``["110000", "110100", "110101", "110101001", "110101001002"]``; a level that a code skips
-    (a city without districts, such as 东莞 ``441900``) appears once."""
-    code = check_area_code(code)
-    chain = [code[:2] + "0000", code[:4] + "00", code[:6], code[:9], code]
-    ancestors: list[str] = []
-    for part in chain:
-        if len(part) <= len(code) and part not in ancestors:
-            ancestors.append(part)
-    return ancestors
-
-
 # --- occupation codes (职业分类大典) -------------------------------------------------------
 
 _OCCUPATION: Final = re.compile(r"[1-8]-[0-9]{2}-[0-9]{2}-[0-9]{2}")
@@ -256,5 +195,4 @@ def check_occupation_code(value: str) -> str:
 # each bounded before it is checked: spaces and separators people type fit, a megabyte does not
 NationalId = Annotated[str, Field(max_length=32), AfterValidator(check_national_id)]
 MobileNumber = Annotated[str, Field(max_length=24), AfterValidator(check_mobile)]
-AreaCode = Annotated[str, Field(max_length=24), AfterValidator(check_area_code)]
 OccupationCode = Annotated[str, Field(max_length=24), AfterValidator(check_occupation_code)]
