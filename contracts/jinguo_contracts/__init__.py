@@ -1,6 +1,15 @@
 """Jinguo's published language. Importing this package registers every contract in CATALOGUE."""
 
-from jinguo_contracts import access, employment, inspections, orders, registry, rights
+from jinguo_contracts import (
+    access,
+    areas,
+    employment,
+    inspections,
+    orders,
+    programme,
+    registry,
+    rights,
+)
 from jinguo_contracts.base import CATALOGUE, ContractCatalogue, EventContract, Pii
 
 __all__ = [
@@ -9,9 +18,11 @@ __all__ = [
     "EventContract",
     "Pii",
     "access",
+    "areas",
     "employment",
     "inspections",
     "orders",
+    "programme",
     "registry",
     "rights",
 ]

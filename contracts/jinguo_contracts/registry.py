@@ -102,6 +102,9 @@ class HomeVisitRecordedV1(_Worker):
     visited_on: date
     visitor: str
     notes: Pii
+    area_code: str | None = Field(
+        default=None, description="absent on events recorded before it was carried"
+    )
 
 
 class WorkerReemployedV1(_Worker):
@@ -111,6 +114,9 @@ class WorkerReemployedV1(_Worker):
     employer_name: str
     started_on: date
     area_code: str
+    gender: Literal["female", "male"] | None = Field(
+        default=None, description="absent on events recorded before it was carried"
+    )
 
 
 class WorkerErasedV1(_Worker):

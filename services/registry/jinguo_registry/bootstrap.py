@@ -11,14 +11,19 @@ from fastapi import FastAPI
 
 from jinguo_contracts.access import OPERATOR_SCOPE, SCOPES
 from jinguo_registry.domain.organisations import BOOTSTRAP
+from jinguo_registry.entrypoints.areas_file import AreaLine
 from jinguo_registry.entrypoints.http import FEED, create_app
 from jinguo_registry.handlers.commands import (
     IssueApiClient,
     RegisterAgency,
     RegistryHandlers,
 )
+from jinguo_registry.handlers.programme import ProgrammeHandlers, RenameArea
 from jinguo_registry.policies.reemployment import ReemploymentPolicy
 from jinguo_registry.projections.community import CommunityDirectory
+from jinguo_registry.projections.figures import ProgrammeFigures
+from jinguo_registry.projections.programme import ProgrammeRegister
+from jinguo_registry.projections.programme_queries import ProgrammeQueries
 from jinguo_registry.projections.queries import RegistryQueries
 from jinguo_registry.projections.reports import AreaReports
 from jinguo_registry.projections.workers import CertificateRegister, ErasedKeys, WorkerDirectory
@@ -47,6 +52,8 @@ class RegistryService:
         AreaReports,
         CommunityDirectory,
         ErasedKeys,
+        ProgrammeRegister,
+        ProgrammeFigures,
     )
     policy_types: Sequence[type[Policy]] = (ReemploymentPolicy,)
 
@@ -106,18 +113,58 @@ async def issue_agency_key(
     try:
         agency_id = (
             await handlers.register_agency(
-                agency, _system_context(f"agency:{agency.name}:{agency.area_code}")
+                agency, system_context(f"agency:{agency.name}:{agency.area_code}")
             )
         ).aggregate_id
     except AlreadyExistsError as exists:
         agency_id = str(exists.extensions["existing_id"])
     result, client_id, api_key = await handlers.issue_api_client(
-        agency_id, client, _system_context(f"client-{uuid.uuid4()}"), grantor=BOOTSTRAP
+        agency_id, client, system_context(f"client-{uuid.uuid4()}"), grantor=BOOTSTRAP
     )
     return IssuedKey(agency_id, client_id, api_key, result.position)
 
 
-def _system_context(purpose: str) -> CommandContext:
+@dataclass(frozen=True)
+class LoadedAreas:
+    registered: int
+    renamed: int
+    populations: int
+    position: str
+
+
+async def load_areas(runtime: ServiceRuntime, lines: Sequence[AreaLine]) -> LoadedAreas:
+    """The register of areas from checked lines (parents first), as the platform operator.
+    Loading the same file again records nothing new: each command's id comes from its line."""
+    programme = ProgrammeHandlers(
+        runtime.executor, ProgrammeQueries(runtime.engine, runtime.projections), runtime.clock.today
+    )
+    registered = renamed = populations = 0
+    position = ""
+    for line in lines:
+        area = line.area
+        what = f"{area.area_code}:{area.name}:{area.urban}"
+        try:
+            result = await programme.register_area(area, system_context(f"area:{what}"))
+            registered += not result.replayed
+        except AlreadyExistsError:
+            change = RenameArea(name=area.name, urban=area.urban)
+            result = await programme.rename_area(
+                area.area_code, change, system_context(f"area-renamed:{what}")
+            )
+            renamed += bool(result.events) and not result.replayed
+        position = f"{result.stream}:{result.seq}"
+        if line.population is not None and line.year is not None:
+            counts = line.population
+            purpose = f"population:{area.area_code}:{line.year}:{counts.model_dump_json()}"
+            result = await programme.record_population(
+                area.area_code, line.year, counts, system_context(purpose)
+            )
+            populations += bool(result.events) and not result.replayed
+            position = f"{result.stream}:{result.seq}"
+    return LoadedAreas(registered, renamed, populations, position)
+
+
+def system_context(purpose: str) -> CommandContext:
     command_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"jinguo:system:{purpose}"))
     return CommandContext(command_id=command_id, correlation_id=command_id, actor="system")
 

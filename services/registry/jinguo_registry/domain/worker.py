@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Literal
 
 from pydantic import Field
 
@@ -44,6 +45,7 @@ class WorkerState(AggregateState):
     visit_ids: list[str] = Field(default_factory=list)
     placement_ids: list[str] = Field(default_factory=list)
     erased: bool = False
+    gender: Literal["female", "male"] | None = None
 
 
 class Worker(Aggregate[WorkerState]):
@@ -53,7 +55,7 @@ class Worker(Aggregate[WorkerState]):
     @classmethod
     def evolve(cls, state: WorkerState | None, event: EventContract) -> WorkerState:
         if isinstance(event, WorkerRegisteredV1):
-            return WorkerState(area_code=event.area_code)
+            return WorkerState(area_code=event.area_code, gender=event.gender)
         assert state is not None, f"{event.event_type} before WorkerRegistered"
         match event:
             case WorkerProfileUpdatedV1(area_code=str(area)):
@@ -236,6 +238,7 @@ class Worker(Aggregate[WorkerState]):
                 visited_on=visited_on,
                 visitor=visitor,
                 notes=notes,
+                area_code=state.area_code,
             )
         )
 
@@ -261,6 +264,7 @@ class Worker(Aggregate[WorkerState]):
                 employer_name=employer_name,
                 started_on=started_on,
                 area_code=state.area_code,
+                gender=state.gender,
             )
         )
 

@@ -3,6 +3,8 @@
     jinguo-registry issue-key --agency "某区妇联" --kind womens_federation --area 110101 \
         [--client operators] [--scope registry:admin --scope registry:read ...]
 
+    jinguo-registry areas FILE        # the register of areas from CSV or JSON (see below)
+
 The first API key of a deployment cannot come over HTTP (every request needs one). Run it with
 the registry's own settings (e.g. `kubectl exec deploy/registry-api -- jinguo-registry ...`):
 it registers the agency once per name and area, issues a client of it and prints its key, once.
@@ -15,13 +17,15 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TypeVar
 
 import uvloop
 from pydantic import BaseModel, ValidationError
 
 from jinguo_contracts.access import OPERATOR_SCOPE, SCOPES
-from jinguo_registry.bootstrap import issue_agency_key, service
+from jinguo_registry.bootstrap import issue_agency_key, load_areas, service
+from jinguo_registry.entrypoints.areas_file import AreasFileError, read_areas
 from jinguo_registry.handlers.commands import IssueApiClient, RegisterAgency
 from jinguo_shared.cli.environment import nats_url
 from jinguo_shared.domain import DomainError
@@ -45,6 +49,10 @@ def parser() -> argparse.ArgumentParser:
         dest="scopes",
         help=f"repeatable; default: every scope ({', '.join(sorted(GRANTABLE))})",
     )
+    areas = commands.add_parser(
+        "areas", help="load the register of areas (GB/T 2260 and statistical codes) from a file"
+    )
+    areas.add_argument("file", type=Path, help="CSV (code,name,urban,year,households,…) or JSON")
     return top
 
 
@@ -92,11 +100,26 @@ async def issue_key(settings: Settings, args: argparse.Namespace) -> None:
     print("The key is shown only this once; the services accept it once they have seen the event.")
 
 
+async def areas(settings: Settings, args: argparse.Namespace) -> None:
+    lines = read_areas(args.file)  # every row checked before anything is recorded
+    async with nats_url(settings) as url:
+        runtime = await open_runtime(service, settings, url, "tool")
+        try:
+            loaded = await load_areas(runtime, lines)
+        finally:
+            await runtime.close()
+    print(
+        f"{len(lines)} areas read: {loaded.registered} registered, {loaded.renamed} renamed,"
+        f" {loaded.populations} population figures recorded (position {loaded.position})"
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    command = issue_key if args.command == "issue-key" else areas
     try:
-        uvloop.run(issue_key(Settings(), args))
-    except (UsageError, DomainError) as error:
+        uvloop.run(command(Settings(), args))
+    except (UsageError, DomainError, AreasFileError) as error:
         print(f"jinguo-registry: {error}", file=sys.stderr)
         return 2
     return 0

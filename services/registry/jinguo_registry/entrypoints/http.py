@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from jinguo_contracts.access import OPERATOR_SCOPE
 from jinguo_registry.domain.organisations import Grantor
+from jinguo_registry.entrypoints.programme_http import add_programme_routes
 from jinguo_registry.entrypoints.responses import (
     Agency,
     Certificate,
@@ -23,6 +24,8 @@ from jinguo_registry.entrypoints.responses import (
 )
 from jinguo_registry.handlers import commands as c
 from jinguo_registry.handlers.commands import RegistryHandlers
+from jinguo_registry.handlers.programme import ProgrammeHandlers
+from jinguo_registry.projections.programme_queries import ProgrammeQueries
 from jinguo_registry.projections.queries import RegistryQueries
 from jinguo_registry.projections.reports import INDICATORS
 from jinguo_shared.access import OutsideJurisdictionQueryError
@@ -100,6 +103,13 @@ def create_router(
     runtime: ServiceRuntime, handlers: RegistryHandlers, queries: RegistryQueries
 ) -> APIRouter:
     router = APIRouter()
+    programme = ProgrammeQueries(runtime.engine, runtime.projections)
+    add_programme_routes(
+        router,
+        runtime,
+        ProgrammeHandlers(runtime.executor, programme, runtime.clock.today),
+        programme,
+    )
 
     # workers -----------------------------------------------------------------------------------
 

@@ -278,12 +278,12 @@ def test_area_code_is_stripped() -> None:
         (
             "1101010",
             "an area code has 6 (province, city or district), 9 (street) or 12 (community)"
-            " digits, not 7",
+            " digits, or 2 or 4 for a province or city, not 7",
         ),
         (
-            "11",
+            "110",
             "an area code has 6 (province, city or district), 9 (street) or 12 (community)"
-            " digits, not 2",
+            " digits, or 2 or 4 for a province or city, not 3",
         ),
         ("990101", "99 is not a province code (GB/T 2260)"),
         ("990101001001", "99 is not a province code (GB/T 2260)"),
@@ -317,10 +317,11 @@ def test_area_ancestors_run_from_the_province_to_the_code(code: str, ancestors: 
 def test_area_helpers_refuse_an_invalid_code() -> None:
     fails(
         area_ancestors,
-        "1101",
+        "11010",
         "an area code has 6 (province, city or district), 9 (street)"
-        " or 12 (community) digits, not 4",
+        " or 12 (community) digits, or 2 or 4 for a province or city, not 5",
     )
+    assert area_ancestors("4301") == ["430000", "430100"]
     fails(area_level, "990101", "99 is not a province code (GB/T 2260)")
 
 

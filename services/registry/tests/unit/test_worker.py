@@ -234,6 +234,7 @@ def test_erasing_leaves_only_her_area_in_the_decision_state() -> None:
         "visit_ids": [],
         "placement_ids": [],
         "erased": True,
+        "gender": None,
     }
 
 

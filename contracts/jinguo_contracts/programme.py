@@ -1,0 +1,172 @@
+"""The programme's year, published by the registry on `registry.>` (stream REGISTRY): the register
+of areas and stations, each area's annual plan with its targets, and the reports of a period
+submitted up the hierarchy and accepted, returned or revised there.
+
+A report's figures are keyed by indicator code (`GET /registry/indicators` lists them). A figure
+is a number, `"<5"` for a small rights cell that may not be shown exactly, or null where it
+cannot be computed (a rate without a denominator).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import ClassVar, Literal
+
+from pydantic import Field
+
+from jinguo_contracts.areas import AreaLevel
+from jinguo_contracts.base import CATALOGUE, EventContract
+
+Figure = int | float | str | None
+"""A number, "<5" (a suppressed small cell) or null."""
+StationKind = Literal[
+    "womens_home",
+    "labour_security_station",
+    "job_agency",
+    "rights_point",
+    "legal_aid_point",
+    "shelter",
+    "training_base",
+    "womens_congress",
+]
+"""妇女之家, 社区劳动保障站, 职业介绍所, 维权站点, 法律援助工作点, 家暴庇护所, 培训基地,
+妇女代表大会."""
+PERIOD_PATTERN = r"^\d{4}(-(0[1-9]|1[0-2])|Q[1-4]|H[12])?$"
+"""A year (2026), a half (2026H1), a quarter (2026Q2) or a month (2026-03)."""
+
+
+class _Area(EventContract):
+    service: ClassVar[str] = "registry"
+    aggregate: ClassVar[str] = "area"
+    area_code: str
+
+
+class AreaRegisteredV1(_Area):
+    """An area enters the register: its name, level and (below a district) whether it is urban
+    (社区, 街道) or rural (村, 乡镇)."""
+
+    event_type: ClassVar[str] = "AreaRegistered"
+    name: str
+    level: AreaLevel
+    parent_code: str | None
+    urban: bool
+
+
+class AreaRenamedV1(_Area):
+    event_type: ClassVar[str] = "AreaRenamed"
+    name: str
+    urban: bool
+
+
+class AreaPopulationRecordedV1(_Area):
+    """The denominators of the area's rates for one year: households, residents, women."""
+
+    event_type: ClassVar[str] = "AreaPopulationRecorded"
+    year: int
+    households: int = Field(ge=0)
+    residents: int = Field(ge=0)
+    women: int = Field(ge=0)
+
+
+class StationRegisteredV1(EventContract):
+    """A station or organisation with an area: a registration, a case or a course may name
+    the station that took it."""
+
+    service: ClassVar[str] = "registry"
+    aggregate: ClassVar[str] = "station"
+    event_type: ClassVar[str] = "StationRegistered"
+    station_id: str
+    area_code: str
+    kind: StationKind
+    name: str
+    agency_id: str | None = None
+    opened_on: date
+
+
+class _Plan(EventContract):
+    service: ClassVar[str] = "registry"
+    aggregate: ClassVar[str] = "plan"
+    plan_id: str = Field(description="<area_code>-<year>")
+    area_code: str
+    year: int
+
+
+class PlanSubmittedV1(_Plan):
+    """An area's annual plan (年初工作计划): a target per indicator, submitted by its agency."""
+
+    event_type: ClassVar[str] = "PlanSubmitted"
+    targets: dict[str, float]
+    submitted_by: str = Field(description="the submitting agency")
+    submitted_on: date
+
+
+class PlanApprovedV1(_Plan):
+    event_type: ClassVar[str] = "PlanApproved"
+    decided_by: str = Field(description="the approving agency, at a level above the area")
+    decided_on: date
+
+
+class PlanReturnedV1(_Plan):
+    event_type: ClassVar[str] = "PlanReturned"
+    decided_by: str
+    decided_on: date
+    reason: str
+
+
+class _Report(EventContract):
+    service: ClassVar[str] = "registry"
+    aggregate: ClassVar[str] = "report"
+    report_id: str = Field(description="<area_code>-<period>")
+    area_code: str
+    period: str = Field(pattern=PERIOD_PATTERN)
+
+
+class ReportSubmittedV1(_Report):
+    """A period closed and submitted upward (年终报送): the figures as submitted."""
+
+    event_type: ClassVar[str] = "ReportSubmitted"
+    figures: dict[str, Figure]
+    submitted_by: str
+    submitted_on: date
+
+
+class ReportAcceptedV1(_Report):
+    event_type: ClassVar[str] = "ReportAccepted"
+    decided_by: str
+    decided_on: date
+
+
+class ReportReturnedV1(_Report):
+    """Returned to the area with a reason: the period is open again until it is resubmitted."""
+
+    event_type: ClassVar[str] = "ReportReturned"
+    decided_by: str
+    decided_on: date
+    reason: str
+
+
+class ReportRevisedV1(_Report):
+    """A late correction to an accepted period: the figures as known now replace those
+    reported, which stay in the log (and in the sheet, "as reported on" a day)."""
+
+    event_type: ClassVar[str] = "ReportRevised"
+    figures: dict[str, Figure]
+    revision: int = Field(ge=1)
+    reason: str
+    revised_by: str
+    revised_on: date
+
+
+CATALOGUE.register(
+    AreaRegisteredV1,
+    AreaRenamedV1,
+    AreaPopulationRecordedV1,
+    StationRegisteredV1,
+    PlanSubmittedV1,
+    PlanApprovedV1,
+    PlanReturnedV1,
+    ReportSubmittedV1,
+    ReportAcceptedV1,
+    ReportReturnedV1,
+    ReportRevisedV1,
+)

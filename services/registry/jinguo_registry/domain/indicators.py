@@ -1,0 +1,245 @@
+"""The programme's indicators: what each one counts, from which service's events, by which date.
+
+A count is summed over the months of a period by business date (the day the fact happened in
+the programme's time zone), never by the day it was typed in. A rate divides two counts, or a
+count by the area's population of the year; a rights figure comes from the rights service's
+published aggregates, where a cell of 1–4 is "<5".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final, Literal
+
+Unit = Literal["people", "items", "events", "percent", "yuan", "hours"]
+Source = Literal["registry", "employment", "orders", "rights"]
+Population = Literal["residents", "women", "households"]
+
+
+@dataclass(frozen=True, slots=True)
+class Indicator:
+    code: str
+    name: str
+    unit: Unit
+    source: Source
+    counts: str
+    """What is counted: the event, the condition and the date that decides the month."""
+    numerator: str | None = None
+    """For a rate: the count divided (its code); None for a count, which is its own code."""
+    denominator: str | None = None
+    """For a rate: the count it is divided by."""
+    per: Population | None = None
+    """For a rate over the population: the area's figure for the period's year."""
+    cumulative: bool = False
+    """Counted from the start of the records to the period's end (a stock, not a flow)."""
+    scale: int = 1
+    """Stored as whole units of 1/scale (hours in hundredths), read back divided."""
+
+    @property
+    def is_rate(self) -> bool:
+        return self.numerator is not None
+
+
+def _count(code: str, name: str, unit: Unit, source: Source, counts: str) -> Indicator:
+    return Indicator(code, name, unit, source, counts, scale=100 if unit == "hours" else 1)
+
+
+CATALOGUE: Final[tuple[Indicator, ...]] = (
+    _count(
+        "women_registered",
+        "登记下岗失业妇女",
+        "people",
+        "registry",
+        "WorkerRegistered of a woman, on the day she registered",
+    ),
+    _count(
+        "women_reemployed",
+        "妇女再就业",
+        "people",
+        "registry",
+        "WorkerReemployed of a woman, on `started_on`, the first day of the job",
+    ),
+    _count(
+        "hardship_assessed",
+        "困难群体认定",
+        "people",
+        "registry",
+        "WorkerCategoryAssessed (4050, 低保, disability…), on the day of the assessment",
+    ),
+    _count(
+        "tax_relief_cards",
+        "明白卡",
+        "items",
+        "registry",
+        "CertificateIssued of kind tax_relief, on `issued_on`",
+    ),
+    _count(
+        "unemployment_certificates",
+        "就业失业登记证",
+        "items",
+        "registry",
+        "CertificateIssued of kind employment_unemployment, on `issued_on`",
+    ),
+    _count(
+        "preference_certificates",
+        "再就业优惠证",
+        "items",
+        "registry",
+        "CertificateIssued of kind reemployment_preference, on `issued_on`",
+    ),
+    _count(
+        "home_visits",
+        "入户走访",
+        "events",
+        "registry",
+        "HomeVisitRecorded, on `visited_on`",
+    ),
+    _count(
+        "volunteers_registered",
+        "注册志愿者",
+        "people",
+        "registry",
+        "VolunteerRegistered, on the day of registration",
+    ),
+    Indicator(
+        "volunteer_rate",
+        "志愿者注册率",
+        "percent",
+        "registry",
+        "volunteers registered up to the period's end per 100 residents of the year",
+        numerator="volunteers_registered",
+        per="residents",
+        cumulative=True,
+    ),
+    _count(
+        "job_information_items",
+        "收集就业信息",
+        "items",
+        "employment",
+        "PostPublished, on `published_on`",
+    ),
+    _count(
+        "job_openings",
+        "收集就业岗位",
+        "items",
+        "employment",
+        "the openings of each PostPublished, on `published_on`",
+    ),
+    _count(
+        "placements",
+        "安置就业",
+        "people",
+        "employment",
+        "PostFilled, on `start_date`",
+    ),
+    _count(
+        "public_welfare_placements",
+        "公益性岗位安置",
+        "people",
+        "employment",
+        "PostFilled of a public-welfare post, on `start_date`",
+    ),
+    _count(
+        "classes",
+        "培训期数",
+        "events",
+        "employment",
+        "CourseScheduled, on `starts_on`",
+    ),
+    _count(
+        "trainees",
+        "培训人数",
+        "people",
+        "employment",
+        "TraineeEnrolled, on the day of enrolment",
+    ),
+    _count(
+        "women_trainees",
+        "培训妇女",
+        "people",
+        "employment",
+        "TraineeEnrolled of a woman, on the day of enrolment",
+    ),
+    _count(
+        "syb_trainees",
+        "SYB创业培训",
+        "people",
+        "employment",
+        "TraineeEnrolled in an SYB course, on the day of enrolment",
+    ),
+    _count(
+        "trainees_completed",
+        "培训结业",
+        "people",
+        "employment",
+        "TrainingCompleted, passed or not, on `completed_on`",
+    ),
+    _count(
+        "trainees_passed",
+        "培训合格",
+        "people",
+        "employment",
+        "TrainingCompleted with a pass, on `completed_on`",
+    ),
+    Indicator(
+        "pass_rate",
+        "培训合格率",
+        "percent",
+        "employment",
+        "trainees passed per 100 trainees completed",
+        numerator="trainees_passed",
+        denominator="trainees_completed",
+    ),
+    _count(
+        "vocational_certificates",
+        "职业资格证书",
+        "items",
+        "employment",
+        "CertificateAwarded by a course, on `awarded_on`",
+    ),
+    _count(
+        "training_subsidy_yuan",
+        "培训补贴",
+        "yuan",
+        "employment",
+        "the amount of each TrainingSubsidyGranted, on `granted_on`",
+    ),
+    _count(
+        "services_delivered",
+        "社区服务",
+        "events",
+        "orders",
+        "ServiceCompleted, on the day it was completed",
+    ),
+    _count(
+        "free_services",
+        "无偿服务",
+        "events",
+        "orders",
+        "ServiceCompleted at the free tier, on the day it was completed",
+    ),
+    _count(
+        "low_cost_services",
+        "低偿服务",
+        "events",
+        "orders",
+        "ServiceCompleted at the low-cost tier, on the day it was completed",
+    ),
+    _count(
+        "service_hours",
+        "服务时长",
+        "hours",
+        "orders",
+        "the hours of each ServiceCompleted, on the day it was completed",
+    ),
+    _count(
+        "volunteer_hours",
+        "志愿服务时长",
+        "hours",
+        "orders",
+        "the hours of each VolunteerHoursEarned, on `served_on`",
+    ),
+)
+BY_CODE: Final = {indicator.code: indicator for indicator in CATALOGUE}
+COUNTS: Final = frozenset(i.code for i in CATALOGUE if not i.is_rate)
+"""The codes a projection counts; every rate is computed from them when read."""

@@ -1,0 +1,150 @@
+"""The year-end sheet of one area and period, from counts already summed by business date: the
+value of every indicator, its target, progress, the monthly trend, and the child areas that lag.
+
+Pure: the figures come in as plain dictionaries (read from the projections elsewhere), so the
+rules can be tested without a database.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from jinguo_contracts.programme import Figure
+from jinguo_registry.domain.indicators import BY_CODE, CATALOGUE, Indicator
+from jinguo_registry.domain.periods import Period
+
+Counts = Mapping[str, Mapping[str, int]]
+"""indicator -> month -> stored count (in 1/scale units)."""
+
+
+@dataclass(frozen=True, slots=True)
+class AreaFigures:
+    monthly: Counts = field(default_factory=dict)
+    cumulative: Mapping[str, int] = field(default_factory=dict)
+    """indicator -> stored count from the start of the records to the period's end."""
+    population: Mapping[str, int] | None = None
+    targets: Mapping[str, float] = field(default_factory=dict)
+
+
+def _count(indicator: Indicator, stored: int) -> float | int:
+    if indicator.scale == 1:
+        return stored
+    return round(stored / indicator.scale, 2)
+
+
+def _rate(numerator: float | None, denominator: float | None) -> float | None:
+    if numerator is None or not denominator:
+        return None
+    return round(100 * numerator / denominator, 1)
+
+
+def value_of(indicator: Indicator, figures: AreaFigures, months: list[str]) -> Figure:
+    def summed(code: str) -> float | int:
+        counted = BY_CODE[code]
+        if counted.cumulative or indicator.cumulative:
+            return _count(counted, figures.cumulative.get(code, 0))
+        by_month = figures.monthly.get(code, {})
+        return _count(counted, sum(by_month.get(month, 0) for month in months))
+
+    if not indicator.is_rate:
+        return summed(indicator.code)
+    assert indicator.numerator is not None
+    numerator = summed(indicator.numerator)
+    if indicator.per is not None:
+        population = figures.population or {}
+        return _rate(numerator, population.get(indicator.per))
+    assert indicator.denominator is not None
+    return _rate(numerator, summed(indicator.denominator))
+
+
+def progress_of(value: Figure, target: float | None) -> float | None:
+    if target is None or not isinstance(value, int | float) or target <= 0:
+        return None
+    return round(100 * value / target, 1)
+
+
+def is_lagging(progress: Mapping[str, float | None], expected: float) -> bool:
+    """Behind on any target: progress below the share of the year that has passed."""
+    return any(p is not None and p < expected for p in progress.values())
+
+
+def trend_of(indicator: Indicator, figures: AreaFigures, months: list[str]) -> list[Figure]:
+    if indicator.cumulative:
+        return [None for _ in months]
+    return [value_of(indicator, figures, [month]) for month in months]
+
+
+def difference(now: Figure, reported: Figure) -> float | int | None:
+    if isinstance(now, int | float) and isinstance(reported, int | float):
+        return round(now - reported, 2)
+    return None
+
+
+def figures_of(figures: AreaFigures, period: Period) -> dict[str, Figure]:
+    """Every indicator's value: what a submitted report carries."""
+    return {i.code: value_of(i, figures, period.months) for i in CATALOGUE}
+
+
+def sheet(
+    *,
+    area: Mapping[str, Any],
+    period: Period,
+    today: date,
+    figures: AreaFigures,
+    children: list[tuple[Mapping[str, Any], AreaFigures]],
+    reported: Mapping[str, Figure] | None,
+    report: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    year = Period.parse(str(period.year))
+    expected = round(100 * year.share_elapsed(min(today, period.ends_on)), 1)
+    indicators = []
+    for indicator in CATALOGUE:
+        value = value_of(indicator, figures, period.months)
+        target = figures.targets.get(indicator.code)
+        as_reported = None if reported is None else reported.get(indicator.code)
+        indicators.append(
+            {
+                "code": indicator.code,
+                "name": indicator.name,
+                "unit": indicator.unit,
+                "service": indicator.source,
+                "value": value,
+                "target": target,
+                "progress": progress_of(value, target),
+                "as_reported": as_reported,
+                "difference": None if reported is None else difference(value, as_reported),
+                "trend": trend_of(indicator, figures, period.months),
+            }
+        )
+    rows = []
+    for child, child_figures in children:
+        values = {i.code: value_of(i, child_figures, period.months) for i in CATALOGUE}
+        progress = {
+            code: progress_of(values[code], target)
+            for code, target in child_figures.targets.items()
+        }
+        rows.append(
+            {
+                "code": child["area_code"],
+                "name": child["name"],
+                "level": child["level"],
+                "values": values,
+                "progress": progress,
+                "lagging": is_lagging(progress, expected),
+            }
+        )
+    return {
+        "area": {"code": area["area_code"], "name": area["name"], "level": area["level"]},
+        "period": period.code,
+        "starts_on": period.starts_on.isoformat(),
+        "ends_on": period.ends_on.isoformat(),
+        "expected_progress": expected,
+        "months": period.months,
+        "indicators": indicators,
+        "children": rows,
+        "lagging": [row["code"] for row in rows if row["lagging"]],
+        "report": None if report is None else dict(report),
+    }
