@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date, datetime
 from typing import Annotated, Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -28,6 +29,14 @@ class EventContract(BaseModel):
     version: ClassVar[int] = 1
     pii_subject_field: ClassVar[str | None] = None
     """Field naming the person whose key seals the PII; None means the aggregate itself."""
+    business_date_field: ClassVar[str] = "occurred_on"
+    """The field holding the day the fact happened (the business date), if it has one."""
+
+    def business_date(self) -> date | datetime | None:
+        """The day (or moment) the fact happened; None for an event that records no fact of a
+        day (or one recorded before events carried it)."""
+        value = getattr(self, self.business_date_field, None)
+        return value if isinstance(value, date) else None
 
     @classmethod
     def pii_fields(cls) -> frozenset[str]:

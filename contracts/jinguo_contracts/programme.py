@@ -1,10 +1,6 @@
 """The programme's year, published by the registry on `registry.>` (stream REGISTRY): the register
-of areas and stations, each area's annual plan with its targets, and the reports of a period
-submitted up the hierarchy and accepted, returned or revised there.
-
-A report's figures are keyed by indicator code (`GET /registry/indicators` lists them). A figure
-is a number, `"<5"` for a small rights cell that may not be shown exactly, or null where it
-cannot be computed (a rate without a denominator).
+of areas and stations, and each area's annual plan with its targets. The reports of a period,
+which close it for every service, are in `jinguo_contracts.periods`.
 """
 
 from __future__ import annotations
@@ -17,8 +13,6 @@ from pydantic import Field
 from jinguo_contracts.areas import AreaLevel
 from jinguo_contracts.base import CATALOGUE, EventContract
 
-Figure = int | float | str | None
-"""A number, "<5" (a suppressed small cell) or null."""
 StationKind = Literal[
     "womens_home",
     "labour_security_station",
@@ -31,8 +25,6 @@ StationKind = Literal[
 ]
 """妇女之家, 社区劳动保障站, 职业介绍所, 维权站点, 法律援助工作点, 家暴庇护所, 培训基地,
 妇女代表大会."""
-PERIOD_PATTERN = r"^\d{4}(-(0[1-9]|1[0-2])|Q[1-4]|H[12])?$"
-"""A year (2026), a half (2026H1), a quarter (2026Q2) or a month (2026-03)."""
 
 
 class _Area(EventContract):
@@ -113,50 +105,6 @@ class PlanReturnedV1(_Plan):
     reason: str
 
 
-class _Report(EventContract):
-    service: ClassVar[str] = "registry"
-    aggregate: ClassVar[str] = "report"
-    report_id: str = Field(description="<area_code>-<period>")
-    area_code: str
-    period: str = Field(pattern=PERIOD_PATTERN)
-
-
-class ReportSubmittedV1(_Report):
-    """A period closed and submitted upward (年终报送): the figures as submitted."""
-
-    event_type: ClassVar[str] = "ReportSubmitted"
-    figures: dict[str, Figure]
-    submitted_by: str
-    submitted_on: date
-
-
-class ReportAcceptedV1(_Report):
-    event_type: ClassVar[str] = "ReportAccepted"
-    decided_by: str
-    decided_on: date
-
-
-class ReportReturnedV1(_Report):
-    """Returned to the area with a reason: the period is open again until it is resubmitted."""
-
-    event_type: ClassVar[str] = "ReportReturned"
-    decided_by: str
-    decided_on: date
-    reason: str
-
-
-class ReportRevisedV1(_Report):
-    """A late correction to an accepted period: the figures as known now replace those
-    reported, which stay in the log (and in the sheet, "as reported on" a day)."""
-
-    event_type: ClassVar[str] = "ReportRevised"
-    figures: dict[str, Figure]
-    revision: int = Field(ge=1)
-    reason: str
-    revised_by: str
-    revised_on: date
-
-
 CATALOGUE.register(
     AreaRegisteredV1,
     AreaRenamedV1,
@@ -165,8 +113,4 @@ CATALOGUE.register(
     PlanSubmittedV1,
     PlanApprovedV1,
     PlanReturnedV1,
-    ReportSubmittedV1,
-    ReportAcceptedV1,
-    ReportReturnedV1,
-    ReportRevisedV1,
 )

@@ -54,6 +54,11 @@ class WorkerRegisteredV1(_Worker):
     hukou: Literal["local", "migrant"]
     skills: list[str] = Field(default_factory=list)
     desired_work: DesiredWork = Field(default_factory=DesiredWork)
+    occurred_on: date | None = Field(
+        default=None,
+        description="the day it happened (programme time zone); absent on events recorded"
+        " before business dates: the day the log recorded it counts",
+    )
 
 
 class WorkerProfileUpdatedV1(_Worker):
@@ -72,10 +77,16 @@ class WorkerCategoryAssessedV1(_Worker):
     evidence: Pii
     valid_until: date
     area_code: str
+    occurred_on: date | None = Field(
+        default=None,
+        description="the day it happened (programme time zone); absent on events recorded"
+        " before business dates: the day the log recorded it counts",
+    )
 
 
 class CertificateIssuedV1(_Worker):
     event_type: ClassVar[str] = "CertificateIssued"
+    business_date_field: ClassVar[str] = "issued_on"
     kind: CertificateKind
     number: str
     issued_on: date
@@ -92,12 +103,18 @@ class CertificateRevokedV1(_Worker):
     number: str
     reason: str
     area_code: str
+    occurred_on: date | None = Field(
+        default=None,
+        description="the day it happened (programme time zone); absent on events recorded"
+        " before business dates: the day the log recorded it counts",
+    )
 
 
 class HomeVisitRecordedV1(_Worker):
     """入户走访."""
 
     event_type: ClassVar[str] = "HomeVisitRecorded"
+    business_date_field: ClassVar[str] = "visited_on"
     visit_id: str
     visited_on: date
     visitor: str
@@ -109,6 +126,7 @@ class HomeVisitRecordedV1(_Worker):
 
 class WorkerReemployedV1(_Worker):
     event_type: ClassVar[str] = "WorkerReemployed"
+    business_date_field: ClassVar[str] = "started_on"
     post_id: str
     placement_id: str
     employer_name: str
@@ -150,6 +168,11 @@ class ResidentEligibilityChangedV1(_Resident):
     reason: EligibilityReason
     valid_until: date | None = None
     area_code: str
+    occurred_on: date | None = Field(
+        default=None,
+        description="the day it happened (programme time zone); absent on events recorded"
+        " before business dates: the day the log recorded it counts",
+    )
 
 
 class ResidentErasedV1(_Resident):
@@ -176,6 +199,7 @@ class ProviderGradedV1(_Provider):
     """Grade under GB/T 31772 (家政服务机构等级划分及评价), 1 to 5."""
 
     event_type: ClassVar[str] = "ProviderGraded"
+    business_date_field: ClassVar[str] = "graded_on"
     grade: int = Field(ge=1, le=5)
     graded_on: date
     assessor: str
@@ -196,6 +220,11 @@ class VolunteerRegisteredV1(EventContract):
     area_code: str
     skills: list[str] = Field(default_factory=list)
     team: str | None = None
+    occurred_on: date | None = Field(
+        default=None,
+        description="the day it happened (programme time zone); absent on events recorded"
+        " before business dates: the day the log recorded it counts",
+    )
 
 
 CATALOGUE.register(

@@ -80,6 +80,10 @@ class CloudEvent(BaseModel):
     agencyid: str | None
     actorid: str | None
     traceparent: str | None
+    correction: str | None = Field(
+        default=None,
+        description="present on a fact recorded in a period already closed: why (a correction)",
+    )
 
 
 class FeedEvent(BaseModel):

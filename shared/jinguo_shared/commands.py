@@ -20,6 +20,7 @@ from jinguo_shared.db import DirectSql, DirectTransaction, sqlite_timestamp
 from jinguo_shared.domain import Aggregate, DomainError
 from jinguo_shared.envelope import CommandContext, RecordedEvent, event_id
 from jinguo_shared.eventstore import AggregateWrite, ConcurrencyConflictError, EventStore
+from jinguo_shared.periods import ClosedPeriodGuard
 from jinguo_shared.telemetry import tracer
 
 log = logging.getLogger(__name__)
@@ -64,10 +65,17 @@ class CommandResult:
 
 
 class CommandExecutor:
-    def __init__(self, engine: AsyncEngine, store: EventStore, max_attempts: int = 8) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        store: EventStore,
+        max_attempts: int = 8,
+        periods: ClosedPeriodGuard | None = None,
+    ) -> None:
         self._store = store
         self._max_attempts = max_attempts
         self._sql = DirectSql(engine)
+        self._periods = periods
 
     async def execute(
         self,
@@ -118,6 +126,8 @@ class CommandExecutor:
                     decide(aggregate)
                 if not aggregate.pending:
                     return CommandResult(aggregate.id, self._store.stream, aggregate.version)
+                if self._periods is not None:
+                    await self._periods.check(aggregate.pending, context)
                 try:
                     seq = await self._store.append(
                         aggregate_class.aggregate_type,
@@ -184,6 +194,8 @@ class CommandExecutor:
                         decide(one, two)
                     if not one.pending and not two.pending:
                         return CommandResult(one.id, self._store.stream, one.version)
+                    if self._periods is not None:
+                        await self._periods.check([*one.pending, *two.pending], context)
                     try:
                         versions = await self._store.append_together(
                             [

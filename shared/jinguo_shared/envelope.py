@@ -39,6 +39,8 @@ class CommandContext:
     traceparent: str | None = None
     jurisdiction: Jurisdiction | None = None
     """Where the caller may act; None for the system itself (policies, operators' tools)."""
+    correction: str | None = None
+    """Why a fact is recorded in a period already closed (a late correction), if it is."""
 
 
 @dataclass(slots=True)
@@ -59,27 +61,29 @@ class Envelope:
     agencyid: str | None = None
     actorid: str | None = None
     traceparent: str | None = None
+    correction: str | None = None
 
     def to_json(self) -> bytes:
-        return orjson.dumps(
-            {
-                "specversion": "1.0",
-                "id": self.id,
-                "source": self.source,
-                "type": self.type,
-                "subject": self.subject,
-                "time": self.time,
-                "datacontenttype": "application/json",
-                "dataschema": self.dataschema,
-                "schemaversion": self.schemaversion,
-                "correlationid": self.correlationid,
-                "causationid": self.causationid,
-                "agencyid": self.agencyid,
-                "actorid": self.actorid,
-                "traceparent": self.traceparent,
-                "data": self.data,
-            }
-        )
+        body = {
+            "specversion": "1.0",
+            "id": self.id,
+            "source": self.source,
+            "type": self.type,
+            "subject": self.subject,
+            "time": self.time,
+            "datacontenttype": "application/json",
+            "dataschema": self.dataschema,
+            "schemaversion": self.schemaversion,
+            "correlationid": self.correlationid,
+            "causationid": self.causationid,
+            "agencyid": self.agencyid,
+            "actorid": self.actorid,
+            "traceparent": self.traceparent,
+            "data": self.data,
+        }
+        if self.correction is not None:  # a late correction to a closed period, and why
+            body["correction"] = self.correction
+        return orjson.dumps(body)
 
     @classmethod
     def from_json(cls, raw: bytes) -> Envelope:
@@ -99,6 +103,7 @@ class Envelope:
                 agencyid=body.get("agencyid"),
                 actorid=body.get("actorid"),
                 traceparent=body.get("traceparent"),
+                correction=body.get("correction"),
             )
         except (KeyError, TypeError, ValueError) as error:
             raise MalformedEventError(f"not a Jinguo CloudEvent: {error}") from error
@@ -161,6 +166,7 @@ def make_envelope(
         actorid=context.actor,
         traceparent=context.traceparent,
         data=data,
+        correction=context.correction,
     )
 
 

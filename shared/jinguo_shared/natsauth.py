@@ -34,6 +34,7 @@ from jinguo_shared.consumer_names import (
 )
 from jinguo_shared.eventstore import owned_streams, stream_owners
 from jinguo_shared.projections.api_clients import ApiClients
+from jinguo_shared.projections.closed_periods import ClosedPeriods
 from jinguo_shared.projections.disclosures import Disclosures
 
 if TYPE_CHECKING:
@@ -58,9 +59,10 @@ class LaneDefinition(Protocol):
 
 
 def service_projections(definition: LaneDefinition) -> list[type[Projection]]:
-    """Every projection a service runs: the kernel's `api_clients` and `disclosures` (on the
-    service's own stream, which its own projections follow already), then its own."""
-    return [ApiClients, Disclosures.of(definition.name), *definition.projections]
+    """Every projection a service runs: the kernel's `api_clients` and `closed_periods` (on
+    REGISTRY, which every service reads) and `disclosures` (on the service's own stream, which
+    its own projections follow already), then its own."""
+    return [ApiClients, ClosedPeriods, Disclosures.of(definition.name), *definition.projections]
 
 
 def policy_types(definition: LaneDefinition) -> Sequence[type[Policy]]:

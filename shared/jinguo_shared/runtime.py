@@ -19,12 +19,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from jinguo_shared.clock import ProgrammeClock
 from jinguo_shared.commands import CommandExecutor
 from jinguo_shared.crypto import KeyedHasher, PiiVault, load_or_create_key
-from jinguo_shared.db import make_engine
+from jinguo_shared.db import DirectSql, make_engine
 from jinguo_shared.eventstore import EventStore, owned_streams, stream_problems
 from jinguo_shared.http.conventions import POSITION_NOT_GIVEN_OUT
 from jinguo_shared.http.security import Authenticator
 from jinguo_shared.nats_client import connect_nats
 from jinguo_shared.natsauth import LaneDefinition, policy_types, service_lane, service_projections
+from jinguo_shared.periods import ClosedPeriodGuard
+from jinguo_shared.projections.closed_periods import ClosedPeriods
 from jinguo_shared.projections.consistency import (
     ConsistencyTimeoutError,
     Position,
@@ -135,20 +137,28 @@ def assemble_runtime(
         linger=settings.projection_linger_seconds,
         max_attempts=settings.projection_max_attempts,
     )
+    clock = ProgrammeClock(settings.time_zone)
+    closed = ClosedPeriodGuard(DirectSql(engine), lambda: closed_periods_table(host), clock.today)
     return ServiceRuntime(
         name=definition.name,
         settings=settings,
         engine=engine,
         nc=nc,
         store=store,
-        executor=CommandExecutor(engine, store),
+        executor=CommandExecutor(engine, store, periods=closed),
         projections=host,
         vault=vault,
         hasher=KeyedHasher(lookup_key),
         authenticator=Authenticator(engine, host),
-        clock=ProgrammeClock(settings.time_zone),
+        clock=clock,
         reaction_progress=ReactionProgress(engine, nc.jetstream(), policy_types(definition)),
     )
+
+
+def closed_periods_table(host: ProjectionHost) -> str:
+    projection = host.active(ClosedPeriods.name)
+    assert isinstance(projection, ClosedPeriods)
+    return projection.periods.name
 
 
 async def open_runtime(

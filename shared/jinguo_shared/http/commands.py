@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Header, Request, Response
+from fastapi import Depends, Header, Query, Request, Response
 from pydantic import BaseModel
 
 from jinguo_shared.commands import CommandResult, IdempotencyKey
@@ -44,10 +44,19 @@ async def idempotency_key(
 
 
 IdempotencyKeyHeader = Annotated[str | None, Depends(idempotency_key)]
+Correction = Annotated[
+    str | None,
+    Query(
+        min_length=2,
+        max_length=500,
+        description="why a fact dated in a closed period is recorded now (补录, 更正): without it"
+        " such a fact is refused (409 period-closed); the reason travels with its events",
+    ),
+]
 
 
 async def command_context(
-    request: Request, caller: Caller, key: str | None
+    request: Request, caller: Caller, key: str | None, correction: str | None = None
 ) -> tuple[CommandContext, IdempotencyKey | None]:
     """A command id derived from the client, the method and full path, and its
     Idempotency-Key, so a retry is the same command; otherwise a fresh one. A key is bound to
@@ -69,6 +78,7 @@ async def command_context(
         actor=caller.client_id,
         traceparent=current_traceparent(),
         jurisdiction=caller.jurisdiction,
+        correction=correction,
     )
     return context, idempotency
 
@@ -99,8 +109,9 @@ def command_request(
         *,
         caller: Caller = Depends(authorised),
         key: IdempotencyKeyHeader,
+        correction: Correction = None,
     ) -> CommandRequest:
-        context, idempotency = await command_context(request, caller, key)
+        context, idempotency = await command_context(request, caller, key, correction)
         return CommandRequest(caller, context, idempotency, response)
 
     return command

@@ -132,7 +132,15 @@ class Volunteer(Aggregate[VolunteerState]):
         return state
 
     def register(
-        self, *, name: str, phone: str, area_code: str, skills: list[str], team: str | None
+        self,
+        *,
+        name: str,
+        phone: str,
+        area_code: str,
+        skills: list[str],
+        team: str | None,
+        on: date,
+        today: date,
     ) -> None:
         if self.exists:
             raise AlreadyExistsError(
@@ -146,6 +154,7 @@ class Volunteer(Aggregate[VolunteerState]):
                 area_code=area_code,
                 skills=skills,
                 team=team,
+                occurred_on=check_past_date(on, "occurred_on", today),
             )
         )
 

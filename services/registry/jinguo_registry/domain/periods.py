@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Final, Literal
 
-from jinguo_contracts.programme import PERIOD_PATTERN
+from jinguo_contracts.periods import PERIOD_PATTERN
 
 PeriodKind = Literal["year", "half", "quarter", "month"]
 _PERIOD: Final = re.compile(PERIOD_PATTERN)

@@ -16,18 +16,20 @@ from pydantic import Field
 
 from jinguo_contracts.areas import area_level, area_prefix, parent_area
 from jinguo_contracts.base import EventContract
-from jinguo_contracts.programme import (
-    AreaPopulationRecordedV1,
-    AreaRegisteredV1,
-    AreaRenamedV1,
+from jinguo_contracts.periods import (
     Figure,
-    PlanApprovedV1,
-    PlanReturnedV1,
-    PlanSubmittedV1,
     ReportAcceptedV1,
     ReportReturnedV1,
     ReportRevisedV1,
     ReportSubmittedV1,
+)
+from jinguo_contracts.programme import (
+    AreaPopulationRecordedV1,
+    AreaRegisteredV1,
+    AreaRenamedV1,
+    PlanApprovedV1,
+    PlanReturnedV1,
+    PlanSubmittedV1,
     StationKind,
     StationRegisteredV1,
 )

@@ -19,6 +19,7 @@ from jinguo_shared.domain import (
     AlreadyExistsError,
     InvalidCommandError,
     NotFoundError,
+    check_past_date,
     check_planned_date,
 )
 
@@ -84,9 +85,11 @@ class Resident(Aggregate[ResidentState]):
         price_tier: PriceTier,
         reason: EligibilityReason,
         valid_until: date | None,
+        on: date,
         today: date,
     ) -> None:
         state = self.require_state()
+        check_past_date(on, "occurred_on", today)
         if state.erased:
             raise NotFoundError(f"resident {self.id} was erased")
         if reason not in REASONS_FOR_TIER[price_tier]:
@@ -107,6 +110,7 @@ class Resident(Aggregate[ResidentState]):
                 reason=reason,
                 valid_until=valid_until,
                 area_code=state.area_code,
+                occurred_on=on,
             )
         )
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from jinguo_contracts.programme import Figure
+from jinguo_contracts.periods import Figure
 from jinguo_registry.domain.indicators import BY_CODE, CATALOGUE, Indicator
 from jinguo_registry.domain.periods import Period
 

@@ -98,6 +98,8 @@ class Worker(Aggregate[WorkerState]):
         hukou: str,
         skills: list[str],
         desired_work: DesiredWork,
+        on: date,
+        today: date,
     ) -> None:
         if self.exists:
             raise AlreadyExistsError(
@@ -116,6 +118,7 @@ class Worker(Aggregate[WorkerState]):
                 hukou=hukou,
                 skills=skills,
                 desired_work=desired_work,
+                occurred_on=check_past_date(on, "occurred_on", today),
             )
         )
 
@@ -143,9 +146,10 @@ class Worker(Aggregate[WorkerState]):
         )
 
     def assess_category(
-        self, *, category: Category, evidence: str, valid_until: date, today: date
+        self, *, category: Category, evidence: str, valid_until: date, on: date, today: date
     ) -> None:
         state = self._live()
+        check_past_date(on, "occurred_on", today)
         check_planned_date(valid_until, "valid_until", today)
         if valid_until <= today:
             raise InvalidCommandError("valid_until must be in the future", field="valid_until")
@@ -157,6 +161,7 @@ class Worker(Aggregate[WorkerState]):
                 category=category,
                 evidence=evidence,
                 valid_until=valid_until,
+                occurred_on=on,
                 area_code=state.area_code,
             )
         )
@@ -207,8 +212,9 @@ class Worker(Aggregate[WorkerState]):
             )
         )
 
-    def revoke_certificate(self, *, number: str, reason: str) -> None:
+    def revoke_certificate(self, *, number: str, reason: str, on: date, today: date) -> None:
         state = self._live()
+        check_past_date(on, "occurred_on", today)
         if number in state.revoked_certificates:
             return
         kind = state.certificates.get(number)
@@ -221,6 +227,7 @@ class Worker(Aggregate[WorkerState]):
                 number=number,
                 reason=reason,
                 area_code=state.area_code,
+                occurred_on=on,
             )
         )
 

@@ -8,7 +8,8 @@ from typing import Literal
 from pydantic import Field
 
 from jinguo_contracts.areas import AreaLevel
-from jinguo_contracts.programme import Figure, StationKind
+from jinguo_contracts.periods import Figure
+from jinguo_contracts.programme import StationKind
 from jinguo_shared.http.conventions import ReadModel
 
 

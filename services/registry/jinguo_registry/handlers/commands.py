@@ -39,6 +39,13 @@ class Command(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
 
+OccurredOn = Field(
+    default=None,
+    description="the day it happened, in the programme's time zone (default: today); a past"
+    " year's records are entered with their own dates",
+)
+
+
 class DesiredWorkInput(Command):
     occupation_codes: list[OccupationCode] = Field(default_factory=list, max_length=20)
     hours_types: list[HoursType] = Field(default_factory=list, max_length=5)
@@ -74,6 +81,7 @@ class RegisterWorker(Command):
     hukou: Literal["local", "migrant"] = "local"
     skills: list[Skill] = Field(default_factory=list, max_length=30)
     desired_work: DesiredWorkInput = Field(default_factory=DesiredWorkInput)
+    occurred_on: date | None = OccurredOn
 
 
 class UpdateWorkerProfile(Command):
@@ -105,6 +113,7 @@ class AssessCategory(Command):
     category: Category
     evidence: str = Text
     valid_until: date
+    occurred_on: date | None = OccurredOn
 
 
 class IssueCertificate(Command):
@@ -135,6 +144,7 @@ class RevokeCertificate(Command):
     )
 
     reason: str = Text
+    occurred_on: date | None = OccurredOn
 
 
 class RecordHomeVisit(Command):
@@ -223,6 +233,7 @@ class ChangeEligibility(Command):
     price_tier: PriceTier
     reason: EligibilityReason
     valid_until: date | None = None
+    occurred_on: date | None = OccurredOn
 
 
 class RegisterProvider(Command):
@@ -289,6 +300,7 @@ class RegisterVolunteer(Command):
     area_code: AreaCode
     skills: list[Skill] = Field(default_factory=list, max_length=30)
     team: str | None = Field(default=None, max_length=100)
+    occurred_on: date | None = OccurredOn
 
 
 class RegisterAgency(Command):
@@ -452,6 +464,7 @@ class RegistryHandlers:
     async def register_worker(
         self, c: RegisterWorker, ctx: CommandContext, key: IdempotencyKey | None = None
     ) -> CommandResult:
+        today = self._today()
         return await self._register(
             Worker,
             self.worker_id_for(c.national_id),
@@ -463,6 +476,8 @@ class RegistryHandlers:
                 hukou=c.hukou,
                 skills=c.skills,
                 desired_work=c.desired_work.contract(),
+                on=c.occurred_on or today,
+                today=today,
             ),
             ctx,
             key,
@@ -501,7 +516,11 @@ class RegistryHandlers:
             Worker,
             worker_id,
             lambda w: w.assess_category(
-                category=c.category, evidence=c.evidence, valid_until=c.valid_until, today=today
+                category=c.category,
+                evidence=c.evidence,
+                valid_until=c.valid_until,
+                on=c.occurred_on or today,
+                today=today,
             ),
             ctx,
             key,
@@ -539,10 +558,13 @@ class RegistryHandlers:
         ctx: CommandContext,
         key: IdempotencyKey | None = None,
     ) -> CommandResult:
+        today = self._today()
         return await self._executor.execute(
             Worker,
             worker_id,
-            lambda w: w.revoke_certificate(number=number, reason=c.reason),
+            lambda w: w.revoke_certificate(
+                number=number, reason=c.reason, on=c.occurred_on or today, today=today
+            ),
             ctx,
             key,
         )
@@ -631,7 +653,11 @@ class RegistryHandlers:
             Resident,
             resident_id,
             lambda r: r.change_eligibility(
-                price_tier=c.price_tier, reason=c.reason, valid_until=c.valid_until, today=today
+                price_tier=c.price_tier,
+                reason=c.reason,
+                valid_until=c.valid_until,
+                on=c.occurred_on or today,
+                today=today,
             ),
             ctx,
             key,
@@ -696,11 +722,18 @@ class RegistryHandlers:
     async def register_volunteer(
         self, c: RegisterVolunteer, ctx: CommandContext, key: IdempotencyKey | None = None
     ) -> CommandResult:
+        today = self._today()
         return await self._executor.execute(
             Volunteer,
             derived_id("volunteer", ctx.command_id),
             lambda v: v.register(
-                name=c.name, phone=c.phone, area_code=c.area_code, skills=c.skills, team=c.team
+                name=c.name,
+                phone=c.phone,
+                area_code=c.area_code,
+                skills=c.skills,
+                team=c.team,
+                on=c.occurred_on or today,
+                today=today,
             ),
             ctx,
             key,

@@ -47,6 +47,10 @@ def recorded_day(at: RecordedEvent) -> date:
     return business_day(None, at.envelope.time)
 
 
+def occurred(occurred_on: date | None, at: RecordedEvent) -> date:
+    return business_day(occurred_on, at.envelope.time)
+
+
 class ProgrammeFigures(Projection):
     name = "programme_figures"
     subjects = (
@@ -93,7 +97,9 @@ class ProgrammeFigures(Projection):
     @handles(WorkerRegisteredV1)
     def _registered(self, e: WorkerRegisteredV1, at: RecordedEvent, b: ProjectionBatch) -> None:
         if e.gender == "female":
-            self._count(b, e.area_code, recorded_day(at), "women_registered")
+            self._count(
+                b, e.area_code, business_day(e.occurred_on, at.envelope.time), "women_registered"
+            )
 
     @handles(WorkerReemployedV1)
     def _reemployed(self, e: WorkerReemployedV1, _: RecordedEvent, b: ProjectionBatch) -> None:
@@ -102,7 +108,9 @@ class ProgrammeFigures(Projection):
 
     @handles(WorkerCategoryAssessedV1)
     def _assessed(self, e: WorkerCategoryAssessedV1, at: RecordedEvent, b: ProjectionBatch) -> None:
-        self._count(b, e.area_code, recorded_day(at), "hardship_assessed")
+        self._count(
+            b, e.area_code, business_day(e.occurred_on, at.envelope.time), "hardship_assessed"
+        )
 
     @handles(CertificateIssuedV1)
     def _certificate(self, e: CertificateIssuedV1, _: RecordedEvent, b: ProjectionBatch) -> None:
@@ -117,7 +125,9 @@ class ProgrammeFigures(Projection):
 
     @handles(VolunteerRegisteredV1)
     def _volunteer(self, e: VolunteerRegisteredV1, at: RecordedEvent, b: ProjectionBatch) -> None:
-        self._count(b, e.area_code, recorded_day(at), "volunteers_registered")
+        self._count(
+            b, e.area_code, business_day(e.occurred_on, at.envelope.time), "volunteers_registered"
+        )
 
     # employment --------------------------------------------------------------------------------
 
@@ -138,7 +148,7 @@ class ProgrammeFigures(Projection):
 
     @handles(TraineeEnrolledV1)
     def _enrolled(self, e: TraineeEnrolledV1, at: RecordedEvent, b: ProjectionBatch) -> None:
-        day = recorded_day(at)
+        day = recorded_day(at)  # until employment carries the day of enrolment
         self._count(b, e.area_code, day, "trainees")
         if e.gender == "female":
             self._count(b, e.area_code, day, "women_trainees")

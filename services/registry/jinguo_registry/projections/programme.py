@@ -5,6 +5,12 @@ from __future__ import annotations
 
 from sqlalchemy import JSON, Boolean, Column, Date, Integer, String
 
+from jinguo_contracts.periods import (
+    ReportAcceptedV1,
+    ReportReturnedV1,
+    ReportRevisedV1,
+    ReportSubmittedV1,
+)
 from jinguo_contracts.programme import (
     AreaPopulationRecordedV1,
     AreaRegisteredV1,
@@ -12,10 +18,6 @@ from jinguo_contracts.programme import (
     PlanApprovedV1,
     PlanReturnedV1,
     PlanSubmittedV1,
-    ReportAcceptedV1,
-    ReportReturnedV1,
-    ReportRevisedV1,
-    ReportSubmittedV1,
     StationRegisteredV1,
 )
 from jinguo_registry.projections.figures import recorded_day

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Select, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from jinguo_contracts.programme import Figure
+from jinguo_contracts.periods import Figure
 from jinguo_registry.domain.indicators import CATALOGUE
 from jinguo_registry.domain.periods import Period
 from jinguo_registry.domain.sheet import AreaFigures

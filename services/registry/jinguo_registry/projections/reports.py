@@ -8,6 +8,7 @@ from typing import Final
 
 from sqlalchemy import Column, Integer, String
 
+from jinguo_contracts.areas import area_ancestors
 from jinguo_contracts.registry import (
     CertificateIssuedV1,
     CertificateRevokedV1,
@@ -16,19 +17,19 @@ from jinguo_contracts.registry import (
     WorkerReemployedV1,
     WorkerRegisteredV1,
 )
-from jinguo_registry.domain.validation import area_ancestors
+from jinguo_registry.projections.figures import occurred
 from jinguo_shared.envelope import RecordedEvent
 from jinguo_shared.projections.base import Projection, handles
 from jinguo_shared.projections.batch import ProjectionBatch
 
 rollup = functools.lru_cache(maxsize=4096)(area_ancestors)
-RECORDED = "the day it was recorded (UTC)"
+BUSINESS = "`occurred_on`, the day it happened (before it was carried: the day it was recorded)"
 INDICATORS: Final[dict[str, tuple[str, str]]] = {
-    "registered": ("workers registered (登记)", RECORDED),
+    "registered": ("workers registered (登记)", BUSINESS),
     "category:{category}": (
         "workers assessed into a hardship category (困难群体认定): age_40_50, disabled,"
         " zero_employment_household, minimum_living_allowance, long_term_unemployed",
-        RECORDED,
+        BUSINESS,
     ),
     "certified": ("certificates issued, of every kind", "`issued_on`, the certificate's date"),
     "certificate:{kind}": (
@@ -36,14 +37,14 @@ INDICATORS: Final[dict[str, tuple[str, str]]] = {
         " reemployment_preference, tax_relief, vocational",
         "`issued_on`, the certificate's date",
     ),
-    "certificate_revoked": ("certificates revoked", RECORDED),
+    "certificate_revoked": ("certificates revoked", BUSINESS),
     "reemployed": (
         "workers re-employed (再就业), as employment reports a post filled",
         "`started_on`, the first day of the job",
     ),
     "eligibility:{price_tier}": (
         "residents' eligibility changed to a price tier: free, low_cost, market",
-        RECORDED,
+        BUSINESS,
     ),
 }
 """Each key an area report counts (`{…}` stands for each value it takes): what it counts, and
@@ -76,11 +77,11 @@ class AreaReports(Projection):
 
     @handles(WorkerRegisteredV1)
     def _registered(self, e: WorkerRegisteredV1, at: RecordedEvent, b: ProjectionBatch) -> None:
-        self._count(b, e.area_code, at.envelope.time.date(), "registered")
+        self._count(b, e.area_code, occurred(e.occurred_on, at), "registered")
 
     @handles(WorkerCategoryAssessedV1)
     def _assessed(self, e: WorkerCategoryAssessedV1, at: RecordedEvent, b: ProjectionBatch) -> None:
-        self._count(b, e.area_code, at.envelope.time.date(), f"category:{e.category}")
+        self._count(b, e.area_code, occurred(e.occurred_on, at), f"category:{e.category}")
 
     @handles(CertificateIssuedV1)
     def _certified(self, e: CertificateIssuedV1, _: RecordedEvent, b: ProjectionBatch) -> None:
@@ -89,7 +90,7 @@ class AreaReports(Projection):
 
     @handles(CertificateRevokedV1)
     def _revoked(self, e: CertificateRevokedV1, at: RecordedEvent, b: ProjectionBatch) -> None:
-        self._count(b, e.area_code, at.envelope.time.date(), "certificate_revoked")
+        self._count(b, e.area_code, occurred(e.occurred_on, at), "certificate_revoked")
 
     @handles(WorkerReemployedV1)
     def _reemployed(self, e: WorkerReemployedV1, _: RecordedEvent, b: ProjectionBatch) -> None:
@@ -99,4 +100,9 @@ class AreaReports(Projection):
     def _eligibility(
         self, e: ResidentEligibilityChangedV1, at: RecordedEvent, b: ProjectionBatch
     ) -> None:
-        self._count(b, e.area_code, at.envelope.time.date(), f"eligibility:{e.price_tier}")
+        self._count(
+            b,
+            e.area_code,
+            occurred(e.occurred_on, at),
+            f"eligibility:{e.price_tier}",
+        )

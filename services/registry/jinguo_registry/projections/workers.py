@@ -15,6 +15,7 @@ from jinguo_contracts.registry import (
     WorkerReemployedV1,
     WorkerRegisteredV1,
 )
+from jinguo_shared.clock import business_day
 from jinguo_shared.db import pii_keys
 from jinguo_shared.envelope import RecordedEvent
 from jinguo_shared.projections.base import Projection, handles
@@ -93,7 +94,7 @@ class WorkerDirectory(Projection):
                 "desired_work": e.desired_work.model_dump(),
                 "status": "registered",
                 "registered_seq": at.seq,
-                "registered_on": at.envelope.time.date(),
+                "registered_on": business_day(e.occurred_on, at.envelope.time),
                 "reemployed_on": None,
             },
         )
@@ -121,7 +122,7 @@ class WorkerDirectory(Projection):
                 "category": e.category,
                 "evidence": e.evidence,
                 "valid_until": e.valid_until,
-                "assessed_on": at.envelope.time.date(),
+                "assessed_on": business_day(e.occurred_on, at.envelope.time),
             },
         )
 

@@ -13,6 +13,7 @@ from datetime import date
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 
 from jinguo_registry.bootstrap import DEV_KEY_FILE, RegistryService, handlers_for
@@ -328,3 +329,119 @@ async def test_the_programme_projections_replay_to_the_same_rows(county: County)
     assert live["programme_figures"]["programme_counts"]
     await runtime.projections.rebuild(*names)
     assert {name: await snapshot(runtime, name) for name in names} == live
+
+
+async def test_a_past_year_entered_now_counts_in_the_months_it_happened(county: County) -> None:
+    a1 = county[A1]
+    recorded_in = date.today().strftime("%Y-%m")
+    for n, day in enumerate(("2025-03-04", "2025-03-20", "2025-11-02")):
+        registered = await a1.post(
+            "/workers",
+            {
+                "name": f"补录{n}",
+                "national_id": make_national_id("430102", date(1978, 5, 1 + n), 40 + n, True),
+                "phone": f"1370000000{n}",
+                "area_code": A1,
+                "occurred_on": day,
+            },
+        )
+        await county.ok(registered)
+    tomorrow = await a1.post(
+        "/workers",
+        {
+            "name": "明天",
+            "national_id": make_national_id("430102", date(1979, 1, 1), 50, True),
+            "phone": "13700000009",
+            "area_code": A1,
+            "occurred_on": "2099-01-01",
+        },
+    )
+    assert tomorrow.status_code == 422
+    assert tomorrow.json()["field"] == "occurred_on"
+
+    year = await county.sheet(a1, A1, "2025")
+    registered_2025 = next(i for i in year["indicators"] if i["code"] == "women_registered")
+    assert registered_2025["value"] == 3
+    assert registered_2025["trend"] == [0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 1, 0]
+    this_month = await county.sheet(a1, A1, recorded_in)
+    assert (
+        next(i for i in this_month["indicators"] if i["code"] == "women_registered")["value"] == 0
+    )
+    # the monthly area report counts by the same business date
+    report = await a1.get(
+        f"/reports/areas/{A1}", month_from="2025-01", month_to=recorded_in, after=county.position
+    )
+    assert report.json()["figures"]["2025-03"]["registered"] == 2
+    assert "registered" not in report.json()["figures"].get(recorded_in, {})
+
+
+async def test_a_closed_period_takes_a_fact_only_as_a_correction(county: County) -> None:
+    runtime = county.runtime
+    a1, a2, street_a = county[A1], county[A2], county[STREET_A]
+    handlers = handlers_for(runtime)
+    holders = []
+    for n, area in ((60, A1), (61, A2)):
+        registered = await handlers.register_worker(
+            RegisterWorker(
+                name=f"持证{n}",
+                national_id=make_national_id("430102", date(1972, 2, 2), n, female=True),
+                phone=f"1360000{n:04d}",
+                area_code=area,
+            ),
+            context(f"holder-{n}"),
+        )
+        holders.append(registered.aggregate_id)
+        county.position = registered.position
+    for office, area in ((a1, A1), (a2, A2)):
+        await county.ok(await office.post(f"/period-reports/{area}/2026H1", after=county.position))
+    await county.ok(await street_a.post(f"/period-reports/{A1}/2026H1/accept"), 200)
+    await county.ok(
+        await street_a.post(f"/period-reports/{A2}/2026H1/return", {"reason": "补充台账"}), 200
+    )
+    await runtime.projections.wait_for(county.position, ["closed_periods"], 10)
+
+    def card(number: str, issued_on: str) -> dict[str, str]:
+        return {"kind": "tax_relief", "number": number, "issued_on": issued_on}
+
+    # A1's first half is closed: a card dated in April is refused, and says how to correct it
+    before = (await runtime.nc.jetstream().stream_info("REGISTRY")).state.messages
+    refused = await a1.post(f"/workers/{holders[0]}/certificates", card("MB-1", "2026-04-01"))
+    assert refused.status_code == 409
+    problem = refused.json()
+    assert problem["type"].endswith("/period-closed")
+    assert (problem["period"], problem["field"], problem["area_code"]) == (
+        "2026H1",
+        "issued_on",
+        A1,
+    )
+    assert "correction" in problem["detail"]
+    assert (await runtime.nc.jetstream().stream_info("REGISTRY")).state.messages == before
+    # the second half is open; A2's report was returned, so its first half is open again
+    await county.ok(
+        await a1.post(f"/workers/{holders[0]}/certificates", card("MB-2", "2026-08-01"))
+    )
+    await county.ok(
+        await a2.post(f"/workers/{holders[1]}/certificates", card("MB-3", "2026-04-01"))
+    )
+    # as a correction, with its reason in the event's envelope
+    corrected = await county.ok(
+        await a1.post(
+            f"/workers/{holders[0]}/certificates",
+            card("MB-1", "2026-04-01"),
+            correction="补录4月份明白卡",
+        )
+    )
+    stream, seq = corrected["position"].split(":")
+    stored = await runtime.nc.jetstream().get_msg(stream, int(seq), direct=True)
+    assert orjson.loads(stored.data)["correction"] == "补录4月份明白卡"
+    # a report closed above (the street's, once submitted) closes the period below too
+    late = await a2.post(f"/period-reports/{A2}/2026H1", after=county.position)
+    await county.ok(late)
+    await county.ok(await street_a.post(f"/period-reports/{A2}/2026H1/accept"), 200)
+    await county.ok(
+        await street_a.post(f"/period-reports/{STREET_A}/2026H1", after=county.position)
+    )
+    await runtime.projections.wait_for(county.position, ["closed_periods"], 10)
+    refused = await a2.post(f"/workers/{holders[1]}/certificates", card("MB-4", "2026-05-01"))
+    assert refused.status_code == 409
+    assert refused.json()["area_code"] in (A2, STREET_A)

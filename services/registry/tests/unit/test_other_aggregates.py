@@ -45,12 +45,17 @@ def test_free_services_need_a_reason_that_grants_them() -> None:
     resident = Resident.from_history("r1", [RESIDENT], 1)
     with pytest.raises(InvalidCommandError, match="free tier"):
         resident.change_eligibility(
-            price_tier="free", reason="elderly_living_alone", valid_until=None, today=TODAY
+            price_tier="free",
+            reason="elderly_living_alone",
+            valid_until=None,
+            on=TODAY,
+            today=TODAY,
         )
     resident.change_eligibility(
         price_tier="free",
         reason="minimum_living_allowance",
         valid_until=date(2027, 6, 30),
+        on=TODAY,
         today=TODAY,
     )
     assert resident.pending == [
@@ -60,13 +65,16 @@ def test_free_services_need_a_reason_that_grants_them() -> None:
             reason="minimum_living_allowance",
             valid_until=date(2027, 6, 30),
             area_code="110101001001",
+            occurred_on=TODAY,
         )
     ]
 
 
 def test_an_unchanged_eligibility_records_nothing() -> None:
     resident = Resident.from_history("r1", [RESIDENT], 1)
-    resident.change_eligibility(price_tier="market", reason="none", valid_until=None, today=TODAY)
+    resident.change_eligibility(
+        price_tier="market", reason="none", valid_until=None, on=TODAY, today=TODAY
+    )
     assert resident.pending == []
 
 
@@ -87,6 +95,7 @@ def test_an_eligibility_ends_at_most_ten_years_ahead() -> None:
             price_tier="free",
             reason="minimum_living_allowance",
             valid_until=date(2040, 1, 1),
+            on=TODAY,
             today=TODAY,
         )
     assert refused.value.extensions["field"] == "valid_until"

@@ -51,10 +51,29 @@ def test_registering_derives_gender_and_birth_date_from_the_national_id() -> Non
         hukou="local",
         skills=["家政"],
         desired_work=DesiredWork(hours_types=["part_time"]),
+        on=date(2025, 4, 2),
+        today=TODAY,
     )
     [event] = worker.pending
+    assert event.occurred_on == date(2025, 4, 2)
     assert isinstance(event, WorkerRegisteredV1)
     assert (event.gender, event.birth_date, event.skills) == ("female", date(1975, 3, 15), ["家政"])
+
+
+def test_a_registration_is_dated_the_day_it_happened_never_tomorrow() -> None:
+    with pytest.raises(InvalidCommandError) as refused:
+        given().register(
+            name="王秀英",
+            national_id=NATIONAL_ID,
+            phone="13800138000",
+            area_code="110101001001",
+            hukou="local",
+            skills=[],
+            desired_work=DesiredWork(),
+            on=date(2026, 11, 2),
+            today=TODAY,
+        )
+    assert refused.value.extensions == {"field": "occurred_on"}
 
 
 def test_a_second_registration_names_the_existing_worker() -> None:
@@ -68,6 +87,8 @@ def test_a_second_registration_names_the_existing_worker() -> None:
             hukou="local",
             skills=[],
             desired_work=DesiredWork(),
+            on=TODAY,
+            today=TODAY,
         )
     assert refused.value.extensions == {"existing_id": "w1"}
     assert worker.pending == []
@@ -76,7 +97,11 @@ def test_a_second_registration_names_the_existing_worker() -> None:
 def test_assessing_a_category_carries_the_area_for_reports() -> None:
     worker = given(registered())
     worker.assess_category(
-        category="age_40_50", evidence="户口簿", valid_until=date(2027, 12, 31), today=TODAY
+        category="age_40_50",
+        evidence="户口簿",
+        valid_until=date(2027, 12, 31),
+        on=TODAY,
+        today=TODAY,
     )
     assert worker.pending == [
         WorkerCategoryAssessedV1(
@@ -85,6 +110,7 @@ def test_assessing_a_category_carries_the_area_for_reports() -> None:
             evidence="户口簿",
             valid_until=date(2027, 12, 31),
             area_code="110101001001",
+            occurred_on=TODAY,
         )
     ]
 
@@ -92,7 +118,11 @@ def test_assessing_a_category_carries_the_area_for_reports() -> None:
 def test_an_expired_assessment_is_refused() -> None:
     with pytest.raises(InvalidCommandError):
         given(registered()).assess_category(
-            category="disabled", evidence="残疾证", valid_until=date(2026, 10, 1), today=TODAY
+            category="disabled",
+            evidence="残疾证",
+            valid_until=date(2026, 10, 1),
+            on=TODAY,
+            today=TODAY,
         )
 
 
@@ -106,7 +136,7 @@ def test_the_same_assessment_twice_records_nothing() -> None:
     )
     worker = given(registered(), assessed)
     worker.assess_category(
-        category="disabled", evidence="残疾证", valid_until=date(2027, 1, 1), today=TODAY
+        category="disabled", evidence="残疾证", valid_until=date(2027, 1, 1), on=TODAY, today=TODAY
     )
     assert worker.pending == []
 
@@ -166,9 +196,9 @@ def test_a_certificate_number_is_issued_once() -> None:
 
 def test_revoking_needs_a_certificate_and_happens_once() -> None:
     with pytest.raises(NotFoundError):
-        given(registered()).revoke_certificate(number="V-9", reason="forged")
+        given(registered()).revoke_certificate(number="V-9", reason="forged", on=TODAY, today=TODAY)
     worker = given(registered(), vocational())
-    worker.revoke_certificate(number="V-1", reason="forged")
+    worker.revoke_certificate(number="V-1", reason="forged", on=TODAY, today=TODAY)
     assert worker.pending == [
         CertificateRevokedV1(
             worker_id="w1",
@@ -176,10 +206,11 @@ def test_revoking_needs_a_certificate_and_happens_once() -> None:
             number="V-1",
             reason="forged",
             area_code="110101001001",
+            occurred_on=TODAY,
         )
     ]
     again = given(registered(), vocational(), *worker.pending)
-    again.revoke_certificate(number="V-1", reason="forged")
+    again.revoke_certificate(number="V-1", reason="forged", on=TODAY, today=TODAY)
     assert again.pending == []
 
 
@@ -277,7 +308,7 @@ def test_an_expiry_lies_at_most_ten_years_ahead() -> None:
     live = given(registered())
     with pytest.raises(InvalidCommandError) as assessed:
         live.assess_category(
-            category="disabled", evidence="证", valid_until=date(2037, 1, 1), today=TODAY
+            category="disabled", evidence="证", valid_until=date(2037, 1, 1), on=TODAY, today=TODAY
         )
     assert assessed.value.extensions["field"] == "valid_until"
     with pytest.raises(InvalidCommandError) as certified:
@@ -292,6 +323,6 @@ def test_an_expiry_lies_at_most_ten_years_ahead() -> None:
         )
     assert certified.value.extensions["field"] == "valid_until"
     live.assess_category(
-        category="disabled", evidence="证", valid_until=date(2036, 12, 31), today=TODAY
+        category="disabled", evidence="证", valid_until=date(2036, 12, 31), on=TODAY, today=TODAY
     )
     assert len(live.pending) == 1
