@@ -5,6 +5,11 @@ worker's dispatch schedule: qualifications and bookings, so that nobody is booke
 `settlement` (one per community and month) and `timebank` (one per volunteer). Employment reacts
 to `ServiceCompleted` (a flexible-employment record, 灵活就业, for the worker who delivered it).
 Prices are whole yuan (元) per visit.
+
+Every fact carries the business date it happened, which may be long before it was recorded:
+`occurred_on` on the order's moves (absent only in events recorded before it was kept; read it
+with `jinguo_shared.clock.business_day`), or a date or time of its own (`started_at`,
+`completed_at` in the programme's time zone, `called_on`, `served_on`, `spent_on`).
 """
 
 from __future__ import annotations

@@ -61,6 +61,13 @@ class OrderMoveError(RuleViolationError):
     code = "order-state"
 
 
+def delivered_on(completion: ServiceCompletedV1) -> date:
+    """The business date of a delivery: `completed_at` is recorded with the programme's offset
+    (`OrdersHandlers` sees to it), so its date is the programme's day, whenever it was typed in.
+    Settlements and reports count a delivery on this day."""
+    return completion.completed_at.date()
+
+
 def price_for(tier: PriceTier, market_price: int, low_cost_price: int) -> int:
     return {"free": 0, "low_cost": low_cost_price, "market": market_price}[tier]
 
@@ -124,7 +131,7 @@ class Order(Aggregate[OrderState]):
                 )
             case ServiceCompletedV1():
                 return state.model_copy(
-                    update={"status": "completed", "completed_on": event.completed_at.date()}
+                    update={"status": "completed", "completed_on": delivered_on(event)}
                 )
             case OrderCancelledV1():
                 return state.model_copy(update={"status": "cancelled"})
@@ -190,6 +197,11 @@ class Order(Aggregate[OrderState]):
         check_planned_date(window_end.date(), "window_end", today)
         if window_end <= window_start:
             raise InvalidCommandError("the window ends before it starts", field="window_end")
+        if window_start.date() < requested_on:
+            raise InvalidCommandError(
+                f"the window starts before the order was requested ({requested_on.isoformat()})",
+                field="window_start",
+            )
         self.record(
             OrderPlacedV1(
                 order_id=self.id,

@@ -106,7 +106,8 @@ class PlaceOrder(Command):
     occurred_on: date | None = Field(
         default=None,
         description="the day the resident requested it, in the programme's time zone (default"
-        " today, or the window's first day when that has passed); not in the future",
+        " today, or the window's first day when that has passed); not in the future, not after"
+        " the window starts",
     )
 
 

@@ -18,6 +18,7 @@ from jinguo_contracts.orders import (
     VolunteerHoursEarnedV1,
     VolunteerHoursSpentV1,
 )
+from jinguo_orders.domain.order import delivered_on
 from jinguo_shared.clock import business_day
 from jinguo_shared.envelope import RecordedEvent
 from jinguo_shared.projections.base import Projection, handles
@@ -103,8 +104,7 @@ class OrdersReports(Projection):
 
     @handles(ServiceCompletedV1)
     def _completed(self, e: ServiceCompletedV1, _: RecordedEvent, b: ProjectionBatch) -> None:
-        # completed_at keeps the programme's offset it was recorded with: its date is that day
-        day = e.completed_at.date()
+        day = delivered_on(e)
         self._add(b, e.area_code, day, "orders_delivered")
         if e.price_tier == "free":
             self._add(b, e.area_code, day, "served_free")

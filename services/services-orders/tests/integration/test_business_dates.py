@@ -226,6 +226,10 @@ async def test_a_year_entered_after_the_fact_counts_in_its_own_months(office: Of
     assert (await office.send("GET", f"/settlements/{COMMUNITY}/2026-02"))["lines"] == []
     order = await office.send("GET", f"/orders/{this_year}")
     assert order["status"] == "placed"
+    # lists take an area in every form too: 110000 is the province, as 11 is
+    for code in ("11", "110000", "110101", STREET, COMMUNITY):
+        listed = await office.send("GET", f"/orders?area={code}", who="province")
+        assert {o["order_id"] for o in listed["items"]} == {free, low, this_year}, code
 
 
 async def test_a_date_in_the_future_or_before_the_request_is_refused(office: Office) -> None:

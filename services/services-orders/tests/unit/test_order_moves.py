@@ -295,6 +295,9 @@ def test_no_move_happens_in_the_future_or_before_the_order_was_requested() -> No
     with pytest.raises(InvalidCommandError, match="in the future") as error:
         Order("o8").place(**{**_place_args(), "requested_on": tomorrow})
     assert error.value.extensions["field"] == "occurred_on"
+    with pytest.raises(InvalidCommandError, match="before the order was requested") as error:
+        Order("o9").place(**{**_place_args(), "requested_on": tomorrow, "today": tomorrow})
+    assert error.value.extensions["field"] == "window_start"
 
 
 def test_a_rating_or_a_call_never_precedes_the_completion() -> None:
