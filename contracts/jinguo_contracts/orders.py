@@ -5,6 +5,11 @@ worker's dispatch schedule: qualifications and bookings, so that nobody is booke
 `settlement` (one per community and month) and `timebank` (one per volunteer). Employment reacts
 to `ServiceCompleted` (a flexible-employment record, 灵活就业, for the worker who delivered it).
 Prices are whole yuan (元) per visit.
+
+Every fact carries the business date it happened, which may be long before it was recorded:
+`occurred_on` on the order's moves (absent only in events recorded before it was kept; read it
+with `jinguo_shared.clock.business_day`), or a date or time of its own (`started_at`,
+`completed_at` in the programme's time zone, `called_on`, `served_on`, `spent_on`).
 """
 
 from __future__ import annotations
@@ -55,6 +60,24 @@ class _Order(EventContract):
     order_id: str
 
 
+OCCURRED_ON = (
+    "the business date it happened, in the programme's time zone (absent in events recorded"
+    " before it was kept: then the day the log recorded it)"
+)
+
+AREA_OF_ORDER = (
+    "12-digit community code of the order, so that area reports can count it (absent in"
+    " events recorded before it was kept)"
+)
+
+
+class _Dated(_Order):
+    """A move that happened on a business date of its own, which may be earlier than the day
+    it was recorded (an office entering last year's orders)."""
+
+    occurred_on: date | None = Field(default=None, description=OCCURRED_ON)
+
+
 class _ResidentsWords(_Order):
     """A move whose free text speaks of the resident: it is sealed with her key, so her
     erasure makes it unreadable everywhere."""
@@ -91,8 +114,9 @@ class ServiceCompletedV1(_Order):
         return round((self.completed_at - self.started_at).total_seconds() / 3600, 2)
 
 
-class OrderPlacedV1(_Order):
-    """A resident orders a service; the price tier is fixed now, from the registry's last word."""
+class OrderPlacedV1(_Dated):
+    """A resident orders a service; the price tier is fixed now, from the registry's last word.
+    `occurred_on` is the day she requested it."""
 
     event_type: ClassVar[str] = "OrderPlaced"
     pii_subject_field: ClassVar[str | None] = "resident_id"
@@ -109,20 +133,20 @@ class OrderPlacedV1(_Order):
     required_certificates: list[str] = Field(default_factory=list)
 
 
-class OrderAssignedV1(_Order):
+class OrderAssignedV1(_Dated):
     event_type: ClassVar[str] = "OrderAssigned"
     worker_id: str | None = None
     provider_id: str | None = None
     how: AssignedHow
 
 
-class OrderAcceptedV1(_Order):
+class OrderAcceptedV1(_Dated):
     event_type: ClassVar[str] = "OrderAccepted"
     worker_id: str | None = None
     provider_id: str | None = None
 
 
-class OrderRejectedV1(_Order):
+class OrderRejectedV1(_Dated):
     """The assignee declined: the order goes back to dispatch."""
 
     event_type: ClassVar[str] = "OrderRejected"
@@ -140,12 +164,14 @@ class OrderCancelledV1(_ResidentsWords):
     event_type: ClassVar[str] = "OrderCancelled"
     by: CancelledBy
     reason: Pii
+    occurred_on: date | None = Field(default=None, description=OCCURRED_ON)
 
 
 class OrderNoShowV1(_ResidentsWords):
     event_type: ClassVar[str] = "OrderNoShow"
     party: NoShowParty
     notes: OptionalPii
+    occurred_on: date | None = Field(default=None, description=OCCURRED_ON)
 
 
 class OrderRatedV1(_ResidentsWords):
@@ -156,6 +182,8 @@ class OrderRatedV1(_ResidentsWords):
     comment: OptionalPii
     worker_id: str | None = None
     provider_id: str | None = None
+    occurred_on: date | None = Field(default=None, description=OCCURRED_ON)
+    area_code: str | None = Field(default=None, description=AREA_OF_ORDER)
 
 
 class FollowUpCallRecordedV1(_ResidentsWords):
@@ -165,6 +193,7 @@ class FollowUpCallRecordedV1(_ResidentsWords):
     called_on: date
     satisfied: bool
     notes: OptionalPii
+    area_code: str | None = Field(default=None, description=AREA_OF_ORDER)
 
 
 class _Schedule(EventContract):

@@ -11,6 +11,7 @@ from jinguo_orders.entrypoints.http import FEED, create_app
 from jinguo_orders.handlers.commands import OrdersHandlers
 from jinguo_orders.policies.reactions import EmploymentPolicy
 from jinguo_orders.projections.queries import OrdersQueries
+from jinguo_orders.projections.reports import OrdersReports
 from jinguo_orders.projections.views import (
     Community,
     DispatchPool,
@@ -44,6 +45,7 @@ class OrdersService:
         Quality,
         Settlements,
         TimeBankLedger,
+        OrdersReports,
     )
     policy_types: Sequence[type[Policy]] = (EmploymentPolicy,)
 

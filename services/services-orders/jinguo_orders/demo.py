@@ -142,36 +142,41 @@ async def load_orders_demo(
     delivered: Counter[str] = Counter()
     states: Counter[str] = Counter()
 
-    async def order(resident: dict[str, Any], day: date, hour: int) -> str:
+    async def order(
+        resident: dict[str, Any], day: date, hour: int, requested: date | None = None
+    ) -> str:
         service = rng.choice(CATALOGUE)[0]
         start = datetime(day.year, day.month, day.day, hour, tzinfo=BEIJING)
-        placed = await api.send(
-            "POST",
-            "/orders",
-            {
-                "resident_id": resident["resident_id"],
-                "service_code": service,
-                "address": "北京市东城区" + rng.choice(("东四北大街", "交道口南大街", "和平里")),
-                "window_start": start.isoformat(),
-                "window_end": (start + timedelta(hours=2)).isoformat(),
-            },
-        )
+        body = {
+            "resident_id": resident["resident_id"],
+            "service_code": service,
+            "address": "北京市东城区" + rng.choice(("东四北大街", "交道口南大街", "和平里")),
+            "window_start": start.isoformat(),
+            "window_end": (start + timedelta(hours=2)).isoformat(),
+        }
+        if requested is not None:
+            body["occurred_on"] = requested.isoformat()
+        placed = await api.send("POST", "/orders", body)
         return str(placed["id"])
 
-    async def dispatched(order_id: str) -> bool:
-        return await api.send("POST", f"/orders/{order_id}/dispatch", refusable=True) is not None
+    async def dispatched(order_id: str, on: date | None = None) -> bool:
+        body = {"occurred_on": on.isoformat()} if on is not None else None
+        sent = await api.send("POST", f"/orders/{order_id}/dispatch", body, refusable=True)
+        return sent is not None
 
-    # delivered last month: completed, most rated, some followed up
+    # delivered last month, entered with the days each move happened: completed, most rated,
+    # some followed up
     for n in range(COMPLETED):
         resident = helped[n % len(helped)] if n % 4 else rng.choice(others)
         day = last_month.replace(day=1 + (n * 2) % 27)
-        order_id = await order(resident, day, 8 + 2 * (n % 5))
+        order_id = await order(resident, day, 8 + 2 * (n % 5), day - timedelta(days=2))
         steps.step()
-        if not await dispatched(order_id):
+        if not await dispatched(order_id, day - timedelta(days=1)):
             states["placed"] += 1
             continue
         start = datetime(day.year, day.month, day.day, 8 + 2 * (n % 5), tzinfo=BEIJING)
-        await api.send("POST", f"/orders/{order_id}/accept")
+        accepted_on = (day - timedelta(days=1)).isoformat()
+        await api.send("POST", f"/orders/{order_id}/accept", {"occurred_on": accepted_on})
         await api.send("POST", f"/orders/{order_id}/start", {"at": start.isoformat()})
         await api.send(
             "POST",
@@ -185,7 +190,11 @@ async def load_orders_demo(
             await api.send(
                 "POST",
                 f"/orders/{order_id}/rating",
-                {"score": rng.choice((5, 5, 4, 4, 3)), "comment": rng.choice(("很满意", "细心"))},
+                {
+                    "score": rng.choice((5, 5, 4, 4, 3)),
+                    "comment": rng.choice(("很满意", "细心")),
+                    "occurred_on": (day + timedelta(days=1)).isoformat(),
+                },
             )
         if n % 3 == 0:
             await api.send(

@@ -1,5 +1,4 @@
-"""An order's life from request to completion, and the worker's schedule that keeps her from
-being booked twice.
+"""An order's life from request to completion (the worker's schedule is in `schedule`).
 
     placed ──assign──▶ assigned ──accept──▶ accepted ──start──▶ in_service ──complete──▶ completed
       ▲                  │  │                  │  │
@@ -10,8 +9,10 @@ A completed, cancelled or no-show order never moves again; a completed one can s
 once and followed up (回访) once.
 
 Times come in the programme's time zone, and `today` is the programme's: a service window is
-planned (`check_planned_date`), a start, a completion and a follow-up call happened
-(`check_past_date`).
+planned (`check_planned_date`); every move happened on a business date (`on`, a start's or a
+completion's time, a follow-up's `called_on`), never after today, never before the order was
+requested, and a rating or a follow-up call never before the service was completed. Offices
+enter last year's orders this year with the dates they happened, and reports count them then.
 """
 
 from __future__ import annotations
@@ -36,11 +37,6 @@ from jinguo_contracts.orders import (
     OrderRejectedV1,
     ServiceCompletedV1,
     ServiceStartedV1,
-    WorkerBookedV1,
-    WorkerLeftDispatchV1,
-    WorkerQualifiedV1,
-    WorkerReleasedV1,
-    WorkerTrainedV1,
 )
 from jinguo_contracts.registry import PriceTier
 from jinguo_shared.domain import (
@@ -65,10 +61,11 @@ class OrderMoveError(RuleViolationError):
     code = "order-state"
 
 
-class WorkerUnavailableError(RuleViolationError):
-    """Not qualified, out of dispatch, or booked in an overlapping window."""
-
-    code = "worker-unavailable"
+def delivered_on(completion: ServiceCompletedV1) -> date:
+    """The business date of a delivery: `completed_at` is recorded with the programme's offset
+    (`OrdersHandlers` sees to it), so its date is the programme's day, whenever it was typed in.
+    Settlements and reports count a delivery on this day."""
+    return completion.completed_at.date()
 
 
 def price_for(tier: PriceTier, market_price: int, low_cost_price: int) -> int:
@@ -87,6 +84,9 @@ class OrderState(AggregateState):
     worker_id: str | None = None
     provider_id: str | None = None
     started_at: datetime | None = None
+    requested_on: date | None = None
+    """None for orders placed before the business date was recorded."""
+    completed_on: date | None = None
     rated: bool = False
     followed_up: bool = False
 
@@ -107,6 +107,7 @@ class Order(Aggregate[OrderState]):
                 window_end=event.window_end,
                 price_tier=event.price_tier,
                 required_certificates=list(event.required_certificates),
+                requested_on=event.occurred_on,
             )
         assert state is not None, f"{event.event_type} before OrderPlaced"
         match event:
@@ -129,7 +130,9 @@ class Order(Aggregate[OrderState]):
                     update={"status": "in_service", "started_at": event.started_at}
                 )
             case ServiceCompletedV1():
-                return state.model_copy(update={"status": "completed"})
+                return state.model_copy(
+                    update={"status": "completed", "completed_on": delivered_on(event)}
+                )
             case OrderCancelledV1():
                 return state.model_copy(update={"status": "cancelled"})
             case OrderNoShowV1():
@@ -150,6 +153,26 @@ class Order(Aggregate[OrderState]):
             )
         return state
 
+    def _happened(self, state: OrderState, on: date, field: str, today: date) -> date:
+        check_past_date(on, field, today)
+        if state.requested_on is not None and on < state.requested_on:
+            raise InvalidCommandError(
+                f"{field} {on.isoformat()} is before order {self.id} was requested"
+                f" ({state.requested_on.isoformat()})",
+                field=field,
+            )
+        return on
+
+    def _after_service(self, state: OrderState, on: date, field: str, today: date) -> date:
+        self._happened(state, on, field, today)
+        if state.completed_on is not None and on < state.completed_on:
+            raise InvalidCommandError(
+                f"{field} {on.isoformat()} is before the service was completed"
+                f" ({state.completed_on.isoformat()})",
+                field=field,
+            )
+        return on
+
     def place(
         self,
         *,
@@ -164,14 +187,21 @@ class Order(Aggregate[OrderState]):
         market_price: int,
         low_cost_price: int,
         required_certificates: list[str],
+        requested_on: date,
         today: date,
     ) -> None:
         if self.exists:
             raise AlreadyExistsError(f"order {self.id} was already placed", existing_id=self.id)
+        check_past_date(requested_on, "occurred_on", today)
         check_planned_date(window_start.date(), "window_start", today)
         check_planned_date(window_end.date(), "window_end", today)
         if window_end <= window_start:
             raise InvalidCommandError("the window ends before it starts", field="window_end")
+        if window_start.date() < requested_on:
+            raise InvalidCommandError(
+                f"the window starts before the order was requested ({requested_on.isoformat()})",
+                field="window_start",
+            )
         self.record(
             OrderPlacedV1(
                 order_id=self.id,
@@ -186,28 +216,44 @@ class Order(Aggregate[OrderState]):
                 price=price_for(price_tier, market_price, low_cost_price),
                 market_price=market_price,
                 required_certificates=list(required_certificates),
+                occurred_on=requested_on,
             )
         )
 
     def assign(
-        self, *, worker_id: str | None = None, provider_id: str | None = None, how: AssignedHow
+        self,
+        *,
+        worker_id: str | None = None,
+        provider_id: str | None = None,
+        how: AssignedHow,
+        on: date,
+        today: date,
     ) -> None:
-        self._in("assigned", "placed")
+        state = self._in("assigned", "placed")
         if (worker_id is None) == (provider_id is None):
             raise InvalidCommandError("assign to exactly one worker or one provider")
         self.record(
-            OrderAssignedV1(order_id=self.id, worker_id=worker_id, provider_id=provider_id, how=how)
-        )
-
-    def accept(self) -> None:
-        state = self._in("accepted", "assigned")
-        self.record(
-            OrderAcceptedV1(
-                order_id=self.id, worker_id=state.worker_id, provider_id=state.provider_id
+            OrderAssignedV1(
+                order_id=self.id,
+                worker_id=worker_id,
+                provider_id=provider_id,
+                how=how,
+                occurred_on=self._happened(state, on, "occurred_on", today),
             )
         )
 
-    def reject(self, reason: str) -> None:
+    def accept(self, *, on: date, today: date) -> None:
+        state = self._in("accepted", "assigned")
+        self.record(
+            OrderAcceptedV1(
+                order_id=self.id,
+                worker_id=state.worker_id,
+                provider_id=state.provider_id,
+                occurred_on=self._happened(state, on, "occurred_on", today),
+            )
+        )
+
+    def reject(self, reason: str, *, on: date, today: date) -> None:
         state = self._in("rejected", "assigned")
         self.record(
             OrderRejectedV1(
@@ -215,20 +261,21 @@ class Order(Aggregate[OrderState]):
                 worker_id=state.worker_id,
                 provider_id=state.provider_id,
                 reason=reason,
+                occurred_on=self._happened(state, on, "occurred_on", today),
             )
         )
 
     def start(self, at: datetime, today: date) -> None:
-        self._in("started", "accepted")
-        check_past_date(at.date(), "at", today)
+        state = self._in("started", "accepted")
+        self._happened(state, at.date(), "at", today)
         self.record(ServiceStartedV1(order_id=self.id, started_at=at))
 
     def complete(self, at: datetime, today: date) -> None:
         state = self._in("completed", "in_service")
         assert state.started_at is not None
-        check_past_date(at.date(), "at", today)
+        self._happened(state, at.date(), "at", today)
         if at < state.started_at:
-            raise InvalidCommandError("completed before it started", field="completed_at")
+            raise InvalidCommandError("completed before it started", field="at")
         self.record(
             ServiceCompletedV1(
                 order_id=self.id,
@@ -242,19 +289,31 @@ class Order(Aggregate[OrderState]):
             )
         )
 
-    def cancel(self, *, by: CancelledBy, reason: str) -> None:
+    def cancel(self, *, by: CancelledBy, reason: str, on: date, today: date) -> None:
         state = self._in("cancelled", "placed", "assigned", "accepted")
         self.record(
-            OrderCancelledV1(order_id=self.id, resident_id=state.resident_id, by=by, reason=reason)
+            OrderCancelledV1(
+                order_id=self.id,
+                resident_id=state.resident_id,
+                by=by,
+                reason=reason,
+                occurred_on=self._happened(state, on, "occurred_on", today),
+            )
         )
 
-    def no_show(self, *, party: NoShowParty, notes: str | None) -> None:
+    def no_show(self, *, party: NoShowParty, notes: str | None, on: date, today: date) -> None:
         state = self._in("marked no-show", "assigned", "accepted")
         self.record(
-            OrderNoShowV1(order_id=self.id, resident_id=state.resident_id, party=party, notes=notes)
+            OrderNoShowV1(
+                order_id=self.id,
+                resident_id=state.resident_id,
+                party=party,
+                notes=notes,
+                occurred_on=self._happened(state, on, "occurred_on", today),
+            )
         )
 
-    def rate(self, *, score: int, comment: str | None) -> None:
+    def rate(self, *, score: int, comment: str | None, on: date, today: date) -> None:
         state = self._in("rated", "completed")
         if state.rated:
             raise OrderMoveError(f"order {self.id} was already rated")
@@ -266,6 +325,8 @@ class Order(Aggregate[OrderState]):
                 comment=comment,
                 worker_id=state.worker_id,
                 provider_id=state.provider_id,
+                occurred_on=self._after_service(state, on, "occurred_on", today),
+                area_code=state.area_code,
             )
         )
 
@@ -275,144 +336,13 @@ class Order(Aggregate[OrderState]):
         state = self._in("followed up", "completed")
         if state.followed_up:
             raise OrderMoveError(f"order {self.id} was already followed up")
-        check_past_date(called_on, "called_on", today)
         self.record(
             FollowUpCallRecordedV1(
                 order_id=self.id,
                 resident_id=state.resident_id,
-                called_on=called_on,
+                called_on=self._after_service(state, called_on, "called_on", today),
                 satisfied=satisfied,
                 notes=notes,
+                area_code=state.area_code,
             )
         )
-
-
-class Booking(AggregateState):
-    start: datetime
-    end: datetime
-
-
-class ScheduleState(AggregateState):
-    qualifications: list[str] = Field(default_factory=list)
-    trades: list[str] = Field(default_factory=list)
-    left_dispatch: bool = False
-    bookings: dict[str, Booking] = Field(default_factory=dict)
-
-
-class WorkerSchedule(Aggregate[ScheduleState]):
-    """A worker as dispatch sees her: what she is certified for and when she is booked.
-    Booking her and assigning the order are appended together, each with its own
-    optimistic check, so two concurrent dispatches can never both book one window.
-
-    Her area is not kept in the state: she may move district (the registry says so, not this
-    log), and a stale area would hide her from her new district. Each booking records where
-    she lives when booked, so a booking outside the caller's jurisdiction is refused, and
-    giving a window back follows the order's move, whoever's jurisdiction she lives in."""
-
-    aggregate_type = "worker"
-    state_type = ScheduleState
-
-    @classmethod
-    def evolve(cls, state: ScheduleState | None, event: EventContract) -> ScheduleState:
-        state = state or ScheduleState()
-        match event:
-            case WorkerQualifiedV1():
-                codes = sorted({*state.qualifications, event.occupation_code})
-                return state.model_copy(update={"qualifications": codes})
-            case WorkerTrainedV1():
-                return state.model_copy(update={"trades": sorted({*state.trades, event.trade})})
-            case WorkerLeftDispatchV1():
-                return state.model_copy(update={"left_dispatch": True})
-            case WorkerBookedV1():
-                booking = Booking(start=event.window_start, end=event.window_end)
-                return state.model_copy(
-                    update={"bookings": {**state.bookings, event.order_id: booking}}
-                )
-            case WorkerReleasedV1():
-                rest = {k: v for k, v in state.bookings.items() if k != event.order_id}
-                return state.model_copy(update={"bookings": rest})
-        return state
-
-    def qualify(self, *, occupation_code: str, certificate_no: str) -> None:
-        if self.state is not None and occupation_code in self.state.qualifications:
-            return
-        self.record(
-            WorkerQualifiedV1(
-                worker_id=self.id, occupation_code=occupation_code, certificate_no=certificate_no
-            )
-        )
-
-    def record_training(self, *, trade: str, completed_on: date) -> None:
-        if self.state is not None and trade in self.state.trades:
-            return
-        self.record(WorkerTrainedV1(worker_id=self.id, trade=trade, completed_on=completed_on))
-
-    def leave_dispatch(self, *, reason: str, placement_id: str | None) -> None:
-        if self.state is not None and self.state.left_dispatch:
-            return
-        self.record(
-            WorkerLeftDispatchV1(worker_id=self.id, reason=reason, placement_id=placement_id)
-        )
-
-    def check_available(self, start: datetime, end: datetime, required: list[str]) -> None:
-        state = self.state or ScheduleState()
-        if state.left_dispatch:
-            raise WorkerUnavailableError(f"worker {self.id} has left dispatch (full-time post)")
-        missing = sorted(set(required) - set(state.qualifications))
-        if missing:
-            raise WorkerUnavailableError(
-                f"worker {self.id} lacks the certificates {', '.join(missing)}", missing=missing
-            )
-        for order_id, booking in state.bookings.items():
-            if booking.start < end and start < booking.end:
-                raise WorkerUnavailableError(
-                    f"worker {self.id} is booked from {booking.start.isoformat()} to"
-                    f" {booking.end.isoformat()} (order {order_id})",
-                    order_id=order_id,
-                )
-
-    def book(
-        self,
-        *,
-        order_id: str,
-        start: datetime,
-        end: datetime,
-        required: list[str],
-        area_code: str,
-    ) -> None:
-        """`area_code` is where she lives now (the registry's word): booking her is acting
-        in that area, so only an agency whose jurisdiction covers it may."""
-        self.check_available(start, end, required)
-        self.record(
-            WorkerBookedV1(
-                worker_id=self.id,
-                order_id=order_id,
-                window_start=start,
-                window_end=end,
-                area_code=area_code,
-            )
-        )
-
-    def release(self, order_id: str) -> None:
-        if self.state is not None and order_id in self.state.bookings:
-            self.record(WorkerReleasedV1(worker_id=self.id, order_id=order_id))
-
-
-def assign_worker(
-    order: Order, schedule: WorkerSchedule, how: AssignedHow, worker_area: str
-) -> None:
-    """Assign the order and book the worker's window: both or neither."""
-    state = order.require_state()
-    order.assign(worker_id=schedule.id, how=how)
-    schedule.book(
-        order_id=order.id,
-        start=state.window_start,
-        end=state.window_end,
-        required=state.required_certificates,
-        area_code=worker_area,
-    )
-
-
-def release_with(order: Order, schedule: WorkerSchedule) -> None:
-    """After a move that ends the worker's part in the order, give her window back."""
-    schedule.release(order.id)

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Query
+from fastapi import APIRouter, Body, Depends, FastAPI, HTTPException, Path, Query
 
+from jinguo_contracts.areas import AreaCode, area_prefix, check_area_code
 from jinguo_orders.domain.settlement import month_start, statement
 from jinguo_orders.entrypoints.responses import (
+    AreaReport,
     Order,
     OrderMove,
     OrderStatus,
@@ -18,21 +20,27 @@ from jinguo_orders.entrypoints.responses import (
     Statement,
     TimeBankOut,
     Volunteer,
+    with_satisfaction,
 )
 from jinguo_orders.handlers import commands as c
 from jinguo_orders.handlers.commands import OrdersHandlers
 from jinguo_orders.projections.queries import OrdersQueries
+from jinguo_orders.projections.reports import INDICATORS
 from jinguo_shared.access import OutsideJurisdictionQueryError
-from jinguo_shared.domain import check_planned_date
+from jinguo_shared.app import indicator_table
+from jinguo_shared.domain import InvalidCommandError, check_planned_date
 from jinguo_shared.feed import FeedDeclaration
 from jinguo_shared.http.commands import Accepted, CommandRequest, command_request
 from jinguo_shared.http.conventions import (
     Cursor,
     Limit,
+    MonthFrom,
+    MonthTo,
     Page,
     ReadAfter,
     decode_cursor,
     page,
+    report,
     require_scope,
     seq_after,
 )
@@ -48,6 +56,12 @@ Area12 = Annotated[str, Path(pattern=r"^\d{12}$")]
 Month = Annotated[str, Path(pattern=c.MONTH)]
 OrderId = Annotated[str, Path(min_length=1, max_length=64)]
 VolunteerId = Annotated[str, Path(min_length=1, max_length=64)]
+AreaFilter = Annotated[
+    AreaCode | None,
+    Query(description="an area code in any form (43, 430000, 110101001 …): the records in it"),
+]
+Happening = Annotated[c.Happened, Body(description="optional: the day it happened")]
+TODAY = c.Happened()
 ALL = (
     "order_board",
     "dispatch_pool",
@@ -55,6 +69,7 @@ ALL = (
     "quality",
     "settlements",
     "time_bank",
+    "orders_reports",
 )
 
 
@@ -143,7 +158,7 @@ def create_router(
         caller: Reader,
         after: After,
         status: Annotated[OrderStatus | None, Query()] = None,
-        area: Annotated[str | None, Query(pattern=r"^\d{2,12}$")] = None,
+        area: AreaFilter = None,
         worker_id: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
         cursor: Cursor = None,
         limit: Limit = 50,
@@ -151,7 +166,7 @@ def create_router(
         await consistent(after, "order_board")
         rows = await queries.orders(
             status=status,
-            within=caller.area(area),
+            within=caller.area(prefix(area)),
             worker_id=worker_id,
             after_seq=seq_after(cursor),
             limit=limit,
@@ -171,9 +186,13 @@ def create_router(
         return [OrderMove.model_validate(row) for row in await queries.history(order_id)]
 
     @router.post("/orders/{order_id}/dispatch", summary="Assign automatically (自动派单)")
-    async def dispatch(order_id: OrderId, command: WriteCommand, after: After) -> Accepted:
+    async def dispatch(
+        order_id: OrderId, command: WriteCommand, after: After, body: Happening = TODAY
+    ) -> Accepted:
         await consistent(after, "dispatch_pool", "quality")
-        result = await handlers.dispatch(order_id, command.context, command.key)
+        result = await handlers.dispatch(
+            order_id, command.context, command.key, occurred_on=body.occurred_on
+        )
         return command.accept(result)
 
     @router.post("/orders/{order_id}/assign", summary="Assign by a dispatcher (人工派单)")
@@ -185,8 +204,10 @@ def create_router(
         return command.accept(result)
 
     @router.post("/orders/{order_id}/accept", summary="The assignee accepts")
-    async def accept(order_id: OrderId, command: WriteCommand) -> Accepted:
-        result = await handlers.accept(order_id, command.context, command.key)
+    async def accept(order_id: OrderId, command: WriteCommand, body: Happening = TODAY) -> Accepted:
+        result = await handlers.accept(
+            order_id, command.context, command.key, occurred_on=body.occurred_on
+        )
         return command.accept(result)
 
     @router.post("/orders/{order_id}/reject", summary="The assignee declines: back to dispatch")
@@ -236,11 +257,11 @@ def create_router(
         kind: Literal["worker", "provider"],
         caller: Reader,
         after: After,
-        area: Annotated[str | None, Query(pattern=r"^\d{2,12}$")] = None,
+        area: AreaFilter = None,
         limit: Limit = 20,
     ) -> list[Performer]:
         await consistent(after, "quality", "dispatch_pool")
-        rows = await queries.rankings(kind, within=caller.area(area), limit=limit)
+        rows = await queries.rankings(kind, within=caller.area(prefix(area)), limit=limit)
         return [Performer.model_validate(row) for row in rows]
 
     # settlement -----------------------------------------------------------------------
@@ -284,6 +305,36 @@ def create_router(
         result = await handlers.issue_settlement(body, command.context, command.key)
         return command.accept(result)
 
+    # reports -----------------------------------------------------------------------
+
+    @router.get(
+        "/reports/areas/{area_code}",
+        summary="Figures per month for an area, by the business date they happened",
+        description="Each indicator is counted in the month of the date that decides it, so a"
+        " year entered late counts in its own months.\n\n" + indicator_table(INDICATORS),
+    )
+    async def area_report(
+        area_code: Annotated[
+            str, Path(max_length=24, description="in any form: 43, 430000, 110101001001 …")
+        ],
+        caller: Reader,
+        after: After,
+        month_from: MonthFrom = "2000-01",
+        month_to: MonthTo = "2999-12",
+    ) -> AreaReport:
+        try:
+            code = check_area_code(area_code)
+        except ValueError as error:
+            raise InvalidCommandError(str(error), field="area_code") from None
+        if not caller.sees(code):  # outside, or wider than the jurisdiction
+            raise OutsideJurisdictionQueryError(
+                f"area {code} is outside or wider than your agency's jurisdiction",
+                jurisdiction=caller.jurisdiction.prefix if caller.jurisdiction else None,
+            )
+        await consistent(after, "orders_reports")
+        rows = await queries.report(code, month_from, month_to)
+        return with_satisfaction(report(code, month_from, month_to, rows))
+
     # time bank -----------------------------------------------------------------------
 
     @router.post("/time-bank/{volunteer_id}/earned", summary="Bank a volunteer's hours")
@@ -312,6 +363,11 @@ def create_router(
         )
 
     return router
+
+
+def prefix(area: str | None) -> str | None:
+    """The digits every code in the area starts with (430000 -> 43)."""
+    return None if area is None else area_prefix(area)
 
 
 def create_app(

@@ -11,7 +11,7 @@ from pydantic import Field
 
 from jinguo_contracts.orders import AssignedHow, ServiceCategory, SettlementLine
 from jinguo_contracts.registry import EligibilityReason, PriceTier
-from jinguo_shared.http.conventions import ReadModel
+from jinguo_shared.http.conventions import ReadModel, Report
 
 OrderStatus = Literal[
     "placed", "assigned", "accepted", "in_service", "completed", "cancelled", "no_show"
@@ -118,3 +118,27 @@ class TimeBankOut(ReadModel):
     volunteer_id: str
     balance: float = Field(description="hours banked and not spent")
     entries: list[TimeBankEntry] = Field(description="oldest first")
+
+
+class AreaReport(Report):
+    average_satisfaction: dict[str, float] = Field(
+        description="for each month with ratings, rating_sum / ratings (1 to 5)"
+    )
+    average_satisfaction_overall: float | None = Field(
+        description="over the months: rating_sum / ratings; null without ratings"
+    )
+
+
+def with_satisfaction(report: Report) -> AreaReport:
+    """The report with the average satisfaction its sums and counts give."""
+
+    def average(figures: dict[str, int]) -> float | None:
+        ratings = figures.get("ratings", 0)
+        return round(figures.get("rating_sum", 0) / ratings, 2) if ratings else None
+
+    months = {month: average(figures) for month, figures in report.figures.items()}
+    return AreaReport(
+        **report.model_dump(),
+        average_satisfaction={m: a for m, a in months.items() if a is not None},
+        average_satisfaction_overall=average(report.totals),
+    )

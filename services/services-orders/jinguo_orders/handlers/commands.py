@@ -8,14 +8,15 @@ from datetime import UTC, date, datetime
 from functools import partial
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
+from jinguo_contracts.areas import AreaCode, area_level
 from jinguo_contracts.orders import CancelledBy, NoShowParty, ServiceCategory
 from jinguo_contracts.registry import PriceTier
 from jinguo_orders.domain.catalogue import Service
 from jinguo_orders.domain.dispatch import rank
-from jinguo_orders.domain.order import (
-    Order,
+from jinguo_orders.domain.order import Order
+from jinguo_orders.domain.schedule import (
     WorkerSchedule,
     WorkerUnavailableError,
     assign_worker,
@@ -39,6 +40,19 @@ Text = Field(min_length=1, max_length=2000)
 Id = Field(min_length=1, max_length=64)
 OccupationCode = Annotated[str, Field(pattern=r"^\d-\d{2}-\d{2}-\d{2}$")]
 MONTH = r"^[1-9]\d{3}-(0[1-9]|1[0-2])$"
+OCCURRED_ON = (
+    "the day it happened, in the programme's time zone (default today); not in the future,"
+    " not before the order was requested"
+)
+
+
+def community_code(code: str) -> str:
+    if area_level(code) != "community":
+        raise ValueError("a settlement is for one community (社区/村): a 12-digit code")
+    return code
+
+
+CommunityCode = Annotated[AreaCode, AfterValidator(community_code)]
 
 
 class Command(BaseModel):
@@ -89,6 +103,18 @@ class PlaceOrder(Command):
     window_start: AwareDatetime
     window_end: AwareDatetime
     notes: str | None = Field(default=None, max_length=2000)
+    occurred_on: date | None = Field(
+        default=None,
+        description="the day the resident requested it, in the programme's time zone (default"
+        " today, or the window's first day when that has passed); not in the future, not after"
+        " the window starts",
+    )
+
+
+class Happened(Command):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"occurred_on": "2026-05-07"}]})
+
+    occurred_on: date | None = Field(default=None, description=OCCURRED_ON)
 
 
 class AssignOrder(Command):
@@ -98,6 +124,7 @@ class AssignOrder(Command):
 
     worker_id: str | None = Field(default=None, min_length=1, max_length=64)
     provider_id: str | None = Field(default=None, min_length=1, max_length=64)
+    occurred_on: date | None = Field(default=None, description=OCCURRED_ON)
 
 
 class Reason(Command):
@@ -106,6 +133,7 @@ class Reason(Command):
     )
 
     reason: str = Text
+    occurred_on: date | None = Field(default=None, description=OCCURRED_ON)
 
 
 class CancelOrder(Command):
@@ -115,6 +143,7 @@ class CancelOrder(Command):
 
     by: CancelledBy
     reason: str = Text
+    occurred_on: date | None = Field(default=None, description=OCCURRED_ON)
 
 
 class MarkNoShow(Command):
@@ -126,6 +155,7 @@ class MarkNoShow(Command):
 
     party: NoShowParty
     notes: str | None = Field(default=None, max_length=2000)
+    occurred_on: date | None = Field(default=None, description=OCCURRED_ON)
 
 
 class AtTime(Command):
@@ -141,6 +171,11 @@ class RateOrder(Command):
 
     score: int = Field(ge=1, le=5)
     comment: str | None = Field(default=None, max_length=2000)
+    occurred_on: date | None = Field(
+        default=None,
+        description="the day she rated it, in the programme's time zone (default today); not"
+        " in the future, not before the service was completed",
+    )
 
 
 class RecordFollowUp(Command):
@@ -162,7 +197,7 @@ class IssueSettlement(Command):
         json_schema_extra={"examples": [{"area_code": "110101001001", "month": "2026-04"}]}
     )
 
-    area_code: str = Field(pattern=r"^\d{12}$")
+    area_code: CommunityCode
     month: str = Field(pattern=MONTH)
 
 
@@ -286,6 +321,8 @@ class OrdersHandlers:
         offered = service.state
         start, end, today = self._local(c.window_start), self._local(c.window_end), self._today()
         tier = tier_for(resident, start.date())
+        # an order entered after its service window was requested by then at the latest
+        requested_on = c.occurred_on or min(today, start.date())
         return await self._executor.execute(
             Order,
             derived_id("order", ctx.command_id),
@@ -301,6 +338,7 @@ class OrdersHandlers:
                 market_price=offered.market_price,
                 low_cost_price=offered.low_cost_price,
                 required_certificates=offered.required_certificates,
+                requested_on=requested_on,
                 today=today,
             ),
             ctx,
@@ -317,7 +355,12 @@ class OrdersHandlers:
         return order
 
     async def dispatch(
-        self, order_id: str, ctx: CommandContext, key: IdempotencyKey | None = None
+        self,
+        order_id: str,
+        ctx: CommandContext,
+        key: IdempotencyKey | None = None,
+        *,
+        occurred_on: date | None = None,
     ) -> CommandResult:
         """Automatic assignment: the best-ranked free, qualified worker of the order's
         district, then of the rest of the caller's jurisdiction (never beyond it); when another
@@ -325,8 +368,10 @@ class OrdersHandlers:
         is free."""
         order = await self._order(order_id, ctx)
         state = order.require_state()
+        on, today = self._on(occurred_on)
         if state.status != "placed":
-            order.assign(worker_id="-", how="auto")  # refused with the order's state
+            # refused with the order's state
+            order.assign(worker_id="-", how="auto", on=on, today=today)
         for in_district in (True, False):
             found = await self._queries.candidates(
                 state.area_code,
@@ -341,7 +386,13 @@ class OrdersHandlers:
                     return await self._executor.execute_together(
                         (Order, order_id),
                         (WorkerSchedule, candidate.worker_id),
-                        partial(assign_worker, how="auto", worker_area=candidate.area_code),
+                        partial(
+                            assign_worker,
+                            how="auto",
+                            worker_area=candidate.area_code,
+                            on=on,
+                            today=today,
+                        ),
                         ctx,
                         key,
                     )
@@ -353,7 +404,11 @@ class OrdersHandlers:
         if providers:
             provider_id = providers[0]
             return await self._executor.execute(
-                Order, order_id, lambda o: o.assign(provider_id=provider_id, how="auto"), ctx, key
+                Order,
+                order_id,
+                lambda o: o.assign(provider_id=provider_id, how="auto", on=on, today=today),
+                ctx,
+                key,
             )
         raise RuleViolationError(
             f"no qualified worker or provider is free for order {order_id}", code_hint="no-one-free"
@@ -367,6 +422,7 @@ class OrdersHandlers:
                 "name exactly one of worker_id and provider_id", field="worker_id"
             )
         await self._order(order_id, ctx)
+        on, today = self._on(c.occurred_on)
         if c.provider_id is not None:
             provider_id = c.provider_id
             found = await self._queries.provider(provider_id)
@@ -375,7 +431,7 @@ class OrdersHandlers:
             return await self._executor.execute(
                 Order,
                 order_id,
-                lambda o: o.assign(provider_id=provider_id, how="dispatcher"),
+                lambda o: o.assign(provider_id=provider_id, how="dispatcher", on=on, today=today),
                 ctx,
                 key,
             )
@@ -386,7 +442,13 @@ class OrdersHandlers:
         return await self._executor.execute_together(
             (Order, order_id),
             (WorkerSchedule, c.worker_id),
-            partial(assign_worker, how="dispatcher", worker_area=worker["area_code"]),
+            partial(
+                assign_worker,
+                how="dispatcher",
+                worker_area=worker["area_code"],
+                on=on,
+                today=today,
+            ),
             ctx,
             key,
         )
@@ -413,15 +475,31 @@ class OrdersHandlers:
             (Order, order_id), (WorkerSchedule, worker_id), both, ctx, key
         )
 
+    def _on(self, occurred_on: date | None) -> tuple[date, date]:
+        """The day a move happened (today unless the command says) and today."""
+        today = self._today()
+        return occurred_on or today, today
+
     async def accept(
-        self, order_id: str, ctx: CommandContext, key: IdempotencyKey | None = None
+        self,
+        order_id: str,
+        ctx: CommandContext,
+        key: IdempotencyKey | None = None,
+        *,
+        occurred_on: date | None = None,
     ) -> CommandResult:
-        return await self._move(order_id, lambda o: o.accept(), ctx, key, releases=False)
+        on, today = self._on(occurred_on)
+        return await self._move(
+            order_id, lambda o: o.accept(on=on, today=today), ctx, key, releases=False
+        )
 
     async def reject(
         self, order_id: str, c: Reason, ctx: CommandContext, key: IdempotencyKey | None = None
     ) -> CommandResult:
-        return await self._move(order_id, lambda o: o.reject(c.reason), ctx, key, releases=True)
+        on, today = self._on(c.occurred_on)
+        return await self._move(
+            order_id, lambda o: o.reject(c.reason, on=on, today=today), ctx, key, releases=True
+        )
 
     async def start(
         self, order_id: str, c: AtTime, ctx: CommandContext, key: IdempotencyKey | None = None
@@ -438,22 +516,37 @@ class OrdersHandlers:
     async def cancel(
         self, order_id: str, c: CancelOrder, ctx: CommandContext, key: IdempotencyKey | None = None
     ) -> CommandResult:
+        on, today = self._on(c.occurred_on)
         return await self._move(
-            order_id, lambda o: o.cancel(by=c.by, reason=c.reason), ctx, key, releases=True
+            order_id,
+            lambda o: o.cancel(by=c.by, reason=c.reason, on=on, today=today),
+            ctx,
+            key,
+            releases=True,
         )
 
     async def no_show(
         self, order_id: str, c: MarkNoShow, ctx: CommandContext, key: IdempotencyKey | None = None
     ) -> CommandResult:
+        on, today = self._on(c.occurred_on)
         return await self._move(
-            order_id, lambda o: o.no_show(party=c.party, notes=c.notes), ctx, key, releases=True
+            order_id,
+            lambda o: o.no_show(party=c.party, notes=c.notes, on=on, today=today),
+            ctx,
+            key,
+            releases=True,
         )
 
     async def rate(
         self, order_id: str, c: RateOrder, ctx: CommandContext, key: IdempotencyKey | None = None
     ) -> CommandResult:
+        on, today = self._on(c.occurred_on)
         return await self._move(
-            order_id, lambda o: o.rate(score=c.score, comment=c.comment), ctx, key, releases=False
+            order_id,
+            lambda o: o.rate(score=c.score, comment=c.comment, on=on, today=today),
+            ctx,
+            key,
+            releases=False,
         )
 
     async def follow_up(

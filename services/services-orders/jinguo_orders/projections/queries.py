@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from jinguo_contracts.base import CATALOGUE
 from jinguo_orders.domain.dispatch import Candidate
 from jinguo_orders.domain.settlement import Delivered
+from jinguo_orders.projections.reports import OrdersReports
 from jinguo_orders.projections.views import (
     Community,
     DispatchPool,
@@ -298,6 +299,16 @@ class OrdersQueries:
             )
         rows.sort(key=lambda r: (-(r["satisfaction"] or 0), -r["completed"], r["performer_id"]))
         return rows[:limit]
+
+    async def report(self, area: str, month_from: str, month_to: str) -> list[Row]:
+        counts = self._projection(OrdersReports).counts
+        return await self._rows(
+            select(counts.c.month, counts.c.metric, counts.c.count)
+            .where(
+                counts.c.area_code == area, counts.c.month >= month_from, counts.c.month <= month_to
+            )
+            .order_by(counts.c.month, counts.c.metric)
+        )
 
     async def time_bank(self, volunteer_id: str) -> tuple[float, list[Row]]:
         ledger: TimeBankLedger = self._projection(TimeBankLedger)

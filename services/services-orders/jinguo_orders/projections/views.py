@@ -44,6 +44,7 @@ from jinguo_contracts.registry import (
     WorkerProfileUpdatedV1,
     WorkerRegisteredV1,
 )
+from jinguo_orders.domain.order import delivered_on
 from jinguo_shared.db import pii_keys
 from jinguo_shared.envelope import RecordedEvent
 from jinguo_shared.projections.base import Projection, handles
@@ -420,8 +421,8 @@ class Quality(Projection):
 
 class Settlements(Projection):
     """What was delivered per community and month, at the tier and prices fixed on each order
-    (the month is the completion's, from the event, never from "now"), and the issued
-    statements."""
+    (the month is the delivery's business date, `delivered_on`, never the day it was typed in),
+    and the issued statements."""
 
     name = "settlements"
     subjects = (
@@ -475,7 +476,7 @@ class Settlements(Projection):
 
     @handles(ServiceCompletedV1)
     def _completed(self, e: ServiceCompletedV1, _: RecordedEvent, b: ProjectionBatch) -> None:
-        on = e.completed_at.date()
+        on = delivered_on(e)
         b.update(
             self.deliveries,
             {"order_id": e.order_id},

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from jinguo_contracts.employment import CertificateAwardedV1, PostFilledV1
 from jinguo_contracts.registry import VolunteerRegisteredV1
 from jinguo_orders.bootstrap import handlers_for, queries_for
-from jinguo_orders.domain.order import WorkerUnavailableError
+from jinguo_orders.domain.schedule import WorkerUnavailableError
 from jinguo_orders.domain.timebank import NotEnoughHoursError
 from jinguo_orders.handlers.commands import (
     AssignOrder,
