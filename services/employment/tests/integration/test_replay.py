@@ -104,7 +104,7 @@ async def test_a_replay_yields_exactly_the_live_tables(outside, employment: Serv
 
     names = employment.projections.names()
     live = {name: await snapshot(employment, name) for name in names}
-    assert live["employment_reports"]["employment_month_counts"]
+    assert live["employment_reports"]["employment_month_counts_v2"]
     assert len(live["seeker_pool"]["seekers"]) == 8
     rebuilt = await employment.projections.rebuild(*names)
     assert {p.generation for p in rebuilt} == {2}
