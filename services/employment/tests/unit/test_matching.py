@@ -95,4 +95,3 @@ def test_area_codes_compare_by_level() -> None:
     assert common_area_level("430000", "430102") == 2
     # a city without districts (东莞): its streets share the city
     assert common_area_level("441900003", "441900004001") == 4
-
