@@ -59,7 +59,9 @@ async def test_a_replay_yields_exactly_the_live_tables(outside, employment: Serv
     await caught_up(employment, position)
     for n, worker in enumerate(workers[:6]):
         await handlers.enrol(
-            course.aggregate_id, CandidateInput(worker_id=worker), context(f"e{n}")
+            course.aggregate_id,
+            CandidateInput(worker_id=worker, occurred_on=date(2026, 2, 20)),
+            context(f"e{n}"),
         )
         await handlers.complete(
             course.aggregate_id,
