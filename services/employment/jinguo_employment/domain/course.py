@@ -41,7 +41,9 @@ class Trainee(BaseModel):
     status: Literal["enrolled", "withdrawn", "passed", "failed"] = "enrolled"
     certificate_no: str | None = None
     subsidy_granted: bool = False
-    enrolled_on: date | None = Field(default=None, description="None: enrolled before dates")
+    enrolled_on: date | None = Field(
+        default=None, description="None when recorded before enrolments carried their day"
+    )
     completed_on: date | None = None
 
 

@@ -252,3 +252,32 @@ async def test_a_date_to_come_is_refused_naming_its_field(office: Office) -> Non
         f"/posts/{published['id']}/close", {"reason": "不再招聘", "occurred_on": tomorrow}
     )
     assert refused_field(answer) == "occurred_on"
+
+
+async def test_a_post_for_a_whole_city_written_short_matches_across_the_city(
+    office: Office, employment: ServiceRuntime, outside: Any
+) -> None:
+    registry = await publisher(outside, "registry")
+    await register_worker(registry, "w-furong", area=COMMUNITY)
+    known = await register_worker(registry, "w-yuelu", area="430104002003")
+    await register_worker(registry, "w-zhuzhou", area="430202001001")
+    employer = {"name": "长沙市养老服务中心", "credit_code": "12430100MB1234567X"}
+    made = await office.send("/employers", {**employer, "area_code": "430100"})
+    post = await office.send(
+        "/posts",
+        {
+            "employer_id": made["id"],
+            "title": "养老护理员",
+            "occupation_code": "4-10-01-05",
+            "area_code": "4301",
+            "wage": {"amount": 4000, "unit": "month"},
+            "hours_type": "full_time",
+            "openings": 2,
+        },
+    )
+    await caught_up(employment, known)
+    ranked = await office.read(f"/posts/{post['id']}/matches")
+    found = {m["worker_id"]: m["reasons"] for m in ranked["items"]}
+    assert set(found) == {"w-furong", "w-yuelu"}  # 株洲 (4302) is another city
+    for reasons in found.values():
+        assert "lives in the same city (+3)" in reasons
