@@ -15,6 +15,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from jinguo_contracts.base import CATALOGUE, EventContract
 from jinguo_contracts.registry import HoursType
 
+OCCURRED_ON = (
+    "the business day the fact happened, in the programme's time zone (it may precede the day"
+    " it was recorded: a past year entered after the fact); None only on events recorded before"
+    " events carried it, whose business day is the day the log recorded them"
+)
+
 PostKind = Literal["public_welfare", "market"]
 """公益性岗位 (reserved first for the hard to employ) or an ordinary market post."""
 CourseKind = Literal["vocational", "syb"]
@@ -56,6 +62,7 @@ class EmployerRegisteredV1(_Employer):
     name: str
     credit_code: str = Field(description="18-character unified social credit code")
     area_code: str
+    occurred_on: date | None = Field(default=None, description=OCCURRED_ON)
 
 
 class EmployerSuspendedV1(_Employer):
@@ -66,6 +73,7 @@ class EmployerSuspendedV1(_Employer):
     inspection_id: str | None = Field(
         default=None, description="set when an inspection's violation caused the suspension"
     )
+    occurred_on: date | None = Field(default=None, description=OCCURRED_ON)
 
 
 class EmployerReinstatedV1(_Employer):
@@ -77,6 +85,7 @@ class EmployerReinstatedV1(_Employer):
         description="inspections whose violations are not rectified yet: while any remain,"
         " the employer stays suspended",
     )
+    occurred_on: date | None = Field(default=None, description=OCCURRED_ON)
 
 
 # post ---------------------------------------------------------------------------------------------
@@ -111,11 +120,13 @@ class CandidateRecommendedV1(_Post):
     worker_id: str
     score: float
     reasons: list[str]
+    occurred_on: date | None = Field(default=None, description=OCCURRED_ON)
 
 
 class ApplicationReceivedV1(_Post):
     event_type: ClassVar[str] = "ApplicationReceived"
     worker_id: str
+    occurred_on: date | None = Field(default=None, description=OCCURRED_ON)
 
 
 class PostFilledV1(_Post):
@@ -142,6 +153,7 @@ class PostFilledV1(_Post):
 class PostClosedV1(_Post):
     event_type: ClassVar[str] = "PostClosed"
     reason: str
+    occurred_on: date | None = Field(default=None, description=OCCURRED_ON)
 
 
 class PostSuspendedV1(_Post):
@@ -150,11 +162,13 @@ class PostSuspendedV1(_Post):
     employer_suspended: bool = Field(
         default=False, description="suspended with its employer; reopened on reinstatement"
     )
+    occurred_on: date | None = Field(default=None, description=OCCURRED_ON)
 
 
 class PostReopenedV1(_Post):
     event_type: ClassVar[str] = "PostReopened"
     reason: str
+    occurred_on: date | None = Field(default=None, description=OCCURRED_ON)
 
 
 # the worker's employment record -------------------------------------------------------------------
@@ -234,6 +248,7 @@ class CourseScheduledV1(_Course):
     ends_on: date
     subsidy_per_trainee: int = Field(ge=0, description="yuan (元)")
     kind: CourseKind
+    occurred_on: date | None = Field(default=None, description=OCCURRED_ON)
 
 
 class TraineeEnrolledV1(_Course):
@@ -242,6 +257,7 @@ class TraineeEnrolledV1(_Course):
     seats_taken: int
     gender: Literal["female", "male"]
     area_code: str = Field(description="the trainee's community, for the area reports")
+    occurred_on: date | None = Field(default=None, description=OCCURRED_ON)
 
 
 class TraineeWithdrewV1(_Course):
@@ -249,6 +265,7 @@ class TraineeWithdrewV1(_Course):
     worker_id: str
     reason: str
     seats_taken: int
+    occurred_on: date | None = Field(default=None, description=OCCURRED_ON)
 
 
 class TrainingCompletedV1(_Course):

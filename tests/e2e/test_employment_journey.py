@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 
 from jinguo_registry.domain.validation import make_national_id
+from jinguo_shared.clock import ProgrammeClock
 
 from .conftest import created
 
@@ -21,7 +22,7 @@ def test_registered_trained_certified_recommended_placed_and_reemployed(
     system: tuple[httpx.Client, str],
 ) -> None:
     http, _ = system
-    today = date.today()
+    today = ProgrammeClock().today()  # the servers' business day, not this machine's date
     # the registry registers her, hard to employ (4050)
     worker = created(
         http.post(

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 
 from jinguo_registry.domain.validation import make_national_id
+from jinguo_shared.clock import ProgrammeClock
 
 from .conftest import created
 
@@ -22,7 +23,7 @@ def test_resident_with_minimum_allowance_gets_free_housekeeping_settled_for_the_
     system: tuple[httpx.Client, str],
 ) -> None:
     http, _ = system
-    today = date.today()
+    today = ProgrammeClock().today()  # the servers' business day, not this machine's date
     last_month_day = today.replace(day=1) - timedelta(days=20)
     month = last_month_day.strftime("%Y-%m")
     community = "110101003002"

@@ -41,6 +41,10 @@ class Trainee(BaseModel):
     status: Literal["enrolled", "withdrawn", "passed", "failed"] = "enrolled"
     certificate_no: str | None = None
     subsidy_granted: bool = False
+    enrolled_on: date | None = Field(
+        default=None, description="None when recorded before enrolments carried their day"
+    )
+    completed_on: date | None = None
 
 
 class CourseState(AggregateState):
@@ -77,13 +81,18 @@ class Course(Aggregate[CourseState]):
         assert state is not None, f"{event.event_type} before CourseScheduled"
         match event:
             case TraineeEnrolledV1():
-                trainee = Trainee(gender=event.gender, area_code=event.area_code)
+                trainee = Trainee(
+                    gender=event.gender, area_code=event.area_code, enrolled_on=event.occurred_on
+                )
                 return _with(state, event.worker_id, trainee)
             case TraineeWithdrewV1():
                 return _change(state, event.worker_id, status="withdrawn")
             case TrainingCompletedV1():
                 return _change(
-                    state, event.worker_id, status="passed" if event.passed else "failed"
+                    state,
+                    event.worker_id,
+                    status="passed" if event.passed else "failed",
+                    completed_on=event.completed_on,
                 )
             case CertificateAwardedV1():
                 return _change(state, event.worker_id, certificate_no=event.certificate_no)
@@ -111,10 +120,13 @@ class Course(Aggregate[CourseState]):
         ends_on: date,
         subsidy_per_trainee: int,
         kind: CourseKind,
+        on: date,
         today: date,
     ) -> None:
+        """A course may lie in the past: a past year's classes are entered after the fact."""
         if self.exists:
             raise AlreadyExistsError(f"course {self.id} was already scheduled", existing_id=self.id)
+        check_past_date(on, "occurred_on", today)
         check_planned_date(starts_on, "starts_on", today)
         check_planned_date(ends_on, "ends_on", today)
         if ends_on < starts_on:
@@ -135,18 +147,32 @@ class Course(Aggregate[CourseState]):
                 ends_on=ends_on,
                 subsidy_per_trainee=subsidy_per_trainee,
                 kind=kind,
+                occurred_on=on,
             )
         )
 
     def enrol(
-        self, *, worker_id: str, gender: Literal["female", "male"], area_code: str, today: date
+        self,
+        *,
+        worker_id: str,
+        gender: Literal["female", "male"],
+        area_code: str,
+        on: date,
+        today: date,
     ) -> None:
+        """An enrolment may be recorded after the course ended, dated when it happened: on or
+        before the course's last day."""
+        check_past_date(on, "occurred_on", today)
         state = self.require_state()
         current = state.trainees.get(worker_id)
         if current is not None and current.status != "withdrawn":
             return
-        if today > state.ends_on:
-            raise RuleViolationError(f"course {self.id} ended on {state.ends_on.isoformat()}")
+        if on > state.ends_on:
+            raise InvalidCommandError(
+                f"an enrolment on {on.isoformat()} is after course {self.id} ended on"
+                f" {state.ends_on.isoformat()}: give the day she enrolled (occurred_on)",
+                field="occurred_on",
+            )
         if state.seats_taken >= state.seats:
             raise CourseFullError(
                 f"course {self.id} is full ({state.seats} seats)", seats=state.seats
@@ -158,21 +184,25 @@ class Course(Aggregate[CourseState]):
                 seats_taken=state.seats_taken + 1,
                 gender=gender,
                 area_code=area_code,
+                occurred_on=on,
             )
         )
 
-    def withdraw(self, *, worker_id: str, reason: str) -> None:
+    def withdraw(self, *, worker_id: str, reason: str, on: date, today: date) -> None:
+        check_past_date(on, "occurred_on", today)
         state, trainee = self._trainee(worker_id)
         if trainee.status == "withdrawn":
             return
         if trainee.status != "enrolled":
             raise RuleViolationError(f"worker {worker_id} already completed the course")
+        _not_before(on, "occurred_on", trainee.enrolled_on, "she enrolled")
         self.record(
             TraineeWithdrewV1(
                 course_id=self.id,
                 worker_id=worker_id,
                 reason=reason,
                 seats_taken=state.seats_taken - 1,
+                occurred_on=on,
             )
         )
 
@@ -189,6 +219,7 @@ class Course(Aggregate[CourseState]):
             raise RuleViolationError(f"worker {worker_id} withdrew from the course")
         if on < state.starts_on:
             raise InvalidCommandError("the course has not started yet", field="completed_on")
+        _not_before(on, "completed_on", trainee.enrolled_on, "she enrolled")
         self.record(
             TrainingCompletedV1(
                 course_id=self.id,
@@ -213,6 +244,7 @@ class Course(Aggregate[CourseState]):
             raise RuleViolationError(
                 f"only a trainee who passed is certified; worker {worker_id} is {trainee.status}"
             )
+        _not_before(on, "awarded_on", trainee.completed_on, "she completed the course")
         self.record(
             CertificateAwardedV1(
                 course_id=self.id,
@@ -240,6 +272,7 @@ class Course(Aggregate[CourseState]):
             )
         if state.subsidy_per_trainee == 0:
             raise RuleViolationError(f"course {self.id} carries no subsidy")
+        _not_before(on, "granted_on", trainee.completed_on, "she completed the course")
         self.record(
             TrainingSubsidyGrantedV1(
                 course_id=self.id,
@@ -248,6 +281,14 @@ class Course(Aggregate[CourseState]):
                 area_code=trainee.area_code,
                 granted_on=on,
             )
+        )
+
+
+def _not_before(on: date, field: str, earlier: date | None, what: str) -> None:
+    if earlier is not None and on < earlier:
+        raise InvalidCommandError(
+            f"{field} {on.isoformat()} is before {earlier.isoformat()}, the day {what}",
+            field=field,
         )
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from pydantic import Field
 
 from jinguo_contracts.base import EventContract
@@ -10,7 +12,7 @@ from jinguo_contracts.employment import (
     EmployerReinstatedV1,
     EmployerSuspendedV1,
 )
-from jinguo_shared.domain import Aggregate, AggregateState, AlreadyExistsError
+from jinguo_shared.domain import Aggregate, AggregateState, AlreadyExistsError, check_past_date
 
 MANUAL = "manual"
 """The suspension cause when a person suspended the employer, not an inspection."""
@@ -45,7 +47,10 @@ class Employer(Aggregate[EmployerState]):
                 return state.model_copy(update={"suspended_by": list(event.still_suspended_by)})
         return state
 
-    def register(self, *, name: str, credit_code: str, area_code: str) -> None:
+    def register(
+        self, *, name: str, credit_code: str, area_code: str, on: date, today: date
+    ) -> None:
+        check_past_date(on, "occurred_on", today)
         if self.exists:
             raise AlreadyExistsError(
                 f"an employer with this credit code is already registered: {self.id}",
@@ -53,21 +58,33 @@ class Employer(Aggregate[EmployerState]):
             )
         self.record(
             EmployerRegisteredV1(
-                employer_id=self.id, name=name, credit_code=credit_code, area_code=area_code
+                employer_id=self.id,
+                name=name,
+                credit_code=credit_code,
+                area_code=area_code,
+                occurred_on=on,
             )
         )
 
-    def suspend(self, *, reason: str, inspection_id: str | None = None) -> None:
+    def suspend(
+        self, *, reason: str, on: date, today: date, inspection_id: str | None = None
+    ) -> None:
         """Once per cause: the same violation reported twice suspends once."""
+        check_past_date(on, "occurred_on", today)
         state = self.require_state()
         if (inspection_id or MANUAL) in state.suspended_by:
             return
         self.record(
-            EmployerSuspendedV1(employer_id=self.id, reason=reason, inspection_id=inspection_id)
+            EmployerSuspendedV1(
+                employer_id=self.id, reason=reason, inspection_id=inspection_id, occurred_on=on
+            )
         )
 
-    def reinstate(self, *, reason: str, inspection_id: str | None = None) -> None:
+    def reinstate(
+        self, *, reason: str, on: date, today: date, inspection_id: str | None = None
+    ) -> None:
         """A rectified inspection lifts its own cause; a person reinstating lifts them all."""
+        check_past_date(on, "occurred_on", today)
         state = self.require_state()
         if inspection_id is None:
             if not state.suspended:
@@ -83,5 +100,6 @@ class Employer(Aggregate[EmployerState]):
                 reason=reason,
                 inspection_id=inspection_id,
                 still_suspended_by=remaining,
+                occurred_on=on,
             )
         )

@@ -11,7 +11,7 @@ import heapq
 from dataclasses import dataclass, field
 from datetime import date
 
-from jinguo_employment.domain.codes import common_area_level
+from jinguo_contracts.areas import area_ancestors, area_prefix
 
 OCCUPATION_WANTED = 30.0
 OCCUPATION_GROUP_WANTED = 15.0
@@ -68,6 +68,15 @@ def qualifies(post: PostProfile, seeker: Seeker) -> bool:
     if level is None:
         return False
     return post.min_level is None or level <= post.min_level
+
+
+def common_area_level(one: str, other: str) -> int:
+    """How many leading digits the narrowest area holding both codes has: 2 (the same
+    province), 4 (city), 6 (district), 9 (street), 12 (community), 0 for none. Worked out on
+    the areas the codes lie in, so that a city-level ``430100`` and a district ``430102`` share
+    the city (4 digits), not a district."""
+    shared = set(area_ancestors(one)) & set(area_ancestors(other))
+    return max((len(area_prefix(code)) for code in shared), default=0)
 
 
 def months_between(start: date, end: date) -> int:

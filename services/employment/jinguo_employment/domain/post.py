@@ -122,8 +122,10 @@ class Post(Aggregate[PostState]):
         openings: int,
         requirements: Requirements,
         kind: PostKind,
+        published_on: date,
         today: date,
     ) -> None:
+        check_past_date(published_on, "published_on", today)
         if self.exists:
             raise AlreadyExistsError(f"post {self.id} was already published", existing_id=self.id)
         if employer_suspended:
@@ -147,48 +149,69 @@ class Post(Aggregate[PostState]):
                 openings=openings,
                 requirements=requirements,
                 kind=kind,
-                published_on=today,
+                published_on=published_on,
             )
         )
 
-    def recommend(self, *, worker_id: str, score: float, reasons: list[str]) -> None:
+    def recommend(
+        self, *, worker_id: str, score: float, reasons: list[str], on: date, today: date
+    ) -> None:
         """Recording a recommendation decides nothing: a person still fills the post."""
+        check_past_date(on, "occurred_on", today)
         state = self._open()
         if worker_id in state.placed:
             raise RuleViolationError(f"worker {worker_id} already holds this post")
         self.record(
             CandidateRecommendedV1(
-                post_id=self.id, worker_id=worker_id, score=score, reasons=reasons
+                post_id=self.id, worker_id=worker_id, score=score, reasons=reasons, occurred_on=on
             )
         )
 
-    def receive_application(self, *, worker_id: str) -> None:
+    def receive_application(self, *, worker_id: str, on: date, today: date) -> None:
+        check_past_date(on, "occurred_on", today)
         state = self._open()
         if worker_id in state.candidates:
             return
-        self.record(ApplicationReceivedV1(post_id=self.id, worker_id=worker_id))
+        self.record(ApplicationReceivedV1(post_id=self.id, worker_id=worker_id, occurred_on=on))
 
-    def close(self, *, reason: str) -> None:
+    def close(self, *, reason: str, on: date, today: date) -> None:
+        check_past_date(on, "occurred_on", today)
         state = self.require_state()
         if state.status == "closed":
             return
-        self.record(PostClosedV1(post_id=self.id, reason=reason))
+        self.record(PostClosedV1(post_id=self.id, reason=reason, occurred_on=on))
 
-    def suspend(self, *, reason: str, employer_suspended: bool = False) -> None:
+    def suspend(
+        self, *, reason: str, on: date, today: date, employer_suspended: bool = False
+    ) -> None:
+        check_past_date(on, "occurred_on", today)
         state = self.require_state()
         if state.status != "open":
             return
         self.record(
-            PostSuspendedV1(post_id=self.id, reason=reason, employer_suspended=employer_suspended)
+            PostSuspendedV1(
+                post_id=self.id,
+                reason=reason,
+                employer_suspended=employer_suspended,
+                occurred_on=on,
+            )
         )
 
-    def reopen(self, *, reason: str, only_if_suspended_with_employer: bool = False) -> None:
+    def reopen(
+        self,
+        *,
+        reason: str,
+        on: date,
+        today: date,
+        only_if_suspended_with_employer: bool = False,
+    ) -> None:
+        check_past_date(on, "occurred_on", today)
         state = self.require_state()
         if state.status != "suspended":
             return
         if only_if_suspended_with_employer and not state.suspended_with_employer:
             return
-        self.record(PostReopenedV1(post_id=self.id, reason=reason))
+        self.record(PostReopenedV1(post_id=self.id, reason=reason, occurred_on=on))
 
 
 def fill_post(

@@ -7,8 +7,9 @@ from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Query
-from pydantic import BaseModel
+from pydantic import AfterValidator, BaseModel
 
+from jinguo_contracts.areas import area_prefix, check_area_code
 from jinguo_employment.entrypoints.responses import (
     Course,
     CourseWithTrainees,
@@ -49,7 +50,27 @@ WriteCommand = Annotated[
 ]
 Reader = Annotated[Caller, Depends(require_scope("employment:read"))]
 After = ReadAfter
-Area = Annotated[str | None, Query(pattern=r"^\d{2,12}$")]
+
+
+def _within_area(code: str | None) -> str | None:
+    """A list filters on the digits every code inside the area starts with (`43` for a
+    province written `43` or `430000`)."""
+    return None if code is None else area_prefix(code)
+
+
+Area = Annotated[
+    str | None,
+    Query(max_length=24, description="an area code in any form: 43, 430000, 430102001…"),
+    AfterValidator(_within_area),
+]
+ReportArea = Annotated[
+    str,
+    Path(
+        max_length=24,
+        description="the area in any form (43 or 430000): rows use the 6-, 9- or 12-digit code",
+    ),
+    AfterValidator(check_area_code),
+]
 Id = Annotated[str, Path(min_length=1, max_length=64)]
 SEEKER_PROJECTIONS = ("seeker_pool",)
 
@@ -415,7 +436,7 @@ def create_router(
 
     @router.get("/reports/areas/{area_code}", summary="Figures per month for an area")
     async def area_report(
-        area_code: Annotated[str, Path(pattern=r"^\d{2}(\d{2}){0,2}(\d{3}){0,2}$")],
+        area_code: ReportArea,
         caller: Reader,
         after: After,
         month_from: MonthFrom = "2000-01",
@@ -431,7 +452,7 @@ def create_router(
         summary="Year-end figures: 'trained 843 women in 13 trades over 17 classes, 95% passed'",
     )
     async def year_summary(
-        area_code: Annotated[str, Path(pattern=r"^\d{2}(\d{2}){0,2}(\d{3}){0,2}$")],
+        area_code: ReportArea,
         year: Annotated[int, Path(ge=2000, le=2999)],
         caller: Reader,
         after: After,

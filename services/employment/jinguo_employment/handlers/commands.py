@@ -10,9 +10,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from jinguo_contracts.areas import AreaCode
 from jinguo_contracts.employment import CourseKind, PostKind, Requirements, Wage, WageUnit
 from jinguo_contracts.registry import HoursType
-from jinguo_employment.domain.codes import AreaCode, CreditCode, OccupationCode
+from jinguo_employment.domain.codes import CreditCode, OccupationCode
 from jinguo_employment.domain.course import Course
 from jinguo_employment.domain.employer import Employer
 from jinguo_employment.domain.matching import Match, PostProfile, assess, rank
@@ -26,6 +27,11 @@ from jinguo_shared.envelope import CommandContext
 Name = Field(min_length=1, max_length=200)
 Text = Field(min_length=1, max_length=2000)
 Skill = Annotated[str, StringConstraints(min_length=1, max_length=60)]
+OccurredOn = Field(
+    default=None,
+    description="the day it happened, in the programme's time zone: today when not given, never"
+    " in the future; a past year's records are entered with their own dates",
+)
 
 
 class Command(BaseModel):
@@ -48,6 +54,7 @@ class RegisterEmployer(Command):
     name: str = Name
     credit_code: CreditCode
     area_code: AreaCode
+    occurred_on: date | None = OccurredOn
 
 
 class SuspendEmployer(Command):
@@ -56,6 +63,7 @@ class SuspendEmployer(Command):
     )
 
     reason: str = Text
+    occurred_on: date | None = OccurredOn
 
 
 class ReinstateEmployer(Command):
@@ -64,6 +72,7 @@ class ReinstateEmployer(Command):
     )
 
     reason: str = Text
+    occurred_on: date | None = OccurredOn
 
 
 class WageInput(Command):
@@ -110,12 +119,18 @@ class PublishPost(Command):
     openings: int = Field(ge=1, le=1000)
     requirements: RequirementsInput = Field(default_factory=RequirementsInput)
     kind: PostKind = "market"
+    published_on: date | None = Field(
+        default=None,
+        description="the day the post was published (programme's time zone): today when not"
+        " given, never in the future",
+    )
 
 
 class ClosePost(Command):
     model_config = ConfigDict(json_schema_extra={"examples": [{"reason": "用人单位调整用工计划"}]})
 
     reason: str = Text
+    occurred_on: date | None = OccurredOn
 
 
 class CandidateInput(Command):
@@ -124,6 +139,7 @@ class CandidateInput(Command):
     )
 
     worker_id: str = Field(min_length=1, max_length=64)
+    occurred_on: date | None = OccurredOn
 
 
 class FillPost(Command):
@@ -206,6 +222,11 @@ class ScheduleCourse(Command):
     ends_on: date
     subsidy_per_trainee: int = Field(ge=0, le=100_000, description="yuan (元)")
     kind: CourseKind = "vocational"
+    occurred_on: date | None = Field(
+        default=None,
+        description="the day the course was scheduled: today when not given, never in the"
+        " future (the course itself may lie in the past)",
+    )
 
     @model_validator(mode="after")
     def _dates(self) -> ScheduleCourse:
@@ -220,6 +241,7 @@ class Withdraw(Command):
     )
 
     reason: str = Text
+    occurred_on: date | None = OccurredOn
 
 
 class CompleteTraining(Command):
@@ -344,10 +366,17 @@ class EmploymentHandlers:
                 "an employer with this credit code is already registered outside your"
                 " jurisdiction; an agency covering both areas can publish its posts here"
             )
+        today = self._today()
         return await self._executor.execute(
             Employer,
             employer_id,
-            lambda e: e.register(name=c.name, credit_code=c.credit_code, area_code=c.area_code),
+            lambda e: e.register(
+                name=c.name,
+                credit_code=c.credit_code,
+                area_code=c.area_code,
+                on=c.occurred_on or today,
+                today=today,
+            ),
             ctx,
             key,
         )
@@ -359,13 +388,17 @@ class EmploymentHandlers:
         ctx: CommandContext,
         key: IdempotencyKey | None = None,
         inspection_id: str | None = None,
+        on: date | None = None,
     ) -> CommandResult:
         """Suspends the employer, then each of its open posts (each a command of its own,
-        derived from this one, so a retry or a redelivered violation finishes the job)."""
+        derived from this one, so a retry or a redelivered violation finishes the job), all on
+        the day the employer was suspended."""
+        today = self._today()
+        day = on or today
         result = await self._executor.execute(
             Employer,
             employer_id,
-            lambda e: e.suspend(reason=reason, inspection_id=inspection_id),
+            lambda e: e.suspend(reason=reason, inspection_id=inspection_id, on=day, today=today),
             ctx,
             key,
         )
@@ -375,7 +408,10 @@ class EmploymentHandlers:
                 Post,
                 post_id,
                 lambda p: p.suspend(
-                    reason=f"employer suspended: {reason}", employer_suspended=True
+                    reason=f"employer suspended: {reason}",
+                    employer_suspended=True,
+                    on=day,
+                    today=today,
                 ),
                 step(ctx, f"suspend-post:{post_id}"),
             )
@@ -388,11 +424,14 @@ class EmploymentHandlers:
         ctx: CommandContext,
         key: IdempotencyKey | None = None,
         inspection_id: str | None = None,
+        on: date | None = None,
     ) -> CommandResult:
+        today = self._today()
+        day = on or today
         result = await self._executor.execute(
             Employer,
             employer_id,
-            lambda e: e.reinstate(reason=reason, inspection_id=inspection_id),
+            lambda e: e.reinstate(reason=reason, inspection_id=inspection_id, on=day, today=today),
             ctx,
             key,
         )
@@ -406,6 +445,8 @@ class EmploymentHandlers:
                     lambda p: p.reopen(
                         reason=f"employer reinstated: {reason}",
                         only_if_suspended_with_employer=True,
+                        on=day,
+                        today=today,
                     ),
                     step(ctx, f"reopen-post:{post_id}"),
                 )
@@ -436,6 +477,7 @@ class EmploymentHandlers:
                 openings=c.openings,
                 requirements=Requirements(**c.requirements.model_dump()),
                 kind=c.kind,
+                published_on=c.published_on or today,
                 today=today,
             ),
             ctx,
@@ -445,15 +487,25 @@ class EmploymentHandlers:
     async def close_post(
         self, post_id: str, c: ClosePost, ctx: CommandContext, key: IdempotencyKey | None = None
     ) -> CommandResult:
+        today = self._today()
         return await self._executor.execute(
-            Post, post_id, lambda p: p.close(reason=c.reason), ctx, key
+            Post,
+            post_id,
+            lambda p: p.close(reason=c.reason, on=c.occurred_on or today, today=today),
+            ctx,
+            key,
         )
 
     async def suspend_post(
         self, post_id: str, c: ClosePost, ctx: CommandContext, key: IdempotencyKey | None = None
     ) -> CommandResult:
+        today = self._today()
         return await self._executor.execute(
-            Post, post_id, lambda p: p.suspend(reason=c.reason), ctx, key
+            Post,
+            post_id,
+            lambda p: p.suspend(reason=c.reason, on=c.occurred_on or today, today=today),
+            ctx,
+            key,
         )
 
     async def matches(self, post_id: str, limit: int, area: str | None = None) -> list[Match]:
@@ -496,7 +548,13 @@ class EmploymentHandlers:
         return await self._executor.execute(
             Post,
             post_id,
-            lambda p: p.recommend(worker_id=c.worker_id, score=score, reasons=reasons),
+            lambda p: p.recommend(
+                worker_id=c.worker_id,
+                score=score,
+                reasons=reasons,
+                on=c.occurred_on or today,
+                today=today,
+            ),
             ctx,
             key,
         )
@@ -509,8 +567,15 @@ class EmploymentHandlers:
         key: IdempotencyKey | None = None,
     ) -> CommandResult:
         await self._seeker(c.worker_id, ctx)
+        today = self._today()
         return await self._executor.execute(
-            Post, post_id, lambda p: p.receive_application(worker_id=c.worker_id), ctx, key
+            Post,
+            post_id,
+            lambda p: p.receive_application(
+                worker_id=c.worker_id, on=c.occurred_on or today, today=today
+            ),
+            ctx,
+            key,
         )
 
     async def fill_post(
@@ -652,6 +717,7 @@ class EmploymentHandlers:
                 ends_on=c.ends_on,
                 subsidy_per_trainee=c.subsidy_per_trainee,
                 kind=c.kind,
+                on=c.occurred_on or today,
                 today=today,
             ),
             ctx,
@@ -674,6 +740,7 @@ class EmploymentHandlers:
                 worker_id=c.worker_id,
                 gender=seeker["gender"],
                 area_code=seeker["area_code"],
+                on=c.occurred_on or today,
                 today=today,
             ),
             ctx,
@@ -710,10 +777,13 @@ class EmploymentHandlers:
         ctx: CommandContext,
         key: IdempotencyKey | None = None,
     ) -> CommandResult:
+        today = self._today()
         return await self._on_trainee(
             course_id,
             worker_id,
-            lambda course: course.withdraw(worker_id=worker_id, reason=c.reason),
+            lambda course: course.withdraw(
+                worker_id=worker_id, reason=c.reason, on=c.occurred_on or today, today=today
+            ),
             ctx,
             key,
         )

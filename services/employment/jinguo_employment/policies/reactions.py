@@ -5,6 +5,7 @@ from __future__ import annotations
 from jinguo_contracts.inspections import EmployerViolationFoundV1, ViolationRectifiedV1
 from jinguo_contracts.orders import ServiceCompletedV1
 from jinguo_employment.handlers.commands import EmploymentHandlers
+from jinguo_shared.clock import business_day
 from jinguo_shared.envelope import CommandContext, RecordedEvent
 from jinguo_shared.reactions import Policy, reacts_to
 
@@ -39,6 +40,7 @@ class InspectionPolicy(Policy):
             f"劳动保障监察 violation: {found}",
             ctx,
             inspection_id=e.inspection_id,
+            on=e.found_on,
         )
 
     @reacts_to(ViolationRectifiedV1)
@@ -50,6 +52,7 @@ class InspectionPolicy(Policy):
             f"rectified on {e.rectified_on.isoformat()}",
             ctx,
             inspection_id=e.inspection_id,
+            on=e.rectified_on,
         )
 
 
@@ -73,7 +76,7 @@ class OrdersPolicy(Policy):
             order_id=e.order_id,
             service_code=e.service_code,
             area_code=e.area_code,
-            completed_on=e.completed_at.date(),
+            completed_on=business_day(None, e.completed_at),
             hours=e.hours,
             ctx=ctx,
         )

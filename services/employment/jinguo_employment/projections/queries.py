@@ -10,6 +10,7 @@ import orjson
 from sqlalchemy import Select, String, and_, func, or_, select, true, type_coerce
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from jinguo_contracts.areas import area_prefix
 from jinguo_employment.domain.matching import PostProfile, Seeker
 from jinguo_employment.projections.board import CourseRegister, PlacementRegister, PostBoard
 from jinguo_employment.projections.pool import SeekerPool
@@ -188,23 +189,25 @@ class EmploymentQueries:
 
         The occupation index leads (the city is compared on a substring, which no index
         serves, so the planner cannot prefer the far less selective area index)."""
-        confined = len(area or "")
-        if not post.area_code.startswith(area or ""):
+        confined = area or ""
+        if not post.area_code.startswith(confined):
             return []
         pool: SeekerPool = self._projection(SeekerPool)
-        found = await self._candidates_in(post, today, pool, max(len(post.area_code[:6]), confined))
-        if len(found) < enough and len(post.area_code) > 4 and confined < 6:
-            found = await self._candidates_in(post, today, pool, max(4, confined))
+        district = area_prefix(post.area_code[:6])
+        city = area_prefix(post.area_code[:4] + "00")
+        found = await self._candidates_in(post, today, pool, max(district, confined, key=len))
+        if len(found) < enough and len(city) < len(district) and len(confined) < len(district):
+            found = await self._candidates_in(post, today, pool, max(city, confined, key=len))
         return found
 
     async def _candidates_in(
-        self, post: PostProfile, today: date, pool: SeekerPool, digits: int
+        self, post: PostProfile, today: date, pool: SeekerPool, prefix: str
     ) -> list[Seeker]:
-        """Seekers whose area shares the post's first `digits` digits."""
+        """Seekers whose area code starts with `prefix`."""
         seekers, occupations = pool.seekers, pool.occupations
         here = (
             occupations.c.occupation_code == post.occupation_code,
-            func.substr(seekers.c.area_code, 1, digits) == post.area_code[:digits],
+            func.substr(seekers.c.area_code, 1, len(prefix)) == prefix,
         )
         wanting = (
             select(occupations.c.worker_id)

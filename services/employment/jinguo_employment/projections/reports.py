@@ -1,4 +1,5 @@
-"""Figures per area and month, rolled up from community to street, district, city, province."""
+"""Figures per area and month, rolled up from community to street, district, city, province,
+each counted in the month of its business date (never the day it was recorded)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Final
 
 from sqlalchemy import Column, Integer, String
 
+from jinguo_contracts.areas import area_ancestors
 from jinguo_contracts.employment import (
     CertificateAwardedV1,
     CourseScheduledV1,
@@ -19,7 +21,6 @@ from jinguo_contracts.employment import (
     TrainingCompletedV1,
     TrainingSubsidyGrantedV1,
 )
-from jinguo_employment.domain.codes import area_ancestors
 from jinguo_shared.envelope import RecordedEvent
 from jinguo_shared.projections.base import Projection, handles
 from jinguo_shared.projections.batch import ProjectionBatch
@@ -81,7 +82,9 @@ class EmploymentReports(Projection):
 
     def define(self) -> None:
         self.counts = self.table(
-            "employment_month_counts",
+            # v2: rows roll up to the 6-, 9- and 12-digit codes (430000, not 43); a database
+            # holding the old rows lacks this table, so the service asks for a replay
+            "employment_month_counts_v2",
             Column("area_code", String(12), primary_key=True),
             Column("month", String(7), primary_key=True),
             Column("metric", String(80), primary_key=True),

@@ -151,7 +151,11 @@ async def test_the_subsidy_is_granted_once_however_often_it_is_asked(
     )
     await caught_up(employment, position)
     course_id = course.aggregate_id
-    await handlers.enrol(course_id, CandidateInput(worker_id="w-trainee"), context("enrol"))
+    await handlers.enrol(
+        course_id,
+        CandidateInput(worker_id="w-trainee", occurred_on=date(2026, 1, 4)),
+        context("enrol"),
+    )
     await handlers.complete(
         course_id,
         CompleteTraining(worker_id="w-trainee", passed=True, score=91, completed_on=START),

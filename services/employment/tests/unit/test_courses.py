@@ -41,13 +41,14 @@ def course(*events: EventContract, seats: int = 2, subsidy: int = 1200) -> Cours
     return Course.from_history("c1", [scheduled, *events], version=1 + len(events))
 
 
-def enrolled(worker: str, taken: int = 1) -> TraineeEnrolledV1:
+def enrolled(worker: str, taken: int = 1, on: date | None = None) -> TraineeEnrolledV1:
     return TraineeEnrolledV1(
         course_id="c1",
         worker_id=worker,
         seats_taken=taken,
         gender="female",
         area_code="110101001001",
+        occurred_on=on,
     )
 
 
@@ -67,23 +68,75 @@ def completed(worker: str, passed: bool = True) -> TrainingCompletedV1:
 def test_enrolment_stops_at_the_seat_limit() -> None:
     c = course(enrolled("w1"), enrolled("w2", 2))
     with pytest.raises(CourseFullError):
-        c.enrol(worker_id="w3", gender="female", area_code="110101001001", today=TODAY)
+        c.enrol(worker_id="w3", gender="female", area_code="110101001001", on=TODAY, today=TODAY)
 
 
 def test_a_withdrawal_frees_a_seat_and_enrolling_twice_records_once() -> None:
     c = course(enrolled("w1"), enrolled("w2", 2))
-    c.withdraw(worker_id="w2", reason="照顾老人")
-    c.enrol(worker_id="w3", gender="female", area_code="110101001002", today=TODAY)
-    c.enrol(worker_id="w3", gender="female", area_code="110101001002", today=TODAY)
+    c.withdraw(worker_id="w2", reason="照顾老人", on=TODAY, today=TODAY)
+    c.enrol(worker_id="w3", gender="female", area_code="110101001002", on=TODAY, today=TODAY)
+    c.enrol(worker_id="w3", gender="female", area_code="110101001002", on=TODAY, today=TODAY)
     assert [type(e) for e in c.pending] == [TraineeWithdrewV1, TraineeEnrolledV1]
     enrolment = c.pending[1]
     assert isinstance(enrolment, TraineeEnrolledV1)
     assert enrolment.seats_taken == 2
 
 
-def test_no_enrolment_after_the_course_ended() -> None:
-    with pytest.raises(RuleViolationError):
-        course().enrol(worker_id="w1", gender="female", area_code="110101", today=date(2026, 11, 1))
+def test_an_enrolment_is_dated_within_the_course_however_late_it_is_recorded() -> None:
+    c = course()
+    # recorded after the course ended (on 2026-10-31), dated the day she enrolled
+    c.enrol(worker_id="w1", gender="female", area_code="110101", on=date(2026, 8, 25), today=LATER)
+    c.enrol(worker_id="w2", gender="female", area_code="110101", on=date(2026, 10, 31), today=LATER)
+    assert [e.occurred_on for e in c.pending if isinstance(e, TraineeEnrolledV1)] == [
+        date(2026, 8, 25),
+        date(2026, 10, 31),
+    ]
+    with pytest.raises(InvalidCommandError, match="after course c1 ended on 2026-10-31") as late:
+        course().enrol(
+            worker_id="w1", gender="female", area_code="110101", on=date(2026, 11, 1), today=LATER
+        )
+    assert late.value.extensions == {"field": "occurred_on"}
+    # today's default: enrolling today in a course that ended is refused the same way
+    with pytest.raises(InvalidCommandError):
+        course().enrol(worker_id="w1", gender="female", area_code="110101", on=LATER, today=LATER)
+
+
+def test_no_enrolment_or_withdrawal_dated_in_the_future() -> None:
+    with pytest.raises(InvalidCommandError) as refused:
+        course().enrol(
+            worker_id="w1", gender="female", area_code="110101", on=date(2026, 9, 2), today=TODAY
+        )
+    assert refused.value.extensions == {"field": "occurred_on"}
+    with pytest.raises(InvalidCommandError) as refused:
+        course(enrolled("w1")).withdraw(
+            worker_id="w1", reason="r", on=date(2026, 9, 2), today=TODAY
+        )
+    assert refused.value.extensions == {"field": "occurred_on"}
+
+
+def test_no_result_certificate_or_subsidy_before_what_it_depends_on() -> None:
+    c = course(enrolled("w1", on=date(2026, 9, 10)))
+    with pytest.raises(InvalidCommandError, match="before 2026-09-10") as refused:
+        c.complete(worker_id="w1", passed=True, score=90, on=date(2026, 9, 9), today=LATER)
+    assert refused.value.extensions == {"field": "completed_on"}
+    with pytest.raises(InvalidCommandError) as refused:
+        c.withdraw(worker_id="w1", reason="r", on=date(2026, 9, 9), today=LATER)
+    assert refused.value.extensions == {"field": "occurred_on"}
+    c.complete(worker_id="w1", passed=True, score=90, on=date(2026, 10, 20), today=LATER)
+    for award in (
+        lambda on: c.award_certificate(
+            worker_id="w1", certificate_no="C-1", level=5, on=on, today=LATER
+        ),
+        lambda on: c.grant_subsidy(worker_id="w1", on=on, today=LATER),
+    ):
+        with pytest.raises(InvalidCommandError, match="before 2026-10-20"):
+            award(date(2026, 10, 19))
+        award(date(2026, 10, 20))
+    assert [type(e) for e in c.pending] == [
+        TrainingCompletedV1,
+        CertificateAwardedV1,
+        TrainingSubsidyGrantedV1,
+    ]
 
 
 def test_only_those_who_passed_are_certified_and_only_once() -> None:
@@ -148,6 +201,7 @@ def test_a_course_ends_after_it_starts() -> None:
             ends_on=date(2026, 8, 1),
             subsidy_per_trainee=0,
             kind="syb",
+            on=TODAY,
             today=TODAY,
         )
 
@@ -165,6 +219,7 @@ def schedule(starts_on: date, ends_on: date) -> Course:
         ends_on=ends_on,
         subsidy_per_trainee=1200,
         kind="vocational",
+        on=TODAY,
         today=TODAY,
     )
     return scheduled
@@ -183,6 +238,12 @@ def test_a_course_is_planned_within_the_programme_years(
     with pytest.raises(InvalidCommandError) as refused:
         schedule(starts_on, ends_on)
     assert refused.value.extensions == {"field": field}
+
+
+def test_a_past_years_course_is_scheduled_after_the_fact() -> None:
+    [scheduled] = schedule(date(2025, 3, 1), date(2025, 3, 28)).pending
+    assert isinstance(scheduled, CourseScheduledV1)
+    assert (scheduled.ends_on, scheduled.occurred_on) == (date(2025, 3, 28), TODAY)
 
 
 def test_a_course_may_be_planned_up_to_the_end_of_the_tenth_year_ahead() -> None:

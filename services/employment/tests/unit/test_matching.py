@@ -4,8 +4,14 @@ from __future__ import annotations
 
 from datetime import date
 
-from jinguo_employment.domain.codes import area_ancestors, common_area_level
-from jinguo_employment.domain.matching import PostProfile, Seeker, assess, qualifies, rank
+from jinguo_employment.domain.matching import (
+    PostProfile,
+    Seeker,
+    assess,
+    common_area_level,
+    qualifies,
+    rank,
+)
 
 TODAY = date(2026, 11, 1)
 POST = PostProfile(
@@ -83,4 +89,9 @@ def test_area_codes_compare_by_level() -> None:
     assert common_area_level("110101001001", "110101001002") == 9
     assert common_area_level("110101", "110101001002") == 6
     assert common_area_level("110101", "120101") == 0
-    assert area_ancestors("110101001001") == ["11", "1101", "110101", "110101001", "110101001001"]
+    # on the areas, not the digits: two city codes share the city, not a district
+    assert common_area_level("430100", "430100") == 4
+    assert common_area_level("430100", "430102001001") == 4
+    assert common_area_level("430000", "430102") == 2
+    # a city without districts (东莞): its streets share the city
+    assert common_area_level("441900003", "441900004001") == 4

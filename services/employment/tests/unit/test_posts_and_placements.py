@@ -14,6 +14,7 @@ from jinguo_contracts.employment import (
     PlacementEndedV1,
     PlacementFollowedUpV1,
     PlacementStartedV1,
+    PostClosedV1,
     PostFilledV1,
     PostPublishedV1,
     PostReopenedV1,
@@ -107,8 +108,8 @@ def started(placement: str = "pl0", hours_type: str = "full_time") -> PlacementS
 
 def test_the_same_violation_suspends_an_employer_once() -> None:
     e = employer()
-    e.suspend(reason="同工同酬", inspection_id="i1")
-    e.suspend(reason="同工同酬", inspection_id="i1")
+    e.suspend(reason="同工同酬", inspection_id="i1", on=TODAY, today=TODAY)
+    e.suspend(reason="同工同酬", inspection_id="i1", on=TODAY, today=TODAY)
     assert [type(x) for x in e.pending] == [EmployerSuspendedV1]
     assert e.state is not None
     assert e.state.suspended
@@ -119,44 +120,69 @@ def test_an_employer_stays_suspended_until_every_violation_is_rectified() -> Non
         EmployerSuspendedV1(employer_id="e1", reason="a", inspection_id="i1"),
         EmployerSuspendedV1(employer_id="e1", reason="b", inspection_id="i2"),
     )
-    e.reinstate(reason="rectified", inspection_id="i1")
+    e.reinstate(reason="rectified", inspection_id="i1", on=TODAY, today=TODAY)
     [first] = e.pending
     assert isinstance(first, EmployerReinstatedV1)
     assert first.still_suspended_by == ["i2"]
     assert e.state is not None
     assert e.state.suspended
-    e.reinstate(reason="rectified", inspection_id="i1")  # redelivered: nothing new
-    e.reinstate(reason="rectified", inspection_id="i2")
+    e.reinstate(
+        reason="rectified", inspection_id="i1", on=TODAY, today=TODAY
+    )  # redelivered: nothing new
+    e.reinstate(reason="rectified", inspection_id="i2", on=TODAY, today=TODAY)
     assert len(e.pending) == 2
     assert not e.state.suspended
 
 
 def test_reinstating_an_employer_that_is_not_suspended_records_nothing() -> None:
     e = employer()
-    e.reinstate(reason="x")
-    e.reinstate(reason="x", inspection_id="unknown")
+    e.reinstate(reason="x", on=TODAY, today=TODAY)
+    e.reinstate(reason="x", inspection_id="unknown", on=TODAY, today=TODAY)
     assert e.pending == []
 
 
 # posts ------------------------------------------------------------------------------------------
 
 
+def publish(post: Post, published_on: date, *, suspended: bool = False) -> None:
+    post.publish(
+        employer_id="e1",
+        employer_name="x",
+        employer_suspended=suspended,
+        title="t",
+        occupation_code="4-10-01-05",
+        area_code="110101",
+        wage=Wage(amount=1, unit="hour"),
+        hours_type="hourly",
+        openings=1,
+        requirements=Requirements(),
+        kind="market",
+        published_on=published_on,
+        today=TODAY,
+    )
+
+
 def test_a_suspended_employer_cannot_publish() -> None:
     with pytest.raises(EmployerSuspendedError):
-        Post("p9").publish(
-            employer_id="e1",
-            employer_name="x",
-            employer_suspended=True,
-            title="t",
-            occupation_code="4-10-01-05",
-            area_code="110101",
-            wage=Wage(amount=1, unit="hour"),
-            hours_type="hourly",
-            openings=1,
-            requirements=Requirements(),
-            kind="market",
-            today=TODAY,
-        )
+        publish(Post("p9"), TODAY, suspended=True)
+
+
+def test_a_post_is_dated_the_day_it_was_published_never_a_day_to_come() -> None:
+    p = Post("p9")
+    publish(p, date(2025, 4, 1))
+    [published] = p.pending
+    assert isinstance(published, PostPublishedV1)
+    assert published.published_on == date(2025, 4, 1)
+    with pytest.raises(InvalidCommandError) as refused:
+        publish(Post("p10"), date(2026, 11, 2))
+    assert refused.value.extensions == {"field": "published_on"}
+    with pytest.raises(InvalidCommandError) as refused:
+        p.close(reason="filled elsewhere", on=date(2026, 11, 2), today=TODAY)
+    assert refused.value.extensions == {"field": "occurred_on"}
+    p.close(reason="filled elsewhere", on=date(2025, 6, 30), today=TODAY)
+    closed = p.pending[-1]
+    assert isinstance(closed, PostClosedV1)
+    assert closed.occurred_on == date(2025, 6, 30)
 
 
 def test_filling_records_the_post_and_the_workers_side_together() -> None:
@@ -247,10 +273,10 @@ def test_the_same_worker_is_not_placed_twice_in_one_post() -> None:
 
 def test_posts_suspended_with_their_employer_reopen_with_it() -> None:
     p = post(PostSuspendedV1(post_id="p1", reason="employer", employer_suspended=True))
-    p.reopen(reason="reinstated", only_if_suspended_with_employer=True)
+    p.reopen(reason="reinstated", only_if_suspended_with_employer=True, on=TODAY, today=TODAY)
     assert [type(e) for e in p.pending] == [PostReopenedV1]
     q = post(PostSuspendedV1(post_id="p1", reason="staff decision"))
-    q.reopen(reason="reinstated", only_if_suspended_with_employer=True)
+    q.reopen(reason="reinstated", only_if_suspended_with_employer=True, on=TODAY, today=TODAY)
     assert q.pending == []
 
 
