@@ -99,6 +99,7 @@ class _Post(EventContract):
 
 class PostPublishedV1(_Post):
     event_type: ClassVar[str] = "PostPublished"
+    business_date_field: ClassVar[str] = "published_on"
     employer_id: str
     employer_name: str
     title: str
@@ -133,6 +134,7 @@ class PostFilledV1(_Post):
     """A person placed a worker in the post (就业安置). The registry records her re-employment."""
 
     event_type: ClassVar[str] = "PostFilled"
+    business_date_field: ClassVar[str] = "start_date"
     worker_id: str
     placement_id: str
     start_date: date
@@ -184,6 +186,7 @@ class PlacementStartedV1(_WorkerRecord):
     """Recorded with PostFilled, in the same atomic append: the worker's side of a placement."""
 
     event_type: ClassVar[str] = "PlacementStarted"
+    business_date_field: ClassVar[str] = "start_date"
     placement_id: str
     post_id: str
     employer_id: str
@@ -197,6 +200,7 @@ class PlacementFollowedUpV1(_WorkerRecord):
     """就业稳定性 follow-up at 3, 6 or 12 months."""
 
     event_type: ClassVar[str] = "PlacementFollowedUp"
+    business_date_field: ClassVar[str] = "followed_up_on"
     placement_id: str
     month: FollowUpMonth
     still_employed: bool
@@ -207,6 +211,7 @@ class PlacementFollowedUpV1(_WorkerRecord):
 
 class PlacementEndedV1(_WorkerRecord):
     event_type: ClassVar[str] = "PlacementEnded"
+    business_date_field: ClassVar[str] = "ended_on"
     placement_id: str
     reason: PlacementEndReason
     ended_on: date
@@ -219,6 +224,7 @@ class FlexibleEmploymentRecordedV1(_WorkerRecord):
     """灵活就业: a community service the worker delivered (from services-orders)."""
 
     event_type: ClassVar[str] = "FlexibleEmploymentRecorded"
+    business_date_field: ClassVar[str] = "completed_on"
     order_id: str
     service_code: str
     area_code: str
@@ -258,6 +264,9 @@ class TraineeEnrolledV1(_Course):
     gender: Literal["female", "male"]
     area_code: str = Field(description="the trainee's community, for the area reports")
     occurred_on: date | None = Field(default=None, description=OCCURRED_ON)
+    course_kind: CourseKind | None = Field(
+        default=None, description="absent on events recorded before it was carried"
+    )
 
 
 class TraineeWithdrewV1(_Course):
@@ -270,6 +279,7 @@ class TraineeWithdrewV1(_Course):
 
 class TrainingCompletedV1(_Course):
     event_type: ClassVar[str] = "TrainingCompleted"
+    business_date_field: ClassVar[str] = "completed_on"
     worker_id: str
     passed: bool
     score: int = Field(ge=0, le=100)
@@ -281,6 +291,7 @@ class TrainingCompletedV1(_Course):
 
 class CertificateAwardedV1(_Course):
     event_type: ClassVar[str] = "CertificateAwarded"
+    business_date_field: ClassVar[str] = "awarded_on"
     worker_id: str
     certificate_no: str
     occupation_code: str
@@ -293,6 +304,7 @@ class CertificateAwardedV1(_Course):
 
 class TrainingSubsidyGrantedV1(_Course):
     event_type: ClassVar[str] = "TrainingSubsidyGranted"
+    business_date_field: ClassVar[str] = "granted_on"
     worker_id: str
     amount: int = Field(ge=0, description="yuan (元)")
     area_code: str

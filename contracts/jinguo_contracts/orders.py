@@ -93,6 +93,7 @@ class ServiceCompletedV1(_Order):
     """A worker (or a provider's team) finished delivering an ordered community service."""
 
     event_type: ClassVar[str] = "ServiceCompleted"
+    business_date_field: ClassVar[str] = "completed_at"
     worker_id: str | None = Field(default=None, description="the registry's worker id, if a worker")
     provider_id: str | None = Field(default=None, description="the registry's provider id")
     service_code: str = Field(description="code in the service catalogue, e.g. housekeeping")
@@ -157,6 +158,7 @@ class OrderRejectedV1(_Dated):
 
 class ServiceStartedV1(_Order):
     event_type: ClassVar[str] = "ServiceStarted"
+    business_date_field: ClassVar[str] = "started_at"
     started_at: datetime
 
 
@@ -190,6 +192,7 @@ class FollowUpCallRecordedV1(_ResidentsWords):
     """回访: staff called the resident after the service."""
 
     event_type: ClassVar[str] = "FollowUpCallRecorded"
+    business_date_field: ClassVar[str] = "called_on"
     called_on: date
     satisfied: bool
     notes: OptionalPii
@@ -278,6 +281,7 @@ class VolunteerHoursEarnedV1(_TimeBank):
     """志愿服务时间储蓄: hours banked by serving."""
 
     event_type: ClassVar[str] = "VolunteerHoursEarned"
+    business_date_field: ClassVar[str] = "served_on"
     entry_id: str
     hours: float = Field(gt=0)
     activity: str
@@ -287,6 +291,7 @@ class VolunteerHoursEarnedV1(_TimeBank):
 
 class VolunteerHoursSpentV1(_TimeBank):
     event_type: ClassVar[str] = "VolunteerHoursSpent"
+    business_date_field: ClassVar[str] = "spent_on"
     entry_id: str
     hours: float = Field(gt=0)
     purpose: str

@@ -55,6 +55,7 @@ class CourseState(AggregateState):
     starts_on: date
     ends_on: date
     subsidy_per_trainee: int
+    kind: CourseKind = "vocational"
     trainees: dict[str, Trainee] = Field(default_factory=dict)
 
     @property
@@ -77,6 +78,7 @@ class Course(Aggregate[CourseState]):
                 starts_on=event.starts_on,
                 ends_on=event.ends_on,
                 subsidy_per_trainee=event.subsidy_per_trainee,
+                kind=event.kind,
             )
         assert state is not None, f"{event.event_type} before CourseScheduled"
         match event:
@@ -185,6 +187,7 @@ class Course(Aggregate[CourseState]):
                 gender=gender,
                 area_code=area_code,
                 occurred_on=on,
+                course_kind=state.kind,
             )
         )
 

@@ -148,10 +148,12 @@ class ProgrammeFigures(Projection):
 
     @handles(TraineeEnrolledV1)
     def _enrolled(self, e: TraineeEnrolledV1, at: RecordedEvent, b: ProjectionBatch) -> None:
-        day = recorded_day(at)  # until employment carries the day of enrolment
+        day = occurred(e.occurred_on, at)
         self._count(b, e.area_code, day, "trainees")
         if e.gender == "female":
             self._count(b, e.area_code, day, "women_trainees")
+        if e.course_kind == "syb":
+            self._count(b, e.area_code, day, "syb_trainees")
 
     @handles(TrainingCompletedV1)
     def _completed(self, e: TrainingCompletedV1, _: RecordedEvent, b: ProjectionBatch) -> None:

@@ -27,7 +27,6 @@ from jinguo_orders.handlers.commands import OrdersHandlers
 from jinguo_orders.projections.queries import OrdersQueries
 from jinguo_orders.projections.reports import INDICATORS
 from jinguo_shared.access import OutsideJurisdictionQueryError
-from jinguo_shared.app import indicator_table
 from jinguo_shared.domain import InvalidCommandError, check_planned_date
 from jinguo_shared.feed import FeedDeclaration
 from jinguo_shared.http.commands import Accepted, CommandRequest, command_request
@@ -311,7 +310,7 @@ def create_router(
         "/reports/areas/{area_code}",
         summary="Figures per month for an area, by the business date they happened",
         description="Each indicator is counted in the month of the date that decides it, so a"
-        " year entered late counts in its own months.\n\n" + indicator_table(INDICATORS),
+        " year entered late counts in its own months (the indicators: the API's description).",
     )
     async def area_report(
         area_code: Annotated[
@@ -382,4 +381,5 @@ def create_app(
         " government settlement (政府购买服务结算) and the volunteer time bank (时间银行)",
         create_router(runtime, handlers, queries),
         FEED,
+        indicators=INDICATORS,
     )
