@@ -84,6 +84,12 @@ class RegistryService:
         key_file.chmod(0o600)
         return [f"API key (development, created now): {issued.api_key}  [{key_file}]"]
 
+    async def finish_demo(self, client: httpx.AsyncClient, progress: DemoProgress) -> str:
+        """Once every service has entered its demo data: the programme's year over it."""
+        from jinguo_registry.demo_programme import load_programme_demo
+
+        return await load_programme_demo(client, progress)
+
     async def load_demo(self, client: httpx.AsyncClient, progress: DemoProgress) -> str | None:
         from jinguo_registry.demo import load_registry_demo
 

@@ -313,6 +313,9 @@ async def _worker(
             "hukou": "migrant" if migrant else "local",
             "skills": skills,
             "desired_work": {"occupation_codes": trades, "hours_types": sorted(set(hours))},
+            # registered through the year, as offices enter them (not drawn from `rng`, so the
+            # rest of the demo stays as it was)
+            "occurred_on": (date(2026, 1, 5) + timedelta(days=n * 37 % 290)).isoformat(),
         },
         existing_ok=True,
     )

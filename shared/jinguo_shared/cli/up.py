@@ -106,6 +106,14 @@ async def load_demo(
                 summary = await definition.load_demo(client, progress)
                 if summary:
                     lines.append(f"{summary} ({time.monotonic() - started:.1f} s)")
+            # what spans the services' data (the registry's programme year) comes after it all
+            for definition in definitions:
+                finish = getattr(definition, "finish_demo", None)
+                if finish is not None:
+                    started = time.monotonic()
+                    progress = functools.partial(report, f"{definition.name} year")
+                    summary = await finish(client, progress)
+                    lines.append(f"{summary} ({time.monotonic() - started:.1f} s)")
     return lines
 
 
