@@ -25,6 +25,7 @@ from jinguo_registry.projections.figures import ProgrammeFigures
 from jinguo_registry.projections.programme import ProgrammeRegister
 from jinguo_registry.projections.programme_queries import ProgrammeQueries
 from jinguo_registry.projections.queries import RegistryQueries
+from jinguo_registry.projections.recognition import Recognition
 from jinguo_registry.projections.reports import AreaReports
 from jinguo_registry.projections.workers import CertificateRegister, ErasedKeys, WorkerDirectory
 from jinguo_shared.domain import AlreadyExistsError
@@ -54,6 +55,7 @@ class RegistryService:
         ErasedKeys,
         ProgrammeRegister,
         ProgrammeFigures,
+        Recognition,
     )
     policy_types: Sequence[type[Policy]] = (ReemploymentPolicy,)
 

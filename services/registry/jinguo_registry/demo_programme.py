@@ -27,6 +27,43 @@ COMMUNITY_TARGETS: Final = {
     "job_information_items": 4,
     "volunteer_rate": 10,
 }
+ACTIVITIES: Final = (
+    {
+        "kind": "caring_visit",
+        "title": "春节走访慰问困难单亲母亲家庭",
+        "held_on": "2026-02-10",
+        "area_code": "110101001",
+        "participants": 8,
+        "households_visited": 35,
+        "aid_yuan": 17500,
+        "aid_in_kind": "米、油、棉被",
+    },
+    {
+        "kind": "job_fair",
+        "title": "春风行动巾帼专场招聘会",
+        "held_on": "2026-03-06",
+        "area_code": DISTRICT,
+        "participants": 420,
+        "referrals": 37,
+        "results": "38家用人单位，提供岗位260个",
+    },
+    {
+        "kind": "publicity",
+        "title": "三八维权周法律宣传",
+        "held_on": "2026-03-08",
+        "area_code": DISTRICT,
+        "participants": 600,
+        "results": "发放《妇女权益保障法》宣传册1200份",
+    },
+    {
+        "kind": "guidance_meeting",
+        "title": "下岗失业妇女就业指导会",
+        "held_on": "2026-09-15",
+        "area_code": "110101003",
+        "participants": 56,
+        "referrals": 9,
+    },
+)
 RETURNED_PLAN: Final = "110101002001"
 RETURNED_REPORT: Final = "110101003002"
 REVISED: Final = "110101001001"
@@ -82,7 +119,7 @@ def _summed(parts: list[dict[str, int]]) -> dict[str, int]:
 async def load_programme_demo(client: httpx.AsyncClient, progress: DemoProgress) -> str:
     operator = Office("", client)
     communities = _communities()
-    steps = DemoSteps(progress, 6)
+    steps = DemoSteps(progress, 8)
     done = await client.get(f"/registry/period-reports/{REVISED}/{CLOSED_HALF}")
     if done.status_code == 200 and done.json()["revision"] >= 1:
         steps.finish()
@@ -128,6 +165,8 @@ async def _year(
 
     await _plans(offices, communities)
     steps.step()
+    await _activities(offices)  # held in the year, entered before its first half closes
+    steps.step()
     position = await _close_first_half(offices, communities)
     steps.step()
     community = offices[RETURNED_REPORT]
@@ -141,13 +180,16 @@ async def _year(
     steps.step()
     await _late_correction(offices[REVISED])
     steps.step()
+    await _inspection_and_awards(offices)
+    steps.step()
 
 
 def _summary(communities: int) -> str:
     return (
         f"programme year: {communities} communities in 5 streets, 2026 plans approved (one"
         f" returned first), {CLOSED_HALF} accepted by the city, a returned 2026Q3 report"
-        f" ({RETURNED_REPORT}), a revision after closing ({REVISED})"
+        f" ({RETURNED_REPORT}), a revision after closing ({REVISED}), {len(ACTIVITIES)}"
+        " activities, an inspection with rectification, 2 titles awarded and 1 declined"
     )
 
 
@@ -254,3 +296,75 @@ async def _late_correction(office: Office) -> None:
         {"reason": "补录5月份入户走访1户"},
         after=str(recorded.get("position", "")),
     )
+
+
+async def _activities(offices: dict[str, Office]) -> None:
+    for activity in ACTIVITIES:
+        await offices[str(activity["area_code"])].send("POST", "/activities", activity)
+
+
+async def _inspection_and_awards(offices: dict[str, Office]) -> None:
+    """The district inspects a community's year and accepts its rectification; it awards a
+    community the 示范妇女之家 title and a worker the 岗位明星 title, and declines one
+    nomination."""
+    district, community = offices[DISTRICT], offices[RETURNED_REPORT]
+    inspection = await district.send(
+        "POST",
+        "/area-inspections",
+        {
+            "area_code": RETURNED_REPORT,
+            "year": 2026,
+            "scores": {"women_reemployed": 90, "home_visits": 62, "trainees": 85},
+            "findings": "9月份入户走访台账缺失；再就业台账完整",
+            "result": "rectification_required",
+        },
+    )
+    if inspection:
+        await district.send(
+            "POST",
+            f"/area-inspections/{inspection['id']}/rectification",
+            {"notes": "已补齐9月份入户走访台账"},
+        )
+    home = await offices[REVISED[:9]].send(
+        "POST",
+        "/awards",
+        {
+            "title": "model_womens_home",
+            "level": "district",
+            "year": 2026,
+            "nominee_kind": "area",
+            "nominee_id": REVISED,
+            "nominee_name": "多福巷社区妇女之家",
+            "area_code": REVISED,
+            "reason": "妇女之家全年开展活动48次，覆盖居民1200人次",
+        },
+    )
+    workers = await community.client.get(
+        "/registry/workers", params={"area": RETURNED_REPORT, "limit": 2}
+    )
+    star, other = workers.json()["items"][:2]
+    nominations = []
+    for worker, reason in ((star, "全年服务居民312人次，满意率100%"), (other, "服务满一年")):
+        nominations.append(
+            await community.send(
+                "POST",
+                "/awards",
+                {
+                    "title": "post_star",
+                    "level": "district",
+                    "year": 2026,
+                    "nominee_kind": "worker",
+                    "nominee_id": worker["worker_id"],
+                    "nominee_name": worker["name"] or "（已删除）",
+                    "area_code": RETURNED_REPORT,
+                    "reason": reason,
+                },
+            )
+        )
+    for award in (home, nominations[0]):
+        if award:
+            await district.send("POST", f"/awards/{award['id']}/grant", {})
+    if nominations[1]:
+        await district.send(
+            "POST", f"/awards/{nominations[1]['id']}/decline", {"reason": "服务年限不足两年"}
+        )

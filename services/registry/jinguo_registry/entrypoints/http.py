@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from jinguo_contracts.access import OPERATOR_SCOPE
 from jinguo_registry.domain.organisations import Grantor
 from jinguo_registry.entrypoints.programme_http import add_programme_routes
+from jinguo_registry.entrypoints.recognition_http import add_recognition_routes
 from jinguo_registry.entrypoints.responses import (
     Agency,
     Certificate,
@@ -25,7 +26,8 @@ from jinguo_registry.entrypoints.responses import (
 from jinguo_registry.handlers import commands as c
 from jinguo_registry.handlers.commands import RegistryHandlers
 from jinguo_registry.handlers.programme import ProgrammeHandlers
-from jinguo_registry.projections.programme_queries import ProgrammeQueries
+from jinguo_registry.handlers.recognition import RecognitionHandlers
+from jinguo_registry.projections.programme_queries import ProgrammeQueries, RecognitionQueries
 from jinguo_registry.projections.queries import RegistryQueries
 from jinguo_registry.projections.reports import INDICATORS
 from jinguo_shared.access import OutsideJurisdictionQueryError
@@ -109,6 +111,12 @@ def create_router(
         runtime,
         ProgrammeHandlers(runtime.executor, programme, runtime.clock.today),
         programme,
+    )
+    add_recognition_routes(
+        router,
+        runtime,
+        RecognitionHandlers(runtime.executor, runtime.clock.today),
+        RecognitionQueries(runtime.engine, runtime.projections),
     )
 
     # workers -----------------------------------------------------------------------------------
@@ -222,7 +230,7 @@ def create_router(
         "/workers/{worker_id}", summary="A worker's full dossier (404 outside your jurisdiction)"
     )
     async def worker_dossier(worker_id: Id, caller: Reader, after: After) -> Dossier:
-        await runtime.visible(after, "worker_directory", "certificates")
+        await runtime.visible(after, "worker_directory", "certificates", "recognition")
         dossier = await queries.dossier(worker_id, caller.sees)
         if dossier is None:
             raise HTTPException(404, f"no worker {worker_id}")

@@ -9,7 +9,14 @@ from pydantic import Field
 
 from jinguo_contracts.areas import AreaLevel
 from jinguo_contracts.periods import Figure
-from jinguo_contracts.programme import StationKind
+from jinguo_contracts.programme import (
+    ActivityKind,
+    AwardLevel,
+    AwardTitle,
+    InspectionResult,
+    NomineeKind,
+    StationKind,
+)
 from jinguo_shared.http.conventions import ReadModel
 
 
@@ -117,3 +124,49 @@ class Sheet(ReadModel):
     children: list[SheetChild]
     lagging: list[str]
     report: SheetReport | None
+
+
+class InspectionRecord(ReadModel):
+    inspection_id: str
+    area_code: str
+    year: int
+    inspected_on: date
+    inspected_by: str
+    scores: dict[str, int]
+    findings: str
+    result: InspectionResult
+    rectified_on: date | None
+    rectification: str | None
+
+
+class AwardRecord(ReadModel):
+    award_id: str
+    area_code: str
+    title: AwardTitle
+    level: AwardLevel
+    year: int
+    nominee_kind: NomineeKind
+    nominee_id: str
+    nominee_name: str
+    reason: str
+    nominated_by: str
+    nominated_on: date
+    decision: Literal["nominated", "granted", "declined"]
+    decided_by: str | None
+    granted_on: date | None
+    declined_reason: str | None
+
+
+class ActivityRecord(ReadModel):
+    activity_id: str
+    kind: ActivityKind
+    title: str
+    held_on: date
+    area_code: str
+    organised_by: str
+    participants: int
+    referrals: int
+    households_visited: int
+    aid_yuan: int
+    aid_in_kind: str | None
+    results: str | None

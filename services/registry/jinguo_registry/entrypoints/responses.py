@@ -10,6 +10,7 @@ from typing import Literal
 from pydantic import Field
 
 from jinguo_contracts.access import AgencyKind
+from jinguo_contracts.programme import AwardLevel, AwardTitle
 from jinguo_contracts.registry import (
     Category,
     CertificateKind,
@@ -77,11 +78,20 @@ class Reemployment(ReadModel):
     started_on: date
 
 
+class Honour(ReadModel):
+    award_id: str
+    title: AwardTitle
+    level: AwardLevel
+    year: int
+    granted_on: date
+
+
 class Dossier(Worker):
     categories: list[AssessedCategory] = Field(description="every assessment, expired ones too")
     home_visits: list[HomeVisit] = Field(description="oldest first")
     certificates: list[Certificate] = Field(description="by date of issue")
     reemployments: list[Reemployment]
+    awards: list[Honour] = Field(description="titles awarded to her (表彰), oldest first")
 
 
 class Resident(ReadModel):

@@ -20,6 +20,7 @@ from jinguo_contracts.employment import (
     TrainingSubsidyGrantedV1,
 )
 from jinguo_contracts.orders import ServiceCompletedV1, VolunteerHoursEarnedV1
+from jinguo_contracts.programme import ActivityHeldV1, AreaInspectedV1, AwardGrantedV1
 from jinguo_contracts.registry import (
     CertificateIssuedV1,
     HomeVisitRecordedV1,
@@ -36,6 +37,12 @@ from jinguo_shared.projections.base import Projection, handles
 from jinguo_shared.projections.batch import ProjectionBatch
 
 rollup = functools.lru_cache(maxsize=65536)(area_ancestors)
+ACTIVITY_COUNTS = {
+    "job_fair": "job_fairs",
+    "guidance_meeting": "guidance_meetings",
+    "publicity": "publicity_campaigns",
+    "legal_education": "publicity_campaigns",
+}
 CERTIFICATE_COUNTS = {
     "tax_relief": "tax_relief_cards",
     "employment_unemployment": "unemployment_certificates",
@@ -69,6 +76,9 @@ class ProgrammeFigures(Projection):
         "employment.course.*.TrainingSubsidyGranted",
         "orders.order.*.ServiceCompleted",
         "orders.timebank.*.VolunteerHoursEarned",
+        "registry.activity.*.ActivityHeld",
+        "registry.award.*.AwardGranted",
+        "registry.inspection.*.AreaInspected",
     )
 
     def define(self) -> None:
@@ -184,3 +194,25 @@ class ProgrammeFigures(Projection):
     @handles(VolunteerHoursEarnedV1)
     def _hours(self, e: VolunteerHoursEarnedV1, _: RecordedEvent, b: ProjectionBatch) -> None:
         self._count(b, e.area_code, e.served_on, "volunteer_hours", e.hours)
+
+    # the programme's own work ------------------------------------------------------------------
+
+    @handles(ActivityHeldV1)
+    def _activity(self, e: ActivityHeldV1, _: RecordedEvent, b: ProjectionBatch) -> None:
+        kind = ACTIVITY_COUNTS.get(e.kind)
+        if kind is not None:
+            self._count(b, e.area_code, e.held_on, kind)
+        if e.referrals:
+            self._count(b, e.area_code, e.held_on, "fair_referrals", e.referrals)
+        if e.households_visited:
+            self._count(b, e.area_code, e.held_on, "caring_visit_households", e.households_visited)
+        if e.aid_yuan:
+            self._count(b, e.area_code, e.held_on, "aid_yuan", e.aid_yuan)
+
+    @handles(AwardGrantedV1)
+    def _award(self, e: AwardGrantedV1, _: RecordedEvent, b: ProjectionBatch) -> None:
+        self._count(b, e.area_code, e.granted_on, "awards_granted")
+
+    @handles(AreaInspectedV1)
+    def _inspection(self, e: AreaInspectedV1, _: RecordedEvent, b: ProjectionBatch) -> None:
+        self._count(b, e.area_code, e.inspected_on, "areas_inspected")

@@ -16,6 +16,7 @@ from jinguo_registry.domain.periods import Period
 from jinguo_registry.domain.sheet import AreaFigures
 from jinguo_registry.projections.figures import ProgrammeFigures
 from jinguo_registry.projections.programme import ProgrammeRegister
+from jinguo_registry.projections.recognition import Recognition
 from jinguo_shared.projections.host import ProjectionHost
 
 Row = dict[str, Any]
@@ -159,3 +160,46 @@ class ProgrammeQueries:
             reports.c.area_code.in_(list(codes)), reports.c.period == period
         )
         return {row["area_code"]: row["decision"] for row in await self._rows(query)}
+
+
+class RecognitionQueries:
+    """Inspections, awards and activities within an area prefix, by year."""
+
+    def __init__(self, engine: AsyncEngine, host: ProjectionHost) -> None:
+        self._engine = engine
+        self._host = host
+
+    @property
+    def _recognition(self) -> Recognition:
+        projection = self._host.active(Recognition.name)
+        assert isinstance(projection, Recognition)
+        return projection
+
+    async def _rows(self, query: Select[Any]) -> list[Row]:
+        async with self._engine.connect() as connection:
+            return [dict(row._mapping) for row in await connection.execute(query)]
+
+    async def inspections(self, prefix: str, year: int | None) -> list[Row]:
+        table = self._recognition.inspections
+        query = select(table).where(table.c.area_code.startswith(prefix))
+        if year is not None:
+            query = query.where(table.c.year == year)
+        return await self._rows(query.order_by(table.c.inspected_on, table.c.area_code))
+
+    async def awards(self, prefix: str, year: int | None, decision: str | None) -> list[Row]:
+        table = self._recognition.awards
+        query = select(table).where(table.c.area_code.startswith(prefix))
+        if year is not None:
+            query = query.where(table.c.year == year)
+        if decision is not None:
+            query = query.where(table.c.decision == decision)
+        return await self._rows(query.order_by(table.c.nominated_on, table.c.award_id))
+
+    async def activities(self, prefix: str, year: int | None, kind: str | None) -> list[Row]:
+        table = self._recognition.activities
+        query = select(table).where(table.c.area_code.startswith(prefix))
+        if year is not None:
+            query = query.where(table.c.held_on.between(date(year, 1, 1), date(year, 12, 31)))
+        if kind is not None:
+            query = query.where(table.c.kind == kind)
+        return await self._rows(query.order_by(table.c.held_on, table.c.activity_id))

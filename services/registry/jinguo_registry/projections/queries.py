@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from jinguo_registry.domain.validation import mask_national_id
 from jinguo_registry.projections.community import CommunityDirectory
+from jinguo_registry.projections.recognition import Recognition
 from jinguo_registry.projections.reports import AreaReports
 from jinguo_registry.projections.workers import CertificateRegister, WorkerDirectory
 from jinguo_shared.crypto import PiiVault
@@ -112,6 +113,22 @@ class RegistryQueries:
         )
         worker["reemployments"] = await self._rows(
             select(directory.reemployments).where(directory.reemployments.c.worker_id == worker_id)
+        )
+        awards = self._projection(Recognition).awards
+        worker["awards"] = await self._rows(
+            select(
+                awards.c.award_id,
+                awards.c.title,
+                awards.c.level,
+                awards.c.year,
+                awards.c.granted_on,
+            )
+            .where(
+                awards.c.nominee_kind == "worker",
+                awards.c.nominee_id == worker_id,
+                awards.c.decision == "granted",
+            )
+            .order_by(awards.c.granted_on)
         )
         return worker
 
