@@ -10,7 +10,7 @@ further figures are "withheld", the smallest first, until none can.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, get_args
 
@@ -161,10 +161,14 @@ SHOWN: Final[tuple[str, ...]] = (
 
 
 def protect(
-    counts: Mapping[str, int], shown: Collection[str], sums: Sequence[Sum]
+    counts: Mapping[str, int],
+    shown: Collection[str],
+    sums: Sequence[Sum],
+    rank: Callable[[str], int] = lambda _: 0,
 ) -> dict[str, Figure]:
     """Each shown count as it may be shared: itself, "<5" for 1 to 4, or "withheld" where the
-    `sums` would otherwise let someone work out a count of 1 to 4 (shown or implied)."""
+    `sums` would otherwise let someone work out a count of 1 to 4 (shown or implied). Of the
+    figures that could be withheld, those of the lowest `rank` go first, the smallest first."""
     small = {name for name, value in counts.items() if value in SMALL}
     withheld: set[str] = set()
     while True:
@@ -172,7 +176,7 @@ def protect(
         pinned = {name for name in small if bounds[name][0] == bounds[name][1]}
         if not pinned:
             break
-        hidden = _next_to_withhold(pinned, counts, shown, small | withheld, sums)
+        hidden = _next_to_withhold(pinned, counts, shown, small | withheld, sums, rank)
         if hidden is None:
             break
         withheld.add(hidden)
@@ -231,6 +235,7 @@ def _next_to_withhold(
     shown: Collection[str],
     hidden: set[str],
     sums: Sequence[Sum],
+    rank: Callable[[str], int],
 ) -> str | None:
     """The smallest shown count of 5 or more, in a sum with a count that can be worked out
     (a part before a total), else in any sum; None when nothing is left to withhold."""
@@ -242,7 +247,7 @@ def _next_to_withhold(
     ):
         candidates = [n for n in pool if n in shown and n not in hidden and counts[n] >= 5]
         if candidates:
-            return min(candidates, key=lambda n: (counts[n], n))
+            return min(candidates, key=lambda n: (rank(n), counts[n], n))
     return None
 
 
