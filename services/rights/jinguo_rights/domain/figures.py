@@ -42,6 +42,8 @@ IMPLIED: Final = {f"{part}~rest": (whole, part) for part, whole in PARTS.items()
 GRANULARITY: Final = {7: 0, 6: 1, 4: 3}
 """Rank of a period by its length: a month is withheld before a quarter or a half (rank 2,
 the default), and the year last."""
+TOTALS: Final = frozenset({"cases_opened", "cases_closed"})
+"""Withheld only after every breakdown: the figures a sheet shows first."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,8 +163,10 @@ def figures(cases: Iterable[CaseFacts], year: int) -> Figures:
 
 
 def rank(cell: str) -> int:
-    period = cell.rsplit("|", 1)[1]
-    return GRANULARITY.get(len(period), 2)
+    """Which cells are withheld first, when one must be: breakdowns before the totals, and
+    months before quarters, halves and years."""
+    indicator, period = cell.rsplit("|", 1)
+    return (10 if indicator in TOTALS else 0) + GRANULARITY.get(len(period), 2)
 
 
 def area_figures_id(area_code: str, year: int) -> str:
