@@ -277,6 +277,8 @@ class RightsHandlers:
     ) -> None:
         self._cases = cases
         self._inspections = inspections
+        self.figures = inspections
+        """The figures are published on INSPECTIONS too (by the figures policy)."""
         self.policy = policy
         self.today = today
         self._agency_area = agency_area

@@ -8,6 +8,8 @@ import dataclasses
 from datetime import date
 from typing import Any
 
+import httpx
+
 from jinguo_contracts.access import AgencyRegisteredV1
 from jinguo_contracts.inspections import RightsFiguresPublishedV1
 from jinguo_rights.bootstrap import inspections_executor
@@ -30,8 +32,9 @@ from jinguo_shared.reaction_progress import ReactionProgress
 from jinguo_shared.reactions import reaction_command_id
 from jinguo_shared.runtime import ServiceRuntime
 
-from .conftest import context
+from .conftest import Agency, context
 from .test_erasure import registry
+from .test_need_to_know import CASE, appoint
 
 FED = "agency-fed-figures"
 COMMUNITY = "110101001001"
@@ -168,3 +171,38 @@ async def test_figures_count_by_business_date_at_every_level_and_hide_small_coun
     assert {f: len(await published(rights, f)) for f in everything} == everything | {
         f"{a}-2026": everything[f"{a}-2026"] + 1 for a in ("110000", "110100", DISTRICT)
     }
+
+
+async def test_the_figures_over_http_after_a_case_and_within_the_jurisdiction(
+    http: httpx.AsyncClient, agencies: dict[str, Agency]
+) -> None:
+    fed, street = agencies["womens_federation"], agencies["street_office"]
+    await appoint(http, fed, "ann", "officer")
+    opened = await http.post(
+        "/cases",
+        json=CASE | {"opened_on": "2026-02-27"},
+        headers=fed.headers("ann") | {"Idempotency-Key": "figures-1"},
+    )
+    assert opened.status_code == 201, opened.text
+    after = {"after": opened.json()["position"]}
+
+    district = await http.get("/figures/110101-2026", params=after, headers=fed.headers("ann"))
+    assert district.status_code == 200, district.text
+    body = district.json()
+    assert (body["kind"], body["area_code"], body["area_level"]) == ("area", DISTRICT, "district")
+    assert body["figures"]["cases_opened"]["2026-02"] == "<5"
+    assert body["figures"]["cases_opened"]["2026-11"] == 0
+    own = await http.get(
+        f"/figures/agency-{fed.agency_id}-2026", params=after, headers=fed.headers("ann")
+    )
+    assert own.status_code == 200, own.text
+    assert own.json()["figures"] == body["figures"]
+
+    # a street office sees its own street's figures, not the district's nor another agency's
+    assert (await http.get(f"/figures/{STREET}-2026", headers=street.headers())).status_code == 200
+    assert (await http.get("/figures/110101-2026", headers=street.headers())).status_code == 404
+    foreign = await http.get(f"/figures/agency-{fed.agency_id}-2026", headers=street.headers())
+    assert foreign.status_code == 403
+    assert foreign.json()["field"] == "figures_id"
+    # nothing counted there that year
+    assert (await http.get("/figures/110101-2025", headers=fed.headers())).status_code == 404
