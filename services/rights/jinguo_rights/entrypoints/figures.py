@@ -54,8 +54,9 @@ class RightsFiguresRead(ReadModel):
     )
 
 
-def figures_router(runtime: ServiceRuntime, figures: CommandExecutor) -> APIRouter:
-    router = APIRouter()
+def add_figures_route(router: APIRouter, runtime: ServiceRuntime, figures: CommandExecutor) -> None:
+    """On the service's own router (a router included in it would escape the problems'
+    documentation, which `service_app` adds to the routes it is given)."""
     progress = ReactionProgress(runtime.engine, runtime.nc.jetstream(), [RightsFiguresPolicy])
 
     @router.get(
@@ -101,5 +102,3 @@ def figures_router(runtime: ServiceRuntime, figures: CommandExecutor) -> APIRout
             year=year,
             figures=published.state.figures,
         )
-
-    return router
