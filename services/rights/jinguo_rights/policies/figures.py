@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import date
 from functools import partial
 
@@ -18,6 +18,7 @@ from jinguo_contracts.rights import (
     CaseReopenedV1,
 )
 from jinguo_rights.domain.figures import (
+    CaseFacts,
     Figures,
     RightsFigures,
     agency_figures_id,
@@ -58,6 +59,10 @@ class RightsFiguresPolicy(Policy):
         self.figures = figures
         self.facts = facts
         self.projections = projections
+        self._counted: dict[str, tuple[int, int]] = {}
+        """Figures id -> (generation, RIGHTS checkpoint) of the case files they were last
+        published from: unchanged case files, nothing to count again (a policy catching up
+        on a back-fill, whose case files are already at its end)."""
 
     @reacts_to(CaseOpenedV1, CaseActionRecordedV1, CaseClosedV1, CaseReopenedV1)
     async def when_a_case_counts_publish_its_figures(
@@ -77,22 +82,42 @@ class RightsFiguresPolicy(Policy):
         except ValueError:
             log.warning("case in area %s (not a valid code): no area figures", case.area_code)
             areas = []
+        files = self.projections.active("case_files")
+        # read before the counts: a case file changed after it moves it past this mark
+        mark = (files.generation, await self.projections.checkpoint(files, "RIGHTS"))
         for year in range(case.opened_on.year, day.year + 1):
             for area in areas:
-                facts = await self.facts.of_area(area, year)
-                await self._publish(
+                await self._count_and_publish(
                     area_figures_id(area, year),
+                    partial(self.facts.of_area, area, year),
                     partial(RightsFigures.publish_area, area_code=area, year=year),
-                    await asyncio.to_thread(figures, facts, year),
+                    year,
+                    mark,
                     ctx,
                 )
-            facts = await self.facts.of_agency(case.agency_id, year)
-            await self._publish(
+            await self._count_and_publish(
                 agency_figures_id(case.agency_id, year),
+                partial(self.facts.of_agency, case.agency_id, year),
                 partial(RightsFigures.publish_agency, agency_id=case.agency_id, year=year),
-                await asyncio.to_thread(figures, facts, year),
+                year,
+                mark,
                 ctx,
             )
+
+    async def _count_and_publish(
+        self,
+        figures_id: str,
+        facts: Callable[[], Awaitable[list[CaseFacts]]],
+        publish: Callable[..., None],
+        year: int,
+        mark: tuple[int, int],
+        ctx: CommandContext,
+    ) -> None:
+        if self._counted.get(figures_id) == mark:
+            return
+        now = await asyncio.to_thread(figures, await facts(), year)
+        await self._publish(figures_id, publish, now, ctx)
+        self._counted[figures_id] = mark
 
     async def _publish(
         self,

@@ -13,6 +13,7 @@ import httpx
 from jinguo_contracts.access import AgencyRegisteredV1
 from jinguo_contracts.inspections import RightsFiguresPublishedV1
 from jinguo_rights.bootstrap import inspections_executor
+from jinguo_rights.domain.figures import CaseFacts
 from jinguo_rights.handlers.commands import (
     AppointOfficer,
     CloseCase,
@@ -41,6 +42,18 @@ COMMUNITY = "110101001001"
 OTHER_COMMUNITY = "110101002001"
 STREET = "110101001"
 DISTRICT = "110101"
+
+
+class CountingFacts(FigureFacts):
+    counted = 0
+
+    async def of_area(self, area_code: str, year: int) -> list[CaseFacts]:
+        self.counted += 1
+        return await super().of_area(area_code, year)
+
+    async def of_agency(self, agency_id: str, year: int) -> list[CaseFacts]:
+        self.counted += 1
+        return await super().of_agency(agency_id, year)
 
 
 def intake(area_code: str, opened_on: date) -> OpenCase:
@@ -150,11 +163,8 @@ async def test_figures_count_by_business_date_at_every_level_and_hide_small_coun
         f: len(await published(rights, f))
         for f in (f"{a}-2026" for a in ("110000", "110100", DISTRICT, STREET, COMMUNITY))
     }
-    policy = RightsFiguresPolicy(
-        inspections_executor(rights),
-        FigureFacts(rights.engine, rights.projections),
-        rights.projections,
-    )
+    counting = CountingFacts(rights.engine, rights.projections)
+    policy = RightsFiguresPolicy(inspections_executor(rights), counting, rights.projections)
     recorded = await read_event(rights.nc.jetstream(), "RIGHTS", closed.seq)
     again = CommandContext(
         command_id=reaction_command_id(policy.name, recorded.envelope.id),
@@ -162,9 +172,11 @@ async def test_figures_count_by_business_date_at_every_level_and_hide_small_coun
         actor=f"policy:{policy.name}",
     )
     await policy.when_a_case_counts_publish_its_figures(recorded.payload, recorded, again)  # type: ignore[arg-type]
+    assert counting.counted == 6  # five areas and the agency, for 2026
     await policy.when_a_case_counts_publish_its_figures(  # type: ignore[arg-type]
         recorded.payload, recorded, dataclasses.replace(again, command_id="another delivery")
     )
+    assert counting.counted == 6  # the case files have not changed: nothing counted again
     await rights.projections.rebuild("case_files")
     elsewhere = await handlers.open_case(ann, intake(OTHER_COMMUNITY, date(2026, 11, 2)), context())
     await reacted(rights, elsewhere)
