@@ -151,8 +151,16 @@ def assemble_runtime(
         hasher=KeyedHasher(lookup_key),
         authenticator=Authenticator(engine, host),
         clock=clock,
-        reaction_progress=ReactionProgress(engine, nc.jetstream(), policy_types(definition)),
+        reaction_progress=ReactionProgress(engine, nc.jetstream(), reacting_to_others(definition)),
     )
+
+
+def reacting_to_others(definition: LaneDefinition) -> list[type[Policy]]:
+    """The policies a read given another service's position waits for. One following the
+    service's own stream (the rights figures, published for others) is not waited for: a read
+    after one's own command must not queue behind what the command leads others to see."""
+    own = {spec.name for spec in owned_streams(definition.name)}
+    return [policy for policy in policy_types(definition) if policy.stream() not in own]
 
 
 def closed_periods_table(host: ProjectionHost) -> str:

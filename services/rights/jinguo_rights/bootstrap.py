@@ -16,7 +16,9 @@ from jinguo_rights.domain.deadlines import DeadlinePolicy
 from jinguo_rights.entrypoints.http import FEED, create_app
 from jinguo_rights.handlers.commands import RightsHandlers
 from jinguo_rights.policies.erasure import ComplainantErasurePolicy
+from jinguo_rights.policies.figures import RightsFiguresPolicy
 from jinguo_rights.projections.cases import RIGHTS_PROJECTIONS
+from jinguo_rights.projections.figure_facts import FigureFacts
 from jinguo_rights.projections.queries import AgencyDirectory, RightsQueries
 from jinguo_shared.commands import CommandExecutor
 from jinguo_shared.eventstore import EventStore
@@ -53,11 +55,15 @@ def deadline_policy(settings: RightsSettings | None = None) -> DeadlinePolicy:
     )
 
 
+def inspections_executor(runtime: ServiceRuntime) -> CommandExecutor:
+    """Commands whose events go to INSPECTIONS, which other services may read."""
+    return CommandExecutor(runtime.engine, EventStore(runtime.nc, INSPECTIONS, runtime.vault))
+
+
 def handlers_for(runtime: ServiceRuntime, policy: DeadlinePolicy | None = None) -> RightsHandlers:
-    inspections = EventStore(runtime.nc, INSPECTIONS, runtime.vault)
     return RightsHandlers(
         runtime.executor,
-        CommandExecutor(runtime.engine, inspections),
+        inspections_executor(runtime),
         policy or deadline_policy(),
         today=runtime.clock.today,
         agency_area=AgencyDirectory(runtime.engine, runtime.projections).area_of,
@@ -74,7 +80,7 @@ class RightsService:
     feed = FEED
     """Inspections only: the case stream (RIGHTS) is confidential and never leaves."""
     projections: Sequence[type[Projection]] = RIGHTS_PROJECTIONS
-    policy_types: Sequence[type[Policy]] = (ComplainantErasurePolicy,)
+    policy_types: Sequence[type[Policy]] = (ComplainantErasurePolicy, RightsFiguresPolicy)
 
     def create_app(self, runtime: ServiceRuntime) -> FastAPI:
         handlers = handlers_for(runtime)
@@ -83,7 +89,14 @@ class RightsService:
     def policies(self, runtime: ServiceRuntime) -> Sequence[Policy]:
         handlers = handlers_for(runtime)
         queries = queries_for(runtime, handlers)
-        return [ComplainantErasurePolicy(handlers, queries, runtime.projections)]
+        return [
+            ComplainantErasurePolicy(handlers, queries, runtime.projections),
+            RightsFiguresPolicy(
+                inspections_executor(runtime),
+                FigureFacts(runtime.engine, runtime.projections),
+                runtime.projections,
+            ),
+        ]
 
     async def seed_development(self, runtime: ServiceRuntime) -> list[str]:
         return []

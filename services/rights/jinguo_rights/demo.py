@@ -135,6 +135,8 @@ class _Api:
         self._seed = seed
         self._count = 0
         self.keys: dict[str, str] = {}
+        self.last_case_event: tuple[int, str] = (0, "")
+        """The latest position a case command answered: the figures follow the case events."""
         self.reloading = False
         """Whether an earlier load issued the demo's clients (so it did the rest too)."""
 
@@ -153,7 +155,28 @@ class _Api:
             raise RuntimeError(
                 f"demo data: {method} {path} answered {response.status_code}: {response.text}"
             )
-        return response.json()
+        answer = response.json()
+        position = answer.get("position") if isinstance(answer, dict) else None
+        if isinstance(position, str) and position.startswith("RIGHTS:"):
+            self.last_case_event = max(self.last_case_event, (int(position[7:]), position))
+        return answer
+
+    async def figures_published(self, holder: str, figures_id: str) -> None:
+        """Until the figures policy has published what the demo's case events changed, so that
+        the demo is whole when it is done (and a second load finds nothing left to do)."""
+        position = self.last_case_event[1]
+        if not position:
+            return
+        for _ in range(24):  # each waits up to the consistency wait (5 s): 2 minutes
+            response = await self._client.get(
+                f"/rights/figures/{figures_id}",
+                params={"after": position},
+                headers={"Authorization": f"Bearer {self.keys[holder]}"},
+            )
+            if response.status_code != 503:
+                break
+        if response.status_code not in (200, 404):
+            raise RuntimeError(f"demo data: the rights figures answered {response.text}")
 
     async def issue(
         self, holder: str, agency_id: str, scopes: list[str], officer_id: str | None
@@ -376,6 +399,7 @@ async def load_rights_demo(
     steps.step()
     inspected = await _inspections(api, rng, demo, until, employers)
     report = await client.get("/rights/reports", params={"area": "110101", "after": inspected})
+    await api.figures_published(SUPERVISOR, f"110101-{until.year}")
     demo.report = report.json()
     steps.finish()
     return demo

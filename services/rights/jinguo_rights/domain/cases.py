@@ -75,6 +75,7 @@ class CaseState(AggregateState):
     escalated_for: list[date] = Field(default_factory=list)
     referrals: dict[str, ReferralState] = Field(default_factory=dict)
     action_ids: list[str] = Field(default_factory=list)
+    closed_on: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,11 +140,12 @@ class Case(Aggregate[CaseState]):
         if isinstance(event, CaseEscalatedV1):
             return state.model_copy(update={"escalated_for": [*state.escalated_for, event.due_on]})
         if isinstance(event, CaseClosedV1):
-            return state.model_copy(update={"status": "closed"})
+            return state.model_copy(update={"status": "closed", "closed_on": event.closed_on})
         if isinstance(event, CaseReopenedV1):
             return state.model_copy(
                 update={
                     "status": "in_progress" if state.officer_id else "open",
+                    "closed_on": None,
                     "due_on": event.due_on,
                     "time_limit_days": event.time_limit_days,
                 }
@@ -222,7 +224,7 @@ class Case(Aggregate[CaseState]):
 
     def assign(self, *, officer_id: str, assigned_on: date, today: date) -> None:
         state = self._open_state()
-        self._check_on_or_after_opening(assigned_on, today, "assigned_on")
+        self._check_on_or_after_opening(assigned_on, today, "occurred_on")
         if state.officer_id == officer_id:
             return
         self.record(CaseAssignedV1(case_id=self.id, officer_id=officer_id, assigned_on=assigned_on))
@@ -276,7 +278,7 @@ class Case(Aggregate[CaseState]):
             for r in state.referrals.values()
         ):
             raise RuleViolationError(f"case {self.id} is already referred to that agency")
-        self._check_on_or_after_opening(referred_on, today, "referred_on")
+        self._check_on_or_after_opening(referred_on, today, "occurred_on")
         self.record(
             CaseReferredV1(
                 case_id=self.id,
@@ -307,7 +309,7 @@ class Case(Aggregate[CaseState]):
             if referral.status == wanted:
                 return
             raise RuleViolationError(f"referral {referral_id} was already {referral.status}")
-        self._check_on_or_after_opening(answered_on, today, "answered_on")
+        self._check_on_or_after_opening(answered_on, today, "occurred_on")
         self.record(
             CaseReferralAnsweredV1(
                 case_id=self.id,
@@ -320,9 +322,16 @@ class Case(Aggregate[CaseState]):
         )
 
     def extend_deadline(
-        self, *, extra_days: int, reason: str, policy: DeadlinePolicy, today: date
+        self,
+        *,
+        extra_days: int,
+        reason: str,
+        extended_on: date,
+        policy: DeadlinePolicy,
+        today: date,
     ) -> None:
         state = self._open_state()
+        self._check_on_or_after_opening(extended_on, today, "occurred_on")
         if not 1 <= extra_days <= policy.max_extension_days:
             raise InvalidCommandError(
                 f"an extension is 1 to {policy.max_extension_days} working days",
@@ -333,7 +342,7 @@ class Case(Aggregate[CaseState]):
                 case_id=self.id,
                 extra_days=extra_days,
                 reason=reason,
-                extended_on=today,
+                extended_on=extended_on,
                 due_on=policy.due_on(state.due_on, extra_days),
             )
         )
@@ -397,7 +406,9 @@ class Case(Aggregate[CaseState]):
         state = self.require_state()
         if state.status != "closed":
             raise RuleViolationError(f"case {self.id} is not closed")
-        self._check_on_or_after_opening(reopened_on, today, "reopened_on")
+        self._check_on_or_after_opening(reopened_on, today, "occurred_on")
+        if state.closed_on is not None and reopened_on < state.closed_on:
+            raise InvalidCommandError("a case is reopened after it was closed", field="occurred_on")
         limit = policy.time_limit(state.channel, state.category, state.urgency)
         self.record(
             CaseReopenedV1(

@@ -10,7 +10,8 @@ further figures are "withheld", the smallest first, until none can.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections import deque
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final, get_args
 
@@ -161,10 +162,14 @@ SHOWN: Final[tuple[str, ...]] = (
 
 
 def protect(
-    counts: Mapping[str, int], shown: Collection[str], sums: Sequence[Sum]
+    counts: Mapping[str, int],
+    shown: Collection[str],
+    sums: Sequence[Sum],
+    rank: Callable[[str], int] = lambda _: 0,
 ) -> dict[str, Figure]:
     """Each shown count as it may be shared: itself, "<5" for 1 to 4, or "withheld" where the
-    `sums` would otherwise let someone work out a count of 1 to 4 (shown or implied)."""
+    `sums` would otherwise let someone work out a count of 1 to 4 (shown or implied). Of the
+    figures that could be withheld, those of the lowest `rank` go first, the smallest first."""
     small = {name for name, value in counts.items() if value in SMALL}
     withheld: set[str] = set()
     while True:
@@ -172,7 +177,7 @@ def protect(
         pinned = {name for name in small if bounds[name][0] == bounds[name][1]}
         if not pinned:
             break
-        hidden = _next_to_withhold(pinned, counts, shown, small | withheld, sums)
+        hidden = _next_to_withhold(pinned, counts, shown, small | withheld, sums, rank)
         if hidden is None:
             break
         withheld.add(hidden)
@@ -201,27 +206,37 @@ def _bounds(
             bounds[name] = (5, UNBOUNDED)
         else:
             bounds[name] = (value, value)
-    for _ in range(100):
-        changed = False
-        for total_sum in sums:
-            names = total_sum.parts
-            lows = [bounds[p][0] for p in names]
-            highs = [bounds[p][1] for p in names]
-            low, high = bounds[total_sum.total]
-            narrowed = {total_sum.total: (max(low, sum(lows)), min(high, sum(highs)))}
-            for index, part in enumerate(names):
-                others_low = sum(lows) - lows[index]
-                others_high = sum(h for i, h in enumerate(highs) if i != index)
-                narrowed[part] = (
-                    max(lows[index], low - others_high),
-                    min(highs[index], high - others_low),
-                )
-            for name, bound in narrowed.items():
-                if bound != bounds[name]:
-                    bounds[name] = bound
-                    changed = True
-        if not changed:
+    # a sum is looked at again only when a count in it has narrowed
+    containing: dict[str, list[int]] = {}
+    for index, total_sum in enumerate(sums):
+        for name in (total_sum.total, *total_sum.parts):
+            containing.setdefault(name, []).append(index)
+    queue = deque(range(len(sums)))
+    queued = set(queue)
+    for _ in range(100 * len(sums)):
+        if not queue:
             break
+        at = queue.popleft()
+        queued.discard(at)
+        total_sum = sums[at]
+        names = total_sum.parts
+        lows = [bounds[p][0] for p in names]
+        highs = [bounds[p][1] for p in names]
+        all_low, all_high = sum(lows), sum(highs)
+        low, high = bounds[total_sum.total]
+        narrowed = {total_sum.total: (max(low, all_low), min(high, all_high))}
+        for index, part in enumerate(names):
+            narrowed[part] = (
+                max(lows[index], low - (all_high - highs[index])),
+                min(highs[index], high - (all_low - lows[index])),
+            )
+        for name, bound in narrowed.items():
+            if bound != bounds[name]:
+                bounds[name] = bound
+                for again in containing[name]:
+                    if again not in queued:
+                        queue.append(again)
+                        queued.add(again)
     return bounds
 
 
@@ -231,18 +246,28 @@ def _next_to_withhold(
     shown: Collection[str],
     hidden: set[str],
     sums: Sequence[Sum],
+    rank: Callable[[str], int],
 ) -> str | None:
-    """The smallest shown count of 5 or more, in a sum with a count that can be worked out
-    (a part before a total), else in any sum; None when nothing is left to withhold."""
+    """The shown count of 5 or more to withhold next, near a count that can be worked out (a
+    part of a sum with it, any count of such a sum, a count of a sum sharing one with those):
+    of the lowest `rank`, then the nearest, then the smallest. Failing that, the smallest in any
+    sum; None when nothing is left."""
     related = [s for s in sums if pinned & {s.total, *s.parts}]
-    for pool in (
+    near = {n for s in related for n in (s.total, *s.parts)}
+    pools = (
         {p for s in related for p in s.parts},
-        {n for s in related for n in (s.total, *s.parts)},
-        {n for s in sums for n in (s.total, *s.parts)},
-    ):
-        candidates = [n for n in pool if n in shown and n not in hidden and counts[n] >= 5]
+        near,
+        {n for s in sums if near & {s.total, *s.parts} for n in (s.total, *s.parts)},
+    )
+    for tried in (pools, ({n for s in sums for n in (s.total, *s.parts)},)):
+        candidates = {
+            n: index
+            for index, pool in reversed(list(enumerate(tried)))
+            for n in pool
+            if n in shown and n not in hidden and counts[n] >= 5
+        }
         if candidates:
-            return min(candidates, key=lambda n: (counts[n], n))
+            return min(candidates, key=lambda n: (rank(n), candidates[n], counts[n], n))
     return None
 
 

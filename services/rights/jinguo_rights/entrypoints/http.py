@@ -32,6 +32,7 @@ from pydantic import BaseModel
 from jinguo_contracts.rights import CaseCategory, Channel
 from jinguo_rights.domain.cases import ForbiddenError, Viewer, access_basis
 from jinguo_rights.domain.reports import INDICATORS
+from jinguo_rights.entrypoints.figures import add_figures_route
 from jinguo_rights.entrypoints.responses import (
     Case,
     CaseFile,
@@ -606,6 +607,7 @@ def create_router(
             {"agency_id": agency_id, "area": area, "from": opened_from, "to": opened_to, **figures}
         )
 
+    add_figures_route(router, runtime, handlers.figures)
     return router
 
 

@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from jinguo_contracts.areas import AreaCode
 from jinguo_contracts.inspections import Finding, ViolationTopic
 from jinguo_contracts.rights import (
     AccessBasis,
@@ -40,7 +41,10 @@ from jinguo_shared.envelope import CommandContext
 
 Text = Field(min_length=2, max_length=4000)
 Reason = Field(min_length=2, max_length=1000)
-AreaCode = Field(pattern=r"^\d{6}(\d{3}(\d{3})?)?$", description="6, 9 or 12 digits")
+OccurredOn = Field(
+    default=None,
+    description="the day it happened (business date, not in the future); today if omitted",
+)
 OfficerId = Field(pattern=r"^[A-Za-z0-9_.@-]{1,64}$")
 ID_NAMESPACE = uuid.UUID("8f6b3c52-1d0e-4c35-9a57-2f4e0b6d7a19")
 
@@ -94,17 +98,22 @@ class OpenCase(Command):
     channel: Channel
     category: CaseCategory
     urgency: Urgency = "normal"
-    area_code: str = AreaCode
+    area_code: AreaCode
     complainant: Complainant
     respondent: Respondent
     summary: str = Text
-    opened_on: date | None = Field(default=None, description="intake day; today if omitted")
+    opened_on: date | None = Field(
+        default=None,
+        description="the day the case was taken in (受理); today if omitted; may be back-dated,"
+        " never in the future",
+    )
 
 
 class AssignCase(Command):
     model_config = ConfigDict(json_schema_extra={"examples": [{"officer_id": "chen.li"}]})
 
     officer_id: str = OfficerId
+    occurred_on: date | None = OccurredOn
 
 
 class RecordAction(Command):
@@ -121,7 +130,9 @@ class RecordAction(Command):
     )
 
     action: ActionKind
-    taken_on: date
+    taken_on: date | None = Field(
+        default=None, description="the day it was taken; today if omitted"
+    )
     notes: str = Text
 
 
@@ -139,6 +150,7 @@ class ReferCase(Command):
 
     to_agency_id: str = Field(min_length=1, max_length=64)
     reason: str = Reason
+    occurred_on: date | None = OccurredOn
 
 
 class AnswerReferral(Command):
@@ -148,6 +160,7 @@ class AnswerReferral(Command):
 
     accepted: bool
     reason: str = Reason
+    occurred_on: date | None = OccurredOn
 
 
 class ExtendDeadline(Command):
@@ -157,6 +170,7 @@ class ExtendDeadline(Command):
 
     extra_days: int = Field(ge=1, le=60, description="working days")
     reason: str = Reason
+    occurred_on: date | None = OccurredOn
 
 
 class CloseCase(Command):
@@ -170,7 +184,11 @@ class CloseCase(Command):
 
     outcome: Outcome
     complainant_satisfied: bool | None
-    closed_on: date | None = None
+    closed_on: date | None = Field(
+        default=None,
+        description="the day the case was closed (办结); today if omitted; whether it was on time"
+        " is judged from it and the day the case was taken in",
+    )
 
 
 class ReopenCase(Command):
@@ -179,6 +197,7 @@ class ReopenCase(Command):
     )
 
     reason: str = Reason
+    occurred_on: date | None = OccurredOn
 
 
 class AppointOfficer(Command):
@@ -221,8 +240,8 @@ class RecordInspection(Command):
 
     employer_id: str = Field(min_length=1, max_length=64)
     employer_name: str = Field(min_length=1, max_length=200)
-    area_code: str = AreaCode
-    inspected_on: date
+    area_code: AreaCode
+    inspected_on: date | None = Field(default=None, description="today if omitted")
     findings: list[InspectionFinding] = Field(min_length=1, max_length=5)
 
     @model_validator(mode="after")
@@ -236,7 +255,7 @@ class RecordInspection(Command):
 class RectifyViolation(Command):
     model_config = ConfigDict(json_schema_extra={"examples": [{"rectified_on": "2026-06-10"}]})
 
-    rectified_on: date
+    rectified_on: date | None = Field(default=None, description="today if omitted")
 
 
 def derived_id(*parts: str) -> str:
@@ -258,6 +277,8 @@ class RightsHandlers:
     ) -> None:
         self._cases = cases
         self._inspections = inspections
+        self.figures = inspections
+        """The figures are published on INSPECTIONS too (by the figures policy)."""
         self.policy = policy
         self.today = today
         self._agency_area = agency_area
@@ -360,7 +381,7 @@ class RightsHandlers:
                     f"{c.officer_id} is not an appointed officer of your agency",
                     field="officer_id",
                 )
-            case.assign(officer_id=c.officer_id, assigned_on=today, today=today)
+            case.assign(officer_id=c.officer_id, assigned_on=c.occurred_on or today, today=today)
 
         return await self._cases.execute(Case, case_id, decide, ctx, key)
 
@@ -374,12 +395,13 @@ class RightsHandlers:
     ) -> CommandResult:
         def decide(case: Case) -> None:
             case.check_access(viewer, CONTRIBUTORS)
+            today = self.today()
             case.record_action(
                 action_id=derived_id("action", ctx.command_id),
                 action=c.action,
-                taken_on=c.taken_on,
+                taken_on=c.taken_on or today,
                 notes=c.notes,
-                today=self.today(),
+                today=today,
             )
 
         return await self._cases.execute(Case, case_id, decide, ctx, key)
@@ -402,7 +424,7 @@ class RightsHandlers:
                 to_agency_id=c.to_agency_id,
                 to_agency_area=to_agency_area,
                 reason=c.reason,
-                referred_on=today,
+                referred_on=c.occurred_on or today,
                 today=today,
             )
 
@@ -427,7 +449,7 @@ class RightsHandlers:
                 by_agency_id=viewer.agency_id,
                 accepted=c.accepted,
                 reason=c.reason,
-                answered_on=today,
+                answered_on=c.occurred_on or today,
                 today=today,
             )
 
@@ -443,8 +465,13 @@ class RightsHandlers:
     ) -> CommandResult:
         def decide(case: Case) -> None:
             case.check_access(viewer, HANDLERS)
+            today = self.today()
             case.extend_deadline(
-                extra_days=c.extra_days, reason=c.reason, policy=self.policy, today=self.today()
+                extra_days=c.extra_days,
+                reason=c.reason,
+                extended_on=c.occurred_on or today,
+                policy=self.policy,
+                today=today,
             )
 
         return await self._cases.execute(Case, case_id, decide, ctx, key)
@@ -493,7 +520,12 @@ class RightsHandlers:
         def decide(case: Case) -> None:
             case.check_access(viewer, SUPERVISORS)
             today = self.today()
-            case.reopen(reason=c.reason, reopened_on=today, policy=self.policy, today=today)
+            case.reopen(
+                reason=c.reason,
+                reopened_on=c.occurred_on or today,
+                policy=self.policy,
+                today=today,
+            )
 
         return await self._cases.execute(Case, case_id, decide, ctx, key)
 
@@ -547,6 +579,7 @@ class RightsHandlers:
     ) -> CommandResult:
         if viewer.role is None:
             raise ForbiddenError("only an appointed officer of the agency may record inspections")
+        today = self.today()
         return await self._inspections.execute(
             Inspection,
             derived_id("inspection", ctx.command_id),
@@ -555,9 +588,9 @@ class RightsHandlers:
                 employer_id=c.employer_id,
                 employer_name=c.employer_name,
                 area_code=c.area_code,
-                inspected_on=c.inspected_on,
+                inspected_on=c.inspected_on or today,
                 findings=[Finding(**f.model_dump()) for f in c.findings],
-                today=self.today(),
+                today=today,
             ),
             ctx,
             key,
@@ -576,6 +609,7 @@ class RightsHandlers:
 
         def decide(inspection: Inspection) -> None:
             inspection.check_agency(viewer.agency_id)
-            inspection.rectify(rectified_on=c.rectified_on, today=self.today())
+            today = self.today()
+            inspection.rectify(rectified_on=c.rectified_on or today, today=today)
 
         return await self._inspections.execute(Inspection, inspection_id, decide, ctx, key)

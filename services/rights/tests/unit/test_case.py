@@ -277,13 +277,17 @@ def test_only_domestic_violence_ends_with_violence_stopped_and_escalation_is_onc
         )
     assert case.escalate_if_overdue(policy=POLICY, today=TODAY)
     assert not case.escalate_if_overdue(policy=POLICY, today=TODAY)
-    case.extend_deadline(extra_days=2, reason="补充材料", policy=POLICY, today=TODAY)
+    case.extend_deadline(
+        extra_days=2, reason="补充材料", extended_on=TODAY, policy=POLICY, today=TODAY
+    )
     assert case.state is not None
     assert case.state.due_on == D("2026-11-19")
     # still overdue after the extension: a new due date missed is escalated again
     assert case.escalate_if_overdue(policy=POLICY, today=TODAY)
     with pytest.raises(InvalidCommandError):
-        case.extend_deadline(extra_days=31, reason="太久", policy=POLICY, today=TODAY)
+        case.extend_deadline(
+            extra_days=31, reason="太久", extended_on=TODAY, policy=POLICY, today=TODAY
+        )
 
 
 def test_an_inspection_note_has_a_maximum_length() -> None:
