@@ -44,7 +44,7 @@ def _count(code: str, name: str, unit: Unit, source: Source, counts: str) -> Ind
     return Indicator(code, name, unit, source, counts, scale=100 if unit == "hours" else 1)
 
 
-CATALOGUE: Final[tuple[Indicator, ...]] = (
+CATALOGUE: tuple[Indicator, ...] = (
     _count(
         "women_registered",
         "登记下岗失业妇女",
@@ -297,6 +297,51 @@ CATALOGUE: Final[tuple[Indicator, ...]] = (
         "the hours of each VolunteerHoursEarned, on `served_on`",
     ),
 )
+RIGHTS: Final[tuple[Indicator, ...]] = (
+    _count("cases_opened", "受理维权案件", "events", "rights", "cases taken in, on `opened_on`"),
+    _count("cases_closed", "办结案件", "events", "rights", "cases closed, on `closed_on`"),
+    _count(
+        "closed_on_time",
+        "按时办结",
+        "events",
+        "rights",
+        "cases closed within their time limit (working days), on `closed_on`",
+    ),
+    _count(
+        "opened_and_closed",
+        "受理且已办结",
+        "events",
+        "rights",
+        "cases taken in during the period that are closed now, on `opened_on`",
+    ),
+    Indicator(
+        "closure_rate",
+        "办结率",
+        "percent",
+        "rights",
+        "cases taken in during the period and closed now, per 100 cases taken in",
+        numerator="opened_and_closed",
+        denominator="cases_opened",
+    ),
+    _count(
+        "domestic_violence_stopped",
+        "制止家庭暴力",
+        "events",
+        "rights",
+        "cases closed with the violence stopped, on `closed_on`",
+    ),
+    _count(
+        "legal_aid_cases",
+        "法律援助案件",
+        "events",
+        "rights",
+        "cases given legal aid, on the day of their first legal-aid action",
+    ),
+    _count("mediated", "调解结案", "events", "rights", "cases closed by mediation, on `closed_on`"),
+)
+"""From the rights service's published figures: a cell of 1–4 reads "<5", and a cell that
+would let one work a small count out reads "withheld"; a rate over such a cell is null."""
+CATALOGUE = (*CATALOGUE, *RIGHTS)
 BY_CODE: Final = {indicator.code: indicator for indicator in CATALOGUE}
 COUNTS: Final = frozenset(i.code for i in CATALOGUE if not i.is_rate)
 """The codes a projection counts; every rate is computed from them when read."""

@@ -27,6 +27,8 @@ class AreaFigures:
     """indicator -> stored count from the start of the records to the period's end."""
     population: Mapping[str, int] | None = None
     targets: Mapping[str, float] = field(default_factory=dict)
+    rights: Mapping[str, Mapping[str, Figure]] = field(default_factory=dict)
+    """indicator -> period -> the rights service's published cell (a number, "<5", …)."""
 
 
 def _count(indicator: Indicator, stored: int) -> float | int:
@@ -35,19 +37,24 @@ def _count(indicator: Indicator, stored: int) -> float | int:
     return round(stored / indicator.scale, 2)
 
 
-def _rate(numerator: float | None, denominator: float | None) -> float | None:
-    if numerator is None or not denominator:
+def _rate(numerator: Figure, denominator: Figure) -> float | None:
+    """A percentage of two numbers; none where either is a protected cell or nothing."""
+    if not isinstance(numerator, int | float) or not isinstance(denominator, int | float):
+        return None
+    if not denominator:
         return None
     return round(100 * numerator / denominator, 1)
 
 
-def value_of(indicator: Indicator, figures: AreaFigures, months: list[str]) -> Figure:
-    def summed(code: str) -> float | int:
+def value_of(indicator: Indicator, figures: AreaFigures, period: Period) -> Figure:
+    def summed(code: str) -> Figure:
         counted = BY_CODE[code]
+        if counted.source == "rights":  # published per period, never summed here
+            return figures.rights.get(code, {}).get(period.code, 0)
         if counted.cumulative or indicator.cumulative:
             return _count(counted, figures.cumulative.get(code, 0))
         by_month = figures.monthly.get(code, {})
-        return _count(counted, sum(by_month.get(month, 0) for month in months))
+        return _count(counted, sum(by_month.get(month, 0) for month in period.months))
 
     if not indicator.is_rate:
         return summed(indicator.code)
@@ -71,10 +78,10 @@ def is_lagging(progress: Mapping[str, float | None], expected: float) -> bool:
     return any(p is not None and p < expected for p in progress.values())
 
 
-def trend_of(indicator: Indicator, figures: AreaFigures, months: list[str]) -> list[Figure]:
+def trend_of(indicator: Indicator, figures: AreaFigures, period: Period) -> list[Figure]:
     if indicator.cumulative:
-        return [None for _ in months]
-    return [value_of(indicator, figures, [month]) for month in months]
+        return [None for _ in period.months]
+    return [value_of(indicator, figures, Period.parse(month)) for month in period.months]
 
 
 def difference(now: Figure, reported: Figure) -> float | int | None:
@@ -85,7 +92,7 @@ def difference(now: Figure, reported: Figure) -> float | int | None:
 
 def figures_of(figures: AreaFigures, period: Period) -> dict[str, Figure]:
     """Every indicator's value: what a submitted report carries."""
-    return {i.code: value_of(i, figures, period.months) for i in CATALOGUE}
+    return {i.code: value_of(i, figures, period) for i in CATALOGUE}
 
 
 def sheet(
@@ -102,7 +109,7 @@ def sheet(
     expected = round(100 * year.share_elapsed(min(today, period.ends_on)), 1)
     indicators = []
     for indicator in CATALOGUE:
-        value = value_of(indicator, figures, period.months)
+        value = value_of(indicator, figures, period)
         target = figures.targets.get(indicator.code)
         as_reported = None if reported is None else reported.get(indicator.code)
         indicators.append(
@@ -116,12 +123,12 @@ def sheet(
                 "progress": progress_of(value, target),
                 "as_reported": as_reported,
                 "difference": None if reported is None else difference(value, as_reported),
-                "trend": trend_of(indicator, figures, period.months),
+                "trend": trend_of(indicator, figures, period),
             }
         )
     rows = []
     for child, child_figures in children:
-        values = {i.code: value_of(i, child_figures, period.months) for i in CATALOGUE}
+        values = {i.code: value_of(i, child_figures, period) for i in CATALOGUE}
         progress = {
             code: progress_of(values[code], target)
             for code, target in child_figures.targets.items()

@@ -7,7 +7,7 @@ from __future__ import annotations
 import functools
 from datetime import date
 
-from sqlalchemy import BigInteger, Column, String
+from sqlalchemy import JSON, BigInteger, Column, Integer, String
 
 from jinguo_contracts.areas import area_ancestors
 from jinguo_contracts.employment import (
@@ -19,6 +19,7 @@ from jinguo_contracts.employment import (
     TrainingCompletedV1,
     TrainingSubsidyGrantedV1,
 )
+from jinguo_contracts.inspections import RightsFiguresPublishedV1
 from jinguo_contracts.orders import ServiceCompletedV1, VolunteerHoursEarnedV1
 from jinguo_contracts.programme import ActivityHeldV1, AreaInspectedV1, AwardGrantedV1
 from jinguo_contracts.registry import (
@@ -79,6 +80,7 @@ class ProgrammeFigures(Projection):
         "registry.activity.*.ActivityHeld",
         "registry.award.*.AwardGranted",
         "registry.inspection.*.AreaInspected",
+        "inspections.figures.*.RightsFiguresPublished",
     )
 
     def define(self) -> None:
@@ -89,6 +91,14 @@ class ProgrammeFigures(Projection):
             Column("indicator", String(40), primary_key=True),
             Column("count", BigInteger, nullable=False, default=0),
         )
+        self.rights = self.table(
+            "programme_rights",
+            Column("area_code", String(12), primary_key=True),
+            Column("year", Integer, primary_key=True),
+            Column("figures", JSON, nullable=False),
+        )
+        """The rights service's figures of an area-year as last published (they replace the
+        earlier ones whole), small cells already protected there."""
 
     def _count(
         self, b: ProjectionBatch, area_code: str, day: date, indicator: str, amount: float = 1
@@ -216,3 +226,10 @@ class ProgrammeFigures(Projection):
     @handles(AreaInspectedV1)
     def _inspection(self, e: AreaInspectedV1, _: RecordedEvent, b: ProjectionBatch) -> None:
         self._count(b, e.area_code, e.inspected_on, "areas_inspected")
+
+    # rights: aggregates only, never a case -----------------------------------------------------
+
+    @handles(RightsFiguresPublishedV1)
+    def _rights(self, e: RightsFiguresPublishedV1, _: RecordedEvent, b: ProjectionBatch) -> None:
+        if e.kind == "area" and e.area_code is not None:
+            b.upsert(self.rights, {"area_code": e.area_code, "year": e.year, "figures": e.figures})

@@ -100,6 +100,13 @@ class ProgrammeQueries:
                 )
             )
         }
+        rights = self.figures.rights
+        published = {
+            row["area_code"]: row["figures"]
+            for row in await self._rows(
+                select(rights).where(rights.c.area_code.in_(codes), rights.c.year == period.year)
+            )
+        }
         plans = register.plans
         targets = {
             row["area_code"]: row["targets"]
@@ -117,6 +124,7 @@ class ProgrammeQueries:
                 cumulative=cumulative[code],
                 population=population.get(code),
                 targets=targets.get(code, {}),
+                rights=published.get(code, {}),
             )
             for code in codes
         }

@@ -16,12 +16,13 @@ import httpx
 import orjson
 import pytest
 
+from jinguo_contracts.inspections import RightsFiguresPublishedV1
 from jinguo_registry.bootstrap import DEV_KEY_FILE, RegistryService, handlers_for
 from jinguo_registry.domain.validation import make_national_id
 from jinguo_registry.handlers.commands import IssueCertificate, RegisterWorker
 from jinguo_shared.envelope import CommandContext
 from jinguo_shared.runtime import ServiceRuntime
-from jinguo_shared.testing import runtimes
+from jinguo_shared.testing import publish, publisher, runtimes
 
 from .test_projections import snapshot
 
@@ -445,3 +446,37 @@ async def test_a_closed_period_takes_a_fact_only_as_a_correction(county: County)
     refused = await a2.post(f"/workers/{holders[1]}/certificates", card("MB-4", "2026-05-01"))
     assert refused.status_code == 409
     assert refused.json()["area_code"] in (A2, STREET_A)
+
+
+async def test_rights_figures_reach_the_sheet_as_published_small_cells_and_all(
+    county: County, outside: Any
+) -> None:
+    """The rights service publishes aggregates (never a case); the sheet shows its cells as
+    they are, "<5" included, and a rate over a protected cell is none."""
+    inspections = await publisher(outside, "inspections")
+    for area, level, opened, closed in ((A1, "community", "<5", "<5"), (STREET_A, "street", 7, 6)):
+        county.position = await publish(
+            inspections,
+            "figures",
+            f"{area}-2026",
+            RightsFiguresPublishedV1(
+                figures_id=f"{area}-2026",
+                kind="area",
+                area_code=area,
+                area_level=level,
+                agency_id=None,
+                year=2026,
+                figures={
+                    "cases_opened": {"2026": opened, "2026H1": opened},
+                    "opened_and_closed": {"2026": closed, "2026H1": closed},
+                    "domestic_violence_stopped": {"2026": 0},
+                },
+            ),
+            f"figures-{area}",
+        )
+    street = await county.sheet(county[STREET_A], STREET_A, "2026")
+    by_code = {i["code"]: i for i in street["indicators"]}
+    assert (by_code["cases_opened"]["value"], by_code["closure_rate"]["value"]) == (7, 85.7)
+    [a1] = [c for c in street["children"] if c["code"] == A1]
+    assert (a1["values"]["cases_opened"], a1["values"]["closure_rate"]) == ("<5", None)
+    assert by_code["cases_opened"]["service"] == "rights"

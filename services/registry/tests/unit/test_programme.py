@@ -127,14 +127,28 @@ def test_counts_sum_over_months_and_rates_divide() -> None:
         cumulative={"volunteers_registered": 91},
         population={"residents": 910, "women": 460, "households": 350},
     )
-    half = Period.parse("2026H1").months
-    year = Period.parse("2026").months
+    half = Period.parse("2026H1")
+    year = Period.parse("2026")
     assert value_of(BY_CODE["trainees_passed"], figures, half) == 9
     assert value_of(BY_CODE["pass_rate"], figures, half) == 90.0
     assert value_of(BY_CODE["pass_rate"], figures, year) == 75.0
     assert value_of(BY_CODE["service_hours"], figures, half) == 2.5
     assert value_of(BY_CODE["volunteer_rate"], figures, half) == 10.0
     assert value_of(BY_CODE["pass_rate"], AreaFigures(), half) is None
+
+
+def test_rights_cells_are_read_per_period_and_a_rate_over_a_small_cell_is_none() -> None:
+    figures = AreaFigures(
+        rights={
+            "cases_opened": {"2026H1": 12, "2026-03": "<5"},
+            "opened_and_closed": {"2026H1": 9, "2026-03": "<5"},
+        }
+    )
+    assert value_of(BY_CODE["cases_opened"], figures, Period.parse("2026H1")) == 12
+    assert value_of(BY_CODE["closure_rate"], figures, Period.parse("2026H1")) == 75.0
+    assert value_of(BY_CODE["cases_opened"], figures, Period.parse("2026-03")) == "<5"
+    assert value_of(BY_CODE["closure_rate"], figures, Period.parse("2026-03")) is None
+    assert value_of(BY_CODE["cases_opened"], figures, Period.parse("2026-04")) == 0
 
 
 def test_a_child_lags_when_behind_the_share_of_the_year_passed() -> None:
