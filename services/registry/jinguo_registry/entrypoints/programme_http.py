@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query
 
 from jinguo_contracts.areas import check_area_code
 from jinguo_registry.domain.indicators import CATALOGUE
 from jinguo_registry.domain.periods import Period
-from jinguo_registry.domain.sheet import sheet
 from jinguo_registry.entrypoints.programme_responses import (
     AreaRecord,
     IndicatorDefinition,
@@ -265,39 +264,6 @@ def add_programme_routes(
 
     # the sheet ---------------------------------------------------------------------------------
 
-    async def build_sheet(
-        caller: Caller, area_code: str, period_text: str, as_reported_on: date | None
-    ) -> dict[str, Any]:
-        code = area_of(area_code)
-        period = period_of(period_text)
-        require_sees(caller, code)
-        area = await queries.area(code)
-        if area is None:
-            raise HTTPException(404, f"area {code} is not in the register")
-        children = await queries.children(code)
-        figures = await queries.area_figures([code, *(c["area_code"] for c in children)], period)
-        status = await queries.report(code, period.code)
-        on_file = await queries.reported(code, period.code, as_reported_on)
-        report = None
-        if status is not None:
-            report = {
-                "decision": status["decision"],
-                "submitted_on": status["submitted_on"],
-                "decided_on": status["decided_on"],
-                "reason": status["reason"],
-                "revision": status["revision"],
-                "as_reported_on": None if on_file is None else on_file[1]["filed_on"],
-            }
-        return sheet(
-            area=area,
-            period=period,
-            today=runtime.clock.today(),
-            figures=figures[code],
-            children=[(child, figures[child["area_code"]]) for child in children],
-            reported=None if on_file is None else on_file[0],
-            report=report,
-        )
-
     @router.get(
         "/sheets/{area_code}/{period}",
         summary="The year-end sheet: every indicator, target, progress, trend and child area",
@@ -312,4 +278,9 @@ def add_programme_routes(
         ] = None,
     ) -> Sheet:
         await runtime.visible(after, *SHEET)
-        return Sheet.model_validate(await build_sheet(caller, area_code, period, as_reported_on))
+        code = area_of(area_code)
+        require_sees(caller, code)
+        found = await queries.sheet(code, period_of(period), runtime.clock.today(), as_reported_on)
+        if found is None:
+            raise HTTPException(404, f"area {code} is not in the register")
+        return Sheet.model_validate(found)

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from jinguo_contracts.periods import Figure
 from jinguo_registry.domain.indicators import CATALOGUE
 from jinguo_registry.domain.periods import Period
-from jinguo_registry.domain.sheet import AreaFigures
+from jinguo_registry.domain.sheet import AreaFigures, sheet
 from jinguo_registry.projections.figures import ProgrammeFigures
 from jinguo_registry.projections.programme import ProgrammeRegister
 from jinguo_registry.projections.recognition import Recognition
@@ -128,6 +128,39 @@ class ProgrammeQueries:
             )
             for code in codes
         }
+
+    async def sheet(
+        self, area_code: str, period: Period, today: date, as_reported_on: date | None = None
+    ) -> dict[str, Any] | None:
+        """The year-end sheet of a registered area (None if it is not in the register), with
+        the report's figures as filed on `as_reported_on` (the latest when None)."""
+        area = await self.area(area_code)
+        if area is None:
+            return None
+        children = await self.children(area_code)
+        codes = [area_code, *(child["area_code"] for child in children)]
+        figures = await self.area_figures(codes, period)
+        status = await self.report(area_code, period.code)
+        on_file = await self.reported(area_code, period.code, as_reported_on)
+        report = None
+        if status is not None:
+            report = {
+                "decision": status["decision"],
+                "submitted_on": status["submitted_on"],
+                "decided_on": status["decided_on"],
+                "reason": status["reason"],
+                "revision": status["revision"],
+                "as_reported_on": None if on_file is None else on_file[1]["filed_on"],
+            }
+        return sheet(
+            area=area,
+            period=period,
+            today=today,
+            figures=figures[area_code],
+            children=[(child, figures[child["area_code"]]) for child in children],
+            reported=None if on_file is None else on_file[0],
+            report=report,
+        )
 
     async def plan(self, area_code: str, year: int) -> Row | None:
         plans = self.register.plans
