@@ -46,6 +46,7 @@ from bench._common import (
     write_json,
 )
 from bench._events import Publisher
+from jinguo_contracts.areas import AreaPopulationRecordedV1, AreaRegisteredV1
 from jinguo_contracts.base import EventContract
 from jinguo_contracts.employment import (
     PostFilledV1,
@@ -56,13 +57,7 @@ from jinguo_contracts.employment import (
     Wage,
 )
 from jinguo_contracts.orders import ServiceCompletedV1
-from jinguo_contracts.programme import (
-    ActivityHeldV1,
-    AreaPopulationRecordedV1,
-    AreaRegisteredV1,
-    PlanApprovedV1,
-    PlanSubmittedV1,
-)
+from jinguo_contracts.programme import ActivityHeldV1, PlanApprovedV1, PlanSubmittedV1
 from jinguo_contracts.registry import (
     CertificateIssuedV1,
     HomeVisitRecordedV1,

@@ -1,17 +1,23 @@
-"""Area codes (行政区划代码), one form for every service: GB/T 2260 for province, city and
-district (6 digits), then the statistical codes of streets 街道/乡镇 (9 digits) and communities
-社区/村 (12 digits). ``110000`` is Beijing, ``110100`` its city level, ``110101`` the Dongcheng
-district, ``110101001`` a street of it and ``110101001001`` a community of that street.
+"""Area codes (行政区划代码) and the register of areas, one form for every service: GB/T 2260
+for province, city and district (6 digits), then the statistical codes of streets 街道/乡镇
+(9 digits) and communities 社区/村 (12 digits). ``110000`` is Beijing, ``110100`` its city
+level, ``110101`` the Dongcheng district, ``110101001`` a street of it and ``110101001001`` a
+community of that street.
 
 A province or city may also be written by its significant digits alone (``43`` for ``430000``,
 ``4301`` for ``430100``); it is stored and published in the 6-digit form.
+
+The registry publishes the register on `registry.area.>`; every service learns it, and once it
+holds any area, refuses a code it does not hold.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Final, Literal
+from typing import Annotated, ClassVar, Final, Literal
 
 from pydantic import AfterValidator, Field
+
+from jinguo_contracts.base import CATALOGUE, EventContract
 
 AreaLevel = Literal["province", "city", "district", "street", "community"]
 LEVELS: Final[tuple[AreaLevel, ...]] = ("province", "city", "district", "street", "community")
@@ -106,3 +112,39 @@ AreaCode = Annotated[
     Field(max_length=24, examples=["110101001001"]),
     AfterValidator(check_area_code),
 ]
+
+
+class _Area(EventContract):
+    service: ClassVar[str] = "registry"
+    aggregate: ClassVar[str] = "area"
+    area_code: str
+
+
+class AreaRegisteredV1(_Area):
+    """An area enters the register: its name, level and (below a district) whether it is urban
+    (社区, 街道) or rural (村, 乡镇)."""
+
+    event_type: ClassVar[str] = "AreaRegistered"
+    name: str
+    level: AreaLevel
+    parent_code: str | None
+    urban: bool
+
+
+class AreaRenamedV1(_Area):
+    event_type: ClassVar[str] = "AreaRenamed"
+    name: str
+    urban: bool
+
+
+class AreaPopulationRecordedV1(_Area):
+    """The denominators of the area's rates for one year: households, residents, women."""
+
+    event_type: ClassVar[str] = "AreaPopulationRecorded"
+    year: int
+    households: int = Field(ge=0)
+    residents: int = Field(ge=0)
+    women: int = Field(ge=0)
+
+
+CATALOGUE.register(AreaRegisteredV1, AreaRenamedV1, AreaPopulationRecordedV1)

@@ -1,6 +1,7 @@
-"""The programme's year, published by the registry on `registry.>` (stream REGISTRY): the register
-of areas and stations, and each area's annual plan with its targets. The reports of a period,
-which close it for every service, are in `jinguo_contracts.periods`.
+"""The programme's year, published by the registry on `registry.>` (stream REGISTRY): stations,
+each area's annual plan with its targets, inspections of areas, commendations and activities.
+The register of areas is in `jinguo_contracts.areas` and the reports of a period, which close
+it for every service, in `jinguo_contracts.periods`: every service learns both.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
-from jinguo_contracts.areas import AreaLevel
 from jinguo_contracts.base import CATALOGUE, EventContract
 
 StationKind = Literal[
@@ -25,39 +25,6 @@ StationKind = Literal[
 ]
 """妇女之家, 社区劳动保障站, 职业介绍所, 维权站点, 法律援助工作点, 家暴庇护所, 培训基地,
 妇女代表大会."""
-
-
-class _Area(EventContract):
-    service: ClassVar[str] = "registry"
-    aggregate: ClassVar[str] = "area"
-    area_code: str
-
-
-class AreaRegisteredV1(_Area):
-    """An area enters the register: its name, level and (below a district) whether it is urban
-    (社区, 街道) or rural (村, 乡镇)."""
-
-    event_type: ClassVar[str] = "AreaRegistered"
-    name: str
-    level: AreaLevel
-    parent_code: str | None
-    urban: bool
-
-
-class AreaRenamedV1(_Area):
-    event_type: ClassVar[str] = "AreaRenamed"
-    name: str
-    urban: bool
-
-
-class AreaPopulationRecordedV1(_Area):
-    """The denominators of the area's rates for one year: households, residents, women."""
-
-    event_type: ClassVar[str] = "AreaPopulationRecorded"
-    year: int
-    households: int = Field(ge=0)
-    residents: int = Field(ge=0)
-    women: int = Field(ge=0)
 
 
 class StationRegisteredV1(EventContract):
@@ -216,9 +183,6 @@ class ActivityHeldV1(EventContract):
 
 
 CATALOGUE.register(
-    AreaRegisteredV1,
-    AreaRenamedV1,
-    AreaPopulationRecordedV1,
     StationRegisteredV1,
     PlanSubmittedV1,
     PlanApprovedV1,

@@ -7,7 +7,7 @@ import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import orjson
 from pydantic import ValidationError
@@ -20,7 +20,6 @@ from jinguo_shared.db import DirectSql, DirectTransaction, sqlite_timestamp
 from jinguo_shared.domain import Aggregate, DomainError
 from jinguo_shared.envelope import CommandContext, RecordedEvent, event_id
 from jinguo_shared.eventstore import AggregateWrite, ConcurrencyConflictError, EventStore
-from jinguo_shared.periods import ClosedPeriodGuard
 from jinguo_shared.telemetry import tracer
 
 log = logging.getLogger(__name__)
@@ -64,18 +63,25 @@ class CommandResult:
         return f"{self.stream}:{self.seq}"
 
 
+class EventGuard(Protocol):
+    """A rule every service's events obey, checked after deciding and before appending (an
+    area the register holds, a period still open): it raises a DomainError to refuse."""
+
+    async def check(self, events: Sequence[EventContract], context: CommandContext) -> None: ...
+
+
 class CommandExecutor:
     def __init__(
         self,
         engine: AsyncEngine,
         store: EventStore,
         max_attempts: int = 8,
-        periods: ClosedPeriodGuard | None = None,
+        guards: Sequence[EventGuard] = (),
     ) -> None:
         self._store = store
         self._max_attempts = max_attempts
         self._sql = DirectSql(engine)
-        self._periods = periods
+        self._guards = guards
 
     async def execute(
         self,
@@ -126,8 +132,7 @@ class CommandExecutor:
                     decide(aggregate)
                 if not aggregate.pending:
                     return CommandResult(aggregate.id, self._store.stream, aggregate.version)
-                if self._periods is not None:
-                    await self._periods.check(aggregate.pending, context)
+                await self._guard(aggregate.pending, context)
                 try:
                     seq = await self._store.append(
                         aggregate_class.aggregate_type,
@@ -194,8 +199,7 @@ class CommandExecutor:
                         decide(one, two)
                     if not one.pending and not two.pending:
                         return CommandResult(one.id, self._store.stream, one.version)
-                    if self._periods is not None:
-                        await self._periods.check([*one.pending, *two.pending], context)
+                    await self._guard([*one.pending, *two.pending], context)
                     try:
                         versions = await self._store.append_together(
                             [
@@ -226,6 +230,10 @@ class CommandExecutor:
             raise ContentionError(
                 f"{first_class.aggregate_type} {first_id} is changing too fast; try again"
             )
+
+    async def _guard(self, events: Sequence[EventContract], context: CommandContext) -> None:
+        for guard in self._guards:
+            await guard.check(events, context)
 
     def _on_conflict(self) -> AsyncRetrying:
         """Another writer appended first: decide again on the aggregates as the log has them,

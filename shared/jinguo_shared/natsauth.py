@@ -36,6 +36,7 @@ from jinguo_shared.eventstore import owned_streams, stream_owners
 from jinguo_shared.projections.api_clients import ApiClients
 from jinguo_shared.projections.closed_periods import ClosedPeriods
 from jinguo_shared.projections.disclosures import Disclosures
+from jinguo_shared.projections.known_areas import KnownAreas
 
 if TYPE_CHECKING:
     from jinguo_shared.projections.base import Projection
@@ -59,10 +60,11 @@ class LaneDefinition(Protocol):
 
 
 def service_projections(definition: LaneDefinition) -> list[type[Projection]]:
-    """Every projection a service runs: the kernel's `api_clients` and `closed_periods` (on
-    REGISTRY, which every service reads) and `disclosures` (on the service's own stream, which
-    its own projections follow already), then its own."""
-    return [ApiClients, ClosedPeriods, Disclosures.of(definition.name), *definition.projections]
+    """Every projection a service runs: the kernel's `api_clients`, `known_areas` and
+    `closed_periods` (on REGISTRY, which every service reads) and `disclosures` (on the
+    service's own stream, which its own projections follow already), then its own."""
+    kernel: list[type[Projection]] = [ApiClients, KnownAreas, ClosedPeriods]
+    return [*kernel, Disclosures.of(definition.name), *definition.projections]
 
 
 def policy_types(definition: LaneDefinition) -> Sequence[type[Policy]]:

@@ -16,6 +16,7 @@ from fastapi import HTTPException
 from nats.aio.client import Client as NatsClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from jinguo_shared.area_register import AreaRegisterGuard
 from jinguo_shared.clock import ProgrammeClock
 from jinguo_shared.commands import CommandExecutor
 from jinguo_shared.crypto import KeyedHasher, PiiVault, load_or_create_key
@@ -33,6 +34,7 @@ from jinguo_shared.projections.consistency import (
     PositionNotGivenOutError,
 )
 from jinguo_shared.projections.host import LeaderWork, ProjectionHost
+from jinguo_shared.projections.known_areas import KnownAreas
 from jinguo_shared.reaction_progress import ReactionProgress
 from jinguo_shared.reactions import Policy, ReactionRunner
 from jinguo_shared.settings import Settings
@@ -138,14 +140,22 @@ def assemble_runtime(
         max_attempts=settings.projection_max_attempts,
     )
     clock = ProgrammeClock(settings.time_zone)
-    closed = ClosedPeriodGuard(DirectSql(engine), lambda: closed_periods_table(host), clock.today)
+    sql = DirectSql(engine)
+    guards = (
+        AreaRegisterGuard(
+            sql,
+            lambda: table_of(host, KnownAreas.name),
+            lambda: host.wait_for_head("REGISTRY", [KnownAreas.name], 5),
+        ),
+        ClosedPeriodGuard(sql, lambda: table_of(host, ClosedPeriods.name), clock.today),
+    )
     return ServiceRuntime(
         name=definition.name,
         settings=settings,
         engine=engine,
         nc=nc,
         store=store,
-        executor=CommandExecutor(engine, store, periods=closed),
+        executor=CommandExecutor(engine, store, guards=guards),
         projections=host,
         vault=vault,
         hasher=KeyedHasher(lookup_key),
@@ -163,10 +173,10 @@ def reacting_to_others(definition: LaneDefinition) -> list[type[Policy]]:
     return [policy for policy in policy_types(definition) if policy.stream() not in own]
 
 
-def closed_periods_table(host: ProjectionHost) -> str:
-    projection = host.active(ClosedPeriods.name)
-    assert isinstance(projection, ClosedPeriods)
-    return projection.periods.name
+def table_of(host: ProjectionHost, name: str) -> str:
+    """The live table of a kernel projection with one table (closed periods, known areas)."""
+    [table] = host.active(name).metadata.sorted_tables
+    return table.name
 
 
 async def open_runtime(

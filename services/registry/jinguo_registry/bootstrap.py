@@ -94,7 +94,9 @@ class RegistryService:
 
     async def load_demo(self, client: httpx.AsyncClient, progress: DemoProgress) -> str | None:
         from jinguo_registry.demo import load_registry_demo
+        from jinguo_registry.demo_programme import register_demo_areas
 
+        await register_demo_areas(client)
         demo = await load_registry_demo(client, progress)
         return (
             f"registry demo: {len(demo.worker_ids)} workers, {len(demo.resident_ids)} residents,"

@@ -14,7 +14,14 @@ from typing import Literal
 
 from pydantic import Field
 
-from jinguo_contracts.areas import area_level, area_prefix, parent_area
+from jinguo_contracts.areas import (
+    AreaPopulationRecordedV1,
+    AreaRegisteredV1,
+    AreaRenamedV1,
+    area_level,
+    area_prefix,
+    parent_area,
+)
 from jinguo_contracts.base import EventContract
 from jinguo_contracts.periods import (
     Figure,
@@ -24,9 +31,6 @@ from jinguo_contracts.periods import (
     ReportSubmittedV1,
 )
 from jinguo_contracts.programme import (
-    AreaPopulationRecordedV1,
-    AreaRegisteredV1,
-    AreaRenamedV1,
     PlanApprovedV1,
     PlanReturnedV1,
     PlanSubmittedV1,

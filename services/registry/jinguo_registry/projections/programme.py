@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import JSON, Boolean, Column, Date, Integer, String
 
+from jinguo_contracts.areas import AreaPopulationRecordedV1, AreaRegisteredV1, AreaRenamedV1
 from jinguo_contracts.periods import (
     ReportAcceptedV1,
     ReportReturnedV1,
@@ -12,9 +13,6 @@ from jinguo_contracts.periods import (
     ReportSubmittedV1,
 )
 from jinguo_contracts.programme import (
-    AreaPopulationRecordedV1,
-    AreaRegisteredV1,
-    AreaRenamedV1,
     PlanApprovedV1,
     PlanReturnedV1,
     PlanSubmittedV1,

@@ -480,3 +480,20 @@ async def test_rights_figures_reach_the_sheet_as_published_small_cells_and_all(
     [a1] = [c for c in street["children"] if c["code"] == A1]
     assert (a1["values"]["cases_opened"], a1["values"]["closure_rate"]) == ("<5", None)
     assert by_code["cases_opened"]["service"] == "rights"
+
+
+async def test_a_code_the_register_lacks_is_refused_with_a_problem(county: County) -> None:
+    before = (await county.runtime.nc.jetstream().stream_info("REGISTRY")).state.messages
+    unknown = await county[STREET_A].post(
+        "/workers",
+        {
+            "name": "无此社区",
+            "national_id": make_national_id("430102", date(1977, 7, 7), 80, True),
+            "phone": "13700000080",
+            "area_code": "430102001099",
+        },
+    )
+    assert unknown.status_code == 422
+    assert unknown.json()["type"].endswith("/unknown-area")
+    assert unknown.json()["field"] == "area_code"
+    assert (await county.runtime.nc.jetstream().stream_info("REGISTRY")).state.messages == before
