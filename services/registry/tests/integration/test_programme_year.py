@@ -323,11 +323,48 @@ async def test_the_programme_projections_replay_to_the_same_rows(county: County)
         IssueCertificate(kind="tax_relief", number="MB-2026-001", issued_on=date(2026, 4, 1)),
         context("card"),
     )
-    names = ["programme_register", "programme_figures"]
+    street, whole = county[STREET_A], county[COUNTY]
+    inspection = {
+        "area_code": A1,
+        "year": 2026,
+        "scores": {"placements": 80},
+        "findings": "台账完整",
+        "result": "passed",
+    }
+    await county.ok(await street.post("/area-inspections", inspection))
+    activity = {"kind": "publicity", "title": "三八维权周", "area_code": A1, "participants": 80}
+    await county.ok(await county[A1].post("/activities", activity))
+    station = {"area_code": A1, "kind": "womens_home", "name": "韭菜园社区妇女之家"}
+    await county.ok(await county[A1].post("/stations", station))
+    nomination = {
+        "title": "model_womens_home",
+        "level": "district",
+        "year": 2026,
+        "nominee_kind": "area",
+        "nominee_id": A1,
+        "nominee_name": "韭菜园社区妇女之家",
+        "area_code": A1,
+        "reason": "活动48次",
+    }
+    award = await county.ok(await street.post("/awards", nomination))
+    await county.ok(await whole.post(f"/awards/{award['id']}/grant", {}), 200)
+    for area in (A1, A2):
+        await county.ok(await county[area].post(f"/period-reports/{area}/2026H1"))
+    await county.ok(await street.post(f"/period-reports/{A1}/2026H1/accept"), 200)
+    returned = {"reason": "补充台账"}
+    await county.ok(await street.post(f"/period-reports/{A2}/2026H1/return", returned), 200)
+    names = [
+        "programme_register",
+        "programme_figures",
+        "recognition",
+        "closed_periods",
+        "known_areas",
+    ]
     await runtime.projections.wait_for(f"{issued.stream}:{issued.seq}", names, 10)
     await runtime.projections.wait_for(county.position, names, 10)
     live = {name: await snapshot(runtime, name) for name in names}
-    assert live["programme_figures"]["programme_counts"]
+    empty = {t for tables in live.values() for t, rows in tables.items() if not rows}
+    assert empty == {"programme_rights"}  # rights figures: test_rights_figures_reach_the_sheet
     await runtime.projections.rebuild(*names)
     assert {name: await snapshot(runtime, name) for name in names} == live
 
