@@ -59,6 +59,9 @@ class WorkerRegisteredV1(_Worker):
         description="the day it happened (programme time zone); absent on events recorded"
         " before business dates: the day the log recorded it counts",
     )
+    station_id: str | None = Field(
+        default=None, description="the station that took the registration (妇女之家, 劳动保障站…)"
+    )
 
 
 class WorkerProfileUpdatedV1(_Worker):

@@ -100,6 +100,7 @@ class Worker(Aggregate[WorkerState]):
         desired_work: DesiredWork,
         on: date,
         today: date,
+        station_id: str | None = None,
     ) -> None:
         if self.exists:
             raise AlreadyExistsError(
@@ -119,6 +120,7 @@ class Worker(Aggregate[WorkerState]):
                 skills=skills,
                 desired_work=desired_work,
                 occurred_on=check_past_date(on, "occurred_on", today),
+                station_id=station_id,
             )
         )
 

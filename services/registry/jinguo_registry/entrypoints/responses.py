@@ -38,6 +38,7 @@ class Worker(ReadModel):
     registered_seq: int = Field(description="the registration's sequence in REGISTRY")
     registered_on: date = Field(description="business date of the registration")
     reemployed_on: date | None = Field(description="start of the latest re-employment")
+    station_id: str | None = Field(description="the station that took her registration")
 
 
 class AssessedCategory(ReadModel):

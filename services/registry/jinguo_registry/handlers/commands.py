@@ -19,12 +19,13 @@ from jinguo_contracts.registry import (
     PriceTier,
 )
 from jinguo_registry.domain.organisations import Agency, Grantor, Provider, Volunteer
+from jinguo_registry.domain.programme import Station
 from jinguo_registry.domain.resident import Resident
 from jinguo_registry.domain.validation import AreaCode, MobileNumber, NationalId, OccupationCode
 from jinguo_registry.domain.worker import Worker
 from jinguo_shared.commands import CommandExecutor, CommandResult, IdempotencyKey
 from jinguo_shared.crypto import KeyedHasher, PiiVault
-from jinguo_shared.domain import Aggregate, DomainError, NotFoundError
+from jinguo_shared.domain import Aggregate, DomainError, InvalidCommandError, NotFoundError
 from jinguo_shared.envelope import CommandContext
 from jinguo_shared.http.security import key_hash, new_api_key
 
@@ -82,6 +83,11 @@ class RegisterWorker(Command):
     skills: list[Skill] = Field(default_factory=list, max_length=30)
     desired_work: DesiredWorkInput = Field(default_factory=DesiredWorkInput)
     occurred_on: date | None = OccurredOn
+    station_id: str | None = Field(
+        default=None,
+        max_length=64,
+        description="the station that took her registration: of her community or above it",
+    )
 
 
 class UpdateWorkerProfile(Command):
@@ -465,6 +471,12 @@ class RegistryHandlers:
         self, c: RegisterWorker, ctx: CommandContext, key: IdempotencyKey | None = None
     ) -> CommandResult:
         today = self._today()
+        if c.station_id is not None:
+            station = await self._executor.load_cached(Station, c.station_id)
+            if station.area_code is None or not c.area_code.startswith(station.area_code):
+                raise InvalidCommandError(
+                    f"no station {c.station_id} serves area {c.area_code}", field="station_id"
+                )
         return await self._register(
             Worker,
             self.worker_id_for(c.national_id),
@@ -478,6 +490,7 @@ class RegistryHandlers:
                 desired_work=c.desired_work.contract(),
                 on=c.occurred_on or today,
                 today=today,
+                station_id=c.station_id,
             ),
             ctx,
             key,

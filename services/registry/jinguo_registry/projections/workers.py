@@ -46,6 +46,7 @@ class WorkerDirectory(Projection):
             Column("registered_seq", BigInteger, nullable=False),
             Column("registered_on", Date, nullable=False),
             Column("reemployed_on", Date),
+            Column("station_id", String(36)),
         )
         Index(
             f"ix_workers_area_g{self.generation}",
@@ -96,6 +97,7 @@ class WorkerDirectory(Projection):
                 "registered_seq": at.seq,
                 "registered_on": business_day(e.occurred_on, at.envelope.time),
                 "reemployed_on": None,
+                "station_id": e.station_id,
             },
         )
 

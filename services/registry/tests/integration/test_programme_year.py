@@ -534,3 +534,29 @@ async def test_a_code_the_register_lacks_is_refused_with_a_problem(county: Count
     assert unknown.json()["type"].endswith("/unknown-area")
     assert unknown.json()["field"] == "area_code"
     assert (await county.runtime.nc.jetstream().stream_info("REGISTRY")).state.messages == before
+
+
+async def test_a_registration_names_the_station_that_took_it(county: County) -> None:
+    a1 = county[A1]
+    home = await county.ok(
+        await a1.post("/stations", {"area_code": A1, "kind": "womens_home", "name": "妇女之家"})
+    )
+    street_station = await county.ok(
+        await county[STREET_B].post(
+            "/stations", {"area_code": STREET_B, "kind": "labour_security_station", "name": "站"}
+        )
+    )
+    worker = {
+        "name": "经妇女之家登记",
+        "national_id": make_national_id("430102", date(1974, 4, 4), 90, True),
+        "phone": "13700000090",
+        "area_code": A1,
+    }
+    wrong = await a1.post("/workers", {**worker, "station_id": street_station["id"]})
+    assert wrong.status_code == 422
+    assert wrong.json()["field"] == "station_id"
+    registered = await county.ok(await a1.post("/workers", {**worker, "station_id": home["id"]}))
+    dossier = (await a1.get(f"/workers/{registered['id']}", after=county.position)).json()
+    assert dossier["station_id"] == home["id"]
+    listed = (await a1.get("/stations", after=county.position)).json()
+    assert [s["name"] for s in listed] == ["妇女之家"]
