@@ -7,12 +7,14 @@ community of that street.
 A province or city may also be written by its significant digits alone (``43`` for ``430000``,
 ``4301`` for ``430100``); it is stored and published in the 6-digit form.
 
-The registry publishes the register on `registry.area.>`; every service learns it, and once it
-holds any area, refuses a code it does not hold.
+The registry publishes the register on `registry.area.>` and its stations (妇女之家, 劳动保障站…)
+on `registry.station.>`; every service learns both, and once the register holds any area,
+refuses a code it does not hold, and a station that does not serve the area it is named for.
 """
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, ClassVar, Final, Literal
 
 from pydantic import AfterValidator, Field
@@ -147,4 +149,33 @@ class AreaPopulationRecordedV1(_Area):
     women: int = Field(ge=0)
 
 
-CATALOGUE.register(AreaRegisteredV1, AreaRenamedV1, AreaPopulationRecordedV1)
+StationKind = Literal[
+    "womens_home",
+    "labour_security_station",
+    "job_agency",
+    "rights_point",
+    "legal_aid_point",
+    "shelter",
+    "training_base",
+    "womens_congress",
+]
+"""妇女之家, 社区劳动保障站, 职业介绍所, 维权站点, 法律援助工作点, 家暴庇护所, 培训基地,
+妇女代表大会."""
+
+
+class StationRegisteredV1(EventContract):
+    """A station or organisation with an area: a registration, a case or a course may name
+    the station that took it."""
+
+    service: ClassVar[str] = "registry"
+    aggregate: ClassVar[str] = "station"
+    event_type: ClassVar[str] = "StationRegistered"
+    station_id: str
+    area_code: str
+    kind: StationKind
+    name: str
+    agency_id: str | None = None
+    opened_on: date
+
+
+CATALOGUE.register(AreaRegisteredV1, AreaRenamedV1, AreaPopulationRecordedV1, StationRegisteredV1)

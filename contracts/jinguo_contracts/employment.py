@@ -255,6 +255,9 @@ class CourseScheduledV1(_Course):
     subsidy_per_trainee: int = Field(ge=0, description="yuan (元)")
     kind: CourseKind
     occurred_on: date | None = Field(default=None, description=OCCURRED_ON)
+    station_id: str | None = Field(
+        default=None, description="the station of the register that took it, if one did"
+    )
 
 
 class TraineeEnrolledV1(_Course):

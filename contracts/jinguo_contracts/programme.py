@@ -1,6 +1,6 @@
-"""The programme's year, published by the registry on `registry.>` (stream REGISTRY): stations,
-each area's annual plan with its targets, inspections of areas, commendations and activities.
-The register of areas is in `jinguo_contracts.areas` and the reports of a period, which close
+"""The programme's year, published by the registry on `registry.>` (stream REGISTRY): each area's
+annual plan with its targets, inspections of areas, commendations and activities. The register
+of areas and stations is in `jinguo_contracts.areas` and the reports of a period, which close
 it for every service, in `jinguo_contracts.periods`: every service learns both.
 """
 
@@ -12,34 +12,6 @@ from typing import ClassVar, Literal
 from pydantic import Field
 
 from jinguo_contracts.base import CATALOGUE, EventContract
-
-StationKind = Literal[
-    "womens_home",
-    "labour_security_station",
-    "job_agency",
-    "rights_point",
-    "legal_aid_point",
-    "shelter",
-    "training_base",
-    "womens_congress",
-]
-"""妇女之家, 社区劳动保障站, 职业介绍所, 维权站点, 法律援助工作点, 家暴庇护所, 培训基地,
-妇女代表大会."""
-
-
-class StationRegisteredV1(EventContract):
-    """A station or organisation with an area: a registration, a case or a course may name
-    the station that took it."""
-
-    service: ClassVar[str] = "registry"
-    aggregate: ClassVar[str] = "station"
-    event_type: ClassVar[str] = "StationRegistered"
-    station_id: str
-    area_code: str
-    kind: StationKind
-    name: str
-    agency_id: str | None = None
-    opened_on: date
 
 
 class _Plan(EventContract):
@@ -183,7 +155,6 @@ class ActivityHeldV1(EventContract):
 
 
 CATALOGUE.register(
-    StationRegisteredV1,
     PlanSubmittedV1,
     PlanApprovedV1,
     PlanReturnedV1,

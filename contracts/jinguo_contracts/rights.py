@@ -64,6 +64,9 @@ class CaseOpenedV1(_Case):
     respondent_employer_id: str | None = None
     summary: Pii
     opened_on: date
+    station_id: str | None = Field(
+        default=None, description="the station of the register that took it, if one did"
+    )
     time_limit_days: int = Field(description="working days allowed, by channel and category")
     due_on: date
 

@@ -144,7 +144,7 @@ def assemble_runtime(
     guards = (
         AreaRegisterGuard(
             sql,
-            lambda: table_of(host, KnownAreas.name),
+            lambda: known_areas(host),
             lambda: host.wait_for_head("REGISTRY", [KnownAreas.name], 5),
         ),
         ClosedPeriodGuard(sql, lambda: table_of(host, ClosedPeriods.name), clock.today),
@@ -173,8 +173,14 @@ def reacting_to_others(definition: LaneDefinition) -> list[type[Policy]]:
     return [policy for policy in policy_types(definition) if policy.stream() not in own]
 
 
+def known_areas(host: ProjectionHost) -> KnownAreas:
+    projection = host.active(KnownAreas.name)
+    assert isinstance(projection, KnownAreas)
+    return projection
+
+
 def table_of(host: ProjectionHost, name: str) -> str:
-    """The live table of a kernel projection with one table (closed periods, known areas)."""
+    """The live table of a kernel projection with one table (closed periods)."""
     [table] = host.active(name).metadata.sorted_tables
     return table.name
 

@@ -124,6 +124,7 @@ class Course(Aggregate[CourseState]):
         kind: CourseKind,
         on: date,
         today: date,
+        station_id: str | None = None,
     ) -> None:
         """A course may lie in the past: a past year's classes are entered after the fact."""
         if self.exists:
@@ -150,6 +151,7 @@ class Course(Aggregate[CourseState]):
                 subsidy_per_trainee=subsidy_per_trainee,
                 kind=kind,
                 occurred_on=on,
+                station_id=station_id,
             )
         )
 

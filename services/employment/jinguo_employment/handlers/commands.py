@@ -222,6 +222,11 @@ class ScheduleCourse(Command):
     ends_on: date
     subsidy_per_trainee: int = Field(ge=0, le=100_000, description="yuan (元)")
     kind: CourseKind = "vocational"
+    station_id: str | None = Field(
+        default=None,
+        max_length=64,
+        description="the station that took it (GET /registry/stations): of its area or above",
+    )
     occurred_on: date | None = Field(
         default=None,
         description="the day the course was scheduled: today when not given, never in the"
@@ -719,6 +724,7 @@ class EmploymentHandlers:
                 kind=c.kind,
                 on=c.occurred_on or today,
                 today=today,
+                station_id=c.station_id,
             ),
             ctx,
             key,

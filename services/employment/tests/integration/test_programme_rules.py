@@ -10,12 +10,13 @@ from typing import Any
 
 import pytest
 
-from jinguo_contracts.areas import AreaRegisteredV1
+from jinguo_contracts.areas import AreaRegisteredV1, StationRegisteredV1
 from jinguo_contracts.periods import ReportReturnedV1, ReportSubmittedV1
 from jinguo_employment.handlers.commands import (
     EmploymentHandlers,
     PublishPost,
     RegisterEmployer,
+    ScheduleCourse,
     WageInput,
 )
 from jinguo_shared.access import Jurisdiction
@@ -126,3 +127,39 @@ async def test_a_closed_half_year_takes_a_post_only_as_a_correction(
     await caught_up(employment, await publish(registry, "report", report, returned, "return"))
     again = post(employer.aggregate_id, COMMUNITY, date(2026, 4, 1))
     await handlers.publish_post(again, office("april"))
+
+
+async def test_a_course_names_a_station_of_its_area(
+    outside: Any, employment: ServiceRuntime, handlers: EmploymentHandlers
+) -> None:
+    await register(outside, employment, STREET, COMMUNITY, "110101002")
+    registry = await publisher(outside, "registry")
+    for station, area in (("base-east", STREET), ("base-west", "110101002")):
+        event = StationRegisteredV1(
+            station_id=station,
+            area_code=area,
+            kind="training_base",
+            name=f"培训基地 {area}",
+            opened_on=date(2020, 1, 1),
+        )
+        await caught_up(employment, await publish(registry, "station", station, event, station))
+
+    def course(station: str) -> ScheduleCourse:
+        return ScheduleCourse(
+            title="养老护理员培训班",
+            trade="养老护理",
+            occupation_code="4-10-01-05",
+            provider="东城区职业技能培训学校",
+            area_code=COMMUNITY,
+            seats=20,
+            starts_on=date(2026, 3, 1),
+            ends_on=date(2026, 3, 31),
+            subsidy_per_trainee=0,
+            station_id=station,
+        )
+
+    await handlers.schedule_course(course("base-east"), office("east"))
+    for station in ("base-west", "no-such-station"):
+        with pytest.raises(UnknownAreaError) as refused:
+            await handlers.schedule_course(course(station), office(station))
+        assert refused.value.extensions == {"field": "station_id"}

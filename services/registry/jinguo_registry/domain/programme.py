@@ -18,6 +18,8 @@ from jinguo_contracts.areas import (
     AreaPopulationRecordedV1,
     AreaRegisteredV1,
     AreaRenamedV1,
+    StationKind,
+    StationRegisteredV1,
     area_level,
     area_prefix,
     parent_area,
@@ -30,13 +32,7 @@ from jinguo_contracts.periods import (
     ReportRevisedV1,
     ReportSubmittedV1,
 )
-from jinguo_contracts.programme import (
-    PlanApprovedV1,
-    PlanReturnedV1,
-    PlanSubmittedV1,
-    StationKind,
-    StationRegisteredV1,
-)
+from jinguo_contracts.programme import PlanApprovedV1, PlanReturnedV1, PlanSubmittedV1
 from jinguo_registry.domain.indicators import BY_CODE
 from jinguo_registry.domain.organisations import NotPermittedError
 from jinguo_registry.domain.periods import Period

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from jinguo_contracts.areas import AreaLevel
+from jinguo_contracts.areas import AreaLevel, StationKind
 from jinguo_contracts.periods import Figure
 from jinguo_contracts.programme import (
     ActivityKind,
@@ -15,7 +15,6 @@ from jinguo_contracts.programme import (
     AwardTitle,
     InspectionResult,
     NomineeKind,
-    StationKind,
 )
 from jinguo_shared.http.conventions import ReadModel
 

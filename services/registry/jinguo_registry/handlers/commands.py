@@ -19,13 +19,12 @@ from jinguo_contracts.registry import (
     PriceTier,
 )
 from jinguo_registry.domain.organisations import Agency, Grantor, Provider, Volunteer
-from jinguo_registry.domain.programme import Station
 from jinguo_registry.domain.resident import Resident
 from jinguo_registry.domain.validation import AreaCode, MobileNumber, NationalId, OccupationCode
 from jinguo_registry.domain.worker import Worker
 from jinguo_shared.commands import CommandExecutor, CommandResult, IdempotencyKey
 from jinguo_shared.crypto import KeyedHasher, PiiVault
-from jinguo_shared.domain import Aggregate, DomainError, InvalidCommandError, NotFoundError
+from jinguo_shared.domain import Aggregate, DomainError, NotFoundError
 from jinguo_shared.envelope import CommandContext
 from jinguo_shared.http.security import key_hash, new_api_key
 
@@ -471,12 +470,6 @@ class RegistryHandlers:
         self, c: RegisterWorker, ctx: CommandContext, key: IdempotencyKey | None = None
     ) -> CommandResult:
         today = self._today()
-        if c.station_id is not None:
-            station = await self._executor.load_cached(Station, c.station_id)
-            if station.area_code is None or not c.area_code.startswith(station.area_code):
-                raise InvalidCommandError(
-                    f"no station {c.station_id} serves area {c.area_code}", field="station_id"
-                )
         return await self._register(
             Worker,
             self.worker_id_for(c.national_id),

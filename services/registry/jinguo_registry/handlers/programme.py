@@ -9,9 +9,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from jinguo_contracts.areas import AreaCode
+from jinguo_contracts.areas import AreaCode, StationKind
 from jinguo_contracts.periods import Figure
-from jinguo_contracts.programme import StationKind
 from jinguo_registry.domain.periods import Period
 from jinguo_registry.domain.programme import Area, Office, Plan, Report, Station
 from jinguo_registry.domain.sheet import figures_of

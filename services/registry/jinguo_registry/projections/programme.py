@@ -5,19 +5,19 @@ from __future__ import annotations
 
 from sqlalchemy import JSON, Boolean, Column, Date, Integer, String
 
-from jinguo_contracts.areas import AreaPopulationRecordedV1, AreaRegisteredV1, AreaRenamedV1
+from jinguo_contracts.areas import (
+    AreaPopulationRecordedV1,
+    AreaRegisteredV1,
+    AreaRenamedV1,
+    StationRegisteredV1,
+)
 from jinguo_contracts.periods import (
     ReportAcceptedV1,
     ReportReturnedV1,
     ReportRevisedV1,
     ReportSubmittedV1,
 )
-from jinguo_contracts.programme import (
-    PlanApprovedV1,
-    PlanReturnedV1,
-    PlanSubmittedV1,
-    StationRegisteredV1,
-)
+from jinguo_contracts.programme import PlanApprovedV1, PlanReturnedV1, PlanSubmittedV1
 from jinguo_registry.projections.figures import recorded_day
 from jinguo_shared.envelope import RecordedEvent
 from jinguo_shared.projections.base import Projection, handles

@@ -94,6 +94,7 @@ class NewCase:
     respondent_employer_id: str | None
     summary: str
     opened_on: date
+    station_id: str | None = None
 
 
 class Case(Aggregate[CaseState]):
@@ -205,6 +206,7 @@ class Case(Aggregate[CaseState]):
                 respondent_employer_id=new.respondent_employer_id,
                 summary=new.summary,
                 opened_on=new.opened_on,
+                station_id=new.station_id,
                 time_limit_days=limit,
                 due_on=policy.due_on(new.opened_on, limit),
             )

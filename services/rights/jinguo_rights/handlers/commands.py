@@ -107,6 +107,11 @@ class OpenCase(Command):
         description="the day the case was taken in (受理); today if omitted; may be back-dated,"
         " never in the future",
     )
+    station_id: str | None = Field(
+        default=None,
+        max_length=64,
+        description="the station that took it (GET /registry/stations): of its area or above",
+    )
 
 
 class AssignCase(Command):
@@ -344,6 +349,7 @@ class RightsHandlers:
             respondent_employer_id=c.respondent.employer_id,
             summary=c.summary,
             opened_on=c.opened_on or today,
+            station_id=c.station_id,
         )
 
         def decide(case: Case) -> None:
