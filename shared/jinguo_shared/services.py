@@ -35,7 +35,9 @@ class ServiceDefinition(Protocol):
         ...
 
     async def load_demo(self, client: httpx.AsyncClient, progress: DemoProgress) -> str | None:
-        """Load the demo data set through `client`; returns its summary line."""
+        """Load the demo data set through `client`; returns its summary line. A service may
+        also define `finish_demo(client, progress) -> str`, which `jinguo up --demo` runs once
+        every service's demo is in (the registry's programme year spans them all)."""
         ...
 
 
