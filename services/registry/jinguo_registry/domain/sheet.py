@@ -7,7 +7,7 @@ rules can be tested without a database.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -155,3 +155,44 @@ def sheet(
         "lagging": [row["code"] for row in rows if row["lagging"]],
         "report": None if report is None else dict(report),
     }
+
+
+def _numbers(values: Sequence[Figure]) -> list[float] | None:
+    """The values as numbers, or None if any is a protected cell or missing."""
+    numbers = [v for v in values if isinstance(v, int | float)]
+    return [float(v) for v in numbers] if len(numbers) == len(values) else None
+
+
+def rolled_up(
+    now: Mapping[str, Figure],
+    children_now: Sequence[Mapping[str, Figure]],
+    children_reported: Sequence[Mapping[str, Figure]],
+    population: Mapping[str, int] | None,
+) -> dict[str, Figure]:
+    """An area's report built from its children's accepted reports: each count is what the
+    children reported plus what was recorded at the area's own level (its count now less its
+    children's counts now), so a late correction below reaches it only through a revision.
+    Rights cells are published for every level and cumulative figures are stocks: both are
+    taken as they are now; rates are computed again from the rolled-up counts."""
+    figures: dict[str, Figure] = {}
+    for indicator in CATALOGUE:
+        code = indicator.code
+        if indicator.is_rate or indicator.source == "rights" or indicator.cumulative:
+            figures[code] = now.get(code)
+            continue
+        own = _numbers([now.get(code), *(c.get(code) for c in children_now)])
+        reported = _numbers([c.get(code) for c in children_reported])
+        if own is None or reported is None:
+            figures[code] = now.get(code)
+            continue
+        total = own[0] - sum(own[1:]) + sum(reported)
+        figures[code] = round(total, 2) if indicator.scale != 1 else round(total)
+    for indicator in CATALOGUE:
+        if indicator.is_rate and indicator.source != "rights" and not indicator.cumulative:
+            numerator = figures.get(indicator.numerator or "")
+            if indicator.per is not None:
+                denominator: Figure = (population or {}).get(indicator.per)
+            else:
+                denominator = figures.get(indicator.denominator or "")
+            figures[indicator.code] = _rate(numerator, denominator)
+    return figures

@@ -13,7 +13,7 @@ from jinguo_contracts.areas import AreaCode, StationKind
 from jinguo_contracts.periods import Figure
 from jinguo_registry.domain.periods import Period
 from jinguo_registry.domain.programme import Area, Office, Plan, Report, Station
-from jinguo_registry.domain.sheet import figures_of
+from jinguo_registry.domain.sheet import figures_of, rolled_up
 from jinguo_registry.projections.programme_queries import ProgrammeQueries
 from jinguo_shared.commands import CommandExecutor, CommandResult, IdempotencyKey
 from jinguo_shared.envelope import CommandContext
@@ -251,9 +251,25 @@ class ProgrammeHandlers:
 
     # reports -----------------------------------------------------------------------------------
 
-    async def _figures_now(self, area_code: str, period: Period) -> dict[str, Figure]:
-        figures = await self._queries.area_figures([area_code], period)
-        return figures_of(figures[area_code], period)
+    async def _figures_to_file(
+        self, area_code: str, children: list[str], period: Period
+    ) -> dict[str, Figure]:
+        """A community's figures as known now; an area above, its children's reports rolled
+        up with what was recorded at its own level."""
+        figures = await self._queries.area_figures([area_code, *children], period)
+        now = figures_of(figures[area_code], period)
+        if not children:
+            return now
+        reported = []
+        for child in children:
+            on_file = await self._queries.reported(child, period.code)
+            reported.append({} if on_file is None else on_file[0])
+        return rolled_up(
+            now,
+            [figures_of(figures[child], period) for child in children],
+            reported,
+            figures[area_code].population,
+        )
 
     async def submit_report(
         self,
@@ -266,7 +282,7 @@ class ProgrammeHandlers:
         children = [row["area_code"] for row in await self._queries.children(area_code)]
         decisions = await self._queries.report_decisions(children, period.code)
         waiting = [code for code in children if decisions.get(code) != "accepted"]
-        figures = await self._figures_now(area_code, period)
+        figures = await self._figures_to_file(area_code, children, period)
         return await self._executor.execute(
             Report,
             report_id(area_code, period.code),
@@ -320,7 +336,8 @@ class ProgrammeHandlers:
         key: IdempotencyKey | None = None,
     ) -> CommandResult:
         today = self._today()
-        figures = await self._figures_now(area_code, period)
+        children = [row["area_code"] for row in await self._queries.children(area_code)]
+        figures = await self._figures_to_file(area_code, children, period)
         return await self._executor.execute(
             Report,
             report_id(area_code, period.code),

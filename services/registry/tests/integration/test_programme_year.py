@@ -262,6 +262,21 @@ async def test_a_half_year_closes_up_three_levels_with_a_return_and_a_revision(
     now = next(i for i in revised["indicators"] if i["code"] == "women_reemployed")
     assert (now["value"], now["as_reported"], now["difference"]) == (3, 3, 0)
     assert revised["report"]["revision"] == 1
+    # the street's report rolls up its communities' reports: it learns of the correction only
+    # when it revises too
+    street_sheet = await county.sheet(street_a, STREET_A, "2026H1")
+    now = next(i for i in street_sheet["indicators"] if i["code"] == "women_reemployed")
+    assert (now["value"], now["as_reported"]) == (4, 3)
+    await county.ok(
+        await street_a.post(
+            f"/period-reports/{STREET_A}/2026H1/revisions",
+            {"reason": "韭菜园社区补录"},
+            after=county.position,
+        )
+    )
+    street_sheet = await county.sheet(street_a, STREET_A, "2026H1")
+    now = next(i for i in street_sheet["indicators"] if i["code"] == "women_reemployed")
+    assert (now["value"], now["as_reported"]) == (4, 4)
     # "as reported on" the day before the revision was filed is what was reported then
     if filed_on < date.today():  # pragma: no cover - both filed today in a test run
         earlier = await county.sheet(a1, A1, "2026H1", as_reported_on=filed_on.isoformat())

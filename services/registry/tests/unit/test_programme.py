@@ -13,7 +13,7 @@ from jinguo_registry.domain.organisations import NotPermittedError
 from jinguo_registry.domain.periods import Period
 from jinguo_registry.domain.programme import Office, Plan, Report
 from jinguo_registry.domain.recognition import Award
-from jinguo_registry.domain.sheet import AreaFigures, is_lagging, sheet, value_of
+from jinguo_registry.domain.sheet import AreaFigures, is_lagging, rolled_up, sheet, value_of
 from jinguo_shared.domain import InvalidCommandError, RuleViolationError
 
 TODAY = date(2026, 12, 5)
@@ -200,3 +200,23 @@ def test_a_title_is_awarded_at_its_level_or_above_never_by_its_nominator() -> No
         with pytest.raises(NotPermittedError):
             award.grant(on=TODAY, by=office, today=TODAY)
     award.grant(on=TODAY, by=Office("city", "4301"), today=TODAY)
+
+
+def test_a_report_above_rolls_up_what_its_children_reported_plus_its_own_level() -> None:
+    # now: the street counts 9 placements, 7 of them in its two communities (a late one among
+    # them) and 2 recorded at the street itself; the communities reported 3 and 3
+    figures = rolled_up(
+        now={"placements": 9, "trainees_passed": 8, "trainees_completed": 10, "cases_opened": "<5"},
+        children_now=[
+            {"placements": 4, "trainees_passed": 4, "trainees_completed": 5},
+            {"placements": 3, "trainees_passed": 4, "trainees_completed": 5},
+        ],
+        children_reported=[
+            {"placements": 3, "trainees_passed": 3, "trainees_completed": 5},
+            {"placements": 3, "trainees_passed": 4, "trainees_completed": 5},
+        ],
+        population=None,
+    )
+    assert figures["placements"] == 8
+    assert figures["pass_rate"] == 70.0
+    assert figures["cases_opened"] == "<5"
