@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PACKAGES := -e contracts -e shared -e services/registry -e services/employment -e services/services-orders -e services/rights -e .
 
-.PHONY: install up check lint test bench contracts
+.PHONY: install browser up check lint test bench contracts
 
 $(BIN)/jinguo: requirements.lock contracts/pyproject.toml shared/pyproject.toml services/*/pyproject.toml pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +24,16 @@ lint: install
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
 
-test: install
+# the browser the web tests drive: Debian's chromium and its driver, never a download
+browser:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ]; then apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
+	elif command -v sudo >/dev/null; then sudo apt-get update -qq && \
+		sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver; \
+	else echo "the web tests need Debian's chromium and chromium-driver" >&2; exit 1; fi
+
+test: install browser
 	$(BIN)/pytest
 
 check: lint test
