@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from jinguo_contracts.access import OPERATOR_SCOPE
 from jinguo_registry.domain.organisations import Grantor
+from jinguo_registry.entrypoints import sheet_page
 from jinguo_registry.entrypoints.programme_http import add_programme_routes
 from jinguo_registry.entrypoints.recognition_http import add_recognition_routes
 from jinguo_registry.entrypoints.responses import (
@@ -482,7 +483,7 @@ def create_app(
 ) -> FastAPI:
     from jinguo_shared.app import service_app
 
-    return service_app(
+    app = service_app(
         runtime,
         "Jinguo registry",
         "登记: workers, residents, providers, volunteers, agencies",
@@ -490,3 +491,5 @@ def create_app(
         FEED,
         indicators=INDICATORS,
     )
+    sheet_page.install(app)
+    return app
