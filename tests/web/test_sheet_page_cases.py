@@ -88,6 +88,7 @@ def year_sheet() -> dict[str, Any]:
         "period": "2026",
         "starts_on": "2026-01-01",
         "ends_on": "2026-12-31",
+        "expected_progress": 100.0,
         "months": [f"2026-{m:02}" for m in range(1, 13)],
         "indicators": [
             indicator(
@@ -104,18 +105,25 @@ def year_sheet() -> dict[str, Any]:
         "children": children,
         "lagging": [c["code"] for c in children if c["lagging"]],
         "report": {
-            "state": "revised",
+            "decision": "accepted",
             "submitted_on": "2027-01-05",
             "decided_on": "2027-01-09",
             "reason": None,
             "revision": 1,
+            "as_reported_on": "2027-01-20",
         },
     }
 
 
 def half_sheet() -> dict[str, Any]:
     sheet = year_sheet()
-    sheet.update(period="2026H1", ends_on="2026-06-30", months=sheet["months"][:6], report=None)
+    sheet.update(
+        period="2026H1",
+        ends_on="2026-06-30",
+        expected_progress=49.6,
+        months=sheet["months"][:6],
+        report=None,
+    )
     for i in sheet["indicators"]:
         i.update(as_reported=None, difference=None, trend=i["trend"][:6])
     return sheet
@@ -189,7 +197,10 @@ def test_the_page_shows_the_sheets_figures_and_the_report_beside_them(
     assert indicators_on_page(browser) == indicators_in_json(sheet)
     assert children_on_page(browser) == children_in_json(sheet)
     driver = browser.driver
-    assert "revision 1" in driver.find_element(By.ID, "report").text
+    report = driver.find_element(By.ID, "report").text
+    assert "accepted 2027-01-05" in report
+    assert "revision 1" in report
+    assert "as reported on 2027-01-20" in report
     rate = driver.find_element(By.CSS_SELECTOR, '#indicators tr[data-code="cases_closed_rate"]')
     assert rate.find_element(By.CSS_SELECTOR, "td.value").text == "92.35"
     reemployed = driver.find_element(
@@ -238,6 +249,9 @@ def test_a_period_without_a_report_shows_no_reported_columns(browser: Browser, b
     assert headers
     assert not any(h.is_displayed() for h in headers)
     assert "No report submitted" in driver.find_element(By.ID, "report").text
+    # where the progress should be by the period's end: a tick on each bar with a target
+    ticks = driver.find_elements(By.CSS_SELECTOR, "#indicators .bar-expected")
+    assert [t.get_attribute("x1") for t in ticks] == ["74.9", "74.9"]
     assert len(driver.find_elements(By.CSS_SELECTOR, "#trends circle")) == 6 * 3 - 3
 
 

@@ -46,7 +46,8 @@ def title(sheet: Mapping[str, Any]) -> str:
     )
     report = sheet.get("report")
     if report:
-        heading += f" · report {report['state']} on {report['submitted_on']}"
+        state = report.get("state") or report.get("decision") or "submitted"
+        heading += f" · report {state} on {report['submitted_on']}"
         if report.get("revision"):
             heading += f", revision {report['revision']}"
     return heading

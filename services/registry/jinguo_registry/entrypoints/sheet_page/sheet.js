@@ -6,7 +6,9 @@
 (function () {
   const KEY_STORE = "jinguo.sheet.key";
   const SVG = "http://www.w3.org/2000/svg";
-  const UNITS = { people: "人", items: "项", percent: "%", yuan: "元", households: "户" };
+  const UNITS = {
+    people: "人", items: "项", events: "次", percent: "%", yuan: "元", hours: "小时", households: "户",
+  };
   const LEVELS = {
     province: "省", city: "市", district: "区县", county: "县", street: "街道",
     township: "乡镇", community: "社区", village: "村",
@@ -168,8 +170,10 @@
       submitted: "已上报 submitted", accepted: "已通过 accepted",
       returned: "已退回 returned", revised: "已修订 revised",
     };
-    let line = `上报 Report: ${states[report.state] || report.state} ${report.submitted_on}`;
+    const decision = report.state || report.decision || "submitted";
+    let line = `上报 Report: ${states[decision] || decision} ${report.submitted_on}`;
     if (report.decided_on) line += ` · 审核 decided ${report.decided_on}`;
+    if (report.as_reported_on) line += ` · 上报数截至 as reported on ${report.as_reported_on}`;
     if (report.revision) line += ` · 第${report.revision}次修订 revision ${report.revision}`;
     if (report.reason) line += ` · 理由 reason: ${report.reason}`;
     return line + " · 上报数 = as reported, 数值 = as known now";
@@ -189,7 +193,7 @@
       row.appendChild(element("td", { class: "num value" }, figure(indicator.value)));
       row.appendChild(element("td", { class: "num target" }, figure(indicator.target)));
       const progress = element("td", { class: "bar-cell progress" });
-      progress.appendChild(bar(indicator.progress));
+      progress.appendChild(bar(indicator.progress, sheet.expected_progress));
       row.appendChild(progress);
       const asReported = element("td", { class: "num as-reported" }, figure(indicator.as_reported));
       const difference = element("td", { class: "num difference" }, signed(indicator.difference));
@@ -202,7 +206,8 @@
     }
   }
 
-  function bar(progress) {
+  // progress as a bar of the target; a tick where the time gone by says it should be
+  function bar(progress, expected) {
     const width = 200, height = 16, track = 150;
     const chart = svg("svg", { width, height, viewBox: `0 0 ${width} ${height}`, role: "img" });
     chart.appendChild(svg("rect", { class: "bar-bg", x: 0.5, y: 2.5, width: track, height: 11, rx: 2 }));
@@ -219,6 +224,12 @@
     const label = figure(progress) + "%";
     chart.setAttribute("aria-label", label);
     chart.appendChild(svg("text", { class: "bar-text", x: track + 6, y: 12 }, label));
+    if (typeof expected === "number" && expected < 100) {
+      const at = (0.5 + Math.max(0, expected) / 100 * track).toFixed(1);
+      const tick = svg("line", { class: "bar-expected", x1: at, x2: at, y1: 0.5, y2: 15.5 });
+      tick.appendChild(svg("title", {}, `应完成 expected by now: ${figure(expected)}%`));
+      chart.appendChild(tick);
+    }
     return chart;
   }
 
