@@ -23,13 +23,7 @@ from selenium.webdriver.common.by import By
 from starlette.routing import Mount
 
 from jinguo_registry.entrypoints import sheet_page
-from jinguo_registry.entrypoints.sheet_export import (
-    CSV_MEDIA_TYPE,
-    XLSX_MEDIA_TYPE,
-    sheet_csv,
-    sheet_filename,
-    sheet_xlsx,
-)
+from jinguo_registry.entrypoints.sheet_export import sheet_file
 from jinguo_shared.ports import free_port
 
 from .conftest import Browser
@@ -146,9 +140,9 @@ def registry() -> FastAPI:
         if area_code != body["area"]["code"]:
             return problem(404, "Unknown area", f"no area {area_code}")
         if extension == "xlsx":
-            return download_response(sheet_xlsx(body), XLSX_MEDIA_TYPE, body, extension)
+            return sheet_file(body, "xlsx")
         if extension == "csv":
-            return download_response(sheet_csv(body).encode(), CSV_MEDIA_TYPE, body, extension)
+            return sheet_file(body, "csv")
         return JSONResponse(body)
 
     return FastAPI(routes=[Mount("/registry", api)])
@@ -159,17 +153,6 @@ def problem(status: int, title: str, detail: str) -> JSONResponse:
         {"type": "about:blank", "title": title, "status": status, "detail": detail},
         status_code=status,
         media_type="application/problem+json",
-    )
-
-
-def download_response(
-    body: bytes, media_type: str, sheet: dict[str, Any], extension: str
-) -> Response:
-    name = sheet_filename(sheet, extension)
-    return Response(
-        body,
-        media_type=media_type,
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
 
 

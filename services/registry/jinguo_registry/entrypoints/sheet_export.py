@@ -10,14 +10,16 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from typing import Any, Literal
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
+from starlette.responses import Response
 
 Cell = int | float | str | None
+FileKind = Literal["xlsx", "csv"]
 
 INDICATOR_HEADER = (
     "code",
@@ -31,6 +33,21 @@ INDICATOR_HEADER = (
 )
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
+
+
+def sheet_file(sheet: Mapping[str, Any], extension: FileKind) -> Response:
+    """The sheet as a download. `sheet` is the JSON the sheet endpoint answers (its model dumped
+    in JSON mode), so the file holds the numbers a client of the API reads."""
+    if extension == "xlsx":
+        body, media_type = sheet_xlsx(sheet), XLSX_MEDIA_TYPE
+    else:
+        body, media_type = sheet_csv(sheet).encode(), CSV_MEDIA_TYPE
+    name = sheet_filename(sheet, extension)
+    return Response(
+        body,
+        media_type=media_type,
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
 
 
 def sheet_filename(sheet: Mapping[str, Any], extension: str) -> str:

@@ -9,7 +9,12 @@ from typing import Any
 
 from openpyxl import load_workbook
 
-from jinguo_registry.entrypoints.sheet_export import sheet_csv, sheet_filename, sheet_xlsx
+from jinguo_registry.entrypoints.sheet_export import (
+    sheet_csv,
+    sheet_file,
+    sheet_filename,
+    sheet_xlsx,
+)
 
 MONTHS = ["2026-01", "2026-02", "2026-03", "2026-04", "2026-05", "2026-06"]
 
@@ -188,3 +193,15 @@ def test_a_sheet_without_children_or_report_exports_its_indicators_alone() -> No
     table = list(csv.reader(io.StringIO(sheet_csv(sheet).removeprefix("\ufeff"))))
     assert table[-1][0] == "code"
     assert sheet_filename(sheet, "xlsx") == "sheet-430102-2026H1.xlsx"
+
+
+def test_a_download_is_named_for_its_area_and_period_and_typed() -> None:
+    xlsx = sheet_file(sample(), "xlsx")
+    assert xlsx.media_type == "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    assert xlsx.headers["content-disposition"] == 'attachment; filename="sheet-430102-2026H1.xlsx"'
+    assert load_workbook(io.BytesIO(xlsx.body))["Indicators"]["D3"].value == 123
+
+    comma = sheet_file(sample(), "csv")
+    assert comma.headers["content-type"] == "text/csv; charset=utf-8"
+    assert comma.headers["content-disposition"] == 'attachment; filename="sheet-430102-2026H1.csv"'
+    assert bytes(comma.body).decode("utf-8-sig") == sheet_csv(sample()).removeprefix("\ufeff")
