@@ -19,8 +19,12 @@ from jinguo_shared.ports import free_port
 from jinguo_shared.testing import start_up
 
 SERVICES = ("registry", "employment", "orders", "rights")
-FREE_FORM_ALLOWED: dict[str, str] = {}
-"""`METHOD path` of a read deliberately answering a free-form object, with the reason: none.
+FREE_FORM_ALLOWED: dict[str, str] = {
+    "GET /registry/sheets/{area_code}/{period}.{extension}": "a file (XLSX or CSV), not JSON;"
+    " the same sheet as JSON is typed at GET /registry/sheets/{area_code}/{period}",
+}
+"""`METHOD path` of a read deliberately answering something other than a typed JSON object, with
+the reason.
 (Nested free-form values are described where they are: an order's history `detail` holds the
 fields of whichever event it records, as that event's published contract defines them.)"""
 

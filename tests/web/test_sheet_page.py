@@ -1,9 +1,11 @@
 """The year-end sheet page of `jinguo up --demo`, in headless Chromium: it loads without a key,
-shows the demo district's closed half-year with the numbers the API answers, and sorts the child
-areas by a click."""
+shows the demo district's closed half-year with the numbers the API answers, sorts the child
+areas by a click, and its exports hold the same numbers (the XLSX read with openpyxl)."""
 
 from __future__ import annotations
 
+import csv
+import io
 import signal
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -11,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+from openpyxl import load_workbook
 from selenium.webdriver.common.by import By
 
 from jinguo_registry.demo import DISTRICT
@@ -22,6 +25,7 @@ from .conftest import Browser
 from .sheetpage import (
     children_in_json,
     children_on_page,
+    download,
     indicators_in_json,
     indicators_on_page,
     open_sheet,
@@ -109,6 +113,43 @@ def test_a_click_on_a_header_sorts_the_child_areas(browser: Browser, demo: Demo)
     assert sort_by(browser, code) == "descending"
     figures = [values[code] for _, values, _ in children_on_page(browser)]
     assert figures == sorted(figures, key=sort_key, reverse=True)
+
+
+def test_the_xlsx_export_holds_the_sheets_numbers(browser: Browser, demo: Demo) -> None:
+    sheet = demo_sheet(demo)
+    area = sheet["area"]["code"]
+    open_sheet(browser, demo.base, demo.key, area, sheet["period"])
+
+    saved = download(browser, "export-xlsx", ".xlsx")
+    book = load_workbook(saved)
+    indicators = list(book["Indicators"].iter_rows(min_row=3, values_only=True))
+    assert [(r[0], r[3], r[4], r[5], r[6], r[7]) for r in indicators] == [
+        (
+            i["code"],
+            i["value"],
+            i["target"],
+            i["progress"],
+            i["as_reported"],
+            i["difference"],
+        )
+        for i in sheet["indicators"]
+    ]
+    codes = [i["code"] for i in sheet["indicators"]]
+    areas = list(book["Areas"].iter_rows(min_row=3, values_only=True))
+    assert [(r[0], *r[3 : 3 + len(codes)]) for r in areas] == [
+        (c["code"], *(c["values"].get(code) for code in codes)) for c in sheet["children"]
+    ]
+    trend = list(book["Trend"].iter_rows(min_row=3, values_only=True))
+    assert [row[0] for row in trend] == sheet["months"]
+    assert [list(row[1:]) for row in trend] == [
+        [i["trend"][n] for i in sheet["indicators"]] for n in range(len(sheet["months"]))
+    ]
+
+    saved = download(browser, "export-csv", ".csv")
+    rows = list(csv.reader(io.StringIO(saved.read_text(encoding="utf-8-sig"))))
+    assert [(r[0], r[3]) for r in rows[1 : 1 + len(codes)]] == [
+        (i["code"], "" if i["value"] is None else str(i["value"])) for i in sheet["indicators"]
+    ]
 
 
 def test_a_wrong_key_shows_the_apis_problem(browser: Browser, demo: Demo) -> None:

@@ -8,6 +8,7 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query
+from fastapi.responses import Response
 
 from jinguo_contracts.areas import check_area_code
 from jinguo_registry.domain.indicators import CATALOGUE
@@ -20,6 +21,7 @@ from jinguo_registry.entrypoints.programme_responses import (
     Sheet,
     StationRecord,
 )
+from jinguo_registry.entrypoints.sheet_export import XLSX_MEDIA_TYPE, FileKind, sheet_file
 from jinguo_registry.handlers import programme as p
 from jinguo_registry.handlers.programme import ProgrammeHandlers
 from jinguo_registry.projections.programme_queries import ProgrammeQueries
@@ -263,6 +265,33 @@ def add_programme_routes(
         return ReportStatus.model_validate(row)
 
     # the sheet ---------------------------------------------------------------------------------
+
+    # before the JSON route, which would otherwise take "2026H1.xlsx" for a period
+    @router.get(
+        "/sheets/{area_code}/{period}.{extension}",
+        summary="The year-end sheet as XLSX or CSV, with the numbers of the JSON",
+        response_class=Response,
+        responses={
+            200: {
+                "content": {
+                    media_type: {"schema": {"type": "string", "format": "binary"}}
+                    for media_type in (XLSX_MEDIA_TYPE, "text/csv")
+                }
+            }
+        },
+    )
+    async def year_end_sheet_file(
+        area_code: AreaPath,
+        period: PeriodPath,
+        extension: FileKind,
+        caller: Reader,
+        after: ReadAfter,
+        as_reported_on: Annotated[
+            date | None, Query(description="the report's figures as filed on that day")
+        ] = None,
+    ) -> Response:
+        found = await year_end_sheet(area_code, period, caller, after, as_reported_on)
+        return sheet_file(found.model_dump(mode="json"), extension)
 
     @router.get(
         "/sheets/{area_code}/{period}",
