@@ -1,7 +1,7 @@
-"""Run the three benchmarks one after another and print a summary against the targets.
+"""Run the four benchmarks one after another and print a summary against the targets.
 
     .venv/bin/python bench/run_all.py          # quick sizes (`make bench`)
-    .venv/bin/python bench/run_all.py --full   # 1,000,000-event replay and decision state
+    .venv/bin/python bench/run_all.py --full   # 1,000,000 events: replay, decision state, sheet
 
 Each benchmark runs in its own process (so memory figures are its own) and writes its figures
 as JSON to a temp dir; the summary below is built from them. Figures only: a missed target is
@@ -35,7 +35,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         default=None,
         help="default: sqlite, plus postgresql when JINGUO_BENCH_POSTGRES_URL is set",
     )
-    parser.add_argument("--only", choices=["replay", "decision_state", "http_commands"])
+    parser.add_argument("--only", choices=["replay", "decision_state", "http_commands", "sheet"])
     return parser.parse_args(argv)
 
 
@@ -46,11 +46,13 @@ def plans(options: argparse.Namespace) -> dict[str, list[str]]:
             "replay": ["--events", "1000000", *database],
             "decision_state": ["--sizes", "10000,1000000", *database],
             "http_commands": ["--rate", "200", "--duration", "30"],
+            "sheet": ["--events", "1000000", *database],
         }
     return {
         "replay": ["--events", "100000", *database],
         "decision_state": ["--sizes", "10000", "--samples", "2000", *database],
         "http_commands": ["--rate", "200", "--duration", "10", "--saturation-duration", "5"],
+        "sheet": ["--events", "100000", "--requests", "50", *database],
     }
 
 
@@ -160,6 +162,31 @@ def http_rows(report: dict[str, Any]) -> list[list[Any]]:
     ]
 
 
+def sheet_rows(report: dict[str, Any]) -> list[list[Any]]:
+    rows: list[list[Any]] = []
+    n = report["fill"]["events"]
+    for result in report["databases"]:
+        province = result["sheets_ms"]["province year"]
+        rows.append(
+            [
+                f"sheet of a province, {n:,} events {result['database']}: p95",
+                f"{province['p95']:,.1f} ms (p50 {province['p50']:.1f})",
+                "<= 200 ms",
+                verdict(province["p95"], 200.0, at_most=True),
+            ]
+        )
+        figures = result["rebuilds"]["programme_figures"]
+        rows.append(
+            [
+                f"rebuild programme_figures {result['database']}",
+                f"{figures['events_read_per_s']:,.0f} events/s",
+                "(rate)",
+                "",
+            ]
+        )
+    return rows
+
+
 def main() -> int:
     options = parse()
     chosen_databases(options.database)
@@ -179,6 +206,8 @@ def main() -> int:
                 rows += replay_rows(report)
             elif name == "decision_state":
                 rows += decision_rows(report)
+            elif name == "sheet":
+                rows += sheet_rows(report)
             else:
                 rows += http_rows(report)
     print("\n=== summary (" + ", ".join(timings) + ")")
