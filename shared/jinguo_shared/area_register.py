@@ -61,10 +61,17 @@ class AreaRegisterGuard:
         return False
 
     async def _check_area(self, area: str) -> None:
-        if await self._area_held(area):
+        # one round trip: is it held, and is any area held at all (no register loaded yet)
+        table = self._register().areas.name
+        [(held, loaded)] = await self._sql.fetch(
+            f"SELECT (SELECT count(*) FROM {table} WHERE area_code = ?),"
+            f" (SELECT count(*) FROM (SELECT 1 FROM {table} LIMIT 1) AS one)",
+            area,
+        )
+        if held:
+            self._areas.add(area)
+        if held or not loaded:
             return
-        if not await self._sql.fetch(f"SELECT 1 FROM {self._register().areas.name} LIMIT 1"):
-            return  # no register loaded yet
         await self._catch_up()
         if not await self._area_held(area):
             raise UnknownAreaError(
