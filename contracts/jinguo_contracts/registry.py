@@ -161,6 +161,11 @@ class ResidentRegisteredV1(_Resident):
     phone: Pii
     address: Pii
     area_code: str
+    occurred_on: date | None = Field(
+        default=None,
+        description="the day it happened (programme time zone); absent on events recorded"
+        " before business dates: the day the log recorded it counts",
+    )
 
 
 class ResidentEligibilityChangedV1(_Resident):
@@ -196,6 +201,11 @@ class ProviderRegisteredV1(_Provider):
     area_code: str
     services: list[str] = Field(default_factory=list)
     women_led: bool = Field(description="妇字号 entity")
+    occurred_on: date | None = Field(
+        default=None,
+        description="the day it happened (programme time zone); absent on events recorded"
+        " before business dates: the day the log recorded it counts",
+    )
 
 
 class ProviderGradedV1(_Provider):
@@ -211,6 +221,11 @@ class ProviderGradedV1(_Provider):
 class ProviderSuspendedV1(_Provider):
     event_type: ClassVar[str] = "ProviderSuspended"
     reason: str
+    occurred_on: date | None = Field(
+        default=None,
+        description="the day it happened (programme time zone); absent on events recorded"
+        " before business dates: the day the log recorded it counts",
+    )
 
 
 class VolunteerRegisteredV1(EventContract):

@@ -82,8 +82,19 @@ class Provider(Aggregate[ProviderState]):
         return state
 
     def register(
-        self, *, name: str, credit_code: str, area_code: str, services: list[str], women_led: bool
+        self,
+        *,
+        name: str,
+        credit_code: str,
+        area_code: str,
+        services: list[str],
+        women_led: bool,
+        on: date | None = None,
+        today: date | None = None,
     ) -> None:
+        """`on`: the day it registered, checked against `today` (both given by handlers)."""
+        if on is not None and today is not None:
+            check_past_date(on, "occurred_on", today)
         if self.exists:
             raise AlreadyExistsError(
                 f"a provider with this credit code is already registered: {self.id}",
@@ -97,6 +108,7 @@ class Provider(Aggregate[ProviderState]):
                 area_code=area_code,
                 services=services,
                 women_led=women_led,
+                occurred_on=on,
             )
         )
 
@@ -111,9 +123,11 @@ class Provider(Aggregate[ProviderState]):
             )
         )
 
-    def suspend(self, *, reason: str) -> None:
+    def suspend(self, *, reason: str, on: date | None = None, today: date | None = None) -> None:
+        if on is not None and today is not None:
+            check_past_date(on, "occurred_on", today)
         if not self.require_state().suspended:
-            self.record(ProviderSuspendedV1(provider_id=self.id, reason=reason))
+            self.record(ProviderSuspendedV1(provider_id=self.id, reason=reason, occurred_on=on))
 
 
 class VolunteerState(AggregateState):

@@ -60,8 +60,19 @@ class Resident(Aggregate[ResidentState]):
         return state
 
     def register(
-        self, *, name: str, national_id: str, phone: str, address: str, area_code: str
+        self,
+        *,
+        name: str,
+        national_id: str,
+        phone: str,
+        address: str,
+        area_code: str,
+        on: date | None = None,
+        today: date | None = None,
     ) -> None:
+        """`on`: the day she registered, checked against `today` (both given by handlers)."""
+        if on is not None and today is not None:
+            check_past_date(on, "occurred_on", today)
         if self.exists:
             raise AlreadyExistsError(
                 f"a resident with this national ID is already registered: {self.id}",
@@ -76,6 +87,7 @@ class Resident(Aggregate[ResidentState]):
                 phone=phone,
                 address=address,
                 area_code=area_code,
+                occurred_on=on,
             )
         )
 

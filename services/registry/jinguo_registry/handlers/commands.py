@@ -220,6 +220,7 @@ class RegisterResident(Command):
     phone: MobileNumber
     area_code: AreaCode
     address: str = Field(min_length=2, max_length=300)
+    occurred_on: date | None = OccurredOn
 
 
 class ChangeEligibility(Command):
@@ -261,6 +262,7 @@ class RegisterProvider(Command):
     area_code: AreaCode
     services: list[ServiceCode] = Field(default_factory=list, max_length=30)
     women_led: bool = False
+    occurred_on: date | None = OccurredOn
 
 
 class GradeProvider(Command):
@@ -283,6 +285,7 @@ class SuspendProvider(Command):
     )
 
     reason: str = Text
+    occurred_on: date | None = OccurredOn
 
 
 class RegisterVolunteer(Command):
@@ -632,6 +635,7 @@ class RegistryHandlers:
     async def register_resident(
         self, c: RegisterResident, ctx: CommandContext, key: IdempotencyKey | None = None
     ) -> CommandResult:
+        today = self._today()
         return await self._register(
             Resident,
             self.resident_id_for(c.national_id),
@@ -641,6 +645,8 @@ class RegistryHandlers:
                 phone=c.phone,
                 address=c.address,
                 area_code=c.area_code,
+                on=c.occurred_on or today,
+                today=today,
             ),
             ctx,
             key,
@@ -681,6 +687,7 @@ class RegistryHandlers:
     async def register_provider(
         self, c: RegisterProvider, ctx: CommandContext, key: IdempotencyKey | None = None
     ) -> CommandResult:
+        today = self._today()
         return await self._register(
             Provider,
             derived_id("provider", c.credit_code),
@@ -690,6 +697,8 @@ class RegistryHandlers:
                 area_code=c.area_code,
                 services=c.services,
                 women_led=c.women_led,
+                on=c.occurred_on or today,
+                today=today,
             ),
             ctx,
             key,
@@ -721,8 +730,13 @@ class RegistryHandlers:
         ctx: CommandContext,
         key: IdempotencyKey | None = None,
     ) -> CommandResult:
+        today = self._today()
         return await self._executor.execute(
-            Provider, provider_id, lambda p: p.suspend(reason=c.reason), ctx, key
+            Provider,
+            provider_id,
+            lambda p: p.suspend(reason=c.reason, on=c.occurred_on or today, today=today),
+            ctx,
+            key,
         )
 
     async def register_volunteer(

@@ -268,3 +268,45 @@ def test_revoking_an_unknown_client_is_not_found_and_revoking_twice_is_quiet() -
     agency = Agency.from_history("a1", [AGENCY, issued("c1", ["registry:read"]), revoked], 3)
     agency.revoke_client(client_id="c1", reason="leaked", grantor=ADMIN)
     assert agency.pending == []
+
+
+def test_a_provider_and_a_resident_carry_the_day_they_registered_never_tomorrow() -> None:
+    provider = Provider("p-dated")
+    with pytest.raises(InvalidCommandError) as refused:
+        provider.register(
+            name="巾帼家政",
+            credit_code="91110101MA01234567",
+            area_code="110101001",
+            services=[],
+            women_led=True,
+            on=date(2026, 11, 2),
+            today=TODAY,
+        )
+    assert refused.value.extensions == {"field": "occurred_on"}
+    provider.register(
+        name="巾帼家政",
+        credit_code="91110101MA01234567",
+        area_code="110101001",
+        services=[],
+        women_led=True,
+        on=date(2025, 3, 1),
+        today=TODAY,
+    )
+    provider.suspend(reason="整改", on=date(2025, 6, 1), today=TODAY)
+    registered, suspended = provider.pending
+    assert isinstance(registered, ProviderRegisteredV1)
+    assert isinstance(suspended, ProviderSuspendedV1)
+    assert (registered.occurred_on, suspended.occurred_on) == (date(2025, 3, 1), date(2025, 6, 1))
+    resident = Resident("r-dated")
+    resident.register(
+        name="赵淑珍",
+        national_id="110101194611032120",
+        phone="13701234567",
+        address="东四六条12号",
+        area_code="110101001001",
+        on=date(2024, 12, 31),
+        today=TODAY,
+    )
+    [registered_resident] = resident.pending
+    assert isinstance(registered_resident, ResidentRegisteredV1)
+    assert registered_resident.occurred_on == date(2024, 12, 31)
