@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
+from typing import Final, Literal
 
 from pydantic import Field
 
@@ -46,6 +46,15 @@ class WorkerState(AggregateState):
     placement_ids: list[str] = Field(default_factory=list)
     erased: bool = False
     gender: Literal["female", "male"] | None = None
+    birth_date: date | None = None
+
+
+FORTY_FIFTY: Final = {"female": 40, "male": 50}
+"""4050人员: women from 40 and men from 50 (the age reached on the day of the assessment)."""
+
+
+def age_on(birth_date: date, day: date) -> int:
+    return day.year - birth_date.year - ((day.month, day.day) < (birth_date.month, birth_date.day))
 
 
 class Worker(Aggregate[WorkerState]):
@@ -55,7 +64,9 @@ class Worker(Aggregate[WorkerState]):
     @classmethod
     def evolve(cls, state: WorkerState | None, event: EventContract) -> WorkerState:
         if isinstance(event, WorkerRegisteredV1):
-            return WorkerState(area_code=event.area_code, gender=event.gender)
+            return WorkerState(
+                area_code=event.area_code, gender=event.gender, birth_date=event.birth_date
+            )
         assert state is not None, f"{event.event_type} before WorkerRegistered"
         match event:
             case WorkerProfileUpdatedV1(area_code=str(area)):
@@ -155,6 +166,15 @@ class Worker(Aggregate[WorkerState]):
         check_planned_date(valid_until, "valid_until", today)
         if valid_until <= today:
             raise InvalidCommandError("valid_until must be in the future", field="valid_until")
+        if category == "age_40_50" and state.gender and state.birth_date:
+            age, least = age_on(state.birth_date, on), FORTY_FIFTY[state.gender]
+            if age < least:
+                raise InvalidCommandError(
+                    f"4050 (age_40_50) is for women from 40 and men from 50: this"
+                    f" {'woman' if state.gender == 'female' else 'man'} was {age} on"
+                    f" {on.isoformat()}",
+                    field="category",
+                )
         if state.categories.get(category) == valid_until:
             return
         self.record(

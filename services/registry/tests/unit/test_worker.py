@@ -266,6 +266,7 @@ def test_erasing_leaves_only_her_area_in_the_decision_state() -> None:
         "placement_ids": [],
         "erased": True,
         "gender": None,
+        "birth_date": None,
     }
 
 
@@ -326,3 +327,33 @@ def test_an_expiry_lies_at_most_ten_years_ahead() -> None:
         category="disabled", evidence="证", valid_until=date(2036, 12, 31), on=TODAY, today=TODAY
     )
     assert len(live.pending) == 1
+
+
+@pytest.mark.parametrize(
+    ("gender", "born", "allowed"),
+    [
+        ("female", date(1986, 11, 1), True),  # 40 on the day
+        ("female", date(1986, 11, 2), False),  # 39 for one more day
+        ("male", date(1976, 11, 1), True),
+        ("male", date(1980, 1, 1), False),  # 46: a man is 4050 from 50
+    ],
+)
+def test_4050_is_checked_against_her_age_and_gender(gender: str, born: date, allowed: bool) -> None:
+    worker = given(registered().model_copy(update={"gender": gender, "birth_date": born}))
+
+    def assess() -> None:
+        worker.assess_category(
+            category="age_40_50",
+            evidence="户口簿",
+            valid_until=date(2028, 1, 1),
+            on=TODAY,
+            today=TODAY,
+        )
+
+    if allowed:
+        assess()
+        assert len(worker.pending) == 1
+    else:
+        with pytest.raises(InvalidCommandError) as refused:
+            assess()
+        assert refused.value.extensions == {"field": "category"}
