@@ -19,6 +19,7 @@ from jinguo_registry.handlers.commands import (
     RegistryHandlers,
 )
 from jinguo_registry.handlers.programme import ProgrammeHandlers, RenameArea
+from jinguo_registry.policies.certificates import CourseCertificatePolicy
 from jinguo_registry.policies.reemployment import ReemploymentPolicy
 from jinguo_registry.projections.community import CommunityDirectory
 from jinguo_registry.projections.figures import ProgrammeFigures
@@ -57,14 +58,15 @@ class RegistryService:
         ProgrammeFigures,
         Recognition,
     )
-    policy_types: Sequence[type[Policy]] = (ReemploymentPolicy,)
+    policy_types: Sequence[type[Policy]] = (ReemploymentPolicy, CourseCertificatePolicy)
 
     def create_app(self, runtime: ServiceRuntime) -> FastAPI:
         queries = RegistryQueries(runtime.engine, runtime.projections, runtime.vault)
         return create_app(runtime, handlers_for(runtime), queries)
 
     def policies(self, runtime: ServiceRuntime) -> Sequence[Policy]:
-        return [ReemploymentPolicy(handlers_for(runtime))]
+        handlers = handlers_for(runtime)
+        return [ReemploymentPolicy(handlers), CourseCertificatePolicy(handlers)]
 
     async def seed_development(self, runtime: ServiceRuntime) -> list[str]:
         """On first start only: a development agency and the platform operator's key, with

@@ -7,7 +7,7 @@ from datetime import date
 
 import nats
 
-from jinguo_contracts.employment import PostFilledV1
+from jinguo_contracts.employment import CertificateAwardedV1, PostFilledV1
 from jinguo_shared.embedded_nats import EmbeddedNats
 from jinguo_shared.eventstore import EventStore
 from jinguo_shared.runtime import ServiceRuntime
@@ -53,10 +53,54 @@ async def test_a_filled_post_records_the_reemployment_once(
     # redelivered: the same event again gives the same command, which changes nothing
     runner = registry.reactions
     assert runner is not None
-    [policy] = runner.policies
+    [policy] = [p for p in runner.policies if p.name == "reemployment"]
     reaction = policy.reaction("PostFilled")
     assert reaction is not None
     [event] = await employment.load("post", "post-1")
     await runner._react(policy, reaction, event)
+    assert len(await registry.store.load("worker", worker.aggregate_id)) == 2
+    await nc.close()
+
+
+async def test_a_certificate_a_course_awards_reaches_her_register_once(
+    handlers, registry: ServiceRuntime, nats_server: EmbeddedNats
+) -> None:
+    worker = await handlers.register_worker(worker_command(2), context("w2"))
+    nc = await nats.connect(nats_server.url, **nats_server.connect_options("employment"))
+    employment = EventStore(nc, "employment", vault=None)
+    awarded = CertificateAwardedV1(
+        course_id="course-1",
+        worker_id=worker.aggregate_id,
+        certificate_no="ZJ0123456789ABCD",
+        occupation_code="4-10-01-05",
+        code_system="GB/T 6565-2015",
+        level=4,
+        trade="养老护理",
+        area_code="110101001001",
+        awarded_on=date(2026, 7, 10),
+    )
+    await employment.append("course", "course-1", 0, [awarded], context("award"))
+    for _ in range(300):
+        history = await registry.store.load("worker", worker.aggregate_id)
+        if len(history) > 1:
+            break
+        await asyncio.sleep(0.05)
+    [_, issued] = history
+    assert issued.type == "CertificateIssued"
+    assert issued.payload.model_dump(include={"kind", "number", "issued_on", "level"}) == {
+        "kind": "vocational",
+        "number": "ZJ0123456789ABCD",
+        "issued_on": date(2026, 7, 10),
+        "level": 4,
+    }
+    # the same award published again (another event id): registered once, nothing refused
+    await employment.append("course", "course-1", 1, [awarded], context("award-again"))
+    runner = registry.reactions
+    assert runner is not None
+    [policy] = [p for p in runner.policies if p.name == "course_certificates"]
+    reaction = policy.reaction("CertificateAwarded")
+    assert reaction is not None
+    for event in await employment.load("course", "course-1"):
+        await runner._react(policy, reaction, event)
     assert len(await registry.store.load("worker", worker.aggregate_id)) == 2
     await nc.close()
