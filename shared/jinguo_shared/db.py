@@ -182,7 +182,21 @@ class DirectSql:
             await asyncio.wrap_future(sqlite_inline.WalCheckpointer.truncate(self._sqlite()))
             return
         async with self._pooled() as driver:
-            await driver.execute(f"VACUUM {table}")
+            # a dead tuple stays while any other transaction holds an older snapshot (a
+            # projector's batch, say): vacuum again until none was held as the vacuum began
+            for _ in range(SCRUB_ATTEMPTS):
+                held = await driver.fetchval(SNAPSHOTS_HELD)
+                await driver.execute(f"VACUUM {table}")
+                if not held:
+                    return
+                await asyncio.sleep(0.05)
+
+
+SCRUB_ATTEMPTS = 20
+SNAPSHOTS_HELD = (
+    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+    " AND pid <> pg_backend_pid() AND backend_xmin IS NOT NULL"
+)
 
 
 class DirectTransaction:
