@@ -128,6 +128,8 @@ class HomeVisitRecordedV1(_Worker):
 
 
 class WorkerReemployedV1(_Worker):
+    """Recorded before spells existed; a reader takes it as a placement spell started."""
+
     event_type: ClassVar[str] = "WorkerReemployed"
     business_date_field: ClassVar[str] = "started_on"
     post_id: str
@@ -138,6 +140,64 @@ class WorkerReemployedV1(_Worker):
     gender: Literal["female", "male"] | None = Field(
         default=None, description="absent on events recorded before it was carried"
     )
+
+
+SpellKind = Literal["placement", "found_herself", "flexible", "self_employed", "business"]
+"""How she works again: a placement through Jinguo, a job she found herself, flexible work
+(灵活就业), self-employment (个体经营) or a business she started (私营企业)."""
+
+
+class BusinessStarted(BaseModel):
+    """The business of a self-employed woman or of one who started a company."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200)
+    licence_no: str | None = Field(
+        default=None, max_length=40, description="营业执照 number (unified social credit code)"
+    )
+    trade: str = Field(min_length=1, max_length=100, description="行业, e.g. 餐饮, 家政")
+    jobs_created: int = Field(default=0, ge=0, description="jobs it gives besides her own")
+
+
+class ReemploymentSpellStartedV1(_Worker):
+    """再就业: a period of work begins, of any kind; she counts once per spell."""
+
+    event_type: ClassVar[str] = "ReemploymentSpellStarted"
+    business_date_field: ClassVar[str] = "started_on"
+    spell_id: str
+    kind: SpellKind
+    started_on: date
+    area_code: str
+    gender: Literal["female", "male"]
+    employer_name: str | None = Field(default=None, description="for placement and found_herself")
+    post_id: str | None = Field(default=None, description="a placement through Jinguo only")
+    placement_id: str | None = Field(default=None, description="a placement through Jinguo only")
+    hours_type: HoursType | None = None
+    business: BusinessStarted | None = Field(
+        default=None, description="for self_employed and business"
+    )
+
+
+class ReemploymentSpellEndedV1(_Worker):
+    """The period of work ends; she is unemployed again from `ended_on` (失业)."""
+
+    event_type: ClassVar[str] = "ReemploymentSpellEnded"
+    business_date_field: ClassVar[str] = "ended_on"
+    spell_id: str
+    kind: SpellKind
+    ended_on: date
+    reason: str = Field(min_length=1, max_length=500)
+    area_code: str
+
+
+class UnemploymentReregisteredV1(_Worker):
+    """失业再登记: registered as unemployed again after a spell ended."""
+
+    event_type: ClassVar[str] = "UnemploymentReregistered"
+    occurred_on: date
+    area_code: str
+    after_spell_id: str | None = Field(default=None, description="the spell whose end it follows")
 
 
 class WorkerErasedV1(_Worker):
@@ -253,6 +313,9 @@ CATALOGUE.register(
     CertificateRevokedV1,
     HomeVisitRecordedV1,
     WorkerReemployedV1,
+    ReemploymentSpellStartedV1,
+    ReemploymentSpellEndedV1,
+    UnemploymentReregisteredV1,
     WorkerErasedV1,
     ResidentRegisteredV1,
     ResidentEligibilityChangedV1,
