@@ -229,6 +229,16 @@ class WorkerLeftDispatchV1(_Schedule):
     placement_id: str | None = None
 
 
+class WorkerRejoinedDispatchV1(_Schedule):
+    """The full-time post that took her out of dispatch has ended: service orders again."""
+
+    event_type: ClassVar[str] = "WorkerRejoinedDispatch"
+    reason: str
+    placement_id: str | None = Field(
+        default=None, description="the placement whose end brings her back"
+    )
+
+
 class WorkerBookedV1(_Schedule):
     event_type: ClassVar[str] = "WorkerBooked"
     order_id: str
@@ -315,6 +325,7 @@ CATALOGUE.register(
     WorkerQualifiedV1,
     WorkerTrainedV1,
     WorkerLeftDispatchV1,
+    WorkerRejoinedDispatchV1,
     WorkerBookedV1,
     WorkerReleasedV1,
     SettlementIssuedV1,

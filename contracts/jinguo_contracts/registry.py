@@ -288,6 +288,16 @@ class ProviderSuspendedV1(_Provider):
     )
 
 
+class ProviderReinstatedV1(_Provider):
+    """A suspended provider has put things right (整改到位): dispatch may send it orders again."""
+
+    event_type: ClassVar[str] = "ProviderReinstated"
+    reason: str = Field(description="what was put right, e.g. 整改验收合格")
+    occurred_on: date | None = Field(
+        default=None, description="the day it was reinstated (programme time zone)"
+    )
+
+
 class VolunteerRegisteredV1(EventContract):
     service: ClassVar[str] = "registry"
     aggregate: ClassVar[str] = "volunteer"
@@ -323,5 +333,6 @@ CATALOGUE.register(
     ProviderRegisteredV1,
     ProviderGradedV1,
     ProviderSuspendedV1,
+    ProviderReinstatedV1,
     VolunteerRegisteredV1,
 )

@@ -118,14 +118,14 @@ PROVIDERS: Final[tuple[tuple[str, tuple[str, ...], bool], ...]] = (
     ("东城区巾帼家政服务中心", ("housekeeping", "cleaning", "elderly_care"), True),
     ("北京市东城区妇字号保洁服务社", ("cleaning", "housekeeping"), True),
     ("康乐居家养老服务站", ("elderly_care", "meal_delivery", "patient_escort"), False),
-    ("阳光月嫂之家", ("postpartum_care", "infant_care"), True),
+    ("阳光月嫂之家", ("maternity_nurse", "infant_care"), True),
     ("邻里小饭桌", ("meal_delivery",), True),
     ("安心陪护服务社", ("patient_escort", "elderly_care"), True),
     ("巧手维修服务部", ("repairs",), False),
     ("童乐接送服务队", ("child_pickup",), True),
     ("北京金牌家政有限公司", ("housekeeping", "cleaning", "infant_care"), False),
     ("夕阳红养老照料中心", ("elderly_care", "meal_delivery"), False),
-    ("巾帼手工编织合作社", ("sewing_repairs",), True),
+    ("巾帼助老助餐服务社", ("meal_delivery", "elderly_care"), True),
     ("和美社区服务社", ("housekeeping", "repairs", "child_pickup"), True),
 )
 """(name, services, women-led 妇字号). Graded 1-5 under GB/T 31772."""

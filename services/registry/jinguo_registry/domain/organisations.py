@@ -24,6 +24,7 @@ from jinguo_contracts.base import EventContract
 from jinguo_contracts.registry import (
     ProviderGradedV1,
     ProviderRegisteredV1,
+    ProviderReinstatedV1,
     ProviderSuspendedV1,
     VolunteerRegisteredV1,
 )
@@ -60,6 +61,10 @@ class Grantor:
 BOOTSTRAP = Grantor(frozenset(), operator=True, bootstrap=True)
 
 
+class ProviderNotSuspendedError(RuleViolationError):
+    code = "provider-not-suspended"
+
+
 class ProviderState(AggregateState):
     area_code: str
     suspended: bool = False
@@ -79,6 +84,8 @@ class Provider(Aggregate[ProviderState]):
             return state.model_copy(update={"grade": event.grade})
         if isinstance(event, ProviderSuspendedV1):
             return state.model_copy(update={"suspended": True})
+        if isinstance(event, ProviderReinstatedV1):
+            return state.model_copy(update={"suspended": False})
         return state
 
     def register(
@@ -128,6 +135,14 @@ class Provider(Aggregate[ProviderState]):
             check_past_date(on, "occurred_on", today)
         if not self.require_state().suspended:
             self.record(ProviderSuspendedV1(provider_id=self.id, reason=reason, occurred_on=on))
+
+    def reinstate(self, *, reason: str, on: date, today: date) -> None:
+        """Only a suspended provider can be reinstated: anything else is a conflict (409), so a
+        reinstatement never hides that the suspension it meant was never recorded."""
+        check_past_date(on, "occurred_on", today)
+        if not self.require_state().suspended:
+            raise ProviderNotSuspendedError(f"provider {self.id} is not suspended")
+        self.record(ProviderReinstatedV1(provider_id=self.id, reason=reason, occurred_on=on))
 
 
 class VolunteerState(AggregateState):

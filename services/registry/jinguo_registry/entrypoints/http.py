@@ -322,6 +322,16 @@ def create_router(
         result = await handlers.suspend_provider(provider_id, body, command.context, command.key)
         return command.accept(result)
 
+    @router.post(
+        "/providers/{provider_id}/reinstatement",
+        summary="Reinstate a suspended provider (整改到位): dispatch sends it orders again",
+    )
+    async def reinstate_provider(
+        provider_id: Id, body: c.ReinstateProvider, command: WriteCommand
+    ) -> Accepted:
+        result = await handlers.reinstate_provider(provider_id, body, command.context, command.key)
+        return command.accept(result)
+
     @router.post("/volunteers", status_code=201, summary="Register a volunteer (志愿者)")
     async def register_volunteer(body: c.RegisterVolunteer, command: WriteCommand) -> Accepted:
         result = await handlers.register_volunteer(body, command.context, command.key)

@@ -5,11 +5,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar, get_args
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from jinguo_contracts.access import AgencyKind
+from jinguo_contracts.orders import ServiceCategory
 from jinguo_contracts.registry import (
     Category,
     CertificateKind,
@@ -33,6 +34,9 @@ Name = Field(min_length=1, max_length=100)
 Text = Field(min_length=1, max_length=2000)
 Skill = Annotated[str, Field(min_length=1, max_length=50)]
 ServiceCode = Annotated[str, Field(min_length=1, max_length=50)]
+SERVICE_KINDS: frozenset[str] = frozenset(get_args(ServiceCategory))
+"""The kinds of service the orders catalogue offers (published with its contracts): a provider
+offers kinds, and dispatch matches it to an order by the kind of the service ordered."""
 
 
 class Command(BaseModel):
@@ -260,9 +264,25 @@ class RegisterProvider(Command):
     name: str = Field(min_length=1, max_length=200)
     credit_code: str = Field(pattern=r"^[0-9A-HJ-NPQRTUWXY]{2}\d{6}[0-9A-HJ-NPQRTUWXY]{10}$")
     area_code: AreaCode
-    services: list[ServiceCode] = Field(default_factory=list, max_length=30)
+    services: list[ServiceCode] = Field(
+        default_factory=list,
+        max_length=30,
+        description="kinds of service it offers, from the orders catalogue's kinds: "
+        + ", ".join(get_args(ServiceCategory)),
+    )
     women_led: bool = False
     occurred_on: date | None = OccurredOn
+
+    @field_validator("services")
+    @classmethod
+    def _known_kinds(cls, services: list[str]) -> list[str]:
+        unknown = sorted(set(services) - SERVICE_KINDS)
+        if unknown:
+            raise ValueError(
+                f"no kind of service in the catalogue is called {', '.join(unknown)}"
+                f" (known: {', '.join(sorted(SERVICE_KINDS))})"
+            )
+        return services
 
 
 class GradeProvider(Command):
@@ -282,6 +302,15 @@ class GradeProvider(Command):
 class SuspendProvider(Command):
     model_config = ConfigDict(
         json_schema_extra={"examples": [{"reason": "服务人员未持健康证上岗，暂停派单待整改"}]}
+    )
+
+    reason: str = Text
+    occurred_on: date | None = OccurredOn
+
+
+class ReinstateProvider(Command):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"reason": "整改验收合格，恢复派单"}]}
     )
 
     reason: str = Text
@@ -735,6 +764,22 @@ class RegistryHandlers:
             Provider,
             provider_id,
             lambda p: p.suspend(reason=c.reason, on=c.occurred_on or today, today=today),
+            ctx,
+            key,
+        )
+
+    async def reinstate_provider(
+        self,
+        provider_id: str,
+        c: ReinstateProvider,
+        ctx: CommandContext,
+        key: IdempotencyKey | None = None,
+    ) -> CommandResult:
+        today = self._today()
+        return await self._executor.execute(
+            Provider,
+            provider_id,
+            lambda p: p.reinstate(reason=c.reason, on=c.occurred_on or today, today=today),
             ctx,
             key,
         )

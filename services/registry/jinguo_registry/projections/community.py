@@ -7,6 +7,7 @@ from sqlalchemy import JSON, BigInteger, Boolean, Column, Date, Integer, String
 from jinguo_contracts.registry import (
     ProviderGradedV1,
     ProviderRegisteredV1,
+    ProviderReinstatedV1,
     ProviderSuspendedV1,
     ResidentEligibilityChangedV1,
     ResidentErasedV1,
@@ -129,6 +130,10 @@ class CommunityDirectory(Projection):
     @handles(ProviderSuspendedV1)
     def _suspended(self, e: ProviderSuspendedV1, _: RecordedEvent, b: ProjectionBatch) -> None:
         b.update(self.providers, {"provider_id": e.provider_id}, {"status": "suspended"})
+
+    @handles(ProviderReinstatedV1)
+    def _reinstated(self, e: ProviderReinstatedV1, _: RecordedEvent, b: ProjectionBatch) -> None:
+        b.update(self.providers, {"provider_id": e.provider_id}, {"status": "active"})
 
     @handles(VolunteerRegisteredV1)
     def _volunteer(self, e: VolunteerRegisteredV1, at: RecordedEvent, b: ProjectionBatch) -> None:

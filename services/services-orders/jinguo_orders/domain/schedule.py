@@ -3,7 +3,7 @@ nobody is booked twice; and the moves that assign an order and book her window t
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from pydantic import Field
 
@@ -13,11 +13,17 @@ from jinguo_contracts.orders import (
     WorkerBookedV1,
     WorkerLeftDispatchV1,
     WorkerQualifiedV1,
+    WorkerRejoinedDispatchV1,
     WorkerReleasedV1,
     WorkerTrainedV1,
 )
 from jinguo_orders.domain.order import Order
 from jinguo_shared.domain import Aggregate, AggregateState, RuleViolationError
+
+KEPT_BEFORE_LATEST = timedelta(days=62)
+"""How far before her latest booked window her schedule still remembers bookings: enough for
+an order entered late (last month's work typed in this month), while years of completed
+bookings never pile up in the state every dispatch loads."""
 
 
 class WorkerUnavailableError(RuleViolationError):
@@ -31,11 +37,33 @@ class Booking(AggregateState):
     end: datetime
 
 
+class AssignmentChangedError(RuleViolationError):
+    """The order is no longer assigned to the worker a move was about to release (another
+    process moved it meanwhile); `worker_id` says who holds it now (None: nobody)."""
+
+    code = "assignment-changed"
+
+    def __init__(self, order_id: str, worker_id: str | None) -> None:
+        super().__init__(
+            f"order {order_id} is now assigned to {worker_id or 'no worker'}",
+            worker_id=worker_id,
+        )
+        self.worker_id = worker_id
+
+
 class ScheduleState(AggregateState):
     qualifications: list[str] = Field(default_factory=list)
     trades: list[str] = Field(default_factory=list)
     left_dispatch: bool = False
+    left_for: str | None = None
+    """The full-time placement that took her out of dispatch, when known."""
+    returned_from: list[str] = Field(default_factory=list)
+    """Placements whose end brought her back: a late redelivery of their PostFilled must
+    not take her out again (one entry per full-time job she ever ended)."""
     bookings: dict[str, Booking] = Field(default_factory=dict)
+    kept_from: datetime | None = None
+    """Bookings ending before this were dropped from the state: a window starting earlier
+    can no longer be checked, so it is refused."""
 
 
 class WorkerSchedule(Aggregate[ScheduleState]):
@@ -61,16 +89,33 @@ class WorkerSchedule(Aggregate[ScheduleState]):
             case WorkerTrainedV1():
                 return state.model_copy(update={"trades": sorted({*state.trades, event.trade})})
             case WorkerLeftDispatchV1():
-                return state.model_copy(update={"left_dispatch": True})
-            case WorkerBookedV1():
-                booking = Booking(start=event.window_start, end=event.window_end)
                 return state.model_copy(
-                    update={"bookings": {**state.bookings, event.order_id: booking}}
+                    update={"left_dispatch": True, "left_for": event.placement_id}
                 )
+            case WorkerRejoinedDispatchV1():
+                returned = state.returned_from
+                if event.placement_id is not None:
+                    returned = sorted({*returned, event.placement_id})
+                return state.model_copy(
+                    update={"left_dispatch": False, "left_for": None, "returned_from": returned}
+                )
+            case WorkerBookedV1():
+                return cls._booked(state, event)
             case WorkerReleasedV1():
                 rest = {k: v for k, v in state.bookings.items() if k != event.order_id}
                 return state.model_copy(update={"bookings": rest})
         return state
+
+    @staticmethod
+    def _booked(state: ScheduleState, event: WorkerBookedV1) -> ScheduleState:
+        """Add the booking and forget those that ended long before it (deterministic, so a
+        replay of her log yields the same state)."""
+        horizon = event.window_start - KEPT_BEFORE_LATEST
+        if state.kept_from is not None and state.kept_from > horizon:
+            horizon = state.kept_from
+        kept = {k: b for k, b in state.bookings.items() if b.end >= horizon}
+        kept[event.order_id] = Booking(start=event.window_start, end=event.window_end)
+        return state.model_copy(update={"bookings": kept, "kept_from": horizon})
 
     def qualify(self, *, occupation_code: str, certificate_no: str) -> None:
         if self.state is not None and occupation_code in self.state.qualifications:
@@ -87,16 +132,36 @@ class WorkerSchedule(Aggregate[ScheduleState]):
         self.record(WorkerTrainedV1(worker_id=self.id, trade=trade, completed_on=completed_on))
 
     def leave_dispatch(self, *, reason: str, placement_id: str | None) -> None:
-        if self.state is not None and self.state.left_dispatch:
+        state = self.state or ScheduleState()
+        if state.left_dispatch or placement_id in state.returned_from:
             return
         self.record(
             WorkerLeftDispatchV1(worker_id=self.id, reason=reason, placement_id=placement_id)
+        )
+
+    def rejoin_dispatch(self, *, reason: str, placement_id: str | None) -> None:
+        """Her full-time job ended: orders again. Only the end of the placement that took her
+        out brings her back (another job ending leaves her where she is); nothing happens when
+        she is in dispatch already, so a redelivered end changes nothing."""
+        state = self.state or ScheduleState()
+        if not state.left_dispatch:
+            return
+        if placement_id is not None and state.left_for not in (None, placement_id):
+            return
+        self.record(
+            WorkerRejoinedDispatchV1(worker_id=self.id, reason=reason, placement_id=placement_id)
         )
 
     def check_available(self, start: datetime, end: datetime, required: list[str]) -> None:
         state = self.state or ScheduleState()
         if state.left_dispatch:
             raise WorkerUnavailableError(f"worker {self.id} has left dispatch (full-time post)")
+        if state.kept_from is not None and start < state.kept_from:
+            raise WorkerUnavailableError(
+                f"worker {self.id}'s schedule before {state.kept_from.isoformat()} is no longer"
+                " kept: a window that early cannot be checked against it",
+                kept_from=state.kept_from.isoformat(),
+            )
         missing = sorted(set(required) - set(state.qualifications))
         if missing:
             raise WorkerUnavailableError(
@@ -155,6 +220,14 @@ def assign_worker(
         required=state.required_certificates,
         area_code=worker_area,
     )
+
+
+def check_assigned(order: Order, worker_id: str | None) -> None:
+    """A move that gives a worker's window back decides on the order as the log has it: if
+    it is no longer hers, releasing her would leave the real holder booked for nothing."""
+    assigned = order.require_state().worker_id
+    if assigned != worker_id:
+        raise AssignmentChangedError(order.id, assigned)
 
 
 def release_with(order: Order, schedule: WorkerSchedule) -> None:

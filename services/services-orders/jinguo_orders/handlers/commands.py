@@ -17,9 +17,11 @@ from jinguo_orders.domain.catalogue import Service
 from jinguo_orders.domain.dispatch import rank
 from jinguo_orders.domain.order import Order
 from jinguo_orders.domain.schedule import (
+    AssignmentChangedError,
     WorkerSchedule,
     WorkerUnavailableError,
     assign_worker,
+    check_assigned,
     release_with,
 )
 from jinguo_orders.domain.settlement import Settlement, settlement_id, statement
@@ -241,6 +243,10 @@ class SpendHours(Command):
     spent_on: date
 
 
+MOVE_ATTEMPTS = 3
+"""How often a releasing move follows an order reassigned under it before giving up (409)."""
+
+
 def derived_id(namespace: str, value: str) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"jinguo:orders:{namespace}:{value}"))
 
@@ -398,9 +404,11 @@ class OrdersHandlers:
                     )
                 except WorkerUnavailableError:
                     continue
-        providers = await self._queries.providers_for(
-            state.service_code, state.area_code, within=within(ctx)
-        )
+        service = await self._executor.load_cached(Service, state.service_code)
+        kinds = {state.service_code}
+        if service.state is not None:
+            kinds.add(service.state.category)
+        providers = await self._queries.providers_for(kinds, state.area_code, within=within(ctx))
         if providers:
             provider_id = providers[0]
             return await self._executor.execute(
@@ -464,10 +472,35 @@ class OrdersHandlers:
     ) -> CommandResult:
         order = await self._order(order_id, ctx)
         worker_id = order.require_state().worker_id
-        if not releases or worker_id is None:
+        if not releases:
             return await self._executor.execute(Order, order_id, act, ctx, key)
+        for _ in range(MOVE_ATTEMPTS - 1):
+            try:
+                return await self._release_after(order_id, worker_id, act, ctx, key)
+            except AssignmentChangedError as changed:
+                worker_id = changed.worker_id
+        return await self._release_after(order_id, worker_id, act, ctx, key)
+
+    async def _release_after(
+        self,
+        order_id: str,
+        worker_id: str | None,
+        act: Callable[[Order], None],
+        ctx: CommandContext,
+        key: IdempotencyKey | None,
+    ) -> CommandResult:
+        """The move and the release of `worker_id`'s window, appended together, provided the
+        order is still hers when decided on (the cached order may be stale)."""
+        if worker_id is None:
+
+            def alone(o: Order) -> None:
+                check_assigned(o, None)
+                act(o)
+
+            return await self._executor.execute(Order, order_id, alone, ctx, key)
 
         def both(o: Order, w: WorkerSchedule) -> None:
+            check_assigned(o, w.id)
             act(o)
             release_with(o, w)
 
@@ -669,5 +702,15 @@ class OrdersHandlers:
             WorkerSchedule,
             worker_id,
             lambda w: w.leave_dispatch(reason=reason, placement_id=placement_id),
+            ctx,
+        )
+
+    async def bring_back_to_dispatch(
+        self, worker_id: str, reason: str, placement_id: str, ctx: CommandContext
+    ) -> CommandResult:
+        return await self._executor.execute(
+            WorkerSchedule,
+            worker_id,
+            lambda w: w.rejoin_dispatch(reason=reason, placement_id=placement_id),
             ctx,
         )

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from jinguo_contracts.employment import CertificateAwardedV1, PostFilledV1, TrainingCompletedV1
+from jinguo_contracts.employment import (
+    CertificateAwardedV1,
+    PlacementEndedV1,
+    PostFilledV1,
+    TrainingCompletedV1,
+)
 from jinguo_orders.handlers.commands import OrdersHandlers
 from jinguo_shared.envelope import CommandContext, RecordedEvent
 from jinguo_shared.reactions import Policy, reacts_to
@@ -10,13 +15,14 @@ from jinguo_shared.reactions import Policy, reacts_to
 
 class EmploymentPolicy(Policy):
     """Certificates qualify a worker for services needing them; a full-time post takes her out
-    of dispatch (she has a job now)."""
+    of dispatch (she has a job now), and its end brings her back."""
 
     name = "employment"
     subjects = (
         "employment.course.*.CertificateAwarded",
         "employment.course.*.TrainingCompleted",
         "employment.post.*.PostFilled",
+        "employment.worker.*.PlacementEnded",
     )
 
     def __init__(self, handlers: OrdersHandlers) -> None:
@@ -42,4 +48,13 @@ class EmploymentPolicy(Policy):
         if e.hours_type == "full_time":
             await self.handlers.take_out_of_dispatch(
                 e.worker_id, f"全日制岗位 at {e.employer_name}", e.placement_id, ctx
+            )
+
+    @reacts_to(PlacementEndedV1)
+    async def when_full_time_placement_ended_rejoin_dispatch(
+        self, e: PlacementEndedV1, _: RecordedEvent, ctx: CommandContext
+    ) -> None:
+        if e.hours_type == "full_time":
+            await self.handlers.bring_back_to_dispatch(
+                e.worker_id, f"全日制岗位结束 ({e.reason})", e.placement_id, ctx
             )

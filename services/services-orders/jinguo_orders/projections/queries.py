@@ -230,8 +230,10 @@ class OrdersQueries:
         ]
 
     async def providers_for(
-        self, service_code: str, area_code: str, *, within: str | None
+        self, kinds: set[str], area_code: str, *, within: str | None
     ) -> list[str]:
+        """Active providers offering the ordered service: by its kind (what the registry
+        checks providers against), or by its code (providers registered before that check)."""
         table = self._projection(DispatchPool).providers
         query = (
             select(table.c.provider_id, table.c.area_code, table.c.services)
@@ -241,7 +243,7 @@ class OrdersQueries:
         if within is not None:
             query = query.where(under(table.c.area_code, within))
         rows = await self._rows(query)
-        offering = [r for r in rows if service_code in (r["services"] or [])]
+        offering = [r for r in rows if kinds & set(r["services"] or [])]
         offering.sort(key=lambda r: r["area_code"][:6] != area_code[:6])
         return [r["provider_id"] for r in offering]
 

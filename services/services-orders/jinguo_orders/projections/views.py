@@ -30,11 +30,13 @@ from jinguo_contracts.orders import (
     WorkerBookedV1,
     WorkerLeftDispatchV1,
     WorkerQualifiedV1,
+    WorkerRejoinedDispatchV1,
     WorkerReleasedV1,
     WorkerTrainedV1,
 )
 from jinguo_contracts.registry import (
     ProviderRegisteredV1,
+    ProviderReinstatedV1,
     ProviderSuspendedV1,
     ResidentEligibilityChangedV1,
     ResidentErasedV1,
@@ -274,6 +276,10 @@ class DispatchPool(Projection):
     def _suspended(self, e: ProviderSuspendedV1, _: RecordedEvent, b: ProjectionBatch) -> None:
         b.update(self.providers, {"provider_id": e.provider_id}, {"suspended": True})
 
+    @handles(ProviderReinstatedV1)
+    def _reinstated(self, e: ProviderReinstatedV1, _: RecordedEvent, b: ProjectionBatch) -> None:
+        b.update(self.providers, {"provider_id": e.provider_id}, {"suspended": False})
+
     @handles(WorkerQualifiedV1)
     def _qualified(self, e: WorkerQualifiedV1, _: RecordedEvent, b: ProjectionBatch) -> None:
         b.upsert(
@@ -287,6 +293,10 @@ class DispatchPool(Projection):
     @handles(WorkerLeftDispatchV1)
     def _left(self, e: WorkerLeftDispatchV1, _: RecordedEvent, b: ProjectionBatch) -> None:
         b.upsert(self.departures, {"worker_id": e.worker_id, "reason": e.reason})
+
+    @handles(WorkerRejoinedDispatchV1)
+    def _rejoined(self, e: WorkerRejoinedDispatchV1, _: RecordedEvent, b: ProjectionBatch) -> None:
+        b.delete(self.departures, {"worker_id": e.worker_id})
 
     @handles(WorkerBookedV1)
     def _booked(self, e: WorkerBookedV1, _: RecordedEvent, b: ProjectionBatch) -> None:
