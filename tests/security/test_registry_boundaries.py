@@ -497,6 +497,7 @@ async def test_no_write_reaches_a_record_outside_the_jurisdiction(districts: Dis
             {"grade": 1, "graded_on": day, "assessor": "x"},
         ),
         ("POST", f"/providers/{east.provider}/suspend", {"reason": "x"}),
+        ("POST", f"/providers/{east.provider}/reinstatement", {"reason": "x"}),
     ]
     before = await world.stream_length()
     for method, path, body in attacks:
@@ -583,6 +584,41 @@ async def test_registering_someone_registered_elsewhere_tells_nothing_about_her(
         headers=east.agency.headers,
     )
     assert (again.status_code, again.json()["existing_id"]) == (409, east.worker)
+
+
+async def test_a_provider_is_reinstated_only_when_suspended_and_offers_only_catalogue_kinds(
+    districts: Districts,
+) -> None:
+    world, west = districts.world, districts.west
+    reinstate = f"/providers/{west.provider}/reinstatement"
+    before = await world.stream_length()
+    refused = await world.http.post(reinstate, json={"reason": "x"}, headers=west.agency.headers)
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["type"].endswith("/provider-not-suspended")
+    unknown = await world.http.post(
+        "/providers",
+        json={
+            "name": "巾帼手工编织合作社",
+            "credit_code": "92110102MA00000088",
+            "area_code": west.community,
+            "services": ["housekeeping", "sewing_repairs", "postpartum_care"],
+        },
+        headers=west.agency.headers,
+    )
+    assert unknown.status_code == 422, unknown.text
+    (error,) = unknown.json()["errors"]
+    assert error["field"] == "services"
+    assert "postpartum_care, sewing_repairs" in error["message"]
+    assert await world.stream_length() == before
+    suspend = f"/providers/{west.provider}/suspend"
+    suspended = await world.http.post(suspend, json={"reason": "x"}, headers=west.agency.headers)
+    assert suspended.status_code == 200, suspended.text
+    back = await world.http.post(
+        reinstate, json={"reason": "整改验收合格"}, headers=west.agency.headers
+    )
+    assert back.status_code == 200, back.text
+    again = await world.http.post(reinstate, json={"reason": "x"}, headers=west.agency.headers)
+    assert again.status_code == 409, again.text
 
 
 async def test_the_agency_directory_is_shared(districts: Districts) -> None:
@@ -679,6 +715,7 @@ def oversized_requests(d: District, client_id: str) -> list[tuple[str, str, dict
             "assessor",
         ),
         ("POST", f"/providers/{d.provider}/suspend", {"reason": LONG}, "reason"),
+        ("POST", f"/providers/{d.provider}/reinstatement", {"reason": LONG}, "reason"),
         ("POST", "/volunteers", {**person, "skills": ["x" * 51]}, "skills.0"),
         ("POST", "/volunteers", {**person, "team": "x" * 101}, "team"),
         (
