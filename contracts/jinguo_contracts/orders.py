@@ -249,6 +249,12 @@ class WorkerBookedV1(_Schedule):
         description="12-digit community code the worker lives in, as the registry said when she"
         " was booked (absent in bookings recorded before it was kept)",
     )
+    kept_from: datetime | None = Field(
+        default=None,
+        description="from this moment on her schedule remembers bookings: those that ended"
+        " earlier are over and forgotten, and no window starting earlier is booked any more"
+        " (absent in bookings recorded before it was kept)",
+    )
 
 
 class WorkerReleasedV1(_Schedule):

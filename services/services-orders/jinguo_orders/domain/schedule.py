@@ -3,7 +3,7 @@ nobody is booked twice; and the moves that assign an order and book her window t
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from pydantic import Field
 
@@ -20,10 +20,14 @@ from jinguo_contracts.orders import (
 from jinguo_orders.domain.order import Order
 from jinguo_shared.domain import Aggregate, AggregateState, RuleViolationError
 
-KEPT_BEFORE_LATEST = timedelta(days=62)
-"""How far before her latest booked window her schedule still remembers bookings: enough for
-an order entered late (last month's work typed in this month), while years of completed
-bookings never pile up in the state every dispatch loads."""
+KEPT_DAYS = 62
+"""How many days back from the day she is booked her schedule still remembers bookings:
+enough for an order entered late (last month's work typed in this month), while years of
+completed bookings never pile up in the state every dispatch loads."""
+
+
+def kept_from(today: date) -> datetime:
+    return datetime.combine(today - timedelta(days=KEPT_DAYS), time.min, tzinfo=UTC)
 
 
 class WorkerUnavailableError(RuleViolationError):
@@ -108,14 +112,15 @@ class WorkerSchedule(Aggregate[ScheduleState]):
 
     @staticmethod
     def _booked(state: ScheduleState, event: WorkerBookedV1) -> ScheduleState:
-        """Add the booking and forget those that ended long before it (deterministic, so a
-        replay of her log yields the same state)."""
-        horizon = event.window_start - KEPT_BEFORE_LATEST
-        if state.kept_from is not None and state.kept_from > horizon:
-            horizon = state.kept_from
-        kept = {k: b for k, b in state.bookings.items() if b.end >= horizon}
-        kept[event.order_id] = Booking(start=event.window_start, end=event.window_end)
-        return state.model_copy(update={"bookings": kept, "kept_from": horizon})
+        """Add the booking and forget those that ended before the moment the event says (in
+        the event, so a replay of her log yields the same state whenever it runs)."""
+        bookings = {**state.bookings}
+        horizon = state.kept_from
+        if event.kept_from is not None and (horizon is None or event.kept_from > horizon):
+            horizon = event.kept_from
+            bookings = {k: b for k, b in bookings.items() if b.end >= horizon}
+        bookings[event.order_id] = Booking(start=event.window_start, end=event.window_end)
+        return state.model_copy(update={"bookings": bookings, "kept_from": horizon})
 
     def qualify(self, *, occupation_code: str, certificate_no: str) -> None:
         if self.state is not None and occupation_code in self.state.qualifications:
@@ -152,15 +157,21 @@ class WorkerSchedule(Aggregate[ScheduleState]):
             WorkerRejoinedDispatchV1(worker_id=self.id, reason=reason, placement_id=placement_id)
         )
 
-    def check_available(self, start: datetime, end: datetime, required: list[str]) -> None:
+    def check_available(
+        self, start: datetime, end: datetime, required: list[str], today: date | None = None
+    ) -> None:
+        """`today` (when booking) also refuses a window older than the schedule will keep."""
         state = self.state or ScheduleState()
+        horizon = state.kept_from
+        if today is not None and (horizon is None or kept_from(today) > horizon):
+            horizon = kept_from(today)
         if state.left_dispatch:
             raise WorkerUnavailableError(f"worker {self.id} has left dispatch (full-time post)")
-        if state.kept_from is not None and start < state.kept_from:
+        if horizon is not None and start < horizon:
             raise WorkerUnavailableError(
-                f"worker {self.id}'s schedule before {state.kept_from.isoformat()} is no longer"
-                " kept: a window that early cannot be checked against it",
-                kept_from=state.kept_from.isoformat(),
+                f"worker {self.id}'s schedule before {horizon.isoformat()} is no longer kept:"
+                " a window that early cannot be checked against it",
+                kept_from=horizon.isoformat(),
             )
         missing = sorted(set(required) - set(state.qualifications))
         if missing:
@@ -183,10 +194,12 @@ class WorkerSchedule(Aggregate[ScheduleState]):
         end: datetime,
         required: list[str],
         area_code: str,
+        today: date,
     ) -> None:
         """`area_code` is where she lives now (the registry's word): booking her is acting
-        in that area, so only an agency whose jurisdiction covers it may."""
-        self.check_available(start, end, required)
+        in that area, so only an agency whose jurisdiction covers it may. The booking also
+        tells her schedule to forget what ended more than `KEPT_DAYS` before `today`."""
+        self.check_available(start, end, required, today)
         self.record(
             WorkerBookedV1(
                 worker_id=self.id,
@@ -194,6 +207,7 @@ class WorkerSchedule(Aggregate[ScheduleState]):
                 window_start=start,
                 window_end=end,
                 area_code=area_code,
+                kept_from=kept_from(today),
             )
         )
 
@@ -219,6 +233,7 @@ def assign_worker(
         end=state.window_end,
         required=state.required_certificates,
         area_code=worker_area,
+        today=today,
     )
 
 

@@ -5,7 +5,7 @@ order that is no longer hers."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
@@ -21,11 +21,12 @@ from jinguo_contracts.orders import (
 )
 from jinguo_orders.domain.order import Order
 from jinguo_orders.domain.schedule import (
-    KEPT_BEFORE_LATEST,
+    KEPT_DAYS,
     AssignmentChangedError,
     WorkerSchedule,
     WorkerUnavailableError,
     check_assigned,
+    kept_from,
 )
 
 HOUSEKEEPING = "4-10-01-06"
@@ -38,13 +39,15 @@ def schedule_of(*events: EventContract) -> WorkerSchedule:
     return WorkerSchedule.from_history("w1", list(events), version=len(events))
 
 
-def booked(n: int, start: datetime) -> WorkerBookedV1:
+def booked(n: int, start: datetime, today: date | None = None) -> WorkerBookedV1:
+    """Booked the day before her window unless `today` says otherwise."""
     return WorkerBookedV1(
         worker_id="w1",
         order_id=f"order-{n:06d}",
         window_start=start,
         window_end=start + timedelta(hours=2),
         area_code="110101001001",
+        kept_from=kept_from(today or start.date() - timedelta(days=1)),
     )
 
 
@@ -91,7 +94,7 @@ def test_three_years_of_bookings_leave_a_state_of_the_same_size_as_three_months(
             state = schedule_of(*events).state
             assert state is not None
             sizes[day + 1] = len(state.model_dump_json())
-            assert len(state.bookings) <= KEPT_BEFORE_LATEST.days + 1
+            assert len(state.bookings) <= KEPT_DAYS + 2
     assert sizes[90] == sizes[365] == sizes[3 * 365], sizes
 
 
@@ -100,17 +103,49 @@ def test_recent_bookings_are_still_checked_and_forgotten_ones_are_refused() -> N
         QUALIFIED, *(booked(d, FIRST_DAY + timedelta(days=d)) for d in range(400))
     )
     latest = FIRST_DAY + timedelta(days=399)
+    today = latest.date()
     with pytest.raises(WorkerUnavailableError, match="booked from"):
-        schedule.check_available(latest, latest + timedelta(hours=1), [HOUSEKEEPING])
+        schedule.check_available(latest, latest + timedelta(hours=1), [HOUSEKEEPING], today)
     recent = latest - timedelta(days=30)
     with pytest.raises(WorkerUnavailableError, match="booked from"):
-        schedule.check_available(recent, recent + timedelta(hours=1), [HOUSEKEEPING])
+        schedule.check_available(recent, recent + timedelta(hours=1), [HOUSEKEEPING], today)
     long_ago = FIRST_DAY + timedelta(days=10, hours=3)
     with pytest.raises(WorkerUnavailableError, match="no longer kept") as refused:
         schedule.check_available(long_ago, long_ago + timedelta(hours=1), [HOUSEKEEPING])
     assert "kept_from" in refused.value.extensions
     free = latest + timedelta(hours=3)
-    schedule.check_available(free, free + timedelta(hours=1), [HOUSEKEEPING])
+    schedule.check_available(free, free + timedelta(hours=1), [HOUSEKEEPING], today)
+
+
+def test_a_booking_far_ahead_forgets_nothing_of_last_month() -> None:
+    """What is forgotten counts back from the day she is booked, not from her latest window:
+    a 月嫂 booked three months ahead still has last month's work checked when it is entered."""
+    today = date(2026, 9, 1)
+    last_month = datetime(2026, 8, 5, 9, tzinfo=UTC)
+    ahead = datetime(2026, 12, 1, 9, tzinfo=UTC)
+    schedule = schedule_of(QUALIFIED, booked(1, last_month, today), booked(2, ahead, today))
+    with pytest.raises(WorkerUnavailableError, match="booked from"):
+        schedule.check_available(last_month, last_month + timedelta(hours=1), [HOUSEKEEPING], today)
+    schedule.book(
+        order_id="o3",
+        start=last_month + timedelta(days=1),
+        end=last_month + timedelta(days=1, hours=2),
+        required=[HOUSEKEEPING],
+        area_code="110101001001",
+        today=today,
+    )
+    too_old = datetime(2026, 6, 1, 9, tzinfo=UTC)
+    with pytest.raises(WorkerUnavailableError, match="no longer kept"):
+        schedule.check_available(too_old, too_old + timedelta(hours=1), [HOUSEKEEPING], today)
+
+
+def test_bookings_recorded_before_the_schedule_forgot_anything_are_all_kept() -> None:
+    old = booked(1, FIRST_DAY).model_copy(update={"kept_from": None})
+    later = booked(2, FIRST_DAY + timedelta(days=1)).model_copy(update={"kept_from": None})
+    state = schedule_of(QUALIFIED, old, later).state
+    assert state is not None
+    assert sorted(state.bookings) == ["order-000001", "order-000002"]
+    assert state.kept_from is None
 
 
 def test_a_releasing_move_refuses_an_order_that_is_no_longer_hers() -> None:
