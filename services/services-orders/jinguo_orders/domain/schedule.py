@@ -20,10 +20,11 @@ from jinguo_contracts.orders import (
 from jinguo_orders.domain.order import Order
 from jinguo_shared.domain import Aggregate, AggregateState, RuleViolationError
 
-KEPT_DAYS = 62
-"""How many days back from the day she is booked her schedule still remembers bookings:
-enough for an order entered late (last month's work typed in this month), while years of
-completed bookings never pile up in the state every dispatch loads."""
+KEPT_DAYS = 400
+"""How many days back from the day she is booked her schedule still remembers bookings: a
+programme year and a month, so work entered late or a closed year corrected still meets her
+bookings of then, while years of completed bookings never pile up in the state every dispatch
+loads."""
 
 
 def kept_from(today: date) -> datetime:
