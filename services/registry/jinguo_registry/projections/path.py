@@ -75,7 +75,7 @@ def _category(e: WorkerCategoryAssessedV1) -> Line:
     return Line(
         e.worker_id,
         "category_assessed",
-        e.category,
+        f"{e.category}:{e.valid_until}",  # a renewal is a fact of its own
         f"assessed {e.category} (就业困难人员认定), valid until {e.valid_until}",
         e.area_code,
     )
