@@ -7,7 +7,8 @@
    certificates, visits, spells, awards; courses, subsidies, placements, flexible work; services
    delivered and rated), business-dated over 2024 to 2026, each for a worker drawn at random;
    among them, scattered through the log, 200 facts of one woman of every kind.
-2. For each database: rebuilds `worker_directory` (the route reads her community there), then
+2. For each database: rebuilds `worker_directory` (the route reads her community there; its
+   rate is printed for comparison, on the same machine at the same moment), then
    `worker_path` twice from the log (events read/s) and compares the two generations' rows
    (replay equality); then reads her path as `GET /registry/workers/{id}/path` does
    (`RegistryQueries.path`, without HTTP): all 200 lines in one page of 200, and the four pages
@@ -316,7 +317,10 @@ async def measure(nats_url: str, url: str, requests: int) -> dict[str, Any]:
     try:
         host = ProjectionHost("registry", engine, nc, [WorkerDirectory, WorkerPath])
         await host.prepare()
-        await host.rebuild(WorkerDirectory.name)
+        read = Counted()
+        clock = Stopwatch()
+        await host.rebuild(WorkerDirectory.name, progress=read)
+        reference = {"events_read": read.done, "events_read_per_s": read.done / clock.seconds}
         rebuilds = []
         generations = []
         for _ in range(2):
@@ -363,6 +367,7 @@ async def measure(nats_url: str, url: str, requests: int) -> dict[str, Any]:
             "her_lines": len(lines),
             "rebuilds": rebuilds,
             "replay_equal": generations[0] == generations[1],
+            "worker_directory_rebuild": reference,
             "path_ms": {
                 label: {
                     "requests": len(samples),
@@ -423,6 +428,12 @@ async def main(options: argparse.Namespace) -> None:
             rebuild_rows,
         )
     )
+    for result in results["databases"]:
+        reference = result["worker_directory_rebuild"]
+        print(
+            f"for comparison, worker_directory rebuilt here ({result['database']}):"
+            f" {reference['events_read']:,} events at {reference['events_read_per_s']:,.0f}/s"
+        )
     write_json(options.json, results)
 
 
