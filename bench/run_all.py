@@ -1,7 +1,8 @@
 """Run the five benchmarks one after another and print a summary against the targets.
 
     .venv/bin/python bench/run_all.py          # quick sizes (`make bench`)
-    .venv/bin/python bench/run_all.py --full   # 1,000,000 events: replay, decision state, sheet, dossier
+    .venv/bin/python bench/run_all.py --full   # 1,000,000 events (replay, decision state, sheet,
+                                               # dossier)
 
 Each benchmark runs in its own process (so memory figures are its own) and writes its figures
 as JSON to a temp dir; the summary below is built from them. Figures only: a missed target is
