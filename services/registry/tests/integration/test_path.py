@@ -9,7 +9,12 @@ from typing import Any
 
 from nats.aio.client import Client as NatsClient
 
-from jinguo_contracts.employment import PlacementStartedV1, TraineeEnrolledV1, TrainingCompletedV1
+from jinguo_contracts.employment import (
+    PlacementFollowedUpV1,
+    PlacementStartedV1,
+    TraineeEnrolledV1,
+    TrainingCompletedV1,
+)
 from jinguo_contracts.orders import OrderRatedV1, ServiceCompletedV1
 from jinguo_registry.bootstrap import handlers_for
 from jinguo_registry.domain.validation import make_national_id
@@ -178,6 +183,27 @@ async def test_her_path_shows_the_three_services_in_business_date_order(
     # the offices above her community see it too, in one page
     assert await whole_path(county, COUNTY, worker_id, limit=200) == lines
     assert await whole_path(county, STREET_A, worker_id, limit=50) == lines
+    # read your writes across services: the position employment answered makes the read wait
+    employment = await publisher(outside, "employment")
+    followed = await publish(
+        employment,
+        "worker",
+        worker_id,
+        PlacementFollowedUpV1(
+            worker_id=worker_id,
+            placement_id="pl-1",
+            month=3,
+            still_employed=True,
+            followed_up_on=date(2026, 9, 1),
+            area_code=A1,
+            start_date=date(2026, 6, 1),
+        ),
+        f"followed-{worker_id}",
+    )
+    answer = await county[A1].get(f"/workers/{worker_id}/path", after=followed)
+    last = answer.json()["items"][-1]
+    assert last["kind"] == "placement_followed_up"
+    assert last["summary"] == "3-month follow-up: still employed"
 
 
 async def test_outside_her_jurisdiction_her_path_does_not_exist(
