@@ -1,7 +1,8 @@
-"""Run the four benchmarks one after another and print a summary against the targets.
+"""Run the five benchmarks one after another and print a summary against the targets.
 
     .venv/bin/python bench/run_all.py          # quick sizes (`make bench`)
-    .venv/bin/python bench/run_all.py --full   # 1,000,000 events: replay, decision state, sheet
+    .venv/bin/python bench/run_all.py --full   # 1,000,000 events (replay, decision state, sheet,
+                                               # dossier)
 
 Each benchmark runs in its own process (so memory figures are its own) and writes its figures
 as JSON to a temp dir; the summary below is built from them. Figures only: a missed target is
@@ -35,7 +36,9 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
         default=None,
         help="default: sqlite, plus postgresql when JINGUO_BENCH_POSTGRES_URL is set",
     )
-    parser.add_argument("--only", choices=["replay", "decision_state", "http_commands", "sheet"])
+    parser.add_argument(
+        "--only", choices=["replay", "decision_state", "http_commands", "sheet", "dossier"]
+    )
     return parser.parse_args(argv)
 
 
@@ -47,12 +50,14 @@ def plans(options: argparse.Namespace) -> dict[str, list[str]]:
             "decision_state": ["--sizes", "10000,1000000", *database],
             "http_commands": ["--rate", "200", "--duration", "30"],
             "sheet": ["--events", "1000000", *database],
+            "dossier": ["--events", "1000000", *database],
         }
     return {
         "replay": ["--events", "100000", *database],
         "decision_state": ["--sizes", "10000", "--samples", "2000", *database],
         "http_commands": ["--rate", "200", "--duration", "10", "--saturation-duration", "5"],
         "sheet": ["--events", "100000", "--requests", "50", *database],
+        "dossier": ["--events", "100000", "--requests", "100", *database],
     }
 
 
@@ -187,6 +192,32 @@ def sheet_rows(report: dict[str, Any]) -> list[list[Any]]:
     return rows
 
 
+def dossier_rows(report: dict[str, Any]) -> list[list[Any]]:
+    rows: list[list[Any]] = []
+    n = report["fill"]["events"]
+    for result in report["databases"]:
+        whole = result["path_ms"]["one page of 200"]
+        rows.append(
+            [
+                f"her path, {result['her_lines']} facts among {n:,} events {result['database']}:"
+                " p95",
+                f"{whole['p95']:,.1f} ms (p50 {whole['p50']:.1f})",
+                "<= 50 ms",
+                verdict(whole["p95"], 50.0, at_most=True),
+            ]
+        )
+        rates = ", ".join(f"{r['events_read_per_s']:,.0f}" for r in result["rebuilds"])
+        rows.append(
+            [
+                f"rebuild worker_path twice {result['database']}",
+                f"{rates} events/s",
+                "identical rows",
+                "met" if result["replay_equal"] else "NOT met",
+            ]
+        )
+    return rows
+
+
 def main() -> int:
     options = parse()
     chosen_databases(options.database)
@@ -208,6 +239,8 @@ def main() -> int:
                 rows += decision_rows(report)
             elif name == "sheet":
                 rows += sheet_rows(report)
+            elif name == "dossier":
+                rows += dossier_rows(report)
             else:
                 rows += http_rows(report)
     print("\n=== summary (" + ", ".join(timings) + ")")

@@ -23,6 +23,7 @@ from jinguo_registry.policies.certificates import CourseCertificatePolicy
 from jinguo_registry.policies.reemployment import ReemploymentPolicy
 from jinguo_registry.projections.community import CommunityDirectory
 from jinguo_registry.projections.figures import ProgrammeFigures
+from jinguo_registry.projections.path import WorkerPath
 from jinguo_registry.projections.programme import ProgrammeRegister
 from jinguo_registry.projections.programme_queries import ProgrammeQueries
 from jinguo_registry.projections.queries import RegistryQueries
@@ -57,6 +58,7 @@ class RegistryService:
         ProgrammeRegister,
         ProgrammeFigures,
         Recognition,
+        WorkerPath,
     )
     policy_types: Sequence[type[Policy]] = (ReemploymentPolicy, CourseCertificatePolicy)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Query
@@ -19,6 +19,7 @@ from jinguo_registry.entrypoints.responses import (
     Agency,
     Certificate,
     Dossier,
+    PathLine,
     Provider,
     Resident,
     Volunteer,
@@ -29,7 +30,7 @@ from jinguo_registry.handlers.commands import RegistryHandlers
 from jinguo_registry.handlers.programme import ProgrammeHandlers
 from jinguo_registry.handlers.recognition import RecognitionHandlers
 from jinguo_registry.projections.programme_queries import ProgrammeQueries, RecognitionQueries
-from jinguo_registry.projections.queries import RegistryQueries
+from jinguo_registry.projections.queries import PathPosition, RegistryQueries
 from jinguo_registry.projections.reports import INDICATORS
 from jinguo_shared.access import OutsideJurisdictionQueryError
 from jinguo_shared.feed import FeedDeclaration
@@ -236,6 +237,24 @@ def create_router(
         if dossier is None:
             raise HTTPException(404, f"no worker {worker_id}")
         return Dossier.model_validate(dossier)
+
+    @router.get(
+        "/workers/{worker_id}/path",
+        summary="Her path across the services, by business date (404 outside your jurisdiction)",
+    )
+    async def worker_path(
+        worker_id: Id, caller: Reader, after: After, cursor: Cursor = None, limit: Limit = 50
+    ) -> Page[PathLine]:
+        await runtime.visible(after, "worker_directory", "worker_path")
+        rows = await queries.path(worker_id, caller.sees, after=path_position(cursor), limit=limit)
+        if rows is None:
+            raise HTTPException(404, f"no worker {worker_id}")
+        return page(
+            Page[PathLine],
+            rows,
+            limit,
+            lambda r: [r["happened_on"].isoformat(), r["recorded_at"].isoformat(), r["fact_id"]],
+        )
 
     @router.get("/certificates", summary="Certificates by area, kind and status")
     async def list_certificates(
@@ -454,6 +473,22 @@ def create_router(
         return command.accept(result)
 
     return router
+
+
+def path_position(cursor: str | None) -> PathPosition | None:
+    if cursor is None:
+        return None
+    not_ours = HTTPException(400, "the cursor is not one this API gave out")
+    values = decode_cursor(cursor)
+    try:
+        day, recorded, fact_id = values
+        recorded_at = datetime.fromisoformat(recorded)
+        position = date.fromisoformat(day), recorded_at, str(fact_id)
+    except (TypeError, ValueError):
+        raise not_ours from None
+    if recorded_at.tzinfo is None:
+        raise not_ours
+    return position
 
 
 def _community_list(

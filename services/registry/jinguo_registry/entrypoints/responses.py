@@ -4,7 +4,7 @@ person is erased and her key destroyed."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Literal
 
 from pydantic import Field
@@ -93,6 +93,18 @@ class Dossier(Worker):
     certificates: list[Certificate] = Field(description="by date of issue")
     reemployments: list[Reemployment]
     awards: list[Honour] = Field(description="titles awarded to her (表彰), oldest first")
+
+
+class PathLine(ReadModel):
+    worker_id: str
+    fact_id: str = Field(description="the fact: service, event type and what it is about")
+    happened_on: date = Field(description="its business date (programme time zone)")
+    recorded_at: datetime = Field(description="when the log recorded it")
+    service: Literal["registry", "employment", "orders"] = Field(description="who recorded it")
+    kind: str = Field(description="e.g. registered, course_completed, spell_started")
+    summary: str = Field(description="what happened, in a line without personal data")
+    area_code: str | None = Field(description="where it happened, when the event says")
+    ref: str | None = Field(description="what it is about: a course, placement, order, spell…")
 
 
 class Resident(ReadModel):

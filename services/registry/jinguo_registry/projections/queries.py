@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, exists, select
+from sqlalchemy import Select, and_, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from jinguo_registry.domain.validation import mask_national_id
 from jinguo_registry.projections.community import CommunityDirectory
+from jinguo_registry.projections.path import WorkerPath, microseconds, moment
 from jinguo_registry.projections.recognition import Recognition
 from jinguo_registry.projections.reports import AreaReports
 from jinguo_registry.projections.workers import CertificateRegister, WorkerDirectory
@@ -19,6 +20,8 @@ from jinguo_shared.projections.api_clients import ApiClients
 from jinguo_shared.projections.host import ProjectionHost
 
 Row = dict[str, Any]
+PathPosition = tuple[date, datetime, str]
+"""Where a page of her path ends: the last line's business date, recording time and fact."""
 
 
 class RegistryQueries:
@@ -131,6 +134,48 @@ class RegistryQueries:
             .order_by(awards.c.granted_on)
         )
         return worker
+
+    async def path(
+        self,
+        worker_id: str,
+        sees: Callable[[str], bool],
+        *,
+        after: PathPosition | None,
+        limit: int,
+    ) -> list[Row] | None:
+        """Her facts by business date, then as recorded; None where `dossier` gives None."""
+        workers = self._projection(WorkerDirectory).workers
+        lines = self._projection(WorkerPath).lines
+        async with self._engine.connect() as connection:
+            area = await connection.scalar(
+                select(workers.c.area_code).where(workers.c.worker_id == worker_id)
+            )
+            if area is None or not sees(area):
+                return None
+            query = (
+                select(lines)
+                .where(lines.c.worker_id == worker_id)
+                .order_by(lines.c.happened_on, lines.c.recorded_at_us, lines.c.fact_id)
+                .limit(limit)
+            )
+            if after is not None:
+                day, recorded_at, fact = after
+                recorded = microseconds(recorded_at)
+                query = query.where(
+                    or_(
+                        lines.c.happened_on > day,
+                        and_(lines.c.happened_on == day, lines.c.recorded_at_us > recorded),
+                        and_(
+                            lines.c.happened_on == day,
+                            lines.c.recorded_at_us == recorded,
+                            lines.c.fact_id > fact,
+                        ),
+                    )
+                )
+            rows = [dict(row._mapping) for row in await connection.execute(query)]
+        for row in rows:
+            row["recorded_at"] = moment(row.pop("recorded_at_us"))
+        return rows
 
     async def certificates(
         self,

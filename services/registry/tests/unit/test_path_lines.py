@@ -1,0 +1,118 @@
+"""The lines of her path, event by event: no I/O."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta, timezone
+
+from jinguo_contracts.base import EventContract
+from jinguo_contracts.employment import TraineeEnrolledV1
+from jinguo_contracts.orders import OrderRatedV1, ServiceCompletedV1
+from jinguo_contracts.programme import AwardGrantedV1
+from jinguo_contracts.registry import (
+    BusinessStarted,
+    ReemploymentSpellStartedV1,
+    WorkerCategoryAssessedV1,
+)
+from jinguo_registry.projections.path import LINES, WorkerPath, fact_day, microseconds, moment
+
+RECORDED = datetime(2026, 12, 5, 17, 0, tzinfo=UTC)  # already the 6th in Beijing
+AREA = "430102001001"
+
+
+def line(event: EventContract) -> tuple[str, str, str] | None:
+    found = LINES[type(event)](event)
+    return None if found is None else (found.worker_id, found.kind, found.summary)
+
+
+def test_every_line_reads_its_own_subject_and_erasure_too() -> None:
+    subjects = set(WorkerPath.subjects)
+    assert "orders.order.*.ServiceCompleted" in subjects
+    assert "employment.course.*.TrainingCompleted" in subjects
+    assert "registry.award.*.AwardGranted" in subjects
+    assert "registry.worker.*.WorkerErased" in subjects
+    assert len(subjects) == len(LINES) + 1
+    assert not any(s.startswith("rights.") for s in subjects)
+
+
+def test_the_business_day_is_the_programmes() -> None:
+    late_evening = datetime(2026, 5, 10, 23, 30, tzinfo=timezone(timedelta(hours=8)))
+    started = late_evening - timedelta(hours=1)
+    served = ServiceCompletedV1(
+        order_id="o1",
+        worker_id="w1",
+        service_code="housekeeping",
+        area_code=AREA,
+        started_at=started,
+        completed_at=late_evening + timedelta(hours=1),  # 00:30 on the 11th in Beijing
+        price_tier="free",
+    )
+    assert fact_day(served, RECORDED) == date(2026, 5, 11)
+    undated = TraineeEnrolledV1(
+        course_id="c1", worker_id="w1", seats_taken=1, gender="female", area_code=AREA
+    )
+    assert fact_day(undated, RECORDED) == date(2026, 12, 6)
+
+
+def test_a_business_is_shown_by_its_trade_not_its_name() -> None:
+    started = ReemploymentSpellStartedV1(
+        worker_id="w1",
+        spell_id="s1",
+        kind="self_employed",
+        started_on=date(2026, 3, 1),
+        area_code=AREA,
+        gender="female",
+        business=BusinessStarted(name="王秀英家政服务部", trade="家政", jobs_created=2),
+    )
+    assert line(started) == (
+        "w1",
+        "spell_started",
+        "re-employed (再就业): self_employed in 家政, 2 jobs created",
+    )
+
+
+def test_what_is_not_about_a_worker_makes_no_line() -> None:
+    by_provider = ServiceCompletedV1(
+        order_id="o2",
+        provider_id="p1",
+        service_code="repairs",
+        area_code=AREA,
+        started_at=RECORDED,
+        completed_at=RECORDED,
+        price_tier="market",
+    )
+    assert line(by_provider) is None
+    assert line(OrderRatedV1(order_id="o2", score=3, comment=None, provider_id="p1")) is None
+    station = AwardGrantedV1(
+        award_id="a1",
+        area_code=AREA,
+        title="model_womens_home",
+        nominee_kind="station",
+        nominee_id="st1",
+        granted_by="x",
+        granted_on=date(2026, 6, 1),
+    )
+    assert line(station) is None
+
+
+def test_a_renewed_category_is_a_line_of_its_own_and_keeps_no_evidence() -> None:
+    def assessed(until: date) -> EventContract:
+        return WorkerCategoryAssessedV1(
+            worker_id="w1",
+            category="minimum_living_allowance",
+            evidence="低保证编号 123",
+            valid_until=until,
+            area_code=AREA,
+        )
+
+    first = LINES[WorkerCategoryAssessedV1](assessed(date(2026, 12, 31)))
+    renewed = LINES[WorkerCategoryAssessedV1](assessed(date(2027, 12, 31)))
+    assert first is not None
+    assert renewed is not None
+    assert first.key != renewed.key
+    assert "低保证" not in first.summary
+
+
+def test_recording_times_order_exactly_to_the_microsecond() -> None:
+    at = datetime(2026, 12, 5, 8, 0, 0, 123457, tzinfo=UTC)
+    assert moment(microseconds(at)) == at
+    assert microseconds(at + timedelta(microseconds=1)) == microseconds(at) + 1
