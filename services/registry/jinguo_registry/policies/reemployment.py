@@ -11,7 +11,11 @@ from jinguo_shared.reactions import Policy, reacts_to
 
 
 class ReemploymentPolicy(Policy):
-    name = "reemployment"
+    """Named anew when it began to follow PlacementEnded: a durable consumer keeps the filter
+    it was created with, and a new one reads the stream from the start, so the placements that
+    ended before are ended in the registry too (the placements it reads again change nothing)."""
+
+    name = "reemployment_spells"
     subjects = ("employment.post.*.PostFilled", "employment.worker.*.PlacementEnded")
 
     def __init__(self, handlers: SpellHandlers) -> None:

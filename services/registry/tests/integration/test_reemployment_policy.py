@@ -53,7 +53,7 @@ async def test_a_filled_post_records_the_reemployment_once(
     # redelivered: the same event again gives the same command, which changes nothing
     runner = registry.reactions
     assert runner is not None
-    [policy] = [p for p in runner.policies if p.name == "reemployment"]
+    [policy] = [p for p in runner.policies if p.name == "reemployment_spells"]
     reaction = policy.reaction("PostFilled")
     assert reaction is not None
     [event] = await employment.load("post", "post-1")
