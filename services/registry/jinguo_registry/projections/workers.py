@@ -51,7 +51,7 @@ class WorkerDirectory(Projection):
             Column("hukou", String(8), nullable=False),
             Column("skills", JSON, nullable=False),
             Column("desired_work", JSON, nullable=False),
-            Column("status", String(12), nullable=False),
+            Column("status", String(16), nullable=False),
             Column("registered_seq", BigInteger, nullable=False),
             Column("registered_on", Date, nullable=False),
             Column("reemployed_on", Date),
