@@ -358,9 +358,11 @@ class Worker(Aggregate[WorkerState]):
         placement_id: str | None = None,
         hours_type: HoursType | None = None,
         business: BusinessStarted | None = None,
+        reported_by_employment: bool = False,
     ) -> None:
         """再就业 of any kind. A placement is idempotent per placement: the employment
-        service's PostFilled may arrive twice."""
+        service's PostFilled may arrive twice. A placement employment already accepted is
+        not refused for a registration entered later than its start: refusing would lose it."""
         state = self._live()
         if placement_id is not None and placement_id in state.placement_ids:
             return
@@ -368,10 +370,11 @@ class Worker(Aggregate[WorkerState]):
             return
         check_spell_kind(kind, employer_name, post_id, placement_id, business)
         check_past_date(started_on, "started_on", today)
-        if state.registered_on is not None and started_on < state.registered_on:
+        registered_on = None if reported_by_employment else state.registered_on
+        if registered_on is not None and started_on < registered_on:
             raise InvalidCommandError(
                 f"started_on {started_on.isoformat()} is before she registered"
-                f" ({state.registered_on.isoformat()})",
+                f" ({registered_on.isoformat()})",
                 field="started_on",
             )
         employer = business.name if business else employer_name

@@ -104,6 +104,8 @@ class SpellHandlers:
         c: StartSpell,
         ctx: CommandContext,
         key: IdempotencyKey | None = None,
+        *,
+        reported_by_employment: bool = False,
     ) -> tuple[CommandResult, str]:
         today = self._today()
         spell_id = c.placement_id if c.kind == "placement" and c.placement_id else None
@@ -121,6 +123,7 @@ class SpellHandlers:
                 placement_id=c.placement_id,
                 hours_type=c.hours_type,
                 business=c.business,
+                reported_by_employment=reported_by_employment,
             ),
             ctx,
             key,
@@ -134,6 +137,8 @@ class SpellHandlers:
         ctx: CommandContext,
         key: IdempotencyKey | None = None,
         hours_type: HoursType | None = None,
+        *,
+        reported_by_employment: bool = False,
     ) -> CommandResult:
         """A post filled through Jinguo: a placement spell named by its placement."""
         start = StartSpell(
@@ -144,7 +149,9 @@ class SpellHandlers:
             placement_id=c.placement_id,
             hours_type=hours_type,
         )
-        result, _ = await self.start_spell(worker_id, start, ctx, key)
+        result, _ = await self.start_spell(
+            worker_id, start, ctx, key, reported_by_employment=reported_by_employment
+        )
         return result
 
     async def end_spell(

@@ -35,6 +35,7 @@ class ReemploymentPolicy(Policy):
             ),
             ctx,
             hours_type=e.hours_type,
+            reported_by_employment=True,
         )
 
     @reacts_to(PlacementEndedV1)

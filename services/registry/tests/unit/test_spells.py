@@ -127,6 +127,18 @@ def test_a_spell_starts_neither_in_the_future_nor_before_she_registered() -> Non
         assert refused.value.extensions["field"] == "started_on"
     # registered before business dates: only the rule for every date holds
     start(given(registered(on=None)), started_on=date(2025, 6, 1))
+    # a placement employment already accepted is kept, whenever her registration was entered
+    placed = given(registered())
+    start(
+        placed,
+        "pl1",
+        kind="placement",
+        post_id="p1",
+        placement_id="pl1",
+        started_on=date(2026, 1, 4),
+        reported_by_employment=True,
+    )
+    assert len(placed.pending) == 1
 
 
 def test_she_may_hold_two_spells_at_once_but_not_the_same_one_twice() -> None:
