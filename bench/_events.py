@@ -596,7 +596,7 @@ async def _generate(conn: Connection, config: GeneratorConfig) -> None:
     states: dict[str, tuple[str, Any]] = {}
     if config.track_states:
         for worker_id, area in config.workers:
-            states[worker_id] = ("worker", WorkerState(area_code=area))
+            states[worker_id] = ("worker", WorkerState(area_code=area, open_spells={}))
     try:
         while True:
             request = conn.recv()

@@ -81,7 +81,10 @@ class WorkerState(AggregateState):
     registered_on: date | None = Field(
         default=None, description="absent for registrations recorded before business dates"
     )
-    open_spells: dict[str, OpenSpell] = Field(default_factory=dict)
+    open_spells: dict[str, OpenSpell] = Field(
+        description="required: a state cached before spells existed fails to load, and the log"
+        " (where an older WorkerReemployed is an open placement spell) decides instead"
+    )
     ended_spells: list[str] = Field(default_factory=list)
     benefit: Benefit | None = Field(default=None, description="her latest unemployment benefit")
 
@@ -106,6 +109,7 @@ class Worker(Aggregate[WorkerState]):
                 gender=event.gender,
                 birth_date=event.birth_date,
                 registered_on=event.occurred_on,
+                open_spells={},
             )
         assert state is not None, f"{event.event_type} before WorkerRegistered"
         match event:
@@ -165,7 +169,7 @@ class Worker(Aggregate[WorkerState]):
                 ended = state.benefit.model_copy(update={"ended_on": event.ended_on})
                 return state.model_copy(update={"benefit": ended})
             case WorkerErasedV1():  # her area stays: who may still ask about her follows from it
-                return WorkerState(area_code=state.area_code, erased=True)
+                return WorkerState(area_code=state.area_code, erased=True, open_spells={})
         return state
 
     def _live(self) -> WorkerState:

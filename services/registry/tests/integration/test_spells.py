@@ -11,6 +11,7 @@ from typing import Any
 from jinguo_registry.domain.validation import make_national_id
 
 from .test_programme_year import A1, B1, County, Office, county
+from .test_projections import snapshot
 
 __all__ = ["county"]  # the fixture, shared with the programme's year
 
@@ -108,6 +109,13 @@ async def test_a_spell_ended_and_a_new_one_started(county: County) -> None:
     assert (year["business_jobs_created"], year["unemployed_again"]) == (4, 1)
     first_half = await figures(county, a1, "2026H1")
     assert (first_half["women_reemployed"], first_half["unemployed_again"]) == (2, 0)
+
+    # rebuilt from the log, the spells' read models are the same rows
+    names = ["worker_directory", "area_reports", "programme_figures"]
+    live = {name: await snapshot(county.runtime, name) for name in names}
+    await county.runtime.projections.rebuild(*names)
+    for name in names:
+        assert await snapshot(county.runtime, name) == live[name], name
 
 
 async def test_an_other_areas_office_finds_no_spell_and_bad_input_is_a_problem(

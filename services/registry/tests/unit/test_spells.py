@@ -7,6 +7,7 @@ from datetime import date
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from jinguo_contracts.base import EventContract
 from jinguo_contracts.registry import (
@@ -20,7 +21,7 @@ from jinguo_contracts.registry import (
     WorkerReemployedV1,
     WorkerRegisteredV1,
 )
-from jinguo_registry.domain.worker import Worker
+from jinguo_registry.domain.worker import Worker, WorkerState
 from jinguo_shared.domain import (
     AlreadyExistsError,
     InvalidCommandError,
@@ -349,3 +350,10 @@ def test_a_benefit_stops_once_within_its_months() -> None:
         )
     with pytest.raises(NotFoundError):
         given(registered()).end_benefit(ended_on=TODAY, reason="x", today=TODAY)
+
+
+def test_a_state_cached_before_spells_is_not_trusted() -> None:
+    """Cached without open spells, an older placement would look ended: the executor reads
+    the log instead when the cached state fails to load."""
+    with pytest.raises(ValidationError):
+        WorkerState.model_validate({"area_code": AREA, "placement_ids": ["pl1"]})
