@@ -30,8 +30,12 @@ from jinguo_contracts.registry import (
     CertificateIssuedV1,
     HomeVisitRecordedV1,
     ProviderRegisteredV1,
+    ReemploymentSpellEndedV1,
+    ReemploymentSpellStartedV1,
     ResidentEligibilityChangedV1,
     ResidentRegisteredV1,
+    UnemploymentBenefitGrantedV1,
+    UnemploymentReregisteredV1,
     VolunteerRegisteredV1,
     WorkerCategoryAssessedV1,
     WorkerReemployedV1,
@@ -58,15 +62,30 @@ MIX: tuple[tuple[str, float], ...] = (
     ("WorkerCategoryAssessed", 0.100),
     ("CertificateIssued", 0.080),
     ("HomeVisitRecorded", 0.080),
-    ("WorkerReemployed", 0.040),
+    ("WorkerReemployed", 0.010),
+    ("ReemploymentSpellStarted", 0.020),
+    ("ReemploymentSpellEnded", 0.006),
+    ("UnemploymentReregistered", 0.004),
+    ("UnemploymentBenefitGranted", 0.002),
     ("ResidentRegistered", 0.060),
     ("ResidentEligibilityChanged", 0.036),
     ("VolunteerRegistered", 0.003),
     ("ProviderRegistered", 0.001),
 )
 WORKER_UPDATES = frozenset(
-    {"WorkerCategoryAssessed", "CertificateIssued", "HomeVisitRecorded", "WorkerReemployed"}
+    {
+        "WorkerCategoryAssessed",
+        "CertificateIssued",
+        "HomeVisitRecorded",
+        "WorkerReemployed",
+        "ReemploymentSpellStarted",
+        "ReemploymentSpellEnded",
+        "UnemploymentReregistered",
+        "UnemploymentBenefitGranted",
+    }
 )
+SPELL_KINDS = ("placement", "found_herself", "flexible")
+"""Kinds without a business: `Generated.event()` builds no nested model for `evolve`."""
 AGENCIES = 12
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘"
 GIVEN = ("秀英", "桂英", "秀兰", "玉兰", "淑珍", "凤英", "玉梅", "丽华", "红梅", "海燕", "丽娟")
@@ -171,6 +190,10 @@ class RegistryEvents:
         self.workers: list[tuple[str, str]] = list(workers)
         """(worker_id, area_code) of every worker registered so far."""
         self.residents: list[tuple[str, str]] = []
+        self._open_spells: list[tuple[str, str, str, str, date]] = []
+        """(worker_id, area_code, spell_id, kind, started_on) of spells not ended yet."""
+        self._ended_spells: list[tuple[str, str, str, date]] = []
+        """(worker_id, area_code, spell_id, ended_on) of spells whose end is not followed yet."""
         self._agency_ids: list[str] = []
         self._agencies = agencies
         self._counter = 0
@@ -231,6 +254,12 @@ class RegistryEvents:
             kind = "WorkerRegistered"
         if kind == "ResidentEligibilityChanged" and not self.residents:
             kind = "ResidentRegistered"
+        if kind == "ReemploymentSpellEnded" and not self._open_spells:
+            kind = "ReemploymentSpellStarted"
+        if kind == "UnemploymentReregistered" and not self._ended_spells:
+            kind = "ReemploymentSpellStarted"
+        if kind in ("ReemploymentSpellEnded", "UnemploymentReregistered"):
+            return self._spell_followed(kind)
         if kind == "WorkerRegistered":
             worker_id = self._new_id()
             area = rng.choice(COMMUNITIES)
@@ -371,6 +400,45 @@ class RegistryEvents:
                     "notes": "家中老人需照顾，希望就近从事非全日制工作",
                 },
             )
+        if kind == "ReemploymentSpellStarted":
+            spell_kind = rng.choice(SPELL_KINDS)
+            spell_id = self._new_id()
+            started_on = TODAY - timedelta(days=rng.randint(1, 900))
+            self._open_spells.append((worker_id, area, spell_id, spell_kind, started_on))
+            placement = spell_kind == "placement"
+            return (
+                "worker",
+                worker_id,
+                ReemploymentSpellStartedV1,
+                {
+                    "worker_id": worker_id,
+                    "spell_id": spell_id,
+                    "kind": spell_kind,
+                    "started_on": started_on,
+                    "area_code": area,
+                    "gender": "female",
+                    "employer_name": None if spell_kind == "flexible" else rng.choice(EMPLOYERS),
+                    "post_id": f"post-{self._counter}" if placement else None,
+                    "placement_id": f"placement-{self._counter}" if placement else None,
+                    "hours_type": rng.choice(HOURS),
+                    "business": None,
+                },
+            )
+        if kind == "UnemploymentBenefitGranted":
+            from_on = TODAY - timedelta(days=rng.randint(1, 700))
+            return (
+                "worker",
+                worker_id,
+                UnemploymentBenefitGrantedV1,
+                {
+                    "worker_id": worker_id,
+                    "benefit_id": self._new_id(),
+                    "from_on": from_on,
+                    "until": from_on + timedelta(days=rng.choice((180, 365, 730))),
+                    "monthly_yuan": rng.randint(1500, 2300),
+                    "area_code": area,
+                },
+            )
         return (
             "worker",
             worker_id,
@@ -382,6 +450,44 @@ class RegistryEvents:
                 "employer_name": rng.choice(EMPLOYERS),
                 "started_on": TODAY - timedelta(days=rng.randint(1, 900)),
                 "area_code": area,
+            },
+        )
+
+    def _spell_followed(self, kind: str) -> Planned:
+        """A spell that started earlier ends, or the end of one makes her unemployed again."""
+        rng = self._rng
+        if kind == "ReemploymentSpellEnded":
+            spells = self._open_spells
+            worker_id, area, spell_id, spell_kind, started_on = spells.pop(
+                rng.randrange(len(spells))
+            )
+            ended_on = min(TODAY, started_on + timedelta(days=rng.randint(30, 400)))
+            self._ended_spells.append((worker_id, area, spell_id, ended_on))
+            return (
+                "worker",
+                worker_id,
+                ReemploymentSpellEndedV1,
+                {
+                    "worker_id": worker_id,
+                    "spell_id": spell_id,
+                    "kind": spell_kind,
+                    "ended_on": ended_on,
+                    "reason": "合同期满",
+                    "area_code": area,
+                },
+            )
+        worker_id, area, spell_id, ended_on = self._ended_spells.pop(
+            rng.randrange(len(self._ended_spells))
+        )
+        return (
+            "worker",
+            worker_id,
+            UnemploymentReregisteredV1,
+            {
+                "worker_id": worker_id,
+                "occurred_on": ended_on,
+                "area_code": area,
+                "after_spell_id": spell_id,
             },
         )
 
@@ -490,7 +596,7 @@ async def _generate(conn: Connection, config: GeneratorConfig) -> None:
     states: dict[str, tuple[str, Any]] = {}
     if config.track_states:
         for worker_id, area in config.workers:
-            states[worker_id] = ("worker", WorkerState(area_code=area))
+            states[worker_id] = ("worker", WorkerState(area_code=area, open_spells={}))
     try:
         while True:
             request = conn.recv()

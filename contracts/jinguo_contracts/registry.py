@@ -200,6 +200,29 @@ class UnemploymentReregisteredV1(_Worker):
     after_spell_id: str | None = Field(default=None, description="the spell whose end it follows")
 
 
+class UnemploymentBenefitGrantedV1(_Worker):
+    """领失业金: she draws unemployment-insurance benefit from `from_on` up to `until`."""
+
+    event_type: ClassVar[str] = "UnemploymentBenefitGranted"
+    business_date_field: ClassVar[str] = "from_on"
+    benefit_id: str
+    from_on: date = Field(description="the first day she draws it")
+    until: date = Field(description="the last day she may draw it; past it she draws nothing")
+    monthly_yuan: int = Field(gt=0, description="the benefit paid per month, whole yuan")
+    area_code: str
+
+
+class UnemploymentBenefitEndedV1(_Worker):
+    """Her benefit stops before `until` (a job, moving away, refusing offers…)."""
+
+    event_type: ClassVar[str] = "UnemploymentBenefitEnded"
+    business_date_field: ClassVar[str] = "ended_on"
+    benefit_id: str
+    ended_on: date
+    reason: str = Field(min_length=1, max_length=500)
+    area_code: str
+
+
 class WorkerErasedV1(_Worker):
     """The person's key is destroyed with this event: their PII in the log becomes unreadable."""
 
@@ -326,6 +349,8 @@ CATALOGUE.register(
     ReemploymentSpellStartedV1,
     ReemploymentSpellEndedV1,
     UnemploymentReregisteredV1,
+    UnemploymentBenefitGrantedV1,
+    UnemploymentBenefitEndedV1,
     WorkerErasedV1,
     ResidentRegisteredV1,
     ResidentEligibilityChangedV1,

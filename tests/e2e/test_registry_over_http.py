@@ -57,6 +57,13 @@ def test_the_demo_shows_real_lists_and_figures(system: tuple[str, str]) -> None:
     assert all("*" in w["national_id"] for w in page["items"])
     report = httpx.get(f"{base}/reports/areas/110101", headers=auth).json()
     assert report["totals"]["registered"] >= 300
+    # her path: every kind of spell, one ended (失业再登记), one woman drawing benefit
+    for kind in ("placement", "found_herself", "flexible", "self_employed", "business"):
+        assert report["totals"][f"reemployed:{kind}"] >= 1, kind
+    assert report["totals"]["unemployed_again"] >= 1
+    assert report["totals"]["benefit_granted"] >= 1
+    drawing = httpx.get(f"{base}/workers", params={"draws_benefit": "true"}, headers=auth)
+    assert len(drawing.json()["items"]) >= 1
 
 
 def test_a_worker_registered_over_http_reads_back_with_its_position(

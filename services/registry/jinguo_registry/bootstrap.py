@@ -19,6 +19,7 @@ from jinguo_registry.handlers.commands import (
     RegistryHandlers,
 )
 from jinguo_registry.handlers.programme import ProgrammeHandlers, RenameArea
+from jinguo_registry.handlers.spells import SpellHandlers
 from jinguo_registry.policies.certificates import CourseCertificatePolicy
 from jinguo_registry.policies.reemployment import ReemploymentPolicy
 from jinguo_registry.projections.community import CommunityDirectory
@@ -68,7 +69,8 @@ class RegistryService:
 
     def policies(self, runtime: ServiceRuntime) -> Sequence[Policy]:
         handlers = handlers_for(runtime)
-        return [ReemploymentPolicy(handlers), CourseCertificatePolicy(handlers)]
+        spells = SpellHandlers(runtime.executor, runtime.clock.today)
+        return [ReemploymentPolicy(spells), CourseCertificatePolicy(handlers)]
 
     async def seed_development(self, runtime: ServiceRuntime) -> list[str]:
         """On first start only: a development agency and the platform operator's key, with

@@ -315,7 +315,7 @@ async def _worker(
             "desired_work": {"occupation_codes": trades, "hours_types": sorted(set(hours))},
             # registered through the year, as offices enter them (not drawn from `rng`, so the
             # rest of the demo stays as it was)
-            "occurred_on": (date(2026, 1, 5) + timedelta(days=n * 37 % 290)).isoformat(),
+            "occurred_on": _registered_on(n).isoformat(),
         },
         existing_ok=True,
     )
@@ -329,6 +329,10 @@ async def _worker(
     if rng.random() < 0.08:
         await _reemploy(registry, rng, worker_id, seed, n)
     return worker_id
+
+
+def _registered_on(n: int) -> date:
+    return date(2026, 1, 5) + timedelta(days=n * 37 % 290)
 
 
 async def _assess(
@@ -425,13 +429,84 @@ async def _visit(
 async def _reemploy(
     registry: _Registry, rng: random.Random, worker_id: str, seed: int, n: int
 ) -> None:
+    """A placement through the programme, on a day after she registered."""
+    post_id = f"demo-post-{seed}-{rng.randint(1, 40):03d}"
+    employer = rng.choice(EMPLOYERS)
+    started_on = max(date.fromisoformat(_days_before(rng, 10, 240)), _registered_on(n))
     await registry.post(
-        f"/workers/{worker_id}/reemployment",
+        f"/workers/{worker_id}/spells",
         {
-            "post_id": f"demo-post-{seed}-{rng.randint(1, 40):03d}",
+            "kind": "placement",
+            "post_id": post_id,
             "placement_id": f"demo-placement-{seed}-{n:05d}",
-            "employer_name": rng.choice(EMPLOYERS),
-            "started_on": _days_before(rng, 10, 240),
+            "employer_name": employer,
+            "started_on": started_on.isoformat(),
+        },
+    )
+
+
+SPELL_STORIES: Final = 5
+"""The first workers, whose paths show every kind of spell."""
+
+
+async def _spells(registry: _Registry, worker_ids: list[str], seed: int) -> None:
+    """Her path as it really happens, once per kind: a job she found herself that ended
+    (失业再登记) and flexible work after it, a breakfast stall and a company of her own, a
+    placement, and a woman who lost her job and draws unemployment benefit (领失业金). The
+    first workers registered earliest, so every date lies after her registration."""
+
+    async def start(n: int, body: dict[str, Any]) -> str:
+        started = await registry.post(f"/workers/{worker_ids[n]}/spells", body)
+        spell_id = started.get("spell_id")
+        if not isinstance(spell_id, str):
+            raise RuntimeError("demo data: a spell started without its spell_id")
+        return spell_id
+
+    async def end(n: int, spell_id: str, ended_on: date, reason: str) -> None:
+        await registry.post(
+            f"/workers/{worker_ids[n]}/spells/{spell_id}/end",
+            {"ended_on": ended_on.isoformat(), "reason": reason},
+        )
+
+    shop = await start(
+        0, {"kind": "found_herself", "employer_name": "交道口超市", "started_on": "2026-03-02"}
+    )
+    await end(0, shop, date(2026, 8, 31), "合同期满未续签")
+    await start(
+        0,
+        {
+            "kind": "flexible",
+            "employer_name": "社区保洁钟点工",
+            "hours_type": "hourly",
+            "started_on": "2026-09-21",
+        },
+    )
+    business = {"name": "秀英早点铺", "trade": "餐饮", "jobs_created": 1}
+    await start(1, {"kind": "self_employed", "business": business, "started_on": "2026-04-01"})
+    company = {
+        "name": "东城区巾帼巧手家政服务有限公司",
+        "licence_no": "91110101MA01JG2026",
+        "trade": "家政",
+        "jobs_created": 6,
+    }
+    await start(2, {"kind": "business", "business": company, "started_on": "2026-05-18"})
+    laid_off = await start(
+        3, {"kind": "found_herself", "employer_name": "东四服装厂", "started_on": "2026-05-11"}
+    )
+    await end(3, laid_off, date(2026, 9, 30), "企业裁员")
+    await registry.post(
+        f"/workers/{worker_ids[3]}/unemployment-benefit",
+        {"from_on": "2026-10-01", "until": "2027-09-30", "monthly_yuan": 1850},
+    )
+    await start(
+        4,
+        {
+            "kind": "placement",
+            "post_id": f"demo-post-{seed}-story",
+            "placement_id": f"demo-placement-{seed}-story",
+            "employer_name": EMPLOYERS[2],
+            "hours_type": "full_time",
+            "started_on": "2026-07-01",
         },
     )
 
@@ -546,6 +621,9 @@ async def load_registry_demo(
     for n in range(workers):
         worker_ids.append(await _worker(registry, people, seed, n, communities))
         steps.step()
+
+    if len(worker_ids) >= SPELL_STORIES:
+        await _spells(_Registry(client, seed, 5), worker_ids, seed)
 
     registry, people = _Registry(client, seed, 2), _People(random.Random(f"{seed}:residents"))
     resident_ids = []

@@ -57,7 +57,59 @@ CATALOGUE: tuple[Indicator, ...] = (
         "妇女再就业",
         "people",
         "registry",
-        "WorkerReemployed of a woman, on `started_on`, the first day of the job",
+        "ReemploymentSpellStarted of a woman, of any kind, once per spell (an older"
+        " WorkerReemployed counts as a placement spell), on `started_on`",
+    ),
+    _count(
+        "women_reemployed_placement",
+        "安置再就业",
+        "people",
+        "registry",
+        "ReemploymentSpellStarted of a woman placed through the programme (or an older"
+        " WorkerReemployed), on `started_on`",
+    ),
+    _count(
+        "women_reemployed_found_herself",
+        "自谋职业",
+        "people",
+        "registry",
+        "ReemploymentSpellStarted of a woman in a job she found herself, on `started_on`",
+    ),
+    _count(
+        "women_reemployed_flexible",
+        "灵活就业",
+        "people",
+        "registry",
+        "ReemploymentSpellStarted of a woman in flexible work, on `started_on`",
+    ),
+    _count(
+        "women_self_employed",
+        "自主创业",
+        "people",
+        "registry",
+        "ReemploymentSpellStarted of a woman self-employed (个体经营) or in a business she"
+        " started (私营企业), on `started_on`",
+    ),
+    _count(
+        "business_jobs_created",
+        "创业带动就业",
+        "people",
+        "registry",
+        "the jobs_created of each self-employed or business spell started, on `started_on`",
+    ),
+    _count(
+        "unemployed_again",
+        "失业再登记",
+        "people",
+        "registry",
+        "UnemploymentReregistered (her last spell ended), on the day it ended",
+    ),
+    _count(
+        "benefit_recipients",
+        "领失业金",
+        "people",
+        "registry",
+        "UnemploymentBenefitGranted (she begins to draw it), on `from_on`",
     ),
     _count(
         "hardship_assessed",

@@ -5,17 +5,25 @@ from __future__ import annotations
 from datetime import date
 from typing import Final, Literal
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from jinguo_contracts.base import EventContract
 from jinguo_contracts.registry import (
     OCCUPATION_CODE_SYSTEM,
+    BusinessStarted,
     Category,
     CertificateIssuedV1,
     CertificateKind,
     CertificateRevokedV1,
     DesiredWork,
     HomeVisitRecordedV1,
+    HoursType,
+    ReemploymentSpellEndedV1,
+    ReemploymentSpellStartedV1,
+    SpellKind,
+    UnemploymentBenefitEndedV1,
+    UnemploymentBenefitGrantedV1,
+    UnemploymentReregisteredV1,
     WorkerCategoryAssessedV1,
     WorkerErasedV1,
     WorkerProfileUpdatedV1,
@@ -32,9 +40,32 @@ from jinguo_shared.domain import (
     AlreadyExistsError,
     InvalidCommandError,
     NotFoundError,
+    RuleViolationError,
     check_past_date,
     check_planned_date,
 )
+
+
+class OpenSpell(BaseModel):
+    """What deciding needs of a spell still running: its kind, first day and who she works for."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: SpellKind
+    started_on: date
+    employer: str | None = Field(default=None, description="employer's or business's name")
+
+
+class Benefit(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    benefit_id: str
+    from_on: date
+    until: date
+    ended_on: date | None = None
+
+    def draws_on(self, day: date) -> bool:
+        return self.from_on <= day <= (self.ended_on or self.until)
 
 
 class WorkerState(AggregateState):
@@ -47,6 +78,15 @@ class WorkerState(AggregateState):
     erased: bool = False
     gender: Literal["female", "male"] | None = None
     birth_date: date | None = None
+    registered_on: date | None = Field(
+        default=None, description="absent for registrations recorded before business dates"
+    )
+    open_spells: dict[str, OpenSpell] = Field(
+        description="required: a state cached before spells existed fails to load, and the log"
+        " (where an older WorkerReemployed is an open placement spell) decides instead"
+    )
+    ended_spells: list[str] = Field(default_factory=list)
+    benefit: Benefit | None = Field(default=None, description="her latest unemployment benefit")
 
 
 FORTY_FIFTY: Final = {"female": 40, "male": 50}
@@ -65,7 +105,11 @@ class Worker(Aggregate[WorkerState]):
     def evolve(cls, state: WorkerState | None, event: EventContract) -> WorkerState:
         if isinstance(event, WorkerRegisteredV1):
             return WorkerState(
-                area_code=event.area_code, gender=event.gender, birth_date=event.birth_date
+                area_code=event.area_code,
+                gender=event.gender,
+                birth_date=event.birth_date,
+                registered_on=event.occurred_on,
+                open_spells={},
             )
         assert state is not None, f"{event.event_type} before WorkerRegistered"
         match event:
@@ -86,11 +130,46 @@ class Worker(Aggregate[WorkerState]):
                 )
             case HomeVisitRecordedV1():
                 return state.model_copy(update={"visit_ids": [*state.visit_ids, event.visit_id]})
-            case WorkerReemployedV1():
-                placements = [*state.placement_ids, event.placement_id]
-                return state.model_copy(update={"placement_ids": placements})
+            case WorkerReemployedV1():  # recorded before spells: a placement spell started
+                spell = OpenSpell(
+                    kind="placement", started_on=event.started_on, employer=event.employer_name
+                )
+                return state.model_copy(
+                    update={
+                        "placement_ids": [*state.placement_ids, event.placement_id],
+                        "open_spells": {**state.open_spells, event.placement_id: spell},
+                    }
+                )
+            case ReemploymentSpellStartedV1():
+                employer = event.business.name if event.business else event.employer_name
+                spell = OpenSpell(kind=event.kind, started_on=event.started_on, employer=employer)
+                placements = state.placement_ids
+                if event.placement_id is not None:
+                    placements = [*placements, event.placement_id]
+                return state.model_copy(
+                    update={
+                        "placement_ids": placements,
+                        "open_spells": {**state.open_spells, event.spell_id: spell},
+                    }
+                )
+            case ReemploymentSpellEndedV1():
+                still_open = {k: v for k, v in state.open_spells.items() if k != event.spell_id}
+                return state.model_copy(
+                    update={
+                        "open_spells": still_open,
+                        "ended_spells": [*state.ended_spells, event.spell_id],
+                    }
+                )
+            case UnemploymentBenefitGrantedV1():
+                benefit = Benefit(
+                    benefit_id=event.benefit_id, from_on=event.from_on, until=event.until
+                )
+                return state.model_copy(update={"benefit": benefit})
+            case UnemploymentBenefitEndedV1() if state.benefit is not None:
+                ended = state.benefit.model_copy(update={"ended_on": event.ended_on})
+                return state.model_copy(update={"benefit": ended})
             case WorkerErasedV1():  # her area stays: who may still ask about her follows from it
-                return WorkerState(area_code=state.area_code, erased=True)
+                return WorkerState(area_code=state.area_code, erased=True, open_spells={})
         return state
 
     def _live(self) -> WorkerState:
@@ -271,29 +350,148 @@ class Worker(Aggregate[WorkerState]):
             )
         )
 
-    def record_reemployment(
+    def start_spell(
         self,
         *,
-        post_id: str,
-        placement_id: str,
-        employer_name: str,
+        spell_id: str,
+        kind: SpellKind,
         started_on: date,
         today: date,
+        employer_name: str | None = None,
+        post_id: str | None = None,
+        placement_id: str | None = None,
+        hours_type: HoursType | None = None,
+        business: BusinessStarted | None = None,
+        reported_by_employment: bool = False,
     ) -> None:
-        """Idempotent per placement: the employment service's PostFilled may arrive twice."""
+        """再就业 of any kind. A placement is idempotent per placement: the employment
+        service's PostFilled may arrive twice. A placement employment already accepted is
+        not refused for a registration entered later than its start: refusing would lose it."""
         state = self._live()
-        if placement_id in state.placement_ids:
+        if placement_id is not None and placement_id in state.placement_ids:
             return
+        if spell_id in state.open_spells or spell_id in state.ended_spells:
+            return
+        check_spell_kind(kind, employer_name, post_id, placement_id, business)
         check_past_date(started_on, "started_on", today)
+        registered_on = None if reported_by_employment else state.registered_on
+        if registered_on is not None and started_on < registered_on:
+            raise InvalidCommandError(
+                f"started_on {started_on.isoformat()} is before she registered"
+                f" ({registered_on.isoformat()})",
+                field="started_on",
+            )
+        employer = business.name if business else employer_name
+        for open_id, spell in state.open_spells.items():
+            if (spell.kind, spell.started_on, spell.employer) == (kind, started_on, employer):
+                raise AlreadyExistsError(
+                    f"this {kind} spell from {started_on.isoformat()} is already recorded"
+                    f" ({open_id})",
+                    existing_id=open_id,
+                )
+        assert state.gender is not None, "a registered worker has a gender"
         self.record(
-            WorkerReemployedV1(
+            ReemploymentSpellStartedV1(
                 worker_id=self.id,
-                post_id=post_id,
-                placement_id=placement_id,
-                employer_name=employer_name,
+                spell_id=spell_id,
+                kind=kind,
                 started_on=started_on,
                 area_code=state.area_code,
                 gender=state.gender,
+                employer_name=employer_name,
+                post_id=post_id,
+                placement_id=placement_id,
+                hours_type=hours_type,
+                business=business,
+            )
+        )
+
+    def end_spell(self, *, spell_id: str, ended_on: date, reason: str, today: date) -> None:
+        """Ending her last open spell makes her unemployed again (失业再登记), in the same
+        append. Ending an ended spell again changes nothing (PlacementEnded redelivered)."""
+        state = self._live()
+        if spell_id in state.ended_spells:
+            return
+        spell = state.open_spells.get(spell_id)
+        if spell is None:
+            raise NotFoundError(f"worker {self.id} has no spell {spell_id}")
+        check_past_date(ended_on, "ended_on", today)
+        if ended_on < spell.started_on:
+            raise InvalidCommandError(
+                f"ended_on {ended_on.isoformat()} is before the spell started"
+                f" ({spell.started_on.isoformat()})",
+                field="ended_on",
+            )
+        self.record(
+            ReemploymentSpellEndedV1(
+                worker_id=self.id,
+                spell_id=spell_id,
+                kind=spell.kind,
+                ended_on=ended_on,
+                reason=reason,
+                area_code=state.area_code,
+            )
+        )
+        if not self.require_state().open_spells:
+            self.record(
+                UnemploymentReregisteredV1(
+                    worker_id=self.id,
+                    occurred_on=ended_on,
+                    area_code=state.area_code,
+                    after_spell_id=spell_id,
+                )
+            )
+
+    def grant_benefit(
+        self, *, benefit_id: str, from_on: date, until: date, monthly_yuan: int, today: date
+    ) -> None:
+        """领失业金: one benefit at a time; a new one starts after the last one stopped."""
+        state = self._live()
+        current = state.benefit
+        if current is not None and current.benefit_id == benefit_id:
+            return
+        check_past_date(from_on, "from_on", today)
+        check_planned_date(until, "until", today)
+        if until < from_on:
+            raise InvalidCommandError("until must not be before from_on", field="until")
+        if current is not None and from_on <= (current.ended_on or current.until):
+            raise RuleViolationError(
+                f"she draws unemployment benefit until"
+                f" {(current.ended_on or current.until).isoformat()}: end it first",
+                existing_id=current.benefit_id,
+            )
+        self.record(
+            UnemploymentBenefitGrantedV1(
+                worker_id=self.id,
+                benefit_id=benefit_id,
+                from_on=from_on,
+                until=until,
+                monthly_yuan=monthly_yuan,
+                area_code=state.area_code,
+            )
+        )
+
+    def end_benefit(self, *, ended_on: date, reason: str, today: date) -> None:
+        state = self._live()
+        benefit = state.benefit
+        if benefit is None:
+            raise NotFoundError(f"worker {self.id} draws no unemployment benefit")
+        if benefit.ended_on is not None:
+            return
+        check_past_date(ended_on, "ended_on", today)
+        if not benefit.from_on <= ended_on <= benefit.until:
+            raise InvalidCommandError(
+                f"ended_on must lie between {benefit.from_on.isoformat()} and"
+                f" {benefit.until.isoformat()}, when she draws it",
+                field="ended_on",
+            )
+        self.record(
+            UnemploymentBenefitEndedV1(
+                worker_id=self.id,
+                benefit_id=benefit.benefit_id,
+                ended_on=ended_on,
+                reason=reason,
+                area_code=state.area_code,
             )
         )
 
@@ -302,3 +500,36 @@ class Worker(Aggregate[WorkerState]):
         if state.erased:
             return
         self.record(WorkerErasedV1(worker_id=self.id, reason=reason))
+
+
+def check_spell_kind(
+    kind: SpellKind,
+    employer_name: str | None,
+    post_id: str | None,
+    placement_id: str | None,
+    business: BusinessStarted | None,
+) -> None:
+    """What each kind of spell must say: a placement its post, a job she found her employer,
+    her own business its name and trade (and a company its licence)."""
+    if kind == "placement":
+        if post_id is None or placement_id is None:
+            raise InvalidCommandError(
+                "a placement through Jinguo comes with its post and placement", field="post_id"
+            )
+    elif post_id is not None or placement_id is not None:
+        raise InvalidCommandError(
+            "only a placement through Jinguo carries a post and placement", field="post_id"
+        )
+    if kind in ("placement", "found_herself") and not employer_name:
+        raise InvalidCommandError(f"a {kind} spell needs its employer_name", field="employer_name")
+    if kind in ("self_employed", "business"):
+        if business is None:
+            raise InvalidCommandError(f"a {kind} spell needs its business", field="business")
+        if kind == "business" and not business.licence_no:
+            raise InvalidCommandError(
+                "a business started needs its licence_no (营业执照)", field="business.licence_no"
+            )
+    elif business is not None:
+        raise InvalidCommandError(
+            "only self_employed and business spells carry a business", field="business"
+        )

@@ -25,10 +25,12 @@ from jinguo_registry.entrypoints.responses import (
     Volunteer,
     Worker,
 )
+from jinguo_registry.entrypoints.spells_http import add_spell_routes
 from jinguo_registry.handlers import commands as c
 from jinguo_registry.handlers.commands import RegistryHandlers
 from jinguo_registry.handlers.programme import ProgrammeHandlers
 from jinguo_registry.handlers.recognition import RecognitionHandlers
+from jinguo_registry.handlers.spells import SpellHandlers
 from jinguo_registry.projections.programme_queries import ProgrammeQueries, RecognitionQueries
 from jinguo_registry.projections.queries import PathPosition, RegistryQueries
 from jinguo_registry.projections.reports import INDICATORS
@@ -120,6 +122,7 @@ def create_router(
         RecognitionHandlers(runtime.executor, runtime.clock.today),
         RecognitionQueries(runtime.engine, runtime.projections),
     )
+    add_spell_routes(router, SpellHandlers(runtime.executor, runtime.clock.today))
 
     # workers -----------------------------------------------------------------------------------
 
@@ -180,17 +183,6 @@ def create_router(
         return command.accept(result)
 
     @router.post(
-        "/workers/{worker_id}/reemployment",
-        status_code=201,
-        summary="Record re-employment (再就业)",
-    )
-    async def record_reemployment(
-        worker_id: Id, body: c.RecordReemployment, command: WriteCommand
-    ) -> Accepted:
-        result = await handlers.record_reemployment(worker_id, body, command.context, command.key)
-        return command.accept(result)
-
-    @router.post(
         "/workers/{worker_id}/erase", summary="Erase a worker's personal data (destroys her key)"
     )
     async def erase_worker(worker_id: Id, body: c.Erase, command: AdminCommand) -> Accepted:
@@ -213,7 +205,13 @@ def create_router(
             | None,
             Query(),
         ] = None,
-        status: Annotated[Literal["registered", "reemployed"] | None, Query()] = None,
+        status: Annotated[
+            Literal["registered", "reemployed", "unemployed_again"] | None,
+            Query(description="unemployed_again: her last spell ended (失业再登记)"),
+        ] = None,
+        draws_benefit: Annotated[
+            bool | None, Query(description="draws unemployment benefit today (领失业金)")
+        ] = None,
         cursor: Cursor = None,
         limit: Limit = 50,
     ) -> Page[Worker]:
@@ -222,6 +220,7 @@ def create_router(
             area=caller.area(area),
             category=category,
             status=status,
+            draws_benefit=draws_benefit,
             after_seq=seq_after(cursor),
             limit=limit,
             today=runtime.clock.today(),
@@ -233,7 +232,7 @@ def create_router(
     )
     async def worker_dossier(worker_id: Id, caller: Reader, after: After) -> Dossier:
         await runtime.visible(after, "worker_directory", "certificates", "recognition")
-        dossier = await queries.dossier(worker_id, caller.sees)
+        dossier = await queries.dossier(worker_id, caller.sees, runtime.clock.today())
         if dossier is None:
             raise HTTPException(404, f"no worker {worker_id}")
         return Dossier.model_validate(dossier)

@@ -12,11 +12,14 @@ from pydantic import Field
 from jinguo_contracts.access import AgencyKind
 from jinguo_contracts.programme import AwardLevel, AwardTitle
 from jinguo_contracts.registry import (
+    BusinessStarted,
     Category,
     CertificateKind,
     DesiredWork,
     EligibilityReason,
+    HoursType,
     PriceTier,
+    SpellKind,
 )
 from jinguo_shared.http.conventions import ReadModel
 
@@ -34,11 +37,23 @@ class Worker(ReadModel):
     hukou: Literal["local", "migrant"]
     skills: list[str]
     desired_work: DesiredWork
-    status: Literal["registered", "reemployed"]
+    status: Literal["registered", "reemployed", "unemployed_again"] = Field(
+        description="reemployed while a spell of hers is open; unemployed_again once her last"
+        " spell ended (失业再登记)"
+    )
     registered_seq: int = Field(description="the registration's sequence in REGISTRY")
     registered_on: date = Field(description="business date of the registration")
     reemployed_on: date | None = Field(description="start of the latest re-employment")
     station_id: str | None = Field(description="the station that took her registration")
+    unemployed_again_on: date | None = Field(
+        description="the day her last spell ended, when she is unemployed again"
+    )
+    draws_benefit: bool = Field(description="draws unemployment benefit today (领失业金)")
+    benefit_from: date | None = Field(description="first day of her latest benefit")
+    benefit_until: date | None = Field(
+        description="last day of her latest benefit (the day it was stopped, if earlier)"
+    )
+    benefit_monthly_yuan: int | None
 
 
 class AssessedCategory(ReadModel):
@@ -79,6 +94,20 @@ class Reemployment(ReadModel):
     started_on: date
 
 
+class Spell(ReadModel):
+    spell_id: str
+    worker_id: str
+    kind: SpellKind
+    started_on: date
+    ended_on: date | None = Field(description="null while the spell runs")
+    end_reason: str | None
+    employer_name: str | None
+    post_id: str | None
+    placement_id: str | None
+    hours_type: HoursType | None
+    business: BusinessStarted | None
+
+
 class Honour(ReadModel):
     award_id: str
     title: AwardTitle
@@ -91,7 +120,8 @@ class Dossier(Worker):
     categories: list[AssessedCategory] = Field(description="every assessment, expired ones too")
     home_visits: list[HomeVisit] = Field(description="oldest first")
     certificates: list[Certificate] = Field(description="by date of issue")
-    reemployments: list[Reemployment]
+    reemployments: list[Reemployment] = Field(description="placements through Jinguo")
+    spells: list[Spell] = Field(description="re-employment spells of every kind, oldest first")
     awards: list[Honour] = Field(description="titles awarded to her (表彰), oldest first")
 
 

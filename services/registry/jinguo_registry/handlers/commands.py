@@ -630,28 +630,6 @@ class RegistryHandlers:
             key,
         )
 
-    async def record_reemployment(
-        self,
-        worker_id: str,
-        c: RecordReemployment,
-        ctx: CommandContext,
-        key: IdempotencyKey | None = None,
-    ) -> CommandResult:
-        today = self._today()
-        return await self._executor.execute(
-            Worker,
-            worker_id,
-            lambda w: w.record_reemployment(
-                post_id=c.post_id,
-                placement_id=c.placement_id,
-                employer_name=c.employer_name,
-                started_on=c.started_on,
-                today=today,
-            ),
-            ctx,
-            key,
-        )
-
     async def erase_worker(
         self, worker_id: str, c: Erase, ctx: CommandContext, key: IdempotencyKey | None = None
     ) -> CommandResult:

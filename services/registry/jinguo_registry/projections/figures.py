@@ -25,6 +25,9 @@ from jinguo_contracts.programme import ActivityHeldV1, AreaInspectedV1, AwardGra
 from jinguo_contracts.registry import (
     CertificateIssuedV1,
     HomeVisitRecordedV1,
+    ReemploymentSpellStartedV1,
+    UnemploymentBenefitGrantedV1,
+    UnemploymentReregisteredV1,
     VolunteerRegisteredV1,
     WorkerCategoryAssessedV1,
     WorkerReemployedV1,
@@ -43,6 +46,13 @@ ACTIVITY_COUNTS = {
     "guidance_meeting": "guidance_meetings",
     "publicity": "publicity_campaigns",
     "legal_education": "publicity_campaigns",
+}
+SPELL_COUNTS = {
+    "placement": "women_reemployed_placement",
+    "found_herself": "women_reemployed_found_herself",
+    "flexible": "women_reemployed_flexible",
+    "self_employed": "women_self_employed",
+    "business": "women_self_employed",
 }
 CERTIFICATE_COUNTS = {
     "tax_relief": "tax_relief_cards",
@@ -64,6 +74,9 @@ class ProgrammeFigures(Projection):
     subjects = (
         "registry.worker.*.WorkerRegistered",
         "registry.worker.*.WorkerReemployed",
+        "registry.worker.*.ReemploymentSpellStarted",
+        "registry.worker.*.UnemploymentReregistered",
+        "registry.worker.*.UnemploymentBenefitGranted",
         "registry.worker.*.WorkerCategoryAssessed",
         "registry.worker.*.CertificateIssued",
         "registry.worker.*.HomeVisitRecorded",
@@ -123,8 +136,32 @@ class ProgrammeFigures(Projection):
 
     @handles(WorkerReemployedV1)
     def _reemployed(self, e: WorkerReemployedV1, _: RecordedEvent, b: ProjectionBatch) -> None:
+        """Recorded before spells: a placement spell, so earlier reports stay as they were."""
         if e.gender == "female":
             self._count(b, e.area_code, e.started_on, "women_reemployed")
+            self._count(b, e.area_code, e.started_on, "women_reemployed_placement")
+
+    @handles(ReemploymentSpellStartedV1)
+    def _spell(self, e: ReemploymentSpellStartedV1, _: RecordedEvent, b: ProjectionBatch) -> None:
+        if e.business is not None and e.business.jobs_created:
+            self._count(
+                b, e.area_code, e.started_on, "business_jobs_created", e.business.jobs_created
+            )
+        if e.gender == "female":
+            self._count(b, e.area_code, e.started_on, "women_reemployed")
+            self._count(b, e.area_code, e.started_on, SPELL_COUNTS[e.kind])
+
+    @handles(UnemploymentReregisteredV1)
+    def _unemployed_again(
+        self, e: UnemploymentReregisteredV1, _: RecordedEvent, b: ProjectionBatch
+    ) -> None:
+        self._count(b, e.area_code, e.occurred_on, "unemployed_again")
+
+    @handles(UnemploymentBenefitGrantedV1)
+    def _benefit(
+        self, e: UnemploymentBenefitGrantedV1, _: RecordedEvent, b: ProjectionBatch
+    ) -> None:
+        self._count(b, e.area_code, e.from_on, "benefit_recipients")
 
     @handles(WorkerCategoryAssessedV1)
     def _assessed(self, e: WorkerCategoryAssessedV1, at: RecordedEvent, b: ProjectionBatch) -> None:

@@ -55,6 +55,7 @@ class RegistryQueries:
         after_seq: int | None,
         limit: int,
         today: date,
+        draws_benefit: bool | None = None,
     ) -> list[Row]:
         directory: WorkerDirectory = self._projection(WorkerDirectory)
         workers = directory.workers
@@ -63,6 +64,11 @@ class RegistryQueries:
             query = query.where(workers.c.area_code.startswith(area))
         if status:
             query = query.where(workers.c.status == status)
+        if draws_benefit is not None:
+            drawing = and_(workers.c.benefit_from <= today, workers.c.benefit_until >= today)
+            query = query.where(
+                drawing if draws_benefit else ~drawing | workers.c.benefit_from.is_(None)
+            )
         if category:
             categories = directory.categories
             query = query.where(
@@ -77,16 +83,18 @@ class RegistryQueries:
         if after_seq is not None:
             query = query.where(workers.c.registered_seq > after_seq)
         rows = await self._rows(query)
-        await self._present_workers(rows)
+        await self._present_workers(rows, today)
         return rows
 
-    async def _present_workers(self, rows: list[Row]) -> None:
+    async def _present_workers(self, rows: list[Row], today: date) -> None:
         await self._unseal(rows, "worker_id", ("name", "national_id", "phone"))
         for row in rows:
             if row["national_id"]:
                 row["national_id"] = mask_national_id(row["national_id"])
+            since, until = row["benefit_from"], row["benefit_until"]
+            row["draws_benefit"] = since is not None and since <= today <= until
 
-    async def dossier(self, worker_id: str, sees: Callable[[str], bool]) -> Row | None:
+    async def dossier(self, worker_id: str, sees: Callable[[str], bool], today: date) -> Row | None:
         """None also when `sees` says her area is out of the caller's sight."""
         directory: WorkerDirectory = self._projection(WorkerDirectory)
         register: CertificateRegister = self._projection(CertificateRegister)
@@ -96,7 +104,7 @@ class RegistryQueries:
         if not rows or not sees(rows[0]["area_code"]):
             return None
         worker = rows[0]
-        await self._present_workers(rows)
+        await self._present_workers(rows, today)
         categories = await self._rows(
             select(directory.categories).where(directory.categories.c.worker_id == worker_id)
         )
@@ -116,6 +124,11 @@ class RegistryQueries:
         )
         worker["reemployments"] = await self._rows(
             select(directory.reemployments).where(directory.reemployments.c.worker_id == worker_id)
+        )
+        worker["spells"] = await self._rows(
+            select(directory.spells)
+            .where(directory.spells.c.worker_id == worker_id)
+            .order_by(directory.spells.c.started_on, directory.spells.c.spell_id)
         )
         awards = self._projection(Recognition).awards
         worker["awards"] = await self._rows(

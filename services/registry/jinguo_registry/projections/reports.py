@@ -12,7 +12,10 @@ from jinguo_contracts.areas import area_ancestors
 from jinguo_contracts.registry import (
     CertificateIssuedV1,
     CertificateRevokedV1,
+    ReemploymentSpellStartedV1,
     ResidentEligibilityChangedV1,
+    UnemploymentBenefitGrantedV1,
+    UnemploymentReregisteredV1,
     WorkerCategoryAssessedV1,
     WorkerReemployedV1,
     WorkerRegisteredV1,
@@ -39,8 +42,21 @@ INDICATORS: Final[dict[str, tuple[str, str]]] = {
     ),
     "certificate_revoked": ("certificates revoked", BUSINESS),
     "reemployed": (
-        "workers re-employed (再就业), as employment reports a post filled",
-        "`started_on`, the first day of the job",
+        "re-employment spells started (再就业), of every kind: once per spell",
+        "`started_on`, the first day of the work",
+    ),
+    "reemployed:{kind}": (
+        "re-employment spells started of one kind: placement, found_herself, flexible,"
+        " self_employed, business",
+        "`started_on`, the first day of the work",
+    ),
+    "unemployed_again": (
+        "workers unemployed again when their last spell ended (失业再登记)",
+        "`occurred_on`, the day her last spell ended",
+    ),
+    "benefit_granted": (
+        "workers who began drawing unemployment benefit (领失业金)",
+        "`from_on`, the first day she draws it",
     ),
     "eligibility:{price_tier}": (
         "residents' eligibility changed to a price tier: free, low_cost, market",
@@ -94,7 +110,26 @@ class AreaReports(Projection):
 
     @handles(WorkerReemployedV1)
     def _reemployed(self, e: WorkerReemployedV1, _: RecordedEvent, b: ProjectionBatch) -> None:
+        """Recorded before spells: a placement spell."""
         self._count(b, e.area_code, e.started_on, "reemployed")
+        self._count(b, e.area_code, e.started_on, "reemployed:placement")
+
+    @handles(ReemploymentSpellStartedV1)
+    def _spell(self, e: ReemploymentSpellStartedV1, _: RecordedEvent, b: ProjectionBatch) -> None:
+        self._count(b, e.area_code, e.started_on, "reemployed")
+        self._count(b, e.area_code, e.started_on, f"reemployed:{e.kind}")
+
+    @handles(UnemploymentReregisteredV1)
+    def _unemployed_again(
+        self, e: UnemploymentReregisteredV1, _: RecordedEvent, b: ProjectionBatch
+    ) -> None:
+        self._count(b, e.area_code, e.occurred_on, "unemployed_again")
+
+    @handles(UnemploymentBenefitGrantedV1)
+    def _benefit(
+        self, e: UnemploymentBenefitGrantedV1, _: RecordedEvent, b: ProjectionBatch
+    ) -> None:
+        self._count(b, e.area_code, e.from_on, "benefit_granted")
 
     @handles(ResidentEligibilityChangedV1)
     def _eligibility(

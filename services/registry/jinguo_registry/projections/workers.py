@@ -1,6 +1,10 @@
-"""Worker directory (with categories, visits, re-employment) and the certificates register."""
+"""Worker directory (with categories, visits, re-employment spells, benefit) and the
+certificates register."""
 
 from __future__ import annotations
+
+from datetime import date
+from typing import Any
 
 from sqlalchemy import JSON, BigInteger, Column, Date, Index, Integer, String
 
@@ -8,7 +12,12 @@ from jinguo_contracts.registry import (
     CertificateIssuedV1,
     CertificateRevokedV1,
     HomeVisitRecordedV1,
+    ReemploymentSpellEndedV1,
+    ReemploymentSpellStartedV1,
     ResidentErasedV1,
+    UnemploymentBenefitEndedV1,
+    UnemploymentBenefitGrantedV1,
+    UnemploymentReregisteredV1,
     WorkerCategoryAssessedV1,
     WorkerErasedV1,
     WorkerProfileUpdatedV1,
@@ -42,11 +51,15 @@ class WorkerDirectory(Projection):
             Column("hukou", String(8), nullable=False),
             Column("skills", JSON, nullable=False),
             Column("desired_work", JSON, nullable=False),
-            Column("status", String(12), nullable=False),
+            Column("status", String(16), nullable=False),
             Column("registered_seq", BigInteger, nullable=False),
             Column("registered_on", Date, nullable=False),
             Column("reemployed_on", Date),
             Column("station_id", String(36)),
+            Column("unemployed_again_on", Date),
+            Column("benefit_from", Date),
+            Column("benefit_until", Date),
+            Column("benefit_monthly_yuan", Integer),
         )
         Index(
             f"ix_workers_area_g{self.generation}",
@@ -77,6 +90,20 @@ class WorkerDirectory(Projection):
             Column("employer_name", String(100), nullable=False),
             Column("started_on", Date, nullable=False),
         )
+        self.spells = self.table(
+            "reemployment_spells",
+            Column("spell_id", String(64), primary_key=True),
+            Column("worker_id", String(36), nullable=False, index=True),
+            Column("kind", String(16), nullable=False),
+            Column("started_on", Date, nullable=False),
+            Column("ended_on", Date),
+            Column("end_reason", String(500)),
+            Column("employer_name", String(100)),
+            Column("post_id", String(64)),
+            Column("placement_id", String(64)),
+            Column("hours_type", String(12)),
+            Column("business", JSON),
+        )
 
     @handles(WorkerRegisteredV1)
     def _registered(self, e: WorkerRegisteredV1, at: RecordedEvent, b: ProjectionBatch) -> None:
@@ -98,6 +125,10 @@ class WorkerDirectory(Projection):
                 "registered_on": business_day(e.occurred_on, at.envelope.time),
                 "reemployed_on": None,
                 "station_id": e.station_id,
+                "unemployed_again_on": None,
+                "benefit_from": None,
+                "benefit_until": None,
+                "benefit_monthly_yuan": None,
             },
         )
 
@@ -143,28 +174,121 @@ class WorkerDirectory(Projection):
 
     @handles(WorkerReemployedV1)
     def _reemployed(self, e: WorkerReemployedV1, _: RecordedEvent, b: ProjectionBatch) -> None:
+        """Recorded before spells: a placement spell started."""
+        self._placement(e.worker_id, e.placement_id, e.post_id, e.employer_name, e.started_on, b)
+        self._spell_started(
+            b,
+            {
+                "spell_id": e.placement_id,
+                "worker_id": e.worker_id,
+                "kind": "placement",
+                "started_on": e.started_on,
+                "employer_name": e.employer_name,
+                "post_id": e.post_id,
+                "placement_id": e.placement_id,
+            },
+        )
+
+    @handles(ReemploymentSpellStartedV1)
+    def _started(self, e: ReemploymentSpellStartedV1, _: RecordedEvent, b: ProjectionBatch) -> None:
+        if e.placement_id is not None and e.post_id is not None and e.employer_name is not None:
+            self._placement(
+                e.worker_id, e.placement_id, e.post_id, e.employer_name, e.started_on, b
+            )
+        self._spell_started(
+            b,
+            {
+                "spell_id": e.spell_id,
+                "worker_id": e.worker_id,
+                "kind": e.kind,
+                "started_on": e.started_on,
+                "employer_name": e.employer_name,
+                "post_id": e.post_id,
+                "placement_id": e.placement_id,
+                "hours_type": e.hours_type,
+                "business": e.business.model_dump() if e.business else None,
+            },
+        )
+
+    def _placement(
+        self,
+        worker_id: str,
+        placement_id: str,
+        post_id: str,
+        employer_name: str,
+        started_on: date,
+        b: ProjectionBatch,
+    ) -> None:
         b.upsert(
             self.reemployments,
             {
-                "placement_id": e.placement_id,
-                "worker_id": e.worker_id,
-                "post_id": e.post_id,
-                "employer_name": e.employer_name,
-                "started_on": e.started_on,
+                "placement_id": placement_id,
+                "worker_id": worker_id,
+                "post_id": post_id,
+                "employer_name": employer_name,
+                "started_on": started_on,
+            },
+        )
+
+    def _spell_started(self, b: ProjectionBatch, spell: dict[str, Any]) -> None:
+        b.upsert(
+            self.spells,
+            {
+                "ended_on": None,
+                "end_reason": None,
+                "hours_type": None,
+                "business": None,
+                **spell,
             },
         )
         b.update(
             self.workers,
-            {"worker_id": e.worker_id},
-            {"status": "reemployed", "reemployed_on": e.started_on},
+            {"worker_id": spell["worker_id"]},
+            {"status": "reemployed", "reemployed_on": spell["started_on"]},
         )
+
+    @handles(ReemploymentSpellEndedV1)
+    def _ended(self, e: ReemploymentSpellEndedV1, _: RecordedEvent, b: ProjectionBatch) -> None:
+        b.update(
+            self.spells, {"spell_id": e.spell_id}, {"ended_on": e.ended_on, "end_reason": e.reason}
+        )
+
+    @handles(UnemploymentReregisteredV1)
+    def _unemployed_again(
+        self, e: UnemploymentReregisteredV1, _: RecordedEvent, b: ProjectionBatch
+    ) -> None:
+        b.update(
+            self.workers,
+            {"worker_id": e.worker_id},
+            {"status": "unemployed_again", "unemployed_again_on": e.occurred_on},
+        )
+
+    @handles(UnemploymentBenefitGrantedV1)
+    def _benefit(
+        self, e: UnemploymentBenefitGrantedV1, _: RecordedEvent, b: ProjectionBatch
+    ) -> None:
+        b.update(
+            self.workers,
+            {"worker_id": e.worker_id},
+            {
+                "benefit_from": e.from_on,
+                "benefit_until": e.until,
+                "benefit_monthly_yuan": e.monthly_yuan,
+            },
+        )
+
+    @handles(UnemploymentBenefitEndedV1)
+    def _benefit_ended(
+        self, e: UnemploymentBenefitEndedV1, _: RecordedEvent, b: ProjectionBatch
+    ) -> None:
+        b.update(self.workers, {"worker_id": e.worker_id}, {"benefit_until": e.ended_on})
 
     @handles(WorkerErasedV1)
     def _erased(self, e: WorkerErasedV1, _: RecordedEvent, b: ProjectionBatch) -> None:
         """Nothing of hers stays: her birth date, gender and community would still single her
         out, her categories (低保…) and visits still describe her. Counts stay in AreaReports."""
         b.delete(self.workers, {"worker_id": e.worker_id})
-        for table in (self.categories, self.visits, self.reemployments):
+        for table in (self.categories, self.visits, self.reemployments, self.spells):
             b.delete_all(table, "worker_id", e.worker_id)
 
 

@@ -19,7 +19,12 @@ import pytest
 from jinguo_contracts.inspections import RightsFiguresPublishedV1
 from jinguo_registry.bootstrap import DEV_KEY_FILE, RegistryService, handlers_for
 from jinguo_registry.domain.validation import make_national_id
-from jinguo_registry.handlers.commands import IssueCertificate, RegisterWorker
+from jinguo_registry.handlers.commands import (
+    IssueCertificate,
+    RecordReemployment,
+    RegisterWorker,
+)
+from jinguo_registry.handlers.spells import SpellHandlers
 from jinguo_shared.envelope import CommandContext
 from jinguo_shared.runtime import ServiceRuntime
 from jinguo_shared.testing import publish, publisher, runtimes
@@ -129,6 +134,7 @@ async def county(jinguo_env: dict[str, str]) -> AsyncIterator[County]:
 
 async def reemploy_women(runtime: ServiceRuntime, area: str, started: list[date], n0: int) -> str:
     handlers = handlers_for(runtime)
+    spells = SpellHandlers(runtime.executor, runtime.clock.today)
     position = ""
     for n, started_on in enumerate(started, start=n0):
         registered = await handlers.register_worker(
@@ -137,12 +143,11 @@ async def reemploy_women(runtime: ServiceRuntime, area: str, started: list[date]
                 national_id=make_national_id("430102", date(1976, 3, 1 + n % 28), n, female=True),
                 phone=f"139{n:08d}",
                 area_code=area,
+                occurred_on=started_on,  # a spell starts on or after her registration
             ),
             context(f"register-{n}"),
         )
-        from jinguo_registry.handlers.commands import RecordReemployment
-
-        result = await handlers.record_reemployment(
+        result = await spells.record_placement(
             registered.aggregate_id,
             RecordReemployment(
                 post_id=f"post-{n}",

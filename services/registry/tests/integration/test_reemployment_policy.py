@@ -1,4 +1,5 @@
-"""The registry reacts to the employment service's PostFilled: the worker is re-employed."""
+"""The registry reacts to the employment service's PostFilled and PlacementEnded: her placement
+spell starts, and ends, and she is unemployed again (失业再登记)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,9 @@ import asyncio
 from datetime import date
 
 import nats
+from sqlalchemy import select
 
-from jinguo_contracts.employment import CertificateAwardedV1, PostFilledV1
+from jinguo_contracts.employment import CertificateAwardedV1, PlacementEndedV1, PostFilledV1
 from jinguo_shared.embedded_nats import EmbeddedNats
 from jinguo_shared.eventstore import EventStore
 from jinguo_shared.runtime import ServiceRuntime
@@ -47,13 +49,18 @@ async def test_a_filled_post_records_the_reemployment_once(
         if len(history) > 1:
             break
         await asyncio.sleep(0.05)
-    assert [e.type for e in history] == ["WorkerRegistered", "WorkerReemployed"]
+    assert [e.type for e in history] == ["WorkerRegistered", "ReemploymentSpellStarted"]
+    assert history[1].payload.model_dump(include={"spell_id", "kind", "hours_type"}) == {
+        "spell_id": "pl-1",
+        "kind": "placement",
+        "hours_type": "full_time",
+    }
     assert history[1].envelope.causationid is not None
 
     # redelivered: the same event again gives the same command, which changes nothing
     runner = registry.reactions
     assert runner is not None
-    [policy] = [p for p in runner.policies if p.name == "reemployment"]
+    [policy] = [p for p in runner.policies if p.name == "reemployment_spells"]
     reaction = policy.reaction("PostFilled")
     assert reaction is not None
     [event] = await employment.load("post", "post-1")
@@ -103,4 +110,66 @@ async def test_a_certificate_a_course_awards_reaches_her_register_once(
     for event in await employment.load("course", "course-1"):
         await runner._react(policy, reaction, event)
     assert len(await registry.store.load("worker", worker.aggregate_id)) == 2
+    await nc.close()
+
+
+async def history_of(registry: ServiceRuntime, worker_id: str, length: int) -> list[str]:
+    for _ in range(300):
+        history = await registry.store.load("worker", worker_id)
+        if len(history) >= length:
+            break
+        await asyncio.sleep(0.05)
+    return [e.type for e in history]
+
+
+async def test_a_placement_that_ends_makes_her_unemployed_again_once(
+    handlers, registry: ServiceRuntime, nats_server: EmbeddedNats
+) -> None:
+    worker = await handlers.register_worker(worker_command(3), context("w3"))
+    worker_id = worker.aggregate_id
+    nc = await nats.connect(nats_server.url, **nats_server.connect_options("employment"))
+    employment = EventStore(nc, "employment", vault=None)
+    await employment.append("post", "post-3", 0, [filled(worker_id, "pl-3")], context("fill-3"))
+    assert await history_of(registry, worker_id, 2) == [
+        "WorkerRegistered",
+        "ReemploymentSpellStarted",
+    ]
+    ended = PlacementEndedV1(
+        worker_id=worker_id,
+        placement_id="pl-3",
+        reason="contract_ended",
+        ended_on=date(2026, 11, 30),
+        hours_type="full_time",
+        area_code="110101001001",
+    )
+    last = await employment.append("worker", worker_id, 0, [ended], context("end-3"))
+    assert await history_of(registry, worker_id, 4) == [
+        "WorkerRegistered",
+        "ReemploymentSpellStarted",
+        "ReemploymentSpellEnded",
+        "UnemploymentReregistered",
+    ]
+    # delivered twice more (once as the same message, once published again): one end
+    await employment.append("worker", worker_id, last, [ended], context("end-3-again"))
+    runner = registry.reactions
+    assert runner is not None
+    [policy] = [p for p in runner.policies if p.name == "reemployment_spells"]
+    reaction = policy.reaction("PlacementEnded")
+    assert reaction is not None
+    for event in await employment.load("worker", worker_id):
+        await runner._react(policy, reaction, event)
+    history = await registry.store.load("worker", worker_id)
+    assert len(history) == 4
+    position = f"{history[-1].stream}:{history[-1].seq}"
+    await registry.projections.wait_for(position, ["worker_directory", "area_reports"], 10)
+    directory = registry.projections.active("worker_directory")
+    async with registry.engine.connect() as connection:
+        [row] = (
+            await connection.execute(
+                select(directory.workers.c.status, directory.workers.c.unemployed_again_on).where(
+                    directory.workers.c.worker_id == worker_id
+                )
+            )
+        ).all()
+    assert tuple(row) == ("unemployed_again", date(2026, 11, 30))
     await nc.close()

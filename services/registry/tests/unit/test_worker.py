@@ -224,7 +224,9 @@ def test_reemployment_is_recorded_once_per_placement() -> None:
         area_code="110101001001",
     )
     worker = given(registered(), reemployed)
-    worker.record_reemployment(
+    worker.start_spell(
+        spell_id="pl1",
+        kind="placement",
         post_id="p1",
         placement_id="pl1",
         employer_name="家政公司",
@@ -267,6 +269,10 @@ def test_erasing_leaves_only_her_area_in_the_decision_state() -> None:
         "erased": True,
         "gender": None,
         "birth_date": None,
+        "registered_on": None,
+        "open_spells": {},
+        "ended_spells": [],
+        "benefit": None,
     }
 
 
@@ -298,8 +304,14 @@ def test_a_day_something_happened_is_neither_in_the_future_nor_before_1990() -> 
             )
         assert certificate.value.extensions["field"] == "issued_on"
         with pytest.raises(InvalidCommandError) as placement:
-            live.record_reemployment(
-                post_id="p1", placement_id="pl9", employer_name="x", started_on=day, today=TODAY
+            live.start_spell(
+                spell_id="pl9",
+                kind="placement",
+                post_id="p1",
+                placement_id="pl9",
+                employer_name="x",
+                started_on=day,
+                today=TODAY,
             )
         assert placement.value.extensions["field"] == "started_on"
     assert live.pending == []
