@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from jinguo_contracts.access import OPERATOR_SCOPE, SCOPES
 from jinguo_registry.domain.organisations import BOOTSTRAP
 from jinguo_registry.entrypoints.areas_file import AreaLine
-from jinguo_registry.entrypoints.http import FEED, create_app
+from jinguo_registry.entrypoints.http import FEED, create_app, household_handlers
 from jinguo_registry.handlers.commands import (
     IssueApiClient,
     RegisterAgency,
@@ -20,9 +20,12 @@ from jinguo_registry.handlers.commands import (
 )
 from jinguo_registry.handlers.programme import ProgrammeHandlers, RenameArea
 from jinguo_registry.policies.certificates import CourseCertificatePolicy
+from jinguo_registry.policies.households import HouseholdClearingPolicy
 from jinguo_registry.policies.reemployment import ReemploymentPolicy
 from jinguo_registry.projections.community import CommunityDirectory
 from jinguo_registry.projections.figures import ProgrammeFigures
+from jinguo_registry.projections.people import People
+from jinguo_registry.projections.people_queries import PeopleQueries
 from jinguo_registry.projections.programme import ProgrammeRegister
 from jinguo_registry.projections.programme_queries import ProgrammeQueries
 from jinguo_registry.projections.queries import RegistryQueries
@@ -57,8 +60,13 @@ class RegistryService:
         ProgrammeRegister,
         ProgrammeFigures,
         Recognition,
+        People,
     )
-    policy_types: Sequence[type[Policy]] = (ReemploymentPolicy, CourseCertificatePolicy)
+    policy_types: Sequence[type[Policy]] = (
+        ReemploymentPolicy,
+        CourseCertificatePolicy,
+        HouseholdClearingPolicy,
+    )
 
     def create_app(self, runtime: ServiceRuntime) -> FastAPI:
         queries = RegistryQueries(runtime.engine, runtime.projections, runtime.vault)
@@ -66,7 +74,12 @@ class RegistryService:
 
     def policies(self, runtime: ServiceRuntime) -> Sequence[Policy]:
         handlers = handlers_for(runtime)
-        return [ReemploymentPolicy(handlers), CourseCertificatePolicy(handlers)]
+        people = PeopleQueries(runtime.engine, runtime.projections, runtime.vault)
+        return [
+            ReemploymentPolicy(handlers),
+            CourseCertificatePolicy(handlers),
+            HouseholdClearingPolicy(household_handlers(runtime, people)),
+        ]
 
     async def seed_development(self, runtime: ServiceRuntime) -> list[str]:
         """On first start only: a development agency and the platform operator's key, with
