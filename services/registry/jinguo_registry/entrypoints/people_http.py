@@ -138,8 +138,10 @@ def add_people_routes(
     async def look_up_person(body: PersonLookup, caller: Reader, after: ReadAfter) -> Person:
         await runtime.visible(after, *PEOPLE_VIEWS)
         national_id = body.national_id
+        person_id = registry.person_id_for(national_id)
+        carried = await queries.roles_of(person_id)  # none for registrations made before
         ids = RoleIds(
-            registry.person_id_for(national_id),
+            person_id if carried.worker_id or carried.resident_id else None,
             registry.worker_id_for(national_id),
             registry.resident_id_for(national_id),
         )
