@@ -116,7 +116,7 @@ class RegistryService:
         return (
             f"registry demo: {len(demo.worker_ids)} workers, {len(demo.resident_ids)} residents,"
             f" {len(demo.provider_ids)} providers, {len(demo.volunteer_ids)} volunteers,"
-            f" {len(demo.agency_ids)} agencies"
+            f" {len(demo.agency_ids)} agencies, {len(demo.household_ids)} households"
         )
 
 

@@ -18,6 +18,7 @@ from jinguo_contracts.registry import (
     ResidentErasedV1,
     ResidentRegisteredV1,
     WorkerErasedV1,
+    WorkerReemployedV1,
     WorkerRegisteredV1,
     ZeroEmploymentHouseholdClearedV1,
     ZeroEmploymentHouseholdRecognisedV1,
@@ -34,6 +35,7 @@ class People(Projection):
         "registry.worker.*.WorkerRegistered",
         "registry.worker.*.ReemploymentSpellStarted",
         "registry.worker.*.ReemploymentSpellEnded",
+        "registry.worker.*.WorkerReemployed",
         "registry.worker.*.WorkerErased",
         "registry.resident.*.ResidentRegistered",
         "registry.resident.*.ResidentErased",
@@ -120,6 +122,14 @@ class People(Projection):
         b.upsert(
             self.open_spells,
             {"spell_id": e.spell_id, "worker_id": e.worker_id, "started_on": e.started_on},
+        )
+
+    @handles(WorkerReemployedV1)
+    def _reemployed(self, e: WorkerReemployedV1, _: RecordedEvent, b: ProjectionBatch) -> None:
+        """Recorded before spells: a placement spell whose id is the placement's."""
+        b.upsert(
+            self.open_spells,
+            {"spell_id": e.placement_id, "worker_id": e.worker_id, "started_on": e.started_on},
         )
 
     @handles(ReemploymentSpellEndedV1)
