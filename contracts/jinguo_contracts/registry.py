@@ -62,6 +62,11 @@ class WorkerRegisteredV1(_Worker):
     station_id: str | None = Field(
         default=None, description="the station that took the registration (妇女之家, 劳动保障站…)"
     )
+    person_id: str | None = Field(
+        default=None,
+        description="the person across her roles (worker, resident, household member): the same"
+        " national ID gives the same id; absent on registrations recorded before it was carried",
+    )
 
 
 class WorkerProfileUpdatedV1(_Worker):
@@ -249,6 +254,11 @@ class ResidentRegisteredV1(_Resident):
         description="the day it happened (programme time zone); absent on events recorded"
         " before business dates: the day the log recorded it counts",
     )
+    person_id: str | None = Field(
+        default=None,
+        description="the person across her roles (worker, resident, household member): the same"
+        " national ID gives the same id; absent on registrations recorded before it was carried",
+    )
 
 
 class ResidentEligibilityChangedV1(_Resident):
@@ -269,6 +279,61 @@ class ResidentEligibilityChangedV1(_Resident):
 class ResidentErasedV1(_Resident):
     event_type: ClassVar[str] = "ResidentErased"
     reason: str
+
+
+Relation = Literal["head", "spouse", "child", "parent", "sibling", "grandchild", "other"]
+"""A member's relation to the head of the household (户主)."""
+
+
+class _Household(EventContract):
+    service: ClassVar[str] = "registry"
+    aggregate: ClassVar[str] = "household"
+    household_id: str
+    area_code: str = Field(description="12-digit community code of the household")
+
+
+class HouseholdRegisteredV1(_Household):
+    """A household (家庭户) the programme follows: who lives together, whether anyone works."""
+
+    event_type: ClassVar[str] = "HouseholdRegistered"
+    address: Pii
+    occurred_on: date
+
+
+class HouseholdMemberJoinedV1(_Household):
+    """A person (by her person id) lives in the household from `occurred_on`; she belongs to
+    one household at a time."""
+
+    event_type: ClassVar[str] = "HouseholdMemberJoined"
+    person_id: str
+    relation: Relation
+    occurred_on: date
+
+
+class HouseholdMemberLeftV1(_Household):
+    event_type: ClassVar[str] = "HouseholdMemberLeft"
+    person_id: str
+    relation: Relation
+    occurred_on: date
+
+
+class ZeroEmploymentHouseholdRecognisedV1(_Household):
+    """零就业家庭认定: no member of working age works (none has an open re-employment spell)."""
+
+    event_type: ClassVar[str] = "ZeroEmploymentHouseholdRecognised"
+    business_date_field: ClassVar[str] = "recognised_on"
+    recognised_on: date
+    working_age_members: int = Field(ge=1, description="members of working age on that day")
+
+
+class ZeroEmploymentHouseholdClearedV1(_Household):
+    """清零: a member started a re-employment spell; the household has someone in work."""
+
+    event_type: ClassVar[str] = "ZeroEmploymentHouseholdCleared"
+    business_date_field: ClassVar[str] = "cleared_on"
+    cleared_on: date
+    by_person_id: str
+    spell_id: str
 
 
 class _Provider(EventContract):
@@ -355,6 +420,11 @@ CATALOGUE.register(
     ResidentRegisteredV1,
     ResidentEligibilityChangedV1,
     ResidentErasedV1,
+    HouseholdRegisteredV1,
+    HouseholdMemberJoinedV1,
+    HouseholdMemberLeftV1,
+    ZeroEmploymentHouseholdRecognisedV1,
+    ZeroEmploymentHouseholdClearedV1,
     ProviderRegisteredV1,
     ProviderGradedV1,
     ProviderSuspendedV1,

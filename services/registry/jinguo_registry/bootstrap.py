@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from jinguo_contracts.access import OPERATOR_SCOPE, SCOPES
 from jinguo_registry.domain.organisations import BOOTSTRAP
 from jinguo_registry.entrypoints.areas_file import AreaLine
-from jinguo_registry.entrypoints.http import FEED, create_app
+from jinguo_registry.entrypoints.http import FEED, create_app, household_handlers
 from jinguo_registry.handlers.commands import (
     IssueApiClient,
     RegisterAgency,
@@ -21,10 +21,13 @@ from jinguo_registry.handlers.commands import (
 from jinguo_registry.handlers.programme import ProgrammeHandlers, RenameArea
 from jinguo_registry.handlers.spells import SpellHandlers
 from jinguo_registry.policies.certificates import CourseCertificatePolicy
+from jinguo_registry.policies.households import HouseholdClearingPolicy
 from jinguo_registry.policies.reemployment import ReemploymentPolicy
 from jinguo_registry.projections.community import CommunityDirectory
 from jinguo_registry.projections.figures import ProgrammeFigures
 from jinguo_registry.projections.path import WorkerPath
+from jinguo_registry.projections.people import People
+from jinguo_registry.projections.people_queries import PeopleQueries
 from jinguo_registry.projections.programme import ProgrammeRegister
 from jinguo_registry.projections.programme_queries import ProgrammeQueries
 from jinguo_registry.projections.queries import RegistryQueries
@@ -60,8 +63,13 @@ class RegistryService:
         ProgrammeFigures,
         Recognition,
         WorkerPath,
+        People,
     )
-    policy_types: Sequence[type[Policy]] = (ReemploymentPolicy, CourseCertificatePolicy)
+    policy_types: Sequence[type[Policy]] = (
+        ReemploymentPolicy,
+        CourseCertificatePolicy,
+        HouseholdClearingPolicy,
+    )
 
     def create_app(self, runtime: ServiceRuntime) -> FastAPI:
         queries = RegistryQueries(runtime.engine, runtime.projections, runtime.vault)
@@ -70,7 +78,12 @@ class RegistryService:
     def policies(self, runtime: ServiceRuntime) -> Sequence[Policy]:
         handlers = handlers_for(runtime)
         spells = SpellHandlers(runtime.executor, runtime.clock.today)
-        return [ReemploymentPolicy(spells), CourseCertificatePolicy(handlers)]
+        people = PeopleQueries(runtime.engine, runtime.projections, runtime.vault)
+        return [
+            ReemploymentPolicy(spells),
+            CourseCertificatePolicy(handlers),
+            HouseholdClearingPolicy(household_handlers(runtime, people)),
+        ]
 
     async def seed_development(self, runtime: ServiceRuntime) -> list[str]:
         """On first start only: a development agency and the platform operator's key, with
@@ -107,7 +120,7 @@ class RegistryService:
         return (
             f"registry demo: {len(demo.worker_ids)} workers, {len(demo.resident_ids)} residents,"
             f" {len(demo.provider_ids)} providers, {len(demo.volunteer_ids)} volunteers,"
-            f" {len(demo.agency_ids)} agencies"
+            f" {len(demo.agency_ids)} agencies, {len(demo.household_ids)} households"
         )
 
 

@@ -160,6 +160,7 @@ class RegistryDemo:
     provider_ids: list[str]
     volunteer_ids: list[str]
     area_codes: list[str]
+    household_ids: list[str]
 
 
 class _Registry:
@@ -170,6 +171,7 @@ class _Registry:
         self._client = client
         self._seed = seed
         self._count = block * KEYS_PER_BLOCK
+        self._position: str | None = None
 
     async def post(
         self, path: str, body: dict[str, Any], *, existing_ok: bool = False
@@ -183,7 +185,10 @@ class _Registry:
             headers={"Idempotency-Key": f"demo-{self._seed}-{self._count}"},
         )
         if response.is_success:
-            return _json_object(response, path) if response.content else {}
+            body = _json_object(response, path) if response.content else {}
+            if isinstance(body.get("position"), str):
+                self._position = body["position"]
+            return body
         if existing_ok and response.status_code == httpx.codes.CONFLICT:
             existing = _json_object(response, path).get("existing_id")
             if isinstance(existing, str) and existing:
@@ -191,6 +196,19 @@ class _Registry:
         raise RuntimeError(
             f"demo data: POST /registry{path} answered {response.status_code}: {response.text}"
         )
+
+    async def lookup(self, national_id: str) -> dict[str, Any]:
+        """Her person, by national ID: a read (no key), waiting for the writes made so far."""
+        response = await self._client.post(
+            "/registry/persons/lookup",
+            json={"national_id": national_id},
+            params={"after": self._position} if self._position else None,
+        )
+        if not response.is_success:
+            raise RuntimeError(
+                f"demo data: person look-up answered {response.status_code}: {response.text}"
+            )
+        return _json_object(response, "/persons/lookup")
 
     async def create(self, path: str, body: dict[str, Any], *, existing_ok: bool = False) -> str:
         """The id of what the POST created (or found, with ``existing_ok``)."""
@@ -598,6 +616,83 @@ async def _volunteer(registry: _Registry, people: _People, communities: list[str
     )
 
 
+# --- households: two zero-employment households (零就业家庭), one cleared (清零) ----------------
+
+Member = tuple[str, int, bool, str, str]
+"""(relation, age, female, roles: "worker", "resident" or "both", 低保 as a resident: "低保"/"")"""
+HOUSEHOLDS: Final[tuple[tuple[str, str | None, tuple[Member, ...]], ...]] = (
+    # recognised in March; the wife found a place through the programme in June: cleared
+    (
+        "2026-03-10",
+        "2026-06-01",
+        (
+            ("head", 50, False, "worker", ""),
+            ("spouse", 46, True, "both", "低保"),
+            ("parent", 76, True, "resident", ""),
+        ),
+    ),
+    # recognised in April, still waiting: a mother on 低保 and her grown son
+    (
+        "2026-04-15",
+        None,
+        (("head", 48, True, "both", "低保"), ("child", 22, False, "resident", "")),
+    ),
+)
+
+
+async def _household(
+    registry: _Registry,
+    people: _People,
+    n: int,
+    household: tuple[str, str | None, tuple[Member, ...]],
+    community: str,
+) -> str:
+    """A household of people registered in their roles (one woman as worker and resident),
+    recognised as a zero-employment household; the first is cleared by a re-employment."""
+    recognised_on, reemployed_on, members = household
+    address = _address(people.rng, community)
+    household_id = await registry.create(
+        "/households", {"area_code": community, "address": address, "occurred_on": "2026-01-05"}
+    )
+    first_worker = None
+    for m, (relation, age, female, roles, allowance) in enumerate(members):
+        number = people.national_id("110101", people.born(age), 400 + 10 * n + m, female)
+        person = {"name": people.name(female), "national_id": number, "phone": people.phone()}
+        registered = {**person, "area_code": community, "occurred_on": "2026-01-05"}
+        if roles in ("worker", "both"):
+            worker = await registry.post("/workers", registered, existing_ok=True)
+            first_worker = first_worker or worker["id"]
+        if roles in ("resident", "both"):
+            resident_id = await registry.create(
+                "/residents", {**registered, "address": address}, existing_ok=True
+            )
+            if allowance:
+                await registry.post(
+                    f"/residents/{resident_id}/eligibility",
+                    {"price_tier": "free", "reason": "minimum_living_allowance"},
+                )
+        found = await registry.lookup(number)
+        await registry.post(
+            f"/households/{household_id}/members",
+            {"person_id": found["person_id"], "relation": relation, "occurred_on": "2026-01-05"},
+            existing_ok=True,
+        )
+    await registry.post(
+        f"/households/{household_id}/zero-employment", {"recognised_on": recognised_on}
+    )
+    if reemployed_on is not None and first_worker is not None:
+        await registry.post(
+            f"/workers/{first_worker}/reemployment",
+            {
+                "post_id": f"demo-post-household-{n}",
+                "placement_id": f"demo-placement-household-{n}",
+                "employer_name": EMPLOYERS[n % len(EMPLOYERS)],
+                "started_on": reemployed_on,
+            },
+        )
+    return household_id
+
+
 async def load_registry_demo(
     client: httpx.AsyncClient,
     progress: DemoProgress,
@@ -611,7 +706,9 @@ async def load_registry_demo(
 
     Raises ``RuntimeError`` with the answer's body if the API refuses anything.
     """
-    steps = DemoSteps(progress, 1 + workers + residents + len(PROVIDERS) + VOLUNTEERS)
+    steps = DemoSteps(
+        progress, 1 + workers + residents + len(PROVIDERS) + VOLUNTEERS + len(HOUSEHOLDS)
+    )
     communities = _communities()
     agency_ids = await _agencies(_Registry(client, seed, 0))
     steps.step()
@@ -643,6 +740,12 @@ async def load_registry_demo(
         volunteer_ids.append(await _volunteer(registry, people, communities))
         steps.step()
 
+    registry, people = _Registry(client, seed, 5), _People(random.Random(f"{seed}:households"))
+    household_ids = []
+    for n, household in enumerate(HOUSEHOLDS):
+        household_ids.append(await _household(registry, people, n, household, communities[n]))
+        steps.step()
+
     return RegistryDemo(
         agency_ids=agency_ids,
         worker_ids=worker_ids,
@@ -650,4 +753,5 @@ async def load_registry_demo(
         provider_ids=provider_ids,
         volunteer_ids=volunteer_ids,
         area_codes=communities,
+        household_ids=household_ids,
     )

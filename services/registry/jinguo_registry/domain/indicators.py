@@ -147,6 +147,20 @@ CATALOGUE: tuple[Indicator, ...] = (
         "HomeVisitRecorded, on `visited_on`",
     ),
     _count(
+        "zero_employment_households",
+        "零就业家庭认定",
+        "items",
+        "registry",
+        "ZeroEmploymentHouseholdRecognised, on `recognised_on` (again after a clearing)",
+    ),
+    _count(
+        "zero_employment_households_cleared",
+        "零就业家庭清零",
+        "items",
+        "registry",
+        "ZeroEmploymentHouseholdCleared (a member started a re-employment spell), on `cleared_on`",
+    ),
+    _count(
         "volunteers_registered",
         "注册志愿者",
         "people",

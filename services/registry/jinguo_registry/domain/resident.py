@@ -69,6 +69,7 @@ class Resident(Aggregate[ResidentState]):
         area_code: str,
         on: date | None = None,
         today: date | None = None,
+        person_id: str | None = None,
     ) -> None:
         """`on`: the day she registered, checked against `today` (both given by handlers)."""
         if on is not None and today is not None:
@@ -88,6 +89,7 @@ class Resident(Aggregate[ResidentState]):
                 address=address,
                 area_code=area_code,
                 occurred_on=on,
+                person_id=person_id,
             )
         )
 

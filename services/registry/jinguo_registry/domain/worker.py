@@ -191,6 +191,7 @@ class Worker(Aggregate[WorkerState]):
         on: date,
         today: date,
         station_id: str | None = None,
+        person_id: str | None = None,
     ) -> None:
         if self.exists:
             raise AlreadyExistsError(
@@ -211,6 +212,7 @@ class Worker(Aggregate[WorkerState]):
                 desired_work=desired_work,
                 occurred_on=check_past_date(on, "occurred_on", today),
                 station_id=station_id,
+                person_id=person_id,
             )
         )
 

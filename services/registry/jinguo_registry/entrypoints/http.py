@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from jinguo_contracts.access import OPERATOR_SCOPE
 from jinguo_registry.domain.organisations import Grantor
 from jinguo_registry.entrypoints import sheet_page
+from jinguo_registry.entrypoints.people_http import add_people_routes
 from jinguo_registry.entrypoints.programme_http import add_programme_routes
 from jinguo_registry.entrypoints.recognition_http import add_recognition_routes
 from jinguo_registry.entrypoints.responses import (
@@ -28,9 +29,11 @@ from jinguo_registry.entrypoints.responses import (
 from jinguo_registry.entrypoints.spells_http import add_spell_routes
 from jinguo_registry.handlers import commands as c
 from jinguo_registry.handlers.commands import RegistryHandlers
+from jinguo_registry.handlers.households import HouseholdHandlers
 from jinguo_registry.handlers.programme import ProgrammeHandlers
 from jinguo_registry.handlers.recognition import RecognitionHandlers
 from jinguo_registry.handlers.spells import SpellHandlers
+from jinguo_registry.projections.people_queries import PeopleQueries
 from jinguo_registry.projections.programme_queries import ProgrammeQueries, RecognitionQueries
 from jinguo_registry.projections.queries import PathPosition, RegistryQueries
 from jinguo_registry.projections.reports import INDICATORS
@@ -123,6 +126,8 @@ def create_router(
         RecognitionQueries(runtime.engine, runtime.projections),
     )
     add_spell_routes(router, SpellHandlers(runtime.executor, runtime.clock.today))
+    people = PeopleQueries(runtime.engine, runtime.projections, runtime.vault)
+    add_people_routes(router, runtime, handlers, household_handlers(runtime, people), people)
 
     # workers -----------------------------------------------------------------------------------
 
@@ -232,9 +237,17 @@ def create_router(
     )
     async def worker_dossier(worker_id: Id, caller: Reader, after: After) -> Dossier:
         await runtime.visible(after, "worker_directory", "certificates", "recognition")
+        await runtime.visible(after, "community_directory", "people")
         dossier = await queries.dossier(worker_id, caller.sees, runtime.clock.today())
         if dossier is None:
             raise HTTPException(404, f"no worker {worker_id}")
+        today = runtime.clock.today()
+        person_id, as_resident = await people.minimum_living_allowance(worker_id, today)
+        held = any(
+            row["category"] == "minimum_living_allowance" and row["valid_until"] >= today
+            for row in dossier["categories"]
+        )
+        dossier.update(person_id=person_id, minimum_living_allowance=held or as_resident)
         return Dossier.model_validate(dossier)
 
     @router.get(
@@ -488,6 +501,13 @@ def path_position(cursor: str | None) -> PathPosition | None:
     if recorded_at.tzinfo is None:
         raise not_ours
     return position
+
+def household_handlers(runtime: ServiceRuntime, people: PeopleQueries) -> HouseholdHandlers:
+    async def settled() -> None:
+        wait = runtime.settings.consistency_wait_seconds
+        await runtime.projections.wait_for_head("REGISTRY", ["people"], wait)
+
+    return HouseholdHandlers(runtime.executor, people, settled, runtime.clock.today)
 
 
 def _community_list(

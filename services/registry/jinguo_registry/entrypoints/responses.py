@@ -123,6 +123,13 @@ class Dossier(Worker):
     reemployments: list[Reemployment] = Field(description="placements through Jinguo")
     spells: list[Spell] = Field(description="re-employment spells of every kind, oldest first")
     awards: list[Honour] = Field(description="titles awarded to her (表彰), oldest first")
+    person_id: str | None = Field(
+        default=None, description="her person across roles (null: registered before it existed)"
+    )
+    minimum_living_allowance: bool = Field(
+        default=False,
+        description="低保 today: a category of her worker role or her resident role's eligibility",
+    )
 
 
 class PathLine(ReadModel):

@@ -481,6 +481,11 @@ class RegistryHandlers:
     def resident_id_for(self, national_id: str) -> str:
         return str(uuid.UUID(self._hasher.digest(f"resident:{national_id}")[:32]))
 
+    def person_id_for(self, national_id: str) -> str:
+        """Her id across roles, from the same keyed hash: a worker and a resident with one
+        national ID are one person, and neither role's id leads to the other without the key."""
+        return str(uuid.UUID(self._hasher.digest(f"person:{national_id}")[:32]))
+
     async def _register(
         self,
         aggregate_class: type[AggregateT],
@@ -516,6 +521,7 @@ class RegistryHandlers:
                 on=c.occurred_on or today,
                 today=today,
                 station_id=c.station_id,
+                person_id=self.person_id_for(c.national_id),
             ),
             ctx,
             key,
@@ -654,6 +660,7 @@ class RegistryHandlers:
                 area_code=c.area_code,
                 on=c.occurred_on or today,
                 today=today,
+                person_id=self.person_id_for(c.national_id),
             ),
             ctx,
             key,

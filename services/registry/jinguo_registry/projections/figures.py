@@ -32,6 +32,8 @@ from jinguo_contracts.registry import (
     WorkerCategoryAssessedV1,
     WorkerReemployedV1,
     WorkerRegisteredV1,
+    ZeroEmploymentHouseholdClearedV1,
+    ZeroEmploymentHouseholdRecognisedV1,
 )
 from jinguo_registry.domain.indicators import BY_CODE
 from jinguo_registry.domain.periods import month_of
@@ -81,6 +83,8 @@ class ProgrammeFigures(Projection):
         "registry.worker.*.CertificateIssued",
         "registry.worker.*.HomeVisitRecorded",
         "registry.volunteer.*.VolunteerRegistered",
+        "registry.household.*.ZeroEmploymentHouseholdRecognised",
+        "registry.household.*.ZeroEmploymentHouseholdCleared",
         "employment.post.*.PostPublished",
         "employment.post.*.PostFilled",
         "employment.course.*.CourseScheduled",
@@ -185,6 +189,18 @@ class ProgrammeFigures(Projection):
         self._count(
             b, e.area_code, business_day(e.occurred_on, at.envelope.time), "volunteers_registered"
         )
+
+    @handles(ZeroEmploymentHouseholdRecognisedV1)
+    def _zero_employment(
+        self, e: ZeroEmploymentHouseholdRecognisedV1, _: RecordedEvent, b: ProjectionBatch
+    ) -> None:
+        self._count(b, e.area_code, e.recognised_on, "zero_employment_households")
+
+    @handles(ZeroEmploymentHouseholdClearedV1)
+    def _cleared(
+        self, e: ZeroEmploymentHouseholdClearedV1, _: RecordedEvent, b: ProjectionBatch
+    ) -> None:
+        self._count(b, e.area_code, e.cleared_on, "zero_employment_households_cleared")
 
     # employment --------------------------------------------------------------------------------
 
