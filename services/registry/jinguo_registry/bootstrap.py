@@ -22,6 +22,7 @@ from jinguo_registry.handlers.programme import ProgrammeHandlers, RenameArea
 from jinguo_registry.policies.certificates import CourseCertificatePolicy
 from jinguo_registry.policies.reemployment import ReemploymentPolicy
 from jinguo_registry.projections.community import CommunityDirectory
+from jinguo_registry.projections.entitlement import CertificateEntitlement
 from jinguo_registry.projections.figures import ProgrammeFigures
 from jinguo_registry.projections.programme import ProgrammeRegister
 from jinguo_registry.projections.programme_queries import ProgrammeQueries
@@ -57,6 +58,7 @@ class RegistryService:
         ProgrammeRegister,
         ProgrammeFigures,
         Recognition,
+        CertificateEntitlement,
     )
     policy_types: Sequence[type[Policy]] = (ReemploymentPolicy, CourseCertificatePolicy)
 

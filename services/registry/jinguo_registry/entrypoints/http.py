@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from jinguo_contracts.access import OPERATOR_SCOPE
 from jinguo_registry.domain.organisations import Grantor
 from jinguo_registry.entrypoints import sheet_page
+from jinguo_registry.entrypoints.certificates_http import add_certificate_routes
 from jinguo_registry.entrypoints.programme_http import add_programme_routes
 from jinguo_registry.entrypoints.recognition_http import add_recognition_routes
 from jinguo_registry.entrypoints.responses import (
@@ -25,9 +26,11 @@ from jinguo_registry.entrypoints.responses import (
     Worker,
 )
 from jinguo_registry.handlers import commands as c
+from jinguo_registry.handlers.certificates import CertificateHandlers
 from jinguo_registry.handlers.commands import RegistryHandlers
 from jinguo_registry.handlers.programme import ProgrammeHandlers
 from jinguo_registry.handlers.recognition import RecognitionHandlers
+from jinguo_registry.projections.entitlement_queries import CertificateQueries
 from jinguo_registry.projections.programme_queries import ProgrammeQueries, RecognitionQueries
 from jinguo_registry.projections.queries import RegistryQueries
 from jinguo_registry.projections.reports import INDICATORS
@@ -118,6 +121,12 @@ def create_router(
         runtime,
         RecognitionHandlers(runtime.executor, runtime.clock.today),
         RecognitionQueries(runtime.engine, runtime.projections),
+    )
+    add_certificate_routes(
+        router,
+        runtime,
+        CertificateHandlers(runtime.executor, runtime.clock.today),
+        CertificateQueries(runtime.engine, runtime.projections),
     )
 
     # workers -----------------------------------------------------------------------------------
@@ -249,7 +258,7 @@ def create_router(
             | None,
             Query(),
         ] = None,
-        status: Annotated[Literal["active", "revoked"] | None, Query()] = None,
+        status: Annotated[Literal["active", "revoked", "withdrawn"] | None, Query()] = None,
         cursor: Cursor = None,
         limit: Limit = 50,
     ) -> Page[Certificate]:
