@@ -46,8 +46,9 @@ class WorkerState(AggregateState):
     categories: dict[str, date] = Field(default_factory=dict)
     certificates: dict[str, str] = Field(default_factory=dict, description="number -> kind")
     revoked_certificates: list[str] = Field(default_factory=list)
-    reviewed: dict[str, date] = Field(
-        default_factory=dict, description="certificate number -> day of its latest review"
+    reviewed: dict[str, tuple[date, date | None]] = Field(
+        default_factory=dict,
+        description="certificate number -> its latest review: the day, the new valid_until",
     )
     visit_ids: list[str] = Field(default_factory=list)
     placement_ids: list[str] = Field(default_factory=list)
@@ -99,7 +100,8 @@ class Worker(Aggregate[WorkerState]):
                     update={"certificates": certificates, "revoked_certificates": revoked}
                 )
             case CertificateReviewedV1():
-                reviewed = {**state.reviewed, event.number: event.reviewed_on}
+                review = (event.reviewed_on, event.valid_until)
+                reviewed = {**state.reviewed, event.number: review}
                 if event.outcome == "renewed":
                     return state.model_copy(update={"reviewed": reviewed})
                 certificates = {k: v for k, v in state.certificates.items() if k != event.number}
@@ -304,11 +306,12 @@ class Worker(Aggregate[WorkerState]):
         """年审. The same review sent again (same day, same outcome) records nothing more."""
         state = self._live()
         check_past_date(reviewed_on, "reviewed_on", today)
-        if state.reviewed.get(number) == reviewed_on and (
-            outcome == "withdrawn" or number in state.certificates
+        withdrawn = number in state.revoked_certificates
+        if state.reviewed.get(number) == (reviewed_on, valid_until) and withdrawn == (
+            outcome == "withdrawn"
         ):
             return
-        if number in state.revoked_certificates:
+        if withdrawn:
             raise RuleViolationError(
                 f"certificate {number} was revoked or withdrawn: it is not reviewed any more"
             )

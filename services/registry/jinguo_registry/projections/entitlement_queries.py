@@ -149,5 +149,7 @@ class CertificateQueries:
             "reviewed": sum(row["reviewed_on"] is not None for row in rows),
             "withdrawn": sum(row["status"] == "withdrawn" for row in rows),
             "due": len(due),
-            "certificates": due,
+            "certificates": [
+                {name: value for name, value in row.items() if name != "status"} for row in due
+            ],
         }
