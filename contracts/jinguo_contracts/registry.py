@@ -92,6 +92,33 @@ class WorkerCategoryAssessedV1(_Worker):
     )
 
 
+TaxKind = Literal[
+    "business_tax_or_vat",
+    "urban_maintenance_construction_tax",
+    "education_surcharge",
+    "local_education_surcharge",
+    "personal_income_tax",
+]
+"""The taxes a 明白卡 relieves: 营业税 (增值税 since 营改增), 城市维护建设税, 教育费附加,
+地方教育附加 and 个人所得税, the closed list of the relief for laid-off workers who set up on
+their own."""
+
+
+class TaxRelief(BaseModel):
+    """What a 明白卡 (tax_relief certificate) grants: months of relief (18 = 减免一年半税收) on the
+    listed taxes, for one business, administered by one tax office."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    months: int = Field(ge=1, le=60, description="how long the relief lasts from `issued_on`")
+    taxes: list[TaxKind] = Field(min_length=1, max_length=5)
+    business_name: str = Field(min_length=1, max_length=200)
+    licence_no: str | None = Field(
+        default=None, max_length=40, description="营业执照 number (unified social credit code)"
+    )
+    tax_office: str = Field(min_length=1, max_length=200, description="主管税务机关")
+
+
 class CertificateIssuedV1(_Worker):
     event_type: ClassVar[str] = "CertificateIssued"
     business_date_field: ClassVar[str] = "issued_on"
@@ -103,6 +130,10 @@ class CertificateIssuedV1(_Worker):
     code_system: str | None = None
     level: int | None = Field(default=None, ge=1, le=5)
     area_code: str
+    relief: TaxRelief | None = Field(
+        default=None,
+        description="tax_relief only, and always on those issued since it was carried",
+    )
 
 
 class CertificateRevokedV1(_Worker):
@@ -116,6 +147,24 @@ class CertificateRevokedV1(_Worker):
         description="the day it happened (programme time zone); absent on events recorded"
         " before business dates: the day the log recorded it counts",
     )
+
+
+ReviewOutcome = Literal["renewed", "withdrawn"]
+
+
+class CertificateReviewedV1(_Worker):
+    """年审: the annual review of a certificate, renewed to a new `valid_until` or withdrawn
+    (she no longer qualifies) with its reason; a withdrawn certificate is no longer valid."""
+
+    event_type: ClassVar[str] = "CertificateReviewed"
+    business_date_field: ClassVar[str] = "reviewed_on"
+    kind: CertificateKind
+    number: str
+    reviewed_on: date
+    outcome: ReviewOutcome
+    valid_until: date | None = Field(default=None, description="renewed: the new end")
+    reason: str | None = Field(default=None, description="withdrawn: why")
+    area_code: str
 
 
 class HomeVisitRecordedV1(_Worker):
@@ -409,6 +458,7 @@ CATALOGUE.register(
     WorkerCategoryAssessedV1,
     CertificateIssuedV1,
     CertificateRevokedV1,
+    CertificateReviewedV1,
     HomeVisitRecordedV1,
     WorkerReemployedV1,
     ReemploymentSpellStartedV1,

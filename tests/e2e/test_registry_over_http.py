@@ -66,6 +66,20 @@ def test_the_demo_shows_real_lists_and_figures(system: tuple[str, str]) -> None:
     assert len(drawing.json()["items"]) >= 1
 
 
+def test_the_demo_shows_the_certificate_rules(system: tuple[str, str]) -> None:
+    base, key = system
+    auth = {"Authorization": f"Bearer {key}"}
+    cards = httpx.get(f"{base}/certificates", params={"kind": "tax_relief"}, headers=auth).json()
+    assert [c["relief"]["months"] for c in cards["items"]] == [18]
+    for kind in ("employment_unemployment", "reemployment_preference"):
+        found = httpx.get(f"{base}/certificates/entitlement", params={"kind": kind}, headers=auth)
+        assert found.status_code == 200, found.text
+        assert found.json()["without"] == len(found.json()["people"]) >= 1
+    reviews = httpx.get(f"{base}/certificates/reviews", headers=auth).json()
+    assert reviews["reviewed"] >= 1
+    assert reviews["due"] >= 1
+
+
 def test_a_worker_registered_over_http_reads_back_with_its_position(
     system: tuple[str, str],
 ) -> None:

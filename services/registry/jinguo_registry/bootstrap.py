@@ -24,6 +24,7 @@ from jinguo_registry.policies.certificates import CourseCertificatePolicy
 from jinguo_registry.policies.households import HouseholdClearingPolicy
 from jinguo_registry.policies.reemployment import ReemploymentPolicy
 from jinguo_registry.projections.community import CommunityDirectory
+from jinguo_registry.projections.entitlement import CertificateEntitlement
 from jinguo_registry.projections.figures import ProgrammeFigures
 from jinguo_registry.projections.path import WorkerPath
 from jinguo_registry.projections.people import People
@@ -64,6 +65,7 @@ class RegistryService:
         Recognition,
         WorkerPath,
         People,
+        CertificateEntitlement,
     )
     policy_types: Sequence[type[Policy]] = (
         ReemploymentPolicy,

@@ -529,6 +529,92 @@ async def _spells(registry: _Registry, worker_ids: list[str], seed: int) -> None
     )
 
 
+TAX_RELIEF: Final = {
+    "months": 18,
+    "taxes": [
+        "business_tax_or_vat",
+        "urban_maintenance_construction_tax",
+        "education_surcharge",
+        "local_education_surcharge",
+        "personal_income_tax",
+    ],
+    "business_name": "东城区秀兰家政服务部",
+    "licence_no": "92110101MA01XL0Q3N",
+    "tax_office": "国家税务总局北京市东城区税务局",
+}
+"""A laid-off woman's own business and its 明白卡: "减免一年半税收" (seed 004)."""
+
+
+async def _certificate_rules(registry: _Registry) -> list[str]:
+    """Three women who show the certificate rules: a 4050 woman who qualifies for both
+    certificates and holds none (应发未发), one whose 再就业优惠证 was renewed at its review (年审),
+    and one with a 明白卡 for her business, whose old 再就业优惠证 has lapsed and is due for
+    review."""
+    women = [
+        ("周桂英", date(1981, 3, 8), "110101001002"),
+        ("郑淑华", date(1978, 9, 21), "110101003004"),
+        ("何秀兰", date(1979, 6, 2), "110101005003"),
+    ]
+    ids = [
+        await registry.create(
+            "/workers",
+            {
+                "name": name,
+                "national_id": make_national_id("110101", born, 491 + n, female=True),
+                "phone": f"1391010{n:04d}",
+                "area_code": community,
+                "skills": ["家政服务"],
+                "occurred_on": "2026-02-16",
+            },
+            existing_ok=True,
+        )
+        for n, (name, born, community) in enumerate(women)
+    ]
+    unlisted, reviewed, business = ids
+    for worker_id in (unlisted, reviewed):
+        await registry.post(
+            f"/workers/{worker_id}/categories",
+            {
+                "category": "age_40_50",
+                "evidence": "户口簿、居民身份证核验：女，40周岁以上（4050人员）",
+                "valid_until": "2028-12-31",
+                "occurred_on": "2026-02-16",
+            },
+        )
+    for worker_id, number, valid_until in (
+        (reviewed, "ZY110101-2024-0417", "2026-10-31"),
+        (business, "ZY110101-2024-0418", "2026-10-15"),
+    ):
+        await registry.post(
+            f"/workers/{worker_id}/certificates",
+            {
+                "kind": "reemployment_preference",
+                "number": number,
+                "issued_on": "2024-11-01",
+                "valid_until": valid_until,
+            },
+        )
+    await registry.post(
+        f"/workers/{reviewed}/certificates/ZY110101-2024-0417/review",
+        {
+            "reviewed_on": REFERENCE_DAY.isoformat(),
+            "outcome": "renewed",
+            "valid_until": "2027-10-31",
+        },
+    )
+    await registry.post(
+        f"/workers/{business}/certificates",
+        {
+            "kind": "tax_relief",
+            "number": "MBK110101-2026-0143",
+            "issued_on": "2026-04-08",
+            "valid_until": "2027-10-07",
+            "relief": TAX_RELIEF,
+        },
+    )
+    return ids
+
+
 async def _resident(registry: _Registry, people: _People, n: int, communities: list[str]) -> str:
     rng = people.rng
     female = rng.random() < 0.6
@@ -722,6 +808,8 @@ async def load_registry_demo(
     if len(worker_ids) >= SPELL_STORIES:
         await _spells(_Registry(client, seed, 5), worker_ids, seed)
 
+    worker_ids += await _certificate_rules(_Registry(client, seed, 6))
+
     registry, people = _Registry(client, seed, 2), _People(random.Random(f"{seed}:residents"))
     resident_ids = []
     for n in range(residents):
@@ -740,7 +828,7 @@ async def load_registry_demo(
         volunteer_ids.append(await _volunteer(registry, people, communities))
         steps.step()
 
-    registry, people = _Registry(client, seed, 5), _People(random.Random(f"{seed}:households"))
+    registry, people = _Registry(client, seed, 7), _People(random.Random(f"{seed}:households"))
     household_ids = []
     for n, household in enumerate(HOUSEHOLDS):
         household_ids.append(await _household(registry, people, n, household, communities[n]))

@@ -14,6 +14,7 @@ from jinguo_contracts.registry import (
     Category,
     CertificateIssuedV1,
     CertificateKind,
+    CertificateReviewedV1,
     CertificateRevokedV1,
     DesiredWork,
     HomeVisitRecordedV1,
@@ -24,6 +25,9 @@ from jinguo_contracts.registry import (
     UnemploymentBenefitEndedV1,
     UnemploymentBenefitGrantedV1,
     UnemploymentReregisteredV1,
+
+    ReviewOutcome,
+    TaxRelief,
     WorkerCategoryAssessedV1,
     WorkerErasedV1,
     WorkerProfileUpdatedV1,
@@ -73,6 +77,10 @@ class WorkerState(AggregateState):
     categories: dict[str, date] = Field(default_factory=dict)
     certificates: dict[str, str] = Field(default_factory=dict, description="number -> kind")
     revoked_certificates: list[str] = Field(default_factory=list)
+    reviewed: dict[str, tuple[date, date | None]] = Field(
+        default_factory=dict,
+        description="certificate number -> its latest review: the day, the new valid_until",
+    )
     visit_ids: list[str] = Field(default_factory=list)
     placement_ids: list[str] = Field(default_factory=list)
     erased: bool = False
@@ -91,6 +99,13 @@ class WorkerState(AggregateState):
 
 FORTY_FIFTY: Final = {"female": 40, "male": 50}
 """4050人员: women from 40 and men from 50 (the age reached on the day of the assessment)."""
+
+
+REVIEWED_KINDS: Final[frozenset[CertificateKind]] = frozenset(
+    {"employment_unemployment", "reemployment_preference"}
+)
+"""The certificates reviewed every year (年审); a 明白卡 ends with its relief, a vocational
+certificate does not lapse."""
 
 
 def age_on(birth_date: date, day: date) -> int:
@@ -127,6 +142,20 @@ class Worker(Aggregate[WorkerState]):
                 revoked = [*state.revoked_certificates, event.number]
                 return state.model_copy(
                     update={"certificates": certificates, "revoked_certificates": revoked}
+                )
+            case CertificateReviewedV1():
+                review = (event.reviewed_on, event.valid_until)
+                reviewed = {**state.reviewed, event.number: review}
+                if event.outcome == "renewed":
+                    return state.model_copy(update={"reviewed": reviewed})
+                certificates = {k: v for k, v in state.certificates.items() if k != event.number}
+                revoked = [*state.revoked_certificates, event.number]
+                return state.model_copy(
+                    update={
+                        "certificates": certificates,
+                        "revoked_certificates": revoked,
+                        "reviewed": reviewed,
+                    }
                 )
             case HomeVisitRecordedV1():
                 return state.model_copy(update={"visit_ids": [*state.visit_ids, event.visit_id]})
@@ -279,6 +308,7 @@ class Worker(Aggregate[WorkerState]):
         occupation_code: str | None,
         level: int | None,
         today: date,
+        relief: TaxRelief | None = None,
     ) -> None:
         state = self._live()
         if number in state.certificates or number in state.revoked_certificates:
@@ -301,6 +331,15 @@ class Worker(Aggregate[WorkerState]):
                 "only vocational certificates carry an occupation code and level",
                 field="occupation_code",
             )
+        if kind == "tax_relief" and relief is None:
+            raise InvalidCommandError(
+                "a 明白卡 (tax_relief) carries its relief: months, taxes, business, tax office",
+                field="relief",
+            )
+        if kind != "tax_relief" and relief is not None:
+            raise InvalidCommandError(
+                "only a tax_relief certificate (明白卡) carries a tax relief", field="relief"
+            )
         self.record(
             CertificateIssuedV1(
                 worker_id=self.id,
@@ -312,6 +351,7 @@ class Worker(Aggregate[WorkerState]):
                 code_system=OCCUPATION_CODE_SYSTEM if occupation_code else None,
                 level=level,
                 area_code=state.area_code,
+                relief=relief,
             )
         )
 
@@ -331,6 +371,61 @@ class Worker(Aggregate[WorkerState]):
                 reason=reason,
                 area_code=state.area_code,
                 occurred_on=on,
+            )
+        )
+
+    def review_certificate(
+        self,
+        *,
+        number: str,
+        reviewed_on: date,
+        outcome: ReviewOutcome,
+        valid_until: date | None,
+        reason: str | None,
+        today: date,
+    ) -> None:
+        """年审. The same review sent again (same day, same outcome) records nothing more."""
+        state = self._live()
+        check_past_date(reviewed_on, "reviewed_on", today)
+        withdrawn = number in state.revoked_certificates
+        if state.reviewed.get(number) == (reviewed_on, valid_until) and withdrawn == (
+            outcome == "withdrawn"
+        ):
+            return
+        if withdrawn:
+            raise RuleViolationError(
+                f"certificate {number} was revoked or withdrawn: it is not reviewed any more"
+            )
+        kind = state.certificates.get(number)
+        if kind is None:
+            raise NotFoundError(f"worker {self.id} holds no certificate {number}")
+        if kind not in REVIEWED_KINDS:
+            raise InvalidCommandError(f"a {kind} certificate has no annual review", field="number")
+        if outcome == "renewed":
+            if valid_until is None:
+                raise InvalidCommandError(
+                    "a renewed certificate needs its new valid_until", field="valid_until"
+                )
+            check_planned_date(valid_until, "valid_until", today)
+            if valid_until <= reviewed_on:
+                raise InvalidCommandError(
+                    "valid_until must be after reviewed_on", field="valid_until"
+                )
+            reason = None
+        else:
+            if not reason:
+                raise InvalidCommandError("a withdrawal needs its reason", field="reason")
+            valid_until = None
+        self.record(
+            CertificateReviewedV1(
+                worker_id=self.id,
+                kind=kind,
+                number=number,
+                reviewed_on=reviewed_on,
+                outcome=outcome,
+                valid_until=valid_until,
+                reason=reason,
+                area_code=state.area_code,
             )
         )
 

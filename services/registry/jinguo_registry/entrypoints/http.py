@@ -14,6 +14,8 @@ from jinguo_contracts.access import OPERATOR_SCOPE
 from jinguo_registry.domain.organisations import Grantor
 from jinguo_registry.entrypoints import sheet_page
 from jinguo_registry.entrypoints.people_http import add_people_routes
+
+from jinguo_registry.entrypoints.certificates_http import add_certificate_routes
 from jinguo_registry.entrypoints.programme_http import add_programme_routes
 from jinguo_registry.entrypoints.recognition_http import add_recognition_routes
 from jinguo_registry.entrypoints.responses import (
@@ -28,12 +30,15 @@ from jinguo_registry.entrypoints.responses import (
 )
 from jinguo_registry.entrypoints.spells_http import add_spell_routes
 from jinguo_registry.handlers import commands as c
+from jinguo_registry.handlers.certificates import CertificateHandlers
 from jinguo_registry.handlers.commands import RegistryHandlers
 from jinguo_registry.handlers.households import HouseholdHandlers
 from jinguo_registry.handlers.programme import ProgrammeHandlers
 from jinguo_registry.handlers.recognition import RecognitionHandlers
 from jinguo_registry.handlers.spells import SpellHandlers
 from jinguo_registry.projections.people_queries import PeopleQueries
+
+from jinguo_registry.projections.entitlement_queries import CertificateQueries
 from jinguo_registry.projections.programme_queries import ProgrammeQueries, RecognitionQueries
 from jinguo_registry.projections.queries import PathPosition, RegistryQueries
 from jinguo_registry.projections.reports import INDICATORS
@@ -128,6 +133,13 @@ def create_router(
     add_spell_routes(router, SpellHandlers(runtime.executor, runtime.clock.today))
     people = PeopleQueries(runtime.engine, runtime.projections, runtime.vault)
     add_people_routes(router, runtime, handlers, household_handlers(runtime, people), people)
+
+    add_certificate_routes(
+        router,
+        runtime,
+        CertificateHandlers(runtime.executor, runtime.clock.today),
+        CertificateQueries(runtime.engine, runtime.projections),
+    )
 
     # workers -----------------------------------------------------------------------------------
 
@@ -280,7 +292,7 @@ def create_router(
             | None,
             Query(),
         ] = None,
-        status: Annotated[Literal["active", "revoked"] | None, Query()] = None,
+        status: Annotated[Literal["active", "revoked", "withdrawn"] | None, Query()] = None,
         cursor: Cursor = None,
         limit: Limit = 50,
     ) -> Page[Certificate]:

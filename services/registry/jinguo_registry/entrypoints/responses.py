@@ -20,6 +20,8 @@ from jinguo_contracts.registry import (
     HoursType,
     PriceTier,
     SpellKind,
+
+    TaxRelief,
 )
 from jinguo_shared.http.conventions import ReadModel
 
@@ -82,8 +84,14 @@ class Certificate(ReadModel):
     code_system: str | None
     level: int | None = Field(description="1 (highest) to 5, vocational certificates only")
     area_code: str
-    status: Literal["active", "revoked"]
-    revoked_reason: str | None
+    status: Literal["active", "revoked", "withdrawn"] = Field(
+        description="withdrawn: at its annual review (年审)"
+    )
+    revoked_reason: str | None = Field(description="why it was revoked or withdrawn")
+    reviewed_on: date | None = Field(description="its latest annual review (年审)")
+    relief: TaxRelief | None = Field(
+        description="a 明白卡's tax relief: months, taxes, business, tax office"
+    )
 
 
 class Reemployment(ReadModel):

@@ -18,6 +18,7 @@ from jinguo_contracts.registry import (
     EligibilityReason,
     HoursType,
     PriceTier,
+    TaxRelief,
 )
 from jinguo_registry.domain.organisations import Agency, Grantor, Provider, Volunteer
 from jinguo_registry.domain.resident import Resident
@@ -133,7 +134,19 @@ class IssueCertificate(Command):
                     "kind": "tax_relief",
                     "number": "BJDC-2026-00418",
                     "issued_on": "2026-03-02",
-                    "valid_until": "2029-03-01",
+                    "valid_until": "2027-09-01",
+                    "relief": {
+                        "months": 18,
+                        "taxes": [
+                            "business_tax_or_vat",
+                            "urban_maintenance_construction_tax",
+                            "education_surcharge",
+                            "personal_income_tax",
+                        ],
+                        "business_name": "东四秀兰家政服务部",
+                        "licence_no": "92110101MA01ABCD2X",
+                        "tax_office": "国家税务总局北京市东城区税务局",
+                    },
                 }
             ]
         }
@@ -145,6 +158,9 @@ class IssueCertificate(Command):
     valid_until: date | None = None
     occupation_code: OccupationCode | None = None
     level: int | None = Field(default=None, ge=1, le=5)
+    relief: TaxRelief | None = Field(
+        default=None, description="required for a tax_relief certificate (明白卡), only for it"
+    )
 
 
 class RevokeCertificate(Command):
@@ -589,6 +605,7 @@ class RegistryHandlers:
                 occupation_code=c.occupation_code,
                 level=c.level,
                 today=today,
+                relief=c.relief,
             ),
             ctx,
             key,

@@ -11,6 +11,7 @@ from sqlalchemy import Column, Integer, String
 from jinguo_contracts.areas import area_ancestors
 from jinguo_contracts.registry import (
     CertificateIssuedV1,
+    CertificateReviewedV1,
     CertificateRevokedV1,
     ReemploymentSpellStartedV1,
     ResidentEligibilityChangedV1,
@@ -41,6 +42,10 @@ INDICATORS: Final[dict[str, tuple[str, str]]] = {
         "`issued_on`, the certificate's date",
     ),
     "certificate_revoked": ("certificates revoked", BUSINESS),
+    "certificate_reviewed:{outcome}": (
+        "certificates reviewed (年审), by outcome: renewed, withdrawn",
+        "`reviewed_on`, the day of the review",
+    ),
     "reemployed": (
         "re-employment spells started (再就业), of every kind: once per spell",
         "`started_on`, the first day of the work",
@@ -107,6 +112,10 @@ class AreaReports(Projection):
     @handles(CertificateRevokedV1)
     def _revoked(self, e: CertificateRevokedV1, at: RecordedEvent, b: ProjectionBatch) -> None:
         self._count(b, e.area_code, occurred(e.occurred_on, at), "certificate_revoked")
+
+    @handles(CertificateReviewedV1)
+    def _reviewed(self, e: CertificateReviewedV1, _: RecordedEvent, b: ProjectionBatch) -> None:
+        self._count(b, e.area_code, e.reviewed_on, f"certificate_reviewed:{e.outcome}")
 
     @handles(WorkerReemployedV1)
     def _reemployed(self, e: WorkerReemployedV1, _: RecordedEvent, b: ProjectionBatch) -> None:

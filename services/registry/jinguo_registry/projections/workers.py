@@ -10,6 +10,7 @@ from sqlalchemy import JSON, BigInteger, Column, Date, Index, Integer, String
 
 from jinguo_contracts.registry import (
     CertificateIssuedV1,
+    CertificateReviewedV1,
     CertificateRevokedV1,
     HomeVisitRecordedV1,
     ReemploymentSpellEndedV1,
@@ -297,6 +298,7 @@ class CertificateRegister(Projection):
     subjects = (
         "registry.worker.*.CertificateIssued",
         "registry.worker.*.CertificateRevoked",
+        "registry.worker.*.CertificateReviewed",
         "registry.worker.*.WorkerErased",
     )
 
@@ -312,8 +314,10 @@ class CertificateRegister(Projection):
             Column("code_system", String(20)),
             Column("level", Integer),
             Column("area_code", String(12), nullable=False, index=True),
-            Column("status", String(8), nullable=False),
+            Column("status", String(9), nullable=False),
             Column("revoked_reason", String(2000)),
+            Column("reviewed_on", Date),
+            Column("relief", JSON),
         )
 
     @handles(CertificateIssuedV1)
@@ -332,6 +336,8 @@ class CertificateRegister(Projection):
                 "area_code": e.area_code,
                 "status": "active",
                 "revoked_reason": None,
+                "reviewed_on": None,
+                "relief": e.relief.model_dump() if e.relief else None,
             },
         )
 
@@ -342,6 +348,20 @@ class CertificateRegister(Projection):
             {"worker_id": e.worker_id, "number": e.number},
             {"status": "revoked", "revoked_reason": e.reason},
         )
+
+    @handles(CertificateReviewedV1)
+    def _reviewed(self, e: CertificateReviewedV1, _: RecordedEvent, b: ProjectionBatch) -> None:
+        key = {"worker_id": e.worker_id, "number": e.number}
+        if e.outcome == "renewed":
+            b.update(
+                self.certificates, key, {"reviewed_on": e.reviewed_on, "valid_until": e.valid_until}
+            )
+        else:
+            b.update(
+                self.certificates,
+                key,
+                {"reviewed_on": e.reviewed_on, "status": "withdrawn", "revoked_reason": e.reason},
+            )
 
     @handles(WorkerErasedV1)
     def _erased(self, e: WorkerErasedV1, _: RecordedEvent, b: ProjectionBatch) -> None:

@@ -264,6 +264,7 @@ def test_erasing_leaves_only_her_area_in_the_decision_state() -> None:
         "categories": {},
         "certificates": {},
         "revoked_certificates": [],
+        "reviewed": {},
         "visit_ids": [],
         "placement_ids": [],
         "erased": True,
