@@ -12,9 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from jinguo_contracts.areas import area_prefix
 from jinguo_employment.domain.matching import PostProfile, Seeker
+from jinguo_employment.domain.training_results import Completion
 from jinguo_employment.projections.board import CourseRegister, PlacementRegister, PostBoard
 from jinguo_employment.projections.pool import SeekerPool
 from jinguo_employment.projections.reports import EmploymentReports
+from jinguo_employment.projections.training import TrainingOutcomes
 from jinguo_shared.eventstore import SERVICE_STREAMS
 from jinguo_shared.projections.host import ProjectionHost
 
@@ -515,3 +517,50 @@ class EmploymentQueries:
             )
             .order_by(counts.c.month, counts.c.metric)
         )
+
+    async def training_outcomes(
+        self,
+        *,
+        area: str | None = None,
+        completed_from: date | None = None,
+        completed_to: date | None = None,
+        course_id: str | None = None,
+    ) -> tuple[list[Completion], dict[str, list[date]]]:
+        """Completions of trainees living inside `area` (a prefix), completed in the period or
+        of one course, and the days each of those women started work; an erased woman is left
+        out even where a replay wrote her completion after her erasure."""
+        outcomes: TrainingOutcomes = self._projection(TrainingOutcomes)
+        completions, courses, starts = outcomes.completions, outcomes.courses, outcomes.starts
+        erased = self._projection(SeekerPool).erased
+        query = (
+            select(
+                completions.c.course_id,
+                completions.c.worker_id,
+                func.coalesce(completions.c.kind, courses.c.kind),
+                completions.c.passed,
+                func.coalesce(courses.c.ends_on, completions.c.completed_on),
+            )
+            .outerjoin(courses, courses.c.course_id == completions.c.course_id)
+            .where(
+                within(completions.c.area_code, area),
+                completions.c.worker_id.not_in(select(erased.c.worker_id)),
+            )
+        )
+        if completed_from is not None:
+            query = query.where(completions.c.completed_on >= completed_from)
+        if completed_to is not None:
+            query = query.where(completions.c.completed_on <= completed_to)
+        if course_id is not None:
+            query = query.where(completions.c.course_id == course_id)
+        found = [
+            Completion(course_id, worker_id, kind or "vocational", passed, ended_on)
+            for course_id, worker_id, kind, passed, ended_on in await self._all(query)
+        ]
+        days: dict[str, list[date]] = {}
+        if found:
+            women = query.with_only_columns(completions.c.worker_id)
+            for worker_id, started_on in await self._all(
+                select(starts.c.worker_id, starts.c.started_on).where(starts.c.worker_id.in_(women))
+            ):
+                days.setdefault(worker_id, []).append(started_on)
+        return found, days
