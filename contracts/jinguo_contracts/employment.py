@@ -8,7 +8,7 @@ registry's worker id. The employment service keeps no personal data: people are 
 from __future__ import annotations
 
 from datetime import date
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -46,6 +46,17 @@ class Requirements(BaseModel):
     )
     min_level: int | None = Field(default=None, ge=1, le=5, description="of that certificate")
     notes: str | None = None
+
+
+class BusinessPlan(BaseModel):
+    """What an SYB trainee plans to start: the course leads to this, never to a certificate."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    business: str = Field(description="经营项目, e.g. 社区家政服务店")
+    trade: str | None = Field(default=None, description="行业, e.g. 居民服务业")
+    jobs_planned: int = Field(ge=0, description="jobs it plans to create, hers included")
+    capital_yuan: int | None = Field(default=None, ge=0, description="start-up capital needed")
 
 
 # employer ---------------------------------------------------------------------------------------
@@ -260,6 +271,32 @@ class CourseScheduledV1(_Course):
     )
 
 
+class CourseScheduledV2(_Course):
+    """A vocational course trains for one occupation (its GB/T 6565 code); SYB trains for
+    none and awards no occupational certificate, so it carries no code."""
+
+    event_type: ClassVar[str] = "CourseScheduled"
+    version: ClassVar[int] = 2
+    title: str
+    trade: str = Field(description="专业, e.g. 养老护理")
+    occupation_code: str | None = Field(
+        description="GB/T 6565 code of a vocational course; None for SYB (an SYB course"
+        " scheduled under v1 still carries the code it was given, which nothing uses)"
+    )
+    code_system: str | None
+    provider: str
+    area_code: str
+    seats: int = Field(ge=1)
+    starts_on: date
+    ends_on: date
+    subsidy_per_trainee: int = Field(ge=0, description="yuan (元)")
+    kind: CourseKind
+    occurred_on: date | None = Field(default=None, description=OCCURRED_ON)
+    station_id: str | None = Field(
+        default=None, description="the station of the register that took it, if one did"
+    )
+
+
 class TraineeEnrolledV1(_Course):
     event_type: ClassVar[str] = "TraineeEnrolled"
     worker_id: str
@@ -290,6 +327,14 @@ class TrainingCompletedV1(_Course):
     area_code: str
     gender: Literal["female", "male"]
     completed_on: date
+    course_kind: CourseKind | None = Field(
+        default=None, description="absent on events recorded before it was carried"
+    )
+    business_plan: BusinessPlan | None = Field(
+        default=None,
+        description="SYB only: the business plan (创业计划书) she completed the course with;"
+        " loans read it with the completion",
+    )
 
 
 class CertificateAwardedV1(_Course):
@@ -330,9 +375,16 @@ CATALOGUE.register(
     PlacementEndedV1,
     FlexibleEmploymentRecordedV1,
     CourseScheduledV1,
+    CourseScheduledV2,
     TraineeEnrolledV1,
     TraineeWithdrewV1,
     TrainingCompletedV1,
     CertificateAwardedV1,
     TrainingSubsidyGrantedV1,
 )
+
+
+@CATALOGUE.upcaster("CourseScheduled", 1)
+def _course_scheduled_v1_to_v2(data: dict[str, Any]) -> dict[str, Any]:
+    """v1 always carried a code: v2 only lets SYB go without."""
+    return data

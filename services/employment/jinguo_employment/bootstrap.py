@@ -14,6 +14,7 @@ from jinguo_employment.projections.board import CourseRegister, PlacementRegiste
 from jinguo_employment.projections.pool import SeekerPool
 from jinguo_employment.projections.queries import EmploymentQueries
 from jinguo_employment.projections.reports import EmploymentReports
+from jinguo_employment.projections.training import TrainingOutcomes
 from jinguo_shared.projections.base import Projection
 from jinguo_shared.reactions import Policy
 from jinguo_shared.runtime import ServiceRuntime
@@ -38,6 +39,7 @@ class EmploymentService:
         PlacementRegister,
         CourseRegister,
         EmploymentReports,
+        TrainingOutcomes,
     )
     policy_types: Sequence[type[Policy]] = (InspectionPolicy, OrdersPolicy)
 

@@ -37,7 +37,13 @@ EMPLOYERS: Final = (
 COURSES: Final = (
     ("养老护理员（五级）培训班", "养老护理", "4-10-01-05", "vocational", 1500),
     ("家政服务员培训班", "家政服务", "4-10-01-06", "vocational", 1200),
-    ("SYB 创业培训班", "创业", "4-10-01-02", "syb", 1000),
+    ("SYB 创业培训班", "创业", None, "syb", 1000),
+)
+"""SYB trains for no occupation: its graduates bring a business plan, not a certificate."""
+BUSINESS_PLANS: Final = (
+    ("社区家政服务店", "居民服务业", 3, 50_000),
+    ("社区早餐店", "餐饮业", 2, 30_000),
+    ("手工编织工作室", "手工业", 4, 20_000),
 )
 POSTS: Final = (
     ("社区养老护理员", "4-10-01-05", "full_time", "public_welfare", 3800, "month"),
@@ -154,7 +160,7 @@ async def load_employment_demo(
             {
                 "title": title,
                 "trade": trade,
-                "occupation_code": occupation,
+                **({"occupation_code": occupation} if occupation else {}),
                 "provider": "东城区职业技能培训学校",
                 "area_code": "110101",
                 "seats": 30,
@@ -168,22 +174,29 @@ async def load_employment_demo(
             worker = {"worker_id": seeker["worker_id"]}
             await api.post(f"/courses/{course['id']}/enrolments", worker)
             passed = rng.random() < 0.92
-            await api.post(
-                f"/courses/{course['id']}/completions",
-                {
-                    **worker,
-                    "passed": passed,
-                    "score": rng.randint(75, 98) if passed else rng.randint(40, 59),
-                    "completed_on": today.isoformat(),
-                },
-            )
+            completion: dict[str, Any] = {
+                **worker,
+                "passed": passed,
+                "score": rng.randint(75, 98) if passed else rng.randint(40, 59),
+                "completed_on": today.isoformat(),
+            }
+            if kind == "syb" and passed:
+                business, industry, jobs, capital = rng.choice(BUSINESS_PLANS)
+                completion["business_plan"] = {
+                    "business": business,
+                    "trade": industry,
+                    "jobs_planned": jobs,
+                    "capital_yuan": capital,
+                }
+            await api.post(f"/courses/{course['id']}/completions", completion)
             trainees += 1
             if passed:
                 passed_total += 1
-                await api.post(
-                    f"/courses/{course['id']}/certificates",
-                    {**worker, "level": rng.choice((5, 5, 4)), "awarded_on": today.isoformat()},
-                )
+                if kind == "vocational":
+                    await api.post(
+                        f"/courses/{course['id']}/certificates",
+                        {**worker, "level": rng.choice((5, 5, 4)), "awarded_on": today.isoformat()},
+                    )
                 await api.post(
                     f"/courses/{course['id']}/subsidies",
                     {**worker, "granted_on": today.isoformat()},

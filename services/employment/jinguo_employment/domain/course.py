@@ -10,9 +10,11 @@ from pydantic import BaseModel, Field
 
 from jinguo_contracts.base import EventContract
 from jinguo_contracts.employment import (
+    BusinessPlan,
     CertificateAwardedV1,
     CourseKind,
     CourseScheduledV1,
+    CourseScheduledV2,
     TraineeEnrolledV1,
     TraineeWithdrewV1,
     TrainingCompletedV1,
@@ -35,6 +37,10 @@ class CourseFullError(RuleViolationError):
     code = "course-full"
 
 
+class SybAwardsNoCertificateError(RuleViolationError):
+    code = "syb-awards-no-certificate"
+
+
 class Trainee(BaseModel):
     gender: Literal["female", "male"]
     area_code: str
@@ -50,7 +56,7 @@ class Trainee(BaseModel):
 class CourseState(AggregateState):
     area_code: str
     trade: str
-    occupation_code: str
+    occupation_code: str | None
     seats: int
     starts_on: date
     ends_on: date
@@ -69,7 +75,7 @@ class Course(Aggregate[CourseState]):
 
     @classmethod
     def evolve(cls, state: CourseState | None, event: EventContract) -> CourseState:
-        if isinstance(event, CourseScheduledV1):
+        if isinstance(event, CourseScheduledV1 | CourseScheduledV2):
             return CourseState(
                 area_code=event.area_code,
                 trade=event.trade,
@@ -114,7 +120,7 @@ class Course(Aggregate[CourseState]):
         *,
         title: str,
         trade: str,
-        occupation_code: str,
+        occupation_code: str | None,
         provider: str,
         area_code: str,
         seats: int,
@@ -136,13 +142,24 @@ class Course(Aggregate[CourseState]):
             raise InvalidCommandError("ends_on is before starts_on", field="ends_on")
         if seats < 1:
             raise InvalidCommandError("a course has at least one seat", field="seats")
+        if kind == "syb" and occupation_code is not None:
+            raise InvalidCommandError(
+                "SYB entrepreneurship training trains for no occupation and awards no"
+                " occupational certificate: give no occupation_code",
+                field="occupation_code",
+            )
+        if kind == "vocational" and occupation_code is None:
+            raise InvalidCommandError(
+                "a vocational course trains for one occupation: give its occupation_code",
+                field="occupation_code",
+            )
         self.record(
-            CourseScheduledV1(
+            CourseScheduledV2(
                 course_id=self.id,
                 title=title,
                 trade=trade,
                 occupation_code=occupation_code,
-                code_system=OCCUPATION_CODE_SYSTEM,
+                code_system=OCCUPATION_CODE_SYSTEM if occupation_code else None,
                 provider=provider,
                 area_code=area_code,
                 seats=seats,
@@ -211,9 +228,25 @@ class Course(Aggregate[CourseState]):
             )
         )
 
-    def complete(self, *, worker_id: str, passed: bool, score: int, on: date, today: date) -> None:
+    def complete(
+        self,
+        *,
+        worker_id: str,
+        passed: bool,
+        score: int,
+        on: date,
+        today: date,
+        business_plan: BusinessPlan | None = None,
+    ) -> None:
+        """SYB leads to a business plan, which she may bring to her completion (and a loan
+        application reads); a vocational course leads to a certificate instead."""
         check_past_date(on, "completed_on", today)
         state, trainee = self._trainee(worker_id)
+        if business_plan is not None and state.kind != "syb":
+            raise InvalidCommandError(
+                "a business plan completes SYB training, not a vocational course",
+                field="business_plan",
+            )
         if trainee.status in ("passed", "failed"):
             if (trainee.status == "passed") == passed:
                 return
@@ -235,6 +268,8 @@ class Course(Aggregate[CourseState]):
                 area_code=trainee.area_code,
                 gender=trainee.gender,
                 completed_on=on,
+                course_kind=state.kind,
+                business_plan=business_plan,
             )
         )
 
@@ -245,6 +280,11 @@ class Course(Aggregate[CourseState]):
         state, trainee = self._trainee(worker_id)
         if trainee.certificate_no is not None:
             return
+        if state.kind == "syb" or state.occupation_code is None:
+            raise SybAwardsNoCertificateError(
+                f"course {self.id} is SYB entrepreneurship training: it awards no occupational"
+                " certificate"
+            )
         if trainee.status != "passed":
             raise RuleViolationError(
                 f"only a trainee who passed is certified; worker {worker_id} is {trainee.status}"

@@ -7,9 +7,10 @@ from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Query
-from pydantic import AfterValidator, BaseModel
+from pydantic import AfterValidator, BaseModel, Field
 
 from jinguo_contracts.areas import area_prefix, check_area_code
+from jinguo_employment.domain.training_results import TrainingResults, training_results
 from jinguo_employment.entrypoints.responses import (
     Course,
     CourseWithTrainees,
@@ -98,7 +99,18 @@ class YearSummary(BaseModel):
     trades: int
     pass_rate: float | None
     retention: dict[str, float | None]
+    training: dict[str, TrainingResults] = Field(
+        description="by course kind (vocational, syb): trained, passed, pass rate, and the"
+        " share re-employed within 3 and 6 months of the course's end, among trainees who"
+        " completed in the year and live in the area"
+    )
     summary: str
+
+
+class CourseResults(BaseModel):
+    course_id: str
+    kind: Literal["vocational", "syb"]
+    results: TrainingResults = Field(description="of its trainees inside your jurisdiction")
 
 
 FEED = FeedDeclaration("EMPLOYMENT")
@@ -432,6 +444,22 @@ def create_router(
             raise HTTPException(404, f"no course {course_id}")
         return CourseWithTrainees.model_validate(found)
 
+    @router.get(
+        "/courses/{course_id}/results",
+        summary="A course's results: trained, passed, re-employed within 3 and 6 months",
+    )
+    async def course_results(course_id: Id, caller: Reader, after: After) -> CourseResults:
+        await runtime.visible(after, "courses", "training_outcomes")
+        found = await queries.course(course_id, caller.area(None))
+        if found is None or not caller.sees(found["area_code"]):
+            raise HTTPException(404, f"no course {course_id}")
+        completions, starts = await queries.training_outcomes(
+            area=caller.area(None), course_id=course_id
+        )
+        kind = found["kind"]
+        results = training_results(completions, starts, runtime.clock.today())
+        return CourseResults(course_id=course_id, kind=kind, results=results[kind])
+
     # reports -----------------------------------------------------------------------
 
     @router.get("/reports/areas/{area_code}", summary="Figures per month for an area")
@@ -458,11 +486,17 @@ def create_router(
         after: After,
     ) -> YearSummary:
         reported(caller, area_code)
-        await runtime.visible(after, "employment_reports")
+        await runtime.visible(after, "employment_reports", "training_outcomes")
         totals: dict[str, int] = {}
         for row in await queries.report(area_code, f"{year}-01", f"{year}-12"):
             totals[row["metric"]] = totals.get(row["metric"], 0) + row["count"]
-        return summarise(area_code, year, totals)
+        completions, starts = await queries.training_outcomes(
+            area=area_prefix(area_code),
+            completed_from=date(year, 1, 1),
+            completed_to=date(year, 12, 31),
+        )
+        training = training_results(completions, starts, runtime.clock.today())
+        return summarise(area_code, year, totals, training)
 
     return router
 
@@ -480,8 +514,13 @@ def _rate(part: int, whole: int) -> float | None:
     return round(100 * part / whole, 1) if whole else None
 
 
-def summarise(area_code: str, year: int, totals: dict[str, int]) -> YearSummary:
-    """The seeds' kind of sentence, from the counters of one year."""
+def summarise(
+    area_code: str,
+    year: int,
+    totals: dict[str, int],
+    training: dict[str, TrainingResults],
+) -> YearSummary:
+    """The seeds' kind of sentence, from the counters of one year and its trainees' results."""
     trained, passed = totals.get("trained", 0), totals.get("passed", 0)
     women = totals.get("trained:female", 0)
     trades = sum(1 for metric, n in totals.items() if metric.startswith("trade:") and n)
@@ -500,6 +539,9 @@ def summarise(area_code: str, year: int, totals: dict[str, int]) -> YearSummary:
         f"{totals.get('posts_published', 0)} posts published, {totals.get('posts_filled', 0)}"
         f" filled, {totals.get('placements', 0)} placements",
     ]
+    syb = training.get("syb")
+    if syb is not None and syb.trained:
+        parts.insert(1, f"{syb.trained} completed SYB entrepreneurship training")
     return YearSummary(
         area_code=area_code,
         year=year,
@@ -507,6 +549,7 @@ def summarise(area_code: str, year: int, totals: dict[str, int]) -> YearSummary:
         trades=trades,
         pass_rate=pass_rate,
         retention=retention,
+        training=training,
         summary="; ".join(parts),
     )
 

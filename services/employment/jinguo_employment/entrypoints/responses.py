@@ -153,7 +153,7 @@ class Course(ReadModel):
     course_id: str
     title: str
     trade: str = Field(description="专业, e.g. 养老护理")
-    occupation_code: str
+    occupation_code: str | None = Field(description="null for SYB, which trains for none")
     provider: str
     area_code: str
     seats: int

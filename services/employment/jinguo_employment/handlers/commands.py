@@ -11,7 +11,14 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from jinguo_contracts.areas import AreaCode
-from jinguo_contracts.employment import CourseKind, PostKind, Requirements, Wage, WageUnit
+from jinguo_contracts.employment import (
+    BusinessPlan,
+    CourseKind,
+    PostKind,
+    Requirements,
+    Wage,
+    WageUnit,
+)
 from jinguo_contracts.registry import HoursType
 from jinguo_employment.domain.codes import CreditCode, OccupationCode
 from jinguo_employment.domain.course import Course
@@ -214,7 +221,10 @@ class ScheduleCourse(Command):
 
     title: str = Name
     trade: str = Field(min_length=1, max_length=60)
-    occupation_code: OccupationCode
+    occupation_code: OccupationCode | None = Field(
+        default=None,
+        description="GB/T 6565 code: required for a vocational course, refused for SYB",
+    )
     provider: str = Name
     area_code: AreaCode
     seats: int = Field(ge=1, le=500)
@@ -267,6 +277,9 @@ class CompleteTraining(Command):
     passed: bool
     score: int = Field(ge=0, le=100)
     completed_on: date
+    business_plan: BusinessPlan | None = Field(
+        default=None, description="SYB only: the business plan (创业计划书) she completed with"
+    )
 
 
 class AwardCertificate(Command):
@@ -811,6 +824,7 @@ class EmploymentHandlers:
                 score=c.score,
                 on=c.completed_on,
                 today=today,
+                business_plan=c.business_plan,
             ),
             ctx,
             key,

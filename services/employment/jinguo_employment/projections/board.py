@@ -9,7 +9,7 @@ from jinguo_contracts.employment import (
     ApplicationReceivedV1,
     CandidateRecommendedV1,
     CertificateAwardedV1,
-    CourseScheduledV1,
+    CourseScheduledV2,
     EmployerRegisteredV1,
     EmployerReinstatedV1,
     EmployerSuspendedV1,
@@ -301,11 +301,13 @@ class CourseRegister(Projection):
 
     def define(self) -> None:
         self.courses = self.table(
-            "courses",
+            # v2: an SYB course has no occupation code; a database holding the old table lacks
+            # this one, so the service asks for a replay
+            "courses_v2",
             Column("course_id", String(36), primary_key=True),
             Column("title", String(200), nullable=False),
             Column("trade", String(60), nullable=False),
-            Column("occupation_code", String(12), nullable=False),
+            Column("occupation_code", String(12)),
             Column("provider", String(200), nullable=False),
             Column("area_code", String(12), nullable=False),
             Column("seats", Integer, nullable=False),
@@ -328,8 +330,8 @@ class CourseRegister(Projection):
             Column("subsidy", Integer),
         )
 
-    @handles(CourseScheduledV1)
-    def _scheduled(self, e: CourseScheduledV1, at: RecordedEvent, b: ProjectionBatch) -> None:
+    @handles(CourseScheduledV2)
+    def _scheduled(self, e: CourseScheduledV2, at: RecordedEvent, b: ProjectionBatch) -> None:
         b.upsert(
             self.courses,
             {

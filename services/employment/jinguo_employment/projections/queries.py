@@ -12,19 +12,25 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from jinguo_contracts.areas import area_prefix
 from jinguo_employment.domain.matching import PostProfile, Seeker
+from jinguo_employment.domain.training_results import Completion
 from jinguo_employment.projections.board import CourseRegister, PlacementRegister, PostBoard
 from jinguo_employment.projections.pool import SeekerPool
 from jinguo_employment.projections.reports import EmploymentReports
+from jinguo_employment.projections.training import TrainingOutcomes
 from jinguo_shared.eventstore import SERVICE_STREAMS
 from jinguo_shared.projections.host import ProjectionHost
 
 Row = dict[str, Any]
 
 
+_TEXT = (str, bytes)
+
+
 def _json(value: Any) -> Any:
     """JSON columns read as text and parsed here: SQLAlchemy's per-row processing costs more
-    than the query when ranking thousands of candidates."""
-    return orjson.loads(value) if isinstance(value, str | bytes) else value
+    than the query when ranking thousands of candidates (and so would building the type union
+    `str | bytes` anew on each of them)."""
+    return orjson.loads(value) if isinstance(value, _TEXT) else value
 
 
 def area_range(prefix: str) -> tuple[str, str]:
@@ -179,31 +185,26 @@ class EmploymentQueries:
         return await self._rows(query)
 
     async def candidates(
-        self, post: PostProfile, today: date, area: str | None = None, enough: int = 100
+        self, post: PostProfile, today: date, area: str | None = None
     ) -> list[Seeker]:
-        """Seekers who want the post's occupation or are certified in it, in the post's
-        district (in its city when the district has fewer than `enough`) and inside `area`
-        (the reader's, which holds the post), and (for a full-time post) not already employed
-        full time: the SQL prefilter; scoring happens in Python on what is left. An erased
-        worker has no row left to match.
-
-        The occupation index leads (the city is compared on a substring, which no index
-        serves, so the planner cannot prefer the far less selective area index)."""
+        """Seekers who want the post's occupation or are certified in it, anywhere in the
+        post's city and inside `area` (the reader's, which holds the post), and (for a
+        full-time post) not already employed full time: the SQL prefilter; scoring, which
+        weighs distance by area code, happens in Python on what is left. The whole city is
+        read, so a strong seeker across a district border is ranked with those inside it. An
+        erased worker has no row left to match."""
         confined = area or ""
         if not post.area_code.startswith(confined):
             return []
-        pool: SeekerPool = self._projection(SeekerPool)
-        district = area_prefix(post.area_code[:6])
         city = area_prefix(post.area_code[:4] + "00")
-        found = await self._candidates_in(post, today, pool, max(district, confined, key=len))
-        if len(found) < enough and len(city) < len(district) and len(confined) < len(district):
-            found = await self._candidates_in(post, today, pool, max(city, confined, key=len))
-        return found
+        return await self.candidates_in(post, today, max(city, confined, key=len))
 
-    async def _candidates_in(
-        self, post: PostProfile, today: date, pool: SeekerPool, prefix: str
-    ) -> list[Seeker]:
-        """Seekers whose area code starts with `prefix`."""
+    async def candidates_in(self, post: PostProfile, today: date, prefix: str) -> list[Seeker]:
+        """Seekers whose area code starts with `prefix`.
+
+        The occupation index leads (the area is compared on a substring, which no index
+        serves, so the planner cannot prefer the far less selective area index)."""
+        pool: SeekerPool = self._projection(SeekerPool)
         seekers, occupations = pool.seekers, pool.occupations
         here = (
             occupations.c.occupation_code == post.occupation_code,
@@ -515,3 +516,50 @@ class EmploymentQueries:
             )
             .order_by(counts.c.month, counts.c.metric)
         )
+
+    async def training_outcomes(
+        self,
+        *,
+        area: str | None = None,
+        completed_from: date | None = None,
+        completed_to: date | None = None,
+        course_id: str | None = None,
+    ) -> tuple[list[Completion], dict[str, list[date]]]:
+        """Completions of trainees living inside `area` (a prefix), completed in the period or
+        of one course, and the days each of those women started work; an erased woman is left
+        out even where a replay wrote her completion after her erasure."""
+        outcomes: TrainingOutcomes = self._projection(TrainingOutcomes)
+        completions, courses, starts = outcomes.completions, outcomes.courses, outcomes.starts
+        erased = self._projection(SeekerPool).erased
+        query = (
+            select(
+                completions.c.course_id,
+                completions.c.worker_id,
+                func.coalesce(completions.c.kind, courses.c.kind),
+                completions.c.passed,
+                func.coalesce(courses.c.ends_on, completions.c.completed_on),
+            )
+            .outerjoin(courses, courses.c.course_id == completions.c.course_id)
+            .where(
+                within(completions.c.area_code, area),
+                completions.c.worker_id.not_in(select(erased.c.worker_id)),
+            )
+        )
+        if completed_from is not None:
+            query = query.where(completions.c.completed_on >= completed_from)
+        if completed_to is not None:
+            query = query.where(completions.c.completed_on <= completed_to)
+        if course_id is not None:
+            query = query.where(completions.c.course_id == course_id)
+        found = [
+            Completion(course_id, worker_id, kind or "vocational", passed, ended_on)
+            for course_id, worker_id, kind, passed, ended_on in await self._all(query)
+        ]
+        days: dict[str, list[date]] = {}
+        if found:
+            women = query.with_only_columns(completions.c.worker_id)
+            for worker_id, started_on in await self._all(
+                select(starts.c.worker_id, starts.c.started_on).where(starts.c.worker_id.in_(women))
+            ):
+                days.setdefault(worker_id, []).append(started_on)
+        return found, days

@@ -12,7 +12,7 @@ from sqlalchemy import Column, Integer, String
 from jinguo_contracts.areas import area_ancestors
 from jinguo_contracts.employment import (
     CertificateAwardedV1,
-    CourseScheduledV1,
+    CourseScheduledV2,
     FlexibleEmploymentRecordedV1,
     PlacementEndedV1,
     PlacementFollowedUpV1,
@@ -131,8 +131,8 @@ class EmploymentReports(Projection):
     ) -> None:
         self._add(b, e.area_code, e.completed_on, "flexible_employment")
 
-    @handles(CourseScheduledV1)
-    def _course(self, e: CourseScheduledV1, _: RecordedEvent, b: ProjectionBatch) -> None:
+    @handles(CourseScheduledV2)
+    def _course(self, e: CourseScheduledV2, _: RecordedEvent, b: ProjectionBatch) -> None:
         self._add(b, e.area_code, e.ends_on, "classes_held")
         self._add(b, e.area_code, e.ends_on, f"classes:{e.kind}")
 

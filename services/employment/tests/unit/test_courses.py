@@ -6,16 +6,23 @@ from datetime import date
 
 import pytest
 
-from jinguo_contracts.base import EventContract
+from jinguo_contracts.base import CATALOGUE, EventContract
 from jinguo_contracts.employment import (
+    BusinessPlan,
     CertificateAwardedV1,
+    CourseKind,
     CourseScheduledV1,
+    CourseScheduledV2,
     TraineeEnrolledV1,
     TraineeWithdrewV1,
     TrainingCompletedV1,
     TrainingSubsidyGrantedV1,
 )
-from jinguo_employment.domain.course import Course, CourseFullError
+from jinguo_employment.domain.course import (
+    Course,
+    CourseFullError,
+    SybAwardsNoCertificateError,
+)
 from jinguo_shared.domain import InvalidCommandError, NotFoundError, RuleViolationError
 
 TODAY = date(2026, 9, 1)
@@ -23,20 +30,22 @@ LATER = date(2026, 12, 15)
 """The day facts of the course are recorded on, after they happened."""
 
 
-def course(*events: EventContract, seats: int = 2, subsidy: int = 1200) -> Course:
-    scheduled = CourseScheduledV1(
+def course(
+    *events: EventContract, seats: int = 2, subsidy: int = 1200, kind: CourseKind = "vocational"
+) -> Course:
+    scheduled = CourseScheduledV2(
         course_id="c1",
-        title="养老护理员（五级）培训班",
-        trade="养老护理",
-        occupation_code="4-10-01-05",
-        code_system="GB/T 6565-2015",
+        title="养老护理员（五级）培训班" if kind == "vocational" else "SYB 创业培训班",
+        trade="养老护理" if kind == "vocational" else "创业",
+        occupation_code="4-10-01-05" if kind == "vocational" else None,
+        code_system="GB/T 6565-2015" if kind == "vocational" else None,
         provider="东城区职业技能培训学校",
         area_code="110101",
         seats=seats,
         starts_on=date(2026, 9, 1),
         ends_on=date(2026, 10, 31),
         subsidy_per_trainee=subsidy,
-        kind="vocational",
+        kind=kind,
     )
     return Course.from_history("c1", [scheduled, *events], version=1 + len(events))
 
@@ -200,25 +209,30 @@ def test_a_course_ends_after_it_starts() -> None:
             starts_on=date(2026, 9, 1),
             ends_on=date(2026, 8, 1),
             subsidy_per_trainee=0,
-            kind="syb",
+            kind="vocational",
             on=TODAY,
             today=TODAY,
         )
 
 
-def schedule(starts_on: date, ends_on: date) -> Course:
+def schedule(
+    starts_on: date,
+    ends_on: date,
+    kind: CourseKind = "vocational",
+    occupation_code: str | None = "4-10-01-06",
+) -> Course:
     scheduled = Course("c3")
     scheduled.schedule(
         title="家政服务员培训班",
         trade="家政服务",
-        occupation_code="4-10-01-06",
+        occupation_code=occupation_code,
         provider="东城区职业技能培训学校",
         area_code="110101",
         seats=20,
         starts_on=starts_on,
         ends_on=ends_on,
         subsidy_per_trainee=1200,
-        kind="vocational",
+        kind=kind,
         on=TODAY,
         today=TODAY,
     )
@@ -242,13 +256,13 @@ def test_a_course_is_planned_within_the_programme_years(
 
 def test_a_past_years_course_is_scheduled_after_the_fact() -> None:
     [scheduled] = schedule(date(2025, 3, 1), date(2025, 3, 28)).pending
-    assert isinstance(scheduled, CourseScheduledV1)
+    assert isinstance(scheduled, CourseScheduledV2)
     assert (scheduled.ends_on, scheduled.occurred_on) == (date(2025, 3, 28), TODAY)
 
 
 def test_a_course_may_be_planned_up_to_the_end_of_the_tenth_year_ahead() -> None:
     [scheduled] = schedule(date(2036, 12, 1), date(2036, 12, 31)).pending
-    assert isinstance(scheduled, CourseScheduledV1)
+    assert isinstance(scheduled, CourseScheduledV2)
 
 
 def test_completion_certificate_and_subsidy_happened_no_later_than_today() -> None:
@@ -272,3 +286,90 @@ def test_completion_certificate_and_subsidy_happened_no_later_than_today() -> No
 
 def test_a_course_belongs_to_its_area_so_the_executor_guards_it() -> None:
     assert course().area_code == "110101"
+
+
+# SYB: no occupation, no certificate, a business plan --------------------------------------------
+
+PLAN = BusinessPlan(
+    business="社区家政服务店", trade="居民服务业", jobs_planned=3, capital_yuan=50_000
+)
+
+
+def test_syb_is_scheduled_without_an_occupation_and_refused_with_one() -> None:
+    [scheduled] = schedule(date(2026, 9, 1), date(2026, 9, 20), "syb", None).pending
+    assert isinstance(scheduled, CourseScheduledV2)
+    assert (scheduled.kind, scheduled.occupation_code, scheduled.code_system) == ("syb", None, None)
+    with pytest.raises(InvalidCommandError, match="no occupation") as refused:
+        schedule(date(2026, 9, 1), date(2026, 9, 20), "syb", "4-10-01-02")
+    assert refused.value.extensions == {"field": "occupation_code"}
+
+
+def test_a_vocational_course_needs_its_occupation() -> None:
+    with pytest.raises(InvalidCommandError) as refused:
+        schedule(date(2026, 9, 1), date(2026, 9, 20), "vocational", None)
+    assert refused.value.extensions == {"field": "occupation_code"}
+
+
+def test_syb_completes_with_a_business_plan_and_awards_no_certificate() -> None:
+    c = course(enrolled("w1"), kind="syb")
+    c.complete(
+        worker_id="w1",
+        passed=True,
+        score=90,
+        on=date(2026, 10, 31),
+        today=LATER,
+        business_plan=PLAN,
+    )
+    [done] = c.pending
+    assert isinstance(done, TrainingCompletedV1)
+    assert (done.course_kind, done.business_plan) == ("syb", PLAN)
+    with pytest.raises(SybAwardsNoCertificateError):
+        c.award_certificate(
+            worker_id="w1", certificate_no="C-1", level=5, on=date(2026, 11, 2), today=LATER
+        )
+    c.grant_subsidy(worker_id="w1", on=date(2026, 11, 5), today=LATER)
+    assert [type(e) for e in c.pending] == [TrainingCompletedV1, TrainingSubsidyGrantedV1]
+
+
+def test_a_business_plan_does_not_complete_a_vocational_course() -> None:
+    c = course(enrolled("w1"))
+    with pytest.raises(InvalidCommandError) as refused:
+        c.complete(
+            worker_id="w1",
+            passed=True,
+            score=90,
+            on=date(2026, 10, 31),
+            today=LATER,
+            business_plan=PLAN,
+        )
+    assert refused.value.extensions == {"field": "business_plan"}
+    c.complete(worker_id="w1", passed=True, score=90, on=date(2026, 10, 31), today=LATER)
+    [done] = c.pending
+    assert isinstance(done, TrainingCompletedV1)
+    assert (done.course_kind, done.business_plan) == ("vocational", None)
+
+
+def test_an_old_syb_course_with_a_code_stays_readable_and_still_certifies_nobody() -> None:
+    old = CourseScheduledV1(
+        course_id="c1",
+        title="SYB 创业培训班",
+        trade="创业",
+        occupation_code="4-10-01-02",
+        code_system="GB/T 6565-2015",
+        provider="东城区职业技能培训学校",
+        area_code="110101",
+        seats=30,
+        starts_on=date(2026, 9, 1),
+        ends_on=date(2026, 10, 31),
+        subsidy_per_trainee=1000,
+        kind="syb",
+    )
+    data = CATALOGUE.upcast("CourseScheduled", 1, old.model_dump(mode="json"))
+    read = CATALOGUE.latest("CourseScheduled").model_validate(data)
+    assert isinstance(read, CourseScheduledV2)
+    assert (read.kind, read.occupation_code) == ("syb", "4-10-01-02")
+    c = Course.from_history("c1", [read, enrolled("w1"), completed("w1")], version=3)
+    with pytest.raises(SybAwardsNoCertificateError):
+        c.award_certificate(
+            worker_id="w1", certificate_no="C-1", level=5, on=date(2026, 11, 2), today=LATER
+        )

@@ -12,7 +12,7 @@ from sqlalchemy import JSON, BigInteger, Column, Integer, String
 from jinguo_contracts.areas import area_ancestors
 from jinguo_contracts.employment import (
     CertificateAwardedV1,
-    CourseScheduledV1,
+    CourseScheduledV2,
     PostFilledV1,
     PostPublishedV1,
     TraineeEnrolledV1,
@@ -215,8 +215,8 @@ class ProgrammeFigures(Projection):
         if e.kind == "public_welfare":
             self._count(b, e.area_code, e.start_date, "public_welfare_placements")
 
-    @handles(CourseScheduledV1)
-    def _course(self, e: CourseScheduledV1, _: RecordedEvent, b: ProjectionBatch) -> None:
+    @handles(CourseScheduledV2)
+    def _course(self, e: CourseScheduledV2, _: RecordedEvent, b: ProjectionBatch) -> None:
         self._count(b, e.area_code, e.starts_on, "classes")
 
     @handles(TraineeEnrolledV1)
