@@ -165,7 +165,8 @@ class Subsidy(Aggregate[SubsidyState]):
         state = self.require_state()
         if state.status not in statuses:
             raise SubsidyStatusError(
-                f"subsidy {self.id} is {state.status}: it cannot be {doing}", status=state.status
+                f"subsidy {self.id} is {state.status}: it cannot be {doing}",
+                current_status=state.status,
             )
         return state
 

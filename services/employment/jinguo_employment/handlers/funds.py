@@ -43,7 +43,12 @@ from jinguo_employment.projections.funds import FundQueries
 from jinguo_employment.projections.queries import EmploymentQueries
 from jinguo_shared.access import Jurisdiction
 from jinguo_shared.commands import CommandExecutor, CommandResult, IdempotencyKey
-from jinguo_shared.domain import InvalidCommandError, NotFoundError, RuleViolationError
+from jinguo_shared.domain import (
+    InvalidCommandError,
+    NotFoundError,
+    RuleViolationError,
+    check_past_date,
+)
 from jinguo_shared.envelope import CommandContext
 
 Yuan = Field(ge=0, le=10_000_000_000, description="yuan (元), whole")
@@ -378,6 +383,8 @@ class FundHandlers:
     async def apply(
         self, c: ApplyForSubsidy, ctx: CommandContext, key: IdempotencyKey | None = None
     ) -> CommandResult:
+        today = self._today()
+        day = check_past_date(c.applied_on or today, "applied_on", today)
         claim = await self._claim_of_kind(c, ctx)
         fund = await self._executor.load_cached(Fund, c.fund_id)
         if fund.state is None:
@@ -394,7 +401,6 @@ class FundHandlers:
                 field="month",
             )
         kind = c.kind
-        today = self._today()
         key_id = claim_id(claim["worker_id"], kind, claim["period"])
         try:
             return await self._executor.execute_together(
@@ -414,7 +420,7 @@ class FundHandlers:
                     placement_id=c.placement_id,
                     course_id=c.course_id,
                     agency_id=ctx.agency_id,
-                    on=c.applied_on or today,
+                    on=day,
                     today=today,
                 ),
                 ctx,
