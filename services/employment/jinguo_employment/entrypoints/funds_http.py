@@ -120,7 +120,7 @@ def create_funds_router(
         "/funds/{fund_id}/budget",
         summary="Adjust a fund's budget (追加, 调减): never below what is committed",
     )
-    async def adjust_budget(
+    async def adjust_fund_budget(
         fund_id: Id, body: f.AdjustFundBudget, command: WriteCommand
     ) -> Accepted:
         result = await handlers.adjust_budget(fund_id, body, command.context, command.key)
@@ -145,7 +145,7 @@ def create_funds_router(
         "/funds/{fund_id}/statement",
         summary="A fund's statement: budget, committed, paid, balance, by area and kind",
     )
-    async def statement(fund_id: Id, caller: Reader, after: ReadAfter) -> Statement:
+    async def fund_statement(fund_id: Id, caller: Reader, after: ReadAfter) -> Statement:
         await runtime.visible(after, LEDGER)
         found = await queries.statement(fund_id)
         if found is None or not caller.sees(found["area_code"]):
@@ -157,7 +157,9 @@ def create_funds_router(
         status_code=201,
         summary="Apply for a subsidy (岗位, 社保, 就业援助 or 培训补贴) for one person and month",
     )
-    async def apply(body: f.ApplyForSubsidy, command: WriteCommand, after: ReadAfter) -> Accepted:
+    async def apply_for_subsidy(
+        body: f.ApplyForSubsidy, command: WriteCommand, after: ReadAfter
+    ) -> Accepted:
         await runtime.visible(after, "seeker_pool", "placements")
         return command.accept(await handlers.apply(body, command.context, command.key))
 
@@ -165,17 +167,21 @@ def create_funds_router(
         "/subsidies/{subsidy_id}/approve",
         summary="Approve a subsidy: its amount is committed against its fund (409 when spent)",
     )
-    async def approve(subsidy_id: Id, body: f.ApproveSubsidy, command: WriteCommand) -> Accepted:
+    async def approve_subsidy(
+        subsidy_id: Id, body: f.ApproveSubsidy, command: WriteCommand
+    ) -> Accepted:
         result = await handlers.approve(subsidy_id, body, command.context, command.key)
         return command.accept(result)
 
     @router.post("/subsidies/{subsidy_id}/reject", summary="Reject a subsidy, with the reason")
-    async def reject(subsidy_id: Id, body: f.RejectSubsidy, command: WriteCommand) -> Accepted:
+    async def reject_subsidy(
+        subsidy_id: Id, body: f.RejectSubsidy, command: WriteCommand
+    ) -> Accepted:
         result = await handlers.reject(subsidy_id, body, command.context, command.key)
         return command.accept(result)
 
     @router.post("/subsidies/{subsidy_id}/payment", summary="Confirm a subsidy's payment")
-    async def pay(subsidy_id: Id, body: f.PaySubsidy, command: WriteCommand) -> Accepted:
+    async def pay_subsidy(subsidy_id: Id, body: f.PaySubsidy, command: WriteCommand) -> Accepted:
         result = await handlers.pay(subsidy_id, body, command.context, command.key)
         return command.accept(result)
 
@@ -183,7 +189,7 @@ def create_funds_router(
         "/subsidies/{subsidy_id}/reconciliation",
         summary="Reconcile a paid subsidy against the statement (对账)",
     )
-    async def reconcile(
+    async def reconcile_subsidy(
         subsidy_id: Id, body: f.ReconcileSubsidy, command: WriteCommand
     ) -> Accepted:
         result = await handlers.reconcile(subsidy_id, body, command.context, command.key)
@@ -214,7 +220,7 @@ def create_funds_router(
         return page(Page[Subsidy], rows, limit, lambda r: [r["seq"]])
 
     @router.get("/subsidies/{subsidy_id}", summary="A subsidy and the dates of its steps")
-    async def subsidy(subsidy_id: Id, caller: Reader, after: ReadAfter) -> Subsidy:
+    async def read_subsidy(subsidy_id: Id, caller: Reader, after: ReadAfter) -> Subsidy:
         await runtime.visible(after, LEDGER)
         found = await queries.subsidy(subsidy_id)
         if found is None or not caller.sees(found["area_code"]):
