@@ -2,7 +2,10 @@
 
 Aggregates: `employer`, `post` (岗位), `course` (培训班) and `worker`, the employment record of
 one registered worker (her placements, follow-ups and flexible employment), keyed by the
-registry's worker id. The employment service keeps no personal data: people are ids here.
+registry's worker id; `fund` (专项资金 and the like, with its budget and commitments),
+`subsidy` (one claim for one person, kind and month, applied for, approved against a fund,
+paid and reconciled) and `claim`, the key that lets one person, kind and month be claimed
+once. The employment service keeps no personal data: people are ids here.
 """
 
 from __future__ import annotations
@@ -359,6 +362,173 @@ class TrainingSubsidyGrantedV1(_Course):
     granted_on: date
 
 
+# funds and subsidies ------------------------------------------------------------------------------
+
+FundSource = Literal["central", "provincial", "city", "county", "lottery", "other"]
+"""中央/省/市/县 专项资金, 彩票公益金, or another source."""
+SubsidyKind = Literal["post", "social_insurance", "employment_assistance", "training"]
+"""岗位补贴 (a filled public-welfare post, paid to the employer), 社保补贴 (the hard to employ in
+public-welfare posts or flexible work), 就业援助补贴 (4050 women) and 职业培训补贴."""
+SUBSIDY_KINDS: tuple[SubsidyKind, ...] = (
+    "post",
+    "social_insurance",
+    "employment_assistance",
+    "training",
+)
+Payee = Literal["employer", "person", "school"]
+MONTH_PATTERN = r"^\d{4}-(0[1-9]|1[0-2])$"
+
+
+class BudgetLine(BaseModel):
+    """A fund's budget for one kind of subsidy: commitments of that kind never pass it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    kind: SubsidyKind
+    amount: int = Field(ge=0, description="yuan (元)")
+
+
+class _Fund(EventContract):
+    service: ClassVar[str] = "employment"
+    aggregate: ClassVar[str] = "fund"
+    fund_id: str
+
+
+class FundOpenedV1(_Fund):
+    event_type: ClassVar[str] = "FundOpened"
+    name: str
+    source: FundSource
+    year: int = Field(ge=2000, le=2999)
+    area_code: str = Field(description="the area whose subsidies it pays (that area and below)")
+    budget: int = Field(ge=0, description="yuan (元)")
+    lines: list[BudgetLine] = Field(
+        default_factory=list,
+        description="per-kind budgets, if any; a kind without one is capped by the budget alone",
+    )
+    occurred_on: date = Field(description=OCCURRED_ON)
+
+
+class FundBudgetAdjustedV1(_Fund):
+    """A budget raised or cut (追加, 调减): never below what is already committed."""
+
+    event_type: ClassVar[str] = "FundBudgetAdjusted"
+    area_code: str
+    budget: int = Field(ge=0, description="the new budget, yuan (元)")
+    lines: list[BudgetLine]
+    reason: str
+    occurred_on: date = Field(description=OCCURRED_ON)
+
+
+class FundCommittedV1(_Fund):
+    """An approved subsidy's amount set aside from the fund (appended with SubsidyApproved)."""
+
+    event_type: ClassVar[str] = "FundCommitted"
+    subsidy_id: str
+    kind: SubsidyKind
+    amount: int = Field(ge=1, description="yuan (元)")
+    area_code: str = Field(description="the subsidy's area")
+    committed: int = Field(ge=0, description="the fund's commitments with this one, yuan")
+    occurred_on: date = Field(description=OCCURRED_ON)
+
+
+class _Subsidy(EventContract):
+    service: ClassVar[str] = "employment"
+    aggregate: ClassVar[str] = "subsidy"
+    subsidy_id: str
+
+
+class SubsidyAppliedV1(_Subsidy):
+    """A claim for one person, kind and month (for training: the course she passed)."""
+
+    event_type: ClassVar[str] = "SubsidyApplied"
+    business_date_field: ClassVar[str] = "applied_on"
+    kind: SubsidyKind
+    worker_id: str
+    month: str = Field(pattern=MONTH_PATTERN, description="the month the subsidy is for")
+    amount: int = Field(ge=1, description="yuan (元)")
+    area_code: str = Field(description="where the subsidy belongs: the post's or her community")
+    fund_id: str
+    payee: Payee
+    payee_id: str | None = Field(
+        default=None, description="the employer for a post subsidy; None when paid to her"
+    )
+    placement_id: str | None = None
+    course_id: str | None = None
+    applied_on: date
+
+
+class SubsidyApprovedV1(_Subsidy):
+    """Approved and committed against the fund (FundCommitted travels with it)."""
+
+    event_type: ClassVar[str] = "SubsidyApproved"
+    business_date_field: ClassVar[str] = "approved_on"
+    fund_id: str
+    kind: SubsidyKind
+    amount: int = Field(ge=1, description="yuan (元)")
+    area_code: str
+    approved_on: date
+
+
+class SubsidyRejectedV1(_Subsidy):
+    """Refused; the person, kind and month may be claimed again."""
+
+    event_type: ClassVar[str] = "SubsidyRejected"
+    business_date_field: ClassVar[str] = "rejected_on"
+    reason: str
+    area_code: str
+    rejected_on: date
+
+
+class SubsidyPaidV1(_Subsidy):
+    """The payment confirmed (拨付), with the reference of the transfer."""
+
+    event_type: ClassVar[str] = "SubsidyPaid"
+    business_date_field: ClassVar[str] = "paid_on"
+    fund_id: str
+    kind: SubsidyKind
+    amount: int = Field(ge=1, description="yuan (元)")
+    area_code: str
+    payment_reference: str
+    paid_on: date
+
+
+class SubsidyReconciledV1(_Subsidy):
+    """The payment matched against the bank or treasury statement (对账)."""
+
+    event_type: ClassVar[str] = "SubsidyReconciled"
+    business_date_field: ClassVar[str] = "reconciled_on"
+    fund_id: str
+    kind: SubsidyKind
+    amount: int = Field(ge=1, description="yuan (元)")
+    area_code: str
+    statement_reference: str
+    reconciled_on: date
+
+
+class _Claim(EventContract):
+    service: ClassVar[str] = "employment"
+    aggregate: ClassVar[str] = "claim"
+    claim_id: str = Field(description="derived from the person, the kind and the month")
+
+
+class SubsidyClaimedV1(_Claim):
+    """The person, kind and month are taken by this subsidy; a second claim is refused."""
+
+    event_type: ClassVar[str] = "SubsidyClaimed"
+    subsidy_id: str
+    agency_id: str | None = Field(description="the agency that claimed")
+    claimed_in: str = Field(description="the area of the subsidy that claimed")
+    occurred_on: date = Field(description=OCCURRED_ON)
+
+
+class SubsidyClaimReleasedV1(_Claim):
+    """The subsidy holding the claim was rejected: the person, kind and month are free again."""
+
+    event_type: ClassVar[str] = "SubsidyClaimReleased"
+    subsidy_id: str
+    occurred_on: date = Field(description=OCCURRED_ON)
+
+
 CATALOGUE.register(
     EmployerRegisteredV1,
     EmployerSuspendedV1,
@@ -381,6 +551,16 @@ CATALOGUE.register(
     TrainingCompletedV1,
     CertificateAwardedV1,
     TrainingSubsidyGrantedV1,
+    FundOpenedV1,
+    FundBudgetAdjustedV1,
+    FundCommittedV1,
+    SubsidyAppliedV1,
+    SubsidyApprovedV1,
+    SubsidyRejectedV1,
+    SubsidyPaidV1,
+    SubsidyReconciledV1,
+    SubsidyClaimedV1,
+    SubsidyClaimReleasedV1,
 )
 
 

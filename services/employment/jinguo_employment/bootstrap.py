@@ -9,8 +9,10 @@ from fastapi import FastAPI
 
 from jinguo_employment.entrypoints.http import FEED, create_app
 from jinguo_employment.handlers.commands import EmploymentHandlers
+from jinguo_employment.handlers.funds import FundHandlers
 from jinguo_employment.policies.reactions import InspectionPolicy, OrdersPolicy
 from jinguo_employment.projections.board import CourseRegister, PlacementRegister, PostBoard
+from jinguo_employment.projections.funds import FundLedger, FundQueries
 from jinguo_employment.projections.pool import SeekerPool
 from jinguo_employment.projections.queries import EmploymentQueries
 from jinguo_employment.projections.reports import EmploymentReports
@@ -29,6 +31,16 @@ def handlers_for(runtime: ServiceRuntime) -> EmploymentHandlers:
     return EmploymentHandlers(runtime.executor, queries_for(runtime), runtime.clock.today)
 
 
+def fund_handlers_for(runtime: ServiceRuntime) -> FundHandlers:
+    """The clock is asked on every command, so a test may set `runtime.clock` later."""
+    return FundHandlers(
+        runtime.executor,
+        queries_for(runtime),
+        FundQueries(runtime.engine, runtime.projections),
+        lambda: runtime.clock.today(),
+    )
+
+
 class EmploymentService:
     name = "employment"
     prefix = "/employment"
@@ -40,11 +52,18 @@ class EmploymentService:
         CourseRegister,
         EmploymentReports,
         TrainingOutcomes,
+        FundLedger,
     )
     policy_types: Sequence[type[Policy]] = (InspectionPolicy, OrdersPolicy)
 
     def create_app(self, runtime: ServiceRuntime) -> FastAPI:
-        return create_app(runtime, handlers_for(runtime), queries_for(runtime))
+        return create_app(
+            runtime,
+            handlers_for(runtime),
+            queries_for(runtime),
+            fund_handlers_for(runtime),
+            FundQueries(runtime.engine, runtime.projections),
+        )
 
     def policies(self, runtime: ServiceRuntime) -> Sequence[Policy]:
         handlers = handlers_for(runtime)

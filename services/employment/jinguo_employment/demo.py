@@ -1,7 +1,8 @@
 """Demo data for the employment service, loaded through its own HTTP API after the registry's.
 
 Employers, courses (enrolled, completed, certified, subsidised), posts, recommendations,
-placements, follow-ups and an ended placement, for the workers the registry demo registered
+placements, follow-ups and an ended placement, funds and subsidies of each kind at every step
+(applied, approved, paid, reconciled, rejected), for the workers the registry demo registered
 (taken from the job-seeker pool, which learns them from the registry's events). Every POST
 carries an ``Idempotency-Key`` made of the seed and the request itself, so loading twice changes
 nothing: the same request is the same command, and a post already worked on (what a post's
@@ -57,6 +58,9 @@ POSTS: Final = (
     ("社区巡防（公益性岗位）", "4-10-01-06", "full_time", "public_welfare", 3600, "month"),
     ("月嫂", "4-10-01-02", "seasonal", "market", 12000, "month"),
 )
+FUNDED_COURSE: Final = 1
+"""The course whose training subsidies are paid from a fund, applied for and approved; the
+others' are granted on the course itself, as before funds existed."""
 TRAINEES_PER_COURSE: Final = 12
 COURSE_BEGAN_DAYS_AGO: Final = 45
 CREDIT_CHARS: Final = "0123456789ABCDEFGHJKLMNPQRTUWXY"
@@ -154,6 +158,7 @@ async def load_employment_demo(
 
     trainees = 0
     passed_total = 0
+    trained_by_fund: list[tuple[str, str]] = []
     for title, trade, occupation, kind, subsidy in COURSES:
         course = await api.post(
             "/courses",
@@ -197,10 +202,16 @@ async def load_employment_demo(
                         f"/courses/{course['id']}/certificates",
                         {**worker, "level": rng.choice((5, 5, 4)), "awarded_on": today.isoformat()},
                     )
-                await api.post(
-                    f"/courses/{course['id']}/subsidies",
-                    {**worker, "granted_on": today.isoformat()},
-                )
+                if (
+                    len(trained_by_fund) < TRAINEES_PER_COURSE
+                    and title == COURSES[FUNDED_COURSE][0]
+                ):
+                    trained_by_fund.append((course["id"], seeker["worker_id"]))
+                else:
+                    await api.post(
+                        f"/courses/{course['id']}/subsidies",
+                        {**worker, "granted_on": today.isoformat()},
+                    )
             steps.step()
 
     posts = 0
@@ -267,9 +278,137 @@ async def load_employment_demo(
                         refusable=True,
                     )
                     break
+    subsidies = await _funds_and_subsidies(api, today, seekers, placements, trained_by_fund)
     steps.finish()
     return (
         f"employment demo: {len(employer_ids)} employers, {len(COURSES)} courses with"
         f" {trainees} trainees ({passed_total} passed), {posts} posts, {len(placements)}"
-        f" placements, {followed} follow-ups"
+        f" placements, {followed} follow-ups, {subsidies}"
     )
+
+
+def _age(birth_date: str, on: date) -> int:
+    born = date.fromisoformat(birth_date)
+    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+
+
+async def _funds_and_subsidies(
+    api: _Api,
+    today: date,
+    seekers: list[dict[str, Any]],
+    placements: list[str],
+    trained_by_fund: list[tuple[str, str]],
+) -> str:
+    """Two funds of this year, and subsidies of each kind for this month taken through their
+    steps: most approved and paid, some reconciled, one rejected. A claim the rules refuse (a
+    worker who is not hard to employ, a placement ended) is skipped."""
+    month = f"{today.year:04d}-{today.month:02d}"
+    on = today.isoformat()
+    special = await api.post(
+        "/funds",
+        {
+            "name": f"{today.year}年东城区就业专项资金",
+            "source": "county",
+            "year": today.year,
+            "area_code": "110101",
+            "budget": 400_000,
+            "lines": [{"kind": "post", "amount": 240_000}],
+            "occurred_on": date(today.year, 1, 1).isoformat(),
+        },
+    )
+    lottery = await api.post(
+        "/funds",
+        {
+            "name": f"{today.year}年彩票公益金妇女就业援助项目",
+            "source": "lottery",
+            "year": today.year,
+            "area_code": "110101",
+            "budget": 30_000,
+            "occurred_on": date(today.year, 1, 1).isoformat(),
+        },
+    )
+    claims: list[dict[str, Any]] = []
+    for placement_id in placements:
+        placement = await api.get(f"/placements/{placement_id}")
+        if placement["kind"] != "public_welfare" or placement["worker_id"] is None:
+            continue
+        claims.append(
+            {
+                "kind": "post",
+                "fund_id": special["id"],
+                "month": month,
+                "amount": 600,
+                "placement_id": placement_id,
+                "applied_on": on,
+            }
+        )
+        claims.append(
+            {
+                "kind": "social_insurance",
+                "fund_id": special["id"],
+                "month": month,
+                "amount": 480,
+                "worker_id": placement["worker_id"],
+                "applied_on": on,
+            }
+        )
+    fifties = [
+        s
+        for s in seekers
+        if _age(s["birth_date"], today) >= (40 if s["gender"] == "female" else 50)
+    ]
+    for seeker in fifties[:6]:
+        claims.append(
+            {
+                "kind": "employment_assistance",
+                "fund_id": lottery["id"],
+                "month": month,
+                "amount": 300,
+                "worker_id": seeker["worker_id"],
+                "applied_on": on,
+            }
+        )
+    for course_id, worker_id in trained_by_fund:
+        claims.append(
+            {
+                "kind": "training",
+                "fund_id": special["id"],
+                "course_id": course_id,
+                "worker_id": worker_id,
+                "payee": "school",
+                "applied_on": on,
+            }
+        )
+    counts = dict.fromkeys(("applied", "approved", "paid", "reconciled", "rejected"), 0)
+    for n, claim in enumerate(claims):
+        applied = await api.post("/subsidies", claim, refusable=True)
+        if applied is None:
+            continue
+        counts["applied"] += 1
+        subsidy = f"/subsidies/{applied['id']}"
+        if n % 7 == 3:
+            if await api.post(
+                f"{subsidy}/reject",
+                {"reason": "材料不全，退回补正", "rejected_on": on},
+                refusable=True,
+            ):
+                counts["rejected"] += 1
+            continue
+        if n % 5 == 4 or not await api.post(
+            f"{subsidy}/approve", {"approved_on": on}, refusable=True
+        ):
+            continue
+        counts["approved"] += 1
+        if n % 3 == 2:
+            continue
+        await api.post(
+            f"{subsidy}/payment", {"payment_reference": f"国库集中支付-{n:04d}", "paid_on": on}
+        )
+        counts["paid"] += 1
+        if n % 2 == 0:
+            await api.post(
+                f"{subsidy}/reconciliation",
+                {"statement_reference": f"{month} 银行对账单", "reconciled_on": on},
+            )
+            counts["reconciled"] += 1
+    return "2 funds, subsidies " + ", ".join(f"{k} {v}" for k, v in counts.items())

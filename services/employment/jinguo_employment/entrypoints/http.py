@@ -11,6 +11,8 @@ from pydantic import AfterValidator, BaseModel, Field
 
 from jinguo_contracts.areas import area_prefix, check_area_code
 from jinguo_employment.domain.training_results import TrainingResults, training_results
+
+from jinguo_employment.entrypoints.funds_http import create_funds_router
 from jinguo_employment.entrypoints.responses import (
     Course,
     CourseWithTrainees,
@@ -24,6 +26,8 @@ from jinguo_employment.entrypoints.responses import (
 )
 from jinguo_employment.handlers import commands as c
 from jinguo_employment.handlers.commands import EmploymentHandlers
+from jinguo_employment.handlers.funds import FundHandlers
+from jinguo_employment.projections.funds import FundQueries
 from jinguo_employment.projections.queries import EmploymentQueries
 from jinguo_employment.projections.reports import INDICATORS
 from jinguo_shared.access import OutsideJurisdictionQueryError
@@ -514,6 +518,14 @@ def _rate(part: int, whole: int) -> float | None:
     return round(100 * part / whole, 1) if whole else None
 
 
+def _by_kind(totals: dict[str, int], prefix: str) -> dict[str, int]:
+    return {
+        metric.removeprefix(prefix): n
+        for metric, n in totals.items()
+        if metric.startswith(prefix) and n
+    }
+
+
 def summarise(
     area_code: str,
     year: int,
@@ -542,6 +554,15 @@ def summarise(
     syb = training.get("syb")
     if syb is not None and syb.trained:
         parts.insert(1, f"{syb.trained} completed SYB entrepreneurship training")
+    approved = _by_kind(totals, "subsidies_approved:")
+    if approved:
+        approved_yuan = sum(_by_kind(totals, "subsidy_yuan_approved:").values())
+        paid_yuan = sum(_by_kind(totals, "subsidy_yuan_paid:").values())
+        parts.append(
+            f"{sum(approved.values())} subsidies approved against funds ({approved_yuan} yuan: "
+            + ", ".join(f"{kind} {n}" for kind, n in sorted(approved.items()))
+            + f"), {paid_yuan} yuan paid"
+        )
     return YearSummary(
         area_code=area_code,
         year=year,
@@ -555,16 +576,23 @@ def summarise(
 
 
 def create_app(
-    runtime: ServiceRuntime, handlers: EmploymentHandlers, queries: EmploymentQueries
+    runtime: ServiceRuntime,
+    handlers: EmploymentHandlers,
+    queries: EmploymentQueries,
+    fund_handlers: FundHandlers,
+    fund_queries: FundQueries,
 ) -> FastAPI:
     from jinguo_shared.app import service_app
+
+    router = create_router(runtime, handlers, queries)
+    router.include_router(create_funds_router(runtime, fund_handlers, fund_queries))
 
     return service_app(
         runtime,
         "Jinguo employment",
         "就业: employers, posts (岗位), matching, placements (就业安置), training (培训) and"
-        " certification",
-        create_router(runtime, handlers, queries),
+        " certification, funds and subsidies (补贴)",
+        router,
         FEED,
         indicators=INDICATORS,
     )

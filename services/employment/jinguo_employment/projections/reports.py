@@ -18,6 +18,8 @@ from jinguo_contracts.employment import (
     PlacementFollowedUpV1,
     PostFilledV1,
     PostPublishedV1,
+    SubsidyApprovedV1,
+    SubsidyPaidV1,
     TrainingCompletedV1,
     TrainingSubsidyGrantedV1,
 )
@@ -30,6 +32,8 @@ PUBLISHED = "`published_on`, the day the post was published"
 STARTED = "`start_date`, the first day of the placement"
 COHORT = "`start_date` of the placement: the retention of that month's cohort"
 COMPLETED = "`completed_on`, the day the trainee completed the course"
+APPROVED = "`approved_on`, the day the subsidy was approved (committed against its fund)"
+PAID = "`paid_on`, the day its payment was confirmed"
 INDICATORS: Final[dict[str, tuple[str, str]]] = {
     "posts_published": ("posts (岗位) published", PUBLISHED),
     "openings": ("openings offered by the posts published", PUBLISHED),
@@ -67,6 +71,14 @@ INDICATORS: Final[dict[str, tuple[str, str]]] = {
     ),
     "subsidies_granted": ("training subsidies granted", "`granted_on`, the grant's date"),
     "subsidy_yuan": ("yuan (元) of training subsidies granted", "`granted_on`, the grant's date"),
+    "subsidies_approved:{kind}": (
+        "subsidies approved against a fund, of one kind: post (岗位补贴), social_insurance"
+        " (社保补贴), employment_assistance (就业援助补贴), training (培训补贴)",
+        APPROVED,
+    ),
+    "subsidy_yuan_approved:{kind}": ("yuan (元) of the subsidies approved, of one kind", APPROVED),
+    "subsidies_paid:{kind}": ("subsidies whose payment was confirmed, of one kind", PAID),
+    "subsidy_yuan_paid:{kind}": ("yuan (元) of the subsidies paid, of one kind", PAID),
 }
 """Each key an area report counts (`{…}` stands for each value it takes): what it counts, and
 the date that decides the month it is counted in. A year summary adds up a year's months."""
@@ -78,7 +90,12 @@ def month_of(day: date) -> str:
 
 class EmploymentReports(Projection):
     name = "employment_reports"
-    subjects = ("employment.post.>", "employment.worker.>", "employment.course.>")
+    subjects = (
+        "employment.post.>",
+        "employment.worker.>",
+        "employment.course.>",
+        "employment.subsidy.>",
+    )
 
     def define(self) -> None:
         self.counts = self.table(
@@ -153,3 +170,13 @@ class EmploymentReports(Projection):
     def _subsidy(self, e: TrainingSubsidyGrantedV1, _: RecordedEvent, b: ProjectionBatch) -> None:
         self._add(b, e.area_code, e.granted_on, "subsidies_granted")
         self._add(b, e.area_code, e.granted_on, "subsidy_yuan", e.amount)
+
+    @handles(SubsidyApprovedV1)
+    def _approved(self, e: SubsidyApprovedV1, _: RecordedEvent, b: ProjectionBatch) -> None:
+        self._add(b, e.area_code, e.approved_on, f"subsidies_approved:{e.kind}")
+        self._add(b, e.area_code, e.approved_on, f"subsidy_yuan_approved:{e.kind}", e.amount)
+
+    @handles(SubsidyPaidV1)
+    def _paid(self, e: SubsidyPaidV1, _: RecordedEvent, b: ProjectionBatch) -> None:
+        self._add(b, e.area_code, e.paid_on, f"subsidies_paid:{e.kind}")
+        self._add(b, e.area_code, e.paid_on, f"subsidy_yuan_paid:{e.kind}", e.amount)
