@@ -499,6 +499,10 @@ def summarise(area_code: str, year: int, totals: dict[str, int]) -> YearSummary:
         f" ({totals.get('subsidy_yuan', 0)} yuan)",
         f"{totals.get('posts_published', 0)} posts published, {totals.get('posts_filled', 0)}"
         f" filled, {totals.get('placements', 0)} placements",
+        f"{totals.get('loans_disbursed', 0)} small guaranteed loans paid out"
+        f" ({totals.get('loan_yuan', 0)} yuan), supporting"
+        f" {totals.get('loans_disbursed:female', 0)} women and creating"
+        f" {totals.get('loan_jobs_created', 0)} jobs",
     ]
     return YearSummary(
         area_code=area_code,
@@ -512,16 +516,23 @@ def summarise(area_code: str, year: int, totals: dict[str, int]) -> YearSummary:
 
 
 def create_app(
-    runtime: ServiceRuntime, handlers: EmploymentHandlers, queries: EmploymentQueries
+    runtime: ServiceRuntime,
+    handlers: EmploymentHandlers,
+    queries: EmploymentQueries,
+    *more: APIRouter,
 ) -> FastAPI:
+    """`more`: routers of the service's other parts (its loans), served beside these."""
     from jinguo_shared.app import service_app
 
+    router = create_router(runtime, handlers, queries)
+    for part in more:
+        router.include_router(part)
     return service_app(
         runtime,
         "Jinguo employment",
-        "就业: employers, posts (岗位), matching, placements (就业安置), training (培训) and"
-        " certification",
-        create_router(runtime, handlers, queries),
+        "就业: employers, posts (岗位), matching, placements (就业安置), training (培训),"
+        " certification and small guaranteed loans (小额担保贷款)",
+        router,
         FEED,
         indicators=INDICATORS,
     )

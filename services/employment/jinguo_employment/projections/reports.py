@@ -14,6 +14,9 @@ from jinguo_contracts.employment import (
     CertificateAwardedV1,
     CourseScheduledV1,
     FlexibleEmploymentRecordedV1,
+    LoanAppliedV1,
+    LoanDisbursedV1,
+    LoanRepaymentRecordedV1,
     PlacementEndedV1,
     PlacementFollowedUpV1,
     PostFilledV1,
@@ -30,6 +33,7 @@ PUBLISHED = "`published_on`, the day the post was published"
 STARTED = "`start_date`, the first day of the placement"
 COHORT = "`start_date` of the placement: the retention of that month's cohort"
 COMPLETED = "`completed_on`, the day the trainee completed the course"
+DISBURSED = "`disbursed_on`, the day the bank paid the loan out"
 INDICATORS: Final[dict[str, tuple[str, str]]] = {
     "posts_published": ("posts (岗位) published", PUBLISHED),
     "openings": ("openings offered by the posts published", PUBLISHED),
@@ -67,6 +71,15 @@ INDICATORS: Final[dict[str, tuple[str, str]]] = {
     ),
     "subsidies_granted": ("training subsidies granted", "`granted_on`, the grant's date"),
     "subsidy_yuan": ("yuan (元) of training subsidies granted", "`granted_on`, the grant's date"),
+    "loans_applied": ("small guaranteed loans (小额担保贷款) applied for", "`applied_on`"),
+    "loans_disbursed": ("small guaranteed loans paid out", DISBURSED),
+    "loans_disbursed:{gender}": (
+        "loans paid out to women (female) or men: the women supported (扶持妇女创业)",
+        DISBURSED,
+    ),
+    "loan_yuan": ("yuan (元) of small guaranteed loans paid out", DISBURSED),
+    "loan_jobs_created": ("jobs the businesses of the loans paid out create (带动就业)", DISBURSED),
+    "loan_repaid_yuan": ("yuan (元) of loans repaid", "`paid_on`, the day of the repayment"),
 }
 """Each key an area report counts (`{…}` stands for each value it takes): what it counts, and
 the date that decides the month it is counted in. A year summary adds up a year's months."""
@@ -78,7 +91,12 @@ def month_of(day: date) -> str:
 
 class EmploymentReports(Projection):
     name = "employment_reports"
-    subjects = ("employment.post.>", "employment.worker.>", "employment.course.>")
+    subjects = (
+        "employment.post.>",
+        "employment.worker.>",
+        "employment.course.>",
+        "employment.loan.>",
+    )
 
     def define(self) -> None:
         self.counts = self.table(
@@ -153,3 +171,20 @@ class EmploymentReports(Projection):
     def _subsidy(self, e: TrainingSubsidyGrantedV1, _: RecordedEvent, b: ProjectionBatch) -> None:
         self._add(b, e.area_code, e.granted_on, "subsidies_granted")
         self._add(b, e.area_code, e.granted_on, "subsidy_yuan", e.amount)
+
+    @handles(LoanAppliedV1)
+    def _loan_applied(self, e: LoanAppliedV1, _: RecordedEvent, b: ProjectionBatch) -> None:
+        self._add(b, e.area_code, e.applied_on, "loans_applied")
+
+    @handles(LoanDisbursedV1)
+    def _loan_disbursed(self, e: LoanDisbursedV1, _: RecordedEvent, b: ProjectionBatch) -> None:
+        self._add(b, e.area_code, e.disbursed_on, "loans_disbursed")
+        self._add(b, e.area_code, e.disbursed_on, f"loans_disbursed:{e.gender}")
+        self._add(b, e.area_code, e.disbursed_on, "loan_yuan", e.amount)
+        self._add(b, e.area_code, e.disbursed_on, "loan_jobs_created", e.jobs_created)
+
+    @handles(LoanRepaymentRecordedV1)
+    def _loan_repaid(
+        self, e: LoanRepaymentRecordedV1, _: RecordedEvent, b: ProjectionBatch
+    ) -> None:
+        self._add(b, e.area_code, e.paid_on, "loan_repaid_yuan", e.amount)
