@@ -83,13 +83,21 @@ TOWNSHIP_FEDERATION = StepOffice("womens_federation", "street", "the township fe
 COUNTY_FEDERATION = StepOffice("womens_federation", "county", "the county federation")
 BANK = StepOffice("bank", None, "the lending bank")
 
-STEP_BY_STAGE: dict[LoanStage, tuple[LoanStep, StepOffice]] = {
+REFUSABLE: dict[LoanStage, LoanStep] = {
+    "applied": "certification",
+    "certified": "filing",
+    "filed": "opinion",
+    "endorsed": "decision",
+}
+"""The step a loan waits for at each stage before the money: the one that may refuse it."""
+STEP_OFFICES: dict[LoanStage, tuple[str, StepOffice]] = {
     "applied": ("certification", WOMENS_CONGRESS),
     "certified": ("filing", TOWNSHIP_FEDERATION),
     "filed": ("opinion", COUNTY_FEDERATION),
     "endorsed": ("decision", BANK),
+    "approved": ("disbursement", BANK),
 }
-"""What a loan waits for at each stage before the money, and who does it."""
+"""What a loan waits for at each stage, and who takes that step."""
 
 
 class WrongOfficeError(DomainError):
@@ -229,7 +237,7 @@ class Loan(Aggregate[LoanState]):
         step was already taken (a repeat changes nothing)."""
         check_past_date(on, field, today)
         state = self.require_state()
-        step, due = STEP_BY_STAGE[stage]
+        step, due = STEP_OFFICES[stage]
         if not due.admits(office):
             raise WrongOfficeError(
                 f"the {step} of a loan is for {due.title}, not {office.describe()}",
@@ -330,11 +338,11 @@ class Loan(Aggregate[LoanState]):
         state = self.require_state()
         if state.stage == "refused":
             return
-        if state.stage not in STEP_BY_STAGE:
+        step = REFUSABLE.get(state.stage)
+        if step is None:
             raise LoanOutOfOrderError(
                 f"loan {self.id} is {state.stage}: it can no longer be refused", stage=state.stage
             )
-        step, _ = STEP_BY_STAGE[state.stage]
         if step == "opinion":
             self.give_opinion(office=office, favourable=False, reason=reason, on=on, today=today)
             return
