@@ -526,7 +526,9 @@ def create_app(
 
     router = create_router(runtime, handlers, queries)
     for part in more:
-        router.include_router(part)
+        # its routes themselves, not an included router: the app documents each route's
+        # problems, and this FastAPI includes a router lazily, hiding its routes until served
+        router.routes.extend(part.routes)
     return service_app(
         runtime,
         "Jinguo employment",

@@ -71,7 +71,10 @@ INDICATORS: Final[dict[str, tuple[str, str]]] = {
     ),
     "subsidies_granted": ("training subsidies granted", "`granted_on`, the grant's date"),
     "subsidy_yuan": ("yuan (元) of training subsidies granted", "`granted_on`, the grant's date"),
-    "loans_applied": ("small guaranteed loans (小额担保贷款) applied for", "`applied_on`"),
+    "loans_applied": (
+        "small guaranteed loans (小额担保贷款) applied for",
+        "`applied_on`, the day she applied",
+    ),
     "loans_disbursed": ("small guaranteed loans paid out", DISBURSED),
     "loans_disbursed:{gender}": (
         "loans paid out to women (female) or men: the women supported (扶持妇女创业)",
