@@ -23,7 +23,9 @@ AgencyKind = Literal[
     "legal_aid",
     "street_office",
     "community_office",
+    "bank",
 ]
+"""`bank`: a lending bank (经办银行) that decides on and disburses small guaranteed loans."""
 
 SERVICE_SCOPES = ("registry", "employment", "orders", "rights")
 SCOPES = frozenset(

@@ -1,11 +1,12 @@
 """Events published by the employment service on `employment.>` (stream EMPLOYMENT).
 
-Aggregates: `employer`, `post` (岗位), `course` (培训班) and `worker`, the employment record of
+Aggregates: `employer`, `post` (岗位), `course` (培训班), `worker`, the employment record of
 one registered worker (her placements, follow-ups and flexible employment), keyed by the
 registry's worker id; `fund` (专项资金 and the like, with its budget and commitments),
 `subsidy` (one claim for one person, kind and month, applied for, approved against a fund,
 paid and reconciled) and `claim`, the key that lets one person, kind and month be claimed
-once. The employment service keeps no personal data: people are ids here.
+once; and `loan` (小额担保贷款). People are ids here; the only personal data are a loan's
+guarantor and the reasons a loan was refused, sealed with the borrower's key.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from jinguo_contracts.base import CATALOGUE, EventContract
+from jinguo_contracts.base import CATALOGUE, EventContract, OptionalPii, Pii
 from jinguo_contracts.registry import HoursType
 
 OCCURRED_ON = (
@@ -529,6 +530,128 @@ class SubsidyClaimReleasedV1(_Claim):
     occurred_on: date = Field(description=OCCURRED_ON)
 
 
+# loan ---------------------------------------------------------------------------------------------
+
+GuaranteeKind = Literal["guarantor", "collateral", "credit_community", "guarantee_fund"]
+"""A person's guarantee (担保人), collateral (抵押), a credit community's joint guarantee (信用社区
+联保) or the guarantee fund (担保基金) standing for her."""
+LoanStep = Literal["certification", "filing", "opinion", "decision"]
+"""The steps before the money: the village or community women's congress certifies (出证明), the
+township or street federation files (报材料), the county federation gives its opinion (拿意见),
+the bank decides."""
+
+
+class Instalment(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    due_on: date
+    amount: int = Field(ge=0, description="yuan (元) of principal due that day")
+
+
+class _Loan(EventContract):
+    service: ClassVar[str] = "employment"
+    aggregate: ClassVar[str] = "loan"
+    pii_subject_field: ClassVar[str | None] = "worker_id"
+    loan_id: str
+    worker_id: str = Field(description="the borrower, a registered worker")
+    area_code: str = Field(description="the borrower's community (12 digits)")
+
+
+class LoanAppliedV1(_Loan):
+    """Her application for a small guaranteed loan to start or grow a business."""
+
+    event_type: ClassVar[str] = "LoanApplied"
+    business_date_field: ClassVar[str] = "applied_on"
+    gender: Literal["female", "male"]
+    amount: int = Field(ge=1, description="yuan (元) asked for")
+    term_months: int = Field(ge=1)
+    purpose: str
+    business_name: str
+    trade: str
+    licence_no: str | None = Field(default=None, description="business licence (营业执照), if any")
+    jobs_created: int = Field(ge=0, description="jobs the business creates, hers included")
+    guarantee: GuaranteeKind
+    guarantor: OptionalPii = Field(
+        default=None, description="who or what guarantees it (a person, the collateral)"
+    )
+    syb_course_id: str | None = Field(
+        default=None, description="the SYB course (创业培训) she passed, when one was required"
+    )
+    applied_on: date
+
+
+class LoanCertifiedV1(_Loan):
+    """The village or community women's congress certifies her (村居妇代会出证明)."""
+
+    event_type: ClassVar[str] = "LoanCertified"
+    business_date_field: ClassVar[str] = "certified_on"
+    certified_on: date
+
+
+class LoanFiledV1(_Loan):
+    """The township or street federation files her papers (乡镇妇联报材料)."""
+
+    event_type: ClassVar[str] = "LoanFiled"
+    business_date_field: ClassVar[str] = "filed_on"
+    filed_on: date
+
+
+class LoanOpinionGivenV1(_Loan):
+    """The county federation's opinion (县级妇联拿意见); an unfavourable one ends the loan."""
+
+    event_type: ClassVar[str] = "LoanOpinionGiven"
+    business_date_field: ClassVar[str] = "given_on"
+    favourable: bool
+    reason: OptionalPii = None
+    given_on: date
+
+
+class LoanApprovedV1(_Loan):
+    event_type: ClassVar[str] = "LoanApproved"
+    business_date_field: ClassVar[str] = "decided_on"
+    amount: int = Field(ge=1, description="yuan (元) approved")
+    annual_rate_percent: float = Field(ge=0, le=100)
+    term_months: int = Field(ge=1)
+    decided_on: date
+
+
+class LoanRefusedV1(_Loan):
+    """Refused at a step before the money (the county's refusal is its unfavourable opinion):
+    the loan ends, the reason kept."""
+
+    event_type: ClassVar[str] = "LoanRefused"
+    business_date_field: ClassVar[str] = "refused_on"
+    step: LoanStep
+    reason: Pii
+    refused_on: date
+
+
+class LoanDisbursedV1(_Loan):
+    """The money paid out, with its repayment schedule: equal monthly instalments of principal
+    (the interest of a guaranteed loan is subsidised, 财政贴息)."""
+
+    event_type: ClassVar[str] = "LoanDisbursed"
+    business_date_field: ClassVar[str] = "disbursed_on"
+    amount: int = Field(ge=1, description="yuan (元)")
+    gender: Literal["female", "male"]
+    jobs_created: int = Field(ge=0)
+    schedule: list[Instalment]
+    disbursed_on: date
+
+
+class LoanRepaymentRecordedV1(_Loan):
+    event_type: ClassVar[str] = "LoanRepaymentRecorded"
+    business_date_field: ClassVar[str] = "paid_on"
+    amount: int = Field(ge=1, description="yuan (元)")
+    repaid: int = Field(ge=0, description="yuan repaid in all, this payment included")
+    outstanding: int = Field(ge=0, description="yuan still owed; 0: the loan is repaid")
+    next_due_on: date | None = Field(
+        description="the due day of the first instalment not yet covered: the loan is overdue"
+        " once it has passed; None when repaid"
+    )
+    paid_on: date
+
+
 CATALOGUE.register(
     EmployerRegisteredV1,
     EmployerSuspendedV1,
@@ -561,6 +684,14 @@ CATALOGUE.register(
     SubsidyReconciledV1,
     SubsidyClaimedV1,
     SubsidyClaimReleasedV1,
+    LoanAppliedV1,
+    LoanCertifiedV1,
+    LoanFiledV1,
+    LoanOpinionGivenV1,
+    LoanApprovedV1,
+    LoanRefusedV1,
+    LoanDisbursedV1,
+    LoanRepaymentRecordedV1,
 )
 
 

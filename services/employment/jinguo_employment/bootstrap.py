@@ -6,13 +6,19 @@ from collections.abc import Sequence
 
 import httpx
 from fastapi import FastAPI
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from jinguo_employment.entrypoints.funds_http import create_funds_router
 from jinguo_employment.entrypoints.http import FEED, create_app
+from jinguo_employment.entrypoints.loans_http import loans_router
 from jinguo_employment.handlers.commands import EmploymentHandlers
 from jinguo_employment.handlers.funds import FundHandlers
+from jinguo_employment.handlers.loans import LoanHandlers
 from jinguo_employment.policies.reactions import InspectionPolicy, OrdersPolicy
 from jinguo_employment.projections.board import CourseRegister, PlacementRegister, PostBoard
 from jinguo_employment.projections.funds import FundLedger, FundQueries
+from jinguo_employment.projections.loans import LoanBook, LoanQueries
 from jinguo_employment.projections.pool import SeekerPool
 from jinguo_employment.projections.queries import EmploymentQueries
 from jinguo_employment.projections.reports import EmploymentReports
@@ -21,6 +27,16 @@ from jinguo_shared.projections.base import Projection
 from jinguo_shared.reactions import Policy
 from jinguo_shared.runtime import ServiceRuntime
 from jinguo_shared.services import DemoProgress
+
+
+class EmploymentSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="JINGUO_EMPLOYMENT_", extra="ignore")
+
+    loans_require_syb: bool = Field(
+        default=True,
+        description="a small guaranteed loan needs an SYB course (创业培训) passed by the day"
+        " she applies",
+    )
 
 
 def queries_for(runtime: ServiceRuntime) -> EmploymentQueries:
@@ -41,6 +57,22 @@ def fund_handlers_for(runtime: ServiceRuntime) -> FundHandlers:
     )
 
 
+def loan_handlers_for(
+    runtime: ServiceRuntime, settings: EmploymentSettings | None = None
+) -> LoanHandlers:
+    return LoanHandlers(
+        runtime.executor,
+        queries_for(runtime),
+        loan_queries_for(runtime),
+        runtime.clock.today,
+        syb_required=(settings or EmploymentSettings()).loans_require_syb,
+    )
+
+
+def loan_queries_for(runtime: ServiceRuntime) -> LoanQueries:
+    return LoanQueries(runtime.engine, runtime.projections, runtime.vault)
+
+
 class EmploymentService:
     name = "employment"
     prefix = "/employment"
@@ -53,6 +85,7 @@ class EmploymentService:
         EmploymentReports,
         TrainingOutcomes,
         FundLedger,
+        LoanBook,
     )
     policy_types: Sequence[type[Policy]] = (InspectionPolicy, OrdersPolicy)
 
@@ -61,8 +94,10 @@ class EmploymentService:
             runtime,
             handlers_for(runtime),
             queries_for(runtime),
-            fund_handlers_for(runtime),
-            FundQueries(runtime.engine, runtime.projections),
+            create_funds_router(
+                runtime, fund_handlers_for(runtime), FundQueries(runtime.engine, runtime.projections)
+            ),
+            loans_router(runtime, loan_handlers_for(runtime), loan_queries_for(runtime)),
         )
 
     def policies(self, runtime: ServiceRuntime) -> Sequence[Policy]:

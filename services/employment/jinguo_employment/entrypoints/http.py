@@ -12,7 +12,6 @@ from pydantic import AfterValidator, BaseModel, Field
 from jinguo_contracts.areas import area_prefix, check_area_code
 from jinguo_employment.domain.training_results import TrainingResults, training_results
 
-from jinguo_employment.entrypoints.funds_http import create_funds_router
 from jinguo_employment.entrypoints.responses import (
     Course,
     CourseWithTrainees,
@@ -26,8 +25,6 @@ from jinguo_employment.entrypoints.responses import (
 )
 from jinguo_employment.handlers import commands as c
 from jinguo_employment.handlers.commands import EmploymentHandlers
-from jinguo_employment.handlers.funds import FundHandlers
-from jinguo_employment.projections.funds import FundQueries
 from jinguo_employment.projections.queries import EmploymentQueries
 from jinguo_employment.projections.reports import INDICATORS
 from jinguo_shared.access import OutsideJurisdictionQueryError
@@ -550,6 +547,10 @@ def summarise(
         f" ({totals.get('subsidy_yuan', 0)} yuan)",
         f"{totals.get('posts_published', 0)} posts published, {totals.get('posts_filled', 0)}"
         f" filled, {totals.get('placements', 0)} placements",
+        f"{totals.get('loans_disbursed', 0)} small guaranteed loans paid out"
+        f" ({totals.get('loan_yuan', 0)} yuan), supporting"
+        f" {totals.get('loans_disbursed:female', 0)} women and creating"
+        f" {totals.get('loan_jobs_created', 0)} jobs",
     ]
     syb = training.get("syb")
     if syb is not None and syb.trained:
@@ -579,19 +580,21 @@ def create_app(
     runtime: ServiceRuntime,
     handlers: EmploymentHandlers,
     queries: EmploymentQueries,
-    fund_handlers: FundHandlers,
-    fund_queries: FundQueries,
+    *more: APIRouter,
 ) -> FastAPI:
+    """`more`: routers of the service's other parts (funds, loans), served beside these."""
     from jinguo_shared.app import service_app
 
     router = create_router(runtime, handlers, queries)
-    router.include_router(create_funds_router(runtime, fund_handlers, fund_queries))
-
+    for part in more:
+        # its routes themselves, not an included router: the app documents each route's
+        # problems, and this FastAPI includes a router lazily, hiding its routes until served
+        router.routes.extend(part.routes)
     return service_app(
         runtime,
         "Jinguo employment",
-        "就业: employers, posts (岗位), matching, placements (就业安置), training (培训) and"
-        " certification, funds and subsidies (补贴)",
+        "就业: employers, posts (岗位), matching, placements (就业安置), training (培训),"
+        " certification, funds and subsidies (补贴), small guaranteed loans (小额担保贷款)",
         router,
         FEED,
         indicators=INDICATORS,

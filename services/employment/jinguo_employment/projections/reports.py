@@ -14,6 +14,9 @@ from jinguo_contracts.employment import (
     CertificateAwardedV1,
     CourseScheduledV2,
     FlexibleEmploymentRecordedV1,
+    LoanAppliedV1,
+    LoanDisbursedV1,
+    LoanRepaymentRecordedV1,
     PlacementEndedV1,
     PlacementFollowedUpV1,
     PostFilledV1,
@@ -34,6 +37,7 @@ COHORT = "`start_date` of the placement: the retention of that month's cohort"
 COMPLETED = "`completed_on`, the day the trainee completed the course"
 APPROVED = "`approved_on`, the day the subsidy was approved (committed against its fund)"
 PAID = "`paid_on`, the day its payment was confirmed"
+DISBURSED = "`disbursed_on`, the day the bank paid the loan out"
 INDICATORS: Final[dict[str, tuple[str, str]]] = {
     "posts_published": ("posts (岗位) published", PUBLISHED),
     "openings": ("openings offered by the posts published", PUBLISHED),
@@ -79,6 +83,18 @@ INDICATORS: Final[dict[str, tuple[str, str]]] = {
     "subsidy_yuan_approved:{kind}": ("yuan (元) of the subsidies approved, of one kind", APPROVED),
     "subsidies_paid:{kind}": ("subsidies whose payment was confirmed, of one kind", PAID),
     "subsidy_yuan_paid:{kind}": ("yuan (元) of the subsidies paid, of one kind", PAID),
+    "loans_applied": (
+        "small guaranteed loans (小额担保贷款) applied for",
+        "`applied_on`, the day she applied",
+    ),
+    "loans_disbursed": ("small guaranteed loans paid out", DISBURSED),
+    "loans_disbursed:{gender}": (
+        "loans paid out to women (female) or men: the women supported (扶持妇女创业)",
+        DISBURSED,
+    ),
+    "loan_yuan": ("yuan (元) of small guaranteed loans paid out", DISBURSED),
+    "loan_jobs_created": ("jobs the businesses of the loans paid out create (带动就业)", DISBURSED),
+    "loan_repaid_yuan": ("yuan (元) of loans repaid", "`paid_on`, the day of the repayment"),
 }
 """Each key an area report counts (`{…}` stands for each value it takes): what it counts, and
 the date that decides the month it is counted in. A year summary adds up a year's months."""
@@ -95,6 +111,7 @@ class EmploymentReports(Projection):
         "employment.worker.>",
         "employment.course.>",
         "employment.subsidy.>",
+        "employment.loan.>",
     )
 
     def define(self) -> None:
@@ -180,3 +197,19 @@ class EmploymentReports(Projection):
     def _paid(self, e: SubsidyPaidV1, _: RecordedEvent, b: ProjectionBatch) -> None:
         self._add(b, e.area_code, e.paid_on, f"subsidies_paid:{e.kind}")
         self._add(b, e.area_code, e.paid_on, f"subsidy_yuan_paid:{e.kind}", e.amount)
+    @handles(LoanAppliedV1)
+    def _loan_applied(self, e: LoanAppliedV1, _: RecordedEvent, b: ProjectionBatch) -> None:
+        self._add(b, e.area_code, e.applied_on, "loans_applied")
+
+    @handles(LoanDisbursedV1)
+    def _loan_disbursed(self, e: LoanDisbursedV1, _: RecordedEvent, b: ProjectionBatch) -> None:
+        self._add(b, e.area_code, e.disbursed_on, "loans_disbursed")
+        self._add(b, e.area_code, e.disbursed_on, f"loans_disbursed:{e.gender}")
+        self._add(b, e.area_code, e.disbursed_on, "loan_yuan", e.amount)
+        self._add(b, e.area_code, e.disbursed_on, "loan_jobs_created", e.jobs_created)
+
+    @handles(LoanRepaymentRecordedV1)
+    def _loan_repaid(
+        self, e: LoanRepaymentRecordedV1, _: RecordedEvent, b: ProjectionBatch
+    ) -> None:
+        self._add(b, e.area_code, e.paid_on, "loan_repaid_yuan", e.amount)
