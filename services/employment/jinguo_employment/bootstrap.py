@@ -47,12 +47,16 @@ def handlers_for(runtime: ServiceRuntime) -> EmploymentHandlers:
     return EmploymentHandlers(runtime.executor, queries_for(runtime), runtime.clock.today)
 
 
+def fund_queries_for(runtime: ServiceRuntime) -> FundQueries:
+    return FundQueries(runtime.engine, runtime.projections)
+
+
 def fund_handlers_for(runtime: ServiceRuntime) -> FundHandlers:
     """The clock is asked on every command, so a test may set `runtime.clock` later."""
     return FundHandlers(
         runtime.executor,
         queries_for(runtime),
-        FundQueries(runtime.engine, runtime.projections),
+        fund_queries_for(runtime),
         lambda: runtime.clock.today(),
     )
 
@@ -95,7 +99,9 @@ class EmploymentService:
             handlers_for(runtime),
             queries_for(runtime),
             create_funds_router(
-                runtime, fund_handlers_for(runtime), FundQueries(runtime.engine, runtime.projections)
+                runtime,
+                fund_handlers_for(runtime),
+                FundQueries(runtime.engine, runtime.projections),
             ),
             loans_router(runtime, loan_handlers_for(runtime), loan_queries_for(runtime)),
         )

@@ -11,7 +11,6 @@ from pydantic import AfterValidator, BaseModel, Field
 
 from jinguo_contracts.areas import area_prefix, check_area_code
 from jinguo_employment.domain.training_results import TrainingResults, training_results
-
 from jinguo_employment.entrypoints.responses import (
     Course,
     CourseWithTrainees,

@@ -197,6 +197,7 @@ class EmploymentReports(Projection):
     def _paid(self, e: SubsidyPaidV1, _: RecordedEvent, b: ProjectionBatch) -> None:
         self._add(b, e.area_code, e.paid_on, f"subsidies_paid:{e.kind}")
         self._add(b, e.area_code, e.paid_on, f"subsidy_yuan_paid:{e.kind}", e.amount)
+
     @handles(LoanAppliedV1)
     def _loan_applied(self, e: LoanAppliedV1, _: RecordedEvent, b: ProjectionBatch) -> None:
         self._add(b, e.area_code, e.applied_on, "loans_applied")

@@ -13,9 +13,8 @@ from pydantic import BaseModel
 from jinguo_contracts.access import OPERATOR_SCOPE
 from jinguo_registry.domain.organisations import Grantor
 from jinguo_registry.entrypoints import sheet_page
-from jinguo_registry.entrypoints.people_http import add_people_routes
-
 from jinguo_registry.entrypoints.certificates_http import add_certificate_routes
+from jinguo_registry.entrypoints.people_http import add_people_routes
 from jinguo_registry.entrypoints.programme_http import add_programme_routes
 from jinguo_registry.entrypoints.recognition_http import add_recognition_routes
 from jinguo_registry.entrypoints.responses import (
@@ -36,9 +35,8 @@ from jinguo_registry.handlers.households import HouseholdHandlers
 from jinguo_registry.handlers.programme import ProgrammeHandlers
 from jinguo_registry.handlers.recognition import RecognitionHandlers
 from jinguo_registry.handlers.spells import SpellHandlers
-from jinguo_registry.projections.people_queries import PeopleQueries
-
 from jinguo_registry.projections.entitlement_queries import CertificateQueries
+from jinguo_registry.projections.people_queries import PeopleQueries
 from jinguo_registry.projections.programme_queries import ProgrammeQueries, RecognitionQueries
 from jinguo_registry.projections.queries import PathPosition, RegistryQueries
 from jinguo_registry.projections.reports import INDICATORS
@@ -513,6 +511,7 @@ def path_position(cursor: str | None) -> PathPosition | None:
     if recorded_at.tzinfo is None:
         raise not_ours
     return position
+
 
 def household_handlers(runtime: ServiceRuntime, people: PeopleQueries) -> HouseholdHandlers:
     async def settled() -> None:

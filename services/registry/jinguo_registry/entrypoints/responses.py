@@ -20,7 +20,6 @@ from jinguo_contracts.registry import (
     HoursType,
     PriceTier,
     SpellKind,
-
     TaxRelief,
 )
 from jinguo_shared.http.conventions import ReadModel
