@@ -3,8 +3,10 @@ services-orders, on its business date, with a short summary that holds no person
 
 Each event type the path shows has one small line function in `LINES`: an event in, the line
 it adds out (or None when the event is not about a worker). Showing a new event is one function
-and one entry; the projection's subjects follow from the table. Rights cases never reach it:
-the registry's credentials cannot read RIGHTS.
+and one entry; the projection's subjects follow from the table. A deployment has read past
+the new event's older facts: name the table anew (`worker_path_v2`) so that the service asks for
+a replay, as `employment_month_counts_v2` does. Rights cases never reach it: the registry's
+credentials cannot read RIGHTS.
 """
 
 from __future__ import annotations
