@@ -24,6 +24,7 @@ from jinguo_contracts.orders import ServiceCompletedV1, VolunteerHoursEarnedV1
 from jinguo_contracts.programme import ActivityHeldV1, AreaInspectedV1, AwardGrantedV1
 from jinguo_contracts.registry import (
     CertificateIssuedV1,
+    CertificateReviewedV1,
     HomeVisitRecordedV1,
     VolunteerRegisteredV1,
     WorkerCategoryAssessedV1,
@@ -66,6 +67,7 @@ class ProgrammeFigures(Projection):
         "registry.worker.*.WorkerReemployed",
         "registry.worker.*.WorkerCategoryAssessed",
         "registry.worker.*.CertificateIssued",
+        "registry.worker.*.CertificateReviewed",
         "registry.worker.*.HomeVisitRecorded",
         "registry.volunteer.*.VolunteerRegistered",
         "employment.post.*.PostPublished",
@@ -137,6 +139,10 @@ class ProgrammeFigures(Projection):
         indicator = CERTIFICATE_COUNTS.get(e.kind)
         if indicator is not None:
             self._count(b, e.area_code, e.issued_on, indicator)
+
+    @handles(CertificateReviewedV1)
+    def _review(self, e: CertificateReviewedV1, _: RecordedEvent, b: ProjectionBatch) -> None:
+        self._count(b, e.area_code, e.reviewed_on, "certificates_reviewed")
 
     @handles(HomeVisitRecordedV1)
     def _visit(self, e: HomeVisitRecordedV1, _: RecordedEvent, b: ProjectionBatch) -> None:

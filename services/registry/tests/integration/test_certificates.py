@@ -25,6 +25,7 @@ from jinguo_shared.testing import publish
 
 from .test_programme_year import A1, A2, B1, STREET_A, STREET_B, County, context, county
 from .test_projections import snapshot
+from .test_recognition import figure
 
 __all__ = ["county"]
 
@@ -224,6 +225,8 @@ async def test_a_tax_relief_card_carries_its_relief_into_the_lists_and_her_dossi
     assert [c["relief"]["months"] for c in dossier["certificates"]] == [18]
     report = await a1.get(f"/reports/areas/{A1}", after=county.position)
     assert report.json()["totals"]["certificate:tax_relief"] == 1
+    sheet = await county.sheet(county[STREET_A], STREET_A, str(today.year))
+    assert figure(sheet, "tax_relief_cards") == 1
     assert (await county[A2].get(f"/workers/{worker}", after=county.position)).status_code == 404
 
 
@@ -294,6 +297,9 @@ async def test_a_certificate_past_its_end_is_due_for_review_until_renewed_or_wit
     )
     history = await county.runtime.store.load("worker", workers[0])
     assert [e.type for e in history].count("CertificateReviewed") == 1
+    sheet = await county.sheet(a1, A1, str(today.year))
+    assert figure(sheet, "certificates_reviewed") == 2
+    assert figure(sheet, "preference_certificates") == 0  # issued in an earlier year
 
 
 async def test_concurrent_reviews_record_one_and_never_review_a_revoked_certificate(
