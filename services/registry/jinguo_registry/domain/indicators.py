@@ -140,6 +140,13 @@ CATALOGUE: tuple[Indicator, ...] = (
         "CertificateIssued of kind reemployment_preference, on `issued_on`",
     ),
     _count(
+        "certificates_reviewed",
+        "证件年审",
+        "items",
+        "registry",
+        "CertificateReviewed (renewed or withdrawn), on `reviewed_on`",
+    ),
+    _count(
         "home_visits",
         "入户走访",
         "events",

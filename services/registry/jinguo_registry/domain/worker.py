@@ -386,12 +386,12 @@ class Worker(Aggregate[WorkerState]):
         """年审. The same review sent again (same day, same outcome) records nothing more."""
         state = self._live()
         check_past_date(reviewed_on, "reviewed_on", today)
-        withdrawn = number in state.revoked_certificates
-        if state.reviewed.get(number) == (reviewed_on, valid_until) and withdrawn == (
+        closed = number in state.revoked_certificates  # revoked, or withdrawn at a review
+        if state.reviewed.get(number) == (reviewed_on, valid_until) and closed == (
             outcome == "withdrawn"
         ):
             return
-        if withdrawn:
+        if closed:
             raise RuleViolationError(
                 f"certificate {number} was revoked or withdrawn: it is not reviewed any more"
             )

@@ -90,14 +90,12 @@ class CertificateEntitlement(Projection):
 
     @handles(WorkerReemployedV1)
     def _placed(self, e: WorkerReemployedV1, _: RecordedEvent, b: ProjectionBatch) -> None:
-        """Recorded before spells: a placement spell, ended by the spell of the placement's id."""
+        """Recorded before spells: a placement spell whose id is the placement's."""
         b.upsert(self.open_spells, {"worker_id": e.worker_id, "spell_id": e.placement_id})
 
     @handles(ReemploymentSpellStartedV1)
     def _working(self, e: ReemploymentSpellStartedV1, _: RecordedEvent, b: ProjectionBatch) -> None:
         b.upsert(self.open_spells, {"worker_id": e.worker_id, "spell_id": e.spell_id})
-        if e.placement_id is not None and e.placement_id != e.spell_id:
-            b.delete(self.open_spells, {"worker_id": e.worker_id, "spell_id": e.placement_id})
 
     @handles(ReemploymentSpellEndedV1)
     def _unemployed(

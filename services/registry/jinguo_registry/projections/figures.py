@@ -24,6 +24,7 @@ from jinguo_contracts.orders import ServiceCompletedV1, VolunteerHoursEarnedV1
 from jinguo_contracts.programme import ActivityHeldV1, AreaInspectedV1, AwardGrantedV1
 from jinguo_contracts.registry import (
     CertificateIssuedV1,
+    CertificateReviewedV1,
     HomeVisitRecordedV1,
     ReemploymentSpellStartedV1,
     UnemploymentBenefitGrantedV1,
@@ -81,6 +82,7 @@ class ProgrammeFigures(Projection):
         "registry.worker.*.UnemploymentBenefitGranted",
         "registry.worker.*.WorkerCategoryAssessed",
         "registry.worker.*.CertificateIssued",
+        "registry.worker.*.CertificateReviewed",
         "registry.worker.*.HomeVisitRecorded",
         "registry.volunteer.*.VolunteerRegistered",
         "registry.household.*.ZeroEmploymentHouseholdRecognised",
@@ -178,6 +180,10 @@ class ProgrammeFigures(Projection):
         indicator = CERTIFICATE_COUNTS.get(e.kind)
         if indicator is not None:
             self._count(b, e.area_code, e.issued_on, indicator)
+
+    @handles(CertificateReviewedV1)
+    def _review(self, e: CertificateReviewedV1, _: RecordedEvent, b: ProjectionBatch) -> None:
+        self._count(b, e.area_code, e.reviewed_on, "certificates_reviewed")
 
     @handles(HomeVisitRecordedV1)
     def _visit(self, e: HomeVisitRecordedV1, _: RecordedEvent, b: ProjectionBatch) -> None:

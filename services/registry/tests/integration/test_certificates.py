@@ -4,12 +4,14 @@ SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, timedelta
 from typing import Any
 
 from jinguo_contracts.registry import ReemploymentSpellEndedV1, ReemploymentSpellStartedV1
 from jinguo_registry.bootstrap import handlers_for
 from jinguo_registry.domain.validation import make_national_id
+from jinguo_registry.handlers.certificates import CertificateHandlers, ReviewCertificate
 from jinguo_registry.handlers.commands import (
     AssessCategory,
     Erase,
@@ -17,11 +19,13 @@ from jinguo_registry.handlers.commands import (
     RecordReemployment,
     RegisterWorker,
     RegistryHandlers,
+    RevokeCertificate,
 )
 from jinguo_shared.testing import publish
 
 from .test_programme_year import A1, A2, B1, STREET_A, STREET_B, County, context, county
 from .test_projections import snapshot
+from .test_recognition import figure
 
 __all__ = ["county"]
 
@@ -221,6 +225,8 @@ async def test_a_tax_relief_card_carries_its_relief_into_the_lists_and_her_dossi
     assert [c["relief"]["months"] for c in dossier["certificates"]] == [18]
     report = await a1.get(f"/reports/areas/{A1}", after=county.position)
     assert report.json()["totals"]["certificate:tax_relief"] == 1
+    sheet = await county.sheet(county[STREET_A], STREET_A, str(today.year))
+    assert figure(sheet, "tax_relief_cards") == 1
     assert (await county[A2].get(f"/workers/{worker}", after=county.position)).status_code == 404
 
 
@@ -291,3 +297,49 @@ async def test_a_certificate_past_its_end_is_due_for_review_until_renewed_or_wit
     )
     history = await county.runtime.store.load("worker", workers[0])
     assert [e.type for e in history].count("CertificateReviewed") == 1
+    sheet = await county.sheet(a1, A1, str(today.year))
+    assert figure(sheet, "certificates_reviewed") == 2
+    assert figure(sheet, "preference_certificates") == 0  # issued in an earlier year
+
+
+async def test_concurrent_reviews_record_one_and_never_review_a_revoked_certificate(
+    county: County,
+) -> None:
+    runtime = county.runtime
+    handlers = handlers_for(runtime)
+    reviews = CertificateHandlers(runtime.executor, runtime.clock.today)
+    today = runtime.clock.today()
+    worker = await register(handlers, 40, A1, date(1979, 4, 4))
+    for number in ("YH-40", "YH-41"):
+        await handlers.issue_certificate(
+            worker,
+            IssueCertificate(
+                kind="reemployment_preference",
+                number=number,
+                issued_on=today - timedelta(days=400),
+                valid_until=today - timedelta(days=30),
+            ),
+            context(f"issue-{number}"),
+        )
+    renew = ReviewCertificate(
+        reviewed_on=today, outcome="renewed", valid_until=today + timedelta(days=365)
+    )
+    twice = await asyncio.gather(
+        *[reviews.review_certificate(worker, "YH-40", renew, context(f"r-{n}")) for n in range(4)],
+        return_exceptions=True,
+    )
+    assert all(not isinstance(o, BaseException) or o.status == 409 for o in twice), twice
+    revoke = RevokeCertificate(reason="材料不实")
+    raced = await asyncio.gather(
+        reviews.review_certificate(worker, "YH-41", renew, context("race-review")),
+        handlers.revoke_certificate(worker, "YH-41", revoke, context("race-revoke")),
+        return_exceptions=True,
+    )
+    assert all(not isinstance(o, BaseException) or o.status == 409 for o in raced), raced
+    history = [
+        (e.type, getattr(e.payload, "number", None))
+        for e in await runtime.store.load("worker", worker)
+    ]
+    assert history.count(("CertificateReviewed", "YH-40")) == 1
+    after_revocation = history[history.index(("CertificateRevoked", "YH-41")) :]
+    assert ("CertificateReviewed", "YH-41") not in after_revocation

@@ -17,6 +17,7 @@ import orjson
 import pytest
 
 from jinguo_contracts.inspections import RightsFiguresPublishedV1
+from jinguo_contracts.registry import TaxRelief
 from jinguo_registry.bootstrap import DEV_KEY_FILE, RegistryService, handlers_for
 from jinguo_registry.domain.validation import make_national_id
 from jinguo_registry.handlers.commands import (
@@ -31,6 +32,12 @@ from jinguo_shared.testing import publish, publisher, runtimes
 
 from .test_projections import snapshot
 
+RELIEF = TaxRelief(
+    months=18,
+    taxes=["business_tax_or_vat", "personal_income_tax"],
+    business_name="文艺路巧手缝纫店",
+    tax_office="国家税务总局长沙市芙蓉区税务局",
+)
 COUNTY, STREET_A, STREET_B = "430102", "430102001", "430102002"
 A1, A2, B1 = "430102001001", "430102001002", "430102002001"
 AREAS = [
@@ -340,7 +347,9 @@ async def test_the_programme_projections_replay_to_the_same_rows(county: County)
     )
     issued = await handlers.issue_certificate(
         worker.aggregate_id,
-        IssueCertificate(kind="tax_relief", number="MB-2026-001", issued_on=date(2026, 4, 1)),
+        IssueCertificate(
+            kind="tax_relief", number="MB-2026-001", issued_on=date(2026, 4, 1), relief=RELIEF
+        ),
         context("card"),
     )
     street, whole = county[STREET_A], county[COUNTY]
@@ -458,8 +467,9 @@ async def test_a_closed_period_takes_a_fact_only_as_a_correction(county: County)
     )
     await runtime.projections.wait_for(county.position, ["closed_periods"], 10)
 
-    def card(number: str, issued_on: str) -> dict[str, str]:
-        return {"kind": "tax_relief", "number": number, "issued_on": issued_on}
+    def card(number: str, issued_on: str) -> dict[str, Any]:
+        relief = RELIEF.model_dump()
+        return {"kind": "tax_relief", "number": number, "issued_on": issued_on, "relief": relief}
 
     # A1's first half is closed: a card dated in April is refused, and says how to correct it
     before = (await runtime.nc.jetstream().stream_info("REGISTRY")).state.messages
