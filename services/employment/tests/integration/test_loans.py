@@ -16,11 +16,13 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from jinguo_contracts.access import AgencyKind
 from jinguo_contracts.examples import registered_worker
 from jinguo_contracts.registry import WorkerErasedV1
 from jinguo_employment.bootstrap import EmploymentService
+from jinguo_shared.db import pii_keys
 from jinguo_shared.eventstore import EventStore
 from jinguo_shared.runtime import ServiceRuntime
 from jinguo_shared.testing import caught_up, publish, publish_agency, publish_history, publisher
@@ -327,6 +329,9 @@ async def test_an_erased_borrower_is_named_nowhere(loans: Loans) -> None:
     await loans.trained("w-erased")
     applied = await loans.done("congress", "/loans", loans.application("w-erased"))
     certified = await loans.done("congress", f"/loans/{applied['id']}/certify", {})
+    key = select(pii_keys).where(pii_keys.c.subject_id == "w-erased")
+    async with loans.runtime.engine.connect() as connection:
+        assert (await connection.execute(key)).first() is not None  # the guarantor is sealed
     erased = await publish(
         loans.registry,
         "worker",
@@ -338,4 +343,7 @@ async def test_an_erased_borrower_is_named_nowhere(loans: Loans) -> None:
     found = await loans.loan("county", applied["id"], erased)
     assert (found["worker_id"], found["guarantor"]) == (None, None)
     assert found["stage"] == "certified"
+    # her key in this service is gone: the guarantor sealed in the log can never be read again
+    async with loans.runtime.engine.connect() as connection:
+        assert (await connection.execute(key)).first() is None
     problem(await loans.post("congress", "/loans", loans.application("w-erased")), 404)
