@@ -324,6 +324,23 @@ async def test_without_syb_training_no_loan(loans: Loans) -> None:
     problem(await loans.post("xicheng", "/loans", loans.application("w-untrained")), 404)
 
 
+async def test_the_syb_rule_is_a_setting(loans: Loans, monkeypatch: pytest.MonkeyPatch) -> None:
+    await loans.register("w-no-syb")
+    monkeypatch.setenv("JINGUO_EMPLOYMENT_LOANS_REQUIRE_SYB", "false")
+    app = EmploymentService().create_app(loans.runtime)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://employment"
+    ) as lenient:
+        answer = await lenient.post(
+            "/loans",
+            json=loans.application("w-no-syb"),
+            headers={"Authorization": f"Bearer {loans.keys['congress']}"},
+        )
+    assert answer.status_code == 201, answer.text
+    found = await loans.loan("congress", answer.json()["id"], answer.json()["position"])
+    assert found["syb_course_id"] is None
+
+
 async def test_an_erased_borrower_is_named_nowhere(loans: Loans) -> None:
     await loans.register("w-erased")
     await loans.trained("w-erased")
