@@ -115,8 +115,10 @@ class EmploymentService:
 
     async def load_demo(self, client: httpx.AsyncClient, progress: DemoProgress) -> str | None:
         from jinguo_employment.demo import load_employment_demo
+        from jinguo_employment.demo_loans import load_loans_demo
 
-        return await load_employment_demo(client, progress)
+        loaded = await load_employment_demo(client, progress)
+        return f"{loaded}; {await load_loans_demo(client, progress)}"
 
 
 service = EmploymentService()

@@ -24,6 +24,7 @@ from jinguo_contracts.registry import (
     WorkerProfileUpdatedV1,
     WorkerRegisteredV1,
 )
+from jinguo_shared.db import pii_keys
 from jinguo_shared.envelope import RecordedEvent
 from jinguo_shared.projections.base import Projection, handles
 from jinguo_shared.projections.batch import ProjectionBatch
@@ -172,11 +173,14 @@ class SeekerPool(Projection):
 
     @handles(WorkerErasedV1)
     def _erased(self, e: WorkerErasedV1, _: RecordedEvent, b: ProjectionBatch) -> None:
-        """Her birth date, gender, community, skills and statuses go with her row."""
+        """Her birth date, gender, community, skills and statuses go with her row, and her key
+        with them."""
         b.delete(self.seekers, {"worker_id": e.worker_id})
         for category in get_args(Category):
             b.delete(self.categories, {"worker_id": e.worker_id, "category": category})
         b.upsert(self.erased, {"worker_id": e.worker_id})
+        # her key in this service: what it sealed (a loan's guarantor) becomes unreadable
+        b.delete(pii_keys, {"subject_id": e.worker_id})
 
     @handles(PlacementStartedV1)
     def _placed(self, e: PlacementStartedV1, _: RecordedEvent, b: ProjectionBatch) -> None:

@@ -16,11 +16,13 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from jinguo_contracts.access import AgencyKind
 from jinguo_contracts.examples import registered_worker
 from jinguo_contracts.registry import WorkerErasedV1
 from jinguo_employment.bootstrap import EmploymentService
+from jinguo_shared.db import pii_keys
 from jinguo_shared.eventstore import EventStore
 from jinguo_shared.runtime import ServiceRuntime
 from jinguo_shared.testing import caught_up, publish, publish_agency, publish_history, publisher
@@ -173,6 +175,16 @@ def runtimes_of(env: dict[str, str]) -> Any:
     return opened()
 
 
+async def snapshot(runtime: ServiceRuntime, name: str) -> dict[str, list[tuple[Any, ...]]]:
+    projection = runtime.projections.active(name)
+    rows = {}
+    async with runtime.engine.connect() as connection:
+        for table in projection.metadata.sorted_tables:
+            result = await connection.execute(select(table))
+            rows[table.name.rsplit("_g", 1)[0]] = sorted(tuple(r) for r in result)
+    return rows
+
+
 def problem(answer: httpx.Response, status: int, code: str | None = None) -> dict[str, Any]:
     assert answer.status_code == status, answer.text
     body = answer.json()
@@ -279,6 +291,15 @@ async def test_the_loan_across_three_levels_then_the_bank_and_its_repayments(
     assert totals["loan_jobs_created"] == 4
     assert "1 small guaranteed loans paid out (30000 yuan)" in report.json()["summary"]
 
+    # a replay rebuilds the loan book and the figures exactly as they are live
+    names = ["loans", "employment_reports"]
+    live = {name: await snapshot(loans.runtime, name) for name in names}
+    assert live["loans"]["loans"]
+    rebuilt = await loans.runtime.projections.rebuild(*names)
+    assert {p.generation for p in rebuilt} == {2}
+    for name in names:
+        assert await snapshot(loans.runtime, name) == live[name], name
+
 
 async def test_a_refusal_ends_the_loan_and_keeps_its_reason(loans: Loans) -> None:
     await loans.register("w-refused")
@@ -322,11 +343,31 @@ async def test_without_syb_training_no_loan(loans: Loans) -> None:
     problem(await loans.post("xicheng", "/loans", loans.application("w-untrained")), 404)
 
 
+async def test_the_syb_rule_is_a_setting(loans: Loans, monkeypatch: pytest.MonkeyPatch) -> None:
+    await loans.register("w-no-syb")
+    monkeypatch.setenv("JINGUO_EMPLOYMENT_LOANS_REQUIRE_SYB", "false")
+    app = EmploymentService().create_app(loans.runtime)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://employment"
+    ) as lenient:
+        answer = await lenient.post(
+            "/loans",
+            json=loans.application("w-no-syb"),
+            headers={"Authorization": f"Bearer {loans.keys['congress']}"},
+        )
+    assert answer.status_code == 201, answer.text
+    found = await loans.loan("congress", answer.json()["id"], answer.json()["position"])
+    assert found["syb_course_id"] is None
+
+
 async def test_an_erased_borrower_is_named_nowhere(loans: Loans) -> None:
     await loans.register("w-erased")
     await loans.trained("w-erased")
     applied = await loans.done("congress", "/loans", loans.application("w-erased"))
     certified = await loans.done("congress", f"/loans/{applied['id']}/certify", {})
+    key = select(pii_keys).where(pii_keys.c.subject_id == "w-erased")
+    async with loans.runtime.engine.connect() as connection:
+        assert (await connection.execute(key)).first() is not None  # the guarantor is sealed
     erased = await publish(
         loans.registry,
         "worker",
@@ -338,4 +379,7 @@ async def test_an_erased_borrower_is_named_nowhere(loans: Loans) -> None:
     found = await loans.loan("county", applied["id"], erased)
     assert (found["worker_id"], found["guarantor"]) == (None, None)
     assert found["stage"] == "certified"
+    # her key in this service is gone: the guarantor sealed in the log can never be read again
+    async with loans.runtime.engine.connect() as connection:
+        assert (await connection.execute(key)).first() is None
     problem(await loans.post("congress", "/loans", loans.application("w-erased")), 404)
