@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Query
 from pydantic import AfterValidator, BaseModel
 
 from jinguo_contracts.areas import area_prefix, check_area_code
-from jinguo_employment.entrypoints.funds_http import create_funds_router
+from jinguo_employment.entrypoints.funds_http import add_fund_routes
 from jinguo_employment.entrypoints.responses import (
     Course,
     CourseWithTrainees,
@@ -541,7 +541,7 @@ def create_app(
     from jinguo_shared.app import service_app
 
     router = create_router(runtime, handlers, queries)
-    router.include_router(create_funds_router(runtime, fund_handlers, fund_queries))
+    add_fund_routes(router, runtime, fund_handlers, fund_queries)
 
     return service_app(
         runtime,
