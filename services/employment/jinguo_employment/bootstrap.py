@@ -9,7 +9,6 @@ from fastapi import FastAPI
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from jinguo_employment.entrypoints.funds_http import create_funds_router
 from jinguo_employment.entrypoints.http import FEED, create_app
 from jinguo_employment.entrypoints.loans_http import loans_router
 from jinguo_employment.handlers.commands import EmploymentHandlers
@@ -98,11 +97,8 @@ class EmploymentService:
             runtime,
             handlers_for(runtime),
             queries_for(runtime),
-            create_funds_router(
-                runtime,
-                fund_handlers_for(runtime),
-                FundQueries(runtime.engine, runtime.projections),
-            ),
+            fund_handlers_for(runtime),
+            fund_queries_for(runtime),
             loans_router(runtime, loan_handlers_for(runtime), loan_queries_for(runtime)),
         )
 

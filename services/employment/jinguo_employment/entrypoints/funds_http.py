@@ -107,10 +107,10 @@ class Subsidy(ReadModel):
     seq: int
 
 
-def create_funds_router(
-    runtime: ServiceRuntime, handlers: FundHandlers, queries: FundQueries
-) -> APIRouter:
-    router = APIRouter()
+def add_fund_routes(
+    router: APIRouter, runtime: ServiceRuntime, handlers: FundHandlers, queries: FundQueries
+) -> None:
+    """On the service's own router, so they are documented and admitted as its others are."""
 
     @router.post("/funds", status_code=201, summary="Open a fund (专项资金…) with its budget")
     async def open_fund(body: f.OpenFund, command: WriteCommand) -> Accepted:
@@ -226,5 +226,3 @@ def create_funds_router(
         if found is None or not caller.sees(found["area_code"]):
             raise HTTPException(404, f"no subsidy {subsidy_id}")
         return Subsidy.model_validate(found)
-
-    return router

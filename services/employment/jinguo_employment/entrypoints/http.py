@@ -11,6 +11,7 @@ from pydantic import AfterValidator, BaseModel, Field
 
 from jinguo_contracts.areas import area_prefix, check_area_code
 from jinguo_employment.domain.training_results import TrainingResults, training_results
+from jinguo_employment.entrypoints.funds_http import add_fund_routes
 from jinguo_employment.entrypoints.responses import (
     Course,
     CourseWithTrainees,
@@ -24,6 +25,8 @@ from jinguo_employment.entrypoints.responses import (
 )
 from jinguo_employment.handlers import commands as c
 from jinguo_employment.handlers.commands import EmploymentHandlers
+from jinguo_employment.handlers.funds import FundHandlers
+from jinguo_employment.projections.funds import FundQueries
 from jinguo_employment.projections.queries import EmploymentQueries
 from jinguo_employment.projections.reports import INDICATORS
 from jinguo_shared.access import OutsideJurisdictionQueryError
@@ -579,12 +582,15 @@ def create_app(
     runtime: ServiceRuntime,
     handlers: EmploymentHandlers,
     queries: EmploymentQueries,
+    fund_handlers: FundHandlers,
+    fund_queries: FundQueries,
     *more: APIRouter,
 ) -> FastAPI:
-    """`more`: routers of the service's other parts (funds, loans), served beside these."""
+    """`more`: routers of the service's other parts (its loans), served beside these."""
     from jinguo_shared.app import service_app
 
     router = create_router(runtime, handlers, queries)
+    add_fund_routes(router, runtime, fund_handlers, fund_queries)
     for part in more:
         # its routes themselves, not an included router: the app documents each route's
         # problems, and this FastAPI includes a router lazily, hiding its routes until served

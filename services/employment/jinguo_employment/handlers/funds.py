@@ -378,6 +378,7 @@ class FundHandlers:
             "payee": c.payee or "person",
             "payee_id": provider,
             "period": c.course_id,
+            "completed_on": completed,
         }
 
     async def apply(
@@ -386,6 +387,14 @@ class FundHandlers:
         today = self._today()
         day = check_past_date(c.applied_on or today, "applied_on", today)
         claim = await self._claim_of_kind(c, ctx)
+        completed = claim.get("completed_on")
+        if completed is not None and day < completed:
+            # approval grants it on the course too, which takes no grant before completion
+            raise InvalidCommandError(
+                f"applied_on {day.isoformat()} is before {completed.isoformat()}, the day she"
+                " completed the course",
+                field="applied_on",
+            )
         fund = await self._executor.load_cached(Fund, c.fund_id)
         if fund.state is None:
             raise NotFoundError(f"no fund {c.fund_id}", field="fund_id")

@@ -18,20 +18,26 @@ from jinguo_employment.bootstrap import EmploymentService, fund_handlers_for
 from jinguo_employment.domain.fund import FundExhaustedError
 from jinguo_employment.domain.subsidy import AlreadyClaimedError
 from jinguo_employment.handlers.commands import (
+    CandidateInput,
+    CompleteTraining,
     EmploymentHandlers,
     FillPost,
+    GrantSubsidy,
     PublishPost,
     RegisterEmployer,
+    ScheduleCourse,
     WageInput,
 )
 from jinguo_employment.handlers.funds import (
     ApplyForSubsidy,
     ApproveSubsidy,
     FundHandlers,
+    NotEligibleError,
     OpenFund,
 )
 from jinguo_shared.access import Jurisdiction
 from jinguo_shared.clock import ProgrammeClock
+from jinguo_shared.domain import InvalidCommandError
 from jinguo_shared.envelope import CommandContext
 from jinguo_shared.runtime import ServiceRuntime
 from jinguo_shared.testing import PublishedAgency, caught_up, publish_agency, publisher
@@ -554,3 +560,79 @@ async def test_bad_fund_input_and_ineligible_claims_are_refused(offices: Offices
     assert (
         await offices.street.post(f"/funds/{fund_id}/budget", {"budget": 5, "reason": "x"})
     ).status_code == 404
+
+
+async def test_a_training_subsidy_from_a_fund_is_granted_on_its_course_once(
+    outside: Any, employment: ServiceRuntime, funds: FundHandlers, handlers: EmploymentHandlers
+) -> None:
+    registry = await publisher(outside, "registry")
+    for worker in ("w-trained", "w-granted-before"):
+        position = await register_worker(registry, worker)
+    fund_id = await open_fund(funds, 10_000, "职业培训补贴资金")
+    course = await handlers.schedule_course(
+        ScheduleCourse(
+            title="家政服务员培训班",
+            trade="家政服务",
+            occupation_code="4-10-01-06",
+            provider="东城区职业技能培训学校",
+            area_code=DISTRICT,
+            seats=10,
+            starts_on=date(2026, 9, 1),
+            ends_on=date(2026, 9, 30),
+            subsidy_per_trainee=1_200,
+        ),
+        context("course-funded"),
+    )
+    await caught_up(employment, position)
+    course_id = course.aggregate_id
+    for worker in ("w-trained", "w-granted-before"):
+        await handlers.enrol(
+            course_id,
+            CandidateInput(worker_id=worker, occurred_on=date(2026, 8, 28)),
+            context(f"enrol-{worker}"),
+        )
+        await handlers.complete(
+            course_id,
+            CompleteTraining(
+                worker_id=worker, passed=True, score=88, completed_on=date(2026, 9, 30)
+            ),
+            context(f"complete-{worker}"),
+        )
+    await handlers.grant_subsidy(
+        course_id,
+        GrantSubsidy(worker_id="w-granted-before", granted_on=date(2026, 10, 8)),
+        context("old-grant"),
+    )
+
+    def training(worker: str, on: date) -> ApplyForSubsidy:
+        return ApplyForSubsidy(
+            kind="training",
+            fund_id=fund_id,
+            worker_id=worker,
+            course_id=course_id,
+            payee="school",
+            applied_on=on,
+        )
+
+    with pytest.raises(InvalidCommandError):
+        await funds.apply(training("w-trained", date(2026, 9, 29)), context("too-early"))
+    with pytest.raises(NotEligibleError):
+        await funds.apply(training("w-granted-before", date(2026, 10, 9)), context("twice"))
+    applied = await funds.apply(training("w-trained", date(2026, 10, 9)), context("training"))
+    assert applied.events[0].amount == 1_200  # type: ignore[attr-defined]
+    assert applied.events[0].month == "2026-09"  # type: ignore[attr-defined]
+    assert applied.events[0].payee_id == "东城区职业技能培训学校"  # type: ignore[attr-defined]
+    with pytest.raises(AlreadyClaimedError):
+        await funds.apply(training("w-trained", date(2026, 10, 10)), context("again"))
+    await funds.approve(
+        applied.aggregate_id, ApproveSubsidy(approved_on=date(2026, 10, 12)), context("ok")
+    )
+    granted = [
+        e.payload
+        for e in await employment.store.load("course", course_id)
+        if e.type == "TrainingSubsidyGranted"
+    ]
+    assert [(g.worker_id, g.amount) for g in granted] == [  # type: ignore[attr-defined]
+        ("w-granted-before", 1_200),
+        ("w-trained", 1_200),
+    ]

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from jinguo_employment.bootstrap import handlers_for
+from jinguo_employment.bootstrap import fund_handlers_for, handlers_for
 from jinguo_employment.handlers.commands import (
     AwardCertificate,
     CandidateInput,
@@ -17,6 +17,14 @@ from jinguo_employment.handlers.commands import (
     FollowUp,
     GrantSubsidy,
     ScheduleCourse,
+)
+from jinguo_employment.handlers.funds import (
+    ApplyForSubsidy,
+    ApproveSubsidy,
+    OpenFund,
+    PaySubsidy,
+    ReconcileSubsidy,
+    RejectSubsidy,
 )
 from jinguo_shared.runtime import ServiceRuntime
 from jinguo_shared.testing import caught_up, publisher
@@ -103,12 +111,62 @@ async def test_a_replay_yields_exactly_the_live_tables(outside, employment: Serv
         context("end"),
     )
     await caught_up(employment, result.position, position)
+    result = await subsidies_through_their_steps(employment, placements[0], workers[1])
+    await caught_up(employment, result)
 
     names = employment.projections.names()
     live = {name: await snapshot(employment, name) for name in names}
     assert live["employment_reports"]["employment_month_counts_v2"]
     assert len(live["seeker_pool"]["seekers"]) == 8
+    assert len(live["fund_ledger"]["subsidies"]) == 2
     rebuilt = await employment.projections.rebuild(*names)
     assert {p.generation for p in rebuilt} == {2}
     for name in names:
         assert await snapshot(employment, name) == live[name], name
+
+
+async def subsidies_through_their_steps(
+    employment: ServiceRuntime, placement_id: str, worker_id: str
+) -> str:
+    """A post subsidy applied, approved, paid and reconciled; an assistance claim rejected."""
+    funds = fund_handlers_for(employment)
+    fund = await funds.open_fund(
+        OpenFund(name="就业专项资金", source="county", year=2026, area_code="110101", budget=9000),
+        context("fund"),
+    )
+    post = await funds.apply(
+        ApplyForSubsidy(
+            kind="post",
+            fund_id=fund.aggregate_id,
+            month="2026-06",
+            amount=600,
+            placement_id=placement_id,
+            applied_on=date(2026, 7, 2),
+        ),
+        context("apply-post"),
+    )
+    day = date(2026, 7, 10)
+    await funds.approve(post.aggregate_id, ApproveSubsidy(approved_on=day), context("approve"))
+    await funds.pay(
+        post.aggregate_id, PaySubsidy(payment_reference="T-1", paid_on=day), context("pay")
+    )
+    await funds.reconcile(
+        post.aggregate_id,
+        ReconcileSubsidy(statement_reference="S-1", reconciled_on=day),
+        context("reconcile"),
+    )
+    assistance = await funds.apply(
+        ApplyForSubsidy(
+            kind="employment_assistance",
+            fund_id=fund.aggregate_id,
+            month="2026-06",
+            amount=300,
+            worker_id=worker_id,
+            applied_on=date(2026, 7, 2),
+        ),
+        context("apply-assistance"),
+    )
+    rejected = await funds.reject(
+        assistance.aggregate_id, RejectSubsidy(reason="材料不全", rejected_on=day), context("no")
+    )
+    return rejected.position
