@@ -463,6 +463,7 @@ class SubsidyApprovedV1(_Subsidy):
 
     event_type: ClassVar[str] = "SubsidyApproved"
     business_date_field: ClassVar[str] = "approved_on"
+    worker_id: str = Field(description="the person it is for")
     fund_id: str
     kind: SubsidyKind
     amount: int = Field(ge=1, description="yuan (元)")
@@ -475,6 +476,7 @@ class SubsidyRejectedV1(_Subsidy):
 
     event_type: ClassVar[str] = "SubsidyRejected"
     business_date_field: ClassVar[str] = "rejected_on"
+    worker_id: str = Field(description="the person it is for")
     reason: str
     area_code: str
     rejected_on: date
@@ -485,6 +487,7 @@ class SubsidyPaidV1(_Subsidy):
 
     event_type: ClassVar[str] = "SubsidyPaid"
     business_date_field: ClassVar[str] = "paid_on"
+    worker_id: str = Field(description="the person it is for")
     fund_id: str
     kind: SubsidyKind
     amount: int = Field(ge=1, description="yuan (元)")
@@ -498,6 +501,7 @@ class SubsidyReconciledV1(_Subsidy):
 
     event_type: ClassVar[str] = "SubsidyReconciled"
     business_date_field: ClassVar[str] = "reconciled_on"
+    worker_id: str = Field(description="the person it is for")
     fund_id: str
     kind: SubsidyKind
     amount: int = Field(ge=1, description="yuan (元)")

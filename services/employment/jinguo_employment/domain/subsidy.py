@@ -180,6 +180,7 @@ class Subsidy(Aggregate[SubsidyState]):
         self.record(
             SubsidyPaidV1(
                 subsidy_id=self.id,
+                worker_id=state.worker_id,
                 fund_id=state.fund_id,
                 kind=state.kind,
                 amount=state.amount,
@@ -199,6 +200,7 @@ class Subsidy(Aggregate[SubsidyState]):
         self.record(
             SubsidyReconciledV1(
                 subsidy_id=self.id,
+                worker_id=state.worker_id,
                 fund_id=state.fund_id,
                 kind=state.kind,
                 amount=state.amount,
@@ -280,6 +282,7 @@ def approve_subsidy(subsidy: Subsidy, fund: Fund, *, on: date, today: date) -> N
     subsidy.record(
         SubsidyApprovedV1(
             subsidy_id=subsidy.id,
+            worker_id=state.worker_id,
             fund_id=state.fund_id,
             kind=state.kind,
             amount=state.amount,
@@ -301,7 +304,11 @@ def reject_subsidy(
     _not_before(on, "rejected_on", state.applied_on, "it was applied for")
     subsidy.record(
         SubsidyRejectedV1(
-            subsidy_id=subsidy.id, reason=reason, area_code=state.area_code, rejected_on=on
+            subsidy_id=subsidy.id,
+            worker_id=state.worker_id,
+            reason=reason,
+            area_code=state.area_code,
+            rejected_on=on,
         )
     )
     claim.release(subsidy_id=subsidy.id, on=on)

@@ -22,9 +22,21 @@ from jinguo_contracts.base import EventContract
 from jinguo_contracts.employment import (
     CertificateAwardedV1,
     FlexibleEmploymentRecordedV1,
+    LoanAppliedV1,
+    LoanApprovedV1,
+    LoanCertifiedV1,
+    LoanDisbursedV1,
+    LoanFiledV1,
+    LoanOpinionGivenV1,
+    LoanRefusedV1,
+    LoanRepaymentRecordedV1,
     PlacementEndedV1,
     PlacementFollowedUpV1,
     PlacementStartedV1,
+    SubsidyAppliedV1,
+    SubsidyApprovedV1,
+    SubsidyPaidV1,
+    SubsidyRejectedV1,
     TraineeEnrolledV1,
     TraineeWithdrewV1,
     TrainingCompletedV1,
@@ -34,10 +46,13 @@ from jinguo_contracts.orders import OrderRatedV1, ServiceCompletedV1
 from jinguo_contracts.programme import AwardGrantedV1
 from jinguo_contracts.registry import (
     CertificateIssuedV1,
+    CertificateReviewedV1,
     CertificateRevokedV1,
     HomeVisitRecordedV1,
     ReemploymentSpellEndedV1,
     ReemploymentSpellStartedV1,
+    UnemploymentBenefitEndedV1,
+    UnemploymentBenefitGrantedV1,
     UnemploymentReregisteredV1,
     WorkerCategoryAssessedV1,
     WorkerErasedV1,
@@ -293,6 +308,149 @@ def _rated(e: OrderRatedV1) -> Line | None:
     )
 
 
+def _benefit_granted(e: UnemploymentBenefitGrantedV1) -> Line:
+    return Line(
+        e.worker_id,
+        "benefit_granted",
+        e.benefit_id,
+        f"unemployment benefit (领失业金) from {e.from_on} until {e.until}",
+        e.area_code,
+        e.benefit_id,
+    )
+
+
+def _benefit_ended(e: UnemploymentBenefitEndedV1) -> Line:
+    return Line(
+        e.worker_id,
+        "benefit_ended",
+        e.benefit_id,
+        "unemployment benefit ended",
+        e.area_code,
+        e.benefit_id,
+    )
+
+
+def _certificate_reviewed(e: CertificateReviewedV1) -> Line:
+    until = f" until {e.valid_until}" if e.valid_until else ""
+    return Line(
+        e.worker_id,
+        "certificate_reviewed",
+        f"{e.number}:{e.reviewed_on}",
+        f"certificate reviewed (年审): {e.kind} {e.outcome}{until}",
+        e.area_code,
+        e.number,
+    )
+
+
+def _subsidy_applied(e: SubsidyAppliedV1) -> Line:
+    return Line(
+        e.worker_id,
+        "subsidy_applied",
+        e.subsidy_id,
+        f"{e.kind} subsidy of {e.amount} yuan for {e.month} applied for, paid to the {e.payee}",
+        e.area_code,
+        e.subsidy_id,
+    )
+
+
+def _subsidy_approved(e: SubsidyApprovedV1) -> Line:
+    return Line(
+        e.worker_id,
+        "subsidy_approved",
+        e.subsidy_id,
+        f"{e.kind} subsidy of {e.amount} yuan approved",
+        e.area_code,
+        e.subsidy_id,
+    )
+
+
+def _subsidy_paid(e: SubsidyPaidV1) -> Line:
+    return Line(
+        e.worker_id,
+        "subsidy_paid",
+        e.subsidy_id,
+        f"{e.kind} subsidy of {e.amount} yuan paid",
+        e.area_code,
+        e.subsidy_id,
+    )
+
+
+def _loan_applied(e: LoanAppliedV1) -> Line:
+    return Line(
+        e.worker_id,
+        "loan_applied",
+        e.loan_id,
+        f"small guaranteed loan (小额担保贷款) of {e.amount} yuan applied for, {e.trade}",
+        e.area_code,
+        e.loan_id,
+    )
+
+
+def _loan_step(kind: str, summary: str) -> LineOf:
+    def line(e: Any) -> Line:
+        return Line(e.worker_id, kind, e.loan_id, summary, e.area_code, e.loan_id)
+
+    return line
+
+
+def _loan_opinion(e: LoanOpinionGivenV1) -> Line:
+    opinion = "favourable" if e.favourable else "unfavourable"
+    return Line(
+        e.worker_id,
+        "loan_opinion",
+        e.loan_id,
+        f"the county federation's opinion on the loan: {opinion}",
+        e.area_code,
+        e.loan_id,
+    )
+
+
+def _loan_approved(e: LoanApprovedV1) -> Line:
+    return Line(
+        e.worker_id,
+        "loan_approved",
+        e.loan_id,
+        f"loan approved by the bank: {e.amount} yuan over {e.term_months} months",
+        e.area_code,
+        e.loan_id,
+    )
+
+
+def _loan_refused(e: LoanRefusedV1) -> Line:
+    """The reason is hers (sealed): the path says only at which step."""
+    return Line(
+        e.worker_id, "loan_refused", e.loan_id, f"loan refused at {e.step}", e.area_code, e.loan_id
+    )
+
+
+def _loan_disbursed(e: LoanDisbursedV1) -> Line:
+    return Line(
+        e.worker_id,
+        "loan_disbursed",
+        e.loan_id,
+        f"loan of {e.amount} yuan paid out, {e.jobs_created} jobs",
+        e.area_code,
+        e.loan_id,
+    )
+
+
+def _loan_repaid(e: LoanRepaymentRecordedV1) -> Line:
+    return Line(
+        e.worker_id,
+        "loan_repayment",
+        f"{e.loan_id}:{e.repaid}",  # what she has repaid in all names the repayment
+        f"loan repayment of {e.amount} yuan, {e.outstanding} yuan outstanding",
+        e.area_code,
+        e.loan_id,
+    )
+
+
+def _subsidy_rejected(e: SubsidyRejectedV1) -> Line:
+    return Line(
+        e.worker_id, "subsidy_rejected", e.subsidy_id, "subsidy rejected", e.area_code, e.subsidy_id
+    )
+
+
 LINES: dict[type[EventContract], LineOf] = {
     WorkerRegisteredV1: _registered,
     WorkerCategoryAssessedV1: _category,
@@ -315,6 +473,21 @@ LINES: dict[type[EventContract], LineOf] = {
     FlexibleEmploymentRecordedV1: _flexible,
     ServiceCompletedV1: _delivered,
     OrderRatedV1: _rated,
+    UnemploymentBenefitGrantedV1: _benefit_granted,
+    UnemploymentBenefitEndedV1: _benefit_ended,
+    CertificateReviewedV1: _certificate_reviewed,
+    SubsidyAppliedV1: _subsidy_applied,
+    SubsidyApprovedV1: _subsidy_approved,
+    SubsidyRejectedV1: _subsidy_rejected,
+    SubsidyPaidV1: _subsidy_paid,
+    LoanAppliedV1: _loan_applied,
+    LoanCertifiedV1: _loan_step("loan_certified", "loan certified by the women's congress"),
+    LoanFiledV1: _loan_step("loan_filed", "loan filed by the township federation"),
+    LoanOpinionGivenV1: _loan_opinion,
+    LoanApprovedV1: _loan_approved,
+    LoanRefusedV1: _loan_refused,
+    LoanDisbursedV1: _loan_disbursed,
+    LoanRepaymentRecordedV1: _loan_repaid,
 }
 """The events her path shows, each with its line. Another service's new event: add its line."""
 

@@ -5,7 +5,12 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta, timezone
 
 from jinguo_contracts.base import EventContract
-from jinguo_contracts.employment import TraineeEnrolledV1
+from jinguo_contracts.employment import (
+    LoanRefusedV1,
+    LoanRepaymentRecordedV1,
+    SubsidyApprovedV1,
+    TraineeEnrolledV1,
+)
 from jinguo_contracts.orders import OrderRatedV1, ServiceCompletedV1
 from jinguo_contracts.programme import AwardGrantedV1
 from jinguo_contracts.registry import (
@@ -116,3 +121,50 @@ def test_recording_times_order_exactly_to_the_microsecond() -> None:
     at = datetime(2026, 12, 5, 8, 0, 0, 123457, tzinfo=UTC)
     assert moment(microseconds(at)) == at
     assert microseconds(at + timedelta(microseconds=1)) == microseconds(at) + 1
+
+
+def test_a_refused_loan_says_at_which_step_never_why() -> None:
+    refused = LoanRefusedV1(
+        loan_id="l1",
+        worker_id="w1",
+        area_code=AREA,
+        step="opinion",
+        reason="丈夫赌博欠债，家庭无力还款",
+        refused_on=date(2026, 6, 1),
+    )
+    assert line(refused) == ("w1", "loan_refused", "loan refused at opinion")
+
+
+def test_each_repayment_is_a_fact_of_its_own_and_the_same_one_again_is_not() -> None:
+    def repaid(amount: int, total: int) -> LoanRepaymentRecordedV1:
+        return LoanRepaymentRecordedV1(
+            loan_id="l1",
+            worker_id="w1",
+            area_code=AREA,
+            amount=amount,
+            repaid=total,
+            outstanding=30_000 - total,
+            next_due_on=date(2026, 8, 1),
+            paid_on=date(2026, 7, 1),
+        )
+
+    first, second = repaid(1_000, 1_000), repaid(1_000, 2_000)
+    keys = {LINES[LoanRepaymentRecordedV1](e).key for e in (first, second, first)}  # type: ignore[union-attr]
+    assert len(keys) == 2
+
+
+def test_a_subsidy_is_hers_through_every_step() -> None:
+    approved = SubsidyApprovedV1(
+        subsidy_id="s1",
+        worker_id="w1",
+        fund_id="f1",
+        kind="employment_assistance",
+        amount=600,
+        area_code=AREA,
+        approved_on=date(2026, 6, 1),
+    )
+    assert line(approved) == (
+        "w1",
+        "subsidy_approved",
+        "employment_assistance subsidy of 600 yuan approved",
+    )
