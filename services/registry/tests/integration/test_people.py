@@ -16,6 +16,7 @@ from jinguo_registry.handlers.commands import Erase
 from jinguo_shared.runtime import ServiceRuntime
 
 from .test_programme_year import A1, A2, B1, COUNTY, STREET_A, STREET_B, County, context, county
+from .test_projections import snapshot
 
 __all__ = ["county"]
 
@@ -261,6 +262,13 @@ async def test_a_zero_employment_household_is_recognised_then_cleared_by_a_spell
     sheet = await county.sheet(county[COUNTY], COUNTY, "2026")
     assert figure(sheet, "zero_employment_households") == 1
     assert figure(sheet, "zero_employment_households_cleared") == 1
+
+    # replayed from the log, the people and the figures are what they were live
+    names = ["people", "programme_figures"]
+    await runtime.projections.wait_for(county.position, names, 10)
+    live = {name: await snapshot(runtime, name) for name in names}
+    await runtime.projections.rebuild(*names)
+    assert {name: await snapshot(runtime, name) for name in names} == live
 
 
 async def test_a_household_of_an_erased_member_shows_her_id_only(county: County) -> None:
