@@ -734,20 +734,21 @@ async def _household(
     community: str,
 ) -> str:
     """A household of people registered in their roles (one woman as worker and resident),
-    recognised as a zero-employment household; the first is cleared by a re-employment."""
+    recognised as a zero-employment household; the first is cleared by the re-employment of
+    its first woman registered as a worker."""
     recognised_on, reemployed_on, members = household
     address = _address(people.rng, community)
     household_id = await registry.create(
         "/households", {"area_code": community, "address": address, "occurred_on": "2026-01-05"}
     )
-    first_worker = None
+    woman_worker = None
     for m, (relation, age, female, roles, allowance) in enumerate(members):
         number = people.national_id("110101", people.born(age), 400 + 10 * n + m, female)
         person = {"name": people.name(female), "national_id": number, "phone": people.phone()}
         registered = {**person, "area_code": community, "occurred_on": "2026-01-05"}
         if roles in ("worker", "both"):
             worker = await registry.post("/workers", registered, existing_ok=True)
-            first_worker = first_worker or worker["id"]
+            woman_worker = woman_worker or (worker["id"] if female else None)
         if roles in ("resident", "both"):
             resident_id = await registry.create(
                 "/residents", {**registered, "address": address}, existing_ok=True
@@ -766,9 +767,9 @@ async def _household(
     await registry.post(
         f"/households/{household_id}/zero-employment", {"recognised_on": recognised_on}
     )
-    if reemployed_on is not None and first_worker is not None:
+    if reemployed_on is not None and woman_worker is not None:
         await registry.post(
-            f"/workers/{first_worker}/reemployment",
+            f"/workers/{woman_worker}/reemployment",
             {
                 "post_id": f"demo-post-household-{n}",
                 "placement_id": f"demo-placement-household-{n}",

@@ -16,6 +16,7 @@ from jinguo_registry.handlers.commands import Erase
 from jinguo_shared.runtime import ServiceRuntime
 
 from .test_programme_year import A1, A2, B1, COUNTY, STREET_A, STREET_B, County, context, county
+from .test_projections import snapshot
 
 __all__ = ["county"]
 
@@ -262,6 +263,13 @@ async def test_a_zero_employment_household_is_recognised_then_cleared_by_a_spell
     assert figure(sheet, "zero_employment_households") == 1
     assert figure(sheet, "zero_employment_households_cleared") == 1
 
+    # replayed from the log, the people and the figures are what they were live
+    names = ["people", "programme_figures"]
+    await runtime.projections.wait_for(county.position, names, 10)
+    live = {name: await snapshot(runtime, name) for name in names}
+    await runtime.projections.rebuild(*names)
+    assert {name: await snapshot(runtime, name) for name in names} == live
+
 
 async def test_a_household_of_an_erased_member_shows_her_id_only(county: County) -> None:
     a1 = county[A1]
@@ -280,3 +288,18 @@ async def test_a_household_of_an_erased_member_shows_her_id_only(county: County)
     assert refused.status_code == 409
     leave = await a1.post(f"/households/{household}/members/{her}/leave", {})
     await county.ok(leave, 200)
+
+
+async def test_the_same_person_joining_twice_at_once_joins_once(county: County) -> None:
+    a1 = county[A1]
+    await county.ok(await a1.post("/workers", worker(WOMAN, "李秀英")))
+    her = handlers_for(county.runtime).person_id_for(WOMAN)
+    home = {"area_code": A1, "address": "韭菜园路8号", "occurred_on": "2026-01-15"}
+    household = (await county.ok(await a1.post("/households", home)))["id"]
+    body = {"person_id": her, "relation": "head", "occurred_on": "2026-01-15"}
+    answers = await asyncio.gather(
+        *(a1.post(f"/households/{household}/members", body) for _ in range(4))
+    )
+    assert sorted(a.status_code for a in answers) == [201, 409, 409, 409]
+    history = await county.runtime.store.load("household", household)
+    assert [e.type for e in history].count("HouseholdMemberJoined") == 1
