@@ -185,7 +185,6 @@ async def load_loans_demo(
         {
             "title": SYB_CLASS,
             "trade": "创业",
-            "occupation_code": "4-10-01-06",
             "provider": "东城区创业指导中心",
             "area_code": county,
             "seats": 30,

@@ -148,7 +148,6 @@ async def loans(
                 {
                     "title": "2026年第一期巾帼创业SYB培训班",
                     "trade": "创业",
-                    "occupation_code": "4-10-01-06",
                     "provider": "东城区创业指导中心",
                     "area_code": COUNTY,
                     "seats": 30,
