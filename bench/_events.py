@@ -285,6 +285,8 @@ class RegistryEvents:
                         "occupation_codes": rng.sample(OCCUPATIONS, 1),
                         "hours_types": [rng.choice(HOURS)],
                     },
+                    "occurred_on": None,
+                    "station_id": None,
                 },
             )
         if kind == "ResidentRegistered":
@@ -306,6 +308,7 @@ class RegistryEvents:
                     "address": f"{rng.randint(1, 99)}号院{rng.randint(1, 8)}单元"
                     f"{rng.randint(101, 1808)}",
                     "area_code": area,
+                    "occurred_on": None,
                 },
             )
         if kind == "ResidentEligibilityChanged":
@@ -321,6 +324,7 @@ class RegistryEvents:
                     "reason": reason,
                     "valid_until": TODAY + timedelta(days=rng.randint(30, 700)),
                     "area_code": area,
+                    "occurred_on": None,
                 },
             )
         if kind == "VolunteerRegistered":
@@ -336,6 +340,7 @@ class RegistryEvents:
                     "area_code": rng.choice(COMMUNITIES),
                     "skills": rng.sample(SKILLS, 2),
                     "team": rng.choice([None, "巾帼志愿服务队"]),
+                    "occurred_on": None,
                 },
             )
         if kind == "ProviderRegistered":
@@ -351,6 +356,7 @@ class RegistryEvents:
                     "area_code": rng.choice(COMMUNITIES),
                     "services": rng.sample(SKILLS, 3),
                     "women_led": rng.random() < 0.5,
+                    "occurred_on": None,
                 },
             )
         worker_id, area = rng.choice(self.workers)
@@ -367,6 +373,7 @@ class RegistryEvents:
                     "evidence": evidence,
                     "valid_until": TODAY + timedelta(days=rng.randint(200, 900)),
                     "area_code": area,
+                    "occurred_on": None,
                 },
             )
         if kind == "CertificateIssued":
@@ -398,6 +405,7 @@ class RegistryEvents:
                     "visited_on": TODAY - timedelta(days=rng.randint(1, 900)),
                     "visitor": "社区妇联主席",
                     "notes": "家中老人需照顾，希望就近从事非全日制工作",
+                    "area_code": area,
                 },
             )
         if kind == "ReemploymentSpellStarted":
@@ -450,6 +458,7 @@ class RegistryEvents:
                 "employer_name": rng.choice(EMPLOYERS),
                 "started_on": TODAY - timedelta(days=rng.randint(1, 900)),
                 "area_code": area,
+                "gender": "female",
             },
         )
 

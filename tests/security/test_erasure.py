@@ -169,6 +169,7 @@ async def register_her_fully(registry: Registry, person: Person) -> str:
             "hukou": "migrant",
             "skills": ["养老护理", "家政"],
             "desired_work": {"occupation_codes": ["4-10-01-05"], "hours_types": ["part_time"]},
+            "occurred_on": str(day),
         },
     )
     base = f"/workers/{worker}"
@@ -197,6 +198,18 @@ async def register_her_fully(registry: Registry, person: Person) -> str:
             "employer_name": "东城区巾帼家政服务中心",
             "started_on": str(day),
         },
+    )
+    await registry.post(
+        f"{base}/spells",
+        {
+            "kind": "self_employed",
+            "started_on": str(day),
+            "business": {"name": "桂英裁缝铺", "trade": "缝纫", "jobs_created": 1},
+        },
+    )
+    await registry.post(
+        f"{base}/unemployment-benefit",
+        {"from_on": str(day), "until": str(day + timedelta(days=180)), "monthly_yuan": 1800},
     )
     return worker
 
@@ -305,6 +318,12 @@ async def test_an_erased_person_takes_no_more_commands_and_her_record_answers_40
         headers=registry.headers,
     )
     assert refused.status_code == 404
+    spell = await registry.http.post(
+        f"/workers/{worker}/spells",
+        json={"kind": "flexible", "started_on": day},
+        headers=registry.headers,
+    )
+    assert spell.status_code == 404
     again = await registry.http.post(
         f"/workers/{worker}/erase", json={"reason": "again"}, headers=registry.headers
     )
