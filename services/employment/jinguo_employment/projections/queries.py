@@ -53,6 +53,9 @@ def within(column: Any, area: str | None) -> Any:
     return and_(column >= low, column < high)
 
 
+LISTED_IDS = 10_000
+"""Up to this many seekers are read by their ids, well within every driver's parameter limit."""
+
 PLACEMENT_PERSONAL = ("override_reason",)
 """Staff's free text about the placed worker, gone with her id when she is erased."""
 
@@ -287,8 +290,21 @@ class EmploymentQueries:
             .where(*here)
         )
 
+        chosen: Any = wanting
+        if reaching is not None and reaching > 0:
+            # the bound's subqueries are worked out once, not again in each of the four reads
+            ids = list({row[0] for row in await self._all(wanting)})
+            if not ids:
+                return []
+            if len(ids) <= LISTED_IDS:
+                chosen = ids
+                here = [
+                    occupations.c.occupation_code == post.occupation_code,
+                    seekers.c.worker_id.in_(ids),
+                ]
+
         def among(table: Any) -> Any:
-            return table.c.worker_id.in_(wanting)
+            return table.c.worker_id.in_(chosen)
 
         query = (
             select(
