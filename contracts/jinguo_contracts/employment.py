@@ -57,10 +57,14 @@ class BusinessPlan(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    business: str = Field(description="经营项目, e.g. 社区家政服务店")
-    trade: str | None = Field(default=None, description="行业, e.g. 居民服务业")
-    jobs_planned: int = Field(ge=0, description="jobs it plans to create, hers included")
-    capital_yuan: int | None = Field(default=None, ge=0, description="start-up capital needed")
+    business: str = Field(min_length=1, max_length=200, description="经营项目, e.g. 社区家政服务店")
+    trade: str | None = Field(default=None, max_length=60, description="行业, e.g. 居民服务业")
+    jobs_planned: int = Field(
+        ge=0, le=100_000, description="jobs it plans to create, hers included"
+    )
+    capital_yuan: int | None = Field(
+        default=None, ge=0, le=100_000_000, description="start-up capital needed"
+    )
 
 
 # employer ---------------------------------------------------------------------------------------

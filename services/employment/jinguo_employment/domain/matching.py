@@ -82,6 +82,23 @@ def common_area_level(one: str, other: str) -> int:
     return max((len(area_prefix(code)) for code in shared), default=0)
 
 
+def priority_points(post: PostProfile) -> float:
+    return PRIORITY_PUBLIC_WELFARE if post.kind == "public_welfare" else PRIORITY_MARKET
+
+
+def certificate_points(level: int) -> float:
+    return CERTIFICATE_HELD + (5 - level) * 2
+
+
+def most_points_outside_the_district(post: PostProfile) -> float:
+    """The most a seeker in the post's city but outside its district can score for the post,
+    her priority status and certificate aside: a bound that lets a ranking leave unread those
+    who could not reach the best it already has among the post's neighbours."""
+    skills = min(SKILL_CAP, SKILL_POINTS * len(post.skills))
+    unemployed = MONTHS_UNEMPLOYED_CAP * POINTS_PER_MONTH_UNEMPLOYED
+    return OCCUPATION_WANTED + AREA_POINTS[4] + HOURS_WANTED + skills + unemployed
+
+
 def months_between(start: date, end: date) -> int:
     return max(0, (end.year - start.year) * 12 + end.month - start.month)
 
@@ -105,7 +122,7 @@ def assess(
             )
     level = seeker.vocational.get(code)
     if level is not None:
-        points = CERTIFICATE_HELD + (5 - level) * 2
+        points = certificate_points(level)
         score += points
         if explain:
             reasons.append(f"holds a level-{level} certificate in {code} (+{points:g})")
@@ -131,7 +148,7 @@ def assess(
             if explain:
                 reasons.append(f"has the skills {', '.join(matched)} (+{points:g})")
     if seeker.priority_categories:
-        points = PRIORITY_PUBLIC_WELFARE if post.kind == "public_welfare" else PRIORITY_MARKET
+        points = priority_points(post)
         score += points
         if explain:
             categories = ", ".join(seeker.priority_categories)
@@ -143,6 +160,15 @@ def assess(
         if explain:
             reasons.append(f"out of work for {months} months (+{points:g})")
     return round(score, 2), reasons
+
+
+def kth_best_score(post: PostProfile, seekers: list[Seeker], today: date, k: int) -> float | None:
+    """The score a seeker must reach to rank among the best `k` of these; None when fewer
+    than `k` qualify (then anyone may)."""
+    scores = [assess(post, s, today)[0] for s in seekers if qualifies(post, s)]
+    if len(scores) < k:
+        return None
+    return heapq.nlargest(k, scores)[-1]
 
 
 def rank(post: PostProfile, seekers: list[Seeker], today: date, limit: int) -> list[Match]:

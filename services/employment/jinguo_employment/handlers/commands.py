@@ -533,12 +533,8 @@ class EmploymentHandlers:
             raise NotFoundError(f"no post {post_id}")
         profile = profile_of(post)
         today = self._today()
-        placed = {c["worker_id"] for c in post["candidates"] if c["how"] == "placed"}
-        seekers = [
-            s
-            for s in await self._queries.candidates(profile, today, area)
-            if s.worker_id not in placed
-        ]
+        placed = frozenset(c["worker_id"] for c in post["candidates"] if c["how"] == "placed")
+        seekers = await self._queries.candidates(profile, today, area, best=limit, excluded=placed)
         return rank(profile, seekers, today, limit)
 
     async def _seeker(self, worker_id: str, ctx: CommandContext) -> dict[str, Any]:

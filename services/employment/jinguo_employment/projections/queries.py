@@ -7,11 +7,18 @@ from datetime import date
 from typing import Any
 
 import orjson
-from sqlalchemy import Select, String, and_, func, or_, select, true, type_coerce
+from sqlalchemy import Select, String, and_, exists, false, func, or_, select, true, type_coerce
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from jinguo_contracts.areas import area_prefix
-from jinguo_employment.domain.matching import PostProfile, Seeker
+from jinguo_employment.domain.matching import (
+    PostProfile,
+    Seeker,
+    certificate_points,
+    kth_best_score,
+    most_points_outside_the_district,
+    priority_points,
+)
 from jinguo_employment.domain.training_results import Completion
 from jinguo_employment.projections.board import CourseRegister, PlacementRegister, PostBoard
 from jinguo_employment.projections.pool import SeekerPool
@@ -45,6 +52,9 @@ def within(column: Any, area: str | None) -> Any:
     low, high = area_range(area)
     return and_(column >= low, column < high)
 
+
+LISTED_IDS = 10_000
+"""Up to this many seekers are read by their ids, well within every driver's parameter limit."""
 
 PLACEMENT_PERSONAL = ("override_reason",)
 """Staff's free text about the placed worker, gone with her id when she is erased."""
@@ -185,39 +195,116 @@ class EmploymentQueries:
         return await self._rows(query)
 
     async def candidates(
-        self, post: PostProfile, today: date, area: str | None = None
+        self,
+        post: PostProfile,
+        today: date,
+        area: str | None = None,
+        *,
+        best: int | None = None,
+        excluded: frozenset[str] = frozenset(),
     ) -> list[Seeker]:
         """Seekers who want the post's occupation or are certified in it, anywhere in the
         post's city and inside `area` (the reader's, which holds the post), and (for a
-        full-time post) not already employed full time: the SQL prefilter; scoring, which
-        weighs distance by area code, happens in Python on what is left. The whole city is
-        read, so a strong seeker across a district border is ranked with those inside it. An
-        erased worker has no row left to match."""
+        full-time post) not already employed full time, less the `excluded`: the SQL
+        prefilter; scoring, which weighs distance by area code, happens in Python. The whole
+        city is ranked, so a strong seeker across a district border is not missed. An erased
+        worker has no row left to match.
+
+        With `best`, only the seekers who could rank among the best that many are read: the
+        post's district whole, then those beyond it whose priority status and certificate
+        could lift them to the district's `best`-th score (the rest of her score has a ceiling
+        outside the district); the ranking is the same as the whole city's."""
         confined = area or ""
         if not post.area_code.startswith(confined):
             return []
-        city = area_prefix(post.area_code[:4] + "00")
-        return await self.candidates_in(post, today, max(city, confined, key=len))
+        city = max(area_prefix(post.area_code[:4] + "00"), confined, key=len)
+        district = area_prefix(post.area_code[:6])
+        if best is None or len(district) <= len(city):
+            found = await self.candidates_in(post, today, city)
+            return [s for s in found if s.worker_id not in excluded]
+        near = [
+            s
+            for s in await self.candidates_in(post, today, district)
+            if s.worker_id not in excluded
+        ]
+        to_beat = kth_best_score(post, near, today, best)
+        reaching = None if to_beat is None else to_beat - most_points_outside_the_district(post)
+        far = await self.candidates_in(post, today, city, outside=district, reaching=reaching)
+        return near + [s for s in far if s.worker_id not in excluded]
 
-    async def candidates_in(self, post: PostProfile, today: date, prefix: str) -> list[Seeker]:
-        """Seekers whose area code starts with `prefix`.
+    def _could_reach(self, pool: SeekerPool, post: PostProfile, today: date, points: float) -> Any:
+        """The seeker's priority status and certificate in the post's occupation give her at
+        least `points`."""
+        seekers, certificates, categories = pool.seekers, pool.certificates, pool.categories
+        priority = exists().where(
+            categories.c.worker_id == seekers.c.worker_id, categories.c.valid_until >= today
+        )
+
+        def certified(needed: float) -> Any:
+            levels = [level for level in range(1, 6) if certificate_points(level) >= needed]
+            if not levels:
+                return None
+            return exists().where(
+                certificates.c.worker_id == seekers.c.worker_id,
+                certificates.c.occupation_code == post.occupation_code,
+                certificates.c.active.is_(True),
+                func.coalesce(certificates.c.level, 5) <= max(levels),
+            )
+
+        ways: list[Any] = []
+        if priority_points(post) >= points:
+            ways.append(priority)
+        elif (with_priority := certified(points - priority_points(post))) is not None:
+            ways.append(and_(priority, with_priority))
+        if (alone := certified(points)) is not None:
+            ways.append(alone)
+        return or_(*ways) if ways else false()
+
+    async def candidates_in(
+        self,
+        post: PostProfile,
+        today: date,
+        prefix: str,
+        *,
+        outside: str | None = None,
+        reaching: float | None = None,
+    ) -> list[Seeker]:
+        """Seekers whose area code starts with `prefix` but not `outside`, and whose priority
+        status and certificate give them at least `reaching` points.
 
         The occupation index leads (the area is compared on a substring, which no index
         serves, so the planner cannot prefer the far less selective area index)."""
         pool: SeekerPool = self._projection(SeekerPool)
         seekers, occupations = pool.seekers, pool.occupations
-        here = (
+        here = [
             occupations.c.occupation_code == post.occupation_code,
             func.substr(seekers.c.area_code, 1, len(prefix)) == prefix,
-        )
+        ]
+        if outside is not None:
+            here.append(func.substr(seekers.c.area_code, 1, len(outside)) != outside)
+        if reaching is not None and reaching > 0:
+            here.append(self._could_reach(pool, post, today, reaching))
         wanting = (
             select(occupations.c.worker_id)
             .join(seekers, seekers.c.worker_id == occupations.c.worker_id)
             .where(*here)
         )
 
+        chosen: Any = wanting
+        if reaching is not None and reaching > 0:
+            # the bound's subqueries are worked out once, not again in each of the four reads
+            ids = list({row[0] for row in await self._all(wanting)})
+            if not ids:
+                return []
+            if len(ids) <= LISTED_IDS:
+                chosen = ids
+                here = [
+                    occupations.c.occupation_code == post.occupation_code,
+                    seekers.c.worker_id.in_(ids),
+                ]
+
         def among(table: Any) -> Any:
-            return table.c.worker_id.in_(wanting)
+            return table.c.worker_id.in_(chosen)
 
         query = (
             select(

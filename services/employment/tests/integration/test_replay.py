@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from jinguo_contracts.registry import ReemploymentSpellStartedV1
 from jinguo_employment.bootstrap import fund_handlers_for, handlers_for
 from jinguo_employment.handlers.commands import (
     AwardCertificate,
@@ -27,7 +28,7 @@ from jinguo_employment.handlers.funds import (
     RejectSubsidy,
 )
 from jinguo_shared.runtime import ServiceRuntime
-from jinguo_shared.testing import caught_up, publisher
+from jinguo_shared.testing import caught_up, publish_history, publisher
 
 from .conftest import context, employer_and_post, register_worker
 
@@ -111,14 +112,25 @@ async def test_a_replay_yields_exactly_the_live_tables(outside, employment: Serv
         context("end"),
     )
     await caught_up(employment, result.position, position)
-    result = await subsidies_through_their_steps(employment, placements[0], workers[1])
-    await caught_up(employment, result)
+    subsidised = await subsidies_through_their_steps(employment, placements[0], workers[1])
+    spell = ReemploymentSpellStartedV1(
+        worker_id=workers[1],
+        spell_id="spell-replay",
+        kind="found_herself",
+        started_on=date(2026, 6, 1),
+        area_code="110101002002",
+        gender="female",
+    )
+    spelled = await publish_history(registry, workers[1], [spell], "spell-replay")
+    await caught_up(employment, result.position, position, subsidised, spelled)
 
     names = employment.projections.names()
     live = {name: await snapshot(employment, name) for name in names}
     assert live["employment_reports"]["employment_month_counts_v2"]
     assert len(live["seeker_pool"]["seekers"]) == 8
     assert len(live["fund_ledger"]["subsidies"]) == 2
+    outcomes = live["training_outcomes"]
+    assert (len(outcomes["training_completions"]), len(outcomes["work_starts"])) == (6, 3)
     rebuilt = await employment.projections.rebuild(*names)
     assert {p.generation for p in rebuilt} == {2}
     for name in names:

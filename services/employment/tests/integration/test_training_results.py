@@ -10,7 +10,12 @@ from typing import Any
 
 import httpx
 
-from jinguo_contracts.registry import ReemploymentSpellStartedV1, SpellKind, WorkerReemployedV1
+from jinguo_contracts.registry import (
+    ReemploymentSpellStartedV1,
+    SpellKind,
+    WorkerErasedV1,
+    WorkerReemployedV1,
+)
 from jinguo_employment.bootstrap import EmploymentService
 from jinguo_shared.runtime import ServiceRuntime
 from jinguo_shared.testing import caught_up, publish_agency, publish_history, publisher
@@ -214,6 +219,15 @@ async def test_results_by_course_kind_count_each_woman_once_per_course(
     }
     missing = await office.http.get("/courses/no-such-course/results", headers=office.headers)
     assert missing.status_code == 404
+
+    # erased, she leaves the results: her completion and her spells go with her id
+    erased = await publish_history(
+        registry, "w-v4", [WorkerErasedV1(worker_id="w-v4", reason="本人申请")], "erase-w-v4"
+    )
+    await caught_up(employment, erased)
+    after = (await office.read("/reports/areas/43/years/2025"))["training"]["vocational"]
+    assert (after["trained"], after["passed"]) == (3, 2)
+    assert after["reemployed"]["3m"] == {"trainees": 3, "reemployed": 1, "share": 33.3}
 
 
 async def test_another_province_sees_no_course_results(

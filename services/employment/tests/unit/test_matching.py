@@ -8,7 +8,11 @@ from jinguo_employment.domain.matching import (
     PostProfile,
     Seeker,
     assess,
+    certificate_points,
     common_area_level,
+    kth_best_score,
+    most_points_outside_the_district,
+    priority_points,
     qualifies,
     rank,
 )
@@ -95,3 +99,30 @@ def test_area_codes_compare_by_level() -> None:
     assert common_area_level("430000", "430102") == 2
     # a city without districts (东莞): its streets share the city
     assert common_area_level("441900003", "441900004001") == 4
+
+
+def test_outside_the_district_a_score_never_passes_its_ceiling() -> None:
+    """The bound city-wide matching prunes with: everything but priority and certificate,
+    at its most for a seeker across the district border (same city)."""
+    for post in (POST, PostProfile("4-10-01-05", "110101001001", "hourly", "market", skills=())):
+        strongest = seeker(
+            "w-far",
+            area_code="110102001001",
+            hours_types=(post.hours_type,),
+            skills=frozenset({"养老护理", "家政服务", "育婴", "保洁"}),
+            unemployed_since=date(2020, 1, 1),
+            priority_categories=("age_40_50",),
+            vocational={"4-10-01-05": 1},
+        )
+        score, _ = assess(post, strongest, TODAY)
+        ceiling = most_points_outside_the_district(post)
+        assert score == ceiling + priority_points(post) + certificate_points(1)
+        across_the_city_border = seeker("w-farther", area_code="110201001001")
+        assert assess(post, across_the_city_border, TODAY)[0] < ceiling
+
+
+def test_the_kth_best_score_is_what_a_seeker_must_reach() -> None:
+    ranked = [seeker(f"w{n}", hours_types=() if n % 2 else ("full_time",)) for n in range(5)]
+    scores = sorted((assess(POST, s, TODAY)[0] for s in ranked), reverse=True)
+    assert kth_best_score(POST, ranked, TODAY, 3) == scores[2]
+    assert kth_best_score(POST, ranked, TODAY, 6) is None
