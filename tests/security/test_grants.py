@@ -234,7 +234,6 @@ async def test_a_client_cannot_grant_itself(world: World) -> None:
         ("registry", {"fields": ["*", "name"]}, "fields"),
         ("orders", {"fields": ["name"]}, "fields"),  # a field of another service's
         ("rights", {"fields": ["complainant_name"]}, "data_service"),  # never leaves rights
-        ("employment", {"fields": ["*"]}, "data_service"),  # its events carry none
         ("registry", {"valid_until": "2020-01-01T00:00:00+08:00"}, "valid_until"),
         ("registry", {"valid_until": "2099-01-01T00:00:00+08:00"}, "valid_until"),
         ("registry", {"valid_until": "2030-01-01T00:00:00"}, "valid_until"),  # no offset

@@ -21,6 +21,7 @@ from jinguo_registry.handlers.commands import (
     RegistryHandlers,
     RevokeCertificate,
 )
+from jinguo_registry.handlers.spells import SpellHandlers
 from jinguo_shared.testing import publish
 
 from .test_programme_year import A1, A2, B1, STREET_A, STREET_B, County, context, county
@@ -98,8 +99,9 @@ async def test_who_qualifies_and_holds_no_certificate_is_listed_in_her_area_only
         ),
         context("issue-3"),
     )
+    placements = SpellHandlers(runtime.executor, runtime.clock.today)
     placed = await register(handlers, 4, A1, born_1980)
-    await handlers.record_reemployment(
+    await placements.record_placement(
         placed,
         RecordReemployment(
             post_id="post-4", placement_id="placement-4", employer_name="长沙家政", started_on=today
@@ -123,7 +125,7 @@ async def test_who_qualifies_and_holds_no_certificate_is_listed_in_her_area_only
         "spell-5",
     )
     ended = await register(handlers, 6, A2, born_1980)
-    await handlers.record_reemployment(
+    await placements.record_placement(
         ended,
         RecordReemployment(
             post_id="post-6", placement_id="placement-6", employer_name="长沙家政", started_on=today
