@@ -182,20 +182,25 @@ class DirectSql:
             await asyncio.wrap_future(sqlite_inline.WalCheckpointer.truncate(self._sqlite()))
             return
         async with self._pooled() as driver:
-            # a dead tuple stays while any other transaction holds an older snapshot (a
-            # projector's batch, say): vacuum again until none was held as the vacuum began
+            # a dead tuple stays while another transaction began before the deletion (a
+            # projector's batch, say: its snapshot or its own xid); those begun since do not
+            # keep it, and with many projections there is nearly always one: vacuum again
+            # until no older one ran as the vacuum began
+            horizon = await driver.fetchval(DELETED_BEFORE)
             for _ in range(SCRUB_ATTEMPTS):
-                held = await driver.fetchval(SNAPSHOTS_HELD)
+                held = await driver.fetchval(OLDER_SNAPSHOTS_HELD, horizon)
                 await driver.execute(f"VACUUM {table}")
                 if not held:
                     return
                 await asyncio.sleep(0.05)
 
 
-SCRUB_ATTEMPTS = 20
-SNAPSHOTS_HELD = (
+SCRUB_ATTEMPTS = 100
+DELETED_BEFORE = "SELECT txid_current() % 4294967296"
+OLDER_SNAPSHOTS_HELD = (
     "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-    " AND pid <> pg_backend_pid() AND backend_xmin IS NOT NULL"
+    " AND pid <> pg_backend_pid()"
+    " AND (age(backend_xmin) >= age($1::xid) OR age(backend_xid) >= age($1::xid))"
 )
 
 
