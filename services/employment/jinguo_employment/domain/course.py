@@ -57,6 +57,7 @@ class CourseState(AggregateState):
     area_code: str
     trade: str
     occupation_code: str | None
+    provider: str = ""
     seats: int
     starts_on: date
     ends_on: date
@@ -80,6 +81,7 @@ class Course(Aggregate[CourseState]):
                 area_code=event.area_code,
                 trade=event.trade,
                 occupation_code=event.occupation_code,
+                provider=event.provider,
                 seats=event.seats,
                 starts_on=event.starts_on,
                 ends_on=event.ends_on,

@@ -365,10 +365,6 @@ class FundHandlers:
             )
         if course.state.subsidy_per_trainee == 0:
             raise NotEligibleError(f"course {c.course_id} carries no subsidy", field="course_id")
-        provider = None
-        if c.payee == "school":
-            row = await self._queries.course(c.course_id)
-            provider = None if row is None else str(row["provider"])
         completed = trainee.completed_on
         return {
             "worker_id": c.worker_id,
@@ -376,7 +372,7 @@ class FundHandlers:
             "month": f"{completed.year:04d}-{completed.month:02d}",
             "amount": course.state.subsidy_per_trainee,
             "payee": c.payee or "person",
-            "payee_id": provider,
+            "payee_id": course.state.provider if c.payee == "school" else None,
             "period": c.course_id,
             "completed_on": completed,
         }
