@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import date
 from typing import Any
 
 import orjson
-from sqlalchemy import Select, String, and_, exists, false, func, or_, select, true, type_coerce
+from sqlalchemy import (
+    Select,
+    String,
+    and_,
+    cast,
+    exists,
+    func,
+    or_,
+    select,
+    true,
+    type_coerce,
+    union,
+)
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from jinguo_contracts.areas import area_prefix
@@ -52,9 +63,6 @@ def within(column: Any, area: str | None) -> Any:
     low, high = area_range(area)
     return and_(column >= low, column < high)
 
-
-LISTED_IDS = 10_000
-"""Up to this many seekers are read by their ids, well within every driver's parameter limit."""
 
 PLACEMENT_PERSONAL = ("override_reason",)
 """Staff's free text about the placed worker, gone with her id when she is erased."""
@@ -113,20 +121,8 @@ class EmploymentQueries:
 
     async def seeker(self, worker_id: str, today: date) -> Seeker | None:
         pool: SeekerPool = self._projection(SeekerPool)
-        table = pool.seekers
-        seekers = await self._seekers(
-            select(
-                table.c.worker_id,
-                table.c.area_code,
-                type_coerce(table.c.occupation_codes, String),
-                type_coerce(table.c.hours_types, String),
-                type_coerce(table.c.skills, String),
-                table.c.registered_on,
-            ).where(table.c.worker_id == worker_id),
-            pool,
-            lambda t: t.c.worker_id == worker_id,
-            today,
-        )
+        query = self._seeker_query(pool, today).where(pool.seekers.c.worker_id == worker_id)
+        seekers = await self._seekers(query)
         return seekers[0] if seekers else None
 
     async def seeker_profile(self, worker_id: str) -> Row | None:
@@ -232,33 +228,31 @@ class EmploymentQueries:
         far = await self.candidates_in(post, today, city, outside=district, reaching=reaching)
         return near + [s for s in far if s.worker_id not in excluded]
 
-    def _could_reach(self, pool: SeekerPool, post: PostProfile, today: date, points: float) -> Any:
-        """The seeker's priority status and certificate in the post's occupation give her at
-        least `points`."""
-        seekers, certificates, categories = pool.seekers, pool.certificates, pool.categories
-        priority = exists().where(
-            categories.c.worker_id == seekers.c.worker_id, categories.c.valid_until >= today
-        )
+    def _reaching(self, pool: SeekerPool, post: PostProfile, today: date, points: float) -> Any:
+        """The seekers whose priority status and certificate in the post's occupation give
+        them at least `points`: a set of ids, so that the planner hashes it once rather than
+        probing it for each seeker in the city."""
+        certificates, categories = pool.certificates, pool.categories
 
         def certified(needed: float) -> Any:
             levels = [level for level in range(1, 6) if certificate_points(level) >= needed]
             if not levels:
                 return None
-            return exists().where(
-                certificates.c.worker_id == seekers.c.worker_id,
+            return select(certificates.c.worker_id).where(
                 certificates.c.occupation_code == post.occupation_code,
                 certificates.c.active.is_(True),
                 func.coalesce(certificates.c.level, 5) <= max(levels),
             )
 
+        priority = select(categories.c.worker_id).where(categories.c.valid_until >= today)
         ways: list[Any] = []
         if priority_points(post) >= points:
             ways.append(priority)
         elif (with_priority := certified(points - priority_points(post))) is not None:
-            ways.append(and_(priority, with_priority))
+            ways.append(with_priority.where(certificates.c.worker_id.in_(priority)))
         if (alone := certified(points)) is not None:
             ways.append(alone)
-        return or_(*ways) if ways else false()
+        return union(*ways) if len(ways) > 1 else ways[0] if ways else None
 
     async def candidates_in(
         self,
@@ -270,126 +264,111 @@ class EmploymentQueries:
         reaching: float | None = None,
     ) -> list[Seeker]:
         """Seekers whose area code starts with `prefix` but not `outside`, and whose priority
-        status and certificate give them at least `reaching` points.
+        status and certificate give them at least `reaching` points: one query.
 
-        The occupation index leads (the area is compared on a substring, which no index
-        serves, so the planner cannot prefer the far less selective area index)."""
+        A district or narrower is an index range on the area; a city is compared on a
+        substring, which no index serves, so that the occupation index leads rather than the
+        area index, which would select nearly every seeker."""
         pool: SeekerPool = self._projection(SeekerPool)
-        seekers, occupations = pool.seekers, pool.occupations
-        here = [
-            occupations.c.occupation_code == post.occupation_code,
-            func.substr(seekers.c.area_code, 1, len(prefix)) == prefix,
-        ]
-        if outside is not None:
-            here.append(func.substr(seekers.c.area_code, 1, len(outside)) != outside)
-        if reaching is not None and reaching > 0:
-            here.append(self._could_reach(pool, post, today, reaching))
-        wanting = (
-            select(occupations.c.worker_id)
-            .join(seekers, seekers.c.worker_id == occupations.c.worker_id)
-            .where(*here)
-        )
-
-        chosen: Any = wanting
-        if reaching is not None and reaching > 0:
-            # the bound's subqueries are worked out once, not again in each of the four reads
-            ids = list({row[0] for row in await self._all(wanting)})
-            if not ids:
-                return []
-            if len(ids) <= LISTED_IDS:
-                chosen = ids
-                here = [
-                    occupations.c.occupation_code == post.occupation_code,
-                    seekers.c.worker_id.in_(ids),
-                ]
-
-        def among(table: Any) -> Any:
-            return table.c.worker_id.in_(chosen)
-
+        seekers, occupations, placements = pool.seekers, pool.occupations, pool.placements
         query = (
-            select(
-                seekers.c.worker_id,
-                seekers.c.area_code,
-                type_coerce(seekers.c.occupation_codes, String),
-                type_coerce(seekers.c.hours_types, String),
-                type_coerce(seekers.c.skills, String),
-                seekers.c.registered_on,
-            )
+            self._seeker_query(pool, today)
             .join(occupations, occupations.c.worker_id == seekers.c.worker_id)
-            .where(*here)
+            .where(
+                occupations.c.occupation_code == post.occupation_code,
+                within(seekers.c.area_code, prefix)
+                if len(prefix) >= 6
+                else func.substr(seekers.c.area_code, 1, len(prefix)) == prefix,
+            )
         )
-        found = await self._seekers(query, pool, among, today)
-        if post.hours_type != "full_time":
-            return found
-        busy = await self._employed_full_time([s.worker_id for s in found], pool, among)
-        return [s for s in found if s.worker_id not in busy]
+        if outside is not None:
+            query = query.where(func.substr(seekers.c.area_code, 1, len(outside)) != outside)
+        if reaching is not None and reaching > 0:
+            reachers = self._reaching(pool, post, today, reaching)
+            if reachers is None:
+                return []
+            query = query.where(occupations.c.worker_id.in_(reachers))
+        if post.hours_type == "full_time":
+            query = query.where(
+                ~exists().where(
+                    placements.c.worker_id == seekers.c.worker_id,
+                    placements.c.hours_type == "full_time",
+                    placements.c.ended_on.is_(None),
+                )
+            )
+        return await self._seekers(query)
 
-    async def _employed_full_time(self, ids: list[str], pool: SeekerPool, among: Any) -> set[str]:
-        if not ids:
+    async def employed_full_time(self, worker_ids: list[str]) -> set[str]:
+        if not worker_ids:
             return set()
-        placements = pool.placements
-        rows = await self._rows(
+        placements = self._projection(SeekerPool).placements
+        rows = await self._all(
             select(placements.c.worker_id).where(
-                among(placements),
+                placements.c.worker_id.in_(worker_ids),
                 placements.c.hours_type == "full_time",
                 placements.c.ended_on.is_(None),
             )
         )
-        return {row["worker_id"] for row in rows}
+        return {worker_id for (worker_id,) in rows}
 
-    async def employed_full_time(self, worker_ids: list[str]) -> set[str]:
-        pool: SeekerPool = self._projection(SeekerPool)
-        return await self._employed_full_time(
-            worker_ids, pool, lambda t: t.c.worker_id.in_(worker_ids)
+    @staticmethod
+    def _seeker_query(pool: SeekerPool, today: date) -> Select[Any]:
+        """A seeker's row with her valid categories, active vocational certificates (as
+        `code:level`) and the end of her last placement, gathered by correlated subqueries
+        so that ranking a post takes one round trip per side of the district border."""
+        seekers, categories = pool.seekers, pool.categories
+        certificates, placements = pool.certificates, pool.placements
+        mine = seekers.c.worker_id
+        held_categories = (
+            select(func.aggregate_strings(categories.c.category, ","))
+            .where(categories.c.worker_id == mine, categories.c.valid_until >= today)
+            .scalar_subquery()
+        )
+        level = cast(func.coalesce(certificates.c.level, 5), String)
+        held_certificates = (
+            select(func.aggregate_strings(certificates.c.occupation_code + ":" + level, ","))
+            .where(
+                certificates.c.worker_id == mine,
+                certificates.c.active.is_(True),
+                certificates.c.occupation_code.is_not(None),
+            )
+            .scalar_subquery()
+        )
+        last_ended = (
+            select(func.max(placements.c.ended_on))
+            .where(placements.c.worker_id == mine, placements.c.ended_on.is_not(None))
+            .scalar_subquery()
+        )
+        return select(
+            seekers.c.worker_id,
+            seekers.c.area_code,
+            type_coerce(seekers.c.occupation_codes, String),
+            type_coerce(seekers.c.hours_types, String),
+            type_coerce(seekers.c.skills, String),
+            seekers.c.registered_on,
+            held_categories,
+            held_certificates,
+            last_ended,
         )
 
-    async def _seekers(
-        self, query: Select[Any], pool: SeekerPool, among: Any, today: date
-    ) -> list[Seeker]:
-        """The seekers `query` selects, with their valid categories, vocational certificates
-        and the end of their last placement; the four reads run side by side."""
-        certificates = pool.certificates
-        rows, category_rows, certificate_rows, ended_rows = await asyncio.gather(
-            self._all(query),
-            self._all(
-                select(pool.categories.c.worker_id, pool.categories.c.category).where(
-                    among(pool.categories), pool.categories.c.valid_until >= today
-                )
-            ),
-            self._all(
-                select(
-                    certificates.c.worker_id, certificates.c.occupation_code, certificates.c.level
-                ).where(
-                    among(certificates),
-                    certificates.c.active.is_(True),
-                    certificates.c.occupation_code.is_not(None),
-                )
-            ),
-            self._all(
-                select(pool.placements.c.worker_id, pool.placements.c.ended_on).where(
-                    among(pool.placements), pool.placements.c.ended_on.is_not(None)
-                )
-            ),
-        )
-        categories: dict[str, list[str]] = {}
-        for worker_id, category in category_rows:
-            categories.setdefault(worker_id, []).append(category)
-        vocational: dict[str, dict[str, int]] = {}
-        for worker_id, code, level in certificate_rows:
-            held = vocational.setdefault(worker_id, {})
-            best = held.get(code)
-            level = level or 5
-            held[code] = level if best is None else min(best, level)
-        ended: dict[str, date] = {}
-        for worker_id, ended_on in ended_rows:
-            ended[worker_id] = max(ended_on, ended.get(worker_id, ended_on))
-        seen: set[str] = set()
+    async def _seekers(self, query: Select[Any]) -> list[Seeker]:
         seekers = []
-        for worker_id, area_code, codes, hours, skills, registered_on in rows:
-            if worker_id in seen:
-                continue
-            seen.add(worker_id)
-            since = max(registered_on, ended.get(worker_id, registered_on))
+        for (
+            worker_id,
+            area_code,
+            codes,
+            hours,
+            skills,
+            registered_on,
+            categories,
+            certificates,
+            ended_on,
+        ) in await self._all(query):
+            vocational: dict[str, int] = {}
+            for held in certificates.split(",") if certificates else ():
+                code, level = held.rsplit(":", 1)
+                vocational[code] = min(int(level), vocational.get(code, 5))
+            since = registered_on if ended_on is None else max(registered_on, ended_on)
             seekers.append(
                 Seeker(
                     worker_id=worker_id,
@@ -398,8 +377,8 @@ class EmploymentQueries:
                     hours_types=tuple(_json(hours)),
                     unemployed_since=since,
                     skills=frozenset(_json(skills)),
-                    priority_categories=tuple(sorted(categories.get(worker_id, ()))),
-                    vocational=vocational.get(worker_id, {}),
+                    priority_categories=tuple(sorted(categories.split(","))) if categories else (),
+                    vocational=vocational,
                 )
             )
         return seekers
