@@ -6,15 +6,15 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query
-from pydantic import AfterValidator, Field
+from fastapi import APIRouter, HTTPException, Query
+from pydantic import Field
 
-from jinguo_contracts.areas import area_prefix
 from jinguo_contracts.employment import BudgetLine, FundSource, Payee, SubsidyKind
+from jinguo_employment.entrypoints.dependencies import Area, Id, Reader, WriteCommand
 from jinguo_employment.handlers import funds as f
 from jinguo_employment.handlers.funds import FundHandlers
 from jinguo_employment.projections.funds import FundLedger, FundQueries
-from jinguo_shared.http.commands import Accepted, CommandRequest, command_request
+from jinguo_shared.http.commands import Accepted
 from jinguo_shared.http.conventions import (
     Cursor,
     Limit,
@@ -22,24 +22,12 @@ from jinguo_shared.http.conventions import (
     ReadAfter,
     ReadModel,
     page,
-    require_scope,
     seq_after,
 )
-from jinguo_shared.http.security import Caller
 from jinguo_shared.runtime import ServiceRuntime
 
-WriteCommand = Annotated[
-    CommandRequest, Depends(command_request(require_scope("employment:write")))
-]
-Reader = Annotated[Caller, Depends(require_scope("employment:read"))]
-Id = Annotated[str, Path(min_length=1, max_length=64)]
 SubsidyStatus = Literal["applied", "approved", "rejected", "paid", "reconciled"]
 LEDGER = FundLedger.name
-Area = Annotated[
-    str | None,
-    Query(max_length=24, description="an area code in any form: 43, 430000, 430102001…"),
-    AfterValidator(lambda code: None if code is None else area_prefix(code)),
-]
 
 
 class Fund(ReadModel):

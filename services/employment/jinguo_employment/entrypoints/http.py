@@ -6,11 +6,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Path, Query
+from fastapi import APIRouter, FastAPI, HTTPException, Path, Query
 from pydantic import AfterValidator, BaseModel, Field
 
 from jinguo_contracts.areas import area_prefix, check_area_code
 from jinguo_employment.domain.training_results import TrainingResults, training_results
+from jinguo_employment.entrypoints.dependencies import Area, Id, Reader, WriteCommand
 from jinguo_employment.entrypoints.funds_http import add_fund_routes
 from jinguo_employment.entrypoints.responses import (
     Course,
@@ -32,7 +33,7 @@ from jinguo_employment.projections.reports import INDICATORS
 from jinguo_shared.access import OutsideJurisdictionQueryError
 from jinguo_shared.domain import check_planned_date
 from jinguo_shared.feed import FeedDeclaration
-from jinguo_shared.http.commands import Accepted, CommandRequest, command_request
+from jinguo_shared.http.commands import Accepted
 from jinguo_shared.http.conventions import (
     Cursor,
     Limit,
@@ -43,30 +44,12 @@ from jinguo_shared.http.conventions import (
     Report,
     page,
     report,
-    require_scope,
     seq_after,
 )
 from jinguo_shared.http.security import Caller
 from jinguo_shared.runtime import ServiceRuntime
 
-WriteCommand = Annotated[
-    CommandRequest, Depends(command_request(require_scope("employment:write")))
-]
-Reader = Annotated[Caller, Depends(require_scope("employment:read"))]
 After = ReadAfter
-
-
-def _within_area(code: str | None) -> str | None:
-    """A list filters on the digits every code inside the area starts with (`43` for a
-    province written `43` or `430000`)."""
-    return None if code is None else area_prefix(code)
-
-
-Area = Annotated[
-    str | None,
-    Query(max_length=24, description="an area code in any form: 43, 430000, 430102001…"),
-    AfterValidator(_within_area),
-]
 ReportArea = Annotated[
     str,
     Path(
@@ -75,7 +58,6 @@ ReportArea = Annotated[
     ),
     AfterValidator(check_area_code),
 ]
-Id = Annotated[str, Path(min_length=1, max_length=64)]
 SEEKER_PROJECTIONS = ("seeker_pool",)
 
 

@@ -7,16 +7,16 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Path, Query
+from fastapi import APIRouter, HTTPException, Query
 from pydantic import Field
 
 from jinguo_contracts.employment import GuaranteeKind, Instalment, LoanStep
 from jinguo_employment.domain.loan import LoanStage
-from jinguo_employment.entrypoints.http import Area
+from jinguo_employment.entrypoints.dependencies import Area, Id, Reader, WriteCommand
 from jinguo_employment.handlers import loans as c
 from jinguo_employment.handlers.loans import LoanHandlers
 from jinguo_employment.projections.loans import LoanQueries, LoanStatus
-from jinguo_shared.http.commands import Accepted, CommandRequest, command_request
+from jinguo_shared.http.commands import Accepted
 from jinguo_shared.http.conventions import (
     Cursor,
     Limit,
@@ -24,17 +24,10 @@ from jinguo_shared.http.conventions import (
     ReadAfter,
     ReadModel,
     page,
-    require_scope,
     seq_after,
 )
-from jinguo_shared.http.security import Caller
 from jinguo_shared.runtime import ServiceRuntime
 
-WriteCommand = Annotated[
-    CommandRequest, Depends(command_request(require_scope("employment:write")))
-]
-Reader = Annotated[Caller, Depends(require_scope("employment:read"))]
-LoanId = Annotated[str, Path(min_length=1, max_length=64)]
 LOANS = "loans"
 
 
@@ -101,14 +94,14 @@ def loans_router(
         "/loans/{loan_id}/certify",
         summary="Certify her (村居妇代会出证明): the community women's congress",
     )
-    async def certify_loan(loan_id: LoanId, body: c.TakeStep, command: WriteCommand) -> Accepted:
+    async def certify_loan(loan_id: Id, body: c.TakeStep, command: WriteCommand) -> Accepted:
         return command.accept(await handlers.certify(loan_id, body, command.context, command.key))
 
     @router.post(
         "/loans/{loan_id}/file",
         summary="File her papers (乡镇妇联报材料): the township or street federation",
     )
-    async def file_loan(loan_id: LoanId, body: c.TakeStep, command: WriteCommand) -> Accepted:
+    async def file_loan(loan_id: Id, body: c.TakeStep, command: WriteCommand) -> Accepted:
         return command.accept(await handlers.file(loan_id, body, command.context, command.key))
 
     @router.post(
@@ -116,7 +109,7 @@ def loans_router(
         summary="The county federation's opinion (县级妇联拿意见); unfavourable ends the loan",
     )
     async def give_loan_opinion(
-        loan_id: LoanId, body: c.GiveOpinion, command: WriteCommand
+        loan_id: Id, body: c.GiveOpinion, command: WriteCommand
     ) -> Accepted:
         result = await handlers.give_opinion(loan_id, body, command.context, command.key)
         return command.accept(result)
@@ -125,25 +118,25 @@ def loans_router(
         "/loans/{loan_id}/refuse",
         summary="Refuse it at the step it waits for, by the office of that step; it ends there",
     )
-    async def refuse_loan(loan_id: LoanId, body: c.RefuseLoan, command: WriteCommand) -> Accepted:
+    async def refuse_loan(loan_id: Id, body: c.RefuseLoan, command: WriteCommand) -> Accepted:
         return command.accept(await handlers.refuse(loan_id, body, command.context, command.key))
 
     @router.post("/loans/{loan_id}/approve", summary="The bank approves: amount, rate, term")
-    async def approve_loan(loan_id: LoanId, body: c.ApproveLoan, command: WriteCommand) -> Accepted:
+    async def approve_loan(loan_id: Id, body: c.ApproveLoan, command: WriteCommand) -> Accepted:
         return command.accept(await handlers.approve(loan_id, body, command.context, command.key))
 
     @router.post(
         "/loans/{loan_id}/disburse",
         summary="The bank pays it out; the repayment schedule follows from the term",
     )
-    async def disburse_loan(loan_id: LoanId, body: c.TakeStep, command: WriteCommand) -> Accepted:
+    async def disburse_loan(loan_id: Id, body: c.TakeStep, command: WriteCommand) -> Accepted:
         return command.accept(await handlers.disburse(loan_id, body, command.context, command.key))
 
     @router.post(
         "/loans/{loan_id}/repayments", status_code=201, summary="Record a repayment (the bank)"
     )
     async def record_loan_repayment(
-        loan_id: LoanId, body: c.RecordRepayment, command: WriteCommand
+        loan_id: Id, body: c.RecordRepayment, command: WriteCommand
     ) -> Accepted:
         result = await handlers.record_repayment(loan_id, body, command.context, command.key)
         return command.accept(result)
@@ -174,7 +167,7 @@ def loans_router(
         return page(Page[Loan], rows, limit, lambda r: [r["seq"]])
 
     @router.get("/loans/{loan_id}", summary="A loan, its steps and its repayment schedule")
-    async def loan(loan_id: LoanId, caller: Reader, after: ReadAfter) -> Loan:
+    async def loan(loan_id: Id, caller: Reader, after: ReadAfter) -> Loan:
         await runtime.visible(after, LOANS)
         found = await queries.loan(loan_id)
         if found is None or not caller.sees(found["area_code"]):
