@@ -150,6 +150,12 @@ def national_id(number: int, female: bool) -> tuple[str, date]:
     return first17 + ID_CHECK[total % 11], born
 
 
+def person_id(number: str) -> str:
+    """Her id across roles; the registry derives it with its keyed hash, which the bench
+    does not hold, so any stable function of the national ID stands in."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"jinguo-bench:person:{number}"))
+
+
 def phone(rng: random.Random) -> str:
     return f"1{rng.choice('3589')}{rng.randrange(10**9):09d}"
 
@@ -190,6 +196,9 @@ class RegistryEvents:
         self.workers: list[tuple[str, str]] = list(workers)
         """(worker_id, area_code) of every worker registered so far."""
         self.residents: list[tuple[str, str]] = []
+        self._women: list[tuple[str, date]] = []
+        """(national ID, birth date) of women registered as workers: some also register as
+        residents, and are then one person across both roles."""
         self._open_spells: list[tuple[str, str, str, str, date]] = []
         """(worker_id, area_code, spell_id, kind, started_on) of spells not ended yet."""
         self._ended_spells: list[tuple[str, str, str, date]] = []
@@ -267,6 +276,8 @@ class RegistryEvents:
             number, born = national_id(self._person, female)
             self._person += self._person_step
             self.workers.append((worker_id, area))
+            if female:
+                self._women.append((number, born))
             return (
                 "worker",
                 worker_id,
@@ -287,13 +298,17 @@ class RegistryEvents:
                     },
                     "occurred_on": None,
                     "station_id": None,
+                    "person_id": person_id(number),
                 },
             )
         if kind == "ResidentRegistered":
             resident_id = self._new_id()
             area = rng.choice(COMMUNITIES)
-            number, born = national_id(self._person, rng.random() < 0.6)
-            self._person += self._person_step
+            if self._women and rng.random() < 0.3:
+                number, born = rng.choice(self._women)
+            else:
+                number, born = national_id(self._person, rng.random() < 0.6)
+                self._person += self._person_step
             self.residents.append((resident_id, area))
             return (
                 "resident",
@@ -309,6 +324,7 @@ class RegistryEvents:
                     f"{rng.randint(101, 1808)}",
                     "area_code": area,
                     "occurred_on": None,
+                    "person_id": person_id(number),
                 },
             )
         if kind == "ResidentEligibilityChanged":
@@ -392,6 +408,7 @@ class RegistryEvents:
                     "code_system": OCCUPATION_CODE_SYSTEM if vocational else None,
                     "level": rng.randint(3, 5) if vocational else None,
                     "area_code": area,
+                    "relief": None,
                 },
             )
         if kind == "HomeVisitRecorded":
