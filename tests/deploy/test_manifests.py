@@ -956,13 +956,25 @@ def test_readme_commands_create_the_documented_secrets() -> None:
 
 def test_dockerfile() -> None:
     text = (DEPLOY / "Dockerfile").read_text()
-    assert re.search(r"^FROM python:3\.11-slim", text, re.M)
-    assert "pip install -r requirements.lock" in text
+    base = re.search(r"^ARG PYTHON_IMAGE=(\S+)$", text, re.M)
+    assert base, "the base image is an ARG"
+    assert base.group(1) == "python:3.11-slim"
+    assert re.findall(r"^FROM (\S+)", text, re.M) == ["${PYTHON_IMAGE}"] * 2
+    assert "pip install --no-deps -r requirements-runtime.lock" in text
     assert "pip install --no-deps ./contracts ./shared ./services/*/" in text
     assert re.search(r"^USER 10001", text, re.M)
     assert 'ENTRYPOINT ["jinguo"]' in text
     # The image user must be the one the pods declare.
     assert "--uid 10001" in text
+
+
+def test_releases_are_told_how_to_pin_the_base_image() -> None:
+    """The default base is a tag (no digest can be checked offline); the Dockerfile and
+    deploy/README.md give the digest-pinned form a release build passes."""
+    pinned = "--build-arg PYTHON_IMAGE=python:3.11-slim@sha256:"
+    assert pinned in readme_section(1)
+    assert pinned in (DEPLOY / "Dockerfile").read_text()
+    assert "imagetools inspect python:3.11-slim" in readme_section(1)
 
 
 # --------------------------------------------------------------------------- NATS values
