@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -1162,3 +1163,45 @@ def test_development_runs_nats_without_tls() -> None:
     dev = yaml.safe_load((DEPLOY / "nats" / "values-dev.yaml").read_text())
     assert dev["config"]["nats"]["tls"]["enabled"] is False
     assert dev["tlsCA"]["enabled"] is False
+
+
+# --------------------------------------------------------------------------- replay options
+
+
+@needs_kubectl
+def test_replay_options_are_given_by_the_documented_patch(tmp_path: Path) -> None:
+    """deploy/README.md's patch, in an overlay of production, gives the replay template the
+    `--projection` and `--until` that `jinguo replay` reads, for a projection the service has."""
+    import typer
+
+    from jinguo_shared.cli.app import app
+    from jinguo_shared.cli.environment import pick_service
+    from jinguo_shared.natsauth import service_projections
+
+    section = readme_section(6)
+    block = section.split("<!-- replay-args-patch -->", 1)[1]
+    patch = re.search(r"```yaml\n(.*?)```", block, re.S)
+    assert patch, "deploy/README.md section 6: no patch after <!-- replay-args-patch -->"
+    overlay = yaml.safe_load(patch.group(1))
+    overlay["resources"] = [os.path.relpath(DEPLOY / "overlays" / "production", tmp_path)]
+    (tmp_path / "kustomization.yaml").write_text(yaml.safe_dump(overlay))
+    assert KUBECTL is not None
+    rendered = subprocess.run(
+        [KUBECTL, "kustomize", str(tmp_path)], capture_output=True, text=True, check=True
+    )
+    docs = [d for d in yaml.safe_load_all(rendered.stdout) if d]
+    (target,) = overlay["patches"]
+    replay = by_kind(docs)["CronJob"][target["target"]["name"]]
+    container = replay["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
+    argv = container["command"] + container["args"]
+    assert argv[:2] == ["jinguo", "replay"]
+
+    jinguo = typer.main.get_command(app)
+    context = jinguo.make_context("jinguo", ["replay", "--help"], resilient_parsing=True)
+    command = jinguo.get_command(context, "replay")
+    params = command.make_context("replay", argv[2:]).params
+    svc = service_of(replay)
+    assert params["service"] == svc
+    names = [p.name for p in service_projections(pick_service(svc))]
+    assert params["projection"] in names
+    assert params["until"]
