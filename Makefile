@@ -49,4 +49,5 @@ contracts: install
 # after changing requirements.lock or a package's dependencies: the pins the runtime image
 # installs (deploy/Dockerfile); tests/deploy/test_runtime_dependencies.py holds them to these
 runtime-lock: install
-	$(BIN)/python deploy/runtime_lock.py > requirements-runtime.lock
+	$(BIN)/python deploy/runtime_lock.py > requirements-runtime.lock.new
+	mv requirements-runtime.lock.new requirements-runtime.lock
