@@ -5,7 +5,7 @@ everything those need in turn, read from the installed distributions' metadata. 
 and test tools (pytest, mypy, ruff, selenium, the nats-server binary...) are only in
 requirements.lock. Run it after changing either the lock or a package's dependencies:
 
-    make runtime-lock        # .venv/bin/python deploy/runtime_lock.py, into requirements-runtime.lock
+    make runtime-lock        # writes requirements-runtime.lock
 
 tests/deploy/test_runtime_dependencies.py fails while the file differs from this output.
 """
