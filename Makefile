@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PACKAGES := -e contracts -e shared -e services/registry -e services/employment -e services/services-orders -e services/rights -e .
 
-.PHONY: install browser up check lint test bench contracts
+.PHONY: install browser up check lint test bench contracts runtime-lock
 
 $(BIN)/jinguo: requirements.lock contracts/pyproject.toml shared/pyproject.toml services/*/pyproject.toml pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -45,3 +45,9 @@ bench: install
 # against (tests/contracts/test_published_contracts.py holds them to the code)
 contracts: install
 	$(BIN)/jinguo contracts contracts/published
+
+# after changing requirements.lock or a package's dependencies: the pins the runtime image
+# installs (deploy/Dockerfile); tests/deploy/test_runtime_dependencies.py holds them to these
+runtime-lock: install
+	$(BIN)/python deploy/runtime_lock.py > requirements-runtime.lock.new
+	mv requirements-runtime.lock.new requirements-runtime.lock

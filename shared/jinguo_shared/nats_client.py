@@ -3,6 +3,8 @@ server, each with its own password."""
 
 from __future__ import annotations
 
+import ssl
+
 import nats
 from nats.aio.client import Client as NatsClient
 
@@ -40,4 +42,19 @@ async def connect_nats(
         options["inbox_prefix"] = settings.nats_inbox_prefix
     if settings.nats_creds:
         options["user_credentials"] = str(settings.nats_creds)
+    tls = tls_context(settings)
+    if tls is not None:
+        options["tls"] = tls
     return await nats.connect(url, **options)
+
+
+def tls_context(settings: Settings) -> ssl.SSLContext | None:
+    """TLS to NATS when a CA or client certificate is configured: the servers' certificates
+    verified against that CA (else the system's), the client's presented when asked."""
+    if settings.nats_tls_ca is None and settings.nats_tls_cert is None:
+        return None
+    ca = settings.nats_tls_ca
+    context = ssl.create_default_context(cafile=str(ca) if ca is not None else None)
+    if settings.nats_tls_cert is not None:
+        context.load_cert_chain(settings.nats_tls_cert, settings.nats_tls_key)
+    return context

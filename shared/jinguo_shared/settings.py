@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -16,6 +16,15 @@ class Settings(BaseSettings):
     nats_user: str | None = None
     nats_password: SecretStr | None = None
     nats_creds: Path | None = None
+    nats_tls_ca: Path | None = Field(
+        default=None,
+        description="PEM file of the CA that signed the NATS servers' certificates; set, the"
+        " connection is TLS and a server it did not sign is refused",
+    )
+    nats_tls_cert: Path | None = Field(
+        default=None, description="PEM client certificate, for servers that verify clients"
+    )
+    nats_tls_key: Path | None = Field(default=None, description="PEM key of nats_tls_cert")
     nats_inbox_prefix: str | None = Field(
         default=None, description="per-service inbox (e.g. _INBOX.registry) for NATS permissions"
     )
@@ -85,6 +94,12 @@ class Settings(BaseSettings):
     )
     log_format: str = Field(default="text", description="text or json")
     log_level: str = "INFO"
+
+    @model_validator(mode="after")
+    def _client_key_goes_with_its_certificate(self) -> Settings:
+        if self.nats_tls_key is not None and self.nats_tls_cert is None:
+            raise ValueError("JINGUO_NATS_TLS_KEY is set without JINGUO_NATS_TLS_CERT")
+        return self
 
     def webhook_http_loopback(self) -> bool:
         if self.webhook_allow_http_loopback is None:

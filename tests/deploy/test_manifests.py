@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -43,7 +44,14 @@ ROLES = ("api", "projector", "replay")
 # The one Jinguo workload that is no service's: stream provisioning, as the NATS admin.
 PROVISIONER = ("streams", "provision")
 # Custom resources the overlays may contain; kubernetes-validate has no schema for them.
-CUSTOM_KINDS = {("postgresql.cnpg.io/v1", "Cluster")}
+POSTGRES_CLUSTER = ("postgresql.cnpg.io/v1", "Cluster")
+CUSTOM_KINDS = {
+    POSTGRES_CLUSTER,
+    ("cert-manager.io/v1", "Certificate"),
+    ("cert-manager.io/v1", "Issuer"),
+}
+# Where a pod finds its NATS user's client certificate (deploy/nats/tls).
+NATS_TLS_MOUNT = "/etc/jinguo/nats-tls"
 
 needs_kubectl = pytest.mark.skipif(
     KUBECTL is None,
@@ -250,7 +258,7 @@ def test_streams_are_provisioned_by_a_job_as_the_nats_admin(target: str) -> None
 @needs_kubectl
 @pytest.mark.parametrize("target", [t for t in TARGETS if t != "base"])
 def test_postgres_clusters_are_sane(target: str) -> None:
-    clusters = [d for d in render(target) if (d["apiVersion"], d["kind"]) in CUSTOM_KINDS]
+    clusters = [d for d in render(target) if (d["apiVersion"], d["kind"]) == POSTGRES_CLUSTER]
     assert sorted(c["metadata"]["name"] for c in clusters) == sorted(f"{s}-pg" for s in SERVICES)
     for cluster in clusters:
         spec = cluster["spec"]
@@ -410,10 +418,14 @@ def test_configmaps_referenced_are_in_the_build(target: str) -> None:
 @pytest.mark.parametrize("target", TARGETS)
 def test_pods_mount_no_secrets(target: str) -> None:
     """Secrets reach a pod only as named keys in `env` (test_workloads_use_the_per_service_secrets
-    lists them), never as files or whole Secrets, so each pod's credentials are visible here."""
+    lists them), never as files or whole Secrets, so each pod's credentials are visible here;
+    the one exception is its own NATS user's TLS client certificate (test_nats_client_tls)."""
     for owner, template in pod_templates(render(target)):
         for volume in template["spec"].get("volumes", []):
             kinds = set(volume) - {"name"}
+            if kinds == {"secret"}:
+                assert volume["secret"]["secretName"] == nats_tls_secret(service_of(owner))
+                continue
             assert kinds <= {"emptyDir", "configMap"}, f"{where(owner)}: volume {volume['name']}"
         for container in containers(template["spec"]):
             for env in container.get("env", []):
@@ -487,13 +499,14 @@ def test_workloads_use_the_per_service_secrets(target: str) -> None:
                 for name, e in env.items()
                 if "secretKeyRef" in e.get("valueFrom", {})
             }
-            assert refs == {
+            needed = {
                 "JINGUO_NATS_USER": f"{svc}-nats",
                 "JINGUO_NATS_PASSWORD": f"{svc}-nats",
                 f"JINGUO_{svc.upper()}_DATABASE_URL": f"{svc}-db",
-                "JINGUO_MASTER_KEY": "jinguo-keys",
-                "JINGUO_LOOKUP_KEY": "jinguo-keys",
-            }, where(owner)
+            }
+            if container["name"] != "provision":  # creating tables needs no encryption key
+                needed |= {"JINGUO_MASTER_KEY": "jinguo-keys", "JINGUO_LOOKUP_KEY": "jinguo-keys"}
+            assert refs == needed, f"{where(owner)} container {container['name']}"
             assert env["JINGUO_NATS_INBOX_PREFIX"]["value"] == f"_INBOX.{svc}"
 
 
@@ -551,6 +564,8 @@ def test_roles_and_commands(target: str) -> None:
                 "--port",
                 "8080",
             ]
+            (provision,) = deployment["spec"]["template"]["spec"]["initContainers"]
+            assert provision["command"] == ["jinguo", "provision", svc]
         cronjobs = [d for d in docs if d["kind"] == "CronJob" and service_of(d) == svc]
         (replay,) = cronjobs
         assert replay["spec"]["suspend"] is True, "the replay template must never run on a schedule"
@@ -583,21 +598,61 @@ def test_projector_is_a_single_writer(target: str) -> None:
 
 @needs_kubectl
 def test_replicas_per_overlay() -> None:
-    def replicas(target: str) -> dict[str, int]:
+    """The projectors are set to one replica; the api Deployments set none, their
+    HorizontalPodAutoscalers do (an apply would otherwise reset what the HPA chose)."""
+
+    def replicas(target: str) -> dict[str, int | None]:
         return {
-            d["metadata"]["name"]: d["spec"]["replicas"]
+            d["metadata"]["name"]: d["spec"].get("replicas")
             for d in render(target)
             if d["kind"] == "Deployment"
         }
 
-    base, dev, production = (replicas(t) for t in ("base", "overlays/dev", "overlays/production"))
-    assert set(dev.values()) == {1}
+    def bounds(target: str) -> dict[str, tuple[int, int]]:
+        return {
+            d["metadata"]["name"]: (d["spec"]["minReplicas"], d["spec"]["maxReplicas"])
+            for d in render(target)
+            if d["kind"] == "HorizontalPodAutoscaler"
+        }
+
+    for target in TARGETS:
+        for svc in SERVICES:
+            assert replicas(target)[f"{svc}-api"] is None, (target, svc)
+            assert replicas(target)[f"{svc}-projector"] == 1, (target, svc)
+    base, dev, production = (bounds(t) for t in ("base", "overlays/dev", "overlays/production"))
     for svc in SERVICES:
-        assert base[f"{svc}-api"] == 2, svc
-        assert base[f"{svc}-projector"] == 1, svc
-        assert production[f"{svc}-api"] >= 2, svc
-        assert production[f"{svc}-projector"] == 1, svc
-        assert dev[f"{svc}-api"] == 1, svc
+        assert base[f"{svc}-api"] == (2, 6), svc
+        assert dev[f"{svc}-api"] == (1, 2), svc
+        assert production[f"{svc}-api"] == (3, 10), svc
+
+
+@needs_kubectl
+@pytest.mark.parametrize("target", TARGETS)
+def test_every_api_scales_on_cpu_within_its_disruption_budget(target: str) -> None:
+    """One autoscaling/v2 HPA per api Deployment, on CPU utilisation (so the pods request CPU),
+    never on a projector; wherever it keeps two or more pods, the PDB's one-at-a-time leaves
+    one serving during a drain (production keeps three)."""
+    kinds = by_kind(render(target))
+    autoscalers = kinds["HorizontalPodAutoscaler"]
+    assert sorted(autoscalers) == sorted(f"{svc}-api" for svc in SERVICES)
+    for name, hpa in autoscalers.items():
+        spec = hpa["spec"]
+        assert hpa["apiVersion"] == "autoscaling/v2"
+        target_ref = {"apiVersion": "apps/v1", "kind": "Deployment", "name": name}
+        assert spec["scaleTargetRef"] == target_ref
+        deployment = kinds["Deployment"][name]
+        assert role_of(deployment["spec"]["template"]) == "api"
+        assert 1 <= spec["minReplicas"] <= spec["maxReplicas"]
+        (metric,) = spec["metrics"]
+        assert metric["type"] == "Resource"
+        assert metric["resource"]["name"] == "cpu"
+        assert metric["resource"]["target"]["type"] == "Utilization"
+        for container in deployment["spec"]["template"]["spec"]["containers"]:
+            assert "cpu" in container["resources"]["requests"], f"{name}: utilisation of what?"
+        budget = kinds["PodDisruptionBudget"][name]["spec"]
+        assert budget == {"maxUnavailable": 1, "selector": deployment["spec"]["selector"]}
+        if target == "overlays/production":
+            assert spec["minReplicas"] >= 3, f"{name}: a drain would leave one pod"
 
 
 @needs_kubectl
@@ -621,7 +676,7 @@ def test_selectors_select_something(target: str) -> None:
     pod_labels += [
         {"cnpg.io/cluster": d["metadata"]["name"]}
         for d in docs
-        if (d["apiVersion"], d["kind"]) in CUSTOM_KINDS
+        if (d["apiVersion"], d["kind"]) == POSTGRES_CLUSTER
     ]
     for doc in docs:
         if doc["kind"] == "Service":
@@ -896,7 +951,7 @@ def referenced_secrets(docs: list[Doc]) -> set[tuple[str, str]]:
                 if ref:
                     pairs.add((ref["name"], ref["key"]))
     for doc in docs:
-        if (doc["apiVersion"], doc["kind"]) in CUSTOM_KINDS:
+        if (doc["apiVersion"], doc["kind"]) == POSTGRES_CLUSTER:
             owner = doc["spec"]["bootstrap"]["initdb"]["secret"]["name"]
             pairs |= {(owner, "username"), (owner, "password")}  # kubernetes.io/basic-auth
     return pairs
@@ -956,13 +1011,25 @@ def test_readme_commands_create_the_documented_secrets() -> None:
 
 def test_dockerfile() -> None:
     text = (DEPLOY / "Dockerfile").read_text()
-    assert re.search(r"^FROM python:3\.11-slim", text, re.M)
-    assert "pip install -r requirements.lock" in text
+    base = re.search(r"^ARG PYTHON_IMAGE=(\S+)$", text, re.M)
+    assert base, "the base image is an ARG"
+    assert base.group(1) == "python:3.11-slim"
+    assert re.findall(r"^FROM (\S+)", text, re.M) == ["${PYTHON_IMAGE}"] * 2
+    assert "pip install --no-deps -r requirements-runtime.lock" in text
     assert "pip install --no-deps ./contracts ./shared ./services/*/" in text
     assert re.search(r"^USER 10001", text, re.M)
     assert 'ENTRYPOINT ["jinguo"]' in text
     # The image user must be the one the pods declare.
     assert "--uid 10001" in text
+
+
+def test_releases_are_told_how_to_pin_the_base_image() -> None:
+    """The default base is a tag (no digest can be checked offline); the Dockerfile and
+    deploy/README.md give the digest-pinned form a release build passes."""
+    pinned = "--build-arg PYTHON_IMAGE=python:3.11-slim@sha256:"
+    assert pinned in readme_section(1)
+    assert pinned in (DEPLOY / "Dockerfile").read_text()
+    assert "imagetools inspect python:3.11-slim" in readme_section(1)
 
 
 # --------------------------------------------------------------------------- NATS values
@@ -1015,3 +1082,126 @@ def test_nats_users_are_the_ones_natsauth_generates() -> None:
         "deploy/nats/values.yaml: replace the service users with the output of"
         " `jinguo streams users`"
     )
+
+
+# --------------------------------------------------------------------------- NATS client TLS
+
+
+def nats_tls_secret(svc: str) -> str:
+    """The Secret cert-manager writes the client certificate of a pod's NATS user into."""
+    return "nats-admin-tls" if svc == PROVISIONER[0] else f"{svc}-nats-tls"
+
+
+def certificates(docs: list[Doc]) -> dict[str, Doc]:
+    return {
+        d["metadata"]["name"]: d
+        for d in docs
+        if (d["apiVersion"], d["kind"]) == ("cert-manager.io/v1", "Certificate")
+    }
+
+
+@needs_kubectl
+def test_nats_client_tls() -> None:
+    """Production: cert-manager issues the servers' certificate (for the host of
+    JINGUO_NATS_URL) and a client certificate per NATS user from one CA; every Jinguo container
+    reads its own user's, where JINGUO_NATS_TLS_* say, and the NATS values require TLS and
+    verify clients against that CA."""
+    docs = render("overlays/production")
+    issued = certificates(docs)
+    ca_issuer = {"name": "jinguo-nats-ca", "kind": "Issuer"}
+    assert issued["jinguo-nats-ca"]["spec"]["isCA"] is True
+    issuers = {d["metadata"]["name"]: d for d in docs if d["kind"] == "Issuer"}
+    assert issuers["jinguo-nats-ca"]["spec"]["ca"]["secretName"] == "jinguo-nats-ca"
+
+    values = nats_values()
+    server_tls = values["config"]["nats"]["tls"]
+    assert server_tls["enabled"] is True
+    assert server_tls["merge"]["verify"] is True, "clients must present a certificate"
+    server = issued[server_tls["secretName"]]["spec"]
+    assert server["secretName"] == server_tls["secretName"]
+    assert server["issuerRef"] == ca_issuer
+    assert "server auth" in server["usages"]
+    assert values["tlsCA"] == {"enabled": True, "secretName": server["secretName"], "key": "ca.crt"}
+    config = next(d for d in docs if d["kind"] == "ConfigMap" and "JINGUO_NATS_URL" in d["data"])
+    host = re.fullmatch(r"nats://([^:/]+):4222", config["data"]["JINGUO_NATS_URL"])
+    assert host, config["data"]["JINGUO_NATS_URL"]
+    assert host.group(1) in server["dnsNames"], "clients check the server's name against the URL"
+    assert config["data"]["JINGUO_NATS_TLS_CA"] == f"{NATS_TLS_MOUNT}/ca.crt"
+    assert config["data"]["JINGUO_NATS_TLS_CERT"] == f"{NATS_TLS_MOUNT}/tls.crt"
+    assert config["data"]["JINGUO_NATS_TLS_KEY"] == f"{NATS_TLS_MOUNT}/tls.key"
+    box = values["natsBox"]["contexts"]["default"]["tls"]
+    assert box == {"secretName": nats_tls_secret(PROVISIONER[0])}
+
+    templates = list(pod_templates(docs))
+    for owner, template in templates:
+        secret = nats_tls_secret(service_of(owner))
+        client = issued[secret]["spec"]
+        assert client["secretName"] == secret
+        assert client["issuerRef"] == ca_issuer
+        assert client["usages"][0] == "client auth"
+        spec = template["spec"]
+        mounted = {v["name"]: v["secret"]["secretName"] for v in spec["volumes"] if "secret" in v}
+        assert list(mounted.values()) == [secret], where(owner)
+        for container in containers(spec):
+            mounts = {m["mountPath"]: m for m in container["volumeMounts"]}
+            mount = mounts.get(NATS_TLS_MOUNT)
+            assert mount, f"{where(owner)} container {container['name']}: no certificate"
+            assert mounted[mount["name"]] == secret
+            assert mount["readOnly"] is True
+    users = {nats_tls_secret(service_of(owner)) for owner, _ in templates}
+    assert users == {f"{svc}-nats-tls" for svc in SERVICES} | {"nats-admin-tls"}
+
+
+@needs_kubectl
+def test_development_runs_nats_without_tls() -> None:
+    """The dev overlay needs no cert-manager: no certificates, no TLS settings, and its NATS
+    values turn the servers' TLS off."""
+    docs = render("overlays/dev")
+    assert not certificates(docs)
+    config = next(d for d in docs if d["kind"] == "ConfigMap" and "JINGUO_NATS_URL" in d["data"])
+    assert not [key for key in config["data"] if key.startswith("JINGUO_NATS_TLS")]
+    dev = yaml.safe_load((DEPLOY / "nats" / "values-dev.yaml").read_text())
+    assert dev["config"]["nats"]["tls"]["enabled"] is False
+    assert dev["tlsCA"]["enabled"] is False
+
+
+# --------------------------------------------------------------------------- replay options
+
+
+@needs_kubectl
+def test_replay_options_are_given_by_the_documented_patch(tmp_path: Path) -> None:
+    """deploy/README.md's patch, in an overlay of production, gives the replay template the
+    `--projection` and `--until` that `jinguo replay` reads, for a projection the service has."""
+    import typer
+
+    from jinguo_shared.cli.app import app
+    from jinguo_shared.cli.environment import pick_service
+    from jinguo_shared.natsauth import service_projections
+
+    section = readme_section(6)
+    block = section.split("<!-- replay-args-patch -->", 1)[1]
+    patch = re.search(r"```yaml\n(.*?)```", block, re.S)
+    assert patch, "deploy/README.md section 6: no patch after <!-- replay-args-patch -->"
+    overlay = yaml.safe_load(patch.group(1))
+    overlay["resources"] = [os.path.relpath(DEPLOY / "overlays" / "production", tmp_path)]
+    (tmp_path / "kustomization.yaml").write_text(yaml.safe_dump(overlay))
+    assert KUBECTL is not None
+    rendered = subprocess.run(
+        [KUBECTL, "kustomize", str(tmp_path)], capture_output=True, text=True, check=True
+    )
+    docs = [d for d in yaml.safe_load_all(rendered.stdout) if d]
+    (target,) = overlay["patches"]
+    replay = by_kind(docs)["CronJob"][target["target"]["name"]]
+    container = replay["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
+    argv = container["command"] + container["args"]
+    assert argv[:2] == ["jinguo", "replay"]
+
+    jinguo = typer.main.get_command(app)
+    context = jinguo.make_context("jinguo", ["replay", "--help"], resilient_parsing=True)
+    command = jinguo.get_command(context, "replay")
+    params = command.make_context("replay", argv[2:]).params
+    svc = service_of(replay)
+    assert params["service"] == svc
+    names = [p.name for p in service_projections(pick_service(svc))]
+    assert params["projection"] in names
+    assert params["until"]

@@ -13,6 +13,7 @@ from jinguo_shared.cli.contracts import export_contracts
 from jinguo_shared.cli.environment import UsageError
 from jinguo_shared.cli.events import events
 from jinguo_shared.cli.projections import projections
+from jinguo_shared.cli.provision import DatabaseUnreachableError, provision
 from jinguo_shared.cli.replay import replay
 from jinguo_shared.cli.serve import serve_one
 from jinguo_shared.cli.streams import streams
@@ -29,6 +30,7 @@ app = typer.Typer(
 app.command()(up)
 app.command(name="serve")(serve_one)
 app.command()(replay)
+app.command()(provision)
 app.add_typer(streams, name="streams")
 app.add_typer(events, name="events")
 app.add_typer(projections, name="projections")
@@ -39,6 +41,7 @@ REFUSALS = (
     StreamsNotProvisionedError,
     OutdatedProjectionsError,
     RebuildSlotsTakenError,
+    DatabaseUnreachableError,
 )
 """What the operator can mend: said on stderr, exit code 2, never a traceback."""
 
