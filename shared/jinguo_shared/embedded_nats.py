@@ -11,6 +11,8 @@ import shutil
 import signal
 import subprocess
 import sys
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import nats
@@ -23,7 +25,7 @@ from jinguo_shared.natsauth import (
     inbox_prefix,
     lanes,
 )
-from jinguo_shared.ports import port_open
+from jinguo_shared.ports import free_port, port_open
 from jinguo_shared.services import discover_services
 
 
@@ -48,11 +50,22 @@ class EmbeddedNats:
     `<store dir>/users/`. Nobody connects anonymously.
     """
 
-    def __init__(self, store_dir: Path, port: int, sync: str = "always") -> None:
+    def __init__(
+        self,
+        store_dir: Path,
+        port: int,
+        sync: str = "always",
+        *,
+        server_name: str = "jinguo-embedded",
+        routes: Routes | None = None,
+        passwords: NatsPasswords | None = None,
+    ) -> None:
         self.store_dir = store_dir
         self.port = port
         self.sync = sync
-        self.passwords = NatsPasswords(store_dir / "users")
+        self.server_name = server_name
+        self.routes = routes
+        self.passwords = passwords or NatsPasswords(store_dir / "users")
         self.process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -77,10 +90,16 @@ class EmbeddedNats:
             jetstream["sync_interval"] = self.sync
         settings = {
             "listen": f"127.0.0.1:{self.port}",
-            "server_name": "jinguo-embedded",
+            "server_name": self.server_name,
             "jetstream": jetstream,
             "accounts": accounts_config(passwords, lanes(discover_services())),
         }
+        if self.routes is not None:
+            settings["cluster"] = {
+                "name": self.routes.cluster,
+                "listen": f"127.0.0.1:{self.routes.port}",
+                "routes": [f"nats-route://127.0.0.1:{peer}" for peer in self.routes.peers],
+            }
         config = self.store_dir / "nats-server.conf"
         fd = os.open(config, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as handle:
@@ -129,6 +148,95 @@ class EmbeddedNats:
             self.process.terminate()
         self.process.wait(timeout=10)
         self.process = None
+
+
+@dataclass(frozen=True)
+class Routes:
+    """A node's place in a cluster: the port it listens on for routes, and its peers'."""
+
+    cluster: str
+    port: int
+    peers: tuple[int, ...]
+
+
+class EmbeddedCluster:
+    """`size` nats-servers clustered on 127.0.0.1, as production runs three: streams replicated
+    on every node (R3 for three), so a node (or a stream's leader) may die and writes go on once
+    the others elect a new leader. The nodes share one set of users and passwords, in
+    `<store dir>/users/`, where a service of the embedded default looks for them."""
+
+    def __init__(self, store_dir: Path, size: int = 3, sync: str = "always") -> None:
+        ports = [free_port() for _ in range(size)]
+        route_ports = [free_port() for _ in range(size)]
+        passwords = NatsPasswords(store_dir / "users")
+        self.store_dir = store_dir
+        self.nodes = [
+            EmbeddedNats(
+                store_dir / f"node-{n + 1}",
+                port,
+                sync,
+                server_name=f"jinguo-{n + 1}",
+                routes=Routes(
+                    "jinguo",
+                    route_ports[n],
+                    tuple(p for p in route_ports if p != route_ports[n]),
+                ),
+                passwords=passwords,
+            )
+            for n, port in enumerate(ports)
+        ]
+
+    @property
+    def url(self) -> str:
+        """Every node, comma-separated: a client connects to whichever answers."""
+        return ",".join(node.url for node in self.nodes)
+
+    def connect_options(self, user: str) -> dict[str, str]:
+        return self.nodes[0].connect_options(user)
+
+    def node(self, server_name: str) -> EmbeddedNats:
+        return next(node for node in self.nodes if node.server_name == server_name)
+
+    async def start(self, timeout: float = 30.0) -> None:
+        for node in self.nodes:
+            await node.start()
+        await self.wait_for_jetstream(timeout)
+
+    async def wait_for_jetstream(self, timeout: float = 30.0) -> None:
+        """Until the nodes have elected JetStream's meta leader (streams can be created)."""
+        deadline = time.monotonic() + timeout
+        nc = await nats.connect(
+            [node.url for node in self.nodes if node.process is not None],
+            **self.connect_options(ADMIN_USER),
+        )
+        try:
+            while True:
+                try:
+                    await nc.jetstream().account_info()
+                    return
+                except Exception:
+                    if time.monotonic() > deadline:
+                        raise RuntimeError(
+                            f"the cluster elected no JetStream leader within {timeout:g} s"
+                        ) from None
+                    await asyncio.sleep(0.2)
+        finally:
+            await nc.close()
+
+    async def provision(self, replicas: int | None = None) -> list[Provisioned]:
+        nc = await nats.connect(
+            [node.url for node in self.nodes], **self.connect_options(ADMIN_USER)
+        )
+        try:
+            return await provision_streams(
+                nc, list(SERVICE_STREAMS.values()), replicas or len(self.nodes)
+            )
+        finally:
+            await nc.close()
+
+    def stop(self, kill: bool = False) -> None:
+        for node in self.nodes:
+            node.stop(kill)
 
 
 def _stop_with_parent() -> None:

@@ -21,7 +21,8 @@ async def connect_nats(
     settings: Settings, url: str, name: str, user: str | None = None
 ) -> NatsClient:
     """Connect as the configured NATS user (production: one service per process), else as
-    `user` of the embedded server, so services sharing a process still connect apart."""
+    `user` of the embedded server, so services sharing a process still connect apart. `url`
+    may name several servers of a cluster, comma-separated."""
     options: dict[str, object] = {
         "name": name,
         "max_reconnect_attempts": -1,
@@ -45,7 +46,8 @@ async def connect_nats(
     tls = tls_context(settings)
     if tls is not None:
         options["tls"] = tls
-    return await nats.connect(url, **options)
+    servers = [server.strip() for server in url.split(",") if server.strip()]
+    return await nats.connect(servers, **options)
 
 
 def tls_context(settings: Settings) -> ssl.SSLContext | None:
