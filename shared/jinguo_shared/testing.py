@@ -25,8 +25,11 @@ import nats
 import orjson
 import pytest
 from nats.aio.client import Client as NatsClient
+from opentelemetry import trace
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
 
 from jinguo_contracts.access import AgencyKind, AgencyRegisteredV1, ApiClientIssuedV1
 from jinguo_contracts.base import EventContract
@@ -333,7 +336,21 @@ class Receiver:
             writer.close()
 
 
-# an OTLP collector ---------------------------------------------------------------------------
+# traces --------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def sdk_tracer_provider() -> TracerProvider:
+    """The SDK's tracer provider, as every `jinguo` process has one (`telemetry.configure`). A
+    process sets its provider once: the tests of a process share it, each adding the span
+    processors it needs."""
+    if not isinstance(trace.get_tracer_provider(), TracerProvider):
+        trace.set_tracer_provider(
+            TracerProvider(resource=Resource.create({"service.name": "jinguo"}))
+        )
+    provider = trace.get_tracer_provider()
+    assert isinstance(provider, TracerProvider)
+    return provider
 
 
 class OtlpCollector(HTTPServer):

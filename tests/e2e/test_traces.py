@@ -15,9 +15,7 @@ from collections.abc import Iterator
 
 import pytest
 from nats.js import JetStreamContext
-from opentelemetry import trace
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
-from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 
 from jinguo_shared.consumer_names import policy_consumer
@@ -34,21 +32,16 @@ OTHER_TRACE = "0af7651916cd43dd8448eb211c80319c"
 
 @pytest.fixture
 def exporting(
-    otlp_collector: OtlpCollector, monkeypatch: pytest.MonkeyPatch
+    sdk_tracer_provider: TracerProvider,
+    otlp_collector: OtlpCollector,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[SpanProcessor]:
     """Spans of this process exported to the collector that OTEL_EXPORTER_OTLP_ENDPOINT names,
-    by the processor a `jinguo` process would use. The global provider can be set only once a
-    process: tests share it, each adding its own processor."""
+    by the processor a `jinguo` process would use."""
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", otlp_collector.url)
-    if not isinstance(trace.get_tracer_provider(), TracerProvider):
-        trace.set_tracer_provider(
-            TracerProvider(resource=Resource.create({"service.name": "jinguo"}))
-        )
-    provider = trace.get_tracer_provider()
-    assert isinstance(provider, TracerProvider)
     processor = otlp_exporting(os.environ)
     assert processor is not None
-    provider.add_span_processor(processor)
+    sdk_tracer_provider.add_span_processor(processor)
     yield processor
     processor.shutdown()
 
