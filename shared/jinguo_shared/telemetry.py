@@ -50,9 +50,12 @@ def command_trace(traceparent: str | None) -> Context:
 
 
 def traceparent_of(span: Span) -> str | None:
-    carrier: dict[str, str] = {}
-    _propagator.inject(carrier, context=trace.set_span_in_context(span))
-    return carrier.get("traceparent")
+    """The W3C traceparent naming `span` (written directly: a third of the propagator's cost,
+    paid for every event published)."""
+    context = span.get_span_context()
+    if not context.is_valid:
+        return None
+    return f"00-{context.trace_id:032x}-{context.span_id:016x}-{context.trace_flags:02x}"
 
 
 def links_from(traceparents: Iterable[str | None], limit: int = 128) -> list[trace.Link]:
