@@ -77,9 +77,12 @@ MESSAGING_SYSTEM = {"messaging.system": "nats"}
 
 
 def subject_template(subject: str) -> str:
-    """`registry.worker.<id>.WorkerRegistered` -> `registry.worker.*.WorkerRegistered`."""
-    service, aggregate, _, event_type = subject.split(".", 3)
-    return f"{service}.{aggregate}.*.{event_type}"
+    """`registry.worker.<id>.WorkerRegistered` -> `registry.worker.*.WorkerRegistered`; any
+    other subject as it is."""
+    tokens = subject.split(".")
+    if len(tokens) < 4:
+        return subject
+    return f"{tokens[0]}.{tokens[1]}.*.{tokens[-1]}"
 
 
 def start_publishing(subject: str, event_id: str, correlation_id: str, parent: Any) -> Span:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
 from opentelemetry.sdk.resources import Resource
 
-from jinguo_shared.telemetry import context_from, tracer_provider
+from jinguo_shared.telemetry import context_from, subject_template, tracer_provider
 from jinguo_shared.testing import OtlpCollector
 
 CALLER = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
@@ -37,3 +38,15 @@ def test_without_a_collector_spans_are_not_recorded_but_the_trace_goes_on() -> N
     ) as span:
         assert not span.is_recording()
         assert f"{span.get_span_context().trace_id:032x}" == "4bf92f3577b34da6a3ce929d0e0e4736"
+
+
+@pytest.mark.parametrize(
+    ("subject", "template"),
+    [
+        ("registry.worker.0b5c2c1e.WorkerRegistered", "registry.worker.*.WorkerRegistered"),
+        ("employment.post.post.1.PostFilled", "employment.post.*.PostFilled"),
+        ("registry.feed", "registry.feed"),
+    ],
+)
+def test_a_span_names_the_subject_without_its_aggregate_id(subject: str, template: str) -> None:
+    assert subject_template(subject) == template
