@@ -266,24 +266,26 @@ class ReactionRunner:
             retry_error_callback=park,
         )
         try:
-            await reacting(react)
+            try:
+                await reacting(react)
+            except DomainError as refused:
+                log.info(
+                    "policy %s: %s %s:%d refused: %s",
+                    policy.name,
+                    event_type,
+                    stream,
+                    seq,
+                    refused.detail,
+                )
+            await self._processed(policy, stream, seq)
+            await message.ack()
         except asyncio.CancelledError:
-            # stopped mid-reaction: hand it back now (the command is idempotent), or the
-            # next process would see it only after ack_wait
+            # stopped before the acknowledgement: hand it back now (the command is idempotent,
+            # the checkpoint never goes back), or the next process would see it only after
+            # ack_wait
             with contextlib.suppress(Exception):
                 await message.nak()
             raise
-        except DomainError as refused:
-            log.info(
-                "policy %s: %s %s:%d refused: %s",
-                policy.name,
-                event_type,
-                stream,
-                seq,
-                refused.detail,
-            )
-        await self._processed(policy, stream, seq)
-        await message.ack()
 
     async def retry_parked(self, letter: Row[Any]) -> None:
         """React again to an event a policy parked (from `parked_to_retry`), after a fix; it
