@@ -150,8 +150,10 @@ def make_envelope(
     data: dict[str, Any],
     *,
     source_service: str | None = None,
+    traceparent: str | None = None,
 ) -> Envelope:
-    """`source_service`: the service publishing it, where the contract is any service's."""
+    """`source_service`: the service publishing it, where the contract is any service's;
+    `traceparent`: its creation context (its publication's span), else the command's."""
     return Envelope(
         id=event_id(context.command_id, index),
         source=f"/jinguo/{source_service or event.service}",
@@ -164,7 +166,7 @@ def make_envelope(
         causationid=context.causation_id,
         agencyid=context.agency_id,
         actorid=context.actor,
-        traceparent=context.traceparent,
+        traceparent=traceparent or context.traceparent,
         data=data,
         correction=context.correction,
     )

@@ -19,10 +19,12 @@ from jinguo_shared.envelope import (
     CommandContext,
     RecordedEvent,
     decode,
+    event_id,
     make_envelope,
     nats_subject,
     seal_data,
 )
+from jinguo_shared.telemetry import command_trace, publishing, start_publishing, traceparent_of
 
 log = logging.getLogger(__name__)
 
@@ -317,10 +319,20 @@ class EventStore:
             await self._vault.prepare(subjects, create=True)
         sealer = self._vault.seal if self._vault is not None else None
         messages: list[tuple[str, bytes, dict[str, str]]] = []
+        spans = []
+        parent = command_trace(context.traceparent)
         index = 0
         for write in writes:
             first = len(messages)
             for event in write.events:
+                subject = nats_subject(
+                    self.service, write.aggregate_type, write.aggregate_id, event.event_type
+                )
+                span = start_publishing(
+                    subject, event_id(context.command_id, index), context.correlation_id, parent
+                )
+                spans.append(span)
+                traceparent = traceparent_of(span)
                 envelope = make_envelope(
                     event,
                     write.aggregate_id,
@@ -328,14 +340,12 @@ class EventStore:
                     context,
                     seal_data(event, sealer),
                     source_service=self.service,
+                    traceparent=traceparent,
                 )
                 index += 1
-                subject = nats_subject(
-                    self.service, write.aggregate_type, write.aggregate_id, event.event_type
-                )
                 headers = {"Nats-Msg-Id": envelope.id}
-                if context.traceparent:
-                    headers["traceparent"] = context.traceparent
+                if envelope.traceparent:
+                    headers["traceparent"] = envelope.traceparent
                 messages.append((subject, envelope.to_json(), headers))
             if write.expected_seq is not None:
                 messages[first][2].update(
@@ -346,6 +356,12 @@ class EventStore:
                         ),
                     }
                 )
+        with publishing(spans):
+            return await self._publish(writes, messages)
+
+    async def _publish(
+        self, writes: Sequence[AggregateWrite], messages: list[tuple[str, bytes, dict[str, str]]]
+    ) -> list[int]:
         if len(messages) == 1:
             subject, payload, headers = messages[0]
             try:

@@ -32,6 +32,7 @@ from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
+from opentelemetry import trace
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from tenacity import (
@@ -58,7 +59,7 @@ from jinguo_shared.envelope import CommandContext, RecordedEvent, decode
 from jinguo_shared.eventstore import SERVICE_STREAMS, read_event
 from jinguo_shared.projections.base import disjoint_filters
 from jinguo_shared.projections.dead_letters import dead_letter
-from jinguo_shared.telemetry import tracer
+from jinguo_shared.telemetry import current_traceparent, processing_one
 
 log = logging.getLogger(__name__)
 
@@ -212,7 +213,9 @@ class ReactionRunner:
                 await subscription.unsubscribe()
 
     async def handle(self, policy: Policy, stream: str, message: Msg) -> None:
-        """React to one message, then acknowledge it (unless the process is stopping)."""
+        """React to one message, then acknowledge it (unless the process is stopping): in a
+        span of its own, a child of the event's, so the command it issues continues the trace
+        of what caused the event."""
         seq = message.metadata.sequence.stream
         subject = message.subject
         event_type = subject.rsplit(".", 1)[-1]
@@ -221,6 +224,20 @@ class ReactionRunner:
             await self._processed(policy, stream, seq)
             await message.ack()
             return
+        headers = message.headers or {}
+        with processing_one(
+            subject,
+            headers.get("Nats-Msg-Id"),
+            self.durable_name(policy),
+            headers.get("traceparent"),
+            **{"jinguo.policy": policy.name},
+        ):
+            await self._handle(policy, reaction, stream, message)
+
+    async def _handle(self, policy: Policy, reaction: Reaction, stream: str, message: Msg) -> None:
+        seq = message.metadata.sequence.stream
+        subject = message.subject
+        event_type = subject.rsplit(".", 1)[-1]
 
         async def react() -> None:
             event = decode(stream, seq, subject, message.data, self._catalogue)
@@ -249,24 +266,26 @@ class ReactionRunner:
             retry_error_callback=park,
         )
         try:
-            await reacting(react)
+            try:
+                await reacting(react)
+            except DomainError as refused:
+                log.info(
+                    "policy %s: %s %s:%d refused: %s",
+                    policy.name,
+                    event_type,
+                    stream,
+                    seq,
+                    refused.detail,
+                )
+            await self._processed(policy, stream, seq)
+            await message.ack()
         except asyncio.CancelledError:
-            # stopped mid-reaction: hand it back now (the command is idempotent), or the
-            # next process would see it only after ack_wait
+            # stopped before the acknowledgement: hand it back now (the command is idempotent,
+            # the checkpoint never goes back), or the next process would see it only after
+            # ack_wait
             with contextlib.suppress(Exception):
                 await message.nak()
             raise
-        except DomainError as refused:
-            log.info(
-                "policy %s: %s %s:%d refused: %s",
-                policy.name,
-                event_type,
-                stream,
-                seq,
-                refused.detail,
-            )
-        await self._processed(policy, stream, seq)
-        await message.ack()
 
     async def retry_parked(self, letter: Row[Any]) -> None:
         """React again to an event a policy parked (from `parked_to_retry`), after a fix; it
@@ -280,26 +299,30 @@ class ReactionRunner:
         if reaction is None:
             raise LookupError(f"policy {name} no longer reacts to {letter.event_type}")
         event = await read_event(self._js, letter.stream, letter.seq, self._catalogue)
-        await self._react(policy, reaction, event)
+        with processing_one(
+            event.nats_subject,
+            event.envelope.id,
+            self.durable_name(policy),
+            event.envelope.traceparent,
+            **{"jinguo.policy": policy.name, "jinguo.parked_id": str(letter.id)},
+        ):
+            await self._react(policy, reaction, event)
         async with writing(self._engine) as connection:
             await mark_retried(connection, letter.id)
 
     async def _react(self, policy: Policy, reaction: Reaction, event: RecordedEvent) -> None:
         envelope = event.envelope
         command_id = reaction_command_id(policy.name, envelope.id)
+        trace.get_current_span().set_attribute("jinguo.command_id", command_id)
         context = CommandContext(
             command_id=command_id,
             correlation_id=envelope.correlationid,
             causation_id=envelope.id,
             agency_id=envelope.agencyid,
             actor=f"policy:{policy.name}",
-            traceparent=envelope.traceparent,
+            traceparent=current_traceparent() or envelope.traceparent,
         )
-        with tracer.start_as_current_span(
-            f"react {policy.name} {envelope.type}",
-            attributes={"jinguo.event_id": envelope.id, "jinguo.command_id": command_id},
-        ):
-            await reaction(policy, event.payload, event, context)
+        await reaction(policy, event.payload, event, context)
 
     async def _processed(
         self,

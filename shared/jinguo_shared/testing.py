@@ -11,10 +11,12 @@ import contextlib
 import os
 import subprocess
 import sys
+import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,11 @@ import nats
 import orjson
 import pytest
 from nats.aio.client import Client as NatsClient
+from opentelemetry import trace
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.trace.v1.trace_pb2 import Span
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
 
 from jinguo_contracts.access import AgencyKind, AgencyRegisteredV1, ApiClientIssuedV1
 from jinguo_contracts.base import EventContract
@@ -327,3 +334,66 @@ class Receiver:
         finally:
             self._connections.discard(writer)
             writer.close()
+
+
+# traces --------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def sdk_tracer_provider() -> TracerProvider:
+    """The SDK's tracer provider, as every `jinguo` process has one (`telemetry.configure`). A
+    process sets its provider once: the tests of a process share it, each adding the span
+    processors it needs."""
+    if not isinstance(trace.get_tracer_provider(), TracerProvider):
+        trace.set_tracer_provider(
+            TracerProvider(resource=Resource.create({"service.name": "jinguo"}))
+        )
+    provider = trace.get_tracer_provider()
+    assert isinstance(provider, TracerProvider)
+    return provider
+
+
+class OtlpCollector(HTTPServer):
+    """A real OTLP/HTTP receiver on 127.0.0.1: it keeps every protobuf export POSTed to
+    /v1/traces, as an OpenTelemetry collector would receive it."""
+
+    def __init__(self) -> None:
+        self.received: list[ExportTraceServiceRequest] = []
+        collector = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                if self.path == "/v1/traces":
+                    collector.received.append(ExportTraceServiceRequest.FromString(body))
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *_: object) -> None:
+                pass
+
+        super().__init__(("127.0.0.1", 0), Handler)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+    def spans(self) -> list[Span]:
+        return [
+            span
+            for request in self.received
+            for resource in request.resource_spans
+            for scope in resource.scope_spans
+            for span in scope.spans
+        ]
+
+
+@pytest.fixture
+def otlp_collector() -> Iterator[OtlpCollector]:
+    server = OtlpCollector()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from opentelemetry.sdk.trace import TracerProvider
 
+from jinguo_shared.cli.serving import request_logs
 from jinguo_shared.telemetry import JsonFormatter
 
 ISO_UTC_MILLISECONDS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00$")
@@ -73,3 +74,22 @@ def test_a_line_inside_a_span_carries_its_trace_id_and_span_id(
     assert line["aggregate_id"] == "w-1"
     assert "color_message" not in line
     assert "error" not in line
+
+
+@pytest.mark.parametrize(
+    ("verbose", "server_lifecycle", "every_request"),
+    [(False, True, True), (False, False, False), (True, False, True)],
+    ids=["jinguo serve", "jinguo up", "jinguo up --verbose"],
+)
+def test_jinguo_serve_logs_every_request_and_jinguo_up_only_when_asked(
+    verbose: bool, server_lifecycle: bool, every_request: bool
+) -> None:
+    loggers = [logging.getLogger(name) for name in ("", "jinguo.access", "uvicorn.error", "httpx")]
+    levels = [logger.level for logger in loggers]
+    logging.getLogger().setLevel(logging.INFO)  # as `telemetry.configure` sets it
+    try:
+        request_logs(verbose, server_lifecycle=server_lifecycle)
+        assert logging.getLogger("jinguo.access").isEnabledFor(logging.INFO) is every_request
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)

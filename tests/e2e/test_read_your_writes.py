@@ -38,9 +38,11 @@ class System:
         open_projector: Callable[[], Awaitable[ServiceRuntime]],
         outside: NatsClient,
         keys: dict[str, str],
+        employment_runtime: ServiceRuntime,
     ) -> None:
         self.registry = registry
         self.employment = employment
+        self.employment_runtime = employment_runtime
         self.open_projector = open_projector
         self.outside = outside
         self.keys = keys
@@ -171,6 +173,7 @@ async def system(
                 open_projector,
                 outside,
                 {name: agency.keys[name] for name, agency in agencies.items()},
+                employment,
             )
             projector = await open_projector()
             last = agencies["xicheng"].position

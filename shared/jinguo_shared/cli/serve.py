@@ -19,7 +19,11 @@ def serve_one(
     role: ServingRole = typer.Option("all"),
     host: str | None = typer.Option(None),
     port: int | None = typer.Option(None),
-    verbose: bool = typer.Option(False, "--verbose", help="log every request"),
+    verbose: bool = typer.Option(
+        False,
+        "--verbose",
+        help="log the requests it makes (httpx); under `jinguo up`, also those it serves",
+    ),
     stop_with_stdin: bool = typer.Option(False, "--stop-with-stdin", hidden=True),
     reuse_port: bool = typer.Option(False, "--reuse-port", hidden=True),
 ) -> None:

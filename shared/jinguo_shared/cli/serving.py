@@ -23,6 +23,7 @@ from starlette.types import Receive, Scope, Send
 
 from jinguo_contracts.base import CATALOGUE
 from jinguo_shared.asyncapi import asyncapi_document
+from jinguo_shared.http.access_log import AccessLog
 from jinguo_shared.http.problems import problem
 from jinguo_shared.runtime import Role, ServiceRuntime, open_runtime
 from jinguo_shared.services import ServiceDefinition
@@ -38,9 +39,9 @@ STOP_LIMIT = 20
 """Seconds a process of `jinguo up` gets to finish in-flight work when asked to stop."""
 
 
-def compose_app(pairs: Served) -> Router:
-    """Every service's FastAPI app under its prefix. A bare router: a FastAPI app around them
-    would run a second middleware stack on every request."""
+def compose_app(pairs: Served) -> AccessLog:
+    """Every service's FastAPI app under its prefix, each request logged. A bare router: a
+    FastAPI app around them would run a second middleware stack on every request."""
     from prometheus_client import make_asgi_app
 
     async def index(_: Request) -> JSONResponse:
@@ -74,7 +75,7 @@ def compose_app(pairs: Served) -> Router:
         Mount("/metrics", make_asgi_app()),
     ]
     routes += [Mount(d.prefix, d.create_app(runtime)) for d, runtime in pairs]
-    return Router(routes, default=not_found)
+    return AccessLog(Router(routes, default=not_found))
 
 
 class Stopping:
@@ -188,7 +189,7 @@ async def serve(
             host=host,
             port=port,
             log_config=None,
-            access_log=verbose,
+            access_log=False,  # AccessLog's line instead, with the route and the trace
             timeout_graceful_shutdown=STOP_LIMIT,
         )
     )
@@ -252,10 +253,12 @@ async def _stop_when_stdin_closes(server: uvicorn.Server) -> None:
 
 
 def request_logs(verbose: bool, *, server_lifecycle: bool) -> None:
-    """Each request on a line of its own (httpx's for the demo's, uvicorn's access log) only
-    when asked for: `jinguo up --demo` would print thousands. Without `server_lifecycle`
-    (`jinguo up` and its children), uvicorn's starting and stopping of each process too."""
+    """Each request on a line of its own: `jinguo serve` logs every request it serves (the
+    access log). Under `jinguo up` (`server_lifecycle` false: it and its children) only when
+    asked for, with httpx's line for each request the demo makes: `jinguo up --demo` would
+    print thousands; nor does it show uvicorn's starting and stopping of each process."""
     if verbose:
         logging.getLogger("httpx").setLevel(logging.INFO)
     elif not server_lifecycle:
         logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
+        logging.getLogger("jinguo.access").setLevel(logging.WARNING)

@@ -23,7 +23,7 @@ from jinguo_shared.projections.base import disjoint_filters
 from jinguo_shared.projections.checkpoints import Checkpoints
 from jinguo_shared.projections.dead_letters import DeadLetters
 from jinguo_shared.projections.generations import Generations
-from jinguo_shared.telemetry import links_from, tracer
+from jinguo_shared.telemetry import processing_batch
 
 log = logging.getLogger(__name__)
 
@@ -150,12 +150,12 @@ class Following:
         """One transaction for the batch and every projection; on failure, isolate the
         projection, then the event, that fails."""
         items = [(m.metadata.sequence.stream, m.subject, m.data) for m in messages]
-        links = links_from((m.headers or {}).get("traceparent") for m in messages)
         projections = self._generations.following(stream)
-        with tracer.start_as_current_span(
-            f"project {self.service} {stream}",
-            links=links,
-            attributes={"messaging.batch.message_count": len(items), "jinguo.stream": stream},
+        with processing_batch(
+            stream,
+            self.durable_name(stream),
+            [(m.headers or {}).get("traceparent") for m in messages],
+            **{"jinguo.service": self.service},
         ):
             try:
                 async with writing(self._engine) as connection:
