@@ -1,0 +1,204 @@
+"""A backup restores: the registry is used, backed up with `jinguo backup`, someone is erased
+after the backup (and the operator's erasure list exported), then the nats-server's store and the
+database are lost. `jinguo restore --erasures` brings them back into a fresh nats-server and an
+empty database, the registry starts and replays, and every GET of its API answers as before,
+with every event at its old position; the person erased after the backup stays unreadable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import shutil
+import sys
+import time
+from collections.abc import AsyncIterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from nats.aio.client import Client as NatsClient
+
+from jinguo_registry.bootstrap import DEV_KEY_FILE, RegistryService
+from jinguo_registry.domain.validation import make_national_id
+from jinguo_shared.embedded_nats import EmbeddedNats
+from jinguo_shared.ports import free_port
+from jinguo_shared.runtime import ServiceRuntime
+from jinguo_shared.testing import runtimes
+
+from ..security.test_erasure import (
+    COMMUNITY,
+    DISTRICT,
+    HER,
+    HER_AS_RESIDENT,
+    SOMEONE_ELSE,
+    Person,
+    Registry,
+    register_her_fully,
+    register_resident,
+)
+
+STAYING = Person(
+    "陈玉梅", make_national_id(DISTRICT, date(1975, 6, 15), 34, female=True), "13911115555"
+)
+
+
+async def jinguo(*args: str) -> str:
+    """The operator's command, as a process of its own with the test's environment."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "jinguo_shared.cli",
+        *args,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+        env=dict(os.environ),
+    )
+    output, _ = await process.communicate()
+    assert process.returncode == 0, output.decode()
+    return output.decode()
+
+
+@pytest.fixture
+async def registry_on(jinguo_env: dict[str, str]) -> AsyncIterator[Any]:
+    """Opens the registry (API and projector in one runtime) on a NATS URL."""
+    service = RegistryService()
+    opened: list[Any] = []
+
+    async def open_on(nats_url: str, seed: bool) -> Registry:
+        context = runtimes(service, nats_url)
+        open_runtime = await context.__aenter__()
+        opened.append(context)
+        runtime = await open_runtime()
+        if seed:
+            await service.seed_development(runtime)
+        key = (runtime.settings.data_dir / DEV_KEY_FILE).read_text().strip()
+        transport = httpx.ASGITransport(app=service.create_app(runtime))
+        http = httpx.AsyncClient(transport=transport, base_url="http://registry")
+        registry = Registry(http, runtime, {"Authorization": f"Bearer {key}"})
+        for _ in range(200):  # until the projection has the operator's key
+            if (await http.get("/agencies", headers=registry.headers)).status_code == 200:
+                break
+            await asyncio.sleep(0.05)
+        return registry
+
+    yield open_on
+    for context in reversed(opened):
+        await context.__aexit__(None, None, None)
+
+
+def get_paths(runtime: ServiceRuntime) -> list[str]:
+    """Every GET the API documents."""
+    paths = RegistryService().create_app(runtime).openapi()["paths"]
+    return sorted(path for path, operations in paths.items() if "get" in operations)
+
+
+async def answers(registry: Registry, ids: dict[str, list[str]]) -> dict[str, Any]:
+    """Every GET of the API whose path parameters the scenario can fill, with its answer."""
+    found: dict[str, Any] = {}
+    for template in get_paths(registry.runtime):
+        names = re.findall(r"{(\w+)}", template)
+        if not all(name in ids for name in names):
+            continue
+        paths = [template]
+        for name in names:
+            paths = [p.replace(f"{{{name}}}", value) for p in paths for value in ids[name]]
+        for path in paths:
+            answer = await registry.http.get(path, headers=registry.headers)
+            body = (
+                answer.json() if "json" in answer.headers.get("content-type", "") else answer.text
+            )
+            found[path] = (answer.status_code, body)
+    return found
+
+
+async def stream_messages(nc: NatsClient, stream: str) -> list[tuple[int, str, bytes]]:
+    js = nc.jetstream()
+    info = await js.stream_info(stream)
+    messages = []
+    for seq in range(info.state.first_seq, info.state.last_seq + 1):
+        message = await js.get_msg(stream, seq=seq, direct=True)
+        messages.append((message.seq or 0, message.subject, message.data or b""))
+    return messages
+
+
+async def test_a_backup_restores_every_answer_and_keeps_the_erased_erased(
+    jinguo_env: dict[str, str],
+    nats_server: EmbeddedNats,
+    database_url: str,
+    other_database_url: str,
+    registry_on: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # the registry in use: people registered, one of them erased before the backup
+    registry: Registry = await registry_on(nats_server.url, seed=True)
+    erased_before = await register_her_fully(registry, HER)
+    erased_after = await register_her_fully(registry, SOMEONE_ELSE)
+    staying = await register_her_fully(registry, STAYING)
+    resident = await register_resident(registry, HER_AS_RESIDENT)
+    await registry.post(f"/workers/{erased_before}/erase", {"reason": "本人申请"}, status=200)
+    await registry.applied()
+    ids = {
+        "worker_id": [erased_before, erased_after, staying],
+        "resident_id": [resident],
+        "area_code": [COMMUNITY, DISTRICT],
+    }
+    before = await answers(registry, ids)
+    log_before = await stream_messages(registry.runtime.nc, "REGISTRY")
+
+    # the backup; she is erased after it, and the operator's erasure list is exported
+    backup = tmp_path / "backup"
+    await jinguo("backup", str(backup))
+    await registry.post(f"/workers/{erased_after}/erase", {"reason": "本人申请"}, status=200)
+    erasure_list = tmp_path / "erased.txt"
+    await jinguo("erasures", "export", str(erasure_list))
+    assert set(erasure_list.read_text().split()) == {erased_before, erased_after}
+
+    # everything is lost: the runtime, the nats-server with its store, the database
+    await registry.http.aclose()
+    await registry.runtime.close()
+    nats_server.stop()
+    shutil.rmtree(nats_server.store_dir)
+    if database_url.startswith("sqlite"):
+        for suffix in ("", "-wal", "-shm"):
+            (tmp_path / f"service.db{suffix}").unlink(missing_ok=True)
+
+    # restored into a fresh nats-server and an empty database
+    fresh = EmbeddedNats(nats_server.store_dir, free_port(), sync="always")
+    await fresh.start()
+    try:
+        monkeypatch.setenv("JINGUO_NATS_URL", fresh.url)
+        monkeypatch.setenv("JINGUO_REGISTRY_DATABASE_URL", other_database_url)
+        started = time.monotonic()
+        report = await jinguo("restore", str(backup), "--erasures", str(erasure_list))
+        restored_in = time.monotonic() - started
+        assert f"erased after this backup, which the log does not say: {erased_after}" in report
+
+        restored: Registry = await registry_on(fresh.url, seed=False)
+        await restored.applied()
+        replayed_in = time.monotonic() - started
+        print(
+            f"\nrestore of {len(log_before)} events: `jinguo restore` {restored_in:.2f} s,"
+            f" with the registry's replay {replayed_in:.2f} s"
+        )
+
+        # every event at its old position, every answer as before
+        assert await stream_messages(restored.runtime.nc, "REGISTRY") == log_before
+        after = await answers(restored, ids)
+        assert after.keys() == before.keys()
+        unchanged = {p for p, answer in before.items() if erased_after not in str(answer)}
+        assert len(unchanged) > 10
+        assert {p: after[p] for p in unchanged} == {p: before[p] for p in unchanged}
+        # she, erased after the backup, is unreadable wherever she appears
+        for path in before.keys() - unchanged:
+            for trace in (SOMEONE_ELSE.name, SOMEONE_ELSE.national_id, SOMEONE_ELSE.phone):
+                assert trace not in str(after[path]), path
+        assert await restored.wrapped_key(erased_after) is None
+        assert await restored.wrapped_key(erased_before) is None
+        assert await restored.wrapped_key(staying) is not None
+    finally:
+        fresh.stop()
