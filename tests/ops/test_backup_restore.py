@@ -183,7 +183,7 @@ async def test_a_backup_restores_every_answer_and_keeps_the_erased_erased(
         replayed_in = time.monotonic() - started
         print(
             f"\nrestore of {len(log_before)} events: `jinguo restore` {restored_in:.2f} s,"
-            f" with the registry's replay {replayed_in:.2f} s"
+            f" with the registry's replay {replayed_in:.2f} s\n{report}"
         )
 
         # every event at its old position, every answer as before

@@ -71,8 +71,7 @@ def restore(
         help="the list `jinguo erasures export` keeps: who was erased since the backup",
     ),
 ) -> None:
-    """restore a backup into a fresh nats-server and empty databases, erasing again everyone
-    erased since"""
+    """restore a backup into a fresh nats-server and empty databases; the erased stay erased"""
     run(_restore(settings(), directory, erasure_list))
 
 
@@ -171,7 +170,7 @@ async def _restore(settings: Settings, directory: Path, erasure_list: Path | Non
             erased = await erase_keys(engine, in_log | kept)
         finally:
             await engine.dispose()
-        print(f"{service}: {loaded} rows restored, {erased} keys of erased people deleted again")
+        print(f"{service}: {loaded} rows restored; keys of erased people deleted again: {erased}")
     print(
         f"restored from {directory} (taken {manifest['taken_at']}) in"
         f" {time.monotonic() - started:.1f} s; start the services: they replay their projections"
