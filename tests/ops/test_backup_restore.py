@@ -8,12 +8,13 @@ with every event at its old position; the person erased after the backup stays u
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import re
 import shutil
 import sys
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -62,32 +63,33 @@ async def jinguo(*args: str) -> str:
     return output.decode()
 
 
+OpenRegistry = Callable[[str, bool], Awaitable[Registry]]
+
+
 @pytest.fixture
-async def registry_on(jinguo_env: dict[str, str]) -> AsyncIterator[Any]:
-    """Opens the registry (API and projector in one runtime) on a NATS URL."""
+async def registry_on(jinguo_env: dict[str, str]) -> AsyncIterator[OpenRegistry]:
+    """Opens the registry (API and projector in one runtime) on a NATS URL, seeding its
+    operator's key on the first."""
     service = RegistryService()
-    opened: list[Any] = []
+    async with contextlib.AsyncExitStack() as opened:
 
-    async def open_on(nats_url: str, seed: bool) -> Registry:
-        context = runtimes(service, nats_url)
-        open_runtime = await context.__aenter__()
-        opened.append(context)
-        runtime = await open_runtime()
-        if seed:
-            await service.seed_development(runtime)
-        key = (runtime.settings.data_dir / DEV_KEY_FILE).read_text().strip()
-        transport = httpx.ASGITransport(app=service.create_app(runtime))
-        http = httpx.AsyncClient(transport=transport, base_url="http://registry")
-        registry = Registry(http, runtime, {"Authorization": f"Bearer {key}"})
-        for _ in range(200):  # until the projection has the operator's key
-            if (await http.get("/agencies", headers=registry.headers)).status_code == 200:
-                break
-            await asyncio.sleep(0.05)
-        return registry
+        async def open_on(nats_url: str, seed: bool) -> Registry:
+            runtime = await (await opened.enter_async_context(runtimes(service, nats_url)))()
+            if seed:
+                await service.seed_development(runtime)
+            key = (runtime.settings.data_dir / DEV_KEY_FILE).read_text().strip()
+            transport = httpx.ASGITransport(app=service.create_app(runtime))
+            http = await opened.enter_async_context(
+                httpx.AsyncClient(transport=transport, base_url="http://registry")
+            )
+            registry = Registry(http, runtime, {"Authorization": f"Bearer {key}"})
+            for _ in range(200):  # until the projection has the operator's key
+                if (await http.get("/agencies", headers=registry.headers)).status_code == 200:
+                    break
+                await asyncio.sleep(0.05)
+            return registry
 
-    yield open_on
-    for context in reversed(opened):
-        await context.__aexit__(None, None, None)
+        yield open_on
 
 
 def get_paths(runtime: ServiceRuntime) -> list[str]:
@@ -130,12 +132,12 @@ async def test_a_backup_restores_every_answer_and_keeps_the_erased_erased(
     nats_server: EmbeddedNats,
     database_url: str,
     other_database_url: str,
-    registry_on: Any,
+    registry_on: OpenRegistry,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # the registry in use: people registered, one of them erased before the backup
-    registry: Registry = await registry_on(nats_server.url, seed=True)
+    registry = await registry_on(nats_server.url, True)
     erased_before = await register_her_fully(registry, HER)
     erased_after = await register_her_fully(registry, SOMEONE_ELSE)
     staying = await register_her_fully(registry, STAYING)
@@ -159,7 +161,6 @@ async def test_a_backup_restores_every_answer_and_keeps_the_erased_erased(
     assert set(erasure_list.read_text().split()) == {erased_before, erased_after}
 
     # everything is lost: the runtime, the nats-server with its store, the database
-    await registry.http.aclose()
     await registry.runtime.close()
     nats_server.stop()
     shutil.rmtree(nats_server.store_dir)
@@ -178,7 +179,7 @@ async def test_a_backup_restores_every_answer_and_keeps_the_erased_erased(
         restored_in = time.monotonic() - started
         assert f"erased after this backup, which the log does not say: {erased_after}" in report
 
-        restored: Registry = await registry_on(fresh.url, seed=False)
+        restored = await registry_on(fresh.url, False)
         await restored.applied()
         replayed_in = time.monotonic() - started
         print(
