@@ -14,17 +14,21 @@ import re
 import shutil
 import sys
 import time
+from base64 import b64encode
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 from nats.aio.client import Client as NatsClient
+from sqlalchemy import select
 
 from jinguo_registry.bootstrap import DEV_KEY_FILE, RegistryService
 from jinguo_registry.domain.validation import make_national_id
+from jinguo_shared.db import make_engine, pii_keys
 from jinguo_shared.embedded_nats import EmbeddedNats
 from jinguo_shared.ports import free_port
 from jinguo_shared.runtime import ServiceRuntime
@@ -127,6 +131,15 @@ async def stream_messages(nc: NatsClient, stream: str) -> list[tuple[int, str, b
     return messages
 
 
+async def keys_held(database_url: str) -> set[str]:
+    engine = make_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            return set((await connection.scalars(select(pii_keys.c.subject_id))).all())
+    finally:
+        await engine.dispose()
+
+
 async def test_a_backup_restores_every_answer_and_keeps_the_erased_erased(
     jinguo_env: dict[str, str],
     nats_server: EmbeddedNats,
@@ -142,6 +155,7 @@ async def test_a_backup_restores_every_answer_and_keeps_the_erased_erased(
     erased_after = await register_her_fully(registry, SOMEONE_ELSE)
     staying = await register_her_fully(registry, STAYING)
     resident = await register_resident(registry, HER_AS_RESIDENT)
+    key_before_erasure = await registry.wrapped_key(erased_before)
     await registry.post(f"/workers/{erased_before}/erase", {"reason": "本人申请"}, status=200)
     await registry.applied()
     ids = {
@@ -159,6 +173,15 @@ async def test_a_backup_restores_every_answer_and_keeps_the_erased_erased(
     erasure_list = tmp_path / "erased.txt"
     await jinguo("erasures", "export", str(erasure_list))
     assert set(erasure_list.read_text().split()) == {erased_before, erased_after}
+    # her key as a database backup older than her erasure holds it (a dump from before): the
+    # log's erasure must delete it, with a list that names only who was erased since
+    dumped = orjson.loads((backup / "databases" / "registry.json").read_bytes())
+    assert key_before_erasure is not None
+    stale_key = {"subject_id": erased_before, "wrapped_key": b64encode(key_before_erasure).decode()}
+    dumped["tables"]["pii_keys"].append(stale_key)
+    (backup / "databases" / "registry.json").write_bytes(orjson.dumps(dumped))
+    since_backup = tmp_path / "erased-since.txt"
+    since_backup.write_text(f"{erased_after}\n")
 
     # everything is lost: the runtime, the nats-server with its store, the database
     await registry.runtime.close()
@@ -175,9 +198,12 @@ async def test_a_backup_restores_every_answer_and_keeps_the_erased_erased(
         monkeypatch.setenv("JINGUO_NATS_URL", fresh.url)
         monkeypatch.setenv("JINGUO_REGISTRY_DATABASE_URL", other_database_url)
         started = time.monotonic()
-        report = await jinguo("restore", str(backup), "--erasures", str(erasure_list))
+        report = await jinguo("restore", str(backup), "--erasures", str(since_backup))
         restored_in = time.monotonic() - started
         assert f"erased after this backup, which the log does not say: {erased_after}" in report
+
+        # before any service starts (and its projector deletes erased keys again as it replays)
+        assert await keys_held(other_database_url) == {staying, resident}
 
         restored = await registry_on(fresh.url, False)
         await restored.applied()
