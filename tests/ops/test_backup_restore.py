@@ -51,7 +51,7 @@ STAYING = Person(
 )
 
 
-async def jinguo(*args: str) -> str:
+async def jinguo(*args: str, exit_code: int = 0) -> str:
     """The operator's command, as a process of its own with the test's environment."""
     process = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -63,7 +63,7 @@ async def jinguo(*args: str) -> str:
         env=dict(os.environ),
     )
     output, _ = await process.communicate()
-    assert process.returncode == 0, output.decode()
+    assert process.returncode == exit_code, output.decode()
     return output.decode()
 
 
@@ -182,6 +182,9 @@ async def test_a_backup_restores_every_answer_and_keeps_the_erased_erased(
     (backup / "databases" / "registry.json").write_bytes(orjson.dumps(dumped))
     since_backup = tmp_path / "erased-since.txt"
     since_backup.write_text(f"{erased_after}\n")
+    # never over the live streams
+    refused = await jinguo("restore", str(backup), exit_code=2)
+    assert "already has REGISTRY, EMPLOYMENT, ORDERS, RIGHTS, INSPECTIONS" in refused
 
     # everything is lost: the runtime, the nats-server with its store, the database
     await registry.runtime.close()
