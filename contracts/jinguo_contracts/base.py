@@ -31,6 +31,9 @@ class EventContract(BaseModel):
     """Field naming the person whose key seals the PII; None means the aggregate itself."""
     business_date_field: ClassVar[str] = "occurred_on"
     """The field holding the day the fact happened (the business date), if it has one."""
+    erases_person: ClassVar[bool] = False
+    """The event erases the person its aggregate is (her key is deleted with it): a restored
+    backup deletes the key again (`jinguo restore`)."""
 
     def business_date(self) -> date | datetime | None:
         """The day (or moment) the fact happened; None for an event that records no fact of a
@@ -93,6 +96,10 @@ class ContractCatalogue:
             return self._latest[event_type]
         except KeyError:
             raise UnknownEventError(f"unknown event type {event_type!r}") from None
+
+    def erasures(self) -> list[type[EventContract]]:
+        """The latest contracts of the events that erase a person."""
+        return [contract for contract in self._latest.values() if contract.erases_person]
 
     def knows(self, event_type: str) -> bool:
         return event_type in self._latest

@@ -281,6 +281,7 @@ class WorkerErasedV1(_Worker):
     """The person's key is destroyed with this event: their PII in the log becomes unreadable."""
 
     event_type: ClassVar[str] = "WorkerErased"
+    erases_person: ClassVar[bool] = True
     reason: str
 
 
@@ -327,6 +328,7 @@ class ResidentEligibilityChangedV1(_Resident):
 
 class ResidentErasedV1(_Resident):
     event_type: ClassVar[str] = "ResidentErased"
+    erases_person: ClassVar[bool] = True
     reason: str
 
 

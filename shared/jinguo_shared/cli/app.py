@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 import typer
 
+from jinguo_shared.cli.backup import backup, erasures, restore
 from jinguo_shared.cli.contracts import export_contracts
 from jinguo_shared.cli.environment import UsageError
 from jinguo_shared.cli.events import events
@@ -35,6 +36,9 @@ app.add_typer(streams, name="streams")
 app.add_typer(events, name="events")
 app.add_typer(projections, name="projections")
 app.command(name="contracts")(export_contracts)
+app.command()(backup)
+app.command()(restore)
+app.add_typer(erasures, name="erasures")
 
 REFUSALS = (
     UsageError,
