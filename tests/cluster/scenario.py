@@ -152,7 +152,7 @@ async def registered_in_log(cluster: EmbeddedCluster) -> Counter[str]:
         subscription = await js.subscribe(
             "registry.worker.*.WorkerRegistered", ordered_consumer=True, stream=STREAM
         )
-        pending = (await subscription.consumer_info()).num_pending
+        pending = (await subscription.consumer_info()).num_pending or 0
         while pending > 0:
             message = await subscription.next_msg(timeout=10)
             found[message.subject.split(".")[2]] += 1
