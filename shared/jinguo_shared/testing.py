@@ -1,12 +1,16 @@
 """Pytest fixtures for every layer of tests: a real nats-server from the wheel, real databases.
 
-Loaded by the workspace's root conftest. PostgreSQL runs only when JINGUO_TEST_POSTGRES_URL is
-set (CI sets it); each test gets a database of its own, dropped afterwards.
+Loaded by the workspace's root conftest. Database-backed tests run on SQLite, and on PostgreSQL
+from JINGUO_TEST_POSTGRES_URL (CI sets it) or, where that is unset and a Docker engine answers,
+from a server testcontainers starts for the session; where neither, the session's header says in
+one line that PostgreSQL is skipped and why. Each test gets a database of its own, dropped
+afterwards.
 """
 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import os
 import subprocess
@@ -44,6 +48,55 @@ from jinguo_shared.services import ServiceDefinition
 from jinguo_shared.settings import Settings
 
 POSTGRES_ENV = "JINGUO_TEST_POSTGRES_URL"
+POSTGRES_IMAGE = "postgres:16-alpine"
+
+
+def _docker_answers() -> bool:
+    try:
+        import docker  # type: ignore[import-untyped]  # testcontainers' client
+
+        client = docker.from_env(timeout=3)
+        try:
+            return bool(client.ping())
+        finally:
+            client.close()
+    except Exception:
+        return False
+
+
+POSTGRES_SOURCE = (
+    POSTGRES_ENV
+    if os.environ.get(POSTGRES_ENV)
+    else "testcontainers"
+    if _docker_answers()
+    else None
+)
+"""Where PostgreSQL comes from in this session, decided once: None skips it."""
+
+_container: Any = None
+
+
+def _postgres_base_url() -> str:
+    """JINGUO_TEST_POSTGRES_URL, else the session's container (started at the first use)."""
+    if POSTGRES_SOURCE == POSTGRES_ENV:
+        return os.environ[POSTGRES_ENV]
+    global _container
+    if _container is None:
+        from testcontainers.postgres import PostgresContainer
+
+        _container = PostgresContainer(POSTGRES_IMAGE, driver="asyncpg")
+        _container.start()
+        atexit.register(_container.stop)
+    return str(_container.get_connection_url())
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """One line at the end of every run (quiet ones too) when PostgreSQL was not tested."""
+    if POSTGRES_SOURCE is None:
+        terminalreporter.write_line(
+            f"PostgreSQL skipped: {POSTGRES_ENV} is not set and no Docker engine answers for"
+            " testcontainers; the database tests ran on SQLite only"
+        )
 
 
 def start_up(
@@ -95,7 +148,7 @@ async def nats_server(tmp_path: Path) -> AsyncIterator[EmbeddedNats]:
 
 
 def _database_params() -> list[str]:
-    return ["sqlite", "postgresql"] if os.environ.get(POSTGRES_ENV) else ["sqlite"]
+    return ["sqlite", "postgresql"] if POSTGRES_SOURCE else ["sqlite"]
 
 
 @contextlib.asynccontextmanager
@@ -103,7 +156,7 @@ async def _database(kind: str, tmp_path: Path, name: str) -> AsyncIterator[str]:
     if kind == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / f'{name}.db'}"
         return
-    base = os.environ[POSTGRES_ENV]
+    base = _postgres_base_url()
     database = f"jinguo_test_{uuid.uuid4().hex[:12]}"
     plain = base.replace("postgresql+asyncpg://", "postgresql://")
     admin = await asyncpg.connect(plain)
