@@ -20,6 +20,7 @@ from jinguo_shared.db import DirectSql, DirectTransaction, sqlite_timestamp
 from jinguo_shared.domain import Aggregate, DomainError
 from jinguo_shared.envelope import CommandContext, RecordedEvent, event_id
 from jinguo_shared.eventstore import AggregateWrite, ConcurrencyConflictError, EventStore
+from jinguo_shared.metrics import Timed, command_conflicts
 from jinguo_shared.telemetry import tracer
 
 log = logging.getLogger(__name__)
@@ -91,12 +92,15 @@ class CommandExecutor:
         context: CommandContext,
         idempotency: IdempotencyKey | None = None,
     ) -> CommandResult:
-        with tracer.start_as_current_span(
-            f"command {aggregate_class.aggregate_type}",
-            attributes={
-                "jinguo.aggregate_id": aggregate_id,
-                "jinguo.command_id": context.command_id,
-            },
+        with (
+            tracer.start_as_current_span(
+                f"command {aggregate_class.aggregate_type}",
+                attributes={
+                    "jinguo.aggregate_id": aggregate_id,
+                    "jinguo.command_id": context.command_id,
+                },
+            ),
+            Timed(self._store.service, aggregate_class.aggregate_type),
         ):
             return await self._execute(aggregate_class, aggregate_id, decide, context, idempotency)
 
@@ -142,6 +146,7 @@ class CommandExecutor:
                         context,
                     )
                 except ConcurrencyConflictError:
+                    self._conflicted(aggregate_class.aggregate_type)
                     aggregate, already = await self._reload(aggregate_class, aggregate_id, context)
                     from_log = True
                     if already is not None:
@@ -171,9 +176,17 @@ class CommandExecutor:
         filled with): their events are appended as one atomic batch guarded by both versions,
         so a rule spanning the two holds under concurrency. The result names the first."""
         (first_class, first_id), (second_class, second_id) = first, second
-        with tracer.start_as_current_span(
-            f"command {first_class.aggregate_type}+{second_class.aggregate_type}",
-            attributes={"jinguo.aggregate_id": first_id, "jinguo.command_id": context.command_id},
+        with (
+            tracer.start_as_current_span(
+                f"command {first_class.aggregate_type}+{second_class.aggregate_type}",
+                attributes={
+                    "jinguo.aggregate_id": first_id,
+                    "jinguo.command_id": context.command_id,
+                },
+            ),
+            Timed(
+                self._store.service, f"{first_class.aggregate_type}+{second_class.aggregate_type}"
+            ),
         ):
             if idempotency is not None:
                 earlier = await self._earlier_result(idempotency)
@@ -209,6 +222,7 @@ class CommandExecutor:
                             context,
                         )
                     except ConcurrencyConflictError:
+                        self._conflicted(first_class.aggregate_type)
                         one, two, already = await self._reload_pair(one, two, context)
                         from_log = True
                         if already is not None:
@@ -230,6 +244,9 @@ class CommandExecutor:
             raise ContentionError(
                 f"{first_class.aggregate_type} {first_id} is changing too fast; try again"
             )
+
+    def _conflicted(self, aggregate_type: str) -> None:
+        command_conflicts.add(1, {"service": self._store.service, "aggregate": aggregate_type})
 
     async def _guard(self, events: Sequence[EventContract], context: CommandContext) -> None:
         for guard in self._guards:

@@ -57,6 +57,7 @@ from jinguo_shared.db import (
 from jinguo_shared.domain import DomainError
 from jinguo_shared.envelope import CommandContext, RecordedEvent, decode
 from jinguo_shared.eventstore import SERVICE_STREAMS, read_event
+from jinguo_shared.metrics import events_parked
 from jinguo_shared.projections.base import disjoint_filters
 from jinguo_shared.projections.dead_letters import dead_letter
 from jinguo_shared.telemetry import current_traceparent, processing_one
@@ -353,6 +354,7 @@ class ReactionRunner:
     async def _park(
         self, policy: Policy, stream: str, seq: int, subject: str, error: Exception, attempts: int
     ) -> None:
+        events_parked.add(1, {"service": self.service, "consumer": f"policy:{policy.name}"})
         log.error(
             "parked %s:%d in policy %s after %d attempts: %s",
             stream,

@@ -24,6 +24,7 @@ from jinguo_shared.db import DirectSql, make_engine
 from jinguo_shared.eventstore import EventStore, owned_streams, stream_problems
 from jinguo_shared.http.conventions import POSITION_NOT_GIVEN_OUT
 from jinguo_shared.http.security import Authenticator
+from jinguo_shared.metrics import watch_connection
 from jinguo_shared.nats_client import connect_nats
 from jinguo_shared.natsauth import LaneDefinition, policy_types, service_lane, service_projections
 from jinguo_shared.periods import ClosedPeriodGuard
@@ -203,6 +204,7 @@ async def open_runtime(
     )
     engine = make_engine(settings.database_url(name))
     nc = await connect_nats(settings, nats_url, f"jinguo-{name}-{role}", user=name)
+    watch_connection(nc, name, role)
     lane = service_lane(name, definition)
     problems = await stream_problems(nc, lane.streams, settings.stream_replicas)
     if problems:

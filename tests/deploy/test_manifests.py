@@ -49,6 +49,9 @@ CUSTOM_KINDS = {
     POSTGRES_CLUSTER,
     ("cert-manager.io/v1", "Certificate"),
     ("cert-manager.io/v1", "Issuer"),
+    ("monitoring.coreos.com/v1", "ServiceMonitor"),
+    ("monitoring.coreos.com/v1", "PodMonitor"),
+    ("monitoring.coreos.com/v1", "PrometheusRule"),
 }
 # Where a pod finds its NATS user's client certificate (deploy/nats/tls).
 NATS_TLS_MOUNT = "/etc/jinguo/nats-tls"

@@ -11,12 +11,15 @@ import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 import httpx
 import pytest
 
+from jinguo_registry.domain.validation import make_national_id
 from jinguo_shared.ports import free_port
+from tests.deploy.test_monitoring import documented_series
 
 from .conftest import start_up
 
@@ -159,3 +162,65 @@ def test_both_http_processes_answer_on_the_one_port(up: Up) -> None:
         assert found is not None, metrics[:500]
         instances.add(found.group(1))
     assert len(instances) == 2  # the processes started at different times
+
+
+def _series(metrics: str) -> dict[str, list[str]]:
+    """Each series name with the label sets it has."""
+    found: dict[str, list[str]] = {}
+    for line in metrics.splitlines():
+        if line and not line.startswith("#"):
+            name, _, rest = line.partition("{")
+            found.setdefault(name.split(" ")[0], []).append(rest.rpartition("}")[0])
+    return found
+
+
+def test_every_service_exports_what_the_alerts_and_dashboard_ask_for(up: Up) -> None:
+    """Under `jinguo up`, one projector process runs every service's projections: each
+    service's lag, lease and connection show (not only the first service's); the HTTP
+    processes show requests and commands. The counters (parked events, conflicts) show once
+    something is counted."""
+    key = (up.log.parent / "data" / "dev-api-key").read_text().strip()
+    [url] = re.findall(r"projections and policies: (\S+/metrics)", up.log.read_text())
+    services = ("registry", "employment", "orders", "rights")
+
+    def everyone_in(series: list[str]) -> bool:
+        return all(any(f'service="{s}"' in labels for labels in series) for s in services)
+
+    deadline = time.monotonic() + 30  # the projector may still be starting its projections
+    while True:
+        with contextlib.suppress(httpx.TransportError):
+            projector = _series(httpx.get(f"{url}/", timeout=10).text)
+            if everyone_in(projector.get("jinguo_projection_lag", [])):
+                break
+        assert time.monotonic() < deadline, "not every service's projection lag is exported"
+        time.sleep(0.2)
+    assert everyone_in(projector["jinguo_projector_leading"])
+    assert everyone_in(projector["jinguo_nats_connected"])
+
+    api: dict[str, list[str]] = {}
+    for n in range(40):  # two HTTP processes share the port: until one has served a command
+        answer = httpx.post(
+            f"{up.base}/registry/workers",
+            headers={"Authorization": f"Bearer {key}"},
+            json={
+                "name": f"指标{n}",
+                "national_id": make_national_id("110101", date(1978, 3, 1), n + 1, female=True),
+                "phone": f"137{n:08d}",
+                "area_code": "110101001001",
+            },
+            timeout=10,
+        )
+        assert answer.status_code == 201, answer.text
+        api = _series(httpx.get(f"{up.base}/metrics/", timeout=10).text)
+        commands = api.get("jinguo_command_duration_seconds_count", [])
+        if any('aggregate="worker"' in s and 'outcome="ok"' in s for s in commands):
+            break
+    else:
+        pytest.fail("no HTTP process reported the workers' registrations")
+    assert any(
+        'http_route="/workers"' in s and 'http_response_status_code="201"' in s
+        for s in api["http_server_request_duration_seconds_count"]
+    )
+    counted_when_it_happens = {"jinguo_events_parked_total", "jinguo_command_conflicts_total"}
+    exported = set(projector) | set(api) | counted_when_it_happens
+    assert documented_series() <= exported

@@ -24,6 +24,7 @@ from jinguo_contracts.base import ContractCatalogue
 from jinguo_shared.backoff import last_error
 from jinguo_shared.db import dead_letters, mark_retried, writing
 from jinguo_shared.eventstore import read_event
+from jinguo_shared.metrics import events_parked
 from jinguo_shared.projections.applying import TRANSIENT_ERRORS, EventApplier
 from jinguo_shared.projections.base import Projection
 from jinguo_shared.projections.batch import ProjectionBatch
@@ -80,6 +81,7 @@ class DeadLetters:
         self, projection: Projection, stream: str, item: Item, error: Exception, attempts: int
     ) -> None:
         seq, subject, _ = item
+        events_parked.add(1, {"service": self._generations.service, "consumer": projection.name})
         log.error(
             "parked %s:%d in %s after %d attempts: %s",
             stream,

@@ -12,11 +12,12 @@ from typing import Any, Protocol
 from nats.aio.client import Client as NatsClient
 from nats.aio.msg import Msg
 from nats.js.errors import NotFoundError
-from opentelemetry.metrics import CallbackOptions, Observation
+from opentelemetry.metrics import Observation
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from jinguo_contracts.base import CATALOGUE, ContractCatalogue
+from jinguo_shared.metrics import LiveGauge
 from jinguo_shared.projections.applying import TRANSIENT_ERRORS, EventApplier
 from jinguo_shared.projections.base import Projection
 from jinguo_shared.projections.checkpoints import Checkpoints
@@ -26,7 +27,6 @@ from jinguo_shared.projections.following import Following
 from jinguo_shared.projections.generations import Generations
 from jinguo_shared.projections.lease import ProjectorLease
 from jinguo_shared.projections.rebuild import Progress, Rebuilder
-from jinguo_shared.telemetry import meter
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +38,28 @@ class LeaderWork(Protocol):
     def start(self) -> None: ...
 
     async def stop(self) -> None: ...
+
+
+class _HostGauges:
+    """Every host in the process, for the gauges that read them."""
+
+    def __init__(self) -> None:
+        self.lag: LiveGauge[ProjectionHost] = LiveGauge(
+            "jinguo.projection.lag",
+            "{event}",
+            "events matching a projection's filter not yet applied",
+            lambda host: host._observe_lag(),
+        )
+        self.leading: LiveGauge[ProjectionHost] = LiveGauge(
+            "jinguo.projector.leading",
+            "1",
+            "1 while this process holds the service's projector lease",
+            lambda host: host._observe_leading(),
+        )
+
+    def add(self, host: ProjectionHost) -> None:
+        self.lag.add(host)
+        self.leading.add(host)
 
 
 class ProjectionHost:
@@ -60,12 +82,7 @@ class ProjectionHost:
         js = self._js = nc.jetstream()
         self.lag: dict[tuple[str, str], int] = {}
         """Events matching a projection's filter not yet applied, by (projection, stream)."""
-        meter.create_observable_gauge(
-            "jinguo.projection.lag",
-            callbacks=[self._observe_lag],
-            unit="{event}",
-            description="events matching a projection's filter not yet applied",
-        )
+        PROJECTION_GAUGES.add(self)
         self._generations = Generations(service, engine, projections)
         self._checkpoints = Checkpoints(engine)
         applier = EventApplier(self._checkpoints, catalogue)
@@ -93,11 +110,14 @@ class ProjectionHost:
         self._watcher: asyncio.Task[None] | None = None
         self._leader_work: list[LeaderWork] = []
 
-    def _observe_lag(self, _options: CallbackOptions) -> Iterable[Observation]:
+    def _observe_lag(self) -> Iterable[Observation]:
         for (projection, stream), lag in list(self.lag.items()):
             yield Observation(
                 lag, {"service": self.service, "projection": projection, "stream": stream}
             )
+
+    def _observe_leading(self) -> Iterable[Observation]:
+        yield Observation(int(self.leading), {"service": self.service})
 
     @property
     def backoff_base(self) -> float:
@@ -266,3 +286,6 @@ class ProjectionHost:
 
     async def retry_parked(self, letter: Row[Any]) -> None:
         await self._dead_letters.retry_parked(letter)
+
+
+PROJECTION_GAUGES = _HostGauges()
