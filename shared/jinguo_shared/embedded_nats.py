@@ -165,8 +165,10 @@ class EmbeddedCluster:
     the others elect a new leader. The nodes share one set of users and passwords, in
     `<store dir>/users/`, where a service of the embedded default looks for them."""
 
-    def __init__(self, store_dir: Path, size: int = 3, sync: str = "always") -> None:
-        ports = [free_port() for _ in range(size)]
+    def __init__(
+        self, store_dir: Path, size: int = 3, sync: str = "always", first_port: int | None = None
+    ) -> None:
+        ports = [first_port or free_port()] + [free_port() for _ in range(size - 1)]
         route_ports = [free_port() for _ in range(size)]
         passwords = NatsPasswords(store_dir / "users")
         self.store_dir = store_dir

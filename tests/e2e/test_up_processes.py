@@ -15,9 +15,12 @@ from datetime import date
 from pathlib import Path
 
 import httpx
+import nats
 import pytest
 
 from jinguo_registry.domain.validation import make_national_id
+from jinguo_shared.eventstore import SERVICE_STREAMS
+from jinguo_shared.natsauth import ADMIN_USER, NatsPasswords
 from jinguo_shared.ports import free_port
 from tests.deploy.test_monitoring import documented_series
 
@@ -224,3 +227,44 @@ def test_every_service_exports_what_the_alerts_and_dashboard_ask_for(up: Up) -> 
     counted_when_it_happens = {"jinguo_events_parked_total", "jinguo_command_conflicts_total"}
     exported = set(projector) | set(api) | counted_when_it_happens
     assert documented_series() <= exported
+
+
+async def test_up_with_a_cluster_runs_three_nats_servers_and_replicates_every_stream(
+    tmp_path: Path,
+) -> None:
+    port = free_port()
+    log = tmp_path / "up.log"
+    process = start_up(tmp_path / "data", port, log, "--cluster", "3")
+    system = Up(process, log, f"http://127.0.0.1:{port}")
+    started = system.children()
+    try:
+        assert sum("nats-server" in command for command in started.values()) == 3
+        [servers] = re.findall(r"NATS +(\S+)", log.read_text())
+        admin = NatsPasswords(tmp_path / "data" / "nats" / "users").read(ADMIN_USER)
+        nc = await nats.connect(servers.split(","), user=ADMIN_USER, password=admin)
+        try:
+            for stream in SERVICE_STREAMS.values():
+                info = await nc.jetstream().stream_info(stream.name)
+                assert info.config.num_replicas == 3
+                assert info.cluster is not None
+                assert len(info.cluster.replicas or []) == 2  # besides the leader
+        finally:
+            await nc.close()
+        key = (tmp_path / "data" / "dev-api-key").read_text().strip()
+        async with httpx.AsyncClient(timeout=30) as http:
+            answer = await http.post(
+                f"{system.base}/registry/workers",
+                headers={"Authorization": f"Bearer {key}"},
+                json={
+                    "name": "集群",
+                    "national_id": make_national_id("110101", date(1979, 5, 1), 7, female=True),
+                    "phone": "13600000007",
+                    "area_code": "110101001001",
+                },
+            )
+        assert answer.status_code == 201, answer.text
+    finally:
+        for pid in [process.pid, *started]:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        process.wait()

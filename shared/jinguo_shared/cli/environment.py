@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 import uvloop
 from pydantic import ValidationError
 
-from jinguo_shared.embedded_nats import EmbeddedNats
+from jinguo_shared.embedded_nats import EmbeddedCluster, EmbeddedNats
 from jinguo_shared.eventstore import SERVICE_STREAMS, Provisioned
 from jinguo_shared.ports import port_open
 from jinguo_shared.services import ServiceDefinition, discover_services
@@ -41,11 +41,19 @@ def run(work: Coroutine[Any, Any, T]) -> T:
 
 
 @contextlib.asynccontextmanager
-async def nats_url(settings: Settings, provision: bool = True) -> AsyncIterator[str]:
+async def nats_url(
+    settings: Settings, provision: bool = True, cluster: int = 1
+) -> AsyncIterator[str]:
     """The configured NATS, else the embedded one (started here if `jinguo up` is not running,
-    and its streams provisioned: here, this process is its operator)."""
+    and its streams provisioned: here, this process is its operator); with `cluster` > 1, that
+    many nats-servers clustered on 127.0.0.1, the first on the usual port, streams replicated
+    on each."""
     if settings.nats_url:
         yield settings.nats_url
+        return
+    if cluster > 1:
+        async with _embedded_cluster(settings, cluster) as url:
+            yield url
         return
     embedded = EmbeddedNats(settings.data_dir / "nats", settings.nats_port, settings.nats_sync)
     if port_open(settings.nats_port):
@@ -58,6 +66,30 @@ async def nats_url(settings: Settings, provision: bool = True) -> AsyncIterator[
         yield embedded.url
     finally:
         embedded.stop()
+
+
+@contextlib.asynccontextmanager
+async def _embedded_cluster(settings: Settings, size: int) -> AsyncIterator[str]:
+    if port_open(settings.nats_port):
+        raise UsageError(
+            f"port {settings.nats_port} is taken: another `jinguo up` running?"
+            " (set JINGUO_NATS_PORT)"
+        )
+    cluster = EmbeddedCluster(
+        settings.data_dir / "nats", size, settings.nats_sync, first_port=settings.nats_port
+    )
+    try:
+        try:
+            await cluster.start()
+        except RuntimeError as error:
+            raise UsageError(
+                f"the embedded NATS cluster did not start: {error}"
+                f" (see {cluster.store_dir}/node-*/nats-server.log)"
+            ) from None
+        report_provisioned(await cluster.provision(size), quiet=True)
+        yield cluster.url
+    finally:
+        cluster.stop()
 
 
 def report_provisioned(done: Sequence[Provisioned], *, quiet: bool) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import os
 import time
 from collections.abc import Awaitable, Sequence
 
@@ -26,14 +27,20 @@ log = logging.getLogger(__name__)
 def up(
     demo: bool = typer.Option(False, "--demo", help="load the demo data set"),
     verbose: bool = typer.Option(False, "--verbose", help="log every request"),
+    cluster: int = typer.Option(
+        1, "--cluster", min=1, max=5, help="N clustered nats-servers, each stream on all N"
+    ),
 ) -> None:
     """run NATS and every service on 127.0.0.1:8000"""
-    code = run(_up(settings(), demo=demo, verbose=verbose))
+    if cluster > 1:
+        # read by this process's settings and inherited by its other processes
+        os.environ["JINGUO_STREAM_REPLICAS"] = str(cluster)
+    code = run(_up(settings(), demo=demo, verbose=verbose, cluster=cluster))
     if code:
         raise typer.Exit(code)
 
 
-async def _up(settings: Settings, *, demo: bool, verbose: bool) -> int:
+async def _up(settings: Settings, *, demo: bool, verbose: bool, cluster: int = 1) -> int:
     """NATS; every service's API in this process and `api_processes - 1` more sharing its port
     (SO_REUSEPORT); every service's projector and policies in one more process."""
     stopping = Stopping()
@@ -43,7 +50,7 @@ async def _up(settings: Settings, *, demo: bool, verbose: bool) -> int:
     host, port = settings.http_host, settings.http_port
     if port_open(port, host):
         raise UsageError(f"{host}:{port} is taken: another `jinguo up`? (set JINGUO_HTTP_PORT)")
-    async with nats_url(settings) as url:
+    async with nats_url(settings, cluster=cluster) as url:
         children = [ChildProcess("projector", "127.0.0.1", free_port(), verbose=verbose)]
         children += [
             ChildProcess("api", host, port, verbose=verbose)

@@ -232,8 +232,10 @@ class ProjectionHost:
                 changed = await self.refresh()
                 if not follow:
                     await self._observe_projector()
-            except TRANSIENT_ERRORS:
-                log.warning("cannot read projection generations", exc_info=True)
+            except TRANSIENT_ERRORS as error:
+                # a database or NATS busy for a moment (a stream's leader being elected): the
+                # next second tries again, and a traceback would say no more
+                log.warning("cannot read projection generations, trying again: %r", error)
                 continue
             if follow and changed:
                 active = self._generations.active
