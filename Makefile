@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PACKAGES := -e contracts -e shared -e services/registry -e services/employment -e services/services-orders -e services/rights -e .
 
-.PHONY: install browser up check lint test bench contracts runtime-lock
+.PHONY: install browser up check lint test bench chaos contracts runtime-lock
 
 $(BIN)/jinguo: requirements.lock contracts/pyproject.toml shared/pyproject.toml services/*/pyproject.toml pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -40,6 +40,10 @@ check: lint test
 
 bench: install
 	$(BIN)/python bench/run_all.py
+
+# kill the API, the projector and a NATS node under load (127.0.0.1, about a minute per database)
+chaos: install
+	$(BIN)/python bench/chaos.py
 
 # after changing an event contract or an endpoint: the committed documents a partner codes
 # against (tests/contracts/test_published_contracts.py holds them to the code)
