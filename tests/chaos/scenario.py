@@ -13,26 +13,29 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import itertools
 import os
 import signal
 import sys
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
 from pathlib import Path
 
 import httpx
 from sqlalchemy import func, select
 
 from jinguo_registry.bootstrap import DEV_KEY_FILE, RegistryService
-from jinguo_registry.domain.validation import make_national_id
 from jinguo_registry.projections.workers import WorkerDirectory
 from jinguo_shared.embedded_nats import EmbeddedCluster
 from jinguo_shared.ports import free_port, port_open
 from jinguo_shared.testing import runtimes
-from tests.cluster.scenario import STREAM, registered_in_log, stream_leader
+from tests.cluster.scenario import (
+    STREAM,
+    command,
+    registered_in_log,
+    stream_leader,
+    writes_paused,
+)
 
 DIRECTORY = WorkerDirectory.name
 
@@ -105,16 +108,6 @@ class Process:
             await self.process.wait()
 
 
-def registration(n: int) -> dict[str, str]:
-    born = date(1968, 1, 1) + timedelta(days=n // 500)
-    return {
-        "name": f"压测{n}",
-        "national_id": make_national_id("110101", born, n % 500, female=True),
-        "phone": f"135{n:08d}",
-        "area_code": "110101001001",
-    }
-
-
 class Clients:
     """`count` clients, each registering the next worker and retrying it, with the same
     Idempotency-Key, through refused connections and 5xx answers until it is acknowledged."""
@@ -137,7 +130,7 @@ class Clients:
                 try:
                     answer = await self._http.post(
                         "/registry/workers",
-                        json=registration(n),
+                        json=command(n).model_dump(mode="json", exclude_unset=True),
                         headers={"Idempotency-Key": f"chaos-{n}"},
                     )
                 except httpx.TransportError:
@@ -158,18 +151,6 @@ class Clients:
         self._stopping.set()
         await asyncio.gather(*self._tasks)
         await self._http.aclose()
-
-
-async def _writes_resume(report: Report, killed: float) -> float:
-    count = len(report.acknowledged_at)
-    deadline = time.monotonic() + 90
-    while len(report.acknowledged_at) == count:
-        if time.monotonic() > deadline:
-            raise RuntimeError("no registration acknowledged within 90 s of a restart")
-        await asyncio.sleep(0.05)
-    moments = sorted(t for t in report.acknowledged_at if t >= killed)
-    points = [killed, *moments]
-    return max(b - a for a, b in itertools.pairwise(points))
 
 
 async def run(
@@ -211,7 +192,7 @@ async def run(
             stop()
             await asyncio.sleep(down)
             await start()
-            report.kills.append(Kill(what, await _writes_resume(report, killed)))
+            report.kills.append(Kill(what, await writes_paused(report.acknowledged_at, killed)))
 
         await kill("API process", 1.0, api.kill, api.start)
         await kill("projector process", 1.0, projector.kill, projector.start)

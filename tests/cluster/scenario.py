@@ -80,10 +80,18 @@ class Outcome:
     def applied_twice(self) -> list[str]:
         return sorted(w for w, count in self.in_log.items() if count > 1)
 
-    def longest_gap(self, since: float, until: float) -> float:
-        moments = sorted(t for t in self.acknowledged_at if since <= t <= until)
-        points = [since, *moments]
-        return max((b - a for a, b in itertools.pairwise(points)), default=0.0)
+
+async def writes_paused(acknowledged_at: list[float], killed: float, within: float = 90) -> float:
+    """Once a write is acknowledged from now on: the longest time without one since `killed`
+    (`acknowledged_at` grows as writes are acknowledged)."""
+    count = len(acknowledged_at)
+    deadline = time.monotonic() + within
+    while len(acknowledged_at) == count:
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"no write acknowledged within {within:g} s")
+        await asyncio.sleep(0.05)
+    points = [killed, *sorted(t for t in acknowledged_at if t >= killed)]
+    return max(b - a for a, b in itertools.pairwise(points))
 
 
 class Writers:
@@ -181,16 +189,9 @@ async def kill_and_restart(
     await asyncio.sleep(down)
     await node.start()
     await cluster.wait_for_jetstream()
-    # writes are counted as flowing again once one is acknowledged after the restart
-    restarted = time.monotonic()
-    count = len(outcome.acknowledged_at)
-    while len(outcome.acknowledged_at) == count:
-        if time.monotonic() - restarted > 60:
-            raise RuntimeError(f"no write acknowledged within 60 s of {node.server_name}'s restart")
-        await asyncio.sleep(0.05)
-    outage = Outage(node.server_name, leader, restarted - killed)
-    outage.longest_gap_seconds = outcome.longest_gap(killed, time.monotonic())
-    outcome.outages.append(outage)
+    rejoined = time.monotonic() - killed
+    paused = await writes_paused(outcome.acknowledged_at, killed)
+    outcome.outages.append(Outage(node.server_name, leader, rejoined, paused))
 
 
 @contextlib.asynccontextmanager
