@@ -10,7 +10,6 @@ cached when it changes.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import hmac
 import logging
@@ -149,6 +148,7 @@ class Authenticator:
         self._forgotten = 0
         """How many times the cache was cleared: a read that a clearing overtook is not kept."""
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
         self._sql = DirectSql(engine)
 
     async def authenticate(self, authorization: str | None) -> Caller:
@@ -188,19 +188,22 @@ class Authenticator:
 
     def start(self) -> None:
         if self._task is None:
+            self._stopping = False
             self._task = asyncio.create_task(self.watch(), name="api-clients-watch")
 
     async def stop(self) -> None:
+        """A database driver may swallow a cancellation inside a query, hence the flag and the
+        bound, as the projections' and the policies' stops have."""
         if self._task is not None:
+            self._stopping = True
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await asyncio.wait([self._task], timeout=5)
             self._task = None
 
     async def watch(self) -> None:
         """Forget cached keys whenever the api_clients projection applies a change."""
         seen: tuple[int, int] | None = None
-        while True:
+        while not self._stopping:
             await asyncio.sleep(self._watch_seconds)
             try:
                 projection = self._host.active(ApiClients.name)

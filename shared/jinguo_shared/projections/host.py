@@ -107,6 +107,7 @@ class ProjectionHost:
         )
         self._lease = ProjectorLease(engine, service)
         self._lease_task: asyncio.Task[None] | None = None
+        self._leaving = False
         self._watcher: asyncio.Task[None] | None = None
         self._leader_work: list[LeaderWork] = []
 
@@ -155,6 +156,7 @@ class ProjectionHost:
         then (another projector runs), wait as a standby."""
         if await self._lease.try_acquire():
             self._lead()
+        self._leaving = False
         self._lease_task = asyncio.create_task(self._keep_lease(), name="lease")
 
     @property
@@ -176,7 +178,7 @@ class ProjectionHost:
 
     async def _keep_lease(self) -> None:
         waiting_logged = False
-        while True:
+        while not self._leaving:
             if self._lease.held:
                 await asyncio.sleep(self.lease_check_seconds)
                 if not await self._lease.still_held():
@@ -204,10 +206,14 @@ class ProjectionHost:
             await asyncio.sleep(self.lease_check_seconds)
 
     async def stop(self) -> None:
-        """Stop following (see `Following.stop`) and give up the lease."""
+        """Stop following (see `Following.stop`) and give up the lease. A database driver may
+        swallow a cancellation inside a query, hence the flag and the bound."""
         if self._lease_task is not None:
+            self._leaving = True
             self._lease_task.cancel()
-            await asyncio.gather(self._lease_task, return_exceptions=True)
+            _, stuck = await asyncio.wait([self._lease_task], timeout=5)
+            if stuck:
+                log.warning("%s: the lease task did not stop within 5 s", self.service)
             self._lease_task = None
         await self._stop_following()
         await self._lease.release()
