@@ -20,6 +20,8 @@ from typing import Any, Generic, TypeVar
 from opentelemetry import metrics
 from opentelemetry.metrics import CallbackOptions, Observation
 
+from jinguo_shared.domain import DomainError
+
 meter = metrics.get_meter("jinguo")
 
 T = TypeVar("T")
@@ -102,8 +104,6 @@ class Timed:
         return self
 
     def __exit__(self, kind: type[BaseException] | None, *_: object) -> None:
-        from jinguo_shared.domain import DomainError
-
         outcome = "ok" if kind is None else "refused" if issubclass(kind, DomainError) else "failed"
         command_duration.record(
             time.perf_counter() - self._started, {**self._attributes, "outcome": outcome}
