@@ -1,13 +1,19 @@
 """What an operator watches and alerts on (deploy/monitoring): Prometheus names in brackets.
 
 - `jinguo.projection.lag` [jinguo_projection_lag]: events a projection has yet to apply;
+- `jinguo.policy.lag` [jinguo_policy_lag]: events a policy has yet to react to;
 - `jinguo.events.parked` [jinguo_events_parked_total]: events parked by a projection or policy;
 - `jinguo.command.duration` [jinguo_command_duration_seconds]: a command, by aggregate and outcome;
 - `jinguo.command.conflicts` [jinguo_command_conflicts_total]: appends another writer beat;
 - FastAPI's own `http.server.request.duration` [http_server_request_duration_seconds]: requests
   by method, route and status;
 - `jinguo.nats.connected` [jinguo_nats_connected]: 1 while a service's NATS connection is up;
-- `jinguo.projector.leading` [jinguo_projector_leading]: 1 while this process holds the lease.
+- `jinguo.projector.leading` [jinguo_projector_leading]: 1 while this process holds the lease;
+- `jinguo.webhook.deliveries` [jinguo_webhook_deliveries_total]: events sent to partners'
+  webhooks, by outcome (`delivered`, `failed`, `skipped`: no longer the receiver's to see);
+- `jinguo.webhook.lag` [jinguo_webhook_lag_seconds]: by subscription, how long ago the oldest
+  event it has yet to deliver was recorded (0 when it is caught up);
+- `jinguo.webhook.paused` [jinguo_webhook_paused]: 1 for a subscription paused after failing.
 """
 
 from __future__ import annotations
@@ -68,6 +74,12 @@ command_conflicts = meter.create_counter(
     "jinguo.command.conflicts",
     unit="{conflict}",
     description="appends refused because another writer appended first (decided again)",
+)
+
+webhook_deliveries = meter.create_counter(
+    "jinguo.webhook.deliveries",
+    unit="{delivery}",
+    description="events sent to partners' webhooks, by outcome",
 )
 
 

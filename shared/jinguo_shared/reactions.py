@@ -24,7 +24,7 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any, ClassVar
 
 import nats.errors
@@ -33,6 +33,7 @@ from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 from opentelemetry import trace
+from opentelemetry.metrics import Observation
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from tenacity import (
@@ -57,7 +58,7 @@ from jinguo_shared.db import (
 from jinguo_shared.domain import DomainError
 from jinguo_shared.envelope import CommandContext, RecordedEvent, decode
 from jinguo_shared.eventstore import SERVICE_STREAMS, read_event
-from jinguo_shared.metrics import events_parked
+from jinguo_shared.metrics import LiveGauge, events_parked
 from jinguo_shared.projections.base import disjoint_filters
 from jinguo_shared.projections.dead_letters import dead_letter
 from jinguo_shared.telemetry import current_traceparent, processing_one
@@ -119,6 +120,14 @@ class ReactionError(Exception):
     """Raised by a reaction for a failure worth retrying that is not an I/O error."""
 
 
+POLICY_LAG: LiveGauge[ReactionRunner] = LiveGauge(
+    "jinguo.policy.lag",
+    "{event}",
+    "events a policy follows that it has yet to react to",
+    lambda runner: runner._observe_lag(),
+)
+
+
 class ReactionRunner:
     """Runs a service's policies: one durable consumer and one task per policy."""
 
@@ -142,6 +151,13 @@ class ReactionRunner:
         self._catalogue = catalogue
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
+        self.lag: dict[str, int] = {}
+        """Events each policy has yet to react to, as its consumer last said."""
+        POLICY_LAG.add(self)
+
+    def _observe_lag(self) -> Iterable[Observation]:
+        for policy, lag in list(self.lag.items()):
+            yield Observation(lag, {"service": self.service, "policy": policy})
 
     def durable_name(self, policy: Policy) -> str:
         return policy_consumer(self.service, policy.name)
@@ -161,6 +177,7 @@ class ReactionRunner:
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=5)
         self._tasks.clear()
+        self.lag.clear()  # whoever runs them next reports them
 
     async def _follow(self, policy: Policy) -> None:
         def log_failure(attempts: RetryCallState) -> None:
@@ -203,12 +220,15 @@ class ReactionRunner:
                 try:
                     messages = await subscription.fetch(16, timeout=1.0)
                 except (nats.errors.TimeoutError, TimeoutError):
+                    self.lag[policy.name] = 0  # nothing came for a second: none waits
                     continue
                 for message in messages:
                     if self._stopping:  # whoever runs next takes it at once, not in ack_wait
                         await message.nak()
                         continue
+                    self.lag[policy.name] = message.metadata.num_pending + 1
                     await self.handle(policy, stream, message)
+                    self.lag[policy.name] = message.metadata.num_pending
         finally:
             with contextlib.suppress(Exception):
                 await subscription.unsubscribe()

@@ -29,9 +29,11 @@ import nats
 import orjson
 import pytest
 from nats.aio.client import Client as NatsClient
-from opentelemetry import trace
+from opentelemetry import metrics, trace
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 
@@ -389,7 +391,31 @@ class Receiver:
             writer.close()
 
 
-# traces --------------------------------------------------------------------------------------
+# metrics and traces ----------------------------------------------------------------------------
+
+_METRIC_READER = InMemoryMetricReader()
+
+
+@pytest.fixture
+def metric_reader() -> InMemoryMetricReader:
+    """The SDK's meter provider, as every `jinguo` process has one (`telemetry.configure`, with
+    Prometheus's reader), set once per process with a reader the tests read."""
+    if not isinstance(metrics.get_meter_provider(), MeterProvider):
+        metrics.set_meter_provider(MeterProvider(metric_readers=[_METRIC_READER]))
+    return _METRIC_READER
+
+
+def measured(reader: InMemoryMetricReader, name: str) -> list[tuple[dict[str, Any], float]]:
+    """Each series of an instrument, by its attributes: a gauge's value or a counter's sum now."""
+    data = reader.get_metrics_data()
+    return [
+        (dict(point.attributes or {}), point.value)  # type: ignore[union-attr]
+        for resource in (data.resource_metrics if data else [])
+        for scope in resource.scope_metrics
+        for metric in scope.metrics
+        if metric.name == name
+        for point in metric.data.data_points
+    ]
 
 
 @pytest.fixture

@@ -1,15 +1,17 @@
 """How far a service's policies have reacted to another stream, as any process reads it from the
-service's database: what a read given another service's position waits for (real NATS, both
-databases)."""
+service's database: what a read given another service's position waits for; and as an operator
+reads it, the policy lag the projector exports (real NATS, both databases)."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 from nats.aio.client import Client as NatsClient
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -25,7 +27,7 @@ from jinguo_shared.projections.consistency import (
 )
 from jinguo_shared.reaction_progress import ReactionProgress
 from jinguo_shared.reactions import Policy, ReactionError, ReactionRunner, reacts_to
-from jinguo_shared.testing import publish_history, publisher
+from jinguo_shared.testing import measured, publish_history, publisher
 
 BOUND = 5.0
 
@@ -54,6 +56,24 @@ class RefusingPolicy(Policy):
         self, _e: WorkerRegisteredV1, _event: RecordedEvent, _ctx: CommandContext
     ) -> None:
         raise DomainError("refused")
+
+
+class GatedPolicy(Policy):
+    """Reacts once its gate opens, as a policy held up by a slow dependency would."""
+
+    name = "gated"
+    subjects = ("registry.worker.*.WorkerRegistered",)
+
+    def __init__(self) -> None:
+        self.gate = asyncio.Event()
+        self.waiting = asyncio.Event()
+
+    @reacts_to(WorkerRegisteredV1)
+    async def when_registered(
+        self, _e: WorkerRegisteredV1, _event: RecordedEvent, _ctx: CommandContext
+    ) -> None:
+        self.waiting.set()
+        await self.gate.wait()
 
 
 @pytest.fixture
@@ -149,3 +169,30 @@ def test_only_the_streams_of_its_policies_are_followed(progress: ReactionProgres
     assert progress.follows("REGISTRY")
     assert not progress.follows("EMPLOYMENT")
     assert not progress.follows("RIGHTS")
+
+
+async def test_the_policy_lag_counts_what_waits_and_falls_to_zero(
+    engine: AsyncEngine, outside: NatsClient, metric_reader: InMemoryMetricReader
+) -> None:
+    def lag() -> list[float]:
+        return [
+            value
+            for labels, value in measured(metric_reader, "jinguo.policy.lag")
+            if labels == {"service": "orders", "policy": "gated"}
+        ]
+
+    for n in range(5):
+        await register(outside, f"w{n}")
+    policy = GatedPolicy()
+    runner = ReactionRunner("orders", engine, outside, [policy], backoff_base=0.01)
+    await runner.start()
+    try:
+        await asyncio.wait_for(policy.waiting.wait(), BOUND)
+        assert lag() == [5], "the event in hand and the four after it"
+        policy.gate.set()
+        deadline = time.monotonic() + BOUND
+        while lag() != [0]:
+            assert time.monotonic() < deadline, lag()
+            await asyncio.sleep(0.05)
+    finally:
+        await runner.stop()

@@ -23,10 +23,10 @@ HISTOGRAM_SUFFIXES = ("_bucket", "_count", "_sum")
 
 def documented_series() -> set[str]:
     """The Prometheus series metrics.py's docstring names for what the processes export (a
-    histogram by its `_bucket`, `_count` and `_sum`)."""
+    histogram, a `*_duration_seconds`, by its `_bucket`, `_count` and `_sum`)."""
     docstring = ast.get_docstring(ast.parse(METRICS_MODULE.read_text())) or ""
     names = set(re.findall(r"\[([a-z_]+)\]", docstring))
-    histograms = {name for name in names if name.endswith("_seconds")}
+    histograms = {name for name in names if name.endswith("_duration_seconds")}
     return (names - histograms) | {n + end for n in histograms for end in HISTOGRAM_SUFFIXES}
 
 

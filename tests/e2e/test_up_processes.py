@@ -178,8 +178,8 @@ def _series(metrics: str) -> dict[str, list[str]]:
 
 
 def test_every_service_exports_what_the_alerts_and_dashboard_ask_for(up: Up) -> None:
-    """Under `jinguo up`, one projector process runs every service's projections: each
-    service's lag, lease and connection show (not only the first service's); the HTTP
+    """Under `jinguo up`, one projector process runs every service's projections and policies:
+    each service's lags, lease and connection show (not only the first service's); the HTTP
     processes show requests and commands. The counters (parked events, conflicts) show once
     something is counted."""
     key = (up.log.parent / "data" / "dev-api-key").read_text().strip()
@@ -193,9 +193,11 @@ def test_every_service_exports_what_the_alerts_and_dashboard_ask_for(up: Up) -> 
     while True:
         with contextlib.suppress(httpx.TransportError):
             projector = _series(httpx.get(f"{url}/", timeout=10).text)
-            if everyone_in(projector.get("jinguo_projection_lag", [])):
+            if everyone_in(projector.get("jinguo_projection_lag", [])) and everyone_in(
+                projector.get("jinguo_policy_lag", [])
+            ):
                 break
-        assert time.monotonic() < deadline, "not every service's projection lag is exported"
+        assert time.monotonic() < deadline, "not every service's projection and policy lag"
         time.sleep(0.2)
     assert everyone_in(projector["jinguo_projector_leading"])
     assert everyone_in(projector["jinguo_nats_connected"])
@@ -225,7 +227,12 @@ def test_every_service_exports_what_the_alerts_and_dashboard_ask_for(up: Up) -> 
         for s in api["http_server_request_duration_seconds_count"]
     )
     counted_when_it_happens = {"jinguo_events_parked_total", "jinguo_command_conflicts_total"}
-    exported = set(projector) | set(api) | counted_when_it_happens
+    with_a_subscription = {  # tests/webhooks shows them
+        "jinguo_webhook_deliveries_total",
+        "jinguo_webhook_lag_seconds",
+        "jinguo_webhook_paused",
+    }
+    exported = set(projector) | set(api) | counted_when_it_happens | with_a_subscription
     assert documented_series() <= exported
 
 

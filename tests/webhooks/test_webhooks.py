@@ -13,7 +13,7 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any
@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from sqlalchemy import select
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
@@ -35,6 +36,7 @@ from jinguo_shared.testing import (
     Opener,
     Received,
     Receiver,
+    measured,
     publish_agency,
     publisher,
     runtimes,
@@ -308,6 +310,53 @@ async def test_a_subscription_failing_too_long_is_paused_with_its_reason_then_re
     while (await get_webhook(scene, made["id"]))["pending"] != 0:
         assert time.monotonic() < deadline
         await asyncio.sleep(0.1)
+
+
+async def test_an_operator_sees_a_subscription_fall_behind_pause_and_catch_up(
+    scene: Scene, monkeypatch: pytest.MonkeyPatch, metric_reader: InMemoryMetricReader
+) -> None:
+    failing = {"on": True}
+    receiver = await scene.receiver(answer=lambda _: 503 if failing["on"] else 200)
+    made = await scene.subscribe(receiver.url)
+    monkeypatch.setattr(scene_deliveries(scene), "_give_up", 1.0)
+
+    def gauge(name: str) -> list[float]:
+        return [
+            value
+            for labels, value in measured(metric_reader, name)
+            if labels.get("subscription") == made["id"]
+        ]
+
+    def sent(outcome: str) -> float:
+        wanted = {"service": "registry", "outcome": outcome}
+        return sum(
+            v
+            for labels, v in measured(metric_reader, "jinguo.webhook.deliveries")
+            if labels == wanted
+        )
+
+    async def until(condition: Callable[[], bool]) -> None:
+        deadline = time.monotonic() + 15
+        while not condition():
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.1)
+
+    failed, delivered = sent("failed"), sent("delivered")
+    await scene.register()
+    await until(lambda: gauge("jinguo.webhook.paused") == [1])
+    assert sent("failed") > failed
+    [behind] = gauge("jinguo.webhook.lag")
+    await asyncio.sleep(0.3)
+    [later] = gauge("jinguo.webhook.lag")
+    assert 1.0 <= behind < later, "a paused subscription falls further behind"
+
+    failing["on"] = False
+    resumed = await scene.http.post(f"/webhooks/{made['id']}/resume", headers=scene.auth())
+    assert resumed.status_code == 200
+    await until(
+        lambda: gauge("jinguo.webhook.lag") == [0] and gauge("jinguo.webhook.paused") == [0]
+    )
+    assert sent("delivered") == delivered + 1
 
 
 def scene_deliveries(scene: Scene) -> Any:

@@ -21,13 +21,14 @@ import itertools
 import logging
 import time
 from collections import defaultdict, deque
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 
 import nats.errors
 import orjson
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
+from opentelemetry.metrics import Observation
 from tenacity import RetryCallState
 
 from jinguo_shared.backoff import last_error, restarting
@@ -36,6 +37,7 @@ from jinguo_shared.direct_reads import Stored, read_stream
 from jinguo_shared.disclosures import PageDisclosures, record
 from jinguo_shared.feed import Feed, FeedQuery, Shown, aggregate_key
 from jinguo_shared.http.security import Caller
+from jinguo_shared.metrics import LiveGauge, webhook_deliveries
 from jinguo_shared.runtime import ServiceRuntime
 from jinguo_shared.webhooks.addresses import AddressPolicy, AddressRefusedError
 from jinguo_shared.webhooks.posting import Connections, Destination, PostFailedError, Refusal
@@ -69,6 +71,29 @@ SUPERVISE_SECONDS = 1.0
 """How often the senders learn of subscriptions made, paused, resumed or deleted elsewhere."""
 
 
+class _DeliveryGauges:
+    def __init__(self) -> None:
+        self.lag: LiveGauge[WebhookDeliveries] = LiveGauge(
+            "jinguo.webhook.lag",
+            "s",
+            "how long ago the oldest event a subscription has yet to deliver was recorded",
+            lambda deliveries: deliveries._observe_lag(),
+        )
+        self.paused: LiveGauge[WebhookDeliveries] = LiveGauge(
+            "jinguo.webhook.paused",
+            "1",
+            "1 for a subscription paused after failing, until its owner resumes it",
+            lambda deliveries: deliveries._observe_paused(),
+        )
+
+    def add(self, deliveries: WebhookDeliveries) -> None:
+        self.lag.add(deliveries)
+        self.paused.add(deliveries)
+
+
+DELIVERY_GAUGES = _DeliveryGauges()
+
+
 class WebhookDeliveries:
     """Runs while this process holds the service's projector lease (`ProjectionHost`): one
     process delivers, however many projector replicas there are."""
@@ -92,6 +117,37 @@ class WebhookDeliveries:
         self._wake: dict[str, asyncio.Event] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._stopping = False
+        self._subscribed: dict[str, Subscription] = {}
+        """Every subscription, as the senders' supervisor last read them."""
+        self._oldest: dict[str, tuple[int, float] | None] = {}
+        """By subscription, the sequence and recording time of the oldest event it has yet to
+        deliver (None: none), as its sender last saw its outbox."""
+        self._outcomes = {
+            outcome: {"service": runtime.name, "outcome": outcome}
+            for outcome in (DELIVERED, SKIPPED, "failed")
+        }
+        DELIVERY_GAUGES.add(self)
+
+    def _labels(self, subscription: Subscription) -> dict[str, str]:
+        return {
+            "service": self._runtime.name,
+            "subscription": subscription.id,
+            "client": subscription.client_id,
+        }
+
+    def _observe_lag(self) -> Iterable[Observation]:
+        now = time.time()
+        for subscription_id, oldest in list(self._oldest.items()):
+            subscription = self._subscribed.get(subscription_id)
+            if subscription is not None:
+                behind = 0.0 if oldest is None else max(0.0, now - oldest[1])
+                yield Observation(behind, self._labels(subscription))
+
+    def _observe_paused(self) -> Iterable[Observation]:
+        for subscription in list(self._subscribed.values()):
+            yield Observation(
+                int(subscription.paused_reason is not None), self._labels(subscription)
+            )
 
     def start(self) -> None:
         self._stopping = False
@@ -109,6 +165,8 @@ class WebhookDeliveries:
             await asyncio.wait(tasks, timeout=5)
         self._tasks.clear()
         self._senders.clear()
+        self._subscribed.clear()  # another process delivers now, and reports them
+        self._oldest.clear()
         await self._connections.close()
 
     # the outboxes, filled from the stream ---------------------------------------------------
@@ -187,11 +245,14 @@ class WebhookDeliveries:
         """A sender for each active subscription; none for a paused or deleted one."""
         while not self._stopping:
             try:
-                active = {s.id: s for s in await self._subscriptions.all() if not s.paused_reason}
+                self._subscribed = {s.id: s for s in await self._subscriptions.all()}
+                active = {i: s for i, s in self._subscribed.items() if not s.paused_reason}
             except Exception:  # the database is away for a moment: ask again
                 log.warning("webhooks: cannot read the subscriptions", exc_info=True)
                 active = None
             if active is not None:
+                for gone in self._oldest.keys() - self._subscribed.keys():
+                    del self._oldest[gone]
                 for subscription_id, task in list(self._senders.items()):
                     if subscription_id not in active or task.done():
                         task.cancel()
@@ -223,6 +284,7 @@ class WebhookDeliveries:
         wait before looking again (None: the subscription was paused)."""
         while True:
             queued = await self._subscriptions.queued(subscription.id, BATCH)
+            await self._note_oldest(subscription.id, queued)
             now = time.time()
             due = []  # up to the first event not due again yet: what follows waits for it
             for event in queued:
@@ -239,6 +301,22 @@ class WebhookDeliveries:
             failures = await self._send_batch(subscription, caller, due)
             if failures:
                 return await self._retry_or_pause(subscription, *failures[0])
+
+    async def _note_oldest(self, subscription_id: str, queued: list[Queued]) -> None:
+        if not queued:
+            self._oldest[subscription_id] = None
+            return
+        seq = queued[0].seq
+        known = self._oldest.get(subscription_id)
+        if known is not None and known[0] == seq:
+            return
+        found = await self._read(queued[:1])
+        recorded = (
+            datetime.fromisoformat(orjson.loads(found[0].data)["time"]).timestamp()
+            if found
+            else time.time()  # gone from the stream (its retention): counted from now
+        )
+        self._oldest[subscription_id] = (seq, recorded)
 
     async def _send_batch(
         self, subscription: Subscription, caller: Caller, due: list[Queued]
@@ -267,12 +345,15 @@ class WebhookDeliveries:
                 for event in waiting.popleft():
                     visible = shown.get(event.seq)
                     if visible is None:  # not the owner's to see (any more): never sent
+                        webhook_deliveries.add(1, self._outcomes[SKIPPED])
                         await outcome.done(event.seq, SKIPPED)
                         continue
                     attempt = await self._attempt(destination, secret, query, event, visible)
                     if attempt.error is not None:
+                        webhook_deliveries.add(1, self._outcomes["failed"])
                         outcome.failed(self._failed(event, attempt.attempted_at), attempt)
                         break
+                    webhook_deliveries.add(1, self._outcomes[DELIVERED])
                     await outcome.done(event.seq, DELIVERED, attempt)
 
         try:
