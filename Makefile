@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PACKAGES := -e contracts -e shared -e services/registry -e services/employment -e services/services-orders -e services/rights -e .
 
-.PHONY: install browser up check lint test bench chaos contracts runtime-lock
+.PHONY: install browser up check lint test bench chaos contracts runtime-lock pin-base-image
 
 $(BIN)/jinguo: requirements.lock contracts/pyproject.toml shared/pyproject.toml services/*/pyproject.toml pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -55,3 +55,8 @@ contracts: install
 runtime-lock: install
 	$(BIN)/python deploy/runtime_lock.py > requirements-runtime.lock.new
 	mv requirements-runtime.lock.new requirements-runtime.lock
+
+# for a release, where the registry is reachable: pins deploy/Dockerfile's base image to the
+# digest its tag has today (commit the change); the release checks it with --check
+pin-base-image: install
+	$(BIN)/python deploy/pin_base_image.py
