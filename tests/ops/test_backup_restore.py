@@ -124,6 +124,8 @@ async def answers(registry: Registry, ids: dict[str, list[str]]) -> dict[str, An
 async def stream_messages(nc: NatsClient, stream: str) -> list[tuple[int, str, bytes]]:
     js = nc.jetstream()
     info = await js.stream_info(stream)
+    if not info.state.messages:
+        return []
     messages = []
     for seq in range(info.state.first_seq, info.state.last_seq + 1):
         message = await js.get_msg(stream, seq=seq, direct=True)
