@@ -98,6 +98,8 @@ class Shown:
     personal: tuple[str, str] | None
     """(data subject, her area) when the event shows personal fields."""
     personal_fields: set[str]
+    traceparent: str | None = None
+    """The trace context the event was published in (kept, never shown)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,7 +242,13 @@ class Feed:
                         personal.add(name)
             event = self._cloudevent(message, contract, body, data)
             shown.append(
-                Shown(message.seq, event, (subject, area or "") if personal else None, personal)
+                Shown(
+                    message.seq,
+                    event,
+                    (subject, area or "") if personal else None,
+                    personal,
+                    body.get("traceparent"),
+                )
             )
         return shown
 

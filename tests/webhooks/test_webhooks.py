@@ -22,6 +22,10 @@ import httpx
 import orjson
 import pytest
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind
 from sqlalchemy import select
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
@@ -357,6 +361,56 @@ async def test_an_operator_sees_a_subscription_fall_behind_pause_and_catch_up(
         lambda: gauge("jinguo.webhook.lag") == [0] and gauge("jinguo.webhook.paused") == [0]
     )
     assert sent("delivered") == delivered + 1
+
+
+async def test_a_delivery_continues_the_trace_of_the_request_that_caused_its_event(
+    scene: Scene, sdk_tracer_provider: TracerProvider
+) -> None:
+    spans = InMemorySpanExporter()
+    processor = SimpleSpanProcessor(spans)
+    sdk_tracer_provider.add_span_processor(processor)
+    try:
+        receiver = await scene.receiver()
+        made = await scene.subscribe(receiver.url)
+        scene.http.headers["traceparent"] = f"00-{CALLER_TRACE}-00f067aa0ba902b7-01"
+        try:
+            await scene.register()
+        finally:
+            del scene.http.headers["traceparent"]
+        await receiver.until(lambda r: len(r.received) == 1)
+        event_id = receiver.received[0].headers["webhook-id"]
+        deadline = time.monotonic() + 5  # the span ends just after the receiver answers
+        while not (delivered := [s for s in spans.get_finished_spans() if is_delivery(s)]):
+            assert time.monotonic() < deadline
+            await asyncio.sleep(0.05)
+    finally:
+        processor.shutdown()
+
+    [delivery] = delivered
+    [published] = [
+        s
+        for s in spans.get_finished_spans()
+        if s.kind == SpanKind.PRODUCER and (s.attributes or {})["messaging.message.id"] == event_id
+    ]
+    assert delivery.kind == SpanKind.CONSUMER
+    assert delivery.context.trace_id == published.context.trace_id == int(CALLER_TRACE, 16)
+    assert delivery.parent is not None
+    assert delivery.parent.span_id == published.context.span_id
+    assert dict(delivery.attributes or {}) == dict(delivery.attributes or {}) | {
+        "messaging.system": "nats",
+        "messaging.operation.type": "process",
+        "messaging.message.id": event_id,
+        "messaging.consumer.group.name": "registry_webhooks_registry",
+        "jinguo.webhook.subscription": made["id"],
+        "http.response.status_code": 204,
+    }
+
+
+CALLER_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
+
+
+def is_delivery(span: ReadableSpan) -> bool:
+    return "jinguo.webhook.subscription" in (span.attributes or {})
 
 
 def scene_deliveries(scene: Scene) -> Any:

@@ -10,7 +10,8 @@ it again (receivers dedupe on `webhook-id`). A failure is tried again after a pa
 from `webhook_retry_first_seconds` up to `webhook_retry_max_seconds`; an event failing for
 `webhook_give_up_seconds` pauses its subscription with the reason, for its owner to resume.
 Senders share a bounded number of connections in flight and each waits only for its own
-receiver: a slow or failing one delays nobody else.
+receiver: a slow or failing one delays nobody else. Each delivery is a CONSUMER span, a child of
+the event's publication, so it shows in the trace of the request that caused the event.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import orjson
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 from opentelemetry.metrics import Observation
+from opentelemetry.trace import Span, StatusCode
 from tenacity import RetryCallState
 
 from jinguo_shared.backoff import last_error, restarting
@@ -39,6 +41,7 @@ from jinguo_shared.feed import Feed, FeedQuery, Shown, aggregate_key
 from jinguo_shared.http.security import Caller
 from jinguo_shared.metrics import LiveGauge, webhook_deliveries
 from jinguo_shared.runtime import ServiceRuntime
+from jinguo_shared.telemetry import processing_one
 from jinguo_shared.webhooks.addresses import AddressPolicy, AddressRefusedError
 from jinguo_shared.webhooks.posting import Connections, Destination, PostFailedError, Refusal
 from jinguo_shared.webhooks.signing import signed_headers
@@ -69,6 +72,14 @@ SETTLE_EVERY = 20
 these, besides those in flight."""
 SUPERVISE_SECONDS = 1.0
 """How often the senders learn of subscriptions made, paused, resumed or deleted elsewhere."""
+
+
+def traced(span: Span, attempt: Attempt) -> None:
+    """What the receiver answered, on the delivery's span."""
+    if attempt.status_code is not None:
+        span.set_attribute("http.response.status_code", attempt.status_code)
+    if attempt.error is not None:
+        span.set_status(StatusCode.ERROR, attempt.error)
 
 
 class _DeliveryGauges:
@@ -122,6 +133,7 @@ class WebhookDeliveries:
         self._oldest: dict[str, tuple[int, float] | None] = {}
         """By subscription, the sequence and recording time of the oldest event it has yet to
         deliver (None: none), as its sender last saw its outbox."""
+        self._consumer = webhooks_consumer(runtime.name, feed.stream)
         self._outcomes = {
             outcome: {"service": runtime.name, "outcome": outcome}
             for outcome in (DELIVERED, SKIPPED, "failed")
@@ -186,7 +198,7 @@ class WebhookDeliveries:
 
     async def _consume(self) -> None:
         stream = self._feed.stream
-        durable = webhooks_consumer(self._runtime.name, stream)
+        durable = self._consumer
         try:
             await self._js.consumer_info(stream, durable)
         except NotFoundError:
@@ -348,7 +360,15 @@ class WebhookDeliveries:
                         webhook_deliveries.add(1, self._outcomes[SKIPPED])
                         await outcome.done(event.seq, SKIPPED)
                         continue
-                    attempt = await self._attempt(destination, secret, query, event, visible)
+                    with processing_one(
+                        subjects[event.seq],
+                        event.event_id,
+                        self._consumer,
+                        visible.traceparent,
+                        **{"jinguo.webhook.subscription": subscription.id},
+                    ) as span:
+                        attempt = await self._attempt(destination, secret, query, event, visible)
+                        traced(span, attempt)
                     if attempt.error is not None:
                         webhook_deliveries.add(1, self._outcomes["failed"])
                         outcome.failed(self._failed(event, attempt.attempted_at), attempt)
