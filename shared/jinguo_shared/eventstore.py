@@ -251,6 +251,16 @@ async def read_event(
     return decode(stream, seq, message.subject, message.data, catalogue)
 
 
+def event_headers(event_id: str, traceparent: str | None) -> dict[str, str]:
+    """The NATS headers an event is published with, whoever publishes it: its id, by which the
+    server drops a second copy, and its creation context, which consumers read without
+    decoding the event."""
+    headers = {"Nats-Msg-Id": event_id}
+    if traceparent:
+        headers["traceparent"] = traceparent
+    return headers
+
+
 @dataclass(frozen=True, slots=True)
 class AggregateWrite:
     """One aggregate's new events and the version they were decided on."""
@@ -343,9 +353,7 @@ class EventStore:
                     traceparent=traceparent,
                 )
                 index += 1
-                headers = {"Nats-Msg-Id": envelope.id}
-                if envelope.traceparent:
-                    headers["traceparent"] = envelope.traceparent
+                headers = event_headers(envelope.id, envelope.traceparent)
                 messages.append((subject, envelope.to_json(), headers))
             if write.expected_seq is not None:
                 messages[first][2].update(

@@ -201,6 +201,23 @@ class JsonFormatter(OrjsonFormatter):
             log_data["span_id"] = f"{span.span_id:016x}"
 
 
+class TextFormatter(logging.Formatter):
+    """A line for a person at a terminal: time, level, logger, message, the traceback on the
+    lines after it, and, while a span is recorded, its trace_id and span_id at the end of the
+    line (a span nobody records is in no trace to look up)."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        line = super().formatMessage(record)
+        span = trace.get_current_span()
+        if not span.is_recording():
+            return line
+        context = span.get_span_context()
+        return f"{line} trace_id={context.trace_id:032x} span_id={context.span_id:016x}"
+
+
 OTLP_ENDPOINTS = ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
 
 
@@ -231,10 +248,7 @@ def tracer_provider(resource: Resource, environ: Mapping[str, str]) -> TracerPro
 def configure(service_name: str, log_format: str, log_level: str) -> None:
     """Set up providers once per process: metrics for Prometheus, traces for OTLP."""
     handler = logging.StreamHandler(sys.stderr)
-    if log_format == "json":
-        handler.setFormatter(JsonFormatter())
-    else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setFormatter(JsonFormatter() if log_format == "json" else TextFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(log_level)

@@ -1162,6 +1162,42 @@ def test_nats_client_tls() -> None:
     assert users == {f"{svc}-nats-tls" for svc in SERVICES} | {"nats-admin-tls"}
 
 
+def dns_name_covers(pattern: str, host: str) -> bool:
+    """A certificate's DNS name covers the host: equal, or a wildcard for its first label."""
+    if pattern.startswith("*."):
+        first, _, rest = host.partition(".")
+        return bool(first) and rest == pattern[2:]
+    return pattern == host
+
+
+def test_dns_name_covers_one_label_only() -> None:
+    assert dns_name_covers("*.nats-headless", "nats-0.nats-headless")
+    assert not dns_name_covers("*.nats-headless", "a.nats-0.nats-headless")
+    assert not dns_name_covers("*.nats-headless", "nats-headless")
+    assert dns_name_covers("nats.jinguo.svc", "nats.jinguo.svc")
+
+
+@needs_kubectl
+def test_nats_routes_use_mutual_tls() -> None:
+    """Production: the servers' routes (port 6222) carry every replicated event, so they run
+    over TLS too. nats-server always verifies a route's peer, either side presenting the route
+    certificate: cert-manager issues it from the clients' CA (the chart's tlsCA gives every TLS
+    block that CA), for client and server use, naming every route the chart dials
+    (tls://nats-<i>.nats-headless:6222)."""
+    issued = certificates(render("overlays/production"))
+    values = nats_values()
+    cluster = values["config"]["cluster"]
+    route_tls = cluster["tls"]
+    assert route_tls["enabled"] is True
+    route = issued[route_tls["secretName"]]["spec"]
+    assert route["secretName"] == route_tls["secretName"]
+    assert route["issuerRef"] == {"name": "jinguo-nats-ca", "kind": "Issuer"}
+    assert {"server auth", "client auth"} <= set(route["usages"])
+    assert values["tlsCA"]["enabled"] is True
+    for host in (f"nats-{n}.nats-headless" for n in range(cluster["replicas"])):
+        assert any(dns_name_covers(name, host) for name in route["dnsNames"]), host
+
+
 @needs_kubectl
 def test_development_runs_nats_without_tls() -> None:
     """The dev overlay needs no cert-manager: no certificates, no TLS settings, and its NATS
@@ -1172,6 +1208,7 @@ def test_development_runs_nats_without_tls() -> None:
     assert not [key for key in config["data"] if key.startswith("JINGUO_NATS_TLS")]
     dev = yaml.safe_load((DEPLOY / "nats" / "values-dev.yaml").read_text())
     assert dev["config"]["nats"]["tls"]["enabled"] is False
+    assert dev["config"]["cluster"]["enabled"] is False  # one server: no routes to secure
     assert dev["tlsCA"]["enabled"] is False
 
 

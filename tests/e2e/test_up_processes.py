@@ -160,7 +160,7 @@ def test_up_stops_with_an_error_when_one_of_its_processes_dies(up: Up, role: str
 def test_both_http_processes_answer_on_the_one_port(up: Up) -> None:
     instances = set()
     for _ in range(40):  # a new connection each time: the kernel spreads them
-        metrics = httpx.get(f"{up.base}/metrics/", timeout=10).text
+        metrics = httpx.get(f"{up.base}/metrics", timeout=10).text
         found = re.search(r"^process_start_time_seconds (\S+)$", metrics, re.MULTILINE)
         assert found is not None, metrics[:500]
         instances.add(found.group(1))
@@ -192,7 +192,7 @@ def test_every_service_exports_what_the_alerts_and_dashboard_ask_for(up: Up) -> 
     deadline = time.monotonic() + 30  # the projector may still be starting its projections
     while True:
         with contextlib.suppress(httpx.TransportError):
-            projector = _series(httpx.get(f"{url}/", timeout=10).text)
+            projector = _series(httpx.get(url, timeout=10).text)
             if everyone_in(projector.get("jinguo_projection_lag", [])) and everyone_in(
                 projector.get("jinguo_policy_lag", [])
             ):
@@ -216,7 +216,7 @@ def test_every_service_exports_what_the_alerts_and_dashboard_ask_for(up: Up) -> 
             timeout=10,
         )
         assert answer.status_code == 201, answer.text
-        api = _series(httpx.get(f"{up.base}/metrics/", timeout=10).text)
+        api = _series(httpx.get(f"{up.base}/metrics", timeout=10).text)
         commands = api.get("jinguo_command_duration_seconds_count", [])
         if any('aggregate="worker"' in s and 'outcome="ok"' in s for s in commands):
             break

@@ -5,6 +5,7 @@ programme's time zone, never silently built from every event."""
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -13,6 +14,8 @@ from zoneinfo import ZoneInfo
 
 import nats
 import orjson
+import pytest
+from nats.js.errors import NotFoundError
 
 from jinguo_registry.bootstrap import RegistryService, handlers_for
 from jinguo_registry.domain.validation import make_national_id
@@ -21,18 +24,21 @@ from jinguo_shared.embedded_nats import EmbeddedNats
 from jinguo_shared.envelope import CommandContext
 from jinguo_shared.eventstore import stream_config
 from jinguo_shared.natsauth import ADMIN_USER
+from jinguo_shared.ports import free_port
 from jinguo_shared.testing import runtimes
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
-def jinguo(*args: str) -> subprocess.CompletedProcess[str]:
-    """The `jinguo` command as an operator runs it, with the test's environment."""
+def jinguo(*args: str, **environment: str) -> subprocess.CompletedProcess[str]:
+    """The `jinguo` command as an operator runs it, with the test's environment (and these
+    variables)."""
     return subprocess.run(
         [str(Path(sys.executable).parent / "jinguo"), *args],
         capture_output=True,
         text=True,
         timeout=120,
+        env={**os.environ, **environment},
     )
 
 
@@ -82,16 +88,96 @@ async def test_import_skips_events_already_in_the_stream_however_old(
         await admin.close()
 
 
-async def test_import_of_a_foreign_line_is_a_readable_error_and_appends_nothing(
+async def test_import_publishes_the_headers_the_append_did_with_each_events_trace(
     nats_server: EmbeddedNats, jinguo_env: dict[str, str], tmp_path: Path
 ) -> None:
+    """Consumers read an event's creation context from the `traceparent` header (a projector's
+    batch span links to it without decoding the event): an event imported into a new log
+    carries it as its append did."""
+    caller = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    async with runtimes(RegistryService(), nats_server.url) as open_registry:
+        registry = await open_registry("tool")
+        handlers = handlers_for(registry)
+        for n in range(2):
+            traced = CommandContext(
+                command_id=f"traced-{n}", correlation_id="traced", actor="test",
+                traceparent=caller,
+            )  # fmt: skip
+            await handlers.register_worker(worker(n), traced)
+    exported = tmp_path / "registry.ndjson"
+    assert jinguo("events", "export", "registry", str(exported)).returncode == 0
+    restored = EmbeddedNats(
+        tmp_path / "restored", free_port(), passwords=nats_server.passwords
+    )  # a new log: the streams deny a purge
+    await restored.start()
+    try:
+        await restored.provision()
+
+        imported = jinguo("events", "import", str(exported), JINGUO_NATS_URL=restored.url)
+
+        assert imported.returncode == 0, imported.stderr
+        assert "imported 2 events" in imported.stdout
+        appended = await stored_headers(nats_server)
+        assert len(appended) == 2
+        assert all(set(headers) == set(PUBLISHED_HEADERS) for headers in appended.values())
+        assert await stored_headers(restored) == appended
+    finally:
+        restored.stop()
+
+
+PUBLISHED_HEADERS = ("Nats-Msg-Id", "traceparent")
+"""What the publisher of an event sets (the server adds its stream, sequence and time)."""
+
+
+async def stored_headers(server: EmbeddedNats) -> dict[str, dict[str, str]]:
+    """The headers each event of the registry's stream was published with, by event id; each
+    `traceparent` header is the one in its envelope."""
+    admin = await nats.connect(server.url, **server.connect_options(ADMIN_USER))
+    js = admin.jetstream()
+    found: dict[str, dict[str, str]] = {}
+    seq = 1
+    try:
+        while True:
+            try:
+                stored = await js.get_msg("REGISTRY", seq=seq, next=True, direct=True)
+            except NotFoundError:
+                return found
+            assert stored.seq is not None
+            envelope = orjson.loads(stored.data or b"")
+            headers = stored.headers or {}
+            assert headers.get("traceparent") == envelope["traceparent"]
+            found[envelope["id"]] = {h: headers[h] for h in PUBLISHED_HEADERS if h in headers}
+            seq = stored.seq + 1
+    finally:
+        await admin.close()
+
+
+@pytest.mark.parametrize(
+    ("event", "why"),
+    [
+        ({}, "'type'"),
+        (
+            {"type": "WorkerRegistered", "id": "e-1", "traceparent": 7},
+            "an event's traceparent is text",
+        ),
+    ],
+    ids=["no envelope", "a traceparent that is no text"],
+)
+async def test_import_of_a_foreign_line_is_a_readable_error_and_appends_nothing(
+    nats_server: EmbeddedNats,
+    jinguo_env: dict[str, str],
+    tmp_path: Path,
+    event: dict[str, object],
+    why: str,
+) -> None:
     broken = tmp_path / "broken.ndjson"
-    broken.write_text('{"subject": "registry.worker.w1.WorkerRegistered", "event": {}}\n')
+    line = {"subject": "registry.worker.w1.WorkerRegistered", "event": event}
+    broken.write_bytes(orjson.dumps(line) + b"\n")
 
     answer = jinguo("events", "import", str(broken))
 
     assert answer.returncode == 2
-    assert f"{broken}:1: not an exported event" in answer.stderr
+    assert f"{broken}:1: not an exported event ({why})" in answer.stderr
     assert "Traceback" not in answer.stderr
 
 

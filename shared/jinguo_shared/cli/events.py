@@ -25,7 +25,7 @@ from jinguo_shared.cli.environment import (
     unusable_file,
 )
 from jinguo_shared.cli.progress import progress_bars
-from jinguo_shared.eventstore import SERVICE_STREAMS
+from jinguo_shared.eventstore import SERVICE_STREAMS, event_headers
 from jinguo_shared.nats_client import connect_nats
 from jinguo_shared.natsauth import ADMIN_USER
 
@@ -177,7 +177,7 @@ def import_(file: Path) -> None:
 async def _import(path: Path) -> None:
     """Publish exported events again, skipping every event whose id a stream already holds
     (however old: the server's duplicate window covers two minutes only). The envelope is kept
-    byte for byte."""
+    byte for byte, with the headers its append gave it."""
     records = _exported(path)
     async with _log() as js:
         present: dict[str, set[str]] = {}
@@ -188,9 +188,8 @@ async def _import(path: Path) -> None:
             if event["id"] in present[stream]:
                 skipped += 1
                 continue
-            ack = await js.publish(
-                subject, orjson.dumps(event), stream=stream, headers={"Nats-Msg-Id": event["id"]}
-            )
+            headers = event_headers(event["id"], event.get("traceparent"))
+            ack = await js.publish(subject, orjson.dumps(event), stream=stream, headers=headers)
             present[stream].add(event["id"])
             if ack.duplicate:
                 skipped += 1
@@ -222,6 +221,8 @@ def _exported(path: Path) -> list[tuple[str, str, dict[str, Any]]]:
             stream = SERVICE_STREAMS[subject.split(".", 1)[0]].name
             if not isinstance(event["id"], str) or not event["id"]:
                 raise ValueError("an event needs its id")
+            if not isinstance(event.get("traceparent") or "", str):
+                raise ValueError("an event's traceparent is text")
         except (ValueError, KeyError, TypeError, AttributeError) as error:
             raise UsageError(f"{path}:{number}: not an exported event ({error})") from None
         records.append((stream, subject, event))

@@ -19,7 +19,7 @@ import uvicorn
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route, Router
-from starlette.types import Receive, Scope, Send
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from jinguo_contracts.base import CATALOGUE
 from jinguo_shared.asyncapi import asyncapi_document
@@ -69,13 +69,27 @@ def compose_app(pairs: Served) -> AccessLog:
         detail = f"no such resource; the services are under {prefixes}"
         await problem(404, "not-found", "Not found", detail, request)(scope, receive, send)
 
+    exposition = make_asgi_app()
     routes: list[BaseRoute] = [
         Route("/", index),
         Route("/asyncapi", events),
-        Mount("/metrics", make_asgi_app()),
+        # what Prometheus scrapes; a Mount alone answers it with a redirect to /metrics/
+        Route("/metrics", _AsgiEndpoint(exposition)),
+        Mount("/metrics", exposition),
     ]
     routes += [Mount(d.prefix, d.create_app(runtime)) for d, runtime in pairs]
     return AccessLog(Router(routes, default=not_found))
+
+
+class _AsgiEndpoint:
+    """An ASGI app as a Route's endpoint: Starlette takes a plain function (as
+    prometheus_client's app is) for a request handler."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
 
 
 class Stopping:

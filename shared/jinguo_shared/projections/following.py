@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import Iterable, Sequence
 
@@ -26,6 +27,17 @@ from jinguo_shared.projections.generations import Generations
 from jinguo_shared.telemetry import processing_batch
 
 log = logging.getLogger(__name__)
+
+
+def log_restart(stream: str, attempts: RetryCallState) -> None:
+    """Why a stream's consumer restarts: NATS or the database failing for a moment (a stream's
+    leader being elected) in one line, since the restart tries again and a traceback would say
+    no more; anything else with its traceback."""
+    error = last_error(attempts)
+    if isinstance(error, TRANSIENT_ERRORS):
+        log.warning("projections on %s stopped, restarting: %r", stream, error)
+    else:
+        log.warning("projections on %s stopped; restarting", stream, exc_info=error)
 
 
 class Following:
@@ -90,15 +102,10 @@ class Following:
         self._tasks.clear()
 
     async def _follow(self, stream: str) -> None:
-        def log_failure(attempts: RetryCallState) -> None:
-            log.warning(
-                "projections on %s stopped; restarting", stream, exc_info=last_error(attempts)
-            )
-
         following = restarting(
             first_pause=self.backoff_base,
             stopping=lambda: self._stopping,
-            after_failure=log_failure,
+            after_failure=functools.partial(log_restart, stream),
         )
         await following(self._consume, stream)
 
