@@ -46,7 +46,7 @@ from tenacity import (
 )
 
 from jinguo_contracts.base import CATALOGUE, ContractCatalogue, EventContract
-from jinguo_shared.backoff import last_error, restarting
+from jinguo_shared.backoff import last_error, log_restart, restarting
 from jinguo_shared.consumer_names import policy_consumer
 from jinguo_shared.db import (
     dead_letters,
@@ -180,10 +180,12 @@ class ReactionRunner:
         self.lag.clear()  # whoever runs them next reports them
 
     async def _follow(self, policy: Policy) -> None:
+        restarted = log_restart(log, f"policy {policy.name}")
+
         def log_failure(attempts: RetryCallState) -> None:
             error = last_error(attempts)
             if not isinstance(error, NotFoundError):
-                log.warning("policy %s stopped; restarting", policy.name, exc_info=error)
+                restarted(attempts)
             elif attempts.attempt_number == 1:
                 # the stream is gone (not provisioned again yet): wait for it, quietly
                 log.info("policy %s waits: %s", policy.name, error.description)

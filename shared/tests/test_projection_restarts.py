@@ -1,16 +1,15 @@
-"""A projection consumer that stops is restarted; the log says why in one line when NATS or the
-database failed for a moment (`make chaos` kills a stream's leader), with the traceback when
-anything else did."""
+"""A consumer (a projection's, a policy's, the webhooks') that stops is restarted; the log says why
+in one line when NATS or the database failed for a moment (`make chaos` kills a stream's
+leader), with the traceback when anything else did."""
 
 from __future__ import annotations
 
-import functools
+import logging
 
 import pytest
 from nats.js.errors import ServiceUnavailableError
 
-from jinguo_shared.backoff import restarting
-from jinguo_shared.projections.following import log_restart
+from jinguo_shared.backoff import log_restart, restarting
 
 
 async def test_a_transient_failure_is_one_line_and_any_other_keeps_its_traceback(
@@ -28,9 +27,9 @@ async def test_a_transient_failure_is_one_line_and_any_other_keeps_its_traceback
     following = restarting(
         first_pause=0.001,
         stopping=lambda: False,
-        after_failure=functools.partial(log_restart, "REGISTRY"),
+        after_failure=log_restart(logging.getLogger("following"), "projections on REGISTRY"),
     )
-    with caplog.at_level("WARNING", logger="jinguo_shared.projections.following"):
+    with caplog.at_level("WARNING", logger="following"):
         await following(consume)
 
     assert consumed == 3  # restarted after each failure

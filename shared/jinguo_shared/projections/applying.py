@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import nats.errors
-from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from jinguo_contracts.base import ContractCatalogue
@@ -14,15 +12,6 @@ from jinguo_shared.projections.base import Projection
 from jinguo_shared.projections.batch import ProjectionBatch
 from jinguo_shared.projections.checkpoints import Checkpoints
 from jinguo_shared.projections.planning import Item, Router
-
-TRANSIENT_ERRORS: tuple[type[BaseException], ...] = (
-    sa_exc.OperationalError,
-    sa_exc.InterfaceError,
-    sa_exc.DisconnectionError,
-    OSError,
-    nats.errors.Error,
-)
-"""The database or NATS failing, not the event: such a failure is retried, never parked."""
 
 
 class EventApplier:

@@ -21,11 +21,11 @@ from tenacity import (
 )
 
 from jinguo_contracts.base import ContractCatalogue
-from jinguo_shared.backoff import last_error
+from jinguo_shared.backoff import TRANSIENT_ERRORS, last_error
 from jinguo_shared.db import dead_letters, mark_retried, writing
 from jinguo_shared.eventstore import read_event
 from jinguo_shared.metrics import events_parked
-from jinguo_shared.projections.applying import TRANSIENT_ERRORS, EventApplier
+from jinguo_shared.projections.applying import EventApplier
 from jinguo_shared.projections.base import Projection
 from jinguo_shared.projections.batch import ProjectionBatch
 from jinguo_shared.projections.checkpoints import Checkpoints

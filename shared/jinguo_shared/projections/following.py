@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import logging
 from collections.abc import Iterable, Sequence
 
@@ -14,12 +13,11 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 from sqlalchemy.ext.asyncio import AsyncEngine
-from tenacity import RetryCallState
 
-from jinguo_shared.backoff import last_error, restarting
+from jinguo_shared.backoff import TRANSIENT_ERRORS, log_restart, restarting
 from jinguo_shared.consumer_names import projections_consumer
 from jinguo_shared.db import writing
-from jinguo_shared.projections.applying import TRANSIENT_ERRORS, EventApplier
+from jinguo_shared.projections.applying import EventApplier
 from jinguo_shared.projections.base import disjoint_filters
 from jinguo_shared.projections.checkpoints import Checkpoints
 from jinguo_shared.projections.dead_letters import DeadLetters
@@ -27,17 +25,6 @@ from jinguo_shared.projections.generations import Generations
 from jinguo_shared.telemetry import processing_batch
 
 log = logging.getLogger(__name__)
-
-
-def log_restart(stream: str, attempts: RetryCallState) -> None:
-    """Why a stream's consumer restarts: NATS or the database failing for a moment (a stream's
-    leader being elected) in one line, since the restart tries again and a traceback would say
-    no more; anything else with its traceback."""
-    error = last_error(attempts)
-    if isinstance(error, TRANSIENT_ERRORS):
-        log.warning("projections on %s stopped, restarting: %r", stream, error)
-    else:
-        log.warning("projections on %s stopped; restarting", stream, exc_info=error)
 
 
 class Following:
@@ -105,7 +92,7 @@ class Following:
         following = restarting(
             first_pause=self.backoff_base,
             stopping=lambda: self._stopping,
-            after_failure=functools.partial(log_restart, stream),
+            after_failure=log_restart(log, f"projections on {stream}"),
         )
         await following(self._consume, stream)
 

@@ -17,8 +17,9 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from jinguo_contracts.base import CATALOGUE, ContractCatalogue
+from jinguo_shared.backoff import TRANSIENT_ERRORS
 from jinguo_shared.metrics import LiveGauge
-from jinguo_shared.projections.applying import TRANSIENT_ERRORS, EventApplier
+from jinguo_shared.projections.applying import EventApplier
 from jinguo_shared.projections.base import Projection
 from jinguo_shared.projections.checkpoints import Checkpoints
 from jinguo_shared.projections.consistency import Consistency
@@ -190,8 +191,8 @@ class ProjectionHost:
                 continue
             try:
                 taken = await self._lease.try_acquire()
-            except TRANSIENT_ERRORS:
-                log.warning("%s: cannot take the projector lease", self.service, exc_info=True)
+            except TRANSIENT_ERRORS as error:  # tried again in a moment: one line says enough
+                log.warning("%s: cannot take the projector lease now: %r", self.service, error)
                 taken = False
             if taken:
                 log.info("%s: took the projector lease; following the streams", self.service)

@@ -31,9 +31,8 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from nats.js.errors import NotFoundError
 from opentelemetry.metrics import Observation
 from opentelemetry.trace import Span, StatusCode
-from tenacity import RetryCallState
 
-from jinguo_shared.backoff import last_error, restarting
+from jinguo_shared.backoff import log_restart, restarting
 from jinguo_shared.consumer_names import webhooks_consumer
 from jinguo_shared.direct_reads import Stored, read_stream
 from jinguo_shared.disclosures import PageDisclosures, record
@@ -184,15 +183,10 @@ class WebhookDeliveries:
     # the outboxes, filled from the stream ---------------------------------------------------
 
     async def _follow(self) -> None:
-        def log_failure(attempts: RetryCallState) -> None:
-            log.warning(
-                "webhooks of %s stopped; restarting",
-                self._feed.stream,
-                exc_info=last_error(attempts),
-            )
-
         following = restarting(
-            first_pause=0.2, stopping=lambda: self._stopping, after_failure=log_failure
+            first_pause=0.2,
+            stopping=lambda: self._stopping,
+            after_failure=log_restart(log, f"webhooks of {self._feed.stream}"),
         )
         await following(self._consume)
 
