@@ -17,6 +17,7 @@ import os
 import signal
 import sys
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,6 +56,9 @@ class Report:
     acknowledged: dict[int, str] = field(default_factory=dict)
     acknowledged_at: list[float] = field(default_factory=list)
     retries: int = 0
+    refusals: Counter[str] = field(default_factory=Counter)
+    """What the retried attempts got: a status (503 says "try again"; a 500 would be a bug),
+    or `no answer` while the API process was down."""
     kills: list[Kill] = field(default_factory=list)
     in_log: dict[str, int] = field(default_factory=dict)
     in_directory: int = 0
@@ -135,12 +139,15 @@ class Clients:
                     )
                 except httpx.TransportError:
                     answer = None
+                    self._report.refusals["no answer"] += 1
                 if answer is not None and answer.status_code in (200, 201):
                     self._report.acknowledged[n] = answer.json()["id"]
                     self._report.acknowledged_at.append(time.monotonic())
                     break
-                if answer is not None and answer.status_code < 500:
-                    raise AssertionError(f"registration {n} refused: {answer.text}")
+                if answer is not None:
+                    if answer.status_code < 500:
+                        raise AssertionError(f"registration {n} refused: {answer.text}")
+                    self._report.refusals[str(answer.status_code)] += 1
                 if time.monotonic() > deadline:
                     raise TimeoutError(f"registration {n} never acknowledged")
                 self._report.retries += 1

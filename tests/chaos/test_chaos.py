@@ -20,4 +20,5 @@ async def test_killing_each_kind_of_process_loses_doubles_and_strands_nothing(
     assert report.lost == 0
     assert report.applied_twice == 0
     assert report.stuck == 0
+    assert set(report.refusals) <= {"503", "no answer"}, "a 500 says a bug, not try again"
     assert set(report.in_log) == set(report.acknowledged.values())
