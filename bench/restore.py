@@ -316,8 +316,9 @@ async def main(options: argparse.Namespace) -> dict[str, Any]:
             report["log_counts"] = await events_in_log(url)
             limit = min(restored.last_seq, 200_000)
             report["calibration"] = {"events": limit, **await calibrate(url, limit)}
-            for kind in databases:
-                for path in paths:
+            # the services' own path on every database first, should the run be cut short
+            for path in paths:
+                for kind in databases:
                     directory = workdir / f"{kind}-{path}"
                     directory.mkdir()
                     async with database(kind, directory) as database_url:
