@@ -2,7 +2,7 @@
 whose projections hold the whole log again, as after `jinguo backup` and `jinguo restore`.
 
     .venv/bin/python bench/restore.py [--events 1000000] [--database sqlite|postgresql|both]
-        [--path start|replay|both]
+        [--path start|replay|both] [--stall-seconds 120]
 
 1. Fills the stream as bench/replay.py does (its own nats-server, default sync policy) and
    takes a JetStream snapshot of it (`jinguo_shared.backup.snapshot_stream`, what `jinguo
@@ -18,12 +18,14 @@ whose projections hold the whole log again, as after `jinguo backup` and `jinguo
      timed until every projection has applied the head of every stream it reads (the check a
      consistent read makes: `wait_for_head`).
    - `replay`: what `jinguo replay registry` does instead: `prepare()`, then
-     `rebuild(*every projection)` (one pass over the stream into new generations, switched to).
+     `rebuild(*every projection)` (one pass over the stream into new generations, switched to),
+     then `start()` at the head, as the services would start after it.
    The time from spawning the process to that point includes starting Python, as a restart does.
+   A replay that applies nothing for `--stall-seconds` is given up as stalled.
 4. Checks the restored registry: rows of `workers` and `residents` (the worker directory and the
    community directory) against the people the fill registered and against the WorkerRegistered
-   and ResidentRegistered events the restored log holds. A mismatch is printed loudly and the
-   script exits with status 1 after its report; otherwise figures only, nothing asserted.
+   and ResidentRegistered events the restored log holds. A stall or a mismatch is printed loudly
+   and the script exits with status 1 after its report; otherwise figures only, nothing asserted.
 
 Prints per step: fill, snapshot (s, MiB), stream restore (s), replay (s, stream events/s, rows
 per projection), and restore-to-answering (stream restore + replay), with the calibration of
