@@ -27,6 +27,24 @@ from jinguo_shared.telemetry import processing_batch
 log = logging.getLogger(__name__)
 
 
+FETCH_SECONDS = 1.0
+FETCH_SECONDS_LONGEST = 32.0
+"""A fetch that returns nothing while events wait is followed by one twice as long, up to this:
+on a long stream (a restore, a new projection) with many filter subjects, nats-server may take
+more than a second to find the first event a new consumer matches, and a fetch that expires
+first starts that search over: the projector then never applied a single event."""
+
+
+async def _waiting(subscription: JetStreamContext.PullSubscription) -> int | None:
+    """Events the consumer has not delivered or has delivered unacknowledged; None when the
+    server did not say in time."""
+    try:
+        info = await subscription.consumer_info()
+    except (nats.errors.TimeoutError, TimeoutError):
+        return None
+    return (info.num_pending or 0) + (info.num_ack_pending or 0)
+
+
 class Following:
     def __init__(
         self,
@@ -121,18 +139,28 @@ class Following:
             ),
         )
         subscription = await self._js.pull_subscribe_bind(durable, stream=stream)
+        fetch_seconds = FETCH_SECONDS
         try:
             while not self._stopping:
                 try:
-                    messages = await subscription.fetch(self._batch_size, timeout=1.0)
+                    messages = await subscription.fetch(self._batch_size, timeout=fetch_seconds)
                 except (nats.errors.TimeoutError, TimeoutError):
                     messages = []
-                pending = messages[-1].metadata.num_pending if messages else 0
                 if messages:
+                    pending: int | None = messages[-1].metadata.num_pending
+                    fetch_seconds = FETCH_SECONDS
                     await self.apply_messages(stream, messages)
                     await messages[-1].ack()
+                else:
+                    pending = await _waiting(subscription)
+                    fetch_seconds = (
+                        FETCH_SECONDS
+                        if pending == 0
+                        else min(fetch_seconds * 2, FETCH_SECONDS_LONGEST)
+                    )
                 for projection in projections:
-                    self._lag[(projection.name, stream)] = pending
+                    if pending is not None:
+                        self._lag[(projection.name, stream)] = pending
                 if messages and len(messages) < self._batch_size:
                     # events are arriving: let a few gather rather than pay a fetch and a
                     # transaction for each one
