@@ -173,7 +173,8 @@ async def _restore(settings: Settings, directory: Path, erasure_list: Path | Non
         print(f"{service}: {loaded} rows restored; keys of erased people deleted again: {erased}")
     print(
         f"restored from {directory} (taken {manifest['taken_at']}) in"
-        f" {time.monotonic() - started:.1f} s; start the services: they replay their projections"
+        f" {time.monotonic() - started:.1f} s; replay each service (`jinguo replay <service>`),"
+        " then start them"
     )
     since = sorted(kept - in_log)
     if erasure_list is None:

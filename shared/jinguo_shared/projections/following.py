@@ -34,6 +34,11 @@ on a long stream (a restore, a new projection) with many filter subjects, nats-s
 more than a second to find the first event a new consumer matches, and a fetch that expires
 first starts that search over: the projector then never applied a single event."""
 
+CATCH_UP_BATCH = 2_500
+"""Events fetched and applied in one transaction while this many or more wait (a restore, a new
+projection, a projector back after a while), as a rebuild reads them: a transaction per 500
+made catching up several times slower than `jinguo replay`."""
+
 
 async def _waiting(subscription: JetStreamContext.PullSubscription) -> int | None:
     """Events the consumer has not delivered or has delivered unacknowledged; None when the
@@ -134,20 +139,23 @@ class Following:
                 opt_start_seq=start,
                 ack_policy=AckPolicy.ALL,
                 ack_wait=60,
-                max_ack_pending=self._batch_size * 4,
+                max_ack_pending=max(self._batch_size, CATCH_UP_BATCH) * 2,
                 inactive_threshold=24 * 3600,
             ),
         )
         subscription = await self._js.pull_subscribe_bind(durable, stream=stream)
         fetch_seconds = FETCH_SECONDS
+        pending: int | None = None
         try:
             while not self._stopping:
+                catching_up = pending is not None and pending >= CATCH_UP_BATCH
+                batch = max(self._batch_size, CATCH_UP_BATCH) if catching_up else self._batch_size
                 try:
-                    messages = await subscription.fetch(self._batch_size, timeout=fetch_seconds)
+                    messages = await subscription.fetch(batch, timeout=fetch_seconds)
                 except (nats.errors.TimeoutError, TimeoutError):
                     messages = []
                 if messages:
-                    pending: int | None = messages[-1].metadata.num_pending
+                    pending = messages[-1].metadata.num_pending
                     fetch_seconds = FETCH_SECONDS
                     await self.apply_messages(stream, messages)
                     await messages[-1].ack()
@@ -161,7 +169,7 @@ class Following:
                 for projection in projections:
                     if pending is not None:
                         self._lag[(projection.name, stream)] = pending
-                if messages and len(messages) < self._batch_size:
+                if messages and len(messages) < batch:
                     # events are arriving: let a few gather rather than pay a fetch and a
                     # transaction for each one
                     await asyncio.sleep(self._linger)
