@@ -23,6 +23,7 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/lint-imports --no-cache
+	$(BIN)/python deploy/pin_base_image.py --check
 
 # the browser the web tests drive: Debian's chromium and its driver, never a download
 browser:

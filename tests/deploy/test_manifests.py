@@ -1016,8 +1016,8 @@ def test_dockerfile() -> None:
     text = (DEPLOY / "Dockerfile").read_text()
     base = re.search(r"^ARG PYTHON_IMAGE=(\S+)$", text, re.M)
     assert base, "the base image is an ARG"
-    # the development default is the tag; a release commits it pinned (make pin-base-image)
-    assert re.fullmatch(r"python:3\.11-slim(@sha256:[0-9a-f]{64})?", base.group(1))
+    # pinned by digest, the tag kept for readers (make pin-base-image moves it)
+    assert re.fullmatch(r"python:3\.11-slim@sha256:[0-9a-f]{64}", base.group(1))
     assert re.findall(r"^FROM (\S+)", text, re.M) == ["${PYTHON_IMAGE}"] * 2
     assert "pip install --no-deps -r requirements-runtime.lock" in text
     assert "pip install --no-deps ./contracts ./shared ./services/*/" in text
@@ -1027,19 +1027,22 @@ def test_dockerfile() -> None:
     assert "--uid 10001" in text
 
 
-def test_releases_are_told_how_to_pin_the_base_image() -> None:
-    """The default base is a tag (no digest can be resolved offline); deploy/README.md tells a
-    release to pin it with `make pin-base-image` and to check it with `--check`, and the
-    Makefile's target runs the tool (tests/deploy/test_pin_base_image.py tests the tool)."""
+def test_the_base_image_stays_pinned_and_says_how_to_move_it() -> None:
+    """deploy/README.md tells how to move the pin (`make pin-base-image`), `make lint` refuses
+    an unpinned base (`--check`), and the Makefile's target runs the tool
+    (tests/deploy/test_pin_base_image.py tests the tool)."""
     section = readme_section(1)
     assert "make pin-base-image" in section
-    assert "python deploy/pin_base_image.py --check" in section
+    assert "pin_base_image.py --check" in section
     assert "--build-arg PYTHON_IMAGE=python:3.11-slim@sha256:" in section
     assert "make pin-base-image" in (DEPLOY / "Dockerfile").read_text()
     makefile = (ROOT / "Makefile").read_text()
     target = re.search(r"^pin-base-image:.*\n\t(.+)$", makefile, re.M)
     assert target, "the Makefile has a pin-base-image target"
     assert target.group(1) == "$(BIN)/python deploy/pin_base_image.py"
+    lint = re.search(r"^lint:.*\n((?:\t.+\n)+)", makefile, re.M)
+    assert lint, "the Makefile has a lint target"
+    assert "$(BIN)/python deploy/pin_base_image.py --check" in lint.group(1)
 
 
 # --------------------------------------------------------------------------- NATS values
