@@ -16,6 +16,7 @@ import resource
 import shutil
 import signal
 import socket
+import sys
 import tempfile
 import time
 import uuid
@@ -236,3 +237,24 @@ class Stopwatch:
     @property
     def seconds(self) -> float:
         return time.perf_counter() - self.started
+
+
+CHILD_URL_ENV = "JINGUO_BENCH_CHILD_DATABASE_URL"
+"""Where a bench's child process finds its database URL (by environment, not argv)."""
+
+
+async def child(script: str, args: list[str], url: str | None = None) -> None:
+    """Run `script` with `args` in a fresh interpreter, its database URL in `CHILD_URL_ENV`."""
+    env = dict(os.environ)
+    if url is not None:
+        env[CHILD_URL_ENV] = url
+    process = await asyncio.create_subprocess_exec(sys.executable, script, *args, env=env)
+    try:
+        code = await process.wait()
+    except BaseException:
+        if process.returncode is None:
+            process.terminate()
+            await process.wait()
+        raise
+    if code != 0:
+        raise SystemExit(f"child {args[:2]} failed with exit code {code}")

@@ -38,9 +38,11 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bench._common import (
+    CHILD_URL_ENV,
     Stopwatch,
     admin_url,
     cancel_on_sigterm,
+    child,
     children_peak_rss_mib,
     chosen_databases,
     database,
@@ -61,7 +63,6 @@ from jinguo_shared.projections.api_clients import ApiClients
 from jinguo_shared.projections.host import ProjectionHost
 
 FILL_SYNC = "default"
-CHILD_URL_ENV = "JINGUO_BENCH_CHILD_DATABASE_URL"
 CHUNK = 5_000
 MARKS = (0.25, 0.50, 0.75, 1.00)
 
@@ -289,23 +290,6 @@ async def calibrate(nats_url: str, limit: int) -> dict[str, float]:
 # orchestration ---------------------------------------------------------------------------------
 
 
-async def child(args: list[str], url: str | None = None) -> None:
-    """Run a role in a fresh interpreter; the database URL goes by environment, not argv."""
-    env = dict(os.environ)
-    if url is not None:
-        env[CHILD_URL_ENV] = url
-    process = await asyncio.create_subprocess_exec(sys.executable, __file__, *args, env=env)
-    try:
-        code = await process.wait()
-    except BaseException:
-        if process.returncode is None:
-            process.terminate()
-            await process.wait()
-        raise
-    if code != 0:
-        raise SystemExit(f"child {args[:2]} failed with exit code {code}")
-
-
 async def main(options: argparse.Namespace) -> dict[str, Any]:
     cancel_on_sigterm()
     databases = chosen_databases(options.database)
@@ -317,6 +301,7 @@ async def main(options: argparse.Namespace) -> dict[str, Any]:
             print(f"nats-server {server.url} with {sync_label(FILL_SYNC)} for the fill")
             out = workdir / "fill.json"
             await child(
+                __file__,
                 [
                     "--role",
                     "fill",
@@ -332,7 +317,7 @@ async def main(options: argparse.Namespace) -> dict[str, Any]:
                     str(options.generators),
                     "--out",
                     str(out),
-                ]
+                ],
             )
             report["fill"] = json.loads(out.read_text())
             nc = await nats.connect(admin_url(server))
@@ -365,6 +350,7 @@ async def main(options: argparse.Namespace) -> dict[str, Any]:
                 async with database(kind, workdir) as url:
                     out = workdir / f"rebuild-{kind}.json"
                     await child(
+                        __file__,
                         [
                             "--role",
                             "rebuild",

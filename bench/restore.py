@@ -49,9 +49,11 @@ from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from sqlalchemy import func, select
 
 from bench._common import (
+    CHILD_URL_ENV,
     Stopwatch,
     admin_url,
     cancel_on_sigterm,
+    child,
     chosen_databases,
     database,
     load_average,
@@ -74,7 +76,6 @@ from jinguo_shared.settings import Settings
 
 STREAM = "REGISTRY"
 PATHS = ("start", "replay")
-CHILD_URL_ENV = "JINGUO_BENCH_CHILD_DATABASE_URL"
 CHECKS = {
     # projection.table: the event that adds a row to it
     "workers": ("worker_directory.workers", "registry.worker.*.WorkerRegistered"),
@@ -232,22 +233,6 @@ async def replay_child(path: str, nats_url: str, url: str, stall_seconds: float)
 # orchestration ---------------------------------------------------------------------------------
 
 
-async def child(args: list[str], url: str) -> None:
-    """A replay in a fresh interpreter; the database URL goes by environment, not argv."""
-    env = dict(os.environ)
-    env[CHILD_URL_ENV] = url
-    process = await asyncio.create_subprocess_exec(sys.executable, __file__, *args, env=env)
-    try:
-        code = await process.wait()
-    except BaseException:
-        if process.returncode is None:
-            process.terminate()
-            await process.wait()
-        raise
-    if code != 0:
-        raise SystemExit(f"child {args[:2]} failed with exit code {code}")
-
-
 async def events_in_log(nats_url: str) -> dict[str, int]:
     """How many events of each checked kind the restored stream holds: the pending count of a
     consumer filtered on that event's subjects, which the server takes from its subject index."""
@@ -361,6 +346,7 @@ async def main(options: argparse.Namespace) -> dict[str, Any]:
                         print(f"replay ({path}) into an empty {kind} database", flush=True)
                         clock = Stopwatch()
                         await child(
+                            __file__,
                             [
                                 "--role",
                                 path,
