@@ -12,6 +12,8 @@ from __future__ import annotations
 import asyncio
 import atexit
 import contextlib
+import io
+import logging
 import os
 import subprocess
 import sys
@@ -391,7 +393,26 @@ class Receiver:
             writer.close()
 
 
-# metrics and traces ----------------------------------------------------------------------------
+# logs, metrics and traces ----------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def formatted_logs(
+    formatter: logging.Formatter, name: str
+) -> Iterator[tuple[logging.Logger, io.StringIO]]:
+    """A logger of its own whose lines `formatter` writes into the string returned with it."""
+    output = io.StringIO()
+    handler = logging.StreamHandler(output)
+    handler.setFormatter(formatter)
+    logger = logging.getLogger(name)
+    logger.propagate = False
+    logger.setLevel(logging.INFO)
+    logger.addHandler(handler)
+    try:
+        yield logger, output
+    finally:
+        logger.removeHandler(handler)
+
 
 _METRIC_READER = InMemoryMetricReader()
 

@@ -15,23 +15,15 @@ from opentelemetry.sdk.trace import TracerProvider
 
 from jinguo_shared.cli.serving import request_logs
 from jinguo_shared.telemetry import JsonFormatter
+from jinguo_shared.testing import formatted_logs
 
 ISO_UTC_MILLISECONDS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}\+00:00$")
 
 
 @pytest.fixture
 def logged() -> Iterator[tuple[logging.Logger, io.StringIO]]:
-    output = io.StringIO()
-    handler = logging.StreamHandler(output)
-    handler.setFormatter(JsonFormatter())
-    logger = logging.getLogger("jinguo.tests.json_logs")
-    logger.propagate = False
-    logger.setLevel(logging.INFO)
-    logger.addHandler(handler)
-    try:
-        yield logger, output
-    finally:
-        logger.removeHandler(handler)
+    with formatted_logs(JsonFormatter(), "jinguo.tests.json_logs") as logged:
+        yield logged
 
 
 def lines(output: io.StringIO) -> list[dict[str, Any]]:

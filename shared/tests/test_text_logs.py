@@ -13,23 +13,15 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
 
 from jinguo_shared.telemetry import TextFormatter
+from jinguo_shared.testing import formatted_logs
 
 LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} (?P<level>[A-Z]+) (?P<logger>\S+): ")
 
 
 @pytest.fixture
 def logged() -> Iterator[tuple[logging.Logger, io.StringIO]]:
-    output = io.StringIO()
-    handler = logging.StreamHandler(output)
-    handler.setFormatter(TextFormatter())
-    logger = logging.getLogger("jinguo.tests.text_logs")
-    logger.propagate = False
-    logger.setLevel(logging.INFO)
-    logger.addHandler(handler)
-    try:
-        yield logger, output
-    finally:
-        logger.removeHandler(handler)
+    with formatted_logs(TextFormatter(), "jinguo.tests.text_logs") as logged:
+        yield logged
 
 
 def test_a_line_inside_a_recorded_span_ends_with_its_trace_id_and_span_id(
