@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -31,6 +33,8 @@ log = logging.getLogger(__name__)
 WRONG_LAST_SEQUENCE = 10071
 BATCH_DUPLICATE_MSG_ID = 10201
 STREAM_NOT_FOUND = 10059
+NO_SUITABLE_PEERS = 10005
+PLACEMENT_WAIT_SECONDS = 30.0
 DUPLICATE_WINDOW_NS = 120 * 10**9
 
 
@@ -158,7 +162,9 @@ def differences(config: dict[str, Any], wanted: dict[str, Any]) -> list[Differen
 
 
 class StreamApiError(RuntimeError):
-    pass
+    def __init__(self, code: int | None, description: str) -> None:
+        super().__init__(f"{code}: {description}")
+        self.code = code
 
 
 async def _stream_api(nc: NatsClient, subject: str, body: dict[str, Any] | None = None) -> Any:
@@ -166,8 +172,22 @@ async def _stream_api(nc: NatsClient, subject: str, body: dict[str, Any] | None 
     answer = orjson.loads(reply.data)
     error = answer.get("error")
     if error:
-        raise StreamApiError(f"{error.get('err_code')}: {error.get('description')}")
+        raise StreamApiError(error.get("err_code"), error.get("description"))
     return answer
+
+
+async def _create_stream(nc: NatsClient, body: dict[str, Any], placement_wait: float) -> None:
+    """Create the stream, waiting while the cluster has too few peers for its replicas: a
+    cluster that has just started elects its meta leader before every node has reported in."""
+    deadline = time.monotonic() + placement_wait
+    while True:
+        try:
+            await _stream_api(nc, f"$JS.API.STREAM.CREATE.{body['name']}", body)
+            return
+        except StreamApiError as error:
+            if error.code != NO_SUITABLE_PEERS or time.monotonic() > deadline:
+                raise
+        await asyncio.sleep(0.25)
 
 
 async def stream_config(nc: NatsClient, stream: str) -> dict[str, Any] | None:
@@ -193,18 +213,22 @@ class Provisioned:
 
 
 async def provision_streams(
-    nc: NatsClient, specs: Sequence[StreamSpec], replicas: int
+    nc: NatsClient,
+    specs: Sequence[StreamSpec],
+    replicas: int,
+    placement_wait: float = PLACEMENT_WAIT_SECONDS,
 ) -> list[Provisioned]:
     """Create the missing streams and bring the others to `stream_settings`, with an admin
     connection. A stream that could only be fixed by weakening it, or not in place, is left
-    as it is and reported refused."""
+    as it is and reported refused. A stream is created once enough nodes are up to hold its
+    replicas, waiting `placement_wait` seconds for them."""
     done: list[Provisioned] = []
     for spec in specs:
         wanted = stream_settings(spec, replicas)
         config = await stream_config(nc, spec.name)
         if config is None:
             body = {"name": spec.name, **{k: v for k, v in wanted.items() if v is not None}}
-            await _stream_api(nc, f"$JS.API.STREAM.CREATE.{spec.name}", body)
+            await _create_stream(nc, body, placement_wait)
             done.append(Provisioned(spec.name, "created"))
             continue
         found = differences(config, wanted)

@@ -3,6 +3,7 @@ and never weakens one; and the check each service makes at start."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -14,10 +15,12 @@ import orjson
 import pytest
 from nats.aio.client import Client as NatsClient
 
-from jinguo_shared.embedded_nats import EmbeddedNats
+from jinguo_shared.embedded_nats import EmbeddedCluster, EmbeddedNats
 from jinguo_shared.eventstore import (
+    NO_SUITABLE_PEERS,
     SERVICE_STREAMS,
     Difference,
+    StreamApiError,
     provision_streams,
     stream_config,
     stream_problems,
@@ -174,3 +177,48 @@ async def test_the_command_prints_what_it_did_and_fails_on_a_refusal(
     as_orders = jinguo("streams", "provision", env=service)
     assert as_orders.returncode == 2
     assert "needs the admin NATS user" in as_orders.stderr
+
+
+@pytest.fixture
+async def two_of_three(tmp_path: Path) -> AsyncIterator[EmbeddedCluster]:
+    """A cluster of three whose third node has not started yet: JetStream answers (two make a
+    quorum), but no stream of three replicas fits on it."""
+    cluster = EmbeddedCluster(tmp_path / "nats", 3)
+    for node in cluster.nodes[:2]:
+        await node.start()
+    try:
+        await cluster.wait_for_jetstream()
+        yield cluster
+    finally:
+        cluster.stop(kill=True)
+
+
+async def test_streams_wait_for_the_node_a_starting_cluster_still_misses(
+    two_of_three: EmbeddedCluster,
+) -> None:
+    """What CI met once: a cluster's meta leader elected before every node reported in."""
+    first, second, late = two_of_three.nodes
+    nc = await nats.connect([first.url, second.url], **two_of_three.connect_options(ADMIN_USER))
+    try:
+        provisioning = asyncio.create_task(provision_streams(nc, list(SERVICE_STREAMS.values()), 3))
+        await asyncio.sleep(1.0)
+        assert not provisioning.done(), "an R3 stream was created on two nodes"
+        await late.start()
+        created = await asyncio.wait_for(provisioning, 30)
+        assert [(p.stream, p.outcome) for p in created] == [(s, "created") for s in STREAMS]
+        assert await stream_problems(nc, STREAMS, 3) == []
+    finally:
+        await nc.close()
+
+
+async def test_a_node_that_never_comes_is_named_after_the_wait(
+    two_of_three: EmbeddedCluster,
+) -> None:
+    nc = await nats.connect(two_of_three.nodes[0].url, **two_of_three.connect_options(ADMIN_USER))
+    try:
+        with pytest.raises(StreamApiError) as refused:
+            await provision_streams(nc, [SERVICE_STREAMS["registry"]], 3, placement_wait=1.0)
+        assert refused.value.code == NO_SUITABLE_PEERS
+        assert await stream_config(nc, "REGISTRY") is None
+    finally:
+        await nc.close()

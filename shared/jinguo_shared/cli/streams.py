@@ -12,7 +12,13 @@ from jinguo_shared.cli.environment import (
     run,
     settings,
 )
-from jinguo_shared.eventstore import SERVICE_STREAMS, provision_streams
+from jinguo_shared.eventstore import (
+    NO_SUITABLE_PEERS,
+    PLACEMENT_WAIT_SECONDS,
+    SERVICE_STREAMS,
+    StreamApiError,
+    provision_streams,
+)
 from jinguo_shared.nats_client import connect_nats
 from jinguo_shared.natsauth import ADMIN_USER, helm_users, lanes
 from jinguo_shared.services import discover_services
@@ -40,9 +46,18 @@ async def _provision(settings: Settings) -> None:
                     "no answer from the JetStream API: provisioning needs the admin NATS user"
                     " (JINGUO_NATS_USER and JINGUO_NATS_PASSWORD, or JINGUO_NATS_CREDS)"
                 ) from None
-            done = await provision_streams(
-                nc, list(SERVICE_STREAMS.values()), settings.stream_replicas
-            )
+            try:
+                done = await provision_streams(
+                    nc, list(SERVICE_STREAMS.values()), settings.stream_replicas
+                )
+            except StreamApiError as error:
+                if error.code != NO_SUITABLE_PEERS:
+                    raise
+                raise UsageError(
+                    f"too few NATS nodes are up to hold {settings.stream_replicas} replicas"
+                    f" of a stream (waited {PLACEMENT_WAIT_SECONDS:g} s); start them, or set"
+                    f" JINGUO_STREAM_REPLICAS to the cluster's size (the server said {error})"
+                ) from None
         finally:
             await nc.close()
     report_provisioned(done, quiet=False)
