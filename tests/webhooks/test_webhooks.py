@@ -353,6 +353,13 @@ async def test_an_operator_sees_a_subscription_fall_behind_pause_and_catch_up(
     await asyncio.sleep(0.3)
     [later] = gauge("jinguo.webhook.lag")
     assert 1.0 <= behind < later, "a paused subscription falls further behind"
+    deliveries = scene_deliveries(scene)
+    await deliveries.stop()  # as a projector restarting, or another one taking over
+    assert gauge("jinguo.webhook.lag") == []
+    deliveries.start()
+    await until(lambda: gauge("jinguo.webhook.lag") != [])
+    [after_restart] = gauge("jinguo.webhook.lag")
+    assert after_restart > later, "still behind, though no sender looks at its outbox"
 
     failing["on"] = False
     resumed = await scene.http.post(f"/webhooks/{made['id']}/resume", headers=scene.auth())
