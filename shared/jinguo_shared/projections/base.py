@@ -58,6 +58,17 @@ def disjoint_filters(subjects: Iterable[str]) -> list[str]:
     return [s for s in unique if not any(o != s and covers(o, s) for o in unique)]
 
 
+def reading_filters(subjects: Iterable[str]) -> list[str]:
+    """The filters a projections' consumer reads a stream with: the subjects, or the whole
+    stream if they take several filters. Several filters with wildcards inside make the server
+    search its subject index for every message (under 1,000 events/s in a stream of a million
+    aggregates' subjects); reading the whole stream and routing here is faster."""
+    filters = disjoint_filters(subjects)
+    if len(filters) > 1:
+        return [f"{filters[0].split('.', 1)[0]}.>"]
+    return filters
+
+
 class Projection:
     """Subclasses set `name` and `subjects`, define tables in `define`, and mark handlers.
 

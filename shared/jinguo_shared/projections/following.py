@@ -18,7 +18,7 @@ from jinguo_shared.backoff import TRANSIENT_ERRORS, log_restart, restarting
 from jinguo_shared.consumer_names import projections_consumer
 from jinguo_shared.db import writing
 from jinguo_shared.projections.applying import EventApplier
-from jinguo_shared.projections.base import disjoint_filters
+from jinguo_shared.projections.base import reading_filters
 from jinguo_shared.projections.checkpoints import Checkpoints
 from jinguo_shared.projections.dead_letters import DeadLetters
 from jinguo_shared.projections.generations import Generations
@@ -124,7 +124,7 @@ class Following:
         and one transaction per batch however many projections there are. It starts after the
         least advanced checkpoint; each projection skips what it has already applied."""
         projections = self._generations.following(stream)
-        subjects = disjoint_filters(s for p in projections for s in p.streams()[stream])
+        subjects = reading_filters(s for p in projections for s in p.streams()[stream])
         start = min([await self._checkpoints.of(p, stream) for p in projections]) + 1
         durable = self.durable_name(stream)
         with contextlib.suppress(NotFoundError):

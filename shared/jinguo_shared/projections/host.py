@@ -48,7 +48,7 @@ class _HostGauges:
         self.lag: LiveGauge[ProjectionHost] = LiveGauge(
             "jinguo.projection.lag",
             "{event}",
-            "events matching a projection's filter not yet applied",
+            "events of a stream a projection has yet to apply or pass over",
             lambda host: host._observe_lag(),
         )
         self.leading: LiveGauge[ProjectionHost] = LiveGauge(
@@ -82,7 +82,7 @@ class ProjectionHost:
         self.service = service
         js = self._js = nc.jetstream()
         self.lag: dict[tuple[str, str], int] = {}
-        """Events matching a projection's filter not yet applied, by (projection, stream)."""
+        """By (projection, stream): events of the stream it has yet to apply or pass over."""
         PROJECTION_GAUGES.add(self)
         self._generations = Generations(service, engine, projections)
         self._checkpoints = Checkpoints(engine)

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from jinguo_contracts.base import ContractCatalogue
 from jinguo_shared.consumer_names import rebuild_consumers
 from jinguo_shared.db import writing
-from jinguo_shared.projections.base import Projection, disjoint_filters
+from jinguo_shared.projections.base import Projection, reading_filters
 from jinguo_shared.projections.checkpoints import Checkpoints
 from jinguo_shared.projections.dead_letters import DeadLetters
 from jinguo_shared.projections.generations import Generations
@@ -101,16 +101,10 @@ class Rebuilder:
         target = info.state.last_seq
         if target == 0:
             return
-        filters = disjoint_filters(subjects)
-        if len(filters) > 1:
-            # several filters with wildcards inside make the server search its subject index for
-            # every message (under 1,000 events/s in a stream of a million aggregates' subjects):
-            # reading the whole stream and routing here is faster
-            filters = [f"{filters[0].split('.', 1)[0]}.>"]
         reader = StreamReader(
             self._nc,
             stream,
-            filters,
+            reading_filters(subjects),
             REBUILD_READ_BATCH,
             last=target,
             slots=rebuild_consumers(self._service, stream),
