@@ -13,6 +13,7 @@ from sqlalchemy import inspect, select, text
 from jinguo_registry.bootstrap import handlers_for
 from jinguo_registry.domain.worker import Worker
 from jinguo_registry.handlers.commands import IssueCertificate, RecordHomeVisit
+from jinguo_shared.consumer_names import projections_consumer
 from jinguo_shared.db import parked_to_retry, pii_keys
 from jinguo_shared.embedded_nats import EmbeddedNats
 from jinguo_shared.envelope import RecordedEvent
@@ -61,6 +62,21 @@ async def test_a_read_after_a_position_sees_the_write(handlers, registry) -> Non
     await registry.projections.wait_for(position, ["worker_directory", "certificates"], 10)
     rows = await snapshot(registry, "worker_directory")
     assert len(rows["workers"]) == 5
+    assert len((await snapshot(registry, "certificates"))["certificates"]) == 2
+
+
+async def test_the_projector_reads_its_own_stream_whole_and_routes_each_event_itself(
+    handlers, registry
+) -> None:
+    """Its projections take 14 filters of REGISTRY; so many, wildcards inside, make nats-server
+    search its subject index for every message of a long stream."""
+    position = await register_some(handlers, 0, 4)
+    await registry.projections.wait_for(position, ["worker_directory", "certificates"], 10)
+    consumer = await registry.nc.jetstream().consumer_info(
+        "REGISTRY", projections_consumer("registry", "REGISTRY")
+    )
+    assert (consumer.config.filter_subjects or [consumer.config.filter_subject]) == ["registry.>"]
+    assert len((await snapshot(registry, "worker_directory"))["workers"]) == 4
     assert len((await snapshot(registry, "certificates"))["certificates"]) == 2
 
 
