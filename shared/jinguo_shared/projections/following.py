@@ -127,6 +127,7 @@ class Following:
         subjects = reading_filters(s for p in projections for s in p.streams()[stream])
         start = min([await self._checkpoints.of(p, stream) for p in projections]) + 1
         durable = self.durable_name(stream)
+        catch_up_batch = max(self._batch_size, CATCH_UP_BATCH)
         with contextlib.suppress(NotFoundError):
             await self._js.delete_consumer(stream, durable)
         await self._js.add_consumer(
@@ -139,7 +140,7 @@ class Following:
                 opt_start_seq=start,
                 ack_policy=AckPolicy.ALL,
                 ack_wait=60,
-                max_ack_pending=max(self._batch_size, CATCH_UP_BATCH) * 2,
+                max_ack_pending=catch_up_batch * 2,
                 inactive_threshold=24 * 3600,
             ),
         )
@@ -149,7 +150,7 @@ class Following:
         try:
             while not self._stopping:
                 catching_up = pending is not None and pending >= CATCH_UP_BATCH
-                batch = max(self._batch_size, CATCH_UP_BATCH) if catching_up else self._batch_size
+                batch = catch_up_batch if catching_up else self._batch_size
                 try:
                     messages = await subscription.fetch(batch, timeout=fetch_seconds)
                 except (nats.errors.TimeoutError, TimeoutError):
