@@ -254,8 +254,10 @@ class WebhookDeliveries:
                 self._subscribed = {s.id: s for s in await self._subscriptions.all()}
                 active = {i: s for i, s in self._subscribed.items() if not s.paused_reason}
                 for paused in self._subscribed.keys() - active.keys():
-                    # no sender looks at its outbox, which goes on filling
-                    await self._note_oldest(paused, await self._subscriptions.queued(paused, 1))
+                    # no sender looks at its outbox; its oldest event stays while it is paused,
+                    # but an empty one may fill
+                    if self._oldest.get(paused) is None:
+                        await self._note_oldest(paused, await self._subscriptions.queued(paused, 1))
             except Exception:  # the database is away for a moment: ask again
                 log.warning("webhooks: cannot read the subscriptions", exc_info=True)
                 active = None
